@@ -1,0 +1,147 @@
+//! `evaluate(&Policy, Subject) -> findings`: pure, no I/O, no clock.
+
+use crate::facts::Subject;
+use crate::policy::{Level, Merges, Policy, Span};
+use crate::predicates::holds;
+use crate::rules::{Context, Violation};
+
+/// One thing a subject is missing, attributed to the rule that requires it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: String,
+    pub level: Level,
+    pub message: String,
+    pub help: Option<String>,
+    pub commit: Option<String>,
+    /// Subject line of the commit, for readable reports.
+    pub commit_subject: Option<String>,
+    pub ticket: Option<String>,
+    pub path: Option<String>,
+    /// The requirement key in the policy that asked for this.
+    pub policy: Span,
+}
+
+/// Why a subject was not judged at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// Its message is exempt (`fixup!`, `Merge …`) per `commits.exempt`.
+    ExemptMessage,
+    /// A merge commit, with `commits.merges: skip`.
+    Merge,
+}
+
+/// Why a commit is not judged, if it is not.
+pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
+    let Subject::Commit(commit) = subject else { return None };
+    if commit.is_merge() && policy.commits.merges == Merges::Skip {
+        return Some(Skip::Merge);
+    }
+    if policy.commits.exempt.iter().any(|e| e.applies_to(&commit.message)) {
+        return Some(Skip::ExemptMessage);
+    }
+    None
+}
+
+/// Runs every rule that applies to the subject; findings come in rule order.
+pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if skip_reason(policy, &subject).is_some() {
+        return findings;
+    }
+    let cx = Context { policy, subject };
+    let mut violations: Vec<Violation> = Vec::new();
+    for rule in policy.rules_on(subject.kind()) {
+        if let Some(when) = &rule.when {
+            if !holds(when, policy, &subject) {
+                continue;
+            }
+        }
+        if let Some(unless) = &rule.unless {
+            if holds(unless, policy, &subject) {
+                continue;
+            }
+        }
+        for (_, span, requirement) in rule.require.each() {
+            violations.clear();
+            requirement.check(&cx, &mut violations);
+            for v in violations.drain(..) {
+                let (commit, commit_subject) = match &subject {
+                    Subject::Commit(c) => (c.sha.clone(), Some(c.subject().to_owned())),
+                    _ => (None, None),
+                };
+                findings.push(Finding {
+                    rule: rule.id.value.clone(),
+                    level: rule.level,
+                    message: v.message,
+                    help: v.help,
+                    commit,
+                    commit_subject,
+                    ticket: v.ticket,
+                    path: v.path,
+                    policy: span,
+                });
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Branch, Commit};
+    use crate::policy::{PolicySource, load};
+
+    const POLICY: &str = r#"version: 1
+tickets: { jira: { pattern: '\bEPL-[0-9]+\b' } }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    unless: { authors: ['dependabot[bot]'] }
+    require: { ticket: { in: [subject] } }
+  - id: subject-length
+    level: warning
+    require: { message: { subject_max_length: 20 } }
+  - id: branch-name
+    on: [branch]
+    require: { branch: { forbid: '^main$' } }
+"#;
+
+    fn policy() -> Policy {
+        load(vec![PolicySource::new("p.yml", POLICY)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
+    }
+
+    #[test]
+    fn rules_run_on_their_subjects_only() {
+        let p = policy();
+        let c = Commit { message: "a subject that is far too long".into(), ..Commit::default() };
+        let f = evaluate(&p, Subject::Commit(&c));
+        let rules: Vec<(&str, Level)> = f.iter().map(|f| (f.rule.as_str(), f.level)).collect();
+        assert_eq!(rules, [("commit-ticket", Level::Error), ("subject-length", Level::Warning)]);
+        let b = Branch { name: "main".into() };
+        let f = evaluate(&p, Subject::Branch(&b));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "branch-name");
+    }
+
+    #[test]
+    fn unless_exempts_and_exempt_messages_skip() {
+        let p = policy();
+        let bot = Commit { message: "bump x".into(), author_name: Some("dependabot[bot]".into()), ..Commit::default() };
+        assert!(evaluate(&p, Subject::Commit(&bot)).iter().all(|f| f.rule != "commit-ticket"));
+        let fixup = Commit { message: "fixup! EPL-1 x".into(), ..Commit::default() };
+        assert_eq!(skip_reason(&p, &Subject::Commit(&fixup)), Some(Skip::ExemptMessage));
+        let merge = Commit { message: "anything".into(), parents: 2, ..Commit::default() };
+        assert_eq!(skip_reason(&p, &Subject::Commit(&merge)), Some(Skip::Merge));
+        assert!(evaluate(&p, Subject::Commit(&merge)).is_empty());
+    }
+
+    #[test]
+    fn merges_are_checked_when_the_policy_says_so() {
+        let text = format!("{POLICY}commits: {{ merges: check, exempt: [] }}\n");
+        let p = load(vec![PolicySource::new("p.yml", text)]).unwrap();
+        let merge = Commit { message: "Merge branch 'x'".into(), parents: 2, ..Commit::default() };
+        assert_eq!(skip_reason(&p, &Subject::Commit(&merge)), None);
+        assert!(evaluate(&p, Subject::Commit(&merge)).iter().any(|f| f.rule == "commit-ticket"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Plain data gathered by `sources` and judged by the engine.
+
+/// A file changed by a pull request or commit. A rename carries both paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangedPath {
+    pub path: String,
+    pub previous: Option<String>,
+}
+
+impl ChangedPath {
+    pub fn new(path: impl Into<String>) -> Self {
+        Self { path: path.into(), previous: None }
+    }
+
+    /// The new path, and the old one for a rename.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.path.as_str()).chain(self.previous.as_deref())
+    }
+}
+
+/// One commit: from a commit-msg file (no sha yet) or from history.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub sha: Option<String>,
+    /// The cleaned message: comments and scissors removed.
+    pub message: String,
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    /// Number of parents; two or more is a merge.
+    pub parents: usize,
+    /// The branch it is being committed on, when known (the commit-msg hook).
+    pub branch: Option<String>,
+    /// Files it changes, when gathered (only if a rule needs them).
+    pub changed: Option<Vec<ChangedPath>>,
+}
+
+impl Commit {
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("").trim_end()
+    }
+
+    /// Everything after the subject line.
+    pub fn body(&self) -> &str {
+        match self.message.split_once('\n') {
+            Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
+            None => "",
+        }
+    }
+
+    pub fn is_merge(&self) -> bool {
+        self.parents > 1
+    }
+
+    /// Short sha for messages, or "the commit message" before it is committed.
+    pub fn label(&self) -> String {
+        match &self.sha {
+            Some(sha) => format!("commit {}", &sha[..sha.len().min(10)]),
+            None => String::from("the commit message"),
+        }
+    }
+}
+
+/// A branch, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Branch {
+    pub name: String,
+}
+
+/// A pull request as the API and git describe it.
+#[derive(Clone, Debug, Default)]
+pub struct PullRequest {
+    /// `owner/name`.
+    pub repo: String,
+    pub number: u64,
+    pub title: String,
+    /// Empty when GitHub sends `null`.
+    pub body: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    /// Login of the author.
+    pub author: String,
+    /// Target branch.
+    pub base: String,
+    /// Source branch.
+    pub head: String,
+    pub milestone: Option<String>,
+    pub changed: Vec<ChangedPath>,
+    pub commits: Vec<Commit>,
+}
+
+/// What the engine judges.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    PullRequest(&'a PullRequest),
+    Commit(&'a Commit),
+    Branch(&'a Branch),
+}
+
+impl Subject<'_> {
+    pub fn kind(&self) -> crate::policy::SubjectKind {
+        use crate::policy::SubjectKind;
+        match self {
+            Subject::PullRequest(_) => SubjectKind::PullRequest,
+            Subject::Commit(_) => SubjectKind::Commit,
+            Subject::Branch(_) => SubjectKind::Branch,
+        }
+    }
+
+    /// The branch the subject is on, when known.
+    pub fn branch(&self) -> Option<&str> {
+        match self {
+            Subject::PullRequest(pr) => Some(&pr.head),
+            Subject::Commit(c) => c.branch.as_deref(),
+            Subject::Branch(b) => Some(&b.name),
+        }
+    }
+
+    /// Changed files, when the subject has them.
+    pub fn changed(&self) -> Option<&[ChangedPath]> {
+        match self {
+            Subject::PullRequest(pr) => Some(&pr.changed),
+            Subject::Commit(c) => c.changed.as_deref(),
+            Subject::Branch(_) => None,
+        }
+    }
+
+    /// The commit the subject is, for anchoring findings.
+    pub fn commit_sha(&self) -> Option<&str> {
+        match self {
+            Subject::Commit(c) => c.sha.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_and_body_split_on_first_line() {
+        let c = Commit { message: "feat: x EPL-1\n\nbody line\nmore".into(), ..Commit::default() };
+        assert_eq!(c.subject(), "feat: x EPL-1");
+        assert_eq!(c.body(), "body line\nmore");
+        let c = Commit { message: "one line".into(), ..Commit::default() };
+        assert_eq!(c.body(), "");
+    }
+}

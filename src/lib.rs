@@ -1,0 +1,14 @@
+//! git-policy: a team's delivery process, written as YAML policy files,
+//! enforced on pull requests, branches, commits and releases.
+//!
+//! Data flows one way: `sources` gather facts → `engine` evaluates the
+//! policy → `report` renders → `commands` write. `policy`, `engine`,
+//! `predicates`, `rules`, `markdown` and `report` are pure.
+
+pub mod engine;
+pub mod facts;
+pub mod markdown;
+pub mod policy;
+pub mod predicates;
+pub mod report;
+pub mod rules;

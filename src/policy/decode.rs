@@ -1,0 +1,300 @@
+//! Decoding the typed policy from a node tree, collecting every error.
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use super::error::{PolicyError, did_you_mean};
+use super::node::{Node, Span, Value};
+use super::{Globs, Pattern, Spanned};
+
+/// Collects errors while the model is decoded; a decode function returns
+/// `None` after it has recorded why.
+#[derive(Default)]
+pub struct Decoder {
+    pub errors: Vec<PolicyError>,
+}
+
+/// The entries of one mapping, checked against the keys it may have.
+pub struct Fields<'a> {
+    entries: &'a [(Node, Node)],
+    span: Span,
+    what: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    pub fn get(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+    }
+
+    /// The key node itself, to point at `require:` rather than its value.
+    pub fn key(&self, key: &str) -> Option<&'a Node> {
+        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k)
+    }
+
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    pub fn entries(&self) -> &'a [(Node, Node)] {
+        self.entries
+    }
+
+    /// A key that must be present: reports its absence on the mapping.
+    pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
+        let found = self.get(key);
+        if found.is_none() {
+            decoder.error(
+                PolicyError::at(
+                    "policy::missing-key",
+                    self.span,
+                    format!("{} is missing `{key}`", self.what),
+                )
+                .label(format!("`{key}` is missing here"))
+                .help(format!("add `{key}:` to this {}", self.what)),
+            );
+        }
+        found
+    }
+}
+
+impl Decoder {
+    pub fn error(&mut self, error: PolicyError) {
+        self.errors.push(error);
+    }
+
+    fn expected(&mut self, node: &Node, expected: &str) {
+        self.error(
+            PolicyError::at(
+                "policy::wrong-type",
+                node.span,
+                format!("expected {expected}, found {}", node.type_name()),
+            )
+            .label(format!("expected {expected}")),
+        );
+    }
+
+    /// A mapping whose keys must come from `keys`. Unknown keys are reported
+    /// (with a suggestion) and skipped, so decoding goes on.
+    pub fn fields<'a>(&mut self, node: &'a Node, what: &'a str, keys: &[&str]) -> Option<Fields<'a>> {
+        let Value::Map(entries) = &node.value else {
+            if matches!(node.value, Value::Null) {
+                // `key:` with nothing after it: an empty mapping.
+                return Some(Fields { entries: &[], span: node.span, what });
+            }
+            self.expected(node, &format!("a mapping ({what})"));
+            return None;
+        };
+        for (key, _) in entries {
+            match key.as_str() {
+                Some(name) if keys.contains(&name) => {}
+                Some(name) => {
+                    let mut error = PolicyError::at(
+                        "policy::unknown-key",
+                        key.span,
+                        format!("unknown key `{name}` in {what}"),
+                    )
+                    .label("unknown key");
+                    error = match did_you_mean(name, keys.iter().copied()) {
+                        Some(close) => error.help(format!("did you mean `{close}`?")),
+                        None => error.help(format!("{what} takes: {}", keys.join(", "))),
+                    };
+                    self.error(error);
+                }
+                None => self.expected(key, "a string key"),
+            }
+        }
+        Some(Fields { entries, span: node.span, what })
+    }
+
+    pub fn string(&mut self, node: &Node) -> Option<Spanned<String>> {
+        match &node.value {
+            Value::String(s) => Some(Spanned::new(s.clone(), node.span)),
+            _ => {
+                self.expected(node, "a string");
+                None
+            }
+        }
+    }
+
+    pub fn non_empty_string(&mut self, node: &Node) -> Option<Spanned<String>> {
+        let s = self.string(node)?;
+        if s.value.trim().is_empty() {
+            self.error(PolicyError::at("policy::empty", node.span, "this must not be empty").label("empty"));
+            return None;
+        }
+        Some(s)
+    }
+
+    pub fn bool(&mut self, node: &Node) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.expected(node, "true or false");
+                None
+            }
+        }
+    }
+
+    pub fn count(&mut self, node: &Node) -> Option<Spanned<u32>> {
+        match node.value {
+            Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(Spanned::new(i as u32, node.span)),
+            _ => {
+                self.expected(node, "a whole number (0 or more)");
+                None
+            }
+        }
+    }
+
+    /// A list of items, or a single item standing for a list of one.
+    pub fn list<'a>(&mut self, node: &'a Node) -> &'a [Node] {
+        match &node.value {
+            Value::Seq(items) => items,
+            _ => std::slice::from_ref(node),
+        }
+    }
+
+    pub fn strings(&mut self, node: &Node) -> Option<Vec<Spanned<String>>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in self.list(node) {
+            match self.non_empty_string(item) {
+                Some(s) => out.push(s),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
+        let source = self.string(node)?;
+        match Regex::new(&source.value) {
+            Ok(regex) => Some(Pattern { source, regex }),
+            Err(err) => {
+                let detail = match &err {
+                    regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
+                    other => other.to_string(),
+                };
+                self.error(
+                    PolicyError::at("policy::invalid-regex", node.span, format!("invalid regular expression: {detail}"))
+                        .label("this regex does not compile")
+                        .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn patterns(&mut self, node: &Node) -> Option<Vec<Pattern>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in self.list(node) {
+            match self.pattern(item) {
+                Some(p) => out.push(p),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// gitignore-style globs: `*` stays within a path segment, `**` crosses them.
+    pub fn globs(&mut self, node: &Node) -> Option<Globs> {
+        let mut builder = GlobSetBuilder::new();
+        let mut patterns = Vec::new();
+        let mut ok = true;
+        for item in self.list(node) {
+            let Some(text) = self.non_empty_string(item) else {
+                ok = false;
+                continue;
+            };
+            match glob(&text.value) {
+                Ok(glob) => {
+                    builder.add(glob);
+                    patterns.push(text);
+                }
+                Err(err) => {
+                    ok = false;
+                    self.error(
+                        PolicyError::at("policy::invalid-glob", item.span, format!("invalid glob: {}", err.kind()))
+                            .label("this glob does not parse")
+                            .help("globs are gitignore-style: `*` within a folder, `**` across folders, `{a,b}` alternatives, `[abc]` classes"),
+                    );
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        match builder.build() {
+            Ok(set) => Some(Globs { patterns, set }),
+            Err(err) => {
+                self.error(PolicyError::at("policy::invalid-glob", node.span, format!("invalid glob set: {err}")));
+                None
+            }
+        }
+    }
+}
+
+/// Compiles one glob the way policies use them. A pattern without a slash
+/// matches at any depth, as in `.gitignore` (`*.tf` is `**/*.tf`).
+pub fn glob(text: &str) -> Result<Glob, globset::Error> {
+    let anchored = text.trim_start_matches('/');
+    let pattern = if text.contains('/') { anchored.to_owned() } else { format!("**/{text}") };
+    GlobBuilder::new(&pattern).literal_separator(true).backslash_escape(true).build()
+}
+
+/// Builds a set from globs known to be valid (used for built-in defaults).
+pub fn glob_set(patterns: &[&str]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for p in patterns {
+        if let Ok(g) = glob(p) {
+            builder.add(g);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_without_slash_match_at_any_depth() {
+        let set = glob_set(&["*.tf", "terraform/**", "/Jenkinsfile"]);
+        assert!(set.is_match("infra/prod/main.tf"));
+        assert!(set.is_match("main.tf"));
+        assert!(set.is_match("terraform/modules/vpc/x.hcl"));
+        assert!(set.is_match("Jenkinsfile"));
+        assert!(!set.is_match("src/terraform/x"));
+        assert!(!set.is_match("main.tfvars"));
+    }
+}
+
+impl Decoder {
+    /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
+    pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
+        let mut builder = GlobSetBuilder::new();
+        let mut patterns = Vec::new();
+        let mut ok = true;
+        for item in self.list(node) {
+            let Some(text) = self.non_empty_string(item) else {
+                ok = false;
+                continue;
+            };
+            match GlobBuilder::new(&text.value).literal_separator(false).build() {
+                Ok(g) => {
+                    builder.add(g);
+                    patterns.push(text);
+                }
+                Err(err) => {
+                    ok = false;
+                    self.error(
+                        PolicyError::at("policy::invalid-glob", item.span, format!("invalid glob: {}", err.kind()))
+                            .label("this glob does not parse"),
+                    );
+                }
+            }
+        }
+        let set = builder.build().ok()?;
+        ok.then_some(Globs { patterns, set })
+    }
+}

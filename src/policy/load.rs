@@ -1,0 +1,559 @@
+//! From policy texts to a validated [`Policy`], with every error at once.
+
+use std::collections::BTreeMap;
+
+use super::decode::Decoder;
+use super::node::{self, Node, Span, Value};
+use super::predicate::{ChangedRef, Predicate};
+use super::{
+    CommitOptions, Exemption, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings, SubjectKind, Team,
+    Tracker, VERSION, did_you_mean,
+};
+use crate::rules::{self, Requirements};
+
+/// One policy file's text and the name to show for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicySource {
+    pub name: String,
+    pub text: String,
+    /// The embedded pack, not a file of the repository.
+    pub builtin: bool,
+}
+
+impl PolicySource {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self { name: name.into(), text: text.into(), builtin: false }
+    }
+
+    pub fn builtin() -> Self {
+        Self { name: super::BUILTIN_NAME.into(), text: super::BUILTIN_TEXT.into(), builtin: true }
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = self.text.get(..offset.min(self.text.len())).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+}
+
+/// The policy did not load; every problem found, with the texts to show them in.
+#[derive(Debug)]
+pub struct InvalidPolicy {
+    pub sources: Vec<PolicySource>,
+    pub errors: Vec<PolicyError>,
+}
+
+const TOP_KEYS: &[&str] = &["version", "tickets", "teams", "paths", "kinds", "commits", "rules"];
+const RULE_KEYS: &[&str] = &["id", "description", "on", "when", "unless", "require", "level"];
+
+/// Loads and validates policy files, merged in order.
+pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
+    let mut d = Decoder::default();
+    let mut policy = Policy {
+        tickets: BTreeMap::new(),
+        teams: BTreeMap::new(),
+        paths: BTreeMap::new(),
+        kinds: BTreeMap::new(),
+        commits: CommitOptions::default(),
+        rules: Vec::new(),
+        sources: Vec::new(),
+    };
+    let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
+    let mut commits_set: Option<Span> = None;
+    for (index, source) in sources.iter().enumerate() {
+        let file = index as u16;
+        let root = match node::parse(&source.text, file) {
+            Ok(root) => root,
+            Err(err) => {
+                d.error(syntax_error(&err, source, file));
+                continue;
+            }
+        };
+        decode_file(&root, &mut d, &mut policy, &mut first_definition, &mut commits_set);
+    }
+    policy.sources = sources;
+    if d.errors.is_empty() {
+        validate(&mut policy, &mut d.errors);
+    }
+    if d.errors.is_empty() {
+        Ok(policy)
+    } else {
+        let mut errors = d.errors;
+        errors.sort_by_key(|e| e.span);
+        errors.dedup();
+        Err(InvalidPolicy { sources: policy.sources, errors })
+    }
+}
+
+fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> PolicyError {
+    let text = err.to_string();
+    // The message ends with "at line L column C"; the label shows the place.
+    let message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    let span = err.location().map(|loc| {
+        let line = loc.line().max(1) as usize;
+        let column = loc.column().max(1) as usize;
+        let line_start: usize = source.text.split_inclusive('\n').take(line - 1).map(str::len).sum();
+        let line_text = source.text[line_start.min(source.text.len())..].lines().next().unwrap_or("");
+        let col_bytes: usize = line_text.chars().take(column - 1).map(char::len_utf8).sum();
+        let offset = (line_start + col_bytes).min(source.text.len());
+        let len = source.text[offset..].chars().next().map_or(0, char::len_utf8).max(if offset < source.text.len() { 1 } else { 0 });
+        Span { file, offset: offset as u32, len: len as u32, line: line as u32, column: column as u32 }
+    });
+    let span = span.unwrap_or(Span { file, offset: 0, len: 0, line: 1, column: 1 });
+    PolicyError::at("policy::yaml-syntax", span, format!("invalid YAML: {message}"))
+        .label("YAML syntax error")
+        .help("check the indentation and quoting; quote patterns with single quotes: '\\bEPL-[0-9]+\\b'")
+}
+
+fn decode_file(
+    root: &Node,
+    d: &mut Decoder,
+    policy: &mut Policy,
+    seen: &mut BTreeMap<(&'static str, String), Span>,
+    commits_set: &mut Option<Span>,
+) {
+    if matches!(root.value, Value::Null) {
+        d.error(
+            PolicyError::at("policy::empty-file", root.span, "the policy file is empty")
+                .help("start with `version: 1` and a `rules:` list; `git-policy init` writes a starter"),
+        );
+        return;
+    }
+    let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else { return };
+    match fields.get("version") {
+        None => d.error(
+            PolicyError::at("policy::missing-version", Span { len: 1, ..root.span }, "the policy file has no `version`")
+                .label("`version: 1` is missing")
+                .help("add `version: 1` as the first line"),
+        ),
+        Some(n) => match n.value {
+            Value::Int(VERSION) => {}
+            Value::Int(other) => d.error(
+                PolicyError::at("policy::unsupported-version", n.span, format!("unsupported policy version {other}"))
+                    .label("this git-policy reads version 1")
+                    .help("set `version: 1`, or upgrade git-policy if the file was written for a newer one"),
+            ),
+            _ => d.error(
+                PolicyError::at("policy::wrong-type", n.span, format!("expected the number 1, found {}", n.type_name()))
+                    .help("write `version: 1` without quotes"),
+            ),
+        },
+    }
+    named_entries(&fields, "tickets", "tracker", d, seen, |name, node, d| {
+        decode_tracker(node, d).map(|t| {
+            policy.tickets.insert(name, t);
+        })
+    });
+    named_entries(&fields, "teams", "team", d, seen, |name, node, d| {
+        decode_team(node, d).map(|t| {
+            policy.teams.insert(name, t);
+        })
+    });
+    named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
+        let globs = d.globs(node)?;
+        if globs.patterns.is_empty() {
+            d.error(
+                PolicyError::at("policy::empty-path-set", node.span, format!("path set `{name}` can match nothing"))
+                    .label("no globs")
+                    .help("list at least one glob, e.g. ['.github/workflows/**']"),
+            );
+            return None;
+        }
+        policy.paths.insert(name, globs);
+        Some(())
+    });
+    named_entries(&fields, "kinds", "kind", d, seen, |name, node, d| {
+        decode_kind(node, d).map(|k| {
+            policy.kinds.insert(name, k);
+        })
+    });
+    if let Some(node) = fields.get("commits") {
+        if let Some(first) = commits_set {
+            d.error(
+                PolicyError::at("policy::duplicate-definition", node.span, "`commits:` is set in more than one policy file")
+                    .help(format!("keep one; the first is at line {}", first.line)),
+            );
+        } else {
+            *commits_set = Some(node.span);
+            if let Some(options) = decode_commits(node, d) {
+                policy.commits = options;
+            }
+        }
+    }
+    if let Some(rules) = fields.get("rules") {
+        match &rules.value {
+            Value::Seq(items) => {
+                for item in items {
+                    if let Some(rule) = decode_rule(item, d) {
+                        policy.rules.push(rule);
+                    }
+                }
+            }
+            Value::Null => {}
+            _ => d.error(
+                PolicyError::at("policy::wrong-type", rules.span, format!("expected a list of rules, found {}", rules.type_name()))
+                    .help("write each rule as a list item: `- id: my-rule`"),
+            ),
+        }
+    }
+}
+
+/// Decodes `key: { name: …, … }`, reporting names defined twice across files.
+fn named_entries(
+    fields: &super::Fields<'_>,
+    key: &'static str,
+    what: &'static str,
+    d: &mut Decoder,
+    seen: &mut BTreeMap<(&'static str, String), Span>,
+    mut decode: impl FnMut(String, &Node, &mut Decoder) -> Option<()>,
+) {
+    let Some(node) = fields.get(key) else { return };
+    let entries = match &node.value {
+        Value::Map(entries) => entries,
+        Value::Null => return,
+        _ => {
+            d.error(
+                PolicyError::at("policy::wrong-type", node.span, format!("expected a mapping of {what} names, found {}", node.type_name()))
+                    .help(format!("write `{key}:` followed by `name: …` lines")),
+            );
+            return;
+        }
+    };
+    for (name_node, value) in entries {
+        let Some(name) = name_node.as_str() else {
+            d.error(PolicyError::at("policy::wrong-type", name_node.span, format!("a {what} name must be a string")));
+            continue;
+        };
+        if let Some(first) = seen.get(&(key, name.to_owned())) {
+            d.error(
+                PolicyError::at("policy::duplicate-definition", name_node.span, format!("{what} `{name}` is defined twice"))
+                    .label("second definition")
+                    .help(format!("the first is at line {} of policy file #{}; rename or remove one", first.line, first.file + 1)),
+            );
+            continue;
+        }
+        seen.insert((key, name.to_owned()), name_node.span);
+        decode(name.to_owned(), value, d);
+    }
+}
+
+fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
+    let fields = d.fields(node, "a tracker", &["pattern", "url", "example", "incident"])?;
+    let pattern = fields.required("pattern", d).and_then(|n| d.pattern(n));
+    let url = fields.get("url").and_then(|n| d.non_empty_string(n));
+    let example = fields.get("example").and_then(|n| d.non_empty_string(n));
+    let incident = fields.get("incident").map(|n| d.bool(n).unwrap_or(false)).unwrap_or(false);
+    let pattern = pattern?;
+    if let Some(example) = &example {
+        if !pattern.is_match(&example.value) {
+            d.error(
+                PolicyError::at("policy::example-mismatch", example.span, format!("example `{}` does not match the tracker's pattern", example.value))
+                    .help("fix the example or the pattern: help messages show this example as a valid ticket"),
+            );
+        }
+    }
+    let near_miss = rules::ticket::near_miss_pattern(&pattern.source.value);
+    Some(Tracker { pattern, url, example, incident, near_miss })
+}
+
+fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
+    let fields = d.fields(node, "a team", &["members", "github"])?;
+    let members = match fields.get("members") {
+        Some(n) => Strings(d.strings(n)?),
+        None => Strings::default(),
+    };
+    let github = fields.get("github").and_then(|n| d.non_empty_string(n));
+    if let Some(g) = &github {
+        let parts: Vec<&str> = g.value.split('/').collect();
+        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+            d.error(
+                PolicyError::at("policy::invalid-value", g.span, format!("`{}` is not an `org/team-slug`", g.value))
+                    .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"),
+            );
+            return None;
+        }
+    }
+    if members.0.is_empty() && github.is_none() {
+        d.error(
+            PolicyError::at("policy::empty-team", fields.span(), "a team needs `members` or `github`")
+                .help("list GitHub logins under `members`, or name the GitHub team as `github: org/team-slug`"),
+        );
+        return None;
+    }
+    Some(Team { members, github })
+}
+
+fn decode_kind(node: &Node, d: &mut Decoder) -> Option<Kind> {
+    let fields = d.fields(node, "a kind", &["labels", "branches", "title"])?;
+    let mut ok = true;
+    let labels = match fields.get("labels") {
+        Some(n) => d.strings(n).map(Strings).unwrap_or_else(|| {
+            ok = false;
+            Strings::default()
+        }),
+        None => Strings::default(),
+    };
+    let branches = fields.get("branches").and_then(|n| d.branch_globs(n).or_else(|| {
+        ok = false;
+        None
+    }));
+    let title = fields.get("title").and_then(|n| d.pattern(n).or_else(|| {
+        ok = false;
+        None
+    }));
+    if ok && labels.0.is_empty() && branches.is_none() && title.is_none() {
+        d.error(
+            PolicyError::at("policy::empty-kind", fields.span(), "a kind needs at least one signal")
+                .help("give `labels`, `branches` or `title`"),
+        );
+        return None;
+    }
+    ok.then_some(Kind { labels, branches, title })
+}
+
+fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
+    let fields = d.fields(node, "`commits`", &["exempt", "merges"])?;
+    let mut options = CommitOptions::default();
+    if let Some(n) = fields.get("exempt") {
+        options.exempt.clear();
+        if !matches!(&n.value, Value::Seq(items) if items.is_empty()) {
+            for item in d.list(n) {
+                let name = d.string(item)?;
+                match Exemption::ALL.into_iter().find(|e| e.name() == name.value) {
+                    Some(e) => options.exempt.push(e),
+                    None => {
+                        d.error(unknown_value(&name, "exemption", &Exemption::ALL.map(Exemption::name)));
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(n) = fields.get("merges") {
+        let name = d.string(n)?;
+        options.merges = match name.value.as_str() {
+            "skip" => Merges::Skip,
+            "check" => Merges::Check,
+            _ => {
+                d.error(unknown_value(&name, "`merges` value", &["skip", "check"]));
+                return None;
+            }
+        };
+    }
+    Some(options)
+}
+
+fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> PolicyError {
+    let error = PolicyError::at("policy::unknown-value", name.span, format!("unknown {what} `{}`", name.value)).label(format!("not a known {what}"));
+    match did_you_mean(&name.value, allowed.iter().copied()) {
+        Some(close) => error.help(format!("did you mean `{close}`?")),
+        None => error.help(format!("use one of: {}", allowed.join(", "))),
+    }
+}
+
+fn decode_rule(node: &Node, d: &mut Decoder) -> Option<Rule> {
+    let fields = d.fields(node, "a rule", RULE_KEYS)?;
+    let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
+    let description = fields.get("description").and_then(|n| d.string(n));
+    let mut ok = true;
+    let mut on = Vec::new();
+    if let Some(n) = fields.get("on") {
+        let items = d.list(n);
+        if items.is_empty() {
+            d.error(
+                PolicyError::at("policy::empty", n.span, "`on` is an empty list: the rule would never run")
+                    .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"),
+            );
+            ok = false;
+        }
+        for item in items {
+            let Some(name) = d.string(item) else {
+                ok = false;
+                continue;
+            };
+            match SubjectKind::parse(&name.value) {
+                Some(kind) => on.push(Spanned::new(kind, name.span)),
+                None => {
+                    ok = false;
+                    d.error(unknown_value(&name, "subject", &SubjectKind::ALL.map(SubjectKind::name)));
+                }
+            }
+        }
+    }
+    let when = fields.get("when").and_then(|n| Predicate::decode(n, d).or_else(|| {
+        ok = false;
+        None
+    }));
+    let unless = fields.get("unless").and_then(|n| Predicate::decode(n, d).or_else(|| {
+        ok = false;
+        None
+    }));
+    let level = match fields.get("level") {
+        None => Level::Error,
+        Some(n) => {
+            let name = d.string(n)?;
+            match Level::ALL.into_iter().find(|l| l.name() == name.value) {
+                Some(level) => level,
+                None => {
+                    d.error(unknown_value(&name, "level", &Level::ALL.map(Level::name)));
+                    return None;
+                }
+            }
+        }
+    };
+    let require_key = fields.key("require");
+    let require = match fields.required("require", d) {
+        Some(n) => {
+            if matches!(&n.value, Value::Null) || matches!(&n.value, Value::Map(m) if m.is_empty()) {
+                d.error(
+                    PolicyError::at("policy::empty-require", n.span, "`require` is empty: the rule would always pass")
+                        .label("nothing required")
+                        .help(format!("require at least one of: {}", rules::ALL.iter().map(|i| i.name).collect::<Vec<_>>().join(", "))),
+                );
+                None
+            } else {
+                Requirements::decode(n, d)
+            }
+        }
+        None => None,
+    };
+    let (id, require) = (id?, require?);
+    if !ok {
+        return None;
+    }
+    Some(Rule {
+        id,
+        description,
+        on,
+        when,
+        unless,
+        require,
+        level,
+        span: node.span,
+        require_span: require_key.map_or(node.span, |k| k.span),
+    })
+}
+
+use super::Rule;
+
+fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
+    let mut ids: BTreeMap<String, Span> = BTreeMap::new();
+    for rule in &policy.rules {
+        let id = &rule.id;
+        if !is_kebab_case(&id.value) {
+            errors.push(
+                PolicyError::at("policy::invalid-id", id.span, format!("rule id `{}` is not kebab-case", id.value))
+                    .help(format!("use lower-case words joined by dashes, e.g. `{}`", to_kebab(&id.value))),
+            );
+        }
+        if let Some(first) = ids.get(&id.value) {
+            errors.push(
+                PolicyError::at("policy::duplicate-rule-id", id.span, format!("rule id `{}` is used twice", id.value))
+                    .label("second use")
+                    .help(format!("rule ids must be unique (findings carry them); the first is at line {}", first.line)),
+            );
+        } else {
+            ids.insert(id.value.clone(), id.span);
+        }
+        for predicate in rule.when.iter().chain(rule.unless.iter()) {
+            predicate.visit(&mut |p| check_predicate(p, policy, errors));
+        }
+        for (info, span, requirement) in rule.require.each() {
+            requirement.validate(policy, errors);
+            for subject in &rule.on {
+                if !info.subjects.contains(&subject.value) {
+                    errors.push(
+                        PolicyError::at(
+                            "policy::requirement-not-on-subject",
+                            subject.span,
+                            format!("requirement `{}` cannot be checked on `{}`", info.name, subject.value),
+                        )
+                        .label(format!("`{}` has no meaning here", info.name))
+                        .help(format!(
+                            "`{}` works on: {}; remove `{}` from `on`, or move the requirement to its own rule",
+                            info.name,
+                            info.subjects.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+                            subject.value
+                        )),
+                    );
+                }
+            }
+            if info.name == "ticket" && policy.tickets.is_empty() {
+                errors.push(
+                    PolicyError::at("policy::no-trackers", span, "`ticket` is required but no tracker is defined")
+                        .help("define one under `tickets:`, e.g. `jira: { pattern: '\\bEPL-[0-9]+\\b' }`"),
+                );
+            }
+        }
+    }
+    // Default `on`: every subject all of the rule's requirements support.
+    for rule in &mut policy.rules {
+        if rule.on.is_empty() {
+            let supported: Vec<SubjectKind> = SubjectKind::ALL
+                .into_iter()
+                .filter(|s| rule.require.each().iter().all(|(info, _, _)| info.subjects.contains(s)))
+                .collect();
+            if supported.is_empty() {
+                errors.push(
+                    PolicyError::at("policy::no-common-subject", rule.require_span, format!("the requirements of rule `{}` share no subject", rule.id.value))
+                        .help("split it into rules whose requirements work on the same subject, or set `on`"),
+                );
+            }
+            rule.on = supported.into_iter().map(|s| Spanned::new(s, rule.require_span)).collect();
+        }
+    }
+}
+
+fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    for name in p.kind.iter().flat_map(Strings::iter) {
+        if !policy.kinds.contains_key(&name.value) {
+            let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined kind `{}`", name.value))
+                .label("no kind of this name under `kinds:`");
+            errors.push(match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
+                Some(close) => error.help(format!("did you mean `{close}`?")),
+                None => error.help("define it under `kinds:` (labels, branches or title)"),
+            });
+        }
+    }
+    if let Some(refs) = &p.changed {
+        check_changed_refs(refs, policy, errors);
+    }
+}
+
+/// Every named path set in `refs` is defined.
+pub fn check_changed_refs(refs: &[ChangedRef], policy: &Policy, errors: &mut Vec<PolicyError>) {
+    for r in refs {
+        if let ChangedRef::Set(name) = r {
+            if !policy.paths.contains_key(&name.value) {
+                let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined path set `{}`", name.value))
+                    .label("no path set of this name under `paths:`");
+                errors.push(match did_you_mean(&name.value, policy.paths.keys().map(String::as_str)) {
+                    Some(close) => error.help(format!("did you mean `{close}`?")),
+                    None => error.help("define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)"),
+                });
+            }
+        }
+    }
+}
+
+fn is_kebab_case(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+fn to_kebab(id: &str) -> String {
+    let mut out = String::new();
+    for c in id.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}

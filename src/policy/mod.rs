@@ -1,0 +1,415 @@
+//! The policy: a serde-free typed model decoded from spanned YAML, strictly
+//! validated. Pure: text in, model or errors out; `sources` reads the files.
+
+mod decode;
+mod error;
+mod load;
+pub mod node;
+mod predicate;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use globset::GlobSet;
+use regex::Regex;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+pub use decode::{Decoder, Fields, glob, glob_set};
+pub use error::{PolicyError, did_you_mean};
+pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
+pub use node::{Node, Span};
+pub use predicate::{ChangedRef, Predicate};
+
+use crate::rules::Requirements;
+
+/// The built-in pack, embedded so a repository without a policy still gets checked.
+pub const BUILTIN_NAME: &str = "policies/release-train.yml";
+pub const BUILTIN_TEXT: &str = include_str!("../../policies/release-train.yml");
+
+/// The only policy format version this build reads.
+pub const VERSION: i64 = 1;
+
+/// A value with the place it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Self { value, span }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A compiled regular expression with its source text.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub source: Spanned<String>,
+    pub regex: Regex,
+}
+
+impl Pattern {
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(text)
+    }
+}
+
+impl JsonSchema for Pattern {
+    fn schema_name() -> Cow<'static, str> {
+        "Pattern".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "regex", "description": "A regular expression (Rust regex syntax)." })
+    }
+}
+
+/// One or more regexes; a single string stands for a list of one.
+#[derive(Clone, Debug, Default)]
+pub struct Patterns(pub Vec<Pattern>);
+
+impl Patterns {
+    pub fn any_match(&self, text: &str) -> bool {
+        self.0.iter().any(|p| p.is_match(text))
+    }
+}
+
+impl JsonSchema for Patterns {
+    fn schema_name() -> Cow<'static, str> {
+        "Patterns".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A regular expression, or a list of them (any may match).",
+            "oneOf": [
+                { "type": "string", "format": "regex" },
+                { "type": "array", "items": { "type": "string", "format": "regex" } }
+            ]
+        })
+    }
+}
+
+/// Compiled globs with their source text.
+#[derive(Clone, Debug)]
+pub struct Globs {
+    pub patterns: Vec<Spanned<String>>,
+    pub set: GlobSet,
+}
+
+impl Globs {
+    pub fn is_match(&self, path: &str) -> bool {
+        self.set.is_match(path)
+    }
+}
+
+impl JsonSchema for Globs {
+    fn schema_name() -> Cow<'static, str> {
+        "Globs".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A glob, or a list of globs (gitignore-style: `*` within a folder, `**` across folders).",
+            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
+        })
+    }
+}
+
+/// Names or values: a single string stands for a list of one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Strings(pub Vec<Spanned<String>>);
+
+impl Strings {
+    pub fn iter(&self) -> impl Iterator<Item = &Spanned<String>> {
+        self.0.iter()
+    }
+    pub fn contains(&self, text: &str) -> bool {
+        self.0.iter().any(|s| s.value == text)
+    }
+}
+
+impl JsonSchema for Strings {
+    fn schema_name() -> Cow<'static, str> {
+        "Strings".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A string, or a list of strings (any of them).",
+            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
+        })
+    }
+}
+
+/// What a rule can be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    PullRequest,
+    Commit,
+    Branch,
+    Release,
+}
+
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 4] = [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PullRequest => "pull_request",
+            Self::Commit => "commit",
+            Self::Branch => "branch",
+            Self::Release => "release",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How serious a finding is. Only `error` fails the check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    #[default]
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Self::Error, Self::Warning, Self::Notice];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Notice => "notice",
+        }
+    }
+}
+
+/// A ticket tracker: what a reference to one of its tickets looks like.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tracker {
+    /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
+    pub pattern: Pattern,
+    /// Link template for reports; `{id}` is replaced by the ticket id.
+    pub url: Option<Spanned<String>>,
+    /// A sample id shown in help messages, e.g. `EPL-123`.
+    pub example: Option<Spanned<String>>,
+    /// Tickets of this tracker are incidents (used by the release audit).
+    #[serde(default)]
+    pub incident: bool,
+    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`).
+    #[schemars(skip)]
+    pub near_miss: Option<Regex>,
+}
+
+/// A team of approvers.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// GitHub logins.
+    #[serde(default)]
+    pub members: Strings,
+    /// `org/team-slug`, resolved through the GitHub API.
+    pub github: Option<Spanned<String>>,
+}
+
+/// How a change is classified; any listed signal is enough.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Kind {
+    /// Pull request labels.
+    #[serde(default)]
+    pub labels: Strings,
+    /// Branch name globs, e.g. `bugfix/*`.
+    pub branches: Option<Globs>,
+    /// Regex on the pull request title or the commit subject.
+    pub title: Option<Pattern>,
+}
+
+/// What counts as an exempt commit message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Exemption {
+    /// `fixup! …` and `amend! …`, squashed away before merge.
+    Fixup,
+    /// `squash! …`.
+    Squash,
+    /// `Merge …` messages git writes.
+    Merge,
+    /// `Revert "…"` messages git writes.
+    Revert,
+}
+
+impl Exemption {
+    pub const ALL: [Exemption; 4] = [Self::Fixup, Self::Squash, Self::Merge, Self::Revert];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fixup => "fixup",
+            Self::Squash => "squash",
+            Self::Merge => "merge",
+            Self::Revert => "revert",
+        }
+    }
+
+    pub fn applies_to(self, message: &str) -> bool {
+        match self {
+            Self::Fixup => message.starts_with("fixup! ") || message.starts_with("amend! "),
+            Self::Squash => message.starts_with("squash! "),
+            Self::Merge => message.starts_with("Merge "),
+            Self::Revert => message.starts_with("Revert \""),
+        }
+    }
+}
+
+/// How merge commits in a range are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Merges {
+    /// Merge commits (two or more parents) are not checked.
+    #[default]
+    Skip,
+    /// Merge commits are checked like any other.
+    Check,
+}
+
+/// Options for commit checks.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitOptions {
+    /// Messages that commit rules skip. Default: all four.
+    pub exempt: Vec<Exemption>,
+    /// Merge commits in a range: `skip` (default) or `check`.
+    #[serde(default)]
+    pub merges: Merges,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        Self { exempt: Exemption::ALL.to_vec(), merges: Merges::Skip }
+    }
+}
+
+/// One rule: when it applies and what it requires.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Unique, kebab-case; findings carry it.
+    pub id: Spanned<String>,
+    /// What the rule is for; name the process statements it encodes.
+    pub description: Option<Spanned<String>>,
+    /// Subjects the rule applies to. Default: every subject its requirements support.
+    #[schemars(with = "Vec<SubjectKind>")]
+    pub on: Vec<Spanned<SubjectKind>>,
+    /// The rule applies only when this holds.
+    pub when: Option<Predicate>,
+    /// The rule does not apply when this holds.
+    pub unless: Option<Predicate>,
+    /// What must be true.
+    pub require: Requirements,
+    /// `error` (default) fails the check; `warning` and `notice` inform.
+    #[serde(default)]
+    pub level: Level,
+    #[schemars(skip)]
+    pub span: Span,
+    #[schemars(skip)]
+    pub require_span: Span,
+}
+
+/// A whole policy: every file merged.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub tickets: BTreeMap<String, Tracker>,
+    pub teams: BTreeMap<String, Team>,
+    pub paths: BTreeMap<String, Globs>,
+    pub kinds: BTreeMap<String, Kind>,
+    pub commits: CommitOptions,
+    pub rules: Vec<Rule>,
+    /// The files the policy came from, for diagnostics.
+    pub sources: Vec<PolicySource>,
+}
+
+/// The shape of one policy file, for the JSON Schema.
+#[derive(JsonSchema)]
+#[schemars(title = "git-policy policy file", deny_unknown_fields)]
+#[allow(dead_code)]
+struct PolicyFile {
+    /// Format version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
+    version: u8,
+    /// Ticket trackers by name.
+    #[serde(default)]
+    tickets: BTreeMap<String, Tracker>,
+    /// Approver teams by name.
+    #[serde(default)]
+    teams: BTreeMap<String, Team>,
+    /// Named sets of globs (gitignore-style).
+    #[serde(default)]
+    paths: BTreeMap<String, Globs>,
+    /// Change kinds by name; any listed signal is enough.
+    #[serde(default)]
+    kinds: BTreeMap<String, Kind>,
+    /// Commit check options.
+    #[serde(default)]
+    commits: Option<CommitOptions>,
+    /// The rules.
+    #[serde(default)]
+    rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// The JSON Schema of a policy file.
+    pub fn json_schema() -> Schema {
+        schemars::schema_for!(PolicyFile)
+    }
+
+    pub fn source(&self, span: Span) -> Option<&PolicySource> {
+        self.sources.get(span.file as usize)
+    }
+
+    /// Rules that apply to a kind of subject.
+    pub fn rules_on(&self, kind: SubjectKind) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.on.iter().any(|o| o.value == kind))
+    }
+
+    /// The trackers a ticket requirement means: the named ones, or all.
+    pub fn trackers<'a>(&'a self, names: &'a Strings) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
+        self.tickets
+            .iter()
+            .filter(move |(name, _)| names.0.is_empty() || names.contains(name))
+            .map(|(n, t)| (n.as_str(), t))
+    }
+}

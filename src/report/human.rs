@@ -1,0 +1,145 @@
+//! The human report: miette diagnostics pointing at the policy line behind
+//! each finding; one line per finding when there are many.
+
+use miette::Severity;
+
+use super::diagnostic::{Named, Plain, render};
+use super::{Report, plural};
+use crate::engine::Finding;
+use crate::policy::{Level, Policy};
+
+/// Up to this many findings, each is a full diagnostic with a snippet.
+pub const FULL_LIMIT: usize = 12;
+
+/// How to draw.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
+    let mut out = String::new();
+    if report.findings.len() <= FULL_LIMIT {
+        for finding in &report.findings {
+            out.push_str(&render(&diagnostic(finding, policy, None), style.color, style.width));
+        }
+    } else {
+        // Many findings: the rule's snippet once, then a line per finding.
+        let mut rules: Vec<&str> = Vec::new();
+        for f in &report.findings {
+            if !rules.contains(&f.rule.as_str()) {
+                rules.push(&f.rule);
+            }
+        }
+        for rule in rules {
+            let of_rule: Vec<&Finding> = report.findings.iter().filter(|f| f.rule == rule).collect();
+            let first = of_rule[0];
+            let summary = format!("{} from rule `{rule}`", plural(of_rule.len(), "finding"));
+            out.push_str(&render(&diagnostic(first, policy, Some(summary)), style.color, style.width));
+            for f in &of_rule {
+                out.push_str(&line(f, style.color));
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(&summary(report, style.color));
+    out
+}
+
+fn diagnostic<'a>(finding: &Finding, policy: &'a Policy, summary: Option<String>) -> Plain<'a> {
+    let source = policy.source(finding.policy);
+    let about = match (&finding.commit, &finding.commit_subject) {
+        (Some(sha), Some(subject)) => format!("{} \"{}\": ", short(sha), subject),
+        _ => String::new(),
+    };
+    let message = match summary {
+        Some(summary) => summary,
+        None => format!("{about}{}", finding.message),
+    };
+    let rule = policy.rules.iter().find(|r| r.id.value == finding.rule);
+    let label = match rule.and_then(|r| r.description.as_ref()) {
+        Some(d) => format!("required by `{}`: {}", finding.rule, d.value),
+        None => format!("required by rule `{}`", finding.rule),
+    };
+    Plain {
+        message,
+        code: Some(finding.rule.clone()),
+        severity: severity(finding.level),
+        help: finding.help.clone(),
+        label: source.map(|_| (label, finding.policy.source_span())),
+        source: source.map(|s| Named { name: &s.name, text: &s.text }),
+        related: Vec::new(),
+    }
+}
+
+fn severity(level: Level) -> Severity {
+    match level {
+        Level::Error => Severity::Error,
+        Level::Warning => Severity::Warning,
+        Level::Notice => Severity::Advice,
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+fn line(f: &Finding, color: bool) -> String {
+    let level = match f.level {
+        Level::Error => paint("error", "1;31", color),
+        Level::Warning => paint("warning", "1;33", color),
+        Level::Notice => paint("notice", "1;36", color),
+    };
+    let about = match (&f.commit, &f.commit_subject) {
+        (Some(sha), Some(subject)) => format!("{} {}: ", paint(short(sha), "33", color), truncate(subject, 60)),
+        _ => String::new(),
+    };
+    format!("  {level}[{}] {about}{}\n", f.rule, f.message)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
+}
+
+fn summary(report: &Report, color: bool) -> String {
+    let (e, w, n) = (report.count(Level::Error), report.count(Level::Warning), report.count(Level::Notice));
+    let checked = match report.subject_kind {
+        "commit" if report.checked != 1 || report.skipped > 0 => {
+            let mut s = format!("{} checked", plural(report.checked, "commit"));
+            if report.skipped > 0 {
+                s.push_str(&format!(", {} skipped (merges and exempt messages)", report.skipped));
+            }
+            s
+        }
+        _ => report.subject_ref.clone(),
+    };
+    if report.passed() {
+        let mut extra = Vec::new();
+        if w > 0 {
+            extra.push(plural(w, "warning"));
+        }
+        if n > 0 {
+            extra.push(plural(n, "notice"));
+        }
+        let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+        format!("{} {checked}{extra}\n", paint("passed:", "1;32", color))
+    } else {
+        let mut parts = vec![plural(e, "error")];
+        if w > 0 {
+            parts.push(plural(w, "warning"));
+        }
+        if n > 0 {
+            parts.push(plural(n, "notice"));
+        }
+        format!("{} {} — {checked}\n", paint("failed:", "1;31", color), parts.join(", "))
+    }
+}

@@ -1,0 +1,39 @@
+//! Rendering: findings and policy errors to text. Pure: returns `String`s.
+
+mod diagnostic;
+pub mod human;
+pub mod json;
+
+pub use diagnostic::{Named, render_policy_errors};
+
+use crate::engine::Finding;
+use crate::policy::Level;
+
+/// What was checked and what was found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// `pull_request`, `commit`, `branch` or `release`.
+    pub subject_kind: &'static str,
+    /// What it was: `HEAD~3..HEAD`, `feature/EPL-1-x`, `the commit message`.
+    pub subject_ref: String,
+    pub findings: Vec<Finding>,
+    /// How many subjects were judged (commits in a range).
+    pub checked: usize,
+    /// Subjects skipped by `commits.exempt` / `commits.merges`.
+    pub skipped: usize,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        !self.findings.iter().any(|f| f.level == Level::Error)
+    }
+
+    pub fn count(&self, level: Level) -> usize {
+        self.findings.iter().filter(|f| f.level == level).count()
+    }
+}
+
+/// "1 error", "2 warnings".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}

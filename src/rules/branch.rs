@@ -1,0 +1,69 @@
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation, pattern};
+use crate::policy::{Decoder, Node, Patterns, Spanned, SubjectKind};
+
+pub const SUMMARY: &str = "The branch name matches a pattern (and is not a protected branch).";
+
+pub const DOC: &str = r#"## What it checks
+The branch name matches one of `pattern` and none of `forbid`: the branch
+itself (`check branch`), a pull request's head branch, or the branch a commit
+is being made on (the commit-msg hook; commits read from history have no
+branch and are not checked by this requirement).
+
+## Why
+P9: every task is developed on its own branch, named after its ticket; no
+work is committed straight to `main` or a release branch.
+
+## Example policy
+```yaml
+rules:
+  - id: work-branch
+    on: [branch, commit]
+    require:
+      branch:
+        pattern: '^(feature|bugfix|hotfix|improvement)/[A-Z]+-[0-9]+'
+        forbid: '^(main|master|release/.*)$'
+        help: 'create a task branch: git switch -c feature/EPL-123-short-name'
+```
+
+## How to fix
+Create a task branch and move the work there: `git switch -c
+feature/EPL-123-short-name`; rename one with `git branch -m NEW`.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Branch, SubjectKind::Commit];
+
+/// The branch name matches a pattern.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Any of these must match.
+    pub pattern: Option<Patterns>,
+    /// None of these may match.
+    pub forbid: Option<Patterns>,
+    /// How to fix, shown instead of the default help.
+    pub help: Option<Spanned<String>>,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let fields = d.fields(node, "`branch`", &["pattern", "forbid", "help"])?;
+    let mut ok = true;
+    let options = Options {
+        pattern: pattern::patterns(&fields, "pattern", d, &mut ok),
+        forbid: pattern::patterns(&fields, "forbid", d, &mut ok),
+        help: fields.get("help").and_then(|n| d.string(n)),
+    };
+    if options.pattern.is_none() && options.forbid.is_none() && ok {
+        d.error(crate::policy::PolicyError::at("policy::empty-requirement", fields.span(), "`branch` needs `pattern` or `forbid`").help("add `pattern: '<regex>'`"));
+        ok = false;
+    }
+    ok.then_some(options)
+}
+
+impl Requirement for Options {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Some(name) = cx.subject.branch() else { return };
+        pattern::check("branch", name, self.pattern.as_ref(), self.forbid.as_ref(), self.help.as_ref(), out);
+    }
+}

@@ -1,0 +1,93 @@
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind, did_you_mean};
+use crate::predicates::kinds_of;
+
+pub const SUMMARY: &str = "The change is classified as one of the policy's kinds (bug, feature, …).";
+
+pub const DOC: &str = r#"## What it checks
+The subject is at least one of the listed kinds (defined under `kinds:`): a
+pull request by its labels, head branch or title; a branch by its name; a
+commit by its subject line (or branch, when known).
+
+## Why
+P3: work is classified as a bug, a feature request or an improvement; the
+other rules (reproduction steps, priority, justification) depend on it.
+
+## Example policy
+```yaml
+kinds:
+  bug: { labels: [bug], branches: ['bugfix/*'], title: '^fix' }
+  feature: { labels: [feature], branches: ['feature/*'], title: '^feat' }
+rules:
+  - id: change-classified
+    on: [pull_request, branch]
+    require:
+      kind: { any_of: [bug, feature] }
+```
+
+## How to fix
+Add a kind label to the pull request, or name the branch with a kind prefix
+(`bugfix/EPL-123-…`, `feature/EPL-123-…`).
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Branch, SubjectKind::Commit];
+
+/// The change is classified as one of these kinds.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Kind names; the subject must be at least one.
+    pub any_of: Strings,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let fields = d.fields(node, "`kind`", &["any_of"])?;
+    let node = fields.required("any_of", d)?;
+    let any_of = d.strings(node)?;
+    if any_of.is_empty() {
+        d.error(PolicyError::at("policy::empty", fields.span(), "`any_of` lists no kind").help("list kind names from `kinds:`"));
+        return None;
+    }
+    Some(Options { any_of: Strings(any_of) })
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+        for name in self.any_of.iter() {
+            if !policy.kinds.contains_key(&name.value) {
+                let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined kind `{}`", name.value))
+                    .label("no kind of this name under `kinds:`");
+                errors.push(match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
+                    Some(close) => error.help(format!("did you mean `{close}`?")),
+                    None => error.help("define it under `kinds:` (labels, branches or title)"),
+                });
+            }
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let is = kinds_of(cx.policy, &cx.subject);
+        if self.any_of.iter().any(|k| is.contains(&k.value.as_str())) {
+            return;
+        }
+        let wanted: Vec<&str> = self.any_of.iter().map(|k| k.value.as_str()).collect();
+        let mut signals = Vec::new();
+        for name in &wanted {
+            if let Some(kind) = cx.policy.kinds.get(*name) {
+                if let Some(label) = kind.labels.iter().next() {
+                    signals.push(format!("label `{}`", label.value));
+                }
+                if let Some(branch) = kind.branches.as_ref().and_then(|b| b.patterns.first()) {
+                    signals.push(format!("branch `{}`", branch.value));
+                }
+            }
+        }
+        let mut help = String::from("classify it");
+        if !signals.is_empty() {
+            help = format!("{help}: {}", signals.join(", "));
+        }
+        out.push(Violation::new(format!("the change is not classified as {}", wanted.join(", ").replace(", ", " / "))).help(help));
+    }
+}

@@ -1,0 +1,116 @@
+//! Requirements: one file each, registered here.
+//!
+//! Each file holds its documentation (`DOC`, printed by `explain` and
+//! rendered into `docs/`), its options, their decoding, validation and check.
+
+pub mod branch;
+pub mod kind;
+pub mod labels;
+pub mod message;
+mod pattern;
+pub mod sections;
+pub mod tests_changed;
+pub mod ticket;
+pub mod title;
+
+use schemars::JsonSchema;
+
+use crate::facts::Subject;
+use crate::policy::{Decoder, Node, Policy, PolicyError, Span, Spanned, SubjectKind};
+
+/// What a requirement needs to judge a subject.
+pub struct Context<'a> {
+    pub policy: &'a Policy,
+    pub subject: Subject<'a>,
+}
+
+/// A requirement not met: what is missing and how to fix it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Violation {
+    pub message: String,
+    pub help: Option<String>,
+    pub ticket: Option<String>,
+    pub path: Option<String>,
+}
+
+impl Violation {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), ..Self::default() }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// The behaviour every requirement provides.
+pub trait Requirement {
+    /// Cross-checks against the rest of the policy (names it refers to).
+    fn validate(&self, _policy: &Policy, _errors: &mut Vec<PolicyError>) {}
+    /// Judges one subject; pushes a violation per thing missing.
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+}
+
+/// Registry entry: a requirement's name, where it can run, and its docs.
+pub struct Info {
+    pub name: &'static str,
+    pub subjects: &'static [SubjectKind],
+    pub summary: &'static str,
+    pub doc: &'static str,
+}
+
+macro_rules! requirements {
+    ($($name:ident),* $(,)?) => {
+        /// What a rule requires; each key is one requirement.
+        #[derive(Clone, Debug, Default, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct Requirements {
+            $( pub $name: Option<Spanned<$name::Options>>, )*
+        }
+
+        /// Every requirement, in the order they are checked.
+        pub const ALL: &[Info] = &[
+            $( Info { name: stringify!($name), subjects: $name::SUBJECTS, summary: $name::SUMMARY, doc: $name::DOC }, )*
+        ];
+
+        impl Requirements {
+            pub fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
+                let names: Vec<&str> = ALL.iter().map(|i| i.name).collect();
+                let fields = d.fields(node, "`require`", &names)?;
+                let mut out = Requirements::default();
+                let mut ok = true;
+                $(
+                    if let (Some(key), Some(value)) = (fields.key(stringify!($name)), fields.get(stringify!($name))) {
+                        match $name::decode(value, d) {
+                            Some(options) => out.$name = Some(Spanned::new(options, key.span)),
+                            None => ok = false,
+                        }
+                    }
+                )*
+                ok.then_some(out)
+            }
+
+            /// Each requirement present, with its registry entry and the span of its key.
+            pub fn each(&self) -> Vec<(&'static Info, Span, &dyn Requirement)> {
+                let mut out: Vec<(&'static Info, Span, &dyn Requirement)> = Vec::new();
+                let mut index = 0;
+                $(
+                    if let Some(options) = &self.$name {
+                        out.push((&ALL[index], options.span, &options.value));
+                    }
+                    index += 1;
+                )*
+                let _ = index;
+                out
+            }
+        }
+    };
+}
+
+requirements!(ticket, title, branch, message, kind, labels, sections, tests_changed);
+
+/// The registry entry for a requirement name.
+pub fn info(name: &str) -> Option<&'static Info> {
+    ALL.iter().find(|i| i.name == name)
+}

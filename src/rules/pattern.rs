@@ -1,0 +1,45 @@
+//! Shared by `title`, `branch` and `message`: text must match / must not match.
+
+use crate::policy::{Decoder, Fields, Patterns, Spanned};
+
+use super::Violation;
+
+pub fn patterns(fields: &Fields<'_>, key: &str, d: &mut Decoder, ok: &mut bool) -> Option<Patterns> {
+    let node = fields.get(key)?;
+    match d.patterns(node) {
+        Some(p) => Some(Patterns(p)),
+        None => {
+            *ok = false;
+            None
+        }
+    }
+}
+
+/// Checks `text` against `pattern` (any must match) and `forbid` (none may).
+pub fn check(
+    what: &str,
+    text: &str,
+    pattern: Option<&Patterns>,
+    forbid: Option<&Patterns>,
+    help: Option<&Spanned<String>>,
+    out: &mut Vec<Violation>,
+) {
+    let custom = help.map(|h| h.value.clone());
+    if let Some(pattern) = pattern {
+        if !pattern.any_match(text) {
+            let sources: Vec<String> = pattern.0.iter().map(|p| format!("`{}`", p.source.value)).collect();
+            out.push(
+                Violation::new(format!("{what} `{text}` does not match the required pattern"))
+                    .help(custom.clone().unwrap_or_else(|| format!("make it match {}", sources.join(" or ")))),
+            );
+        }
+    }
+    if let Some(forbid) = forbid {
+        if let Some(p) = forbid.0.iter().find(|p| p.is_match(text)) {
+            out.push(
+                Violation::new(format!("{what} `{text}` matches the forbidden pattern `{}`", p.source.value))
+                    .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),
+            );
+        }
+    }
+}

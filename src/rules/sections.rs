@@ -1,0 +1,132 @@
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::facts::Subject;
+use crate::markdown;
+use crate::policy::{Decoder, Node, PolicyError, Spanned, SubjectKind};
+
+pub const SUMMARY: &str = "The pull request description has these sections, with real content.";
+
+pub const DOC: &str = r#"## What it checks
+The pull request description has each listed section — a Markdown heading
+(`## Steps to reproduce`) or a bold label at the start of a line
+(`**Environment:** …`) — and the section holds real content. Not content:
+HTML comments (`<!-- … -->`), empty lines, unchecked template checkboxes,
+`<angle-bracket>` prompts, common placeholders (`_No response_`, `TBD`,
+`TODO`, `N/A`, `-`, `...`) and the section's own `placeholder` texts (the
+template's prompt). `min_words` asks for at least that many words of real
+content. Headings compare case-insensitively, ignoring punctuation and
+emoji; `Steps to reproduce (required)` counts as `Steps to reproduce`.
+
+## Why
+P4: a bug report carries reproduction steps, logs and environment details.
+P5: developers confirm the steps (a template left unfilled does not count).
+P8: a feature request carries a justification and an impact assessment.
+
+## Example policy
+```yaml
+rules:
+  - id: bug-reproduction-steps
+    on: [pull_request]
+    when: { kind: bug }
+    require:
+      sections:
+        - { heading: 'Steps to reproduce', min_words: 5, placeholder: 'List the steps' }
+        - Environment
+        - Logs
+```
+
+## How to fix
+Edit the pull request description: fill each section named in the finding
+with real text, replacing the template's prompts.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+
+/// Sections the pull request description must have, with real content.
+#[derive(Clone, Debug, Default, JsonSchema)]
+pub struct Options(pub Vec<SectionSpec>);
+
+/// One required section: a heading, or a mapping with options.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SectionSpec {
+    /// The heading or bold label text.
+    pub heading: Spanned<String>,
+    /// At least this many words of real content. Default 1.
+    pub min_words: Option<u32>,
+    /// Template prompt text that does not count as content.
+    #[serde(default)]
+    pub placeholder: Vec<String>,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let items = d.list(node);
+    if items.is_empty() {
+        d.error(PolicyError::at("policy::empty", node.span, "`sections` lists no section").help("list at least one heading"));
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        if item.as_str().is_some() {
+            match d.non_empty_string(item) {
+                Some(heading) => out.push(SectionSpec { heading, min_words: None, placeholder: Vec::new() }),
+                None => ok = false,
+            }
+            continue;
+        }
+        let Some(fields) = d.fields(item, "a section", &["heading", "min_words", "placeholder"]) else {
+            ok = false;
+            continue;
+        };
+        let heading = fields.required("heading", d).and_then(|n| d.non_empty_string(n));
+        let min_words = fields.get("min_words").and_then(|n| d.count(n)).map(|n| n.value);
+        let placeholder = match fields.get("placeholder") {
+            Some(n) => d.strings(n).map(|v| v.into_iter().map(|s| s.value).collect()),
+            None => Some(Vec::new()),
+        };
+        match (heading, placeholder) {
+            (Some(heading), Some(placeholder)) => out.push(SectionSpec { heading, min_words, placeholder }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(Options(out))
+}
+
+/// Checks one Markdown document; shared with the release page.
+pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &mut Vec<Violation>) {
+    let found = markdown::sections(document);
+    for spec in specs {
+        let wanted = &spec.heading.value;
+        let Some(section) = found.iter().find(|s| markdown::heading_matches(&s.heading, wanted)) else {
+            out.push(
+                Violation::new(format!("{what} has no `{wanted}` section"))
+                    .help(format!("add a `## {wanted}` heading (or a `**{wanted}:**` line) with its content")),
+            );
+            continue;
+        };
+        let others: Vec<&str> = specs.iter().filter(|s| s.heading.value != *wanted).map(|s| s.heading.value.as_str()).collect();
+        let content = markdown::real_content(markdown::cut_at_labels(&section.content, &others), &spec.placeholder);
+        let words = markdown::word_count(&content);
+        let min = spec.min_words.unwrap_or(1) as usize;
+        if words == 0 {
+            out.push(
+                Violation::new(format!("section `{}` in {what} is empty (only template text, comments or placeholders)", section.heading))
+                    .help(format!("write the real {} under it", wanted.to_lowercase())),
+            );
+        } else if words < min {
+            out.push(
+                Violation::new(format!("section `{}` in {what} has {words} word(s); at least {min} required", section.heading))
+                    .help("give enough detail for someone else to act on it"),
+            );
+        }
+    }
+}
+
+impl Requirement for Options {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Subject::PullRequest(pr) = &cx.subject else { return };
+        check_document(&pr.body, &self.0, "the pull request description", out);
+    }
+}

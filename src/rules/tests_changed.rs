@@ -1,0 +1,102 @@
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::policy::{ChangedRef, Decoder, Node, Policy, PolicyError, SubjectKind, glob_set, node::Value};
+use crate::predicates::changed_matches;
+
+pub const SUMMARY: &str = "The change adds or updates at least one test file.";
+
+pub const DOC: &str = r#"## What it checks
+At least one changed file (of the pull request, or of the commit) is a test
+file: it matches `paths` (path-set names or globs). Without `paths`, common
+test locations count: `test/`, `tests/`, `__tests__/`, `spec/` folders and
+`*_test.*`, `*.test.*`, `*.spec.*`, `test_*.py`, `*Test.java`, `*Tests.cs`
+files. A rename counts for both its old and new path.
+
+## Why
+P13: each bug fix gets a focused regression test.
+
+## Example policy
+```yaml
+paths:
+  tests: ['tests/**', '**/*_test.go']
+rules:
+  - id: bug-regression-test
+    on: [pull_request]
+    when: { kind: bug }
+    require:
+      tests_changed: { paths: [tests] }
+```
+
+## How to fix
+Add a test that fails without the fix and passes with it, in the same pull
+request.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
+
+pub const DEFAULT_TEST_GLOBS: &[&str] = &[
+    "**/test/**",
+    "**/tests/**",
+    "**/__tests__/**",
+    "**/spec/**",
+    "*_test.*",
+    "*_tests.*",
+    "*.test.*",
+    "*.spec.*",
+    "test_*.py",
+    "*Test.java",
+    "*Tests.java",
+    "*Tests.cs",
+];
+
+/// At least one changed file is a test.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Path-set names or globs that are tests. Default: common test locations.
+    #[schemars(with = "Option<crate::policy::Strings>")]
+    pub paths: Option<Vec<ChangedRef>>,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    match node.value {
+        Value::Bool(true) => return Some(Options::default()),
+        Value::Bool(false) => {
+            d.error(PolicyError::at("policy::invalid-value", node.span, "`tests_changed: false` requires nothing").help("remove the requirement instead"));
+            return None;
+        }
+        _ => {}
+    }
+    let fields = d.fields(node, "`tests_changed`", &["paths"])?;
+    let paths = match fields.get("paths") {
+        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
+        None => None,
+    };
+    Some(Options { paths })
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+        if let Some(paths) = &self.paths {
+            crate::policy::check_changed_refs(paths, policy, errors);
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Some(changed) = cx.subject.changed() else { return };
+        let is_test = match &self.paths {
+            Some(refs) => changed.iter().any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
+            None => {
+                let set = glob_set(DEFAULT_TEST_GLOBS);
+                changed.iter().any(|c| c.paths().any(|p| set.is_match(p)))
+            }
+        };
+        if !is_test {
+            out.push(
+                Violation::new(format!("no test file among the {} changed file(s)", changed.len()))
+                    .help("add or update a regression test for this change"),
+            );
+        }
+    }
+}

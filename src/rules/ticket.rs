@@ -1,0 +1,444 @@
+use std::collections::BTreeSet;
+
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::facts::Subject;
+use crate::policy::{Decoder, Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, did_you_mean};
+
+pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
+
+pub const DOC: &str = r#"## What it checks
+The subject names at least one ticket of the policy's trackers (`tickets:`),
+in the places listed by `in`:
+
+| subject | places it can look | default |
+|---|---|---|
+| pull_request | `title`, `body`, `branch` (head), `commits` (any commit message) | all four |
+| commit | `subject` (first line), `body`, `message` (both), `branch` (when known) | `message` |
+| branch | `branch` | `branch` |
+
+On a commit, `title` means the subject line and `commits` the message; places a
+subject does not have are skipped, and if none is left the subject's default is
+used. `trackers` narrows which trackers count (default: all). `max` caps how
+many distinct tickets may be named (a branch carries one ticket).
+
+Near misses are reported as hints: `KAFKa-16331` or `KAFKA 14515` look like a
+ticket of a tracker whose pattern is `\bKAFKA-[0-9]+\b` but do not match it.
+
+## Why
+P1: all work is tracked through a ticket. P2: only the product's own project
+keys count. P9: a branch carries one ticket.
+
+## Example policy
+```yaml
+tickets:
+  jira: { pattern: '\b(EPL|EPLX|SCP)-[0-9]+\b', example: EPL-123 }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require:
+      ticket: { in: [subject] }
+  - id: branch-ticket
+    on: [branch]
+    require:
+      ticket: { max: 1 }
+```
+
+## How to fix
+Name the ticket, exactly as the tracker writes it (`EPL-123`, upper case,
+with the dash), in one of the places listed: `git commit --amend` for the
+last commit message, `git rebase -i` for older ones, `git branch -m` for a
+branch name, or edit the pull request title.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit, SubjectKind::Branch];
+
+/// A ticket reference in the title, body, branch, commits or message.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Where to look (see `explain ticket`).
+    #[serde(rename = "in", default)]
+    pub places: Vec<Place>,
+    /// Tracker names that count. Default: every tracker.
+    #[serde(default)]
+    pub trackers: Strings,
+    /// At most this many distinct tickets.
+    pub max: Option<u32>,
+}
+
+/// A place a ticket can be named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    Title,
+    Body,
+    Branch,
+    Commits,
+    Subject,
+    Message,
+}
+
+impl Place {
+    const ALL: [Place; 6] = [Self::Title, Self::Body, Self::Branch, Self::Commits, Self::Subject, Self::Message];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Title => "title",
+            Self::Body => "body",
+            Self::Branch => "branch",
+            Self::Commits => "commits",
+            Self::Subject => "subject",
+            Self::Message => "message",
+        }
+    }
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    if let crate::policy::node::Value::Bool(true) = node.value {
+        return Some(Options::default());
+    }
+    let fields = d.fields(node, "`ticket`", &["in", "trackers", "max"])?;
+    let mut options = Options::default();
+    let mut ok = true;
+    if let Some(places) = fields.get("in") {
+        for item in d.list(places) {
+            let Some(name) = d.string(item) else {
+                ok = false;
+                continue;
+            };
+            match Place::ALL.into_iter().find(|p| p.name() == name.value) {
+                Some(place) => options.places.push(place),
+                None => {
+                    ok = false;
+                    let names = Place::ALL.map(Place::name);
+                    let mut error = PolicyError::at(
+                        "policy::unknown-value",
+                        item.span,
+                        format!("unknown ticket place `{}`", name.value),
+                    )
+                    .label("not a place a ticket can be named");
+                    error = match did_you_mean(&name.value, names) {
+                        Some(close) => error.help(format!("did you mean `{close}`?")),
+                        None => error.help(format!("use one of: {}", names.join(", "))),
+                    };
+                    d.error(error);
+                }
+            }
+        }
+    }
+    if let Some(trackers) = fields.get("trackers") {
+        match d.strings(trackers) {
+            Some(names) => options.trackers = Strings(names),
+            None => ok = false,
+        }
+    }
+    if let Some(max) = fields.get("max") {
+        match d.count(max) {
+            Some(n) if n.value == 0 => {
+                ok = false;
+                d.error(PolicyError::at("policy::invalid-value", max.span, "`max: 0` would forbid every ticket").help("use `max: 1` or more, or remove `max`"));
+            }
+            Some(n) => options.max = Some(n.value),
+            None => ok = false,
+        }
+    }
+    ok.then_some(options)
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+        for name in self.trackers.iter() {
+            if !policy.tickets.contains_key(&name.value) {
+                errors.push(undefined_tracker(name, policy));
+            }
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let texts = self.texts(&cx.subject);
+        let trackers: Vec<(&str, &Tracker)> = cx.policy.trackers(&self.trackers).collect();
+        let mut found = BTreeSet::new();
+        for (_, text) in &texts {
+            for (_, tracker) in &trackers {
+                for m in tracker.pattern.regex.find_iter(text) {
+                    found.insert(m.as_str().to_owned());
+                }
+            }
+        }
+        let where_ = join_places(texts.iter().map(|(p, _)| *p));
+        if found.is_empty() {
+            let mut help = format!("name a ticket in {where_}");
+            if let Some(example) = trackers.iter().find_map(|(_, t)| t.example.as_ref()) {
+                help = format!("{help}, e.g. `{}`", example.value);
+            }
+            let keys: Vec<String> = trackers.iter().map(|(n, t)| format!("{n}: `{}`", t.pattern.source.value)).collect();
+            if !keys.is_empty() {
+                help = format!("{help} (ticket patterns: {})", keys.join(", "));
+            }
+            let mut violation = Violation::new(format!("{} names no ticket in {where_}", what(&cx.subject)));
+            let misses = near_misses(&texts, &trackers);
+            if let Some((place, text, fixed)) = misses.first() {
+                violation.message = format!("{}; `{text}` in the {place} looks like a ticket but does not match", violation.message);
+                help = match fixed {
+                    Some(fixed) => format!("write `{fixed}` instead of `{text}`; ticket ids are exact: case and dash matter"),
+                    None => format!("`{text}` does not match the tracker's pattern; {help}"),
+                };
+                violation.ticket = Some(text.clone());
+            }
+            out.push(violation.help(help));
+            return;
+        }
+        if let Some(max) = self.max {
+            if found.len() > max as usize {
+                let list: Vec<&str> = found.iter().map(String::as_str).collect();
+                out.push(
+                    Violation::new(format!(
+                        "{} names {} tickets ({}); at most {max} allowed",
+                        what(&cx.subject),
+                        found.len(),
+                        list.join(", ")
+                    ))
+                    .help("one task, one branch, one ticket: split the work, or keep only the ticket it delivers"),
+                );
+            }
+        }
+    }
+}
+
+fn what(subject: &Subject<'_>) -> String {
+    match subject {
+        Subject::PullRequest(pr) => format!("pull request #{}", pr.number),
+        Subject::Commit(c) => c.label(),
+        Subject::Branch(b) => format!("branch `{}`", b.name),
+    }
+}
+
+impl Options {
+    /// The texts to search, by place, for this subject.
+    fn texts<'a>(&self, subject: &Subject<'a>) -> Vec<(&'static str, &'a str)> {
+        let mut places: Vec<Place> = self.places.clone();
+        places.sort();
+        places.dedup();
+        let mut out: Vec<(&'static str, &'a str)> = Vec::new();
+        match subject {
+            Subject::PullRequest(pr) => {
+                if places.is_empty() {
+                    places = vec![Place::Title, Place::Body, Place::Branch, Place::Commits];
+                }
+                for place in &places {
+                    match place {
+                        Place::Title => add(&mut out, "title", &pr.title),
+                        Place::Body => add(&mut out, "body", &pr.body),
+                        Place::Branch => add(&mut out, "branch name", &pr.head),
+                        Place::Commits | Place::Message | Place::Subject => {
+                            if !out.iter().any(|(n, _)| *n == "commit messages") {
+                                out.extend(pr.commits.iter().map(|c| ("commit messages", c.message.as_str())));
+                                if pr.commits.is_empty() {
+                                    out.push(("commit messages", ""));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Subject::Commit(c) => {
+                for place in &places {
+                    match place {
+                        Place::Title | Place::Subject => add(&mut out, "subject line", c.subject()),
+                        Place::Body => add(&mut out, "message body", c.body()),
+                        Place::Message | Place::Commits => add(&mut out, "message", &c.message),
+                        Place::Branch => {
+                            if let Some(b) = &c.branch {
+                                add(&mut out, "branch name", b)
+                            }
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    add(&mut out, "message", &c.message);
+                }
+            }
+            Subject::Branch(b) => add(&mut out, "branch name", &b.name),
+        }
+        out
+    }
+}
+
+fn add<'a>(out: &mut Vec<(&'static str, &'a str)>, name: &'static str, text: &'a str) {
+    if !out.iter().any(|(n, _)| *n == name) {
+        out.push((name, text));
+    }
+}
+
+fn join_places<'a>(places: impl Iterator<Item = &'a str>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in places {
+        if !names.contains(&p) {
+            names.push(p);
+        }
+    }
+    match names.as_slice() {
+        [] => String::from("nothing"),
+        [one] => format!("the {one}"),
+        [init @ .., last] => format!("the {} or {last}", init.join(", ")),
+    }
+}
+
+/// Text that nearly matches a tracker: `(place, text, corrected form if it then matches)`.
+fn near_misses(texts: &[(&str, &str)], trackers: &[(&str, &Tracker)]) -> Vec<(String, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (place, text) in texts {
+        for (_, tracker) in trackers {
+            let Some(loose) = &tracker.near_miss else { continue };
+            for m in loose.find_iter(text) {
+                let candidate = m.as_str();
+                if tracker.pattern.regex.is_match(candidate) {
+                    continue;
+                }
+                let fixed: String = candidate
+                    .chars()
+                    .map(|c| if c == ' ' || c == '_' { '-' } else { c.to_ascii_uppercase() })
+                    .collect();
+                let fixed = tracker.pattern.regex.is_match(&fixed).then_some(fixed);
+                out.push((place.to_string(), candidate.to_owned(), fixed));
+            }
+        }
+    }
+    out
+}
+
+/// A looser form of a tracker pattern: any case, and `-` may be a space or `_`.
+/// Built from the pattern text; `None` when the result does not compile.
+pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
+    let mut loose = String::with_capacity(pattern.len() + 8);
+    let mut in_class = false;
+    let mut escaped = false;
+    for c in pattern.chars() {
+        if escaped {
+            loose.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                loose.push(c);
+            }
+            '[' => {
+                in_class = true;
+                loose.push(c);
+            }
+            ']' => {
+                in_class = false;
+                loose.push(c);
+            }
+            '-' if !in_class => loose.push_str("[-_ ]"),
+            _ => loose.push(c),
+        }
+    }
+    regex::RegexBuilder::new(&loose).case_insensitive(true).build().ok()
+}
+
+fn undefined_tracker(name: &Spanned<String>, policy: &Policy) -> PolicyError {
+    let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined tracker `{}`", name.value))
+        .label("no tracker of this name under `tickets:`");
+    match did_you_mean(&name.value, policy.tickets.keys().map(String::as_str)) {
+        Some(close) => error.help(format!("did you mean `{close}`?")),
+        None if policy.tickets.is_empty() => error.help("define it under `tickets:` with a `pattern`"),
+        None => error.help(format!(
+            "defined trackers: {}",
+            policy.tickets.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Branch, Commit, PullRequest};
+    use crate::policy::{PolicySource, load};
+
+    fn policy(extra: &str) -> Policy {
+        let text = format!(
+            "version: 1\ntickets:\n  jira: {{ pattern: '\\b(KAFKA|EPL)-[0-9]+\\b', example: EPL-123 }}\nrules:\n  - id: t\n    require:\n      ticket: {extra}\n"
+        );
+        load(vec![PolicySource::new("p.yml", text)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
+    }
+
+    fn run(policy: &Policy, subject: Subject<'_>) -> Vec<Violation> {
+        let cx = Context { policy, subject };
+        let mut out = Vec::new();
+        for (_, _, req) in policy.rules[0].require.each() {
+            req.check(&cx, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn commit_with_ticket_passes_and_without_fails() {
+        let p = policy("{}");
+        let ok = Commit { message: "EPL-12 fix login".into(), ..Commit::default() };
+        assert!(run(&p, Subject::Commit(&ok)).is_empty());
+        let bad = Commit { message: "fix login".into(), ..Commit::default() };
+        let v = run(&p, Subject::Commit(&bad));
+        assert_eq!(v.len(), 1);
+        assert!(v[0].message.contains("names no ticket in the message"), "{}", v[0].message);
+        assert!(v[0].help.as_deref().unwrap().contains("EPL-123"));
+    }
+
+    #[test]
+    fn subject_place_ignores_tickets_in_the_body() {
+        let p = policy("{ in: [subject] }");
+        let c = Commit { message: "fix login\n\nCloses EPL-12".into(), ..Commit::default() };
+        let v = run(&p, Subject::Commit(&c));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("subject line"));
+    }
+
+    #[test]
+    fn near_misses_are_reported_with_the_correct_form() {
+        let p = policy("{}");
+        for (text, fixed) in [("KAFKa-16331 fix", "KAFKA-16331"), ("KAFKA 14515: fix", "KAFKA-14515")] {
+            let c = Commit { message: text.into(), ..Commit::default() };
+            let v = run(&p, Subject::Commit(&c));
+            assert_eq!(v.len(), 1);
+            assert!(v[0].help.as_deref().unwrap().contains(&format!("write `{fixed}`")), "{:?}", v[0]);
+        }
+    }
+
+    #[test]
+    fn pull_request_finds_ticket_in_any_commit() {
+        let p = policy("{}");
+        let pr = PullRequest {
+            number: 7,
+            title: "Fix login".into(),
+            head: "fix-login".into(),
+            commits: vec![Commit { message: "wip".into(), ..Commit::default() }, Commit { message: "EPL-9 more".into(), ..Commit::default() }],
+            ..PullRequest::default()
+        };
+        assert!(run(&p, Subject::PullRequest(&pr)).is_empty());
+        let pr = PullRequest { commits: vec![], ..pr };
+        let v = run(&p, Subject::PullRequest(&pr));
+        assert!(v[0].message.contains("the title, body, branch name or commit messages"), "{}", v[0].message);
+    }
+
+    #[test]
+    fn max_caps_distinct_tickets() {
+        let p = policy("{ max: 1 }");
+        let b = Branch { name: "feature/EPL-1-EPL-2".into() };
+        let v = run(&p, Subject::Branch(&b));
+        assert_eq!(v.len(), 1);
+        assert!(v[0].message.contains("2 tickets (EPL-1, EPL-2)"));
+        let b = Branch { name: "feature/EPL-1-login".into() };
+        assert!(run(&p, Subject::Branch(&b)).is_empty());
+    }
+
+    #[test]
+    fn near_miss_pattern_loosens_dashes_outside_classes() {
+        let r = near_miss_pattern(r"\b[A-Z]+-[0-9]+\b").unwrap();
+        assert!(r.is_match("abc 12"));
+        assert!(r.is_match("abc_12"));
+    }
+}

@@ -1,0 +1,72 @@
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation, pattern};
+use crate::facts::Subject;
+use crate::policy::{Decoder, Node, Patterns, Spanned, SubjectKind};
+
+pub const SUMMARY: &str = "The pull request title (or commit subject line) matches a pattern.";
+
+pub const DOC: &str = r#"## What it checks
+The pull request title, or on a commit its subject line (first line), matches
+one of `pattern` and none of `forbid`. Patterns are regular expressions.
+
+## Why
+A readable history: titles say what a change delivers (P1, P3 when the
+title carries the change kind, e.g. `fix:`).
+
+## Example policy
+```yaml
+rules:
+  - id: conventional-title
+    on: [pull_request, commit]
+    require:
+      title:
+        pattern: '^(feat|fix|docs|refactor|test|chore|ci)(\([a-z0-9-]+\))?!?: '
+        forbid: '(?i)\bwip\b'
+        help: 'start the title with a type, e.g. `fix(login): …`'
+```
+
+## How to fix
+Edit the pull request title, or reword the commit (`git commit --amend`,
+`git rebase -i`).
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
+
+/// The title (or commit subject) matches a pattern.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Any of these must match.
+    pub pattern: Option<Patterns>,
+    /// None of these may match.
+    pub forbid: Option<Patterns>,
+    /// How to fix, shown instead of the default help.
+    pub help: Option<Spanned<String>>,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let fields = d.fields(node, "`title`", &["pattern", "forbid", "help"])?;
+    let mut ok = true;
+    let options = Options {
+        pattern: pattern::patterns(&fields, "pattern", d, &mut ok),
+        forbid: pattern::patterns(&fields, "forbid", d, &mut ok),
+        help: fields.get("help").and_then(|n| d.string(n)),
+    };
+    if options.pattern.is_none() && options.forbid.is_none() && ok {
+        d.error(crate::policy::PolicyError::at("policy::empty-requirement", fields.span(), "`title` needs `pattern` or `forbid`").help("add `pattern: '<regex>'`"));
+        ok = false;
+    }
+    ok.then_some(options)
+}
+
+impl Requirement for Options {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let (what, text) = match &cx.subject {
+            Subject::PullRequest(pr) => ("title", pr.title.as_str()),
+            Subject::Commit(c) => ("subject line", c.subject()),
+            Subject::Branch(_) => return,
+        };
+        pattern::check(what, text, self.pattern.as_ref(), self.forbid.as_ref(), self.help.as_ref(), out);
+    }
+}
