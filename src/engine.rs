@@ -145,3 +145,15 @@ rules:
         assert!(evaluate(&p, Subject::Commit(&merge)).iter().any(|f| f.rule == "commit-ticket"));
     }
 }
+
+/// Whether judging this kind of subject needs its changed files (so a
+/// command gathers them only when a rule looks at them).
+pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
+    policy.rules_on(kind).any(|rule| {
+        let mut uses = rule.require.tests_changed.is_some();
+        for p in rule.when.iter().chain(rule.unless.iter()) {
+            p.visit(&mut |q| uses |= q.changed.is_some());
+        }
+        uses
+    })
+}

@@ -12,3 +12,7 @@ pub mod policy;
 pub mod predicates;
 pub mod report;
 pub mod rules;
+
+pub mod cli;
+pub mod commands;
+pub mod sources;

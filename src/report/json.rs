@@ -53,3 +53,43 @@ pub fn render(report: &Report, policy: &Policy) -> String {
     text.push('\n');
     text
 }
+
+/// What went wrong when a command could not judge.
+pub struct FailureParts<'a> {
+    pub message: &'a str,
+    pub help: Option<&'a str>,
+    pub invalid: Option<&'a crate::policy::InvalidPolicy>,
+}
+
+/// The JSON printed on exit status 2: `passed` is `null` — nothing was judged.
+pub fn render_failure(parts: FailureParts<'_>) -> String {
+    let policy_errors: Vec<Value> = parts
+        .invalid
+        .map(|inv| {
+            inv.errors
+                .iter()
+                .map(|e| {
+                    let source = e.span.and_then(|s| inv.sources.get(s.file as usize));
+                    json!({
+                        "code": e.code,
+                        "message": e.message,
+                        "help": e.help,
+                        "file": source.map(|s| s.name.as_str()),
+                        "line": e.span.map(|s| s.line),
+                        "column": e.span.map(|s| s.column),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let value = json!({
+        "tool": "git-policy",
+        "version": env!("CARGO_PKG_VERSION"),
+        "passed": null,
+        "error": { "message": parts.message, "help": parts.help },
+        "policy_errors": policy_errors,
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| String::from("{}"));
+    text.push('\n');
+    text
+}

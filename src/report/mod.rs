@@ -1,6 +1,7 @@
 //! Rendering: findings and policy errors to text. Pure: returns `String`s.
 
 mod diagnostic;
+pub mod github;
 pub mod human;
 pub mod json;
 

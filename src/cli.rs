@@ -1,0 +1,105 @@
+//! Command-line definitions (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Enforce your delivery process on Git: pull requests, branches, commits and
+/// releases checked against YAML policy files.
+#[derive(Debug, Parser)]
+#[command(name = "git-policy", version, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
+Policy: --policy PATH, else .github/policies/*.yml, else .git-policy.yml, else the built-in pack.\n\
+Docs: `git-policy explain` lists requirements and rules; `git-policy explain ticket` explains one.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Policy file or folder (repeatable; folders are read for *.yml / *.yaml and merged).
+    #[arg(long = "policy", global = true, value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Output format [default: github when GITHUB_ACTIONS=true, else human].
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Never fall back to the built-in policy pack.
+    #[arg(long, global = true, env = "GIT_POLICY_NO_BUILTIN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_builtin: bool,
+    /// When to use colour (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics for people, pointing at the policy line behind each finding.
+    Human,
+    /// One JSON object on stdout (see docs/json.md).
+    Json,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a commit message, a branch, or a range of commits.
+    #[command(subcommand)]
+    Check(Check),
+    /// Load and validate the policy only; lists every error with its place.
+    Validate,
+    /// Explain a requirement (`ticket`) or a rule of the policy (`commit-ticket`); list both without an argument.
+    Explain {
+        /// A requirement name or a rule id.
+        topic: Option<String>,
+    },
+    /// Write a starter policy (.git-policy.yml, the built-in pack) and its JSON Schema.
+    Init {
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Install commit-msg and pre-push hooks that run git-policy.
+    InstallHooks {
+        /// Replace hooks not written by git-policy (the old one is kept beside it).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of policy files.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Check {
+    /// Check a commit message file (git's commit-msg hook passes it as $1).
+    CommitMsg {
+        /// The message file, e.g. .git/COMMIT_EDITMSG.
+        file: PathBuf,
+    },
+    /// Check a branch name (default: the current branch).
+    Branch {
+        /// Branch name.
+        name: Option<String>,
+    },
+    /// Check every commit of a range, e.g. origin/main..HEAD.
+    Commits {
+        /// `A..B`, `A...B`, or one revision (all its history).
+        range: String,
+        /// Also leave out commits a remote already has (pre-push on a new branch).
+        #[arg(long, value_name = "REMOTE")]
+        exclude_remote: Option<String>,
+    },
+}

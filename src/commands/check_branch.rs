@@ -1,0 +1,29 @@
+use super::{Global, Outcome, finish, policy_for};
+use crate::engine::evaluate;
+use crate::facts::{Branch, Subject};
+use crate::report::Report;
+use crate::sources::{Fatal, git};
+
+/// `check branch [NAME]`: naming and ticket rules on a branch.
+pub fn run(global: &Global, name: Option<String>) -> Outcome {
+    let repo = git::open(&global.dir)?;
+    let name = match name {
+        Some(n) if n.trim().is_empty() => return Err(Fatal::new("the branch name is empty").help("pass a name: git-policy check branch feature/EPL-123-x").into()),
+        Some(n) => n.strip_prefix("refs/heads/").map(str::to_owned).unwrap_or(n),
+        None => git::current_branch(&repo).ok_or_else(|| {
+            Fatal::new("HEAD is detached: there is no current branch to check")
+                .help("name the branch: git-policy check branch NAME (in CI: the PR's head ref, e.g. $GITHUB_HEAD_REF)")
+        })?,
+    };
+    let root = git::work_tree(&repo);
+    let policy = policy_for(global, root.as_deref())?;
+    let branch = Branch { name };
+    let report = Report {
+        subject_kind: "branch",
+        subject_ref: format!("branch {}", branch.name),
+        findings: evaluate(&policy, Subject::Branch(&branch)),
+        checked: 1,
+        skipped: 0,
+    };
+    Ok(finish(global, &policy, &report))
+}

@@ -1,0 +1,37 @@
+use std::path::Path;
+
+use super::{Global, Outcome, finish, policy_for};
+use crate::engine::{evaluate, needs_changes, skip_reason};
+use crate::facts::{Commit, Subject};
+use crate::policy::SubjectKind;
+use crate::report::Report;
+use crate::sources::{Fatal, git, hook};
+
+/// `check commit-msg FILE`: the commit-msg hook.
+pub fn run(global: &Global, file: &Path) -> Outcome {
+    let raw = hook::read_message_file(file)?;
+    let repo = git::open(&global.dir)?;
+    let comment = hook::comment_prefix(git::comment_setting(&repo).as_deref(), &raw);
+    let message = hook::clean_message(&raw, &comment);
+    if message.is_empty() {
+        return Err(Fatal::new(format!("the commit message in `{}` is empty (after removing `{comment}` comment lines)", file.display()))
+            .help("write a message that says what the commit does and names its ticket, e.g. `EPL-123 Fix login timeout`")
+            .into());
+    }
+    let root = git::work_tree(&repo);
+    let policy = policy_for(global, root.as_deref())?;
+    let (author_name, author_email) = git::committer_identity(&repo);
+    let changed = if needs_changes(&policy, SubjectKind::Commit) { Some(git::staged_changes(&repo)?) } else { None };
+    let commit = Commit { sha: None, message, author_name, author_email, parents: 0, branch: git::current_branch(&repo), changed };
+    let subject = Subject::Commit(&commit);
+    let skipped = skip_reason(&policy, &subject).is_some();
+    let report = Report {
+        subject_kind: "commit",
+        subject_ref: format!("commit message ({})", file.display()),
+        findings: evaluate(&policy, subject),
+        checked: usize::from(!skipped),
+        skipped: usize::from(skipped),
+    };
+    Ok(finish(global, &policy, &report))
+}
+

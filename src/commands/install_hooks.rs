@@ -1,0 +1,103 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::{Global, Outcome, PASSED, err};
+use crate::sources::{Fatal, git};
+
+/// Marks hooks this command wrote, so it may replace them later.
+pub const MARKER: &str = "# installed by git-policy install-hooks";
+
+/// `install-hooks`: commit-msg and pre-push hooks that call git-policy.
+pub fn run(global: &Global, force: bool) -> Outcome {
+    let repo = git::open(&global.dir)?;
+    let dir = hooks_dir(&repo);
+    std::fs::create_dir_all(&dir).map_err(|e| Fatal::new(format!("cannot create {}: {e}", dir.display())))?;
+    let exe = std::env::current_exe().ok().map(|p| p.display().to_string()).unwrap_or_else(|| String::from("git-policy"));
+    let hooks = [("commit-msg", commit_msg_hook(&exe)), ("pre-push", pre_push_hook(&exe))];
+    // Check both before writing either: all or nothing.
+    for (name, _) in &hooks {
+        let path = dir.join(name);
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            if !existing.contains(MARKER) && !force {
+                return Err(Fatal::new(format!("{} already exists and was not written by git-policy", path.display()))
+                    .help(format!(
+                        "--force replaces it (keeping the old one as {name}.pre-git-policy), or call git-policy from it: `git-policy check commit-msg \"$1\"`"
+                    ))
+                    .into());
+            }
+        } else if path.exists() {
+            return Err(Fatal::new(format!("{} exists but cannot be read", path.display())).into());
+        }
+    }
+    for (name, script) in &hooks {
+        let path = dir.join(name);
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            if !existing.contains(MARKER) {
+                let backup = dir.join(format!("{name}.pre-git-policy"));
+                std::fs::rename(&path, &backup).map_err(|e| Fatal::new(format!("cannot keep the old hook as {}: {e}", backup.display())))?;
+                err(&format!("kept the previous {name} hook as {}\n", backup.display()));
+            }
+        }
+        write_executable(&path, script)?;
+        err(&format!("installed {}\n", path.display()));
+    }
+    Ok(ExitCode::from(PASSED))
+}
+
+fn hooks_dir(repo: &git2::Repository) -> PathBuf {
+    let configured = repo.config().ok().and_then(|c| c.get_path("core.hooksPath").ok());
+    match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.workdir().unwrap_or_else(|| repo.path()).join(p),
+        None => repo.path().join("hooks"),
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn preamble(exe: &str) -> String {
+    format!(
+        "#!/bin/sh\n{MARKER}; run it again to update, delete this file to remove.\n\
+         GIT_POLICY=\"${{GIT_POLICY:-{}}}\"\n\
+         [ -x \"$GIT_POLICY\" ] || GIT_POLICY=git-policy\n",
+        shell_quote(exe)
+    )
+}
+
+fn commit_msg_hook(exe: &str) -> String {
+    format!("{}exec \"$GIT_POLICY\" check commit-msg \"$1\"\n", preamble(exe))
+}
+
+fn pre_push_hook(exe: &str) -> String {
+    format!(
+        r#"{}remote="$1"
+status=0
+while read -r local_ref local_sha remote_ref remote_sha; do
+  case "$local_sha" in *[!0]*) ;; *) continue ;; esac  # deleting a ref
+  case "$local_ref" in
+    refs/tags/*) continue ;;
+    refs/heads/*) "$GIT_POLICY" check branch "${{local_ref#refs/heads/}}" || status=$? ;;
+  esac
+  case "$remote_sha" in
+    *[!0]*) "$GIT_POLICY" check commits "$remote_sha..$local_sha" || status=$? ;;
+    *) "$GIT_POLICY" check commits "$local_sha" --exclude-remote "$remote" || status=$? ;;
+  esac
+done
+exit $status
+"#,
+        preamble(exe)
+    )
+}
+
+fn write_executable(path: &Path, text: &str) -> Result<(), Fatal> {
+    std::fs::write(path, text).map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| Fatal::new(format!("cannot make {} executable: {e}", path.display())))?;
+    }
+    Ok(())
+}

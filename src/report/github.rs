@@ -1,0 +1,79 @@
+//! `--format github`: workflow-command annotations GitHub shows on the run
+//! and the pull request. (Step summary and outputs: see the pull request check.)
+
+use super::{Report, plural};
+use crate::policy::{InvalidPolicy, Level, Policy};
+
+/// Escapes a message body of a workflow command.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Escapes a property value (`title=…`, `file=…`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One `::error …::` line. `place` is (file, line).
+pub fn annotation(level: &str, title: &str, place: Option<(&str, u32)>, message: &str) -> String {
+    let mut props = vec![format!("title={}", escape_property(title))];
+    if let Some((file, line)) = place {
+        props.push(format!("file={}", escape_property(file)));
+        props.push(format!("line={line}"));
+    }
+    format!("::{level} {}::{}\n", props.join(","), escape_data(message))
+}
+
+pub fn render(report: &Report, policy: &Policy) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let level = match f.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+        };
+        // Annotations can point only at files of the repository, not the built-in pack.
+        let place = policy.source(f.policy).filter(|s| !s.builtin).map(|s| (s.name.as_str(), f.policy.line));
+        let mut message = match &f.commit {
+            Some(sha) => format!("{}: {}", &sha[..sha.len().min(10)], f.message),
+            None => f.message.clone(),
+        };
+        if let Some(help) = &f.help {
+            message.push_str(&format!("\nhelp: {help}"));
+        }
+        out.push_str(&annotation(level, &format!("git-policy: {}", f.rule), place, &message));
+    }
+    let verdict = if report.passed() { "passed" } else { "failed" };
+    out.push_str(&format!(
+        "git-policy {verdict}: {}, {}, {} ({})\n",
+        plural(report.count(Level::Error), "error"),
+        plural(report.count(Level::Warning), "warning"),
+        plural(report.count(Level::Notice), "notice"),
+        report.subject_ref
+    ));
+    out
+}
+
+pub fn policy_errors(invalid: &InvalidPolicy) -> String {
+    let mut out = String::new();
+    for e in &invalid.errors {
+        let place = e.span.and_then(|s| invalid.sources.get(s.file as usize).filter(|src| !src.builtin).map(|src| (src.name.as_str(), s.line)));
+        let mut message = e.message.clone();
+        if let Some(help) = &e.help {
+            message.push_str(&format!("\nhelp: {help}"));
+        }
+        out.push_str(&annotation("error", &format!("git-policy: {}", e.code), place, &message));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_per_workflow_command_rules() {
+        let line = annotation("error", "a:b,c", Some(("x,y.yml", 3)), "100% done\nnext");
+        assert_eq!(line, "::error title=a%3Ab%2Cc,file=x%2Cy.yml,line=3::100%25 done%0Anext\n");
+    }
+}

@@ -1,0 +1,189 @@
+//! Facts from git, through libgit2 (git2, vendored: no system libgit2 or OpenSSL).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use git2::{DiffFindOptions, DiffOptions, ErrorCode, Oid, Repository, RepositoryOpenFlags};
+
+use super::Fatal;
+use crate::facts::{ChangedPath, Commit};
+
+/// Opens the repository containing `dir`, explaining the usual failures.
+pub fn open(dir: &Path) -> Result<Repository, Fatal> {
+    let ceilings: [&Path; 0] = [];
+    Repository::open_ext(dir, RepositoryOpenFlags::empty(), ceilings).map_err(|e| open_error(dir, &e))
+}
+
+fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
+    let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    match e.code() {
+        ErrorCode::NotFound => Fatal::new(format!("not a git repository (or any parent folder): {}", shown.display()))
+            .help("run git-policy inside a repository, or point at one with -C DIR"),
+        ErrorCode::Owner => {
+            let repo = e
+                .message()
+                .split('\'')
+                .nth(1)
+                .map(str::to_owned)
+                .unwrap_or_else(|| shown.display().to_string());
+            Fatal::new(format!("git refuses the repository at {repo}: it is owned by another user ({})", e.message()))
+                .help(format!(
+                    "if you trust it, mark it safe: git config --global --add safe.directory '{repo}' (in a container or CI job, this usually means the checkout belongs to another uid)"
+                ))
+        }
+        _ => Fatal::new(format!("cannot open the git repository at {}: {}", shown.display(), e.message())),
+    }
+}
+
+/// The work tree root, where policy files live.
+pub fn work_tree(repo: &Repository) -> Option<PathBuf> {
+    repo.workdir().map(Path::to_path_buf)
+}
+
+/// `core.commentChar` (or git 2.45's `core.commentString`), when set.
+pub fn comment_setting(repo: &Repository) -> Option<String> {
+    let config = repo.config().ok()?;
+    config.get_string("core.commentString").or_else(|_| config.get_string("core.commentChar")).ok()
+}
+
+/// The checked-out branch; `None` when HEAD is detached.
+pub fn current_branch(repo: &Repository) -> Option<String> {
+    let head = repo.find_reference("HEAD").ok()?;
+    let target = head.symbolic_target().ok()??;
+    target.strip_prefix("refs/heads/").map(str::to_owned)
+}
+
+/// Who is committing, as the commit-msg hook sees it.
+pub fn committer_identity(repo: &Repository) -> (Option<String>, Option<String>) {
+    let config = repo.config().ok();
+    let get = |env: &str, key: &str| {
+        std::env::var(env).ok().or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
+    };
+    (get("GIT_AUTHOR_NAME", "user.name"), get("GIT_AUTHOR_EMAIL", "user.email"))
+}
+
+/// Files staged for the commit being made (index against HEAD).
+pub fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
+    let head_tree = match repo.head() {
+        Ok(head) => Some(head.peel_to_tree().map_err(|e| Fatal::new(format!("cannot read HEAD: {}", e.message())))?),
+        Err(_) => None, // first commit
+    };
+    let index = repo.index().map_err(|e| Fatal::new(format!("cannot read the index: {}", e.message())))?;
+    let mut diff = repo
+        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut DiffOptions::new()))
+        .map_err(|e| Fatal::new(format!("cannot diff the index: {}", e.message())))?;
+    changes(&mut diff)
+}
+
+/// Files a commit changes against its first parent.
+pub fn commit_changes(repo: &Repository, commit: &git2::Commit<'_>) -> Result<Vec<ChangedPath>, git2::Error> {
+    let tree = commit.tree()?;
+    let parent = match commit.parent(0) {
+        Ok(p) => Some(p.tree()?),
+        Err(_) => None,
+    };
+    let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut DiffOptions::new()))?;
+    changes(&mut diff).map_err(|f| git2::Error::from_str(&f.message))
+}
+
+fn changes(diff: &mut git2::Diff<'_>) -> Result<Vec<ChangedPath>, Fatal> {
+    diff.find_similar(Some(DiffFindOptions::new().renames(true)))
+        .map_err(|e| Fatal::new(format!("cannot detect renames: {}", e.message())))?;
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let new = delta.new_file().path().map(|p| p.to_string_lossy().replace('\\', "/"));
+        let old = delta.old_file().path().map(|p| p.to_string_lossy().replace('\\', "/"));
+        match (new, old) {
+            (Some(new), Some(old)) if new != old => out.push(ChangedPath { path: new, previous: Some(old) }),
+            (Some(path), _) | (None, Some(path)) => out.push(ChangedPath::new(path)),
+            (None, None) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The commits of a range, newest first, as ids. `A..B`, `A...B` or one
+/// revision (everything reachable). `hide_remote` also hides what a remote
+/// already has (the pre-push hook for a new branch).
+pub fn range(repo: &Repository, spec: &str, hide_remote: Option<&str>) -> Result<Vec<Oid>, Fatal> {
+    let mut walk = repo.revwalk().map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
+    let revspec = repo.revparse(spec).map_err(|e| unknown_revision(repo, spec, &e))?;
+    let mode = revspec.mode();
+    let from = revspec.from().map(|o| o.peel_to_commit().map(|c| c.id()));
+    let to = revspec.to().map(|o| o.peel_to_commit().map(|c| c.id()));
+    let resolve = |r: Option<Result<Oid, git2::Error>>| -> Result<Option<Oid>, Fatal> {
+        r.transpose().map_err(|e| Fatal::new(format!("`{spec}` does not name commits: {}", e.message())))
+    };
+    let (from, to) = (resolve(from)?, resolve(to)?);
+    let push_err = |e: git2::Error| Fatal::new(format!("cannot walk `{spec}`: {}", e.message()));
+    if mode.contains(git2::RevparseMode::RANGE) {
+        let (from, to) = (from.ok_or_else(|| Fatal::new(format!("`{spec}` has no start")))?, to.ok_or_else(|| Fatal::new(format!("`{spec}` has no end")))?);
+        walk.push(to).map_err(push_err)?;
+        if mode.contains(git2::RevparseMode::MERGE_BASE) {
+            walk.push(from).map_err(push_err)?;
+            let base = repo.merge_base(from, to).map_err(push_err)?;
+            walk.hide(base).map_err(push_err)?;
+        } else {
+            walk.hide(from).map_err(push_err)?;
+        }
+    } else {
+        let single = from.ok_or_else(|| Fatal::new(format!("`{spec}` names no commit")))?;
+        walk.push(single).map_err(push_err)?;
+    }
+    if let Some(remote) = hide_remote {
+        // Nothing to hide when the remote has no branches yet: every commit is new.
+        let _ = walk.hide_glob(&format!("refs/remotes/{remote}/*"));
+    }
+    let shallow = shallow_boundary(repo);
+    let mut out = Vec::new();
+    for oid in walk {
+        let oid = oid.map_err(|e| Fatal::new(format!("cannot walk `{spec}`: {}", e.message())))?;
+        if shallow.contains(&oid) {
+            return Err(Fatal::new(format!(
+                "history is shallow: `{spec}` reaches commit {} whose parents were not fetched, so the range cannot be judged whole",
+                &oid.to_string()[..10]
+            ))
+            .help("fetch the full history: `git fetch --unshallow`, or in GitHub Actions use actions/checkout with `fetch-depth: 0`"));
+        }
+        out.push(oid);
+    }
+    Ok(out)
+}
+
+fn unknown_revision(repo: &Repository, spec: &str, e: &git2::Error) -> Fatal {
+    let mut fatal = Fatal::new(format!("unknown revision in `{spec}`: {}", e.message()))
+        .help("name commits git knows (`git rev-parse <rev>` must succeed), e.g. origin/main..HEAD; in CI, fetch them first");
+    if repo.is_shallow() {
+        fatal = fatal.help("history is shallow and may not hold that revision: `git fetch --unshallow`, or actions/checkout with `fetch-depth: 0`");
+    }
+    fatal
+}
+
+/// Commits whose parents a shallow clone did not fetch.
+fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
+    if !repo.is_shallow() {
+        return HashSet::new();
+    }
+    std::fs::read_to_string(repo.path().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect()
+}
+
+/// Reads one commit's facts.
+pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Commit, git2::Error> {
+    let c = repo.find_commit(oid)?;
+    let message = String::from_utf8_lossy(c.message_raw_bytes()).trim_end().to_owned();
+    let author = c.author();
+    let changed = if with_changes { Some(commit_changes(repo, &c)?) } else { None };
+    Ok(Commit {
+        sha: Some(oid.to_string()),
+        message,
+        author_name: Some(String::from_utf8_lossy(author.name_bytes()).into_owned()),
+        author_email: Some(String::from_utf8_lossy(author.email_bytes()).into_owned()),
+        parents: c.parent_count(),
+        branch: None,
+        changed,
+    })
+}
