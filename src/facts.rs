@@ -1,7 +1,11 @@
-//! Plain data gathered by `sources` and judged by the engine.
+//! Plain data gathered by `sources` and judged by the engine. Deserializable
+//! so fixtures can state facts directly.
+
+use serde::Deserialize;
 
 /// A file changed by a pull request or commit. A rename carries both paths.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChangedPath {
     pub path: String,
     pub previous: Option<String>,
@@ -19,7 +23,8 @@ impl ChangedPath {
 }
 
 /// One commit: from a commit-msg file (no sha yet) or from history.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Commit {
     pub sha: Option<String>,
     /// The cleaned message: comments and scissors removed.
@@ -61,13 +66,15 @@ impl Commit {
 }
 
 /// A branch, by name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Branch {
     pub name: String,
 }
 
 /// A pull request as the API and git describe it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PullRequest {
     /// `owner/name`.
     pub repo: String,

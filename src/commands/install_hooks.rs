@@ -60,7 +60,8 @@ fn shell_quote(text: &str) -> String {
 fn preamble(exe: &str) -> String {
     format!(
         "#!/bin/sh\n{MARKER}; run it again to update, delete this file to remove.\n\
-         GIT_POLICY=\"${{GIT_POLICY:-{}}}\"\n\
+         installed_bin={}\n\
+         GIT_POLICY=\"${{GIT_POLICY:-$installed_bin}}\"\n\
          [ -x \"$GIT_POLICY\" ] || GIT_POLICY=git-policy\n",
         shell_quote(exe)
     )

@@ -42,7 +42,9 @@ impl<'a> Fields<'a> {
     /// A key that must be present: reports its absence on the mapping.
     pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
         let found = self.get(key);
-        if found.is_none() {
+        // A misspelt key (`requre`) was already reported with "did you mean".
+        let misspelt = self.entries.iter().any(|(k, _)| k.as_str().is_some_and(|k| k != key && did_you_mean(k, [key]).is_some()));
+        if found.is_none() && !misspelt {
             decoder.error(
                 PolicyError::at(
                     "policy::missing-key",
@@ -50,7 +52,7 @@ impl<'a> Fields<'a> {
                     format!("{} is missing `{key}`", self.what),
                 )
                 .label(format!("`{key}` is missing here"))
-                .help(format!("add `{key}:` to this {}", self.what)),
+                .help(format!("add `{key}:` here")),
             );
         }
         found
@@ -171,7 +173,10 @@ impl Decoder {
             Ok(regex) => Some(Pattern { source, regex }),
             Err(err) => {
                 let detail = match &err {
-                    regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
+                    regex::Error::Syntax(text) => {
+                        let last = text.lines().last().unwrap_or(text).trim();
+                        last.strip_prefix("error: ").unwrap_or(last).to_owned()
+                    }
                     other => other.to_string(),
                 };
                 self.error(

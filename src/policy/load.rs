@@ -6,7 +6,7 @@ use super::decode::Decoder;
 use super::node::{self, Node, Span, Value};
 use super::predicate::{ChangedRef, Predicate};
 use super::{
-    CommitOptions, Exemption, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings, SubjectKind, Team,
+    CommitOptions, Exemption, Globs, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings, SubjectKind, Team,
     Tracker, VERSION, did_you_mean,
 };
 use crate::rules::{self, Requirements};
@@ -62,6 +62,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
+    let mut orphans: Vec<Predicate> = Vec::new();
     for (index, source) in sources.iter().enumerate() {
         let file = index as u16;
         let root = match node::parse(&source.text, file) {
@@ -71,11 +72,15 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
                 continue;
             }
         };
-        decode_file(&root, &mut d, &mut policy, &mut first_definition, &mut commits_set);
+        decode_file(&root, &mut d, &mut policy, &mut first_definition, &mut commits_set, &mut orphans);
     }
     policy.sources = sources;
-    if d.errors.is_empty() {
-        validate(&mut policy, &mut d.errors);
+    // Cross-checks run even after decode errors, so every problem shows at
+    // once; entries that failed to decode left placeholders behind, so
+    // references to them are not reported as undefined.
+    validate(&mut policy, &mut d.errors);
+    for p in &orphans {
+        p.visit(&mut |q| check_predicate(q, &policy, &mut d.errors));
     }
     if d.errors.is_empty() {
         Ok(policy)
@@ -90,7 +95,13 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
 fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> PolicyError {
     let text = err.to_string();
     // The message ends with "at line L column C"; the label shows the place.
-    let message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    let mut message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    let mut help = String::from("check the indentation and quoting; quote patterns with single quotes: '\\bEPL-[0-9]+\\b'");
+    if let Some(rest) = message.strip_prefix("duplicate mapping key") {
+        let key = rest.trim_start_matches(':').split(',').next().unwrap_or("").trim();
+        message = if key.is_empty() { String::from("a key appears twice in this mapping") } else { format!("key `{key}` appears twice in this mapping") };
+        help = String::from("keep one of them: YAML readers disagree on which one wins, so git-policy refuses both");
+    }
     let span = err.location().map(|loc| {
         let line = loc.line().max(1) as usize;
         let column = loc.column().max(1) as usize;
@@ -102,9 +113,7 @@ fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> 
         Span { file, offset: offset as u32, len: len as u32, line: line as u32, column: column as u32 }
     });
     let span = span.unwrap_or(Span { file, offset: 0, len: 0, line: 1, column: 1 });
-    PolicyError::at("policy::yaml-syntax", span, format!("invalid YAML: {message}"))
-        .label("YAML syntax error")
-        .help("check the indentation and quoting; quote patterns with single quotes: '\\bEPL-[0-9]+\\b'")
+    PolicyError::at("policy::yaml-syntax", span, format!("invalid YAML: {message}")).label("YAML syntax error").help(help)
 }
 
 fn decode_file(
@@ -113,6 +122,7 @@ fn decode_file(
     policy: &mut Policy,
     seen: &mut BTreeMap<(&'static str, String), Span>,
     commits_set: &mut Option<Span>,
+    orphans: &mut Vec<Predicate>,
 ) {
     if matches!(root.value, Value::Null) {
         d.error(
@@ -142,17 +152,20 @@ fn decode_file(
         },
     }
     named_entries(&fields, "tickets", "tracker", d, seen, |name, node, d| {
-        decode_tracker(node, d).map(|t| {
-            policy.tickets.insert(name, t);
-        })
+        let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
+        policy.tickets.insert(name, tracker);
+        Some(())
     });
     named_entries(&fields, "teams", "team", d, seen, |name, node, d| {
-        decode_team(node, d).map(|t| {
-            policy.teams.insert(name, t);
-        })
+        let team = decode_team(node, d).unwrap_or(Team { members: Strings::default(), github: None });
+        policy.teams.insert(name, team);
+        Some(())
     });
     named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
-        let globs = d.globs(node)?;
+        let Some(globs) = d.globs(node) else {
+            policy.paths.insert(name, Globs { patterns: Vec::new(), set: globset::GlobSet::empty() });
+            return None;
+        };
         if globs.patterns.is_empty() {
             d.error(
                 PolicyError::at("policy::empty-path-set", node.span, format!("path set `{name}` can match nothing"))
@@ -165,9 +178,9 @@ fn decode_file(
         Some(())
     });
     named_entries(&fields, "kinds", "kind", d, seen, |name, node, d| {
-        decode_kind(node, d).map(|k| {
-            policy.kinds.insert(name, k);
-        })
+        let kind = decode_kind(node, d).unwrap_or(Kind { labels: Strings::default(), branches: None, title: None });
+        policy.kinds.insert(name, kind);
+        Some(())
     });
     if let Some(node) = fields.get("commits") {
         if let Some(first) = commits_set {
@@ -186,8 +199,9 @@ fn decode_file(
         match &rules.value {
             Value::Seq(items) => {
                 for item in items {
-                    if let Some(rule) = decode_rule(item, d) {
-                        policy.rules.push(rule);
+                    match decode_rule(item, d) {
+                        Ok(rule) => policy.rules.push(rule),
+                        Err(conditions) => orphans.extend(conditions),
                     }
                 }
             }
@@ -256,6 +270,13 @@ fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
     }
     let near_miss = rules::ticket::near_miss_pattern(&pattern.source.value);
     Some(Tracker { pattern, url, example, incident, near_miss })
+}
+
+/// Stands in for a tracker that failed to decode: matches nothing.
+fn placeholder_tracker(span: Span) -> Tracker {
+    let source = Spanned::new(String::from("[^\\s\\S]"), span);
+    let regex = regex::Regex::new(&source.value).unwrap_or_else(|_| unreachable!("a constant regex"));
+    Tracker { pattern: super::Pattern { source, regex }, url: None, example: None, incident: false, near_miss: None }
 }
 
 fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
@@ -353,8 +374,9 @@ fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> Policy
     }
 }
 
-fn decode_rule(node: &Node, d: &mut Decoder) -> Option<Rule> {
-    let fields = d.fields(node, "a rule", RULE_KEYS)?;
+/// A rule, or on failure the conditions that did decode (still cross-checked).
+fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
+    let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else { return Err(Vec::new()) };
     let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
     let description = fields.get("description").and_then(|n| d.string(n));
     let mut ok = true;
@@ -392,16 +414,20 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Option<Rule> {
     }));
     let level = match fields.get("level") {
         None => Level::Error,
-        Some(n) => {
-            let name = d.string(n)?;
-            match Level::ALL.into_iter().find(|l| l.name() == name.value) {
+        Some(n) => match d.string(n) {
+            Some(name) => match Level::ALL.into_iter().find(|l| l.name() == name.value) {
                 Some(level) => level,
                 None => {
                     d.error(unknown_value(&name, "level", &Level::ALL.map(Level::name)));
-                    return None;
+                    ok = false;
+                    Level::Error
                 }
+            },
+            None => {
+                ok = false;
+                Level::Error
             }
-        }
+        },
     };
     let require_key = fields.key("require");
     let require = match fields.required("require", d) {
@@ -419,11 +445,10 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Option<Rule> {
         }
         None => None,
     };
-    let (id, require) = (id?, require?);
-    if !ok {
-        return None;
-    }
-    Some(Rule {
+    let (Some(id), Some(require), true) = (id, require, ok) else {
+        return Err(when.into_iter().chain(unless).collect());
+    };
+    Ok(Rule {
         id,
         description,
         on,

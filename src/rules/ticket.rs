@@ -210,7 +210,7 @@ impl Requirement for Options {
 fn what(subject: &Subject<'_>) -> String {
     match subject {
         Subject::PullRequest(pr) => format!("pull request #{}", pr.number),
-        Subject::Commit(c) => c.label(),
+        Subject::Commit(_) => String::from("the commit"),
         Subject::Branch(b) => format!("branch `{}`", b.name),
     }
 }

@@ -83,6 +83,7 @@ fn read_file(path: &Path, base: Option<&Path>) -> Result<PolicySource, Fatal> {
         .unwrap_or(path)
         .to_string_lossy()
         .replace('\\', "/");
+    let name = name.strip_prefix("./").map(str::to_owned).unwrap_or(name);
     let text = String::from_utf8(bytes).map_err(|e| {
         Fatal::new(format!("policy file `{name}` is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
             .help("save the file as UTF-8")
