@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// releases checked against YAML policy files.
 #[derive(Debug, Parser)]
 #[command(name = "git-policy", version, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
+#[command(
+    after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
 Policy: --policy PATH, else .github/policies/*.yml, else .git-policy.yml, else the built-in pack.\n\
-Docs: `git-policy explain` lists requirements and rules; `git-policy explain ticket` explains one.")]
+Docs: `git-policy explain` lists requirements and rules; `git-policy explain ticket` explains one."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

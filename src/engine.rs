@@ -1,5 +1,8 @@
 //! `evaluate(&Policy, Subject) -> findings`: pure, no I/O, no clock.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::facts::Subject;
 use crate::policy::{Level, Merges, Policy, Span};
 use crate::predicates::holds;
@@ -8,10 +11,10 @@ use crate::rules::{Context, Violation};
 /// One thing a subject is missing, attributed to the rule that requires it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub rule: String,
+    pub rule: Arc<str>,
     pub level: Level,
-    pub message: String,
-    pub help: Option<String>,
+    pub message: Arc<str>,
+    pub help: Option<Arc<str>>,
     pub commit: Option<String>,
     /// Subject line of the commit, for readable reports.
     pub commit_subject: Option<String>,
@@ -32,18 +35,50 @@ pub enum Skip {
 
 /// Why a commit is not judged, if it is not.
 pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
-    let Subject::Commit(commit) = subject else { return None };
+    let Subject::Commit(commit) = subject else {
+        return None;
+    };
     if commit.is_merge() && policy.commits.merges == Merges::Skip {
         return Some(Skip::Merge);
     }
-    if policy.commits.exempt.iter().any(|e| e.applies_to(&commit.message)) {
+    if policy
+        .commits
+        .exempt
+        .iter()
+        .any(|e| e.applies_to(&commit.message))
+    {
         return Some(Skip::ExemptMessage);
     }
     None
 }
 
+/// Shares equal texts between findings: over a long history most findings
+/// repeat the same rule id, message and help.
+#[derive(Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
 /// Runs every rule that applies to the subject; findings come in rule order.
 pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
+    evaluate_shared(policy, subject, &mut Interner::default())
+}
+
+/// [`evaluate`], sharing texts through `interner` across many subjects.
+pub fn evaluate_shared(
+    policy: &Policy,
+    subject: Subject<'_>,
+    interner: &mut Interner,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     if skip_reason(policy, &subject).is_some() {
         return findings;
@@ -51,15 +86,15 @@ pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
     let cx = Context { policy, subject };
     let mut violations: Vec<Violation> = Vec::new();
     for rule in policy.rules_on(subject.kind()) {
-        if let Some(when) = &rule.when {
-            if !holds(when, policy, &subject) {
-                continue;
-            }
+        if let Some(when) = &rule.when
+            && !holds(when, policy, &subject)
+        {
+            continue;
         }
-        if let Some(unless) = &rule.unless {
-            if holds(unless, policy, &subject) {
-                continue;
-            }
+        if let Some(unless) = &rule.unless
+            && holds(unless, policy, &subject)
+        {
+            continue;
         }
         for (_, span, requirement) in rule.require.each() {
             violations.clear();
@@ -70,10 +105,10 @@ pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
                     _ => (None, None),
                 };
                 findings.push(Finding {
-                    rule: rule.id.value.clone(),
+                    rule: interner.get(&rule.id.value),
                     level: rule.level,
-                    message: v.message,
-                    help: v.help,
+                    message: interner.get(&v.message),
+                    help: v.help.as_deref().map(|h| interner.get(h)),
                     commit,
                     commit_subject,
                     ticket: v.ticket,
@@ -84,6 +119,18 @@ pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether judging this kind of subject needs its changed files (so a
+/// command gathers them only when a rule looks at them).
+pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
+    policy.rules_on(kind).any(|rule| {
+        let mut uses = rule.require.tests_changed.is_some();
+        for p in rule.when.iter().chain(rule.unless.iter()) {
+            p.visit(&mut |q| uses |= q.changed.is_some());
+        }
+        uses
+    })
 }
 
 #[cfg(test)]
@@ -114,24 +161,53 @@ rules:
     #[test]
     fn rules_run_on_their_subjects_only() {
         let p = policy();
-        let c = Commit { message: "a subject that is far too long".into(), ..Commit::default() };
+        let c = Commit {
+            message: "a subject that is far too long".into(),
+            ..Commit::default()
+        };
         let f = evaluate(&p, Subject::Commit(&c));
-        let rules: Vec<(&str, Level)> = f.iter().map(|f| (f.rule.as_str(), f.level)).collect();
-        assert_eq!(rules, [("commit-ticket", Level::Error), ("subject-length", Level::Warning)]);
-        let b = Branch { name: "main".into() };
+        let rules: Vec<(&str, Level)> = f.iter().map(|f| (&*f.rule, f.level)).collect();
+        assert_eq!(
+            rules,
+            [
+                ("commit-ticket", Level::Error),
+                ("subject-length", Level::Warning)
+            ]
+        );
+        let b = Branch {
+            name: "main".into(),
+        };
         let f = evaluate(&p, Subject::Branch(&b));
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].rule, "branch-name");
+        assert_eq!(&*f[0].rule, "branch-name");
     }
 
     #[test]
     fn unless_exempts_and_exempt_messages_skip() {
         let p = policy();
-        let bot = Commit { message: "bump x".into(), author_name: Some("dependabot[bot]".into()), ..Commit::default() };
-        assert!(evaluate(&p, Subject::Commit(&bot)).iter().all(|f| f.rule != "commit-ticket"));
-        let fixup = Commit { message: "fixup! EPL-1 x".into(), ..Commit::default() };
-        assert_eq!(skip_reason(&p, &Subject::Commit(&fixup)), Some(Skip::ExemptMessage));
-        let merge = Commit { message: "anything".into(), parents: 2, ..Commit::default() };
+        let bot = Commit {
+            message: "bump x".into(),
+            author_name: Some("dependabot[bot]".into()),
+            ..Commit::default()
+        };
+        assert!(
+            evaluate(&p, Subject::Commit(&bot))
+                .iter()
+                .all(|f| &*f.rule != "commit-ticket")
+        );
+        let fixup = Commit {
+            message: "fixup! EPL-1 x".into(),
+            ..Commit::default()
+        };
+        assert_eq!(
+            skip_reason(&p, &Subject::Commit(&fixup)),
+            Some(Skip::ExemptMessage)
+        );
+        let merge = Commit {
+            message: "anything".into(),
+            parents: 2,
+            ..Commit::default()
+        };
         assert_eq!(skip_reason(&p, &Subject::Commit(&merge)), Some(Skip::Merge));
         assert!(evaluate(&p, Subject::Commit(&merge)).is_empty());
     }
@@ -140,20 +216,16 @@ rules:
     fn merges_are_checked_when_the_policy_says_so() {
         let text = format!("{POLICY}commits: {{ merges: check, exempt: [] }}\n");
         let p = load(vec![PolicySource::new("p.yml", text)]).unwrap();
-        let merge = Commit { message: "Merge branch 'x'".into(), parents: 2, ..Commit::default() };
+        let merge = Commit {
+            message: "Merge branch 'x'".into(),
+            parents: 2,
+            ..Commit::default()
+        };
         assert_eq!(skip_reason(&p, &Subject::Commit(&merge)), None);
-        assert!(evaluate(&p, Subject::Commit(&merge)).iter().any(|f| f.rule == "commit-ticket"));
+        assert!(
+            evaluate(&p, Subject::Commit(&merge))
+                .iter()
+                .any(|f| &*f.rule == "commit-ticket")
+        );
     }
-}
-
-/// Whether judging this kind of subject needs its changed files (so a
-/// command gathers them only when a rule looks at them).
-pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
-    policy.rules_on(kind).any(|rule| {
-        let mut uses = rule.require.tests_changed.is_some();
-        for p in rule.when.iter().chain(rule.unless.iter()) {
-            p.visit(&mut |q| uses |= q.changed.is_some());
-        }
-        uses
-    })
 }

@@ -13,7 +13,10 @@ pub struct ChangedPath {
 
 impl ChangedPath {
     pub fn new(path: impl Into<String>) -> Self {
-        Self { path: path.into(), previous: None }
+        Self {
+            path: path.into(),
+            previous: None,
+        }
     }
 
     /// The new path, and the old one for a rename.
@@ -146,10 +149,16 @@ mod tests {
 
     #[test]
     fn subject_and_body_split_on_first_line() {
-        let c = Commit { message: "feat: x EPL-1\n\nbody line\nmore".into(), ..Commit::default() };
+        let c = Commit {
+            message: "feat: x EPL-1\n\nbody line\nmore".into(),
+            ..Commit::default()
+        };
         assert_eq!(c.subject(), "feat: x EPL-1");
         assert_eq!(c.body(), "body line\nmore");
-        let c = Commit { message: "one line".into(), ..Commit::default() };
+        let c = Commit {
+            message: "one line".into(),
+            ..Commit::default()
+        };
         assert_eq!(c.body(), "");
     }
 }

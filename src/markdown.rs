@@ -12,8 +12,20 @@ pub struct Section {
 }
 
 /// Text that template authors leave for the reader to replace.
-pub const DEFAULT_PLACEHOLDERS: &[&str] =
-    &["_no response_", "no response", "tbd", "tba", "todo", "n/a", "na", "none", "-", "...", "…", "xxx"];
+pub const DEFAULT_PLACEHOLDERS: &[&str] = &[
+    "_no response_",
+    "no response",
+    "tbd",
+    "tba",
+    "todo",
+    "n/a",
+    "na",
+    "none",
+    "-",
+    "...",
+    "…",
+    "xxx",
+];
 
 /// Splits a document into sections. Lines inside fenced code blocks are content.
 pub fn sections(markdown: &str) -> Vec<Section> {
@@ -45,21 +57,37 @@ pub fn sections(markdown: &str) -> Vec<Section> {
             let next = lines[i + 1].trim();
             if !next.is_empty() && next.chars().all(|c| c == '=') {
                 heads.push((i, 1, trimmed.trim().to_owned(), String::new()));
-            } else if next.len() >= 2 && next.chars().all(|c| c == '-') && !trimmed.starts_with(['-', '*', '+']) {
+            } else if next.len() >= 2
+                && next.chars().all(|c| c == '-')
+                && !trimmed.starts_with(['-', '*', '+'])
+            {
                 heads.push((i, 2, trimmed.trim().to_owned(), String::new()));
             }
         }
     }
     let mut out = Vec::new();
     for (n, (start, level, heading, inline)) in heads.iter().enumerate() {
-        let end = heads[n + 1..].iter().find(|h| h.1 <= *level || *level == 7).map(|h| h.0).unwrap_or(lines.len());
-        let body_start = if *level <= 2 && lines.get(start + 1).is_some_and(|l| is_setext_underline(l)) { start + 2 } else { start + 1 };
+        let end = heads[n + 1..]
+            .iter()
+            .find(|h| h.1 <= *level || *level == 7)
+            .map(|h| h.0)
+            .unwrap_or(lines.len());
+        let body_start =
+            if *level <= 2 && lines.get(start + 1).is_some_and(|l| is_setext_underline(l)) {
+                start + 2
+            } else {
+                start + 1
+            };
         let mut content = inline.clone();
         for line in lines.get(body_start.min(end)..end).unwrap_or(&[]) {
             content.push('\n');
             content.push_str(line);
         }
-        out.push(Section { heading: heading.clone(), level: *level, content });
+        out.push(Section {
+            heading: heading.clone(),
+            level: *level,
+            content,
+        });
     }
     out
 }
@@ -102,13 +130,19 @@ fn bold_label(line: &str) -> Option<(String, String)> {
         return None;
     }
     let rest = inner[end + 2..].trim_start_matches(':').trim();
-    Some((label.trim_end_matches(':').trim().to_owned(), rest.to_owned()))
+    Some((
+        label.trim_end_matches(':').trim().to_owned(),
+        rest.to_owned(),
+    ))
 }
 
 /// A heading reduced for comparison: lower case, letters and digits, single spaces.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -164,10 +198,10 @@ fn strip_marker(line: &str) -> &str {
         return "";
     }
     let digits = line.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 {
-        if let Some(rest) = line[digits..].strip_prefix(". ") {
-            return rest.trim();
-        }
+    if digits > 0
+        && let Some(rest) = line[digits..].strip_prefix(". ")
+    {
+        return rest.trim();
     }
     line
 }
@@ -177,10 +211,11 @@ fn strip_marker(line: &str) -> &str {
 pub fn cut_at_labels<'a>(content: &'a str, others: &[&str]) -> &'a str {
     let mut offset = 0;
     for line in content.split_inclusive('\n') {
-        if let Some((label, _)) = bold_label(line.trim_start()) {
-            if offset > 0 && others.iter().any(|o| heading_matches(&label, o)) {
-                return &content[..offset];
-            }
+        if let Some((label, _)) = bold_label(line.trim_start())
+            && offset > 0
+            && others.iter().any(|o| heading_matches(&label, o))
+        {
+            return &content[..offset];
         }
         offset += line.len();
     }
@@ -188,7 +223,9 @@ pub fn cut_at_labels<'a>(content: &'a str, others: &[&str]) -> &'a str {
 }
 
 pub fn word_count(text: &str) -> usize {
-    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 fn strip_html_comments(text: &str) -> String {
@@ -224,17 +261,33 @@ mod tests {
     #[test]
     fn placeholders_and_comments_are_not_content() {
         let s = sections(BODY);
-        assert_eq!(real_content(&s[0].content, &[]), "open the app\nclick login");
-        assert_eq!(real_content(cut_at_labels(&s[1].content, &["Logs"]), &[]), "");
-        assert_eq!(word_count(&real_content(&s[2].content, &[])), 6, "the fenced block is content");
+        assert_eq!(
+            real_content(&s[0].content, &[]),
+            "open the app\nclick login"
+        );
+        assert_eq!(
+            real_content(cut_at_labels(&s[1].content, &["Logs"]), &[]),
+            ""
+        );
+        assert_eq!(
+            word_count(&real_content(&s[2].content, &[])),
+            6,
+            "the fenced block is content"
+        );
         let custom = vec![String::from("Describe the environment here")];
-        assert_eq!(real_content("Describe the environment here.\n", &custom), "");
+        assert_eq!(
+            real_content("Describe the environment here.\n", &custom),
+            ""
+        );
     }
 
     #[test]
     fn headings_match_loosely() {
         assert!(heading_matches("Steps to Reproduce:", "steps to reproduce"));
-        assert!(heading_matches("🐛 Steps to reproduce (required)", "Steps to reproduce"));
+        assert!(heading_matches(
+            "🐛 Steps to reproduce (required)",
+            "Steps to reproduce"
+        ));
         assert!(!heading_matches("Steps", "Steps to reproduce"));
         assert!(!heading_matches("Reproduce", "Steps to reproduce"));
     }

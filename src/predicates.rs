@@ -16,18 +16,31 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
         }
     }
     if let Some(labels) = &p.labels {
-        let Subject::PullRequest(pr) = subject else { return false };
-        if !labels.iter().any(|l| pr.labels.iter().any(|have| have.eq_ignore_ascii_case(l))) {
+        let Subject::PullRequest(pr) = subject else {
+            return false;
+        };
+        if !labels
+            .iter()
+            .any(|l| pr.labels.iter().any(|have| have.eq_ignore_ascii_case(l)))
+        {
             return false;
         }
     }
     if let Some(authors) = &p.authors {
         let candidates: Vec<&str> = match subject {
             Subject::PullRequest(pr) => vec![pr.author.as_str()],
-            Subject::Commit(c) => c.author_name.iter().chain(c.author_email.iter()).map(String::as_str).collect(),
+            Subject::Commit(c) => c
+                .author_name
+                .iter()
+                .chain(c.author_email.iter())
+                .map(String::as_str)
+                .collect(),
             Subject::Branch(_) => Vec::new(),
         };
-        if !authors.iter().any(|a| candidates.iter().any(|c| c.eq_ignore_ascii_case(a))) {
+        if !authors
+            .iter()
+            .any(|a| candidates.iter().any(|c| c.eq_ignore_ascii_case(a)))
+        {
             return false;
         }
     }
@@ -38,14 +51,21 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
         }
     }
     if let Some(base) = &p.base {
-        let Subject::PullRequest(pr) = subject else { return false };
+        let Subject::PullRequest(pr) = subject else {
+            return false;
+        };
         if !base.is_match(&pr.base) {
             return false;
         }
     }
     if let Some(refs) = &p.changed {
-        let Some(changed) = subject.changed() else { return false };
-        if !changed.iter().any(|c| c.paths().any(|path| changed_matches(refs, policy, path))) {
+        let Some(changed) = subject.changed() else {
+            return false;
+        };
+        if !changed
+            .iter()
+            .any(|c| c.paths().any(|path| changed_matches(refs, policy, path)))
+        {
             return false;
         }
     }
@@ -60,37 +80,43 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
         }
     }
     if let Some(body) = &p.body {
-        let Subject::PullRequest(pr) = subject else { return false };
+        let Subject::PullRequest(pr) = subject else {
+            return false;
+        };
         if !body.is_match(&pr.body) {
             return false;
         }
     }
     if let Some(message) = &p.message {
-        let Subject::Commit(c) = subject else { return false };
+        let Subject::Commit(c) = subject else {
+            return false;
+        };
         if !message.is_match(&c.message) {
             return false;
         }
     }
     if let Some(draft) = p.draft {
-        let Subject::PullRequest(pr) = subject else { return false };
+        let Subject::PullRequest(pr) = subject else {
+            return false;
+        };
         if pr.draft != draft {
             return false;
         }
     }
-    if let Some(any) = &p.any {
-        if !any.iter().any(|q| holds(q, policy, subject)) {
-            return false;
-        }
+    if let Some(any) = &p.any
+        && !any.iter().any(|q| holds(q, policy, subject))
+    {
+        return false;
     }
-    if let Some(all) = &p.all {
-        if !all.iter().all(|q| holds(q, policy, subject)) {
-            return false;
-        }
+    if let Some(all) = &p.all
+        && !all.iter().all(|q| holds(q, policy, subject))
+    {
+        return false;
     }
-    if let Some(not) = &p.not {
-        if holds(not, policy, subject) {
-            return false;
-        }
+    if let Some(not) = &p.not
+        && holds(not, policy, subject)
+    {
+        return false;
     }
     true
 }
@@ -98,7 +124,10 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
 /// Whether a path matches any named set or glob.
 pub fn changed_matches(refs: &[ChangedRef], policy: &Policy, path: &str) -> bool {
     refs.iter().any(|r| match r {
-        ChangedRef::Set(name) => policy.paths.get(&name.value).is_some_and(|g| g.is_match(path)),
+        ChangedRef::Set(name) => policy
+            .paths
+            .get(&name.value)
+            .is_some_and(|g| g.is_match(path)),
         ChangedRef::Glob(_, matcher) => matcher.is_match(path),
     })
 }
@@ -110,10 +139,16 @@ pub fn kinds_of<'a>(policy: &'a Policy, subject: &Subject<'_>) -> Vec<&'a str> {
         .iter()
         .filter(|(_, kind)| {
             let by_label = match subject {
-                Subject::PullRequest(pr) => kind.labels.iter().any(|l| pr.labels.iter().any(|have| have.eq_ignore_ascii_case(l))),
+                Subject::PullRequest(pr) => kind
+                    .labels
+                    .iter()
+                    .any(|l| pr.labels.iter().any(|have| have.eq_ignore_ascii_case(l))),
                 _ => false,
             };
-            let by_branch = kind.branches.as_ref().is_some_and(|g| subject.branch().is_some_and(|b| g.is_match(b)));
+            let by_branch = kind
+                .branches
+                .as_ref()
+                .is_some_and(|g| subject.branch().is_some_and(|b| g.is_match(b)));
             let by_title = kind.title.as_ref().is_some_and(|t| match subject {
                 Subject::PullRequest(pr) => t.is_match(&pr.title),
                 Subject::Commit(c) => t.is_match(c.subject()),
@@ -163,30 +198,83 @@ rules:
     #[test]
     fn kind_from_any_signal() {
         let p = setup();
-        assert_eq!(kinds_of(&p, &Subject::PullRequest(&pr(&["Bug"], "x", "y", &[]))), ["bug"]);
-        assert_eq!(kinds_of(&p, &Subject::PullRequest(&pr(&[], "bugfix/EPL-1", "y", &[]))), ["bug"]);
-        assert_eq!(kinds_of(&p, &Subject::PullRequest(&pr(&[], "x", "fix: crash", &[]))), ["bug"]);
-        assert!(kinds_of(&p, &Subject::PullRequest(&pr(&[], "feature/x", "feat: y", &[]))).is_empty());
-        assert_eq!(kinds_of(&p, &Subject::Branch(&Branch { name: "hotfix/EPL-2".into() })), ["bug"]);
+        assert_eq!(
+            kinds_of(&p, &Subject::PullRequest(&pr(&["Bug"], "x", "y", &[]))),
+            ["bug"]
+        );
+        assert_eq!(
+            kinds_of(
+                &p,
+                &Subject::PullRequest(&pr(&[], "bugfix/EPL-1", "y", &[]))
+            ),
+            ["bug"]
+        );
+        assert_eq!(
+            kinds_of(&p, &Subject::PullRequest(&pr(&[], "x", "fix: crash", &[]))),
+            ["bug"]
+        );
+        assert!(
+            kinds_of(
+                &p,
+                &Subject::PullRequest(&pr(&[], "feature/x", "feat: y", &[]))
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            kinds_of(
+                &p,
+                &Subject::Branch(&Branch {
+                    name: "hotfix/EPL-2".into()
+                })
+            ),
+            ["bug"]
+        );
     }
 
     #[test]
     fn all_any_not_compose() {
         let p = setup();
         let when = p.rules[0].when.as_ref().unwrap();
-        assert!(holds(when, &p, &Subject::PullRequest(&pr(&["bug"], "x", "y", &["infra/main.tf"]))));
-        assert!(holds(when, &p, &Subject::PullRequest(&pr(&["bug"], "x", "y", &["docs/a.md"]))));
-        assert!(!holds(when, &p, &Subject::PullRequest(&pr(&["bug"], "x", "y", &["docs/deep/a.md"]))));
-        assert!(!holds(when, &p, &Subject::PullRequest(&pr(&["bug", "skip"], "x", "y", &["a.tf"]))));
-        assert!(!holds(when, &p, &Subject::PullRequest(&pr(&[], "x", "y", &["a.tf"]))));
+        assert!(holds(
+            when,
+            &p,
+            &Subject::PullRequest(&pr(&["bug"], "x", "y", &["infra/main.tf"]))
+        ));
+        assert!(holds(
+            when,
+            &p,
+            &Subject::PullRequest(&pr(&["bug"], "x", "y", &["docs/a.md"]))
+        ));
+        assert!(!holds(
+            when,
+            &p,
+            &Subject::PullRequest(&pr(&["bug"], "x", "y", &["docs/deep/a.md"]))
+        ));
+        assert!(!holds(
+            when,
+            &p,
+            &Subject::PullRequest(&pr(&["bug", "skip"], "x", "y", &["a.tf"]))
+        ));
+        assert!(!holds(
+            when,
+            &p,
+            &Subject::PullRequest(&pr(&[], "x", "y", &["a.tf"]))
+        ));
     }
 
     #[test]
     fn facts_a_subject_lacks_never_hold() {
         let p = setup();
         let when = p.rules[0].when.as_ref().unwrap();
-        let c = Commit { message: "fix: x".into(), changed: None, ..Commit::default() };
-        assert!(!holds(when, &p, &Subject::Commit(&c)), "no changed files gathered: `changed` cannot hold");
+        let c = Commit {
+            message: "fix: x".into(),
+            changed: None,
+            ..Commit::default()
+        };
+        assert!(
+            !holds(when, &p, &Subject::Commit(&c)),
+            "no changed files gathered: `changed` cannot hold"
+        );
     }
 
     #[test]
@@ -194,7 +282,10 @@ rules:
         let p = setup();
         let when = p.rules[0].when.as_ref().unwrap();
         let mut moved = pr(&["bug"], "x", "y", &[]);
-        moved.changed = vec![ChangedPath { path: "attic/main.txt".into(), previous: Some("terraform/main.tf".into()) }];
+        moved.changed = vec![ChangedPath {
+            path: "attic/main.txt".into(),
+            previous: Some("terraform/main.tf".into()),
+        }];
         assert!(holds(when, &p, &Subject::PullRequest(&moved)));
     }
 }

@@ -13,7 +13,12 @@ fn repo_with_policy(branch: &str) -> Repo {
 }
 
 fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 // ---- check commit-msg ----
@@ -22,20 +27,40 @@ fn json(output: &std::process::Output) -> serde_json::Value {
 fn commit_msg_with_ticket_passes() {
     let repo = repo_with_policy("feature/EPL-1-x");
     repo.write("msg", "EPL-12 Retry the login call\n");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(0).stdout(contains("passed"));
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0)
+        .stdout(contains("passed"));
 }
 
 #[test]
 fn commit_msg_without_ticket_names_rule_missing_and_fix() {
     let repo = repo_with_policy("feature/EPL-1-x");
-    repo.write("msg", "Retry the login call\n# Please enter the commit message for your changes. EPL-1\n");
-    let out = repo.cmd().args(["check", "commit-msg", "msg"]).output().unwrap();
+    repo.write(
+        "msg",
+        "Retry the login call\n# Please enter the commit message for your changes. EPL-1\n",
+    );
+    let out = repo
+        .cmd()
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("commit-ticket"), "names the rule: {text}");
-    assert!(text.contains("names no ticket in the message"), "says what is missing: {text}");
-    assert!(text.contains("help: name a ticket in the message, e.g. `EPL-123`"), "says how to fix: {text}");
-    assert!(text.contains(".git-policy.yml:9:7"), "points at the policy line: {text}");
+    assert!(
+        text.contains("names no ticket in the message"),
+        "says what is missing: {text}"
+    );
+    assert!(
+        text.contains("help: name a ticket in the message, e.g. `EPL-123`"),
+        "says how to fix: {text}"
+    );
+    assert!(
+        text.contains(".git-policy.yml:9:7"),
+        "points at the policy line: {text}"
+    );
 }
 
 #[test]
@@ -43,7 +68,10 @@ fn commit_msg_ignores_comments_and_everything_below_scissors() {
     let repo = repo_with_policy("feature/EPL-1-x");
     let raw = "Retry the login call\n# EPL-1 in a comment does not count\n# ------------------------ >8 ------------------------\nEPL-2 in the diff does not count\n";
     repo.write("msg", raw);
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(1);
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -52,34 +80,62 @@ fn commit_msg_honours_core_comment_char() {
     repo.git(&["config", "core.commentChar", ";"]);
     // With `;` as the comment char, a line starting with `#` is message text.
     repo.write("msg", "#EPL-7 Retry the login call\n; EPL-8 comment\n");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(0);
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
     repo.write("msg", "Retry the login call\n; EPL-8 comment\n");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(1);
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn fixup_and_merge_messages_are_exempt_unless_the_policy_says_otherwise() {
     let repo = repo_with_policy("feature/EPL-1-x");
-    for message in ["fixup! Retry the login call", "squash! Retry", "Merge branch 'main' into feature/x", "Revert \"Retry\""] {
+    for message in [
+        "fixup! Retry the login call",
+        "squash! Retry",
+        "Merge branch 'main' into feature/x",
+        "Revert \"Retry\"",
+    ] {
         repo.write("msg", message);
-        repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(0).stdout(contains("passed"));
+        repo.cmd()
+            .args(["check", "commit-msg", "msg"])
+            .assert()
+            .code(0)
+            .stdout(contains("passed"));
     }
-    repo.write(".git-policy.yml", &format!("{POLICY}commits: {{ exempt: [merge] }}\n"));
+    repo.write(
+        ".git-policy.yml",
+        &format!("{POLICY}commits: {{ exempt: [merge] }}\n"),
+    );
     repo.write("msg", "fixup! Retry the login call");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(1);
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn commit_msg_json_has_the_contract_shape() {
     let repo = repo_with_policy("feature/EPL-1-x");
     repo.write("msg", "Retry the login call");
-    let out = repo.cmd().args(["--format", "json", "check", "commit-msg", "msg"]).output().unwrap();
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["tool"], "git-policy");
     assert_eq!(v["subject"]["kind"], "commit");
     assert_eq!(v["passed"], false);
-    assert_eq!(v["counts"], serde_json::json!({ "error": 1, "warning": 0, "notice": 0 }));
+    assert_eq!(
+        v["counts"],
+        serde_json::json!({ "error": 1, "warning": 0, "notice": 0 })
+    );
     let f = &v["findings"][0];
     assert_eq!(f["rule"], "commit-ticket");
     assert_eq!(f["level"], "error");
@@ -91,10 +147,22 @@ fn commit_msg_json_has_the_contract_shape() {
 fn commit_msg_bad_inputs_exit_2_with_a_reason() {
     let repo = repo_with_policy("feature/EPL-1-x");
     repo.write("empty", "# only a comment\n\n");
-    repo.cmd().args(["check", "commit-msg", "empty"]).assert().code(2).stderr(contains("is empty"));
+    repo.cmd()
+        .args(["check", "commit-msg", "empty"])
+        .assert()
+        .code(2)
+        .stderr(contains("is empty"));
     std::fs::write(repo.path().join("latin1"), b"EPL-1 R\xe9essayer\n").unwrap();
-    repo.cmd().args(["check", "commit-msg", "latin1"]).assert().code(2).stderr(contains("not valid UTF-8"));
-    repo.cmd().args(["check", "commit-msg", "missing"]).assert().code(2).stderr(contains("cannot read commit message file `missing`"));
+    repo.cmd()
+        .args(["check", "commit-msg", "latin1"])
+        .assert()
+        .code(2)
+        .stderr(contains("not valid UTF-8"));
+    repo.cmd()
+        .args(["check", "commit-msg", "missing"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read commit message file `missing`"));
 }
 
 #[test]
@@ -115,25 +183,52 @@ fn outside_a_repository_is_a_clear_error() {
 fn built_in_pack_is_used_with_a_notice_and_can_be_disabled() {
     let repo = Repo::new("feature/EPL-1-x");
     repo.write("msg", "EPL-1 Retry the login call");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(0).stderr(contains("using the built-in pack"));
-    repo.cmd().args(["--no-builtin", "check", "commit-msg", "msg"]).assert().code(2).stderr(contains("no policy found"));
-    repo.cmd().env("GIT_POLICY_NO_BUILTIN", "1").args(["check", "commit-msg", "msg"]).assert().code(2).stderr(contains("no policy found"));
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0)
+        .stderr(contains("using the built-in pack"));
+    repo.cmd()
+        .args(["--no-builtin", "check", "commit-msg", "msg"])
+        .assert()
+        .code(2)
+        .stderr(contains("no policy found"));
+    repo.cmd()
+        .env("GIT_POLICY_NO_BUILTIN", "1")
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(2)
+        .stderr(contains("no policy found"));
 }
 
 #[test]
 fn github_policies_folder_wins_over_the_dot_file() {
     let repo = repo_with_policy("feature/EPL-1-x");
-    repo.write(".github/policies/strict.yml", "version: 1\nrules:\n  - id: short\n    require: { message: { subject_max_length: 5 } }\n");
+    repo.write(
+        ".github/policies/strict.yml",
+        "version: 1\nrules:\n  - id: short\n    require: { message: { subject_max_length: 5 } }\n",
+    );
     repo.write("msg", "EPL-1 Retry the login call");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(1).stdout(contains("short"));
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1)
+        .stdout(contains("short"));
 }
 
 #[test]
 fn an_invalid_repository_policy_stops_the_check() {
     let repo = Repo::new("feature/EPL-1-x");
-    repo.write(".git-policy.yml", "version: 1\nrules:\n  - id: x\n    require: { tickt: {} }\n");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\nrules:\n  - id: x\n    require: { tickt: {} }\n",
+    );
     repo.write("msg", "EPL-1 x");
-    repo.cmd().args(["check", "commit-msg", "msg"]).assert().code(2).stderr(contains(".git-policy.yml:4:16: unknown key `tickt`"));
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(2)
+        .stderr(contains(".git-policy.yml:4:16: unknown key `tickt`"));
 }
 
 // ---- check branch ----
@@ -142,10 +237,24 @@ fn an_invalid_repository_policy_stops_the_check() {
 fn branch_names_are_checked() {
     let repo = repo_with_policy("main");
     repo.commit("EPL-1 first");
-    repo.cmd().args(["check", "branch"]).assert().code(1).stdout(contains("branch `main` matches the forbidden pattern"));
-    repo.cmd().args(["check", "branch", "feature/EPL-2-login"]).assert().code(0);
-    repo.cmd().args(["check", "branch", "refs/heads/bugfix/x"]).assert().code(0);
-    repo.cmd().args(["check", "branch", "wip"]).assert().code(1).stdout(contains("does not match the required pattern"));
+    repo.cmd()
+        .args(["check", "branch"])
+        .assert()
+        .code(1)
+        .stdout(contains("branch `main` matches the forbidden pattern"));
+    repo.cmd()
+        .args(["check", "branch", "feature/EPL-2-login"])
+        .assert()
+        .code(0);
+    repo.cmd()
+        .args(["check", "branch", "refs/heads/bugfix/x"])
+        .assert()
+        .code(0);
+    repo.cmd()
+        .args(["check", "branch", "wip"])
+        .assert()
+        .code(1)
+        .stdout(contains("does not match the required pattern"));
 }
 
 #[test]
@@ -153,7 +262,11 @@ fn detached_head_needs_a_branch_name() {
     let repo = repo_with_policy("main");
     let sha = repo.commit("EPL-1 first");
     repo.git(&["checkout", "-q", &sha]);
-    repo.cmd().args(["check", "branch"]).assert().code(2).stderr(contains("HEAD is detached"));
+    repo.cmd()
+        .args(["check", "branch"])
+        .assert()
+        .code(2)
+        .stderr(contains("HEAD is detached"));
 }
 
 // ---- check commits ----
@@ -166,14 +279,21 @@ fn every_commit_of_a_range_is_judged() {
     let bad = repo.commit("third without ticket");
     repo.commit("fixup! third without ticket");
     let range = format!("{base}..HEAD");
-    let out = repo.cmd().args(["--format", "json", "check", "commits", &range]).output().unwrap();
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", &range])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["checked"], 2);
     assert_eq!(v["skipped"], 1);
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
     assert_eq!(v["findings"][0]["commit"], bad.as_str());
-    repo.cmd().args(["check", "commits", &format!("{base}..HEAD~2")]).assert().code(0);
+    repo.cmd()
+        .args(["check", "commits", &format!("{base}..HEAD~2")])
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -184,11 +304,30 @@ fn merge_commits_follow_the_policy() {
     repo.commit("EPL-2 work");
     repo.git(&["checkout", "-q", "main"]);
     repo.commit("EPL-3 other");
-    repo.git(&["merge", "-q", "--no-ff", "--no-edit", "-m", "integrate the feature", "feature/EPL-2"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-edit",
+        "-m",
+        "integrate the feature",
+        "feature/EPL-2",
+    ]);
     let range = format!("{base}..HEAD");
-    repo.cmd().args(["check", "commits", &range]).assert().code(0).stdout(contains("1 skipped"));
-    repo.write(".git-policy.yml", &format!("{POLICY}commits: {{ merges: check }}\n"));
-    repo.cmd().args(["check", "commits", &range]).assert().code(1).stdout(contains("integrate the feature"));
+    repo.cmd()
+        .args(["check", "commits", &range])
+        .assert()
+        .code(0)
+        .stdout(contains("1 skipped"));
+    repo.write(
+        ".git-policy.yml",
+        &format!("{POLICY}commits: {{ merges: check }}\n"),
+    );
+    repo.cmd()
+        .args(["check", "commits", &range])
+        .assert()
+        .code(1)
+        .stdout(contains("integrate the feature"));
 }
 
 #[test]
@@ -197,7 +336,11 @@ fn many_findings_are_listed_one_per_line() {
     for i in 0..20 {
         repo.commit(&format!("change number {i}"));
     }
-    let out = repo.cmd().args(["check", "commits", "HEAD"]).output().unwrap();
+    let out = repo
+        .cmd()
+        .args(["check", "commits", "HEAD"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text.matches("error[commit-ticket]").count(), 20, "{text}");
@@ -209,8 +352,16 @@ fn many_findings_are_listed_one_per_line() {
 fn unknown_revision_and_empty_range() {
     let repo = repo_with_policy("main");
     repo.commit("EPL-1 first");
-    repo.cmd().args(["check", "commits", "nope..HEAD"]).assert().code(2).stderr(contains("unknown revision in `nope..HEAD`"));
-    repo.cmd().args(["check", "commits", "HEAD..HEAD"]).assert().code(0).stderr(contains("holds no commits"));
+    repo.cmd()
+        .args(["check", "commits", "nope..HEAD"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown revision in `nope..HEAD`"));
+    repo.cmd()
+        .args(["check", "commits", "HEAD..HEAD"])
+        .assert()
+        .code(0)
+        .stderr(contains("holds no commits"));
 }
 
 #[test]
@@ -223,7 +374,11 @@ fn a_range_crossing_a_shallow_boundary_is_not_judged() {
     origin.git(&["commit", "-q", "-m", "EPL-9 add policy"]);
     let clone = tempfile::tempdir().unwrap();
     let url = format!("file://{}", origin.path().display());
-    let status = std::process::Command::new("git").args(["clone", "-q", "--depth", "3", &url]).arg(clone.path().join("c")).status().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "3", &url])
+        .arg(clone.path().join("c"))
+        .status()
+        .unwrap();
     assert!(status.success());
     let dir = clone.path().join("c");
     git_policy(&dir)
@@ -232,9 +387,16 @@ fn a_range_crossing_a_shallow_boundary_is_not_judged() {
         .code(2)
         .stderr(contains("history is shallow"))
         .stderr(contains("fetch-depth: 0"));
-    git_policy(&dir).args(["check", "commits", "HEAD~5..HEAD"]).assert().code(2).stderr(contains("shallow"));
+    git_policy(&dir)
+        .args(["check", "commits", "HEAD~5..HEAD"])
+        .assert()
+        .code(2)
+        .stderr(contains("shallow"));
     // Within the fetched history the range is judged.
-    git_policy(&dir).args(["check", "commits", "HEAD~2..HEAD"]).assert().code(0);
+    git_policy(&dir)
+        .args(["check", "commits", "HEAD~2..HEAD"])
+        .assert()
+        .code(0);
 }
 
 #[cfg(unix)]
@@ -242,7 +404,10 @@ fn a_range_crossing_a_shallow_boundary_is_not_judged() {
 fn a_repository_owned_by_someone_else_explains_safe_directory() {
     let repo = repo_with_policy("main");
     // Only root can give a directory away; elsewhere the case cannot be built.
-    let chown = std::process::Command::new("chown").args(["-R", "4242:4242"]).arg(repo.path()).status();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "4242:4242"])
+        .arg(repo.path())
+        .status();
     if !chown.is_ok_and(|s| s.success()) {
         eprintln!("skipped: cannot chown (not root)");
         return;
@@ -262,7 +427,11 @@ fn a_repository_owned_by_someone_else_explains_safe_directory() {
 #[test]
 fn installed_hooks_reject_a_commit_without_a_ticket() {
     let repo = repo_with_policy("feature/EPL-1-login");
-    repo.cmd().arg("install-hooks").assert().success().stderr(contains("commit-msg"));
+    repo.cmd()
+        .arg("install-hooks")
+        .assert()
+        .success()
+        .stderr(contains("commit-msg"));
     let hook = std::fs::read_to_string(repo.path().join(".git/hooks/commit-msg")).unwrap();
     assert!(hook.contains("check commit-msg \"$1\""));
     let commit = |message: &str| {
@@ -275,8 +444,14 @@ fn installed_hooks_reject_a_commit_without_a_ticket() {
     };
     let rejected = commit("Retry the login call");
     assert!(!rejected.status.success(), "the hook must block the commit");
-    let said = String::from_utf8_lossy(&rejected.stdout).into_owned() + &String::from_utf8_lossy(&rejected.stderr);
-    assert!(said.contains("commit-ticket") && said.contains("names no ticket") && said.contains("help:"), "{said}");
+    let said = String::from_utf8_lossy(&rejected.stdout).into_owned()
+        + &String::from_utf8_lossy(&rejected.stderr);
+    assert!(
+        said.contains("commit-ticket")
+            && said.contains("names no ticket")
+            && said.contains("help:"),
+        "{said}"
+    );
     assert!(commit("EPL-1 Retry the login call").status.success());
 }
 
@@ -284,10 +459,24 @@ fn installed_hooks_reject_a_commit_without_a_ticket() {
 fn install_hooks_refuses_a_foreign_hook_without_force() {
     let repo = repo_with_policy("main");
     repo.write(".git/hooks/pre-push", "#!/bin/sh\necho mine\n");
-    repo.cmd().arg("install-hooks").assert().code(2).stderr(contains("was not written by git-policy")).stderr(contains("--force"));
-    assert!(!repo.path().join(".git/hooks/commit-msg").exists(), "nothing written when refusing");
-    repo.cmd().args(["install-hooks", "--force"]).assert().success();
-    assert_eq!(std::fs::read_to_string(repo.path().join(".git/hooks/pre-push.pre-git-policy")).unwrap(), "#!/bin/sh\necho mine\n");
+    repo.cmd()
+        .arg("install-hooks")
+        .assert()
+        .code(2)
+        .stderr(contains("was not written by git-policy"))
+        .stderr(contains("--force"));
+    assert!(
+        !repo.path().join(".git/hooks/commit-msg").exists(),
+        "nothing written when refusing"
+    );
+    repo.cmd()
+        .args(["install-hooks", "--force"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(".git/hooks/pre-push.pre-git-policy")).unwrap(),
+        "#!/bin/sh\necho mine\n"
+    );
     // Our own hooks are updated in place without --force.
     repo.cmd().arg("install-hooks").assert().success();
 }
@@ -295,13 +484,35 @@ fn install_hooks_refuses_a_foreign_hook_without_force() {
 #[test]
 fn pre_push_hook_checks_the_pushed_commits() {
     let remote = tempfile::tempdir().unwrap();
-    assert!(std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(remote.path()).status().unwrap().success());
+    assert!(
+        std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(remote.path())
+            .status()
+            .unwrap()
+            .success()
+    );
     let repo = repo_with_policy("feature/EPL-1-login");
-    repo.git(&["remote", "add", "origin", &remote.path().display().to_string()]);
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        &remote.path().display().to_string(),
+    ]);
     repo.commit("EPL-1 good");
     repo.cmd().arg("install-hooks").assert().success();
-    let push = || std::process::Command::new("git").args(["push", "-q", "origin", "HEAD"]).current_dir(repo.path()).output().unwrap();
-    assert!(push().status.success(), "{}", String::from_utf8_lossy(&push().stderr));
+    let push = || {
+        std::process::Command::new("git")
+            .args(["push", "-q", "origin", "HEAD"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+    };
+    assert!(
+        push().status.success(),
+        "{}",
+        String::from_utf8_lossy(&push().stderr)
+    );
     repo.commit("no ticket here");
     let out = push();
     assert!(!out.status.success());
@@ -314,26 +525,61 @@ fn init_writes_a_valid_policy_with_a_schema_line() {
     repo.cmd().arg("init").assert().success();
     let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
     assert!(text.starts_with("# yaml-language-server: $schema=./.git-policy.schema.json\n"));
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo.path().join(".git-policy.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.path().join(".git-policy.schema.json")).unwrap(),
+    )
+    .unwrap();
     assert!(schema["properties"]["rules"].is_object());
-    repo.cmd().arg("validate").assert().success().stderr(predicates::str::contains("built-in").not());
-    repo.cmd().arg("init").assert().code(2).stderr(contains("already exists"));
+    repo.cmd()
+        .arg("validate")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("built-in").not());
+    repo.cmd()
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(contains("already exists"));
 }
 
 #[test]
 fn explain_prints_requirements_and_rules() {
     let repo = repo_with_policy("main");
-    repo.cmd().args(["explain", "ticket"]).assert().success().stdout(contains("## How to fix")).stdout(contains("KAFKa-16331"));
-    repo.cmd().args(["explain", "commit-ticket"]).assert().success().stdout(contains("ticket: { in: [message] }"));
-    repo.cmd().args(["explain", "comit-ticket"]).assert().code(2).stderr(contains("did you mean `commit-ticket`"));
-    repo.cmd().arg("explain").assert().success().stdout(contains("tests_changed")).stdout(contains("branch-name"));
+    repo.cmd()
+        .args(["explain", "ticket"])
+        .assert()
+        .success()
+        .stdout(contains("## How to fix"))
+        .stdout(contains("KAFKa-16331"));
+    repo.cmd()
+        .args(["explain", "commit-ticket"])
+        .assert()
+        .success()
+        .stdout(contains("ticket: { in: [message] }"));
+    repo.cmd()
+        .args(["explain", "comit-ticket"])
+        .assert()
+        .code(2)
+        .stderr(contains("did you mean `commit-ticket`"));
+    repo.cmd()
+        .arg("explain")
+        .assert()
+        .success()
+        .stdout(contains("tests_changed"))
+        .stdout(contains("branch-name"));
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    git_policy(dir.path()).args(["check", "bogus"]).assert().code(2);
-    git_policy(dir.path()).args(["--format", "yaml", "validate"]).assert().code(2);
+    git_policy(dir.path())
+        .args(["check", "bogus"])
+        .assert()
+        .code(2);
+    git_policy(dir.path())
+        .args(["--format", "yaml", "validate"])
+        .assert()
+        .code(2);
     git_policy(dir.path()).arg("--help").assert().code(0);
 }
 

@@ -17,37 +17,57 @@ struct Fixture {
 }
 
 fn pack() -> Policy {
-    load(vec![PolicySource::builtin()]).unwrap_or_else(|e| panic!("built-in pack invalid: {:?}", e.errors))
+    load(vec![PolicySource::builtin()])
+        .unwrap_or_else(|e| panic!("built-in pack invalid: {:?}", e.errors))
 }
 
 fn findings_of(policy: &Policy, path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let fixture: Fixture = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fixture: Fixture =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let findings = match (&fixture.commit, &fixture.branch, &fixture.pull_request) {
         (Some(c), None, None) => evaluate(policy, Subject::Commit(c)),
         (None, Some(b), None) => evaluate(policy, Subject::Branch(b)),
         (None, None, Some(pr)) => evaluate(policy, Subject::PullRequest(pr)),
-        _ => panic!("{}: give exactly one of commit, branch, pull_request", path.display()),
+        _ => panic!(
+            "{}: give exactly one of commit, branch, pull_request",
+            path.display()
+        ),
     };
-    findings.into_iter().map(|f| format!("{}: {}", f.rule, f.message)).collect()
+    findings
+        .into_iter()
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect()
 }
 
 #[test]
 fn every_rule_has_a_passing_and_a_failing_fixture() {
     let policy = pack();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack");
-    assert!(policy.rules.len() >= 9, "the pack encodes at least P1-P9/P13");
+    assert!(
+        policy.rules.len() >= 9,
+        "the pack encodes at least P1-P9/P13"
+    );
     for rule in &policy.rules {
         let id = &rule.id.value;
         let fail = findings_of(&policy, &dir.join(id).join("fail.yml"));
-        assert!(fail.iter().any(|f| f.starts_with(&format!("{id}: "))), "{id}/fail.yml should fail {id}; got {fail:?}");
+        assert!(
+            fail.iter().any(|f| f.starts_with(&format!("{id}: "))),
+            "{id}/fail.yml should fail {id}; got {fail:?}"
+        );
         let pass = findings_of(&policy, &dir.join(id).join("pass.yml"));
-        assert!(!pass.iter().any(|f| f.starts_with(&format!("{id}: "))), "{id}/pass.yml should pass {id}; got {pass:?}");
+        assert!(
+            !pass.iter().any(|f| f.starts_with(&format!("{id}: "))),
+            "{id}/pass.yml should pass {id}; got {pass:?}"
+        );
     }
     // No fixture folder for a rule that no longer exists.
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(policy.rules.iter().any(|r| r.id.value == name), "fixtures/pack/{name} has no rule");
+        assert!(
+            policy.rules.iter().any(|r| r.id.value == name),
+            "fixtures/pack/{name} has no rule"
+        );
     }
 }
 
@@ -56,9 +76,20 @@ fn every_rule_names_its_process_statements() {
     let p_id = regex::Regex::new(r"\bP([0-9]+)\b").unwrap();
     let mut covered = std::collections::BTreeSet::new();
     for rule in &pack().rules {
-        let description = rule.description.as_ref().map(|d| d.value.as_str()).unwrap_or("");
-        let ids: Vec<u32> = p_id.captures_iter(description).map(|c| c[1].parse().unwrap()).collect();
-        assert!(!ids.is_empty(), "rule {} names no P id: {description:?}", rule.id.value);
+        let description = rule
+            .description
+            .as_ref()
+            .map(|d| d.value.as_str())
+            .unwrap_or("");
+        let ids: Vec<u32> = p_id
+            .captures_iter(description)
+            .map(|c| c[1].parse().unwrap())
+            .collect();
+        assert!(
+            !ids.is_empty(),
+            "rule {} names no P id: {description:?}",
+            rule.id.value
+        );
         covered.extend(ids);
     }
     for required in [1, 2, 3, 9] {
@@ -69,7 +100,11 @@ fn every_rule_names_its_process_statements() {
 #[test]
 fn the_bug_template_left_unfilled_names_every_empty_section() {
     let policy = pack();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack/bug-reproduction-steps/fail.yml");
-    let found: Vec<String> = findings_of(&policy, &dir).into_iter().filter(|f| f.starts_with("bug-reproduction-steps")).collect();
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack/bug-reproduction-steps/fail.yml");
+    let found: Vec<String> = findings_of(&policy, &dir)
+        .into_iter()
+        .filter(|f| f.starts_with("bug-reproduction-steps"))
+        .collect();
     insta::assert_snapshot!(found.join("\n"));
 }

@@ -21,8 +21,20 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
     let (author_name, author_email) = git::committer_identity(&repo);
-    let changed = if needs_changes(&policy, SubjectKind::Commit) { Some(git::staged_changes(&repo)?) } else { None };
-    let commit = Commit { sha: None, message, author_name, author_email, parents: 0, branch: git::current_branch(&repo), changed };
+    let changed = if needs_changes(&policy, SubjectKind::Commit) {
+        Some(git::staged_changes(&repo)?)
+    } else {
+        None
+    };
+    let commit = Commit {
+        sha: None,
+        message,
+        author_name,
+        author_email,
+        parents: 0,
+        branch: git::current_branch(&repo),
+        changed,
+    };
     let subject = Subject::Commit(&commit);
     let skipped = skip_reason(&policy, &subject).is_some();
     let report = Report {
@@ -34,4 +46,3 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     };
     Ok(finish(global, &policy, &report))
 }
-

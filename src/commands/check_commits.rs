@@ -1,71 +1,91 @@
 use std::process::ExitCode;
-
-use git2::{Oid, Repository};
+use std::sync::mpsc;
 
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
-use crate::engine::{Finding, evaluate, needs_changes, skip_reason};
-use crate::facts::Subject;
+use crate::engine::{Finding, Interner, evaluate_shared, needs_changes, skip_reason};
+use crate::facts::{Commit, Subject};
 use crate::policy::{Policy, SubjectKind};
 use crate::report::Report;
+use crate::sources::history::History;
 use crate::sources::{Fatal, git};
 
 /// `check commits RANGE`: every commit of a range (pre-push, CI).
 pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcome {
+    git::tune_for_history();
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
-    let oids = git::range(&repo, range, exclude_remote)?;
-    if oids.is_empty() && global.format == Format::Human {
-        err(&format!("note: `{range}` holds no commits; nothing to check\n"));
-    }
     let with_changes = needs_changes(&policy, SubjectKind::Commit);
-    let (findings, checked, skipped) = judge(&repo, &policy, &oids, with_changes)?;
-    let report = Report { subject_kind: "commit", subject_ref: range.to_owned(), findings, checked, skipped };
+    let history = git::history(&repo, range, exclude_remote, with_changes)?;
+    let (findings, checked, skipped) = judge(&policy, history)?;
+    if checked + skipped == 0 && global.format == Format::Human {
+        err(&format!(
+            "note: `{range}` holds no commits; nothing to check\n"
+        ));
+    }
+    let report = Report {
+        subject_kind: "commit",
+        subject_ref: range.to_owned(),
+        findings,
+        checked,
+        skipped,
+    };
     let code = finish(global, &policy, &report);
-    Ok(if oids.is_empty() { ExitCode::from(PASSED) } else { code })
+    Ok(if checked + skipped == 0 {
+        ExitCode::from(PASSED)
+    } else {
+        code
+    })
 }
 
-/// Reads and judges commits on every core; results keep the walk's order.
-fn judge(repo: &Repository, policy: &Policy, oids: &[Oid], with_changes: bool) -> Result<(Vec<Finding>, usize, usize), Fatal> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let threads = threads.min(oids.len().div_ceil(512)).max(1);
-    let chunk = oids.len().div_ceil(threads).max(1);
-    let git_dir = repo.path().to_path_buf();
-    let results: Vec<Result<(Vec<Finding>, usize, usize), Fatal>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = oids
-            .chunks(chunk)
-            .map(|part| {
-                let git_dir = &git_dir;
-                scope.spawn(move || {
-                    let repo = Repository::open(git_dir).map_err(|e| Fatal::new(format!("cannot open the repository: {}", e.message())))?;
-                    let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
-                    for oid in part {
-                        let commit = git::read_commit(&repo, *oid, with_changes)
-                            .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))?;
-                        let subject = Subject::Commit(&commit);
-                        if skip_reason(policy, &subject).is_some() {
-                            skipped += 1;
-                        } else {
-                            checked += 1;
-                            findings.extend(evaluate(policy, subject));
-                        }
+/// Findings, commits checked, commits skipped.
+type Judged = (Vec<Finding>, usize, usize);
+
+/// Commits travel to the judge in batches, to keep channel traffic low.
+const BATCH: usize = 512;
+
+/// Reads commits on this thread while a second one judges them; findings
+/// keep the walk's order.
+fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
+    let (sender, receiver) = mpsc::sync_channel::<Vec<Commit>>(16);
+    std::thread::scope(|scope| {
+        let judge = scope.spawn(move || {
+            let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
+            let mut interner = Interner::default();
+            for batch in receiver {
+                for commit in &batch {
+                    let subject = Subject::Commit(commit);
+                    if skip_reason(policy, &subject).is_some() {
+                        skipped += 1;
+                    } else {
+                        checked += 1;
+                        findings.extend(evaluate_shared(policy, subject, &mut interner));
                     }
-                    Ok((findings, checked, skipped))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Fatal::new("a worker reading commits stopped unexpectedly"))))
-            .collect()
-    });
-    let mut all = (Vec::new(), 0, 0);
-    for result in results {
-        let (findings, checked, skipped) = result?;
-        all.0.extend(findings);
-        all.1 += checked;
-        all.2 += skipped;
-    }
-    Ok(all)
+                }
+            }
+            (findings, checked, skipped)
+        });
+        let read = (|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            for commit in history {
+                batch.push(commit?);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if sender.send(full).is_err() {
+                        break;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+            Ok::<(), Fatal>(())
+        })();
+        drop(sender);
+        let judged = judge
+            .join()
+            .map_err(|_| Fatal::new("the thread judging commits stopped unexpectedly"))?;
+        read.map(|()| judged)
+    })
 }

@@ -9,13 +9,28 @@ use crate::sources::{Fatal, git};
 pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
     let root = git::open(&global.dir).ok().and_then(|r| git::work_tree(&r));
     let Some(topic) = topic else {
-        let mut text = String::from("Requirements (what a rule can `require`; `git-policy explain NAME` for details):\n");
+        let mut text = String::from(
+            "Requirements (what a rule can `require`; `git-policy explain NAME` for details):\n",
+        );
         for info in rules::ALL {
             let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
-            text.push_str(&format!("  {:<14} {}  [{}]\n", info.name, info.summary, on.join(", ")));
+            text.push_str(&format!(
+                "  {:<14} {}  [{}]\n",
+                info.name,
+                info.summary,
+                on.join(", ")
+            ));
         }
         if let Ok(policy) = policy_for(global, root.as_deref()) {
-            text.push_str(&format!("\nRules of the policy ({}):\n", policy.sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")));
+            text.push_str(&format!(
+                "\nRules of the policy ({}):\n",
+                policy
+                    .sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
             for r in &policy.rules {
                 let description = r.description.as_ref().map_or("", |d| d.value.as_str());
                 text.push_str(&format!("  {:<28} {description}\n", r.id.value));
@@ -26,7 +41,13 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
     };
     if let Some(info) = rules::info(topic) {
         let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
-        out(&format!("# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}", info.name, info.summary, on.join(", "), info.doc));
+        out(&format!(
+            "# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}",
+            info.name,
+            info.summary,
+            on.join(", "),
+            info.doc
+        ));
         return Ok(ExitCode::from(PASSED));
     }
     let policy = policy_for(global, root.as_deref())?;
@@ -34,10 +55,17 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         out(&explain_rule(&policy, rule));
         return Ok(ExitCode::from(PASSED));
     }
-    let names = rules::ALL.iter().map(|i| i.name).chain(policy.rules.iter().map(|r| r.id.value.as_str()));
-    let mut fatal = Fatal::new(format!("`{topic}` is neither a requirement nor a rule of the policy"));
+    let names = rules::ALL
+        .iter()
+        .map(|i| i.name)
+        .chain(policy.rules.iter().map(|r| r.id.value.as_str()));
+    let mut fatal = Fatal::new(format!(
+        "`{topic}` is neither a requirement nor a rule of the policy"
+    ));
     fatal = match did_you_mean(topic, names) {
-        Some(close) => fatal.help(format!("did you mean `{close}`? (`git-policy explain` lists both)")),
+        Some(close) => fatal.help(format!(
+            "did you mean `{close}`? (`git-policy explain` lists both)"
+        )),
         None => fatal.help("`git-policy explain` lists requirements and rules"),
     };
     Err(fatal.into())
@@ -50,9 +78,15 @@ fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
         text.push_str(&format!("{}\n\n", d.value));
     }
     let on: Vec<&str> = rule.on.iter().map(|o| o.value.name()).collect();
-    text.push_str(&format!("Level: {}. Runs on: {}.\n", rule.level.name(), on.join(", ")));
+    text.push_str(&format!(
+        "Level: {}. Runs on: {}.\n",
+        rule.level.name(),
+        on.join(", ")
+    ));
     if let Some(source) = source {
-        let start = source.text[..rule.span.offset as usize].rfind('\n').map_or(0, |i| i + 1);
+        let start = source.text[..rule.span.offset as usize]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
         let next = policy
             .rules
             .iter()
@@ -61,14 +95,20 @@ fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
             .min()
             .map(|o| source.text[..o].rfind('\n').map_or(o, |i| i + 1))
             .unwrap_or(source.text.len());
-        text.push_str(&format!("Defined in {} at line {}:\n\n", source.name, rule.span.line));
+        text.push_str(&format!(
+            "Defined in {} at line {}:\n\n",
+            source.name, rule.span.line
+        ));
         for line in source.text[start..next].trim_end().lines() {
             text.push_str(&format!("    {line}\n"));
         }
     }
     text.push_str("\nRequirements:\n");
     for (info, _, _) in rule.require.each() {
-        text.push_str(&format!("  {:<14} {} (`git-policy explain {}`)\n", info.name, info.summary, info.name));
+        text.push_str(&format!(
+            "  {:<14} {} (`git-policy explain {}`)\n",
+            info.name, info.summary, info.name
+        ));
     }
     text
 }

@@ -11,9 +11,16 @@ pub const MARKER: &str = "# installed by git-policy install-hooks";
 pub fn run(global: &Global, force: bool) -> Outcome {
     let repo = git::open(&global.dir)?;
     let dir = hooks_dir(&repo);
-    std::fs::create_dir_all(&dir).map_err(|e| Fatal::new(format!("cannot create {}: {e}", dir.display())))?;
-    let exe = std::env::current_exe().ok().map(|p| p.display().to_string()).unwrap_or_else(|| String::from("git-policy"));
-    let hooks = [("commit-msg", commit_msg_hook(&exe)), ("pre-push", pre_push_hook(&exe))];
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Fatal::new(format!("cannot create {}: {e}", dir.display())))?;
+    let exe = std::env::current_exe()
+        .ok()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| String::from("git-policy"));
+    let hooks = [
+        ("commit-msg", commit_msg_hook(&exe)),
+        ("pre-push", pre_push_hook(&exe)),
+    ];
     // Check both before writing either: all or nothing.
     for (name, _) in &hooks {
         let path = dir.join(name);
@@ -31,12 +38,20 @@ pub fn run(global: &Global, force: bool) -> Outcome {
     }
     for (name, script) in &hooks {
         let path = dir.join(name);
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            if !existing.contains(MARKER) {
-                let backup = dir.join(format!("{name}.pre-git-policy"));
-                std::fs::rename(&path, &backup).map_err(|e| Fatal::new(format!("cannot keep the old hook as {}: {e}", backup.display())))?;
-                err(&format!("kept the previous {name} hook as {}\n", backup.display()));
-            }
+        if let Ok(existing) = std::fs::read_to_string(&path)
+            && !existing.contains(MARKER)
+        {
+            let backup = dir.join(format!("{name}.pre-git-policy"));
+            std::fs::rename(&path, &backup).map_err(|e| {
+                Fatal::new(format!(
+                    "cannot keep the old hook as {}: {e}",
+                    backup.display()
+                ))
+            })?;
+            err(&format!(
+                "kept the previous {name} hook as {}\n",
+                backup.display()
+            ));
         }
         write_executable(&path, script)?;
         err(&format!("installed {}\n", path.display()));
@@ -45,7 +60,10 @@ pub fn run(global: &Global, force: bool) -> Outcome {
 }
 
 fn hooks_dir(repo: &git2::Repository) -> PathBuf {
-    let configured = repo.config().ok().and_then(|c| c.get_path("core.hooksPath").ok());
+    let configured = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_path("core.hooksPath").ok());
     match configured {
         Some(p) if p.is_absolute() => p,
         Some(p) => repo.workdir().unwrap_or_else(|| repo.path()).join(p),
@@ -68,7 +86,10 @@ fn preamble(exe: &str) -> String {
 }
 
 fn commit_msg_hook(exe: &str) -> String {
-    format!("{}exec \"$GIT_POLICY\" check commit-msg \"$1\"\n", preamble(exe))
+    format!(
+        "{}exec \"$GIT_POLICY\" check commit-msg \"$1\"\n",
+        preamble(exe)
+    )
 }
 
 fn pre_push_hook(exe: &str) -> String {
@@ -93,7 +114,8 @@ exit $status
 }
 
 fn write_executable(path: &Path, text: &str) -> Result<(), Fatal> {
-    std::fs::write(path, text).map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))?;
+    std::fs::write(path, text)
+        .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -51,14 +51,25 @@ pub const ERROR: u8 = 2;
 pub fn run(cli: Cli) -> ExitCode {
     let g = cli.global;
     let format = g.format.unwrap_or_else(|| {
-        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") { Format::Github } else { Format::Human }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            Format::Github
+        } else {
+            Format::Human
+        }
     });
     let color = match g.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+                && std::io::stdout().is_terminal()
+        }
     };
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
     let global = Global {
         dir: g.dir.unwrap_or_else(|| PathBuf::from(".")),
         policies: g.policies,
@@ -69,7 +80,10 @@ pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(&global, &file),
         Command::Check(Check::Branch { name }) => check_branch::run(&global, name),
-        Command::Check(Check::Commits { range, exclude_remote }) => check_commits::run(&global, &range, exclude_remote.as_deref()),
+        Command::Check(Check::Commits {
+            range,
+            exclude_remote,
+        }) => check_commits::run(&global, &range, exclude_remote.as_deref()),
         Command::Validate => validate::run(&global),
         Command::Explain { topic } => explain::run(&global, topic.as_deref()),
         Command::Init { force } => init::run(&global, force),
@@ -89,22 +103,43 @@ fn report_failure(global: &Global, failure: &Failure) {
     match (global.format, failure) {
         (Format::Json, _) => out(&report::json::render_failure(failure_parts(failure))),
         (Format::Github, Failure::Fatal(f)) => {
-            out(&report::github::annotation("error", "git-policy", None, &with_help(&f.message, f.help.as_deref())));
+            out(&report::github::annotation(
+                "error",
+                "git-policy",
+                None,
+                &with_help(&f.message, f.help.as_deref()),
+            ));
             err(&human_fatal(f, global.style.color));
         }
         (Format::Github, Failure::Policy(invalid)) => {
             out(&report::github::policy_errors(invalid));
-            err(&report::render_policy_errors(invalid, global.style.color, global.style.width));
+            err(&report::render_policy_errors(
+                invalid,
+                global.style.color,
+                global.style.width,
+            ));
         }
         (Format::Human, Failure::Fatal(f)) => err(&human_fatal(f, global.style.color)),
-        (Format::Human, Failure::Policy(invalid)) => err(&report::render_policy_errors(invalid, global.style.color, global.style.width)),
+        (Format::Human, Failure::Policy(invalid)) => err(&report::render_policy_errors(
+            invalid,
+            global.style.color,
+            global.style.width,
+        )),
     }
 }
 
 fn failure_parts(failure: &Failure) -> report::json::FailureParts<'_> {
     match failure {
-        Failure::Fatal(f) => report::json::FailureParts { message: &f.message, help: f.help.as_deref(), invalid: None },
-        Failure::Policy(invalid) => report::json::FailureParts { message: "the policy is invalid", help: None, invalid: Some(invalid) },
+        Failure::Fatal(f) => report::json::FailureParts {
+            message: &f.message,
+            help: f.help.as_deref(),
+            invalid: None,
+        },
+        Failure::Policy(invalid) => report::json::FailureParts {
+            message: "the policy is invalid",
+            help: None,
+            invalid: Some(invalid),
+        },
     }
 }
 
@@ -116,7 +151,11 @@ fn with_help(message: &str, help: Option<&str>) -> String {
 }
 
 fn human_fatal(f: &Fatal, color: bool) -> String {
-    let label = if color { "\x1b[1;31merror\x1b[0m" } else { "error" };
+    let label = if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
     let mut s = format!("{label}: {}\n", f.message);
     if let Some(help) = &f.help {
         s.push_str(&format!("  help: {help}\n"));

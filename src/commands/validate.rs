@@ -9,7 +9,10 @@ use crate::sources::git;
 /// `validate`: load and check the policy only.
 pub fn run(global: &Global) -> Outcome {
     // Outside a repository, only --policy or the built-in pack can be validated.
-    let root = git::open(&global.dir).ok().and_then(|r| git::work_tree(&r)).or_else(|| global.dir.canonicalize().ok());
+    let root = git::open(&global.dir)
+        .ok()
+        .and_then(|r| git::work_tree(&r))
+        .or_else(|| global.dir.canonicalize().ok());
     let policy = policy_for(global, root.as_deref())?;
     let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
     match global.format {
@@ -20,13 +23,25 @@ pub fn run(global: &Global) -> Outcome {
                 .map(|r| json!({ "id": r.id.value, "on": r.on.iter().map(|o| o.value.name()).collect::<Vec<_>>(), "level": r.level.name() }))
                 .collect();
             let value = json!({ "tool": "git-policy", "version": env!("CARGO_PKG_VERSION"), "valid": true, "files": files, "rules": rules });
-            out(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()));
+            out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            ));
         }
         _ => {
-            let mut text = format!("policy is valid: {} from {}\n", crate::report::plural(policy.rules.len(), "rule"), files.join(", "));
+            let mut text = format!(
+                "policy is valid: {} from {}\n",
+                crate::report::plural(policy.rules.len(), "rule"),
+                files.join(", ")
+            );
             for r in &policy.rules {
                 let on: Vec<&str> = r.on.iter().map(|o| o.value.name()).collect();
-                text.push_str(&format!("  {:<28} {:<8} on {}\n", r.id.value, r.level.name(), on.join(", ")));
+                text.push_str(&format!(
+                    "  {:<28} {:<8} on {}\n",
+                    r.id.value,
+                    r.level.name(),
+                    on.join(", ")
+                ));
             }
             out(&text);
         }

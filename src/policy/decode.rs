@@ -23,12 +23,18 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// The key node itself, to point at `require:` rather than its value.
     pub fn key(&self, key: &str) -> Option<&'a Node> {
-        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k)
     }
 
     pub fn span(&self) -> Span {
@@ -43,7 +49,10 @@ impl<'a> Fields<'a> {
     pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
         let found = self.get(key);
         // A misspelt key (`requre`) was already reported with "did you mean".
-        let misspelt = self.entries.iter().any(|(k, _)| k.as_str().is_some_and(|k| k != key && did_you_mean(k, [key]).is_some()));
+        let misspelt = self.entries.iter().any(|(k, _)| {
+            k.as_str()
+                .is_some_and(|k| k != key && did_you_mean(k, [key]).is_some())
+        });
         if found.is_none() && !misspelt {
             decoder.error(
                 PolicyError::at(
@@ -77,11 +86,20 @@ impl Decoder {
 
     /// A mapping whose keys must come from `keys`. Unknown keys are reported
     /// (with a suggestion) and skipped, so decoding goes on.
-    pub fn fields<'a>(&mut self, node: &'a Node, what: &'a str, keys: &[&str]) -> Option<Fields<'a>> {
+    pub fn fields<'a>(
+        &mut self,
+        node: &'a Node,
+        what: &'a str,
+        keys: &[&str],
+    ) -> Option<Fields<'a>> {
         let Value::Map(entries) = &node.value else {
             if matches!(node.value, Value::Null) {
                 // `key:` with nothing after it: an empty mapping.
-                return Some(Fields { entries: &[], span: node.span, what });
+                return Some(Fields {
+                    entries: &[],
+                    span: node.span,
+                    what,
+                });
             }
             self.expected(node, &format!("a mapping ({what})"));
             return None;
@@ -105,7 +123,11 @@ impl Decoder {
                 None => self.expected(key, "a string key"),
             }
         }
-        Some(Fields { entries, span: node.span, what })
+        Some(Fields {
+            entries,
+            span: node.span,
+            what,
+        })
     }
 
     pub fn string(&mut self, node: &Node) -> Option<Spanned<String>> {
@@ -121,7 +143,10 @@ impl Decoder {
     pub fn non_empty_string(&mut self, node: &Node) -> Option<Spanned<String>> {
         let s = self.string(node)?;
         if s.value.trim().is_empty() {
-            self.error(PolicyError::at("policy::empty", node.span, "this must not be empty").label("empty"));
+            self.error(
+                PolicyError::at("policy::empty", node.span, "this must not be empty")
+                    .label("empty"),
+            );
             return None;
         }
         Some(s)
@@ -139,7 +164,9 @@ impl Decoder {
 
     pub fn count(&mut self, node: &Node) -> Option<Spanned<u32>> {
         match node.value {
-            Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => Some(Spanned::new(i as u32, node.span)),
+            Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => {
+                Some(Spanned::new(i as u32, node.span))
+            }
             _ => {
                 self.expected(node, "a whole number (0 or more)");
                 None
@@ -232,7 +259,11 @@ impl Decoder {
         match builder.build() {
             Ok(set) => Some(Globs { patterns, set }),
             Err(err) => {
-                self.error(PolicyError::at("policy::invalid-glob", node.span, format!("invalid glob set: {err}")));
+                self.error(PolicyError::at(
+                    "policy::invalid-glob",
+                    node.span,
+                    format!("invalid glob set: {err}"),
+                ));
                 None
             }
         }
@@ -243,8 +274,15 @@ impl Decoder {
 /// matches at any depth, as in `.gitignore` (`*.tf` is `**/*.tf`).
 pub fn glob(text: &str) -> Result<Glob, globset::Error> {
     let anchored = text.trim_start_matches('/');
-    let pattern = if text.contains('/') { anchored.to_owned() } else { format!("**/{text}") };
-    GlobBuilder::new(&pattern).literal_separator(true).backslash_escape(true).build()
+    let pattern = if text.contains('/') {
+        anchored.to_owned()
+    } else {
+        format!("**/{text}")
+    };
+    GlobBuilder::new(&pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
 }
 
 /// Builds a set from globs known to be valid (used for built-in defaults).
@@ -256,6 +294,43 @@ pub fn glob_set(patterns: &[&str]) -> GlobSet {
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+impl Decoder {
+    /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
+    pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
+        let mut builder = GlobSetBuilder::new();
+        let mut patterns = Vec::new();
+        let mut ok = true;
+        for item in self.list(node) {
+            let Some(text) = self.non_empty_string(item) else {
+                ok = false;
+                continue;
+            };
+            match GlobBuilder::new(&text.value)
+                .literal_separator(false)
+                .build()
+            {
+                Ok(g) => {
+                    builder.add(g);
+                    patterns.push(text);
+                }
+                Err(err) => {
+                    ok = false;
+                    self.error(
+                        PolicyError::at(
+                            "policy::invalid-glob",
+                            item.span,
+                            format!("invalid glob: {}", err.kind()),
+                        )
+                        .label("this glob does not parse"),
+                    );
+                }
+            }
+        }
+        let set = builder.build().ok()?;
+        ok.then_some(Globs { patterns, set })
+    }
 }
 
 #[cfg(test)]
@@ -271,35 +346,5 @@ mod tests {
         assert!(set.is_match("Jenkinsfile"));
         assert!(!set.is_match("src/terraform/x"));
         assert!(!set.is_match("main.tfvars"));
-    }
-}
-
-impl Decoder {
-    /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
-    pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
-        let mut builder = GlobSetBuilder::new();
-        let mut patterns = Vec::new();
-        let mut ok = true;
-        for item in self.list(node) {
-            let Some(text) = self.non_empty_string(item) else {
-                ok = false;
-                continue;
-            };
-            match GlobBuilder::new(&text.value).literal_separator(false).build() {
-                Ok(g) => {
-                    builder.add(g);
-                    patterns.push(text);
-                }
-                Err(err) => {
-                    ok = false;
-                    self.error(
-                        PolicyError::at("policy::invalid-glob", item.span, format!("invalid glob: {}", err.kind()))
-                            .label("this glob does not parse"),
-                    );
-                }
-            }
-        }
-        let set = builder.build().ok()?;
-        ok.then_some(Globs { patterns, set })
     }
 }

@@ -21,7 +21,13 @@ pub struct PolicyError {
 impl PolicyError {
     pub fn at(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self { code, label: String::from("here"), message, help: None, span: Some(span) }
+        Self {
+            code,
+            label: String::from("here"),
+            message,
+            help: None,
+            span: Some(span),
+        }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -36,7 +42,10 @@ impl PolicyError {
 }
 
 /// The closest candidate to `word`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -51,7 +60,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("requre", ["require", "rules"]), Some("require"));
+        assert_eq!(
+            did_you_mean("requre", ["require", "rules"]),
+            Some("require")
+        );
         assert_eq!(did_you_mean("zzz", ["require", "rules"]), None);
     }
 }

@@ -6,8 +6,8 @@ use super::decode::Decoder;
 use super::node::{self, Node, Span, Value};
 use super::predicate::{ChangedRef, Predicate};
 use super::{
-    CommitOptions, Exemption, Globs, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings, SubjectKind, Team,
-    Tracker, VERSION, did_you_mean,
+    CommitOptions, Exemption, Globs, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings,
+    SubjectKind, Team, Tracker, VERSION, did_you_mean,
 };
 use crate::rules::{self, Requirements};
 
@@ -22,11 +22,19 @@ pub struct PolicySource {
 
 impl PolicySource {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { name: name.into(), text: text.into(), builtin: false }
+        Self {
+            name: name.into(),
+            text: text.into(),
+            builtin: false,
+        }
     }
 
     pub fn builtin() -> Self {
-        Self { name: super::BUILTIN_NAME.into(), text: super::BUILTIN_TEXT.into(), builtin: true }
+        Self {
+            name: super::BUILTIN_NAME.into(),
+            text: super::BUILTIN_TEXT.into(),
+            builtin: true,
+        }
     }
 
     /// 1-based line and column of a byte offset.
@@ -45,8 +53,18 @@ pub struct InvalidPolicy {
     pub errors: Vec<PolicyError>,
 }
 
-const TOP_KEYS: &[&str] = &["version", "tickets", "teams", "paths", "kinds", "commits", "rules"];
-const RULE_KEYS: &[&str] = &["id", "description", "on", "when", "unless", "require", "level"];
+const TOP_KEYS: &[&str] = &[
+    "version", "tickets", "teams", "paths", "kinds", "commits", "rules",
+];
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "description",
+    "on",
+    "when",
+    "unless",
+    "require",
+    "level",
+];
 
 /// Loads and validates policy files, merged in order.
 pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
@@ -72,7 +90,14 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
                 continue;
             }
         };
-        decode_file(&root, &mut d, &mut policy, &mut first_definition, &mut commits_set, &mut orphans);
+        decode_file(
+            &root,
+            &mut d,
+            &mut policy,
+            &mut first_definition,
+            &mut commits_set,
+            &mut orphans,
+        );
     }
     policy.sources = sources;
     // Cross-checks run even after decode errors, so every problem shows at
@@ -88,32 +113,83 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         let mut errors = d.errors;
         errors.sort_by_key(|e| e.span);
         errors.dedup();
-        Err(InvalidPolicy { sources: policy.sources, errors })
+        Err(InvalidPolicy {
+            sources: policy.sources,
+            errors,
+        })
     }
 }
 
 fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> PolicyError {
     let text = err.to_string();
     // The message ends with "at line L column C"; the label shows the place.
-    let mut message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
-    let mut help = String::from("check the indentation and quoting; quote patterns with single quotes: '\\bEPL-[0-9]+\\b'");
+    let mut message = text
+        .split(" at line ")
+        .next()
+        .unwrap_or(&text)
+        .trim()
+        .to_owned();
+    let mut help = String::from(
+        "check the indentation and quoting; quote patterns with single quotes: '\\bEPL-[0-9]+\\b'",
+    );
     if let Some(rest) = message.strip_prefix("duplicate mapping key") {
-        let key = rest.trim_start_matches(':').split(',').next().unwrap_or("").trim();
-        message = if key.is_empty() { String::from("a key appears twice in this mapping") } else { format!("key `{key}` appears twice in this mapping") };
-        help = String::from("keep one of them: YAML readers disagree on which one wins, so git-policy refuses both");
+        let key = rest
+            .trim_start_matches(':')
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim();
+        message = if key.is_empty() {
+            String::from("a key appears twice in this mapping")
+        } else {
+            format!("key `{key}` appears twice in this mapping")
+        };
+        help = String::from(
+            "keep one of them: YAML readers disagree on which one wins, so git-policy refuses both",
+        );
     }
     let span = err.location().map(|loc| {
         let line = loc.line().max(1) as usize;
         let column = loc.column().max(1) as usize;
-        let line_start: usize = source.text.split_inclusive('\n').take(line - 1).map(str::len).sum();
-        let line_text = source.text[line_start.min(source.text.len())..].lines().next().unwrap_or("");
+        let line_start: usize = source
+            .text
+            .split_inclusive('\n')
+            .take(line - 1)
+            .map(str::len)
+            .sum();
+        let line_text = source.text[line_start.min(source.text.len())..]
+            .lines()
+            .next()
+            .unwrap_or("");
         let col_bytes: usize = line_text.chars().take(column - 1).map(char::len_utf8).sum();
         let offset = (line_start + col_bytes).min(source.text.len());
-        let len = source.text[offset..].chars().next().map_or(0, char::len_utf8).max(if offset < source.text.len() { 1 } else { 0 });
-        Span { file, offset: offset as u32, len: len as u32, line: line as u32, column: column as u32 }
+        let len = source.text[offset..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8)
+            .max(if offset < source.text.len() { 1 } else { 0 });
+        Span {
+            file,
+            offset: offset as u32,
+            len: len as u32,
+            line: line as u32,
+            column: column as u32,
+        }
     });
-    let span = span.unwrap_or(Span { file, offset: 0, len: 0, line: 1, column: 1 });
-    PolicyError::at("policy::yaml-syntax", span, format!("invalid YAML: {message}")).label("YAML syntax error").help(help)
+    let span = span.unwrap_or(Span {
+        file,
+        offset: 0,
+        len: 0,
+        line: 1,
+        column: 1,
+    });
+    PolicyError::at(
+        "policy::yaml-syntax",
+        span,
+        format!("invalid YAML: {message}"),
+    )
+    .label("YAML syntax error")
+    .help(help)
 }
 
 fn decode_file(
@@ -126,12 +202,15 @@ fn decode_file(
 ) {
     if matches!(root.value, Value::Null) {
         d.error(
-            PolicyError::at("policy::empty-file", root.span, "the policy file is empty")
-                .help("start with `version: 1` and a `rules:` list; `git-policy init` writes a starter"),
+            PolicyError::at("policy::empty-file", root.span, "the policy file is empty").help(
+                "start with `version: 1` and a `rules:` list; `git-policy init` writes a starter",
+            ),
         );
         return;
     }
-    let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else { return };
+    let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else {
+        return;
+    };
     match fields.get("version") {
         None => d.error(
             PolicyError::at("policy::missing-version", Span { len: 1, ..root.span }, "the policy file has no `version`")
@@ -157,20 +236,33 @@ fn decode_file(
         Some(())
     });
     named_entries(&fields, "teams", "team", d, seen, |name, node, d| {
-        let team = decode_team(node, d).unwrap_or(Team { members: Strings::default(), github: None });
+        let team = decode_team(node, d).unwrap_or(Team {
+            members: Strings::default(),
+            github: None,
+        });
         policy.teams.insert(name, team);
         Some(())
     });
     named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
         let Some(globs) = d.globs(node) else {
-            policy.paths.insert(name, Globs { patterns: Vec::new(), set: globset::GlobSet::empty() });
+            policy.paths.insert(
+                name,
+                Globs {
+                    patterns: Vec::new(),
+                    set: globset::GlobSet::empty(),
+                },
+            );
             return None;
         };
         if globs.patterns.is_empty() {
             d.error(
-                PolicyError::at("policy::empty-path-set", node.span, format!("path set `{name}` can match nothing"))
-                    .label("no globs")
-                    .help("list at least one glob, e.g. ['.github/workflows/**']"),
+                PolicyError::at(
+                    "policy::empty-path-set",
+                    node.span,
+                    format!("path set `{name}` can match nothing"),
+                )
+                .label("no globs")
+                .help("list at least one glob, e.g. ['.github/workflows/**']"),
             );
             return None;
         }
@@ -178,15 +270,23 @@ fn decode_file(
         Some(())
     });
     named_entries(&fields, "kinds", "kind", d, seen, |name, node, d| {
-        let kind = decode_kind(node, d).unwrap_or(Kind { labels: Strings::default(), branches: None, title: None });
+        let kind = decode_kind(node, d).unwrap_or(Kind {
+            labels: Strings::default(),
+            branches: None,
+            title: None,
+        });
         policy.kinds.insert(name, kind);
         Some(())
     });
     if let Some(node) = fields.get("commits") {
         if let Some(first) = commits_set {
             d.error(
-                PolicyError::at("policy::duplicate-definition", node.span, "`commits:` is set in more than one policy file")
-                    .help(format!("keep one; the first is at line {}", first.line)),
+                PolicyError::at(
+                    "policy::duplicate-definition",
+                    node.span,
+                    "`commits:` is set in more than one policy file",
+                )
+                .help(format!("keep one; the first is at line {}", first.line)),
             );
         } else {
             *commits_set = Some(node.span);
@@ -207,8 +307,12 @@ fn decode_file(
             }
             Value::Null => {}
             _ => d.error(
-                PolicyError::at("policy::wrong-type", rules.span, format!("expected a list of rules, found {}", rules.type_name()))
-                    .help("write each rule as a list item: `- id: my-rule`"),
+                PolicyError::at(
+                    "policy::wrong-type",
+                    rules.span,
+                    format!("expected a list of rules, found {}", rules.type_name()),
+                )
+                .help("write each rule as a list item: `- id: my-rule`"),
             ),
         }
     }
@@ -229,22 +333,41 @@ fn named_entries(
         Value::Null => return,
         _ => {
             d.error(
-                PolicyError::at("policy::wrong-type", node.span, format!("expected a mapping of {what} names, found {}", node.type_name()))
-                    .help(format!("write `{key}:` followed by `name: …` lines")),
+                PolicyError::at(
+                    "policy::wrong-type",
+                    node.span,
+                    format!(
+                        "expected a mapping of {what} names, found {}",
+                        node.type_name()
+                    ),
+                )
+                .help(format!("write `{key}:` followed by `name: …` lines")),
             );
             return;
         }
     };
     for (name_node, value) in entries {
         let Some(name) = name_node.as_str() else {
-            d.error(PolicyError::at("policy::wrong-type", name_node.span, format!("a {what} name must be a string")));
+            d.error(PolicyError::at(
+                "policy::wrong-type",
+                name_node.span,
+                format!("a {what} name must be a string"),
+            ));
             continue;
         };
         if let Some(first) = seen.get(&(key, name.to_owned())) {
             d.error(
-                PolicyError::at("policy::duplicate-definition", name_node.span, format!("{what} `{name}` is defined twice"))
-                    .label("second definition")
-                    .help(format!("the first is at line {} of policy file #{}; rename or remove one", first.line, first.file + 1)),
+                PolicyError::at(
+                    "policy::duplicate-definition",
+                    name_node.span,
+                    format!("{what} `{name}` is defined twice"),
+                )
+                .label("second definition")
+                .help(format!(
+                    "the first is at line {} of policy file #{}; rename or remove one",
+                    first.line,
+                    first.file + 1
+                )),
             );
             continue;
         }
@@ -254,29 +377,58 @@ fn named_entries(
 }
 
 fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
-    let fields = d.fields(node, "a tracker", &["pattern", "url", "example", "incident"])?;
+    let fields = d.fields(
+        node,
+        "a tracker",
+        &["pattern", "url", "example", "incident"],
+    )?;
     let pattern = fields.required("pattern", d).and_then(|n| d.pattern(n));
     let url = fields.get("url").and_then(|n| d.non_empty_string(n));
     let example = fields.get("example").and_then(|n| d.non_empty_string(n));
-    let incident = fields.get("incident").map(|n| d.bool(n).unwrap_or(false)).unwrap_or(false);
+    let incident = fields
+        .get("incident")
+        .map(|n| d.bool(n).unwrap_or(false))
+        .unwrap_or(false);
     let pattern = pattern?;
-    if let Some(example) = &example {
-        if !pattern.is_match(&example.value) {
-            d.error(
-                PolicyError::at("policy::example-mismatch", example.span, format!("example `{}` does not match the tracker's pattern", example.value))
-                    .help("fix the example or the pattern: help messages show this example as a valid ticket"),
-            );
-        }
+    if let Some(example) = &example
+        && !pattern.is_match(&example.value)
+    {
+        d.error(
+            PolicyError::at(
+                "policy::example-mismatch",
+                example.span,
+                format!(
+                    "example `{}` does not match the tracker's pattern",
+                    example.value
+                ),
+            )
+            .help(
+                "fix the example or the pattern: help messages show this example as a valid ticket",
+            ),
+        );
     }
     let near_miss = rules::ticket::near_miss_pattern(&pattern.source.value);
-    Some(Tracker { pattern, url, example, incident, near_miss })
+    Some(Tracker {
+        pattern,
+        url,
+        example,
+        incident,
+        near_miss,
+    })
 }
 
 /// Stands in for a tracker that failed to decode: matches nothing.
 fn placeholder_tracker(span: Span) -> Tracker {
     let source = Spanned::new(String::from("[^\\s\\S]"), span);
-    let regex = regex::Regex::new(&source.value).unwrap_or_else(|_| unreachable!("a constant regex"));
-    Tracker { pattern: super::Pattern { source, regex }, url: None, example: None, incident: false, near_miss: None }
+    let regex =
+        regex::Regex::new(&source.value).unwrap_or_else(|_| unreachable!("a constant regex"));
+    Tracker {
+        pattern: super::Pattern { source, regex },
+        url: None,
+        example: None,
+        incident: false,
+        near_miss: None,
+    }
 }
 
 fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
@@ -290,8 +442,12 @@ fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
         let parts: Vec<&str> = g.value.split('/').collect();
         if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
             d.error(
-                PolicyError::at("policy::invalid-value", g.span, format!("`{}` is not an `org/team-slug`", g.value))
-                    .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"),
+                PolicyError::at(
+                    "policy::invalid-value",
+                    g.span,
+                    format!("`{}` is not an `org/team-slug`", g.value),
+                )
+                .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"),
             );
             return None;
         }
@@ -316,22 +472,34 @@ fn decode_kind(node: &Node, d: &mut Decoder) -> Option<Kind> {
         }),
         None => Strings::default(),
     };
-    let branches = fields.get("branches").and_then(|n| d.branch_globs(n).or_else(|| {
-        ok = false;
-        None
-    }));
-    let title = fields.get("title").and_then(|n| d.pattern(n).or_else(|| {
-        ok = false;
-        None
-    }));
+    let branches = fields.get("branches").and_then(|n| {
+        d.branch_globs(n).or_else(|| {
+            ok = false;
+            None
+        })
+    });
+    let title = fields.get("title").and_then(|n| {
+        d.pattern(n).or_else(|| {
+            ok = false;
+            None
+        })
+    });
     if ok && labels.0.is_empty() && branches.is_none() && title.is_none() {
         d.error(
-            PolicyError::at("policy::empty-kind", fields.span(), "a kind needs at least one signal")
-                .help("give `labels`, `branches` or `title`"),
+            PolicyError::at(
+                "policy::empty-kind",
+                fields.span(),
+                "a kind needs at least one signal",
+            )
+            .help("give `labels`, `branches` or `title`"),
         );
         return None;
     }
-    ok.then_some(Kind { labels, branches, title })
+    ok.then_some(Kind {
+        labels,
+        branches,
+        title,
+    })
 }
 
 fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
@@ -345,7 +513,11 @@ fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
                 match Exemption::ALL.into_iter().find(|e| e.name() == name.value) {
                     Some(e) => options.exempt.push(e),
                     None => {
-                        d.error(unknown_value(&name, "exemption", &Exemption::ALL.map(Exemption::name)));
+                        d.error(unknown_value(
+                            &name,
+                            "exemption",
+                            &Exemption::ALL.map(Exemption::name),
+                        ));
                         return None;
                     }
                 }
@@ -367,7 +539,12 @@ fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
 }
 
 fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> PolicyError {
-    let error = PolicyError::at("policy::unknown-value", name.span, format!("unknown {what} `{}`", name.value)).label(format!("not a known {what}"));
+    let error = PolicyError::at(
+        "policy::unknown-value",
+        name.span,
+        format!("unknown {what} `{}`", name.value),
+    )
+    .label(format!("not a known {what}"));
     match did_you_mean(&name.value, allowed.iter().copied()) {
         Some(close) => error.help(format!("did you mean `{close}`?")),
         None => error.help(format!("use one of: {}", allowed.join(", "))),
@@ -376,7 +553,9 @@ fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> Policy
 
 /// A rule, or on failure the conditions that did decode (still cross-checked).
 fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
-    let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else { return Err(Vec::new()) };
+    let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else {
+        return Err(Vec::new());
+    };
     let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
     let description = fields.get("description").and_then(|n| d.string(n));
     let mut ok = true;
@@ -399,19 +578,27 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
                 Some(kind) => on.push(Spanned::new(kind, name.span)),
                 None => {
                     ok = false;
-                    d.error(unknown_value(&name, "subject", &SubjectKind::ALL.map(SubjectKind::name)));
+                    d.error(unknown_value(
+                        &name,
+                        "subject",
+                        &SubjectKind::ALL.map(SubjectKind::name),
+                    ));
                 }
             }
         }
     }
-    let when = fields.get("when").and_then(|n| Predicate::decode(n, d).or_else(|| {
-        ok = false;
-        None
-    }));
-    let unless = fields.get("unless").and_then(|n| Predicate::decode(n, d).or_else(|| {
-        ok = false;
-        None
-    }));
+    let when = fields.get("when").and_then(|n| {
+        Predicate::decode(n, d).or_else(|| {
+            ok = false;
+            None
+        })
+    });
+    let unless = fields.get("unless").and_then(|n| {
+        Predicate::decode(n, d).or_else(|| {
+            ok = false;
+            None
+        })
+    });
     let level = match fields.get("level") {
         None => Level::Error,
         Some(n) => match d.string(n) {
@@ -432,11 +619,23 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
     let require_key = fields.key("require");
     let require = match fields.required("require", d) {
         Some(n) => {
-            if matches!(&n.value, Value::Null) || matches!(&n.value, Value::Map(m) if m.is_empty()) {
+            if matches!(&n.value, Value::Null) || matches!(&n.value, Value::Map(m) if m.is_empty())
+            {
                 d.error(
-                    PolicyError::at("policy::empty-require", n.span, "`require` is empty: the rule would always pass")
-                        .label("nothing required")
-                        .help(format!("require at least one of: {}", rules::ALL.iter().map(|i| i.name).collect::<Vec<_>>().join(", "))),
+                    PolicyError::at(
+                        "policy::empty-require",
+                        n.span,
+                        "`require` is empty: the rule would always pass",
+                    )
+                    .label("nothing required")
+                    .help(format!(
+                        "require at least one of: {}",
+                        rules::ALL
+                            .iter()
+                            .map(|i| i.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 );
                 None
             } else {
@@ -469,15 +668,29 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
         let id = &rule.id;
         if !is_kebab_case(&id.value) {
             errors.push(
-                PolicyError::at("policy::invalid-id", id.span, format!("rule id `{}` is not kebab-case", id.value))
-                    .help(format!("use lower-case words joined by dashes, e.g. `{}`", to_kebab(&id.value))),
+                PolicyError::at(
+                    "policy::invalid-id",
+                    id.span,
+                    format!("rule id `{}` is not kebab-case", id.value),
+                )
+                .help(format!(
+                    "use lower-case words joined by dashes, e.g. `{}`",
+                    to_kebab(&id.value)
+                )),
             );
         }
         if let Some(first) = ids.get(&id.value) {
             errors.push(
-                PolicyError::at("policy::duplicate-rule-id", id.span, format!("rule id `{}` is used twice", id.value))
-                    .label("second use")
-                    .help(format!("rule ids must be unique (findings carry them); the first is at line {}", first.line)),
+                PolicyError::at(
+                    "policy::duplicate-rule-id",
+                    id.span,
+                    format!("rule id `{}` is used twice", id.value),
+                )
+                .label("second use")
+                .help(format!(
+                    "rule ids must be unique (findings carry them); the first is at line {}",
+                    first.line
+                )),
             );
         } else {
             ids.insert(id.value.clone(), id.span);
@@ -507,8 +720,14 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
             }
             if info.name == "ticket" && policy.tickets.is_empty() {
                 errors.push(
-                    PolicyError::at("policy::no-trackers", span, "`ticket` is required but no tracker is defined")
-                        .help("define one under `tickets:`, e.g. `jira: { pattern: '\\bEPL-[0-9]+\\b' }`"),
+                    PolicyError::at(
+                        "policy::no-trackers",
+                        span,
+                        "`ticket` is required but no tracker is defined",
+                    )
+                    .help(
+                        "define one under `tickets:`, e.g. `jira: { pattern: '\\bEPL-[0-9]+\\b' }`",
+                    ),
                 );
             }
         }
@@ -518,7 +737,12 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
         if rule.on.is_empty() {
             let supported: Vec<SubjectKind> = SubjectKind::ALL
                 .into_iter()
-                .filter(|s| rule.require.each().iter().all(|(info, _, _)| info.subjects.contains(s)))
+                .filter(|s| {
+                    rule.require
+                        .each()
+                        .iter()
+                        .all(|(info, _, _)| info.subjects.contains(s))
+                })
                 .collect();
             if supported.is_empty() {
                 errors.push(
@@ -526,7 +750,10 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                         .help("split it into rules whose requirements work on the same subject, or set `on`"),
                 );
             }
-            rule.on = supported.into_iter().map(|s| Spanned::new(s, rule.require_span)).collect();
+            rule.on = supported
+                .into_iter()
+                .map(|s| Spanned::new(s, rule.require_span))
+                .collect();
         }
     }
 }
@@ -534,12 +761,18 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
 fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>) {
     for name in p.kind.iter().flat_map(Strings::iter) {
         if !policy.kinds.contains_key(&name.value) {
-            let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined kind `{}`", name.value))
-                .label("no kind of this name under `kinds:`");
-            errors.push(match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
-                Some(close) => error.help(format!("did you mean `{close}`?")),
-                None => error.help("define it under `kinds:` (labels, branches or title)"),
-            });
+            let error = PolicyError::at(
+                "policy::undefined-name",
+                name.span,
+                format!("undefined kind `{}`", name.value),
+            )
+            .label("no kind of this name under `kinds:`");
+            errors.push(
+                match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
+                    Some(close) => error.help(format!("did you mean `{close}`?")),
+                    None => error.help("define it under `kinds:` (labels, branches or title)"),
+                },
+            );
         }
     }
     if let Some(refs) = &p.changed {
@@ -550,22 +783,35 @@ fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>
 /// Every named path set in `refs` is defined.
 pub fn check_changed_refs(refs: &[ChangedRef], policy: &Policy, errors: &mut Vec<PolicyError>) {
     for r in refs {
-        if let ChangedRef::Set(name) = r {
-            if !policy.paths.contains_key(&name.value) {
-                let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined path set `{}`", name.value))
-                    .label("no path set of this name under `paths:`");
-                errors.push(match did_you_mean(&name.value, policy.paths.keys().map(String::as_str)) {
+        if let ChangedRef::Set(name) = r
+            && !policy.paths.contains_key(&name.value)
+        {
+            let error = PolicyError::at(
+                "policy::undefined-name",
+                name.span,
+                format!("undefined path set `{}`", name.value),
+            )
+            .label("no path set of this name under `paths:`");
+            errors.push(
+                match did_you_mean(&name.value, policy.paths.keys().map(String::as_str)) {
                     Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help("define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)"),
-                });
-            }
+                    None => error.help(
+                        "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)",
+                    ),
+                },
+            );
         }
     }
 }
 
 fn is_kebab_case(id: &str) -> bool {
     !id.is_empty()
-        && id.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 fn to_kebab(id: &str) -> String {

@@ -173,7 +173,8 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 4] = [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
+    pub const ALL: [SubjectKind; 4] =
+        [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -319,7 +320,10 @@ pub struct CommitOptions {
 
 impl Default for CommitOptions {
     fn default() -> Self {
-        Self { exempt: Exemption::ALL.to_vec(), merges: Merges::Skip }
+        Self {
+            exempt: Exemption::ALL.to_vec(),
+            merges: Merges::Skip,
+        }
     }
 }
 
@@ -402,11 +406,16 @@ impl Policy {
 
     /// Rules that apply to a kind of subject.
     pub fn rules_on(&self, kind: SubjectKind) -> impl Iterator<Item = &Rule> {
-        self.rules.iter().filter(move |r| r.on.iter().any(|o| o.value == kind))
+        self.rules
+            .iter()
+            .filter(move |r| r.on.iter().any(|o| o.value == kind))
     }
 
     /// The trackers a ticket requirement means: the named ones, or all.
-    pub fn trackers<'a>(&'a self, names: &'a Strings) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
+    pub fn trackers<'a>(
+        &'a self,
+        names: &'a Strings,
+    ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
         self.tickets
             .iter()
             .filter(move |(name, _)| names.0.is_empty() || names.contains(name))

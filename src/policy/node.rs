@@ -84,7 +84,12 @@ enum RawValue {
     Float(f64),
     String(String),
     Seq(Vec<serde_saphyr::Spanned<RawValue>>),
-    Map(Vec<(serde_saphyr::Spanned<RawValue>, serde_saphyr::Spanned<RawValue>)>),
+    Map(
+        Vec<(
+            serde_saphyr::Spanned<RawValue>,
+            serde_saphyr::Spanned<RawValue>,
+        )>,
+    ),
 }
 
 fn convert(raw: serde_saphyr::Spanned<RawValue>, text: &str, file: u16) -> Node {
@@ -98,9 +103,12 @@ fn convert(raw: serde_saphyr::Spanned<RawValue>, text: &str, file: u16) -> Node 
         RawValue::Int(i) => Value::Int(i),
         RawValue::Float(f) => Value::Float(f),
         RawValue::String(s) => Value::String(s),
-        RawValue::Seq(items) => {
-            Value::Seq(items.into_iter().map(|item| convert(item, text, file)).collect())
-        }
+        RawValue::Seq(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|item| convert(item, text, file))
+                .collect(),
+        ),
         RawValue::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -193,13 +201,25 @@ mod tests {
     fn spans_point_at_values() {
         let text = "version: 1\nrules:\n  - id: 'a b'\n    on: [commit]\n";
         let node = parse(text, 0).unwrap();
-        let Value::Map(entries) = &node.value else { panic!("{node:?}") };
+        let Value::Map(entries) = &node.value else {
+            panic!("{node:?}")
+        };
         let (_, rules) = &entries[1];
-        let Value::Seq(items) = &rules.value else { panic!() };
-        let Value::Map(rule) = &items[0].value else { panic!() };
+        let Value::Seq(items) = &rules.value else {
+            panic!()
+        };
+        let Value::Map(rule) = &items[0].value else {
+            panic!()
+        };
         let (key, id) = &rule[0];
-        assert_eq!(&text[key.span.offset as usize..][..key.span.len as usize], "id");
-        assert_eq!(&text[id.span.offset as usize..][..id.span.len as usize], "'a b'");
+        assert_eq!(
+            &text[key.span.offset as usize..][..key.span.len as usize],
+            "id"
+        );
+        assert_eq!(
+            &text[id.span.offset as usize..][..id.span.len as usize],
+            "'a b'"
+        );
         assert_eq!((id.span.line, id.span.column), (3, 9));
         let (on, _) = &rule[1];
         assert_eq!(on.as_str(), Some("on"), "`on` must stay a string key");

@@ -50,13 +50,17 @@ pub enum ChangedRef {
 }
 
 pub const KEYS: &[&str] = &[
-    "kind", "labels", "authors", "branches", "base", "changed", "title", "body", "message", "draft", "any", "all", "not",
+    "kind", "labels", "authors", "branches", "base", "changed", "title", "body", "message",
+    "draft", "any", "all", "not",
 ];
 
 impl Predicate {
     pub fn decode(node: &Node, d: &mut Decoder) -> Option<Predicate> {
         let fields = d.fields(node, "a condition (`when`/`unless`)", KEYS)?;
-        let mut p = Predicate { span: node.span, ..Predicate::default() };
+        let mut p = Predicate {
+            span: node.span,
+            ..Predicate::default()
+        };
         let mut ok = true;
         macro_rules! field {
             ($key:literal, $target:expr, $decode:expr) => {
@@ -73,7 +77,9 @@ impl Predicate {
         field!("authors", p.authors, |n| d.strings(n).map(Strings));
         field!("branches", p.branches, |n| d.branch_globs(n));
         field!("base", p.base, |n| d.branch_globs(n));
-        field!("changed", p.changed, |n| Predicate::decode_changed_refs(n, d));
+        field!("changed", p.changed, |n| Predicate::decode_changed_refs(
+            n, d
+        ));
         field!("title", p.title, |n| d.pattern(n));
         field!("body", p.body, |n| d.pattern(n));
         field!("message", p.message, |n| d.pattern(n));
@@ -83,8 +89,12 @@ impl Predicate {
         field!("not", p.not, |n| Predicate::decode(n, d).map(Box::new));
         if fields.entries().is_empty() {
             d.error(
-                PolicyError::at("policy::empty-condition", node.span, "this condition is empty")
-                    .help(format!("give at least one of: {}", KEYS.join(", "))),
+                PolicyError::at(
+                    "policy::empty-condition",
+                    node.span,
+                    "this condition is empty",
+                )
+                .help(format!("give at least one of: {}", KEYS.join(", "))),
             );
             ok = false;
         }
@@ -138,8 +148,12 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
                 Err(err) => {
                     ok = false;
                     d.error(
-                        PolicyError::at("policy::invalid-glob", name.span, format!("invalid glob: {}", err.kind()))
-                            .label("this glob does not parse"),
+                        PolicyError::at(
+                            "policy::invalid-glob",
+                            name.span,
+                            format!("invalid glob: {}", err.kind()),
+                        )
+                        .label("this glob does not parse"),
                     );
                 }
             }

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, Severity,
-    SourceCode, SourceSpan, SpanContents,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::policy::{InvalidPolicy, PolicyError, PolicySource};
@@ -22,7 +22,9 @@ impl SourceCode for Named<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
                 self.name.to_owned(),
@@ -64,13 +66,17 @@ impl std::error::Error for Plain<'_> {}
 
 impl Diagnostic for Plain<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
     fn severity(&self) -> Option<Severity> {
         Some(self.severity)
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.source.as_ref().map(|s| s as &dyn SourceCode)
@@ -78,7 +84,10 @@ impl Diagnostic for Plain<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let (text, span) = self.label.as_ref()?;
         self.source.as_ref()?;
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(Some(text.clone()), *span))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(text.clone()),
+            *span,
+        ))))
     }
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
         if self.related.is_empty() {
@@ -89,26 +98,41 @@ impl Diagnostic for Plain<'_> {
 }
 
 pub fn handler(color: bool, width: usize) -> GraphicalReportHandler {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    GraphicalReportHandler::new_themed(theme).with_width(width).with_context_lines(1)
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_context_lines(1)
 }
 
 pub fn render(diagnostic: &dyn Diagnostic, color: bool, width: usize) -> String {
     let mut out = String::new();
-    if handler(color, width).render_report(&mut out, diagnostic).is_err() {
+    if handler(color, width)
+        .render_report(&mut out, diagnostic)
+        .is_err()
+    {
         out = format!("{diagnostic}\n");
     }
     out
 }
 
 fn named(source: &PolicySource) -> Named<'_> {
-    Named { name: &source.name, text: &source.text }
+    Named {
+        name: &source.name,
+        text: &source.text,
+    }
 }
 
 fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'a> {
     let source = error.span.and_then(|s| sources.get(s.file as usize));
     let message = match (error.span, source) {
-        (Some(span), Some(source)) => format!("{}:{}:{}: {}", source.name, span.line, span.column, error.message),
+        (Some(span), Some(source)) => format!(
+            "{}:{}:{}: {}",
+            source.name, span.line, span.column, error.message
+        ),
         _ => error.message.clone(),
     };
     Plain {
@@ -126,13 +150,21 @@ fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'
 pub fn render_policy_errors(invalid: &InvalidPolicy, color: bool, width: usize) -> String {
     let mut out = String::new();
     for error in &invalid.errors {
-        out.push_str(&render(&policy_error(error, &invalid.sources), color, width));
+        out.push_str(&render(
+            &policy_error(error, &invalid.sources),
+            color,
+            width,
+        ));
     }
     let files: Vec<&str> = invalid.sources.iter().map(|s| s.name.as_str()).collect();
     out.push_str(&format!(
         "error: the policy is invalid: {} in {}\n",
         crate::report::plural(invalid.errors.len(), "problem"),
-        if files.is_empty() { String::from("no file") } else { files.join(", ") }
+        if files.is_empty() {
+            String::from("no file")
+        } else {
+            files.join(", ")
+        }
     ));
     out
 }

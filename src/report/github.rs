@@ -6,7 +6,9 @@ use crate::policy::{InvalidPolicy, Level, Policy};
 
 /// Escapes a message body of a workflow command.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value (`title=…`, `file=…`).
@@ -33,15 +35,23 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             Level::Notice => "notice",
         };
         // Annotations can point only at files of the repository, not the built-in pack.
-        let place = policy.source(f.policy).filter(|s| !s.builtin).map(|s| (s.name.as_str(), f.policy.line));
+        let place = policy
+            .source(f.policy)
+            .filter(|s| !s.builtin)
+            .map(|s| (s.name.as_str(), f.policy.line));
         let mut message = match &f.commit {
             Some(sha) => format!("{}: {}", &sha[..sha.len().min(10)], f.message),
-            None => f.message.clone(),
+            None => f.message.to_string(),
         };
         if let Some(help) = &f.help {
             message.push_str(&format!("\nhelp: {help}"));
         }
-        out.push_str(&annotation(level, &format!("git-policy: {}", f.rule), place, &message));
+        out.push_str(&annotation(
+            level,
+            &format!("git-policy: {}", f.rule),
+            place,
+            &message,
+        ));
     }
     let verdict = if report.passed() { "passed" } else { "failed" };
     out.push_str(&format!(
@@ -57,12 +67,23 @@ pub fn render(report: &Report, policy: &Policy) -> String {
 pub fn policy_errors(invalid: &InvalidPolicy) -> String {
     let mut out = String::new();
     for e in &invalid.errors {
-        let place = e.span.and_then(|s| invalid.sources.get(s.file as usize).filter(|src| !src.builtin).map(|src| (src.name.as_str(), s.line)));
+        let place = e.span.and_then(|s| {
+            invalid
+                .sources
+                .get(s.file as usize)
+                .filter(|src| !src.builtin)
+                .map(|src| (src.name.as_str(), s.line))
+        });
         let mut message = e.message.clone();
         if let Some(help) = &e.help {
             message.push_str(&format!("\nhelp: {help}"));
         }
-        out.push_str(&annotation("error", &format!("git-policy: {}", e.code), place, &message));
+        out.push_str(&annotation(
+            "error",
+            &format!("git-policy: {}", e.code),
+            place,
+            &message,
+        ));
     }
     out
 }
@@ -74,6 +95,9 @@ mod tests {
     #[test]
     fn escapes_per_workflow_command_rules() {
         let line = annotation("error", "a:b,c", Some(("x,y.yml", 3)), "100% done\nnext");
-        assert_eq!(line, "::error title=a%3Ab%2Cc,file=x%2Cy.yml,line=3::100%25 done%0Anext\n");
+        assert_eq!(
+            line,
+            "::error title=a%3Ab%2Cc,file=x%2Cy.yml,line=3::100%25 done%0Anext\n"
+        );
     }
 }

@@ -22,21 +22,33 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
     let mut out = String::new();
     if report.findings.len() <= FULL_LIMIT {
         for finding in &report.findings {
-            out.push_str(&render(&diagnostic(finding, policy, None), style.color, style.width));
+            out.push_str(&render(
+                &diagnostic(finding, policy, None),
+                style.color,
+                style.width,
+            ));
         }
     } else {
         // Many findings: the rule's snippet once, then a line per finding.
         let mut rules: Vec<&str> = Vec::new();
         for f in &report.findings {
-            if !rules.contains(&f.rule.as_str()) {
+            if !rules.contains(&&*f.rule) {
                 rules.push(&f.rule);
             }
         }
         for rule in rules {
-            let of_rule: Vec<&Finding> = report.findings.iter().filter(|f| f.rule == rule).collect();
+            let of_rule: Vec<&Finding> = report
+                .findings
+                .iter()
+                .filter(|f| &*f.rule == rule)
+                .collect();
             let first = of_rule[0];
             let summary = format!("{} from rule `{rule}`", plural(of_rule.len(), "finding"));
-            out.push_str(&render(&diagnostic(first, policy, Some(summary)), style.color, style.width));
+            out.push_str(&render(
+                &diagnostic(first, policy, Some(summary)),
+                style.color,
+                style.width,
+            ));
             for f in &of_rule {
                 out.push_str(&line(f, style.color));
             }
@@ -57,18 +69,21 @@ fn diagnostic<'a>(finding: &Finding, policy: &'a Policy, summary: Option<String>
         Some(summary) => summary,
         None => format!("{about}{}", finding.message),
     };
-    let rule = policy.rules.iter().find(|r| r.id.value == finding.rule);
+    let rule = policy.rules.iter().find(|r| *r.id.value == *finding.rule);
     let label = match rule.and_then(|r| r.description.as_ref()) {
         Some(d) => format!("required by `{}`: {}", finding.rule, d.value),
         None => format!("required by rule `{}`", finding.rule),
     };
     Plain {
         message,
-        code: Some(finding.rule.clone()),
+        code: Some(finding.rule.to_string()),
         severity: severity(finding.level),
-        help: finding.help.clone(),
+        help: finding.help.as_deref().map(str::to_owned),
         label: source.map(|_| (label, finding.policy.source_span())),
-        source: source.map(|s| Named { name: &s.name, text: &s.text }),
+        source: source.map(|s| Named {
+            name: &s.name,
+            text: &s.text,
+        }),
         related: Vec::new(),
     }
 }
@@ -86,7 +101,11 @@ fn short(sha: &str) -> &str {
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {
-    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 fn line(f: &Finding, color: bool) -> String {
@@ -96,7 +115,11 @@ fn line(f: &Finding, color: bool) -> String {
         Level::Notice => paint("notice", "1;36", color),
     };
     let about = match (&f.commit, &f.commit_subject) {
-        (Some(sha), Some(subject)) => format!("{} {}: ", paint(short(sha), "33", color), truncate(subject, 60)),
+        (Some(sha), Some(subject)) => format!(
+            "{} {}: ",
+            paint(short(sha), "33", color),
+            truncate(subject, 60)
+        ),
         _ => String::new(),
     };
     format!("  {level}[{}] {about}{}\n", f.rule, f.message)
@@ -111,12 +134,19 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 fn summary(report: &Report, color: bool) -> String {
-    let (e, w, n) = (report.count(Level::Error), report.count(Level::Warning), report.count(Level::Notice));
+    let (e, w, n) = (
+        report.count(Level::Error),
+        report.count(Level::Warning),
+        report.count(Level::Notice),
+    );
     let checked = match report.subject_kind {
         "commit" if report.checked != 1 || report.skipped > 0 => {
             let mut s = format!("{} checked", plural(report.checked, "commit"));
             if report.skipped > 0 {
-                s.push_str(&format!(", {} skipped (merges and exempt messages)", report.skipped));
+                s.push_str(&format!(
+                    ", {} skipped (merges and exempt messages)",
+                    report.skipped
+                ));
             }
             s
         }
@@ -130,7 +160,11 @@ fn summary(report: &Report, color: bool) -> String {
         if n > 0 {
             extra.push(plural(n, "notice"));
         }
-        let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", extra.join(", "))
+        };
         format!("{} {checked}{extra}\n", paint("passed:", "1;32", color))
     } else {
         let mut parts = vec![plural(e, "error")];
@@ -140,6 +174,10 @@ fn summary(report: &Report, color: bool) -> String {
         if n > 0 {
             parts.push(plural(n, "notice"));
         }
-        format!("{} {} — {checked}\n", paint("failed:", "1;31", color), parts.join(", "))
+        format!(
+            "{} {} — {checked}\n",
+            paint("failed:", "1;31", color),
+            parts.join(", ")
+        )
     }
 }

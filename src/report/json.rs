@@ -1,55 +1,108 @@
 //! `--format json`: the contract object of DESIGN.md §3.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::Serializer;
+use serde_json::{Value, json};
 
 use super::Report;
+use crate::engine::Finding;
 use crate::policy::{Level, Policy};
 
+#[derive(Serialize)]
+struct Document<'a> {
+    tool: &'static str,
+    version: &'static str,
+    subject: SubjectOut<'a>,
+    passed: bool,
+    #[serde(serialize_with = "findings")]
+    findings: (&'a [Finding], &'a Policy),
+    counts: Counts,
+    checked: usize,
+    skipped: usize,
+}
+
+#[derive(Serialize)]
+struct SubjectOut<'a> {
+    kind: &'a str,
+    #[serde(rename = "ref")]
+    reference: &'a str,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    error: usize,
+    warning: usize,
+    notice: usize,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    rule: &'a str,
+    level: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<PolicyOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PolicyOut<'a> {
+    file: &'a str,
+    line: u32,
+    column: u32,
+    builtin: bool,
+}
+
+/// Streams findings without building a JSON tree (a long history has many).
+fn findings<S: Serializer>(
+    value: &(&[Finding], &Policy),
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let (list, policy) = *value;
+    serializer.collect_seq(list.iter().map(|f| FindingOut {
+        rule: &f.rule,
+        level: f.level.name(),
+        message: &f.message,
+        help: f.help.as_deref(),
+        commit: f.commit.as_deref(),
+        ticket: f.ticket.as_deref(),
+        path: f.path.as_deref(),
+        policy: policy.source(f.policy).map(|s| PolicyOut {
+            file: &s.name,
+            line: f.policy.line,
+            column: f.policy.column,
+            builtin: s.builtin,
+        }),
+    }))
+}
+
+/// The contract object of DESIGN.md §3 (plus `help`, `checked`, `skipped`).
 pub fn render(report: &Report, policy: &Policy) -> String {
-    let findings: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let mut o = Map::new();
-            o.insert("rule".into(), json!(f.rule));
-            o.insert("level".into(), json!(f.level.name()));
-            o.insert("message".into(), json!(f.message));
-            if let Some(help) = &f.help {
-                o.insert("help".into(), json!(help));
-            }
-            if let Some(commit) = &f.commit {
-                o.insert("commit".into(), json!(commit));
-            }
-            if let Some(ticket) = &f.ticket {
-                o.insert("ticket".into(), json!(ticket));
-            }
-            if let Some(path) = &f.path {
-                o.insert("path".into(), json!(path));
-            }
-            if let Some(source) = policy.source(f.policy) {
-                o.insert(
-                    "policy".into(),
-                    json!({ "file": source.name, "line": f.policy.line, "column": f.policy.column, "builtin": source.builtin }),
-                );
-            }
-            Value::Object(o)
-        })
-        .collect();
-    let value = json!({
-        "tool": "git-policy",
-        "version": env!("CARGO_PKG_VERSION"),
-        "subject": { "kind": report.subject_kind, "ref": report.subject_ref },
-        "passed": report.passed(),
-        "findings": findings,
-        "counts": {
-            "error": report.count(Level::Error),
-            "warning": report.count(Level::Warning),
-            "notice": report.count(Level::Notice),
+    let document = Document {
+        tool: "git-policy",
+        version: env!("CARGO_PKG_VERSION"),
+        subject: SubjectOut {
+            kind: report.subject_kind,
+            reference: &report.subject_ref,
         },
-        "checked": report.checked,
-        "skipped": report.skipped,
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| String::from("{}"));
+        passed: report.passed(),
+        findings: (&report.findings, policy),
+        counts: Counts {
+            error: report.count(Level::Error),
+            warning: report.count(Level::Warning),
+            notice: report.count(Level::Notice),
+        },
+        checked: report.checked,
+        skipped: report.skipped,
+    };
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| String::from("{}"));
     text.push('\n');
     text
 }

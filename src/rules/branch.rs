@@ -32,7 +32,11 @@ Create a task branch and move the work there: `git switch -c
 feature/EPL-123-short-name`; rename one with `git branch -m NEW`.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Branch, SubjectKind::Commit];
+pub const SUBJECTS: &[SubjectKind] = &[
+    SubjectKind::PullRequest,
+    SubjectKind::Branch,
+    SubjectKind::Commit,
+];
 
 /// The branch name matches a pattern.
 #[derive(Clone, Debug, Default, JsonSchema)]
@@ -55,7 +59,14 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         help: fields.get("help").and_then(|n| d.string(n)),
     };
     if options.pattern.is_none() && options.forbid.is_none() && ok {
-        d.error(crate::policy::PolicyError::at("policy::empty-requirement", fields.span(), "`branch` needs `pattern` or `forbid`").help("add `pattern: '<regex>'`"));
+        d.error(
+            crate::policy::PolicyError::at(
+                "policy::empty-requirement",
+                fields.span(),
+                "`branch` needs `pattern` or `forbid`",
+            )
+            .help("add `pattern: '<regex>'`"),
+        );
         ok = false;
     }
     ok.then_some(options)
@@ -63,7 +74,16 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 
 impl Requirement for Options {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let Some(name) = cx.subject.branch() else { return };
-        pattern::check("branch", name, self.pattern.as_ref(), self.forbid.as_ref(), self.help.as_ref(), out);
+        let Some(name) = cx.subject.branch() else {
+            return;
+        };
+        pattern::check(
+            "branch",
+            name,
+            self.pattern.as_ref(),
+            self.forbid.as_ref(),
+            self.help.as_ref(),
+            out,
+        );
     }
 }

@@ -4,7 +4,8 @@ use super::{Context, Requirement, Violation};
 use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind, did_you_mean};
 use crate::predicates::kinds_of;
 
-pub const SUMMARY: &str = "The change is classified as one of the policy's kinds (bug, feature, …).";
+pub const SUMMARY: &str =
+    "The change is classified as one of the policy's kinds (bug, feature, …).";
 
 pub const DOC: &str = r#"## What it checks
 The subject is at least one of the listed kinds (defined under `kinds:`): a
@@ -32,7 +33,11 @@ Add a kind label to the pull request, or name the branch with a kind prefix
 (`bugfix/EPL-123-…`, `feature/EPL-123-…`).
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Branch, SubjectKind::Commit];
+pub const SUBJECTS: &[SubjectKind] = &[
+    SubjectKind::PullRequest,
+    SubjectKind::Branch,
+    SubjectKind::Commit,
+];
 
 /// The change is classified as one of these kinds.
 #[derive(Clone, Debug, Default, JsonSchema)]
@@ -47,22 +52,33 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let node = fields.required("any_of", d)?;
     let any_of = d.strings(node)?;
     if any_of.is_empty() {
-        d.error(PolicyError::at("policy::empty", fields.span(), "`any_of` lists no kind").help("list kind names from `kinds:`"));
+        d.error(
+            PolicyError::at("policy::empty", fields.span(), "`any_of` lists no kind")
+                .help("list kind names from `kinds:`"),
+        );
         return None;
     }
-    Some(Options { any_of: Strings(any_of) })
+    Some(Options {
+        any_of: Strings(any_of),
+    })
 }
 
 impl Requirement for Options {
     fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
         for name in self.any_of.iter() {
             if !policy.kinds.contains_key(&name.value) {
-                let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined kind `{}`", name.value))
-                    .label("no kind of this name under `kinds:`");
-                errors.push(match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
-                    Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help("define it under `kinds:` (labels, branches or title)"),
-                });
+                let error = PolicyError::at(
+                    "policy::undefined-name",
+                    name.span,
+                    format!("undefined kind `{}`", name.value),
+                )
+                .label("no kind of this name under `kinds:`");
+                errors.push(
+                    match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
+                        Some(close) => error.help(format!("did you mean `{close}`?")),
+                        None => error.help("define it under `kinds:` (labels, branches or title)"),
+                    },
+                );
             }
         }
     }
@@ -88,6 +104,12 @@ impl Requirement for Options {
         if !signals.is_empty() {
             help = format!("{help}: {}", signals.join(", "));
         }
-        out.push(Violation::new(format!("the change is not classified as {}", wanted.join(", ").replace(", ", " / "))).help(help));
+        out.push(
+            Violation::new(format!(
+                "the change is not classified as {}",
+                wanted.join(", ").replace(", ", " / ")
+            ))
+            .help(help),
+        );
     }
 }

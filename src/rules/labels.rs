@@ -52,7 +52,10 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let mut get = |key: &str, d: &mut Decoder| match fields.get(key) {
         Some(n) => match d.strings(n) {
             Some(v) if v.is_empty() => {
-                d.error(PolicyError::at("policy::empty", n.span, format!("`{key}` is an empty list")).help("list at least one label"));
+                d.error(
+                    PolicyError::at("policy::empty", n.span, format!("`{key}` is an empty list"))
+                        .help("list at least one label"),
+                );
                 ok = false;
                 None
             }
@@ -64,48 +67,96 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         },
         None => None,
     };
-    let options = Options { one_of: get("one_of", d), any_of: get("any_of", d), all_of: get("all_of", d), none_of: get("none_of", d) };
-    if ok && options.one_of.is_none() && options.any_of.is_none() && options.all_of.is_none() && options.none_of.is_none() {
-        d.error(PolicyError::at("policy::empty-requirement", fields.span(), "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`"));
+    let options = Options {
+        one_of: get("one_of", d),
+        any_of: get("any_of", d),
+        all_of: get("all_of", d),
+        none_of: get("none_of", d),
+    };
+    if ok
+        && options.one_of.is_none()
+        && options.any_of.is_none()
+        && options.all_of.is_none()
+        && options.none_of.is_none()
+    {
+        d.error(PolicyError::at(
+            "policy::empty-requirement",
+            fields.span(),
+            "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`",
+        ));
         ok = false;
     }
     ok.then_some(options)
 }
 
 fn names(list: &Strings) -> String {
-    list.iter().map(|s| format!("`{}`", s.value)).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|s| format!("`{}`", s.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Requirement for Options {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let Subject::PullRequest(pr) = &cx.subject else { return };
+        let Subject::PullRequest(pr) = &cx.subject else {
+            return;
+        };
         let has = |label: &str| pr.labels.iter().any(|l| l.eq_ignore_ascii_case(label));
         if let Some(one_of) = &self.one_of {
-            let present: Vec<&str> = one_of.iter().filter(|l| has(l)).map(|l| l.value.as_str()).collect();
+            let present: Vec<&str> = one_of
+                .iter()
+                .filter(|l| has(l))
+                .map(|l| l.value.as_str())
+                .collect();
             match present.len() {
                 1 => {}
-                0 => out.push(Violation::new(format!("none of the labels {} is set", names(one_of))).help("add exactly one of them")),
+                0 => out.push(
+                    Violation::new(format!("none of the labels {} is set", names(one_of)))
+                        .help("add exactly one of them"),
+                ),
                 _ => out.push(
-                    Violation::new(format!("{} labels set ({}); exactly one of {} is allowed", present.len(), present.join(", "), names(one_of)))
-                        .help("keep one and remove the others"),
+                    Violation::new(format!(
+                        "{} labels set ({}); exactly one of {} is allowed",
+                        present.len(),
+                        present.join(", "),
+                        names(one_of)
+                    ))
+                    .help("keep one and remove the others"),
                 ),
             }
         }
-        if let Some(any_of) = &self.any_of {
-            if !any_of.iter().any(|l| has(l)) {
-                out.push(Violation::new(format!("none of the labels {} is set", names(any_of))).help("add at least one of them"));
-            }
+        if let Some(any_of) = &self.any_of
+            && !any_of.iter().any(|l| has(l))
+        {
+            out.push(
+                Violation::new(format!("none of the labels {} is set", names(any_of)))
+                    .help("add at least one of them"),
+            );
         }
         if let Some(all_of) = &self.all_of {
-            let missing: Vec<&str> = all_of.iter().filter(|l| !has(l)).map(|l| l.value.as_str()).collect();
+            let missing: Vec<&str> = all_of
+                .iter()
+                .filter(|l| !has(l))
+                .map(|l| l.value.as_str())
+                .collect();
             if !missing.is_empty() {
-                out.push(Violation::new(format!("missing label(s): {}", missing.join(", "))).help("add them to the pull request"));
+                out.push(
+                    Violation::new(format!("missing label(s): {}", missing.join(", ")))
+                        .help("add them to the pull request"),
+                );
             }
         }
         if let Some(none_of) = &self.none_of {
-            let present: Vec<&str> = none_of.iter().filter(|l| has(l)).map(|l| l.value.as_str()).collect();
+            let present: Vec<&str> = none_of
+                .iter()
+                .filter(|l| has(l))
+                .map(|l| l.value.as_str())
+                .collect();
             if !present.is_empty() {
-                out.push(Violation::new(format!("label(s) not allowed: {}", present.join(", "))).help("remove them from the pull request"));
+                out.push(
+                    Violation::new(format!("label(s) not allowed: {}", present.join(", ")))
+                        .help("remove them from the pull request"),
+                );
             }
         }
     }

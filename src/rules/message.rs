@@ -4,7 +4,8 @@ use super::{Context, Requirement, Violation, pattern};
 use crate::facts::Subject;
 use crate::policy::{Decoder, Node, Patterns, PolicyError, Spanned, SubjectKind};
 
-pub const SUMMARY: &str = "The commit message matches a pattern; the subject line has a length limit.";
+pub const SUMMARY: &str =
+    "The commit message matches a pattern; the subject line has a length limit.";
 
 pub const DOC: &str = r#"## What it checks
 The whole commit message (subject, blank line, body; comments and everything
@@ -49,18 +50,33 @@ pub struct Options {
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(node, "`message`", &["pattern", "forbid", "subject_max_length", "help"])?;
+    let fields = d.fields(
+        node,
+        "`message`",
+        &["pattern", "forbid", "subject_max_length", "help"],
+    )?;
     let mut ok = true;
     let options = Options {
         pattern: pattern::patterns(&fields, "pattern", d, &mut ok),
         forbid: pattern::patterns(&fields, "forbid", d, &mut ok),
-        subject_max_length: fields.get("subject_max_length").and_then(|n| d.count(n)).map(|n| n.value),
+        subject_max_length: fields
+            .get("subject_max_length")
+            .and_then(|n| d.count(n))
+            .map(|n| n.value),
         help: fields.get("help").and_then(|n| d.string(n)),
     };
-    if options.pattern.is_none() && options.forbid.is_none() && options.subject_max_length.is_none() && ok {
+    if options.pattern.is_none()
+        && options.forbid.is_none()
+        && options.subject_max_length.is_none()
+        && ok
+    {
         d.error(
-            PolicyError::at("policy::empty-requirement", fields.span(), "`message` needs `pattern`, `forbid` or `subject_max_length`")
-                .help("add `pattern: '<regex>'`"),
+            PolicyError::at(
+                "policy::empty-requirement",
+                fields.span(),
+                "`message` needs `pattern`, `forbid` or `subject_max_length`",
+            )
+            .help("add `pattern: '<regex>'`"),
         );
         ok = false;
     }
@@ -69,22 +85,37 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 
 impl Requirement for Options {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let Subject::Commit(commit) = &cx.subject else { return };
+        let Subject::Commit(commit) = &cx.subject else {
+            return;
+        };
         let message = commit.message.as_str();
         let first = commit.subject();
         let mut found = Vec::new();
-        pattern::check("message", message, self.pattern.as_ref(), self.forbid.as_ref(), self.help.as_ref(), &mut found);
+        pattern::check(
+            "message",
+            message,
+            self.pattern.as_ref(),
+            self.forbid.as_ref(),
+            self.help.as_ref(),
+            &mut found,
+        );
         // The whole message can be long; quote only its subject.
         for v in &mut found {
-            v.message = v.message.replacen(&format!("`{message}`"), &format!("`{first}`"), 1);
+            v.message = v
+                .message
+                .replacen(&format!("`{message}`"), &format!("`{first}`"), 1);
         }
         out.extend(found);
         if let Some(max) = self.subject_max_length {
             let len = first.chars().count();
             if len > max as usize {
                 out.push(
-                    Violation::new(format!("subject line is {len} characters long; at most {max} allowed"))
-                        .help("shorten the first line and move details to the body, after a blank line"),
+                    Violation::new(format!(
+                        "subject line is {len} characters long; at most {max} allowed"
+                    ))
+                    .help(
+                        "shorten the first line and move details to the body, after a blank line",
+                    ),
                 );
             }
         }

@@ -35,7 +35,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), ..Self::default() }
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
@@ -108,7 +111,16 @@ macro_rules! requirements {
     };
 }
 
-requirements!(ticket, title, branch, message, kind, labels, sections, tests_changed);
+requirements!(
+    ticket,
+    title,
+    branch,
+    message,
+    kind,
+    labels,
+    sections,
+    tests_changed
+);
 
 /// The registry entry for a requirement name.
 pub fn info(name: &str) -> Option<&'static Info> {

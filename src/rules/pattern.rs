@@ -4,7 +4,12 @@ use crate::policy::{Decoder, Fields, Patterns, Spanned};
 
 use super::Violation;
 
-pub fn patterns(fields: &Fields<'_>, key: &str, d: &mut Decoder, ok: &mut bool) -> Option<Patterns> {
+pub fn patterns(
+    fields: &Fields<'_>,
+    key: &str,
+    d: &mut Decoder,
+    ok: &mut bool,
+) -> Option<Patterns> {
     let node = fields.get(key)?;
     match d.patterns(node) {
         Some(p) => Some(Patterns(p)),
@@ -25,21 +30,34 @@ pub fn check(
     out: &mut Vec<Violation>,
 ) {
     let custom = help.map(|h| h.value.clone());
-    if let Some(pattern) = pattern {
-        if !pattern.any_match(text) {
-            let sources: Vec<String> = pattern.0.iter().map(|p| format!("`{}`", p.source.value)).collect();
-            out.push(
-                Violation::new(format!("{what} `{text}` does not match the required pattern"))
-                    .help(custom.clone().unwrap_or_else(|| format!("make it match {}", sources.join(" or ")))),
-            );
-        }
+    if let Some(pattern) = pattern
+        && !pattern.any_match(text)
+    {
+        let sources: Vec<String> = pattern
+            .0
+            .iter()
+            .map(|p| format!("`{}`", p.source.value))
+            .collect();
+        out.push(
+            Violation::new(format!(
+                "{what} `{text}` does not match the required pattern"
+            ))
+            .help(
+                custom
+                    .clone()
+                    .unwrap_or_else(|| format!("make it match {}", sources.join(" or "))),
+            ),
+        );
     }
-    if let Some(forbid) = forbid {
-        if let Some(p) = forbid.0.iter().find(|p| p.is_match(text)) {
-            out.push(
-                Violation::new(format!("{what} `{text}` matches the forbidden pattern `{}`", p.source.value))
-                    .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),
-            );
-        }
+    if let Some(forbid) = forbid
+        && let Some(p) = forbid.0.iter().find(|p| p.is_match(text))
+    {
+        out.push(
+            Violation::new(format!(
+                "{what} `{text}` matches the forbidden pattern `{}`",
+                p.source.value
+            ))
+            .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),
+        );
     }
 }

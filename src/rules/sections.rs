@@ -63,7 +63,10 @@ pub struct SectionSpec {
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let items = d.list(node);
     if items.is_empty() {
-        d.error(PolicyError::at("policy::empty", node.span, "`sections` lists no section").help("list at least one heading"));
+        d.error(
+            PolicyError::at("policy::empty", node.span, "`sections` lists no section")
+                .help("list at least one heading"),
+        );
         return None;
     }
     let mut out = Vec::new();
@@ -71,23 +74,39 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     for item in items {
         if item.as_str().is_some() {
             match d.non_empty_string(item) {
-                Some(heading) => out.push(SectionSpec { heading, min_words: None, placeholder: Vec::new() }),
+                Some(heading) => out.push(SectionSpec {
+                    heading,
+                    min_words: None,
+                    placeholder: Vec::new(),
+                }),
                 None => ok = false,
             }
             continue;
         }
-        let Some(fields) = d.fields(item, "a section", &["heading", "min_words", "placeholder"]) else {
+        let Some(fields) = d.fields(item, "a section", &["heading", "min_words", "placeholder"])
+        else {
             ok = false;
             continue;
         };
-        let heading = fields.required("heading", d).and_then(|n| d.non_empty_string(n));
-        let min_words = fields.get("min_words").and_then(|n| d.count(n)).map(|n| n.value);
+        let heading = fields
+            .required("heading", d)
+            .and_then(|n| d.non_empty_string(n));
+        let min_words = fields
+            .get("min_words")
+            .and_then(|n| d.count(n))
+            .map(|n| n.value);
         let placeholder = match fields.get("placeholder") {
-            Some(n) => d.strings(n).map(|v| v.into_iter().map(|s| s.value).collect()),
+            Some(n) => d
+                .strings(n)
+                .map(|v| v.into_iter().map(|s| s.value).collect()),
             None => Some(Vec::new()),
         };
         match (heading, placeholder) {
-            (Some(heading), Some(placeholder)) => out.push(SectionSpec { heading, min_words, placeholder }),
+            (Some(heading), Some(placeholder)) => out.push(SectionSpec {
+                heading,
+                min_words,
+                placeholder,
+            }),
             _ => ok = false,
         }
     }
@@ -99,15 +118,26 @@ pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &m
     let found = markdown::sections(document);
     for spec in specs {
         let wanted = &spec.heading.value;
-        let Some(section) = found.iter().find(|s| markdown::heading_matches(&s.heading, wanted)) else {
+        let Some(section) = found
+            .iter()
+            .find(|s| markdown::heading_matches(&s.heading, wanted))
+        else {
             out.push(
-                Violation::new(format!("{what} has no `{wanted}` section"))
-                    .help(format!("add a `## {wanted}` heading (or a `**{wanted}:**` line) with its content")),
+                Violation::new(format!("{what} has no `{wanted}` section")).help(format!(
+                    "add a `## {wanted}` heading (or a `**{wanted}:**` line) with its content"
+                )),
             );
             continue;
         };
-        let others: Vec<&str> = specs.iter().filter(|s| s.heading.value != *wanted).map(|s| s.heading.value.as_str()).collect();
-        let content = markdown::real_content(markdown::cut_at_labels(&section.content, &others), &spec.placeholder);
+        let others: Vec<&str> = specs
+            .iter()
+            .filter(|s| s.heading.value != *wanted)
+            .map(|s| s.heading.value.as_str())
+            .collect();
+        let content = markdown::real_content(
+            markdown::cut_at_labels(&section.content, &others),
+            &spec.placeholder,
+        );
         let words = markdown::word_count(&content);
         let min = spec.min_words.unwrap_or(1) as usize;
         if words == 0 {
@@ -117,8 +147,11 @@ pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &m
             );
         } else if words < min {
             out.push(
-                Violation::new(format!("section `{}` in {what} has {words} word(s); at least {min} required", section.heading))
-                    .help("give enough detail for someone else to act on it"),
+                Violation::new(format!(
+                    "section `{}` in {what} has {words} word(s); at least {min} required",
+                    section.heading
+                ))
+                .help("give enough detail for someone else to act on it"),
             );
         }
     }
@@ -126,7 +159,9 @@ pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &m
 
 impl Requirement for Options {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let Subject::PullRequest(pr) = &cx.subject else { return };
+        let Subject::PullRequest(pr) = &cx.subject else {
+            return;
+        };
         check_document(&pr.body, &self.0, "the pull request description", out);
     }
 }

@@ -1,7 +1,9 @@
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{ChangedRef, Decoder, Node, Policy, PolicyError, SubjectKind, glob_set, node::Value};
+use crate::policy::{
+    ChangedRef, Decoder, Node, Policy, PolicyError, SubjectKind, glob_set, node::Value,
+};
 use crate::predicates::changed_matches;
 
 pub const SUMMARY: &str = "The change adds or updates at least one test file.";
@@ -63,7 +65,14 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     match node.value {
         Value::Bool(true) => return Some(Options::default()),
         Value::Bool(false) => {
-            d.error(PolicyError::at("policy::invalid-value", node.span, "`tests_changed: false` requires nothing").help("remove the requirement instead"));
+            d.error(
+                PolicyError::at(
+                    "policy::invalid-value",
+                    node.span,
+                    "`tests_changed: false` requires nothing",
+                )
+                .help("remove the requirement instead"),
+            );
             return None;
         }
         _ => {}
@@ -84,9 +93,13 @@ impl Requirement for Options {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let Some(changed) = cx.subject.changed() else { return };
+        let Some(changed) = cx.subject.changed() else {
+            return;
+        };
         let is_test = match &self.paths {
-            Some(refs) => changed.iter().any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
+            Some(refs) => changed
+                .iter()
+                .any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
             None => {
                 let set = glob_set(DEFAULT_TEST_GLOBS);
                 changed.iter().any(|c| c.paths().any(|p| set.is_match(p)))
@@ -94,8 +107,11 @@ impl Requirement for Options {
         };
         if !is_test {
             out.push(
-                Violation::new(format!("no test file among the {} changed file(s)", changed.len()))
-                    .help("add or update a regression test for this change"),
+                Violation::new(format!(
+                    "no test file among the {} changed file(s)",
+                    changed.len()
+                ))
+                .help("add or update a regression test for this change"),
             );
         }
     }

@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, did_you_mean};
+use crate::policy::{
+    Decoder, Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, did_you_mean,
+};
 
 pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
 
@@ -52,7 +54,11 @@ last commit message, `git rebase -i` for older ones, `git branch -m` for a
 branch name, or edit the pull request title.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit, SubjectKind::Branch];
+pub const SUBJECTS: &[SubjectKind] = &[
+    SubjectKind::PullRequest,
+    SubjectKind::Commit,
+    SubjectKind::Branch,
+];
 
 /// A ticket reference in the title, body, branch, commits or message.
 #[derive(Clone, Debug, Default, JsonSchema)]
@@ -81,7 +87,14 @@ pub enum Place {
 }
 
 impl Place {
-    const ALL: [Place; 6] = [Self::Title, Self::Body, Self::Branch, Self::Commits, Self::Subject, Self::Message];
+    const ALL: [Place; 6] = [
+        Self::Title,
+        Self::Body,
+        Self::Branch,
+        Self::Commits,
+        Self::Subject,
+        Self::Message,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -138,7 +151,14 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         match d.count(max) {
             Some(n) if n.value == 0 => {
                 ok = false;
-                d.error(PolicyError::at("policy::invalid-value", max.span, "`max: 0` would forbid every ticket").help("use `max: 1` or more, or remove `max`"));
+                d.error(
+                    PolicyError::at(
+                        "policy::invalid-value",
+                        max.span,
+                        "`max: 0` would forbid every ticket",
+                    )
+                    .help("use `max: 1` or more, or remove `max`"),
+                );
             }
             Some(n) => options.max = Some(n.value),
             None => ok = false,
@@ -173,16 +193,25 @@ impl Requirement for Options {
             if let Some(example) = trackers.iter().find_map(|(_, t)| t.example.as_ref()) {
                 help = format!("{help}, e.g. `{}`", example.value);
             }
-            let keys: Vec<String> = trackers.iter().map(|(n, t)| format!("{n}: `{}`", t.pattern.source.value)).collect();
+            let keys: Vec<String> = trackers
+                .iter()
+                .map(|(n, t)| format!("{n}: `{}`", t.pattern.source.value))
+                .collect();
             if !keys.is_empty() {
                 help = format!("{help} (ticket patterns: {})", keys.join(", "));
             }
-            let mut violation = Violation::new(format!("{} names no ticket in {where_}", what(&cx.subject)));
+            let mut violation =
+                Violation::new(format!("{} names no ticket in {where_}", what(&cx.subject)));
             let misses = near_misses(&texts, &trackers);
             if let Some((place, text, fixed)) = misses.first() {
-                violation.message = format!("{}; `{text}` in the {place} looks like a ticket but does not match", violation.message);
+                violation.message = format!(
+                    "{}; `{text}` in the {place} looks like a ticket but does not match",
+                    violation.message
+                );
                 help = match fixed {
-                    Some(fixed) => format!("write `{fixed}` instead of `{text}`; ticket ids are exact: case and dash matter"),
+                    Some(fixed) => format!(
+                        "write `{fixed}` instead of `{text}`; ticket ids are exact: case and dash matter"
+                    ),
                     None => format!("`{text}` does not match the tracker's pattern; {help}"),
                 };
                 violation.ticket = Some(text.clone());
@@ -190,10 +219,11 @@ impl Requirement for Options {
             out.push(violation.help(help));
             return;
         }
-        if let Some(max) = self.max {
-            if found.len() > max as usize {
-                let list: Vec<&str> = found.iter().map(String::as_str).collect();
-                out.push(
+        if let Some(max) = self.max
+            && found.len() > max as usize
+        {
+            let list: Vec<&str> = found.iter().map(String::as_str).collect();
+            out.push(
                     Violation::new(format!(
                         "{} names {} tickets ({}); at most {max} allowed",
                         what(&cx.subject),
@@ -202,7 +232,6 @@ impl Requirement for Options {
                     ))
                     .help("one task, one branch, one ticket: split the work, or keep only the ticket it delivers"),
                 );
-            }
         }
     }
 }
@@ -234,7 +263,11 @@ impl Options {
                         Place::Branch => add(&mut out, "branch name", &pr.head),
                         Place::Commits | Place::Message | Place::Subject => {
                             if !out.iter().any(|(n, _)| *n == "commit messages") {
-                                out.extend(pr.commits.iter().map(|c| ("commit messages", c.message.as_str())));
+                                out.extend(
+                                    pr.commits
+                                        .iter()
+                                        .map(|c| ("commit messages", c.message.as_str())),
+                                );
                                 if pr.commits.is_empty() {
                                     out.push(("commit messages", ""));
                                 }
@@ -287,11 +320,16 @@ fn join_places<'a>(places: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Text that nearly matches a tracker: `(place, text, corrected form if it then matches)`.
-fn near_misses(texts: &[(&str, &str)], trackers: &[(&str, &Tracker)]) -> Vec<(String, String, Option<String>)> {
+fn near_misses(
+    texts: &[(&str, &str)],
+    trackers: &[(&str, &Tracker)],
+) -> Vec<(String, String, Option<String>)> {
     let mut out = Vec::new();
     for (place, text) in texts {
         for (_, tracker) in trackers {
-            let Some(loose) = &tracker.near_miss else { continue };
+            let Some(loose) = &tracker.near_miss else {
+                continue;
+            };
             for m in loose.find_iter(text) {
                 let candidate = m.as_str();
                 if tracker.pattern.regex.is_match(candidate) {
@@ -299,7 +337,13 @@ fn near_misses(texts: &[(&str, &str)], trackers: &[(&str, &Tracker)]) -> Vec<(St
                 }
                 let fixed: String = candidate
                     .chars()
-                    .map(|c| if c == ' ' || c == '_' { '-' } else { c.to_ascii_uppercase() })
+                    .map(|c| {
+                        if c == ' ' || c == '_' {
+                            '-'
+                        } else {
+                            c.to_ascii_uppercase()
+                        }
+                    })
                     .collect();
                 let fixed = tracker.pattern.regex.is_match(&fixed).then_some(fixed);
                 out.push((place.to_string(), candidate.to_owned(), fixed));
@@ -338,18 +382,32 @@ pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
             _ => loose.push(c),
         }
     }
-    regex::RegexBuilder::new(&loose).case_insensitive(true).build().ok()
+    regex::RegexBuilder::new(&loose)
+        .case_insensitive(true)
+        .build()
+        .ok()
 }
 
 fn undefined_tracker(name: &Spanned<String>, policy: &Policy) -> PolicyError {
-    let error = PolicyError::at("policy::undefined-name", name.span, format!("undefined tracker `{}`", name.value))
-        .label("no tracker of this name under `tickets:`");
+    let error = PolicyError::at(
+        "policy::undefined-name",
+        name.span,
+        format!("undefined tracker `{}`", name.value),
+    )
+    .label("no tracker of this name under `tickets:`");
     match did_you_mean(&name.value, policy.tickets.keys().map(String::as_str)) {
         Some(close) => error.help(format!("did you mean `{close}`?")),
-        None if policy.tickets.is_empty() => error.help("define it under `tickets:` with a `pattern`"),
+        None if policy.tickets.is_empty() => {
+            error.help("define it under `tickets:` with a `pattern`")
+        }
         None => error.help(format!(
             "defined trackers: {}",
-            policy.tickets.keys().cloned().collect::<Vec<_>>().join(", ")
+            policy
+                .tickets
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -379,19 +437,32 @@ mod tests {
     #[test]
     fn commit_with_ticket_passes_and_without_fails() {
         let p = policy("{}");
-        let ok = Commit { message: "EPL-12 fix login".into(), ..Commit::default() };
+        let ok = Commit {
+            message: "EPL-12 fix login".into(),
+            ..Commit::default()
+        };
         assert!(run(&p, Subject::Commit(&ok)).is_empty());
-        let bad = Commit { message: "fix login".into(), ..Commit::default() };
+        let bad = Commit {
+            message: "fix login".into(),
+            ..Commit::default()
+        };
         let v = run(&p, Subject::Commit(&bad));
         assert_eq!(v.len(), 1);
-        assert!(v[0].message.contains("names no ticket in the message"), "{}", v[0].message);
+        assert!(
+            v[0].message.contains("names no ticket in the message"),
+            "{}",
+            v[0].message
+        );
         assert!(v[0].help.as_deref().unwrap().contains("EPL-123"));
     }
 
     #[test]
     fn subject_place_ignores_tickets_in_the_body() {
         let p = policy("{ in: [subject] }");
-        let c = Commit { message: "fix login\n\nCloses EPL-12".into(), ..Commit::default() };
+        let c = Commit {
+            message: "fix login\n\nCloses EPL-12".into(),
+            ..Commit::default()
+        };
         let v = run(&p, Subject::Commit(&c));
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].message.contains("subject line"));
@@ -400,11 +471,24 @@ mod tests {
     #[test]
     fn near_misses_are_reported_with_the_correct_form() {
         let p = policy("{}");
-        for (text, fixed) in [("KAFKa-16331 fix", "KAFKA-16331"), ("KAFKA 14515: fix", "KAFKA-14515")] {
-            let c = Commit { message: text.into(), ..Commit::default() };
+        for (text, fixed) in [
+            ("KAFKa-16331 fix", "KAFKA-16331"),
+            ("KAFKA 14515: fix", "KAFKA-14515"),
+        ] {
+            let c = Commit {
+                message: text.into(),
+                ..Commit::default()
+            };
             let v = run(&p, Subject::Commit(&c));
             assert_eq!(v.len(), 1);
-            assert!(v[0].help.as_deref().unwrap().contains(&format!("write `{fixed}`")), "{:?}", v[0]);
+            assert!(
+                v[0].help
+                    .as_deref()
+                    .unwrap()
+                    .contains(&format!("write `{fixed}`")),
+                "{:?}",
+                v[0]
+            );
         }
     }
 
@@ -415,23 +499,44 @@ mod tests {
             number: 7,
             title: "Fix login".into(),
             head: "fix-login".into(),
-            commits: vec![Commit { message: "wip".into(), ..Commit::default() }, Commit { message: "EPL-9 more".into(), ..Commit::default() }],
+            commits: vec![
+                Commit {
+                    message: "wip".into(),
+                    ..Commit::default()
+                },
+                Commit {
+                    message: "EPL-9 more".into(),
+                    ..Commit::default()
+                },
+            ],
             ..PullRequest::default()
         };
         assert!(run(&p, Subject::PullRequest(&pr)).is_empty());
-        let pr = PullRequest { commits: vec![], ..pr };
+        let pr = PullRequest {
+            commits: vec![],
+            ..pr
+        };
         let v = run(&p, Subject::PullRequest(&pr));
-        assert!(v[0].message.contains("the title, body, branch name or commit messages"), "{}", v[0].message);
+        assert!(
+            v[0].message
+                .contains("the title, body, branch name or commit messages"),
+            "{}",
+            v[0].message
+        );
     }
 
     #[test]
     fn max_caps_distinct_tickets() {
         let p = policy("{ max: 1 }");
-        let b = Branch { name: "feature/EPL-1-EPL-2".into() };
+        let b = Branch {
+            name: "feature/EPL-1-EPL-2".into(),
+        };
         let v = run(&p, Subject::Branch(&b));
         assert_eq!(v.len(), 1);
         assert!(v[0].message.contains("2 tickets (EPL-1, EPL-2)"));
-        let b = Branch { name: "feature/EPL-1-login".into() };
+        let b = Branch {
+            name: "feature/EPL-1-login".into(),
+        };
         assert!(run(&p, Subject::Branch(&b)).is_empty());
     }
 

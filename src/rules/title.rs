@@ -54,7 +54,14 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         help: fields.get("help").and_then(|n| d.string(n)),
     };
     if options.pattern.is_none() && options.forbid.is_none() && ok {
-        d.error(crate::policy::PolicyError::at("policy::empty-requirement", fields.span(), "`title` needs `pattern` or `forbid`").help("add `pattern: '<regex>'`"));
+        d.error(
+            crate::policy::PolicyError::at(
+                "policy::empty-requirement",
+                fields.span(),
+                "`title` needs `pattern` or `forbid`",
+            )
+            .help("add `pattern: '<regex>'`"),
+        );
         ok = false;
     }
     ok.then_some(options)
@@ -67,6 +74,13 @@ impl Requirement for Options {
             Subject::Commit(c) => ("subject line", c.subject()),
             Subject::Branch(_) => return,
         };
-        pattern::check(what, text, self.pattern.as_ref(), self.forbid.as_ref(), self.help.as_ref(), out);
+        pattern::check(
+            what,
+            text,
+            self.pattern.as_ref(),
+            self.forbid.as_ref(),
+            self.help.as_ref(),
+            out,
+        );
     }
 }

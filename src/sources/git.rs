@@ -11,14 +11,18 @@ use crate::facts::{ChangedPath, Commit};
 /// Opens the repository containing `dir`, explaining the usual failures.
 pub fn open(dir: &Path) -> Result<Repository, Fatal> {
     let ceilings: [&Path; 0] = [];
-    Repository::open_ext(dir, RepositoryOpenFlags::empty(), ceilings).map_err(|e| open_error(dir, &e))
+    Repository::open_ext(dir, RepositoryOpenFlags::empty(), ceilings)
+        .map_err(|e| open_error(dir, &e))
 }
 
 fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
     let shown = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     match e.code() {
-        ErrorCode::NotFound => Fatal::new(format!("not a git repository (or any parent folder): {}", shown.display()))
-            .help("run git-policy inside a repository, or point at one with -C DIR"),
+        ErrorCode::NotFound => Fatal::new(format!(
+            "not a git repository (or any parent folder): {}",
+            shown.display()
+        ))
+        .help("run git-policy inside a repository, or point at one with -C DIR"),
         ErrorCode::Owner => {
             let repo = e
                 .message()
@@ -31,7 +35,11 @@ fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
                     "if you trust it, mark it safe: git config --global --add safe.directory '{repo}' (in a container or CI job, this usually means the checkout belongs to another uid)"
                 ))
         }
-        _ => Fatal::new(format!("cannot open the git repository at {}: {}", shown.display(), e.message())),
+        _ => Fatal::new(format!(
+            "cannot open the git repository at {}: {}",
+            shown.display(),
+            e.message()
+        )),
     }
 }
 
@@ -43,7 +51,10 @@ pub fn work_tree(repo: &Repository) -> Option<PathBuf> {
 /// `core.commentChar` (or git 2.45's `core.commentString`), when set.
 pub fn comment_setting(repo: &Repository) -> Option<String> {
     let config = repo.config().ok()?;
-    config.get_string("core.commentString").or_else(|_| config.get_string("core.commentChar")).ok()
+    config
+        .get_string("core.commentString")
+        .or_else(|_| config.get_string("core.commentChar"))
+        .ok()
 }
 
 /// The checked-out branch; `None` when HEAD is detached.
@@ -57,32 +68,50 @@ pub fn current_branch(repo: &Repository) -> Option<String> {
 pub fn committer_identity(repo: &Repository) -> (Option<String>, Option<String>) {
     let config = repo.config().ok();
     let get = |env: &str, key: &str| {
-        std::env::var(env).ok().or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
+        std::env::var(env)
+            .ok()
+            .or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
     };
-    (get("GIT_AUTHOR_NAME", "user.name"), get("GIT_AUTHOR_EMAIL", "user.email"))
+    (
+        get("GIT_AUTHOR_NAME", "user.name"),
+        get("GIT_AUTHOR_EMAIL", "user.email"),
+    )
 }
 
 /// Files staged for the commit being made (index against HEAD).
 pub fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
     let head_tree = match repo.head() {
-        Ok(head) => Some(head.peel_to_tree().map_err(|e| Fatal::new(format!("cannot read HEAD: {}", e.message())))?),
+        Ok(head) => Some(
+            head.peel_to_tree()
+                .map_err(|e| Fatal::new(format!("cannot read HEAD: {}", e.message())))?,
+        ),
         Err(_) => None, // first commit
     };
-    let index = repo.index().map_err(|e| Fatal::new(format!("cannot read the index: {}", e.message())))?;
+    let index = repo
+        .index()
+        .map_err(|e| Fatal::new(format!("cannot read the index: {}", e.message())))?;
     let mut diff = repo
-        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut DiffOptions::new()))
+        .diff_tree_to_index(
+            head_tree.as_ref(),
+            Some(&index),
+            Some(&mut DiffOptions::new()),
+        )
         .map_err(|e| Fatal::new(format!("cannot diff the index: {}", e.message())))?;
     changes(&mut diff)
 }
 
 /// Files a commit changes against its first parent.
-pub fn commit_changes(repo: &Repository, commit: &git2::Commit<'_>) -> Result<Vec<ChangedPath>, git2::Error> {
+pub fn commit_changes(
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<Vec<ChangedPath>, git2::Error> {
     let tree = commit.tree()?;
     let parent = match commit.parent(0) {
         Ok(p) => Some(p.tree()?),
         Err(_) => None,
     };
-    let mut diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut DiffOptions::new()))?;
+    let mut diff =
+        repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut DiffOptions::new()))?;
     changes(&mut diff).map_err(|f| git2::Error::from_str(&f.message))
 }
 
@@ -91,10 +120,19 @@ fn changes(diff: &mut git2::Diff<'_>) -> Result<Vec<ChangedPath>, Fatal> {
         .map_err(|e| Fatal::new(format!("cannot detect renames: {}", e.message())))?;
     let mut out = Vec::new();
     for delta in diff.deltas() {
-        let new = delta.new_file().path().map(|p| p.to_string_lossy().replace('\\', "/"));
-        let old = delta.old_file().path().map(|p| p.to_string_lossy().replace('\\', "/"));
+        let new = delta
+            .new_file()
+            .path()
+            .map(|p| p.to_string_lossy().replace('\\', "/"));
+        let old = delta
+            .old_file()
+            .path()
+            .map(|p| p.to_string_lossy().replace('\\', "/"));
         match (new, old) {
-            (Some(new), Some(old)) if new != old => out.push(ChangedPath { path: new, previous: Some(old) }),
+            (Some(new), Some(old)) if new != old => out.push(ChangedPath {
+                path: new,
+                previous: Some(old),
+            }),
             (Some(path), _) | (None, Some(path)) => out.push(ChangedPath::new(path)),
             (None, None) => {}
         }
@@ -102,22 +140,53 @@ fn changes(diff: &mut git2::Diff<'_>) -> Result<Vec<ChangedPath>, Fatal> {
     Ok(out)
 }
 
-/// The commits of a range, newest first, as ids. `A..B`, `A...B` or one
-/// revision (everything reachable). `hide_remote` also hides what a remote
-/// already has (the pre-push hook for a new branch).
-pub fn range(repo: &Repository, spec: &str, hide_remote: Option<&str>) -> Result<Vec<Oid>, Fatal> {
-    let mut walk = repo.revwalk().map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
-    let revspec = repo.revparse(spec).map_err(|e| unknown_revision(repo, spec, &e))?;
+/// Settings for reading much history: objects are not re-hashed on read
+/// (git does not either), and the object cache is bounded so a walk over
+/// 100k commits stays small. Call before any other libgit2 use.
+pub fn tune_for_history() {
+    git2::opts::strict_hash_verification(false);
+    // SAFETY: called once, on the main thread, before any repository is opened.
+    unsafe {
+        let _ = git2::opts::set_cache_max_size(CACHE_BYTES);
+        // Map packs in small windows, so reading a whole history does not
+        // keep every page of a large pack resident.
+        let _ = git2::opts::set_mwindow_size(WINDOW_BYTES);
+        let _ = git2::opts::set_mwindow_mapped_limit(MAPPED_LIMIT_BYTES);
+    }
+}
+
+const WINDOW_BYTES: usize = 4 * 1024 * 1024;
+const MAPPED_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Enough for the commits a walk has just parsed; older entries are evicted.
+const CACHE_BYTES: isize = 0;
+
+/// The commits of a range, newest first. `A..B`, `A...B` or one revision
+/// (everything reachable). `hide_remote` also hides what a remote already has
+/// (the pre-push hook for a new branch). Fails on a shallow boundary.
+pub fn walk<'r>(
+    repo: &'r Repository,
+    spec: &str,
+    hide_remote: Option<&str>,
+) -> Result<RangeWalk<'r>, Fatal> {
+    let mut walk = repo
+        .revwalk()
+        .map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
+    let revspec = repo
+        .revparse(spec)
+        .map_err(|e| unknown_revision(repo, spec, &e))?;
     let mode = revspec.mode();
     let from = revspec.from().map(|o| o.peel_to_commit().map(|c| c.id()));
     let to = revspec.to().map(|o| o.peel_to_commit().map(|c| c.id()));
     let resolve = |r: Option<Result<Oid, git2::Error>>| -> Result<Option<Oid>, Fatal> {
-        r.transpose().map_err(|e| Fatal::new(format!("`{spec}` does not name commits: {}", e.message())))
+        r.transpose()
+            .map_err(|e| Fatal::new(format!("`{spec}` does not name commits: {}", e.message())))
     };
     let (from, to) = (resolve(from)?, resolve(to)?);
     let push_err = |e: git2::Error| Fatal::new(format!("cannot walk `{spec}`: {}", e.message()));
     if mode.contains(git2::RevparseMode::RANGE) {
-        let (from, to) = (from.ok_or_else(|| Fatal::new(format!("`{spec}` has no start")))?, to.ok_or_else(|| Fatal::new(format!("`{spec}` has no end")))?);
+        let from = from.ok_or_else(|| Fatal::new(format!("`{spec}` has no start")))?;
+        let to = to.ok_or_else(|| Fatal::new(format!("`{spec}` has no end")))?;
         walk.push(to).map_err(push_err)?;
         if mode.contains(git2::RevparseMode::MERGE_BASE) {
             walk.push(from).map_err(push_err)?;
@@ -134,20 +203,66 @@ pub fn range(repo: &Repository, spec: &str, hide_remote: Option<&str>) -> Result
         // Nothing to hide when the remote has no branches yet: every commit is new.
         let _ = walk.hide_glob(&format!("refs/remotes/{remote}/*"));
     }
-    let shallow = shallow_boundary(repo);
-    let mut out = Vec::new();
-    for oid in walk {
-        let oid = oid.map_err(|e| Fatal::new(format!("cannot walk `{spec}`: {}", e.message())))?;
-        if shallow.contains(&oid) {
-            return Err(Fatal::new(format!(
-                "history is shallow: `{spec}` reaches commit {} whose parents were not fetched, so the range cannot be judged whole",
-                &oid.to_string()[..10]
-            ))
-            .help("fetch the full history: `git fetch --unshallow`, or in GitHub Actions use actions/checkout with `fetch-depth: 0`"));
+    Ok(RangeWalk {
+        walk,
+        shallow: shallow_boundary(repo),
+        spec: spec.to_owned(),
+    })
+}
+
+/// The commits of `spec`, read once each where possible (see `history`).
+pub fn history<'r>(
+    repo: &'r Repository,
+    spec: &str,
+    hide_remote: Option<&str>,
+    with_changes: bool,
+) -> Result<super::history::History<'r>, Fatal> {
+    let revspec = repo
+        .revparse(spec)
+        .map_err(|e| unknown_revision(repo, spec, &e))?;
+    if hide_remote.is_none() && revspec.mode().contains(git2::RevparseMode::SINGLE) {
+        if let Some(start) = revspec.from().and_then(|o| o.peel_to_commit().ok()) {
+            return Ok(super::history::History::Own(super::history::OwnWalk::new(
+                repo,
+                start.id(),
+                with_changes,
+            )?));
         }
-        out.push(oid);
     }
-    Ok(out)
+    let walk = walk(repo, spec, hide_remote)?;
+    Ok(super::history::History::Lib {
+        repo,
+        walk,
+        with_changes,
+    })
+}
+
+/// Commit ids of a range, failing on history a shallow clone did not fetch.
+pub struct RangeWalk<'r> {
+    walk: git2::Revwalk<'r>,
+    shallow: HashSet<Oid>,
+    spec: String,
+}
+
+impl Iterator for RangeWalk<'_> {
+    type Item = Result<Oid, Fatal>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let oid = match self.walk.next()? {
+            Ok(oid) => oid,
+            Err(e) => {
+                return Some(Err(Fatal::new(format!(
+                    "cannot walk `{}`: {}",
+                    self.spec,
+                    e.message()
+                ))));
+            }
+        };
+        if self.shallow.contains(&oid) {
+            return Some(Err(super::history::shallow_error(oid)));
+        }
+        Some(Ok(oid))
+    }
 }
 
 fn unknown_revision(repo: &Repository, spec: &str, e: &git2::Error) -> Fatal {
@@ -160,7 +275,7 @@ fn unknown_revision(repo: &Repository, spec: &str, e: &git2::Error) -> Fatal {
 }
 
 /// Commits whose parents a shallow clone did not fetch.
-fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
+pub fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
     if !repo.is_shallow() {
         return HashSet::new();
     }
@@ -174,9 +289,15 @@ fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
 /// Reads one commit's facts.
 pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Commit, git2::Error> {
     let c = repo.find_commit(oid)?;
-    let message = String::from_utf8_lossy(c.message_raw_bytes()).trim_end().to_owned();
+    let message = String::from_utf8_lossy(c.message_raw_bytes())
+        .trim_end()
+        .to_owned();
     let author = c.author();
-    let changed = if with_changes { Some(commit_changes(repo, &c)?) } else { None };
+    let changed = if with_changes {
+        Some(commit_changes(repo, &c)?)
+    } else {
+        None
+    };
     Ok(Commit {
         sha: Some(oid.to_string()),
         message,

@@ -14,8 +14,9 @@ pub fn comment_prefix(configured: Option<&str>, raw: &str) -> String {
                     let mut chars = l.chars();
                     let c = chars.next()?;
                     let rest = chars.as_str();
-                    (rest.starts_with(" Please enter the commit message") || rest.starts_with(" ------------------------ >8"))
-                        .then(|| c.to_string())
+                    (rest.starts_with(" Please enter the commit message")
+                        || rest.starts_with(" ------------------------ >8"))
+                    .then(|| c.to_string())
                 })
                 .unwrap_or_else(|| String::from("#"))
         }

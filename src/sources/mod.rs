@@ -2,6 +2,7 @@
 //! (with `commands`) that touch the file system and the environment.
 
 pub mod git;
+pub mod history;
 pub mod hook;
 pub mod policy_files;
 
@@ -16,7 +17,10 @@ pub struct Fatal {
 
 impl Fatal {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), help: None }
+        Self {
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {

@@ -23,7 +23,11 @@ pub const POLICY_DIR: &str = ".github/policies";
 pub const POLICY_FILE: &str = ".git-policy.yml";
 
 /// Finds the policy for a work tree (`root`, if any), first that exists wins.
-pub fn discover(root: Option<&Path>, explicit: &[PathBuf], builtin: bool) -> Result<(Vec<PolicySource>, Origin), Fatal> {
+pub fn discover(
+    root: Option<&Path>,
+    explicit: &[PathBuf],
+    builtin: bool,
+) -> Result<(Vec<PolicySource>, Origin), Fatal> {
     if !explicit.is_empty() {
         let mut sources = Vec::new();
         for path in explicit {
@@ -34,7 +38,10 @@ pub fn discover(root: Option<&Path>, explicit: &[PathBuf], builtin: bool) -> Res
             sources.extend(read_path(path, path.parent())?);
         }
         if sources.is_empty() {
-            return Err(Fatal::new("the --policy folders hold no *.yml or *.yaml file").help("add a policy file, e.g. with `git-policy init`"));
+            return Err(
+                Fatal::new("the --policy folders hold no *.yml or *.yaml file")
+                    .help("add a policy file, e.g. with `git-policy init`"),
+            );
         }
         return Ok((sources, Origin::Explicit));
     }
@@ -66,7 +73,12 @@ fn read_path(path: &Path, base: Option<&Path>) -> Result<Vec<PolicySource>, Fata
     }
     let mut files = Vec::new();
     for entry in WalkDir::new(path).sort_by_file_name() {
-        let entry = entry.map_err(|e| Fatal::new(format!("cannot read policy folder `{}`: {e}", path.display())))?;
+        let entry = entry.map_err(|e| {
+            Fatal::new(format!(
+                "cannot read policy folder `{}`: {e}",
+                path.display()
+            ))
+        })?;
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_file() && (name.ends_with(".yml") || name.ends_with(".yaml")) {
             files.push(read_file(entry.path(), base)?);
@@ -76,7 +88,8 @@ fn read_path(path: &Path, base: Option<&Path>) -> Result<Vec<PolicySource>, Fata
 }
 
 fn read_file(path: &Path, base: Option<&Path>) -> Result<PolicySource, Fatal> {
-    let bytes = std::fs::read(path).map_err(|e| Fatal::new(format!("cannot read policy file `{}`: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Fatal::new(format!("cannot read policy file `{}`: {e}", path.display())))?;
     let name = base
         .and_then(|b| path.strip_prefix(b).ok())
         .filter(|p| !p.as_os_str().is_empty())
@@ -85,51 +98,67 @@ fn read_file(path: &Path, base: Option<&Path>) -> Result<PolicySource, Fatal> {
         .replace('\\', "/");
     let name = name.strip_prefix("./").map(str::to_owned).unwrap_or(name);
     let text = String::from_utf8(bytes).map_err(|e| {
-        Fatal::new(format!("policy file `{name}` is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
-            .help("save the file as UTF-8")
+        Fatal::new(format!(
+            "policy file `{name}` is not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .help("save the file as UTF-8")
     })?;
     Ok(PolicySource::new(name, text))
 }
 
 /// Policy files as they are in a commit's tree (for a pull request's base).
 /// `None` when the commit has none.
-pub fn read_at_commit(repo: &git2::Repository, commit: git2::Oid) -> Result<Option<Vec<PolicySource>>, Fatal> {
+pub fn read_at_commit(
+    repo: &git2::Repository,
+    commit: git2::Oid,
+) -> Result<Option<Vec<PolicySource>>, Fatal> {
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
         .map_err(|e| Fatal::new(format!("cannot read commit {commit}: {}", e.message())))?;
     let blob_text = |path: &str, oid: git2::Oid| -> Result<PolicySource, Fatal> {
-        let blob = repo.find_blob(oid).map_err(|e| Fatal::new(format!("cannot read {path} at {commit}: {}", e.message())))?;
-        let text = std::str::from_utf8(blob.content())
-            .map_err(|_| Fatal::new(format!("policy file `{path}` at {commit} is not valid UTF-8")))?;
-        Ok(PolicySource::new(format!("{path}@{}", &commit.to_string()[..10]), text))
+        let blob = repo
+            .find_blob(oid)
+            .map_err(|e| Fatal::new(format!("cannot read {path} at {commit}: {}", e.message())))?;
+        let text = std::str::from_utf8(blob.content()).map_err(|_| {
+            Fatal::new(format!(
+                "policy file `{path}` at {commit} is not valid UTF-8"
+            ))
+        })?;
+        Ok(PolicySource::new(
+            format!("{path}@{}", &commit.to_string()[..10]),
+            text,
+        ))
     };
-    if let Ok(entry) = tree.get_path(Path::new(POLICY_DIR)) {
-        if let Ok(dir) = entry.to_object(repo).and_then(|o| o.peel_to_tree()) {
-            let mut found = Vec::new();
-            let mut error = None;
-            dir.walk(git2::TreeWalkMode::PreOrder, |prefix, e| {
-                let name = e.name().unwrap_or("");
-                if e.kind() == Some(git2::ObjectType::Blob) && (name.ends_with(".yml") || name.ends_with(".yaml")) {
-                    let path = format!("{POLICY_DIR}/{prefix}{name}");
-                    match blob_text(&path, e.id()) {
-                        Ok(s) => found.push(s),
-                        Err(err) => {
-                            error = Some(err);
-                            return git2::TreeWalkResult::Abort;
-                        }
+    if let Ok(entry) = tree.get_path(Path::new(POLICY_DIR))
+        && let Ok(dir) = entry.to_object(repo).and_then(|o| o.peel_to_tree())
+    {
+        let mut found = Vec::new();
+        let mut error = None;
+        dir.walk(git2::TreeWalkMode::PreOrder, |prefix, e| {
+            let name = e.name().unwrap_or("");
+            if e.kind() == Some(git2::ObjectType::Blob)
+                && (name.ends_with(".yml") || name.ends_with(".yaml"))
+            {
+                let path = format!("{POLICY_DIR}/{prefix}{name}");
+                match blob_text(&path, e.id()) {
+                    Ok(s) => found.push(s),
+                    Err(err) => {
+                        error = Some(err);
+                        return git2::TreeWalkResult::Abort;
                     }
                 }
-                git2::TreeWalkResult::Ok
-            })
-            .ok();
-            if let Some(err) = error {
-                return Err(err);
             }
-            if !found.is_empty() {
-                found.sort_by(|a, b| a.name.cmp(&b.name));
-                return Ok(Some(found));
-            }
+            git2::TreeWalkResult::Ok
+        })
+        .ok();
+        if let Some(err) = error {
+            return Err(err);
+        }
+        if !found.is_empty() {
+            found.sort_by(|a, b| a.name.cmp(&b.name));
+            return Ok(Some(found));
         }
     }
     if let Ok(entry) = tree.get_path(Path::new(POLICY_FILE)) {

@@ -8,7 +8,8 @@ use assert_cmd::cargo::CommandCargoExt;
 
 /// The binary, with an environment that cannot leak the developer's setup.
 pub fn git_policy(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::from_std(Command::cargo_bin("git-policy").expect("binary built"));
+    let mut cmd =
+        assert_cmd::Command::from_std(Command::cargo_bin("git-policy").expect("binary built"));
     cmd.current_dir(dir)
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_EVENT_PATH")
@@ -54,13 +55,24 @@ impl Repo {
             .env("HOME", self.path())
             .output()
             .expect("git runs");
-        assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// An empty commit with this message; returns its sha.
     pub fn commit(&self, message: &str) -> String {
-        self.git(&["commit", "-q", "--allow-empty", "--no-verify", "-m", message]);
+        self.git(&[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "--no-verify",
+            "-m",
+            message,
+        ]);
         self.git(&["rev-parse", "HEAD"])
     }
 

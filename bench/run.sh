@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmarks git-policy's local checks (see README "Speed").
+#   bench/run.sh            build the 100k-commit repository (once) and measure
+#   COMMITS=20000 bench/run.sh   a smaller history
+# Needs: cargo, git, python3; installs hyperfine and GNU time from Debian when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+commits=${COMMITS:-100000}
+work=$root/bench/work
+repo=$work/history-$commits
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need hyperfine || [ ! -x /usr/bin/time ]; then
+  echo "installing hyperfine and time (Debian packages)…" >&2
+  apt-get update -qq && apt-get install -y -qq hyperfine time >/dev/null
+fi
+
+cargo build --release --quiet
+bin=$root/target/release/git-policy
+
+if [ ! -d "$repo" ]; then
+  echo "building $commits commits with git fast-import…" >&2
+  git init -q -b main "$repo"
+  python3 "$root/bench/make-history.py" "$commits" | git -C "$repo" fast-import --quiet
+  git -C "$repo" reset -q --hard main
+fi
+
+pattern='\b(EPL|EPLX|SCP)-[0-9]+\b'
+policy=$root/bench/policy.yml
+msg=$work/COMMIT_EDITMSG
+printf 'EPL-123 Retry the login call on timeout\n\n# Please enter the commit message for your changes.\n' > "$msg"
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "== git $(git --version | cut -d' ' -f3), $("$bin" --version)"
+
+echo "== check commits over $commits commits vs git log | grep"
+hyperfine --warmup 1 --runs 10 --export-markdown "$work/commits.md" \
+  -n 'git-policy check commits (human)' "$bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1" \
+  -n 'git-policy check commits (json)' "$bin -C $repo --policy $policy --format json check commits HEAD > /dev/null; test \$? -eq 1" \
+  -n 'git log | grep -cE' "git -C $repo log --format=%H%n%B | grep -cE '$pattern' > /dev/null"
+
+echo "== peak memory (max RSS), check commits over $commits commits"
+/usr/bin/time -f 'git-policy: %M KiB max RSS, %e s' "$bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
+
+echo "== check commit-msg on one message, whole process"
+hyperfine -N --warmup 50 --runs 500 --export-markdown "$work/commit-msg.md" \
+  -n 'git-policy check commit-msg' "$bin -C $repo --policy $policy check commit-msg $msg"
+echo "results: $work/commits.md, $work/commit-msg.md"
