@@ -5,6 +5,37 @@
 //! `when: { labels: [x] }` never selects one.
 
 use crate::facts::Subject;
+
+/// The conditions reference, rendered into `docs/rules.md`.
+pub const DOC: &str = r#"Every key present must hold (and); a list inside a key is any-of;
+`any:`, `all:` and `not:` compose. A fact the subject does not have never
+holds: `labels` on a commit is false, so `unless: { labels: [no-ticket] }`
+never exempts a commit, and `when: { labels: [x] }` never selects one.
+
+| key | holds when | subjects that have the fact |
+|---|---|---|
+| `kind` | the subject is one of these kinds (`kinds:`; by label, branch or title) | pull_request, branch, commit |
+| `labels` | the pull request has one of these labels (case-insensitive) | pull_request |
+| `authors` | the author is one of these (GitHub login; for commits: name or email) | pull_request, commit |
+| `branches` | the head branch matches one of these globs (`*` crosses `/`) | pull_request, branch, commit (hook only) |
+| `base` | the target branch matches one of these globs | pull_request |
+| `changed` | a changed file (old or new path of a rename) matches a named path set or glob | pull_request, commit |
+| `title` | the title (commit: subject line) matches the regex | pull_request, commit |
+| `body` | the description matches the regex | pull_request |
+| `message` | the commit message matches the regex | commit |
+| `draft` | the draft state equals this boolean | pull_request |
+| `any` | any of the listed conditions holds | all |
+| `all` | all of the listed conditions hold | all |
+| `not` | the condition does not hold | all |
+
+```yaml
+when:
+  all:
+    - { kind: bug }
+    - any: [{ changed: [iac] }, { changed: ['deploy/**'] }]
+unless: { labels: [expedited] }
+```
+"#;
 use crate::policy::{ChangedRef, Policy, Predicate};
 
 /// Whether every key of `p` holds for the subject.

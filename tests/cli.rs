@@ -584,3 +584,34 @@ fn usage_errors_exit_2() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+#[test]
+fn whole_history_walk_matches_git_rev_list() {
+    // `check commits HEAD` uses git-policy's own single-read walker; it must
+    // visit exactly the commits git does, merges and all.
+    let repo = repo_with_policy("main");
+    repo.commit("EPL-1 root");
+    for branch in ["a", "b"] {
+        repo.git(&["checkout", "-q", "-b", branch, "main"]);
+        repo.commit(&format!("{branch} one"));
+        repo.commit(&format!("EPL-2 {branch} two"));
+    }
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit("main without ticket");
+    repo.git(&["merge", "-q", "--no-ff", "--no-edit", "a"]);
+    repo.git(&["merge", "-q", "--no-ff", "--no-edit", "b"]);
+    repo.write(".git-policy.yml", &format!("{POLICY}commits: {{ exempt: [], merges: check }}\n"));
+    let out = repo.cmd().args(["--format", "json", "check", "commits", "HEAD"]).output().unwrap();
+    let v = json(&out);
+    let mut flagged: Vec<String> = v["findings"].as_array().unwrap().iter().map(|f| f["commit"].as_str().unwrap().to_owned()).collect();
+    flagged.sort();
+    let mut expected: Vec<String> = repo
+        .git(&["log", "--format=%H %s"])
+        .lines()
+        .filter(|l| !l.contains("EPL-"))
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(flagged, expected);
+    assert_eq!(v["checked"].as_u64(), Some(repo.git(&["rev-list", "--count", "HEAD"]).parse().unwrap()));
+}

@@ -4,10 +4,10 @@ use std::sync::mpsc;
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
 use crate::engine::{Finding, Interner, evaluate_shared, needs_changes, skip_reason};
-use crate::facts::{Commit, Subject};
+use crate::facts::Subject;
 use crate::policy::{Policy, SubjectKind};
 use crate::report::Report;
-use crate::sources::history::History;
+use crate::sources::history::{History, ReadCommit};
 use crate::sources::{Fatal, git};
 
 /// `check commits RANGE`: every commit of a range (pre-push, CI).
@@ -45,17 +45,18 @@ type Judged = (Vec<Finding>, usize, usize);
 /// Commits travel to the judge in batches, to keep channel traffic low.
 const BATCH: usize = 512;
 
-/// Reads commits on this thread while a second one judges them; findings
-/// keep the walk's order.
+/// Reads commits on this thread while a second one decodes and judges
+/// them; findings keep the walk's order.
 fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
-    let (sender, receiver) = mpsc::sync_channel::<Vec<Commit>>(16);
+    let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(16);
     std::thread::scope(|scope| {
-        let judge = scope.spawn(move || {
+        let judge = scope.spawn(move || -> Result<Judged, Fatal> {
             let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
             let mut interner = Interner::default();
             for batch in receiver {
-                for commit in &batch {
-                    let subject = Subject::Commit(commit);
+                for read in batch {
+                    let commit = read.decode()?;
+                    let subject = Subject::Commit(&commit);
                     if skip_reason(policy, &subject).is_some() {
                         skipped += 1;
                     } else {
@@ -64,7 +65,7 @@ fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
                     }
                 }
             }
-            (findings, checked, skipped)
+            Ok((findings, checked, skipped))
         });
         let read = (|| {
             let mut batch = Vec::with_capacity(BATCH);
@@ -73,7 +74,7 @@ fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
                 if batch.len() == BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                     if sender.send(full).is_err() {
-                        break;
+                        break; // the judge stopped on an error, reported below
                     }
                 }
             }
@@ -86,6 +87,6 @@ fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
         let judged = judge
             .join()
             .map_err(|_| Fatal::new("the thread judging commits stopped unexpectedly"))?;
-        read.map(|()| judged)
+        read.and(judged)
     })
 }

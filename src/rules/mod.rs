@@ -126,3 +126,40 @@ requirements!(
 pub fn info(name: &str) -> Option<&'static Info> {
     ALL.iter().find(|i| i.name == name)
 }
+
+/// `docs/rules.md`: every requirement's documentation, generated from the
+/// rule files (a test fails when the checked-in file drifts).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "<!-- Generated from src/rules/*.rs by `UPDATE_DOCS=1 cargo test --test docs`; do not edit. -->\n\
+         # Requirements\n\n\
+         A rule's `require:` holds one or more requirements; every one must be met.\n\
+         `git-policy explain NAME` prints the same text.\n\n\
+         | requirement | what it checks | subjects |\n|---|---|---|\n",
+    );
+    for info in ALL {
+        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
+        out.push_str(&format!(
+            "| [`{}`](#{}) | {} | {} |\n",
+            info.name,
+            info.name,
+            info.summary,
+            on.join(", ")
+        ));
+    }
+    for info in ALL {
+        out.push_str(&format!("\n# `{}`\n\n{}\n\n", info.name, info.summary));
+        // Sections of the rule doc become sub-headings of this page.
+        out.push_str(
+            &info
+                .doc
+                .replace("\n## ", "\n### ")
+                .replacen("## ", "### ", 1),
+        );
+    }
+    out.push_str(&format!(
+        "\n# Conditions (`when` / `unless`)\n\n{}",
+        crate::predicates::DOC
+    ));
+    out
+}

@@ -145,6 +145,8 @@ fn changes(diff: &mut git2::Diff<'_>) -> Result<Vec<ChangedPath>, Fatal> {
 /// 100k commits stays small. Call before any other libgit2 use.
 pub fn tune_for_history() {
     git2::opts::strict_hash_verification(false);
+    // Each commit is read once, so caching objects only costs time and memory.
+    git2::opts::enable_caching(false);
     // SAFETY: called once, on the main thread, before any repository is opened.
     unsafe {
         let _ = git2::opts::set_cache_max_size(CACHE_BYTES);
@@ -220,14 +222,12 @@ pub fn history<'r>(
     let revspec = repo
         .revparse(spec)
         .map_err(|e| unknown_revision(repo, spec, &e))?;
-    if hide_remote.is_none() && revspec.mode().contains(git2::RevparseMode::SINGLE) {
-        if let Some(start) = revspec.from().and_then(|o| o.peel_to_commit().ok()) {
-            return Ok(super::history::History::Own(super::history::OwnWalk::new(
-                repo,
-                start.id(),
-                with_changes,
-            )?));
-        }
+    if hide_remote.is_none()
+        && revspec.mode().contains(git2::RevparseMode::SINGLE)
+        && let Some(start) = revspec.from().and_then(|o| o.peel_to_commit().ok())
+    {
+        let own = super::history::OwnWalk::new(repo, start.id(), with_changes)?;
+        return Ok(super::history::History::Own(own));
     }
     let walk = walk(repo, spec, hide_remote)?;
     Ok(super::history::History::Lib {

@@ -15,6 +15,32 @@ use super::Fatal;
 use super::git::{RangeWalk, read_commit, shallow_boundary};
 use crate::facts::Commit;
 
+/// A commit as the walk hands it over: raw (decoded by the consumer, on
+/// another thread) or already decoded.
+pub enum ReadCommit {
+    Raw { oid: Oid, data: Vec<u8> },
+    Decoded(Commit),
+}
+
+impl ReadCommit {
+    pub fn decode(self) -> Result<Commit, Fatal> {
+        match self {
+            ReadCommit::Decoded(commit) => Ok(commit),
+            ReadCommit::Raw { oid, data } => {
+                let mut commit = parse_commit(&data)
+                    .ok_or_else(|| {
+                        Fatal::new(format!(
+                            "commit {oid} is malformed (its header cannot be read)"
+                        ))
+                    })?
+                    .commit;
+                commit.sha = Some(oid.to_string());
+                Ok(commit)
+            }
+        }
+    }
+}
+
 /// Commits of a range, newest first, read once each.
 pub enum History<'r> {
     Own(OwnWalk<'r>),
@@ -26,7 +52,7 @@ pub enum History<'r> {
 }
 
 impl Iterator for History<'_> {
-    type Item = Result<Commit, Fatal>;
+    type Item = Result<ReadCommit, Fatal>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
@@ -37,6 +63,7 @@ impl Iterator for History<'_> {
                 with_changes,
             } => Some(walk.next()?.and_then(|oid| {
                 read_commit(repo, oid, *with_changes)
+                    .map(ReadCommit::Decoded)
                     .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))
             })),
         }
@@ -60,7 +87,7 @@ struct Pending {
     sequence: u64,
     oid: Oid,
     parents: Vec<Oid>,
-    commit: Commit,
+    data: Vec<u8>,
 }
 
 impl Ord for Pending {
@@ -119,28 +146,26 @@ impl<'r> OwnWalk<'r> {
                 object.kind()
             )));
         }
-        let parsed = parse_commit(object.data()).ok_or_else(|| {
+        let (parents, time) = parse_header(object.data()).ok_or_else(|| {
             Fatal::new(format!(
                 "commit {oid} is malformed (its header cannot be read)"
             ))
         })?;
         self.sequence += 1;
+        let data = object.data().to_vec();
         self.queue.push(Pending {
-            time: parsed.time,
+            time,
             sequence: self.sequence,
             oid,
-            parents: parsed.parents,
-            commit: parsed.commit,
+            parents,
+            data,
         });
         Ok(())
     }
 
-    fn step(&mut self) -> Option<Result<Commit, Fatal>> {
+    fn step(&mut self) -> Option<Result<ReadCommit, Fatal>> {
         let Pending {
-            oid,
-            parents,
-            mut commit,
-            ..
+            oid, parents, data, ..
         } = self.queue.pop()?;
         if self.shallow.contains(&oid) {
             return Some(Err(shallow_error(oid)));
@@ -150,28 +175,32 @@ impl<'r> OwnWalk<'r> {
                 return Some(Err(e));
             }
         }
-        commit.sha = Some(oid.to_string());
-        if self.with_changes {
-            match self
-                .repo
-                .find_commit(oid)
-                .and_then(|c| super::git::commit_changes(self.repo, &c))
-            {
-                Ok(changed) => commit.changed = Some(changed),
-                Err(e) => {
-                    return Some(Err(Fatal::new(format!(
-                        "cannot diff commit {oid}: {}",
-                        e.message()
-                    ))));
-                }
+        if !self.with_changes {
+            return Some(Ok(ReadCommit::Raw { oid, data }));
+        }
+        let mut commit = match (ReadCommit::Raw { oid, data }).decode() {
+            Ok(commit) => commit,
+            Err(e) => return Some(Err(e)),
+        };
+        match self
+            .repo
+            .find_commit(oid)
+            .and_then(|c| super::git::commit_changes(self.repo, &c))
+        {
+            Ok(changed) => commit.changed = Some(changed),
+            Err(e) => {
+                return Some(Err(Fatal::new(format!(
+                    "cannot diff commit {oid}: {}",
+                    e.message()
+                ))));
             }
         }
-        Some(Ok(commit))
+        Some(Ok(ReadCommit::Decoded(commit)))
     }
 }
 
 impl Iterator for OwnWalk<'_> {
-    type Item = Result<Commit, Fatal>;
+    type Item = Result<ReadCommit, Fatal>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -193,18 +222,37 @@ pub fn shallow_error(oid: Oid) -> Fatal {
     .help("fetch the full history: `git fetch --unshallow`, or in GitHub Actions use actions/checkout with `fetch-depth: 0`")
 }
 
-/// What the walk needs from a raw commit object.
+/// Parent ids and committer time: all the walk itself needs.
+fn parse_header(data: &[u8]) -> Option<(Vec<Oid>, i64)> {
+    let mut parents = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            break;
+        }
+        if let Some(hex) = line.strip_prefix(b"parent ") {
+            parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
+        } else if let Some(who) = line.strip_prefix(b"committer ") {
+            return Some((parents, signature_time(who)?));
+        }
+    }
+    None
+}
+
+fn signature_time(text: &[u8]) -> Option<i64> {
+    let close = text.iter().rposition(|&b| b == b'>')?;
+    let after = std::str::from_utf8(&text[close + 1..]).ok()?.trim();
+    after.split(' ').next()?.parse().ok()
+}
+
+/// A raw commit decoded.
 struct Parsed {
-    parents: Vec<Oid>,
-    time: i64,
     commit: Commit,
 }
 
-/// Parses a raw commit: header lines (`parent`, `author`, `committer`;
-/// others and continuation lines skipped), a blank line, the message.
+/// Decodes a raw commit: header lines (`parent`, `author`; others and
+/// continuation lines skipped), a blank line, the message.
 fn parse_commit(data: &[u8]) -> Option<Parsed> {
-    let mut parents = Vec::new();
-    let mut time = 0;
+    let mut parents = 0;
     let (mut author_name, mut author_email) = (None, None);
     let mut rest = data;
     loop {
@@ -214,47 +262,36 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
         if line.is_empty() {
             break;
         }
-        if let Some(hex) = line.strip_prefix(b"parent ") {
-            parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
+        if line.starts_with(b"parent ") {
+            parents += 1;
         } else if let Some(who) = line.strip_prefix(b"author ") {
-            let (name, email, _) = signature(who)?;
+            let (name, email) = signature(who)?;
             author_name = Some(name);
             author_email = Some(email);
-        } else if let Some(who) = line.strip_prefix(b"committer ") {
-            time = signature(who)?.2;
         }
         if rest.is_empty() {
             break;
         }
     }
     let message = String::from_utf8_lossy(rest).trim_end().to_owned();
-    let commit = Commit {
-        message,
-        author_name,
-        author_email,
-        parents: parents.len(),
-        ..Commit::default()
-    };
     Some(Parsed {
-        parents,
-        time,
-        commit,
+        commit: Commit {
+            message,
+            author_name,
+            author_email,
+            parents,
+            ..Commit::default()
+        },
     })
 }
 
-/// `Name <email> 1600000000 +0000` → (name, email, time).
-fn signature(text: &[u8]) -> Option<(String, String, i64)> {
+/// `Name <email> 1600000000 +0000` → (name, email).
+fn signature(text: &[u8]) -> Option<(String, String)> {
     let open = text.iter().position(|&b| b == b'<')?;
     let close = open + text[open..].iter().position(|&b| b == b'>')?;
     let name = String::from_utf8_lossy(&text[..open]).trim().to_owned();
     let email = String::from_utf8_lossy(&text[open + 1..close]).into_owned();
-    let after = std::str::from_utf8(&text[close + 1..]).ok()?.trim();
-    let time = after
-        .split(' ')
-        .next()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    Some((name, email, time))
+    Some((name, email))
 }
 
 #[cfg(test)]
@@ -272,8 +309,10 @@ gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEz\n -----END PGP SIGNATURE-----\n\
 \n\
 EPL-1 Fix the login\n\nBody line\n";
         let p = parse_commit(raw).unwrap();
-        assert_eq!(p.parents.len(), 2);
-        assert_eq!(p.time, 1_600_000_060);
+        assert_eq!(
+            parse_header(raw).map(|(parents, time)| (parents.len(), time)),
+            Some((2, 1_600_000_060))
+        );
         assert_eq!(p.commit.author_name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(p.commit.author_email.as_deref(), Some("ada@example.com"));
         assert_eq!(p.commit.message, "EPL-1 Fix the login\n\nBody line");
@@ -284,7 +323,8 @@ EPL-1 Fix the login\n\nBody line\n";
     fn a_root_commit_with_an_empty_message() {
         let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 2 +0000\n\n";
         let p = parse_commit(raw).unwrap();
-        assert!(p.parents.is_empty());
+        assert_eq!(parse_header(raw), Some((Vec::new(), 2)));
+        assert_eq!(p.commit.parents, 0);
         assert_eq!(p.commit.message, "");
     }
 }

@@ -1,0 +1,50 @@
+//! Generated files stay in step with the code: docs/rules.md and
+//! docs/policy.schema.json. `UPDATE_DOCS=1 cargo test --test docs` rewrites them.
+
+use std::path::Path;
+
+fn check(path: &str, expected: &str) {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&full, expected).unwrap();
+        return;
+    }
+    let actual = std::fs::read_to_string(&full).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{path} is out of date: run `UPDATE_DOCS=1 cargo test --test docs` and commit it"
+    );
+}
+
+#[test]
+fn rules_reference_is_generated_from_the_rule_files() {
+    check("docs/rules.md", &git_policy::rules::reference_markdown());
+}
+
+#[test]
+fn json_schema_is_checked_in() {
+    let mut schema =
+        serde_json::to_string_pretty(&git_policy::policy::Policy::json_schema()).unwrap();
+    schema.push('\n');
+    check("docs/policy.schema.json", &schema);
+}
+
+#[test]
+fn the_shipped_pack_and_every_fixture_policy_satisfy_the_schema_keys() {
+    // Every top-level key the loader accepts is a property of the schema.
+    let schema = serde_json::to_value(git_policy::policy::Policy::json_schema()).unwrap();
+    let properties = schema["properties"].as_object().unwrap();
+    for key in [
+        "version", "tickets", "teams", "paths", "kinds", "commits", "rules",
+    ] {
+        assert!(properties.contains_key(key), "schema lacks `{key}`");
+    }
+    let requirements = &schema["$defs"]["Requirements"]["properties"];
+    for info in git_policy::rules::ALL {
+        assert!(
+            requirements.get(info.name).is_some(),
+            "schema lacks requirement `{}`",
+            info.name
+        );
+    }
+}
