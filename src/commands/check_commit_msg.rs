@@ -11,7 +11,8 @@ use crate::sources::{Fatal, git, hook};
 pub fn run(global: &Global, file: &Path) -> Outcome {
     let raw = hook::read_message_file(file)?;
     let repo = git::open(&global.dir)?;
-    let comment = hook::comment_prefix(git::comment_setting(&repo).as_deref(), &raw);
+    let config = git::hook_config(&repo);
+    let comment = hook::comment_prefix(config.comment.as_deref(), &raw);
     let message = hook::clean_message(&raw, &comment);
     if message.is_empty() {
         return Err(Fatal::new(format!("the commit message in `{}` is empty (after removing `{comment}` comment lines)", file.display()))
@@ -20,7 +21,6 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     }
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
-    let (author_name, author_email) = git::committer_identity(&repo);
     let changed = if needs_changes(&policy, SubjectKind::Commit) {
         Some(git::staged_changes(&repo)?)
     } else {
@@ -29,8 +29,8 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     let commit = Commit {
         sha: None,
         message,
-        author_name,
-        author_email,
+        author_name: config.author_name,
+        author_email: config.author_email,
         parents: 0,
         branch: git::current_branch(&repo),
         changed,

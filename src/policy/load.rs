@@ -407,13 +407,12 @@ fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
             ),
         );
     }
-    let near_miss = rules::ticket::near_miss_pattern(&pattern.source.value);
     Some(Tracker {
         pattern,
         url,
         example,
         incident,
-        near_miss,
+        near_miss: std::sync::OnceLock::new(),
     })
 }
 
@@ -427,7 +426,7 @@ fn placeholder_tracker(span: Span) -> Tracker {
         url: None,
         example: None,
         incident: false,
-        near_miss: None,
+        near_miss: std::sync::OnceLock::new(),
     }
 }
 

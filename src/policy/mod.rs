@@ -72,6 +72,14 @@ pub struct Pattern {
     pub regex: Regex,
 }
 
+impl Tracker {
+    pub fn near_miss(&self) -> Option<&Regex> {
+        self.near_miss
+            .get_or_init(|| crate::rules::ticket::near_miss_pattern(&self.pattern.source.value))
+            .as_ref()
+    }
+}
+
 impl Pattern {
     pub fn is_match(&self, text: &str) -> bool {
         self.regex.is_match(text)
@@ -231,9 +239,10 @@ pub struct Tracker {
     /// Tickets of this tracker are incidents (used by the release audit).
     #[serde(default)]
     pub incident: bool,
-    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`).
+    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
+    /// compiled on first use: only a failing check needs it.
     #[schemars(skip)]
-    pub near_miss: Option<Regex>,
+    pub near_miss: std::sync::OnceLock<Option<Regex>>,
 }
 
 /// A team of approvers.

@@ -327,7 +327,7 @@ fn near_misses(
     let mut out = Vec::new();
     for (place, text) in texts {
         for (_, tracker) in trackers {
-            let Some(loose) = &tracker.near_miss else {
+            let Some(loose) = tracker.near_miss() else {
                 continue;
             };
             for m in loose.find_iter(text) {

@@ -48,13 +48,23 @@ pub fn work_tree(repo: &Repository) -> Option<PathBuf> {
     repo.workdir().map(Path::to_path_buf)
 }
 
-/// `core.commentChar` (or git 2.45's `core.commentString`), when set.
-pub fn comment_setting(repo: &Repository) -> Option<String> {
-    let config = repo.config().ok()?;
-    config
-        .get_string("core.commentString")
-        .or_else(|_| config.get_string("core.commentChar"))
-        .ok()
+/// What the commit-msg hook needs from git's configuration, read once.
+pub struct HookConfig {
+    /// `core.commentChar` (or git 2.45's `core.commentString`), when set.
+    pub comment: Option<String>,
+    /// Who is committing: `GIT_AUTHOR_*`, else `user.name` / `user.email`.
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+}
+
+pub fn hook_config(repo: &Repository) -> HookConfig {
+    let config = repo.config().ok().and_then(|mut c| c.snapshot().ok());
+    let get = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
+    HookConfig {
+        comment: get("core.commentString").or_else(|| get("core.commentChar")),
+        author_name: std::env::var("GIT_AUTHOR_NAME").ok().or_else(|| get("user.name")),
+        author_email: std::env::var("GIT_AUTHOR_EMAIL").ok().or_else(|| get("user.email")),
+    }
 }
 
 /// The checked-out branch; `None` when HEAD is detached.
@@ -62,20 +72,6 @@ pub fn current_branch(repo: &Repository) -> Option<String> {
     let head = repo.find_reference("HEAD").ok()?;
     let target = head.symbolic_target().ok()??;
     target.strip_prefix("refs/heads/").map(str::to_owned)
-}
-
-/// Who is committing, as the commit-msg hook sees it.
-pub fn committer_identity(repo: &Repository) -> (Option<String>, Option<String>) {
-    let config = repo.config().ok();
-    let get = |env: &str, key: &str| {
-        std::env::var(env)
-            .ok()
-            .or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
-    };
-    (
-        get("GIT_AUTHOR_NAME", "user.name"),
-        get("GIT_AUTHOR_EMAIL", "user.email"),
-    )
 }
 
 /// Files staged for the commit being made (index against HEAD).
