@@ -600,10 +600,22 @@ fn whole_history_walk_matches_git_rev_list() {
     repo.commit("main without ticket");
     repo.git(&["merge", "-q", "--no-ff", "--no-edit", "a"]);
     repo.git(&["merge", "-q", "--no-ff", "--no-edit", "b"]);
-    repo.write(".git-policy.yml", &format!("{POLICY}commits: {{ exempt: [], merges: check }}\n"));
-    let out = repo.cmd().args(["--format", "json", "check", "commits", "HEAD"]).output().unwrap();
+    repo.write(
+        ".git-policy.yml",
+        &format!("{POLICY}commits: {{ exempt: [], merges: check }}\n"),
+    );
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "HEAD"])
+        .output()
+        .unwrap();
     let v = json(&out);
-    let mut flagged: Vec<String> = v["findings"].as_array().unwrap().iter().map(|f| f["commit"].as_str().unwrap().to_owned()).collect();
+    let mut flagged: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["commit"].as_str().unwrap().to_owned())
+        .collect();
     flagged.sort();
     let mut expected: Vec<String> = repo
         .git(&["log", "--format=%H %s"])
@@ -613,14 +625,22 @@ fn whole_history_walk_matches_git_rev_list() {
         .collect();
     expected.sort();
     assert_eq!(flagged, expected);
-    assert_eq!(v["checked"].as_u64(), Some(repo.git(&["rev-list", "--count", "HEAD"]).parse().unwrap()));
+    assert_eq!(
+        v["checked"].as_u64(),
+        Some(repo.git(&["rev-list", "--count", "HEAD"]).parse().unwrap())
+    );
 }
 
 #[test]
 fn github_format_is_the_default_in_actions() {
     let repo = repo_with_policy("main");
     repo.write("msg", "Retry the login call");
-    let out = repo.cmd().env("GITHUB_ACTIONS", "true").args(["check", "commit-msg", "msg"]).output().unwrap();
+    let out = repo
+        .cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -630,38 +650,91 @@ fn github_format_is_the_default_in_actions() {
     // Annotations never point into the built-in pack, which is not a file of the repository.
     let bare = Repo::new("main");
     bare.write("msg", "Retry the login call");
-    let out = bare.cmd().env("GITHUB_ACTIONS", "true").args(["check", "commit-msg", "msg"]).output().unwrap();
+    let out = bare
+        .cmd()
+        .env("GITHUB_ACTIONS", "true")
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("::error title=git-policy%3A commit-ticket::"), "{text}");
+    assert!(
+        text.starts_with("::error title=git-policy%3A commit-ticket::"),
+        "{text}"
+    );
 }
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
     let repo = repo_with_policy("main");
     repo.write("msg", "Retry the login call");
-    let plain = repo.cmd().args(["check", "commit-msg", "msg"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'), "no ANSI when not a terminal");
-    let coloured = repo.cmd().args(["--color", "always", "check", "commit-msg", "msg"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&coloured.stdout).contains("\u{1b}["), "ANSI with --color always");
+    let plain = repo
+        .cmd()
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'),
+        "no ANSI when not a terminal"
+    );
+    let coloured = repo
+        .cmd()
+        .args(["--color", "always", "check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&coloured.stdout).contains("\u{1b}["),
+        "ANSI with --color always"
+    );
 }
 
 #[test]
 fn unreadable_policy_inputs_exit_2() {
     let repo = Repo::new("main");
     repo.write("msg", "EPL-1 x");
-    repo.cmd().args(["--policy", "nowhere.yml", "check", "commit-msg", "msg"]).assert().code(2).stderr(contains("`nowhere.yml` does not exist"));
+    repo.cmd()
+        .args(["--policy", "nowhere.yml", "check", "commit-msg", "msg"])
+        .assert()
+        .code(2)
+        .stderr(contains("`nowhere.yml` does not exist"));
     std::fs::write(repo.path().join("latin1.yml"), b"version: 1\n# caf\xe9\n").unwrap();
-    repo.cmd().args(["--policy", "latin1.yml", "validate"]).assert().code(2).stderr(contains("is not valid UTF-8"));
+    repo.cmd()
+        .args(["--policy", "latin1.yml", "validate"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not valid UTF-8"));
     std::fs::create_dir(repo.path().join("empty-dir")).unwrap();
-    repo.cmd().args(["--policy", "empty-dir", "validate"]).assert().code(2).stderr(contains("hold no *.yml"));
+    repo.cmd()
+        .args(["--policy", "empty-dir", "validate"])
+        .assert()
+        .code(2)
+        .stderr(contains("hold no *.yml"));
 }
 
 #[test]
 fn git_runs_it_as_a_subcommand() {
     let repo = repo_with_policy("main");
-    let bin_dir = assert_cmd::cargo::cargo_bin("git-policy").parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let out = std::process::Command::new("git").args(["policy", "validate"]).current_dir(repo.path()).env("PATH", path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("policy is valid: 2 rules from .git-policy.yml"));
+    let bin_dir = assert_cmd::cargo::cargo_bin("git-policy")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("git")
+        .args(["policy", "validate"])
+        .current_dir(repo.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("policy is valid: 2 rules from .git-policy.yml")
+    );
 }

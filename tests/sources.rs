@@ -15,13 +15,22 @@ fn policies_are_read_from_a_commit_not_the_work_tree() {
     repo.git(&["commit", "-q", "-m", "policies"]);
     let base = repo.git(&["rev-parse", "HEAD"]);
     // The work tree changes after the commit; the commit's version is what counts.
-    repo.write(".github/policies/b.yml", "version: 1\n# edited, not committed\n");
+    repo.write(
+        ".github/policies/b.yml",
+        "version: 1\n# edited, not committed\n",
+    );
     let git = git2::Repository::open(repo.path()).unwrap();
     let oid = git2::Oid::from_str(&base).unwrap();
     let sources = read_at_commit(&git, oid).unwrap().expect("policies found");
     let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
     let short = &base[..10];
-    assert_eq!(names, [format!(".github/policies/b.yml@{short}"), format!(".github/policies/nested/a.yaml@{short}")]);
+    assert_eq!(
+        names,
+        [
+            format!(".github/policies/b.yml@{short}"),
+            format!(".github/policies/nested/a.yaml@{short}")
+        ]
+    );
     assert_eq!(sources[0].text, "version: 1\n# b\n");
 }
 
@@ -44,7 +53,11 @@ fn the_dot_file_is_read_when_there_is_no_policy_folder_and_none_is_none() {
 #[test]
 fn a_policy_blob_that_is_not_utf8_is_an_error() {
     let repo = Repo::new("main");
-    std::fs::write(repo.path().join(".git-policy.yml"), b"version: 1\n# caf\xe9\n").unwrap();
+    std::fs::write(
+        repo.path().join(".git-policy.yml"),
+        b"version: 1\n# caf\xe9\n",
+    )
+    .unwrap();
     repo.git(&["add", "."]);
     repo.git(&["commit", "-q", "-m", "latin-1 policy"]);
     let git = git2::Repository::open(repo.path()).unwrap();

@@ -54,6 +54,34 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// "undefined kind `bugs`" on a name that refers to a definition under
+/// `section:` (`kinds`, `paths`, `tickets`, `teams`), suggesting a close one.
+pub fn undefined_name<'a>(
+    what: &str,
+    section: &str,
+    name: &super::Spanned<String>,
+    defined: impl Iterator<Item = &'a str> + Clone,
+    how_to_define: &str,
+) -> PolicyError {
+    let error = PolicyError::at(
+        "policy::undefined-name",
+        name.span,
+        format!("undefined {what} `{}`", name.value),
+    )
+    .label(format!("no {what} of this name under `{section}:`"));
+    match did_you_mean(&name.value, defined.clone()) {
+        Some(close) => error.help(format!("did you mean `{close}`?")),
+        None => {
+            let known: Vec<&str> = defined.collect();
+            if known.is_empty() {
+                error.help(how_to_define.to_owned())
+            } else {
+                error.help(format!("{how_to_define}; defined: {}", known.join(", ")))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

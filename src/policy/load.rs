@@ -758,21 +758,8 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
 }
 
 fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>) {
-    for name in p.kind.iter().flat_map(Strings::iter) {
-        if !policy.kinds.contains_key(&name.value) {
-            let error = PolicyError::at(
-                "policy::undefined-name",
-                name.span,
-                format!("undefined kind `{}`", name.value),
-            )
-            .label("no kind of this name under `kinds:`");
-            errors.push(
-                match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
-                    Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help("define it under `kinds:` (labels, branches or title)"),
-                },
-            );
-        }
+    if let Some(kinds) = &p.kind {
+        policy.check_kinds(kinds, errors);
     }
     if let Some(refs) = &p.changed {
         check_changed_refs(refs, policy, errors);
@@ -785,20 +772,11 @@ pub fn check_changed_refs(refs: &[ChangedRef], policy: &Policy, errors: &mut Vec
         if let ChangedRef::Set(name) = r
             && !policy.paths.contains_key(&name.value)
         {
-            let error = PolicyError::at(
-                "policy::undefined-name",
-                name.span,
-                format!("undefined path set `{}`", name.value),
-            )
-            .label("no path set of this name under `paths:`");
-            errors.push(
-                match did_you_mean(&name.value, policy.paths.keys().map(String::as_str)) {
-                    Some(close) => error.help(format!("did you mean `{close}`?")),
-                    None => error.help(
-                        "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)",
-                    ),
-                },
-            );
+            let defined = policy.paths.keys().map(String::as_str);
+            let how = "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)";
+            errors.push(super::undefined_name(
+                "path set", "paths", name, defined, how,
+            ));
         }
     }
 }

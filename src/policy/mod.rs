@@ -16,7 +16,7 @@ use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 pub use decode::{Decoder, Fields, glob, glob_set};
-pub use error::{PolicyError, did_you_mean};
+pub use error::{PolicyError, did_you_mean, undefined_name};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
@@ -418,6 +418,20 @@ impl Policy {
         self.rules
             .iter()
             .filter(move |r| r.on.iter().any(|o| o.value == kind))
+    }
+
+    /// Errors for kind names that `kinds:` does not define.
+    pub fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
+        for name in names.iter().filter(|n| !self.kinds.contains_key(&n.value)) {
+            let defined = self.kinds.keys().map(String::as_str);
+            errors.push(undefined_name(
+                "kind",
+                "kinds",
+                name,
+                defined,
+                "define it under `kinds:` (labels, branches or title)",
+            ));
+        }
     }
 
     /// The trackers a ticket requirement means: the named ones, or all.

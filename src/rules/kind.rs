@@ -1,7 +1,7 @@
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind, did_you_mean};
+use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind};
 use crate::predicates::kinds_of;
 
 pub const SUMMARY: &str =
@@ -65,22 +65,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 
 impl Requirement for Options {
     fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
-        for name in self.any_of.iter() {
-            if !policy.kinds.contains_key(&name.value) {
-                let error = PolicyError::at(
-                    "policy::undefined-name",
-                    name.span,
-                    format!("undefined kind `{}`", name.value),
-                )
-                .label("no kind of this name under `kinds:`");
-                errors.push(
-                    match did_you_mean(&name.value, policy.kinds.keys().map(String::as_str)) {
-                        Some(close) => error.help(format!("did you mean `{close}`?")),
-                        None => error.help("define it under `kinds:` (labels, branches or title)"),
-                    },
-                );
-            }
-        }
+        policy.check_kinds(&self.any_of, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {

@@ -1,6 +1,6 @@
 //! Shared by `title`, `branch` and `message`: text must match / must not match.
 
-use crate::policy::{Decoder, Fields, Patterns, Spanned};
+use crate::policy::{Decoder, Fields, Node, Patterns, PolicyError, Spanned};
 
 use super::Violation;
 
@@ -60,4 +60,30 @@ pub fn check(
             .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),
         );
     }
+}
+
+/// `pattern`, `forbid` and `help`, as decoded by [`decode_match`].
+pub type Match = (Option<Patterns>, Option<Patterns>, Option<Spanned<String>>);
+
+/// `{ pattern, forbid, help }` as `title` and `branch` take it; one of the
+/// first two is required.
+pub fn decode_match(node: &Node, d: &mut Decoder, what: &str) -> Option<Match> {
+    let label = format!("`{what}`");
+    let fields = d.fields(node, &label, &["pattern", "forbid", "help"])?;
+    let mut ok = true;
+    let pattern = patterns(&fields, "pattern", d, &mut ok);
+    let forbid = patterns(&fields, "forbid", d, &mut ok);
+    let help = fields.get("help").and_then(|n| d.string(n));
+    if ok && pattern.is_none() && forbid.is_none() {
+        d.error(
+            PolicyError::at(
+                "policy::empty-requirement",
+                fields.span(),
+                format!("`{what}` needs `pattern` or `forbid`"),
+            )
+            .help("add `pattern: '<regex>'`"),
+        );
+        ok = false;
+    }
+    ok.then_some((pattern, forbid, help))
 }

@@ -6,6 +6,7 @@ use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
 use crate::policy::{
     Decoder, Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, did_you_mean,
+    undefined_name,
 };
 
 pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
@@ -389,27 +390,14 @@ pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
 }
 
 fn undefined_tracker(name: &Spanned<String>, policy: &Policy) -> PolicyError {
-    let error = PolicyError::at(
-        "policy::undefined-name",
-        name.span,
-        format!("undefined tracker `{}`", name.value),
+    let defined = policy.tickets.keys().map(String::as_str);
+    undefined_name(
+        "tracker",
+        "tickets",
+        name,
+        defined,
+        "define it under `tickets:` with a `pattern`",
     )
-    .label("no tracker of this name under `tickets:`");
-    match did_you_mean(&name.value, policy.tickets.keys().map(String::as_str)) {
-        Some(close) => error.help(format!("did you mean `{close}`?")),
-        None if policy.tickets.is_empty() => {
-            error.help("define it under `tickets:` with a `pattern`")
-        }
-        None => error.help(format!(
-            "defined trackers: {}",
-            policy
-                .tickets
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
 }
 
 #[cfg(test)]

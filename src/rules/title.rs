@@ -46,25 +46,12 @@ pub struct Options {
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(node, "`title`", &["pattern", "forbid", "help"])?;
-    let mut ok = true;
-    let options = Options {
-        pattern: pattern::patterns(&fields, "pattern", d, &mut ok),
-        forbid: pattern::patterns(&fields, "forbid", d, &mut ok),
-        help: fields.get("help").and_then(|n| d.string(n)),
-    };
-    if options.pattern.is_none() && options.forbid.is_none() && ok {
-        d.error(
-            crate::policy::PolicyError::at(
-                "policy::empty-requirement",
-                fields.span(),
-                "`title` needs `pattern` or `forbid`",
-            )
-            .help("add `pattern: '<regex>'`"),
-        );
-        ok = false;
-    }
-    ok.then_some(options)
+    let (pattern, forbid, help) = pattern::decode_match(node, d, "title")?;
+    Some(Options {
+        pattern,
+        forbid,
+        help,
+    })
 }
 
 impl Requirement for Options {

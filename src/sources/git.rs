@@ -62,8 +62,12 @@ pub fn hook_config(repo: &Repository) -> HookConfig {
     let get = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
     HookConfig {
         comment: get("core.commentString").or_else(|| get("core.commentChar")),
-        author_name: std::env::var("GIT_AUTHOR_NAME").ok().or_else(|| get("user.name")),
-        author_email: std::env::var("GIT_AUTHOR_EMAIL").ok().or_else(|| get("user.email")),
+        author_name: std::env::var("GIT_AUTHOR_NAME")
+            .ok()
+            .or_else(|| get("user.name")),
+        author_email: std::env::var("GIT_AUTHOR_EMAIL")
+            .ok()
+            .or_else(|| get("user.email")),
     }
 }
 
