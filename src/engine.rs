@@ -83,9 +83,14 @@ pub fn evaluate_shared(
     if skip_reason(policy, &subject).is_some() {
         return findings;
     }
-    let cx = Context { policy, subject };
     let mut violations: Vec<Violation> = Vec::new();
+    let mut draft_finding = None;
     for rule in policy.rules_on(subject.kind()) {
+        let cx = Context {
+            policy,
+            subject,
+            rule,
+        };
         if let Some(when) = &rule.when
             && !holds(when, policy, &subject)
         {
@@ -96,7 +101,7 @@ pub fn evaluate_shared(
         {
             continue;
         }
-        for (_, span, requirement) in rule.require.each() {
+        for (info, span, requirement) in rule.require.each() {
             violations.clear();
             requirement.check(&cx, &mut violations);
             for v in violations.drain(..) {
@@ -104,9 +109,13 @@ pub fn evaluate_shared(
                     Subject::Commit(c) => (c.sha.clone(), Some(c.subject().to_owned())),
                     _ => (None, None),
                 };
+                if info.name == "ready" {
+                    draft_finding = Some(findings.len());
+                }
                 findings.push(Finding {
                     rule: interner.get(&rule.id.value),
-                    level: rule.level,
+                    // A requirement may lower its finding's level, never raise it.
+                    level: v.level.map_or(rule.level, |l| l.max(rule.level)),
                     message: interner.get(&v.message),
                     help: v.help.as_deref().map(|h| interner.get(h)),
                     commit,
@@ -116,6 +125,23 @@ pub fn evaluate_shared(
                     policy: span,
                 });
             }
+        }
+    }
+    // A draft is told everything else it still needs before it can merge.
+    if let Some(index) = draft_finding {
+        let others: Vec<String> = findings
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| *i != index && f.level == Level::Error)
+            .map(|(_, f)| format!("{} ({})", f.rule, f.message))
+            .collect();
+        if !others.is_empty() {
+            let message = format!(
+                "{}; also missing before it can merge: {}",
+                findings[index].message,
+                others.join("; ")
+            );
+            findings[index].message = interner.get(&message);
         }
     }
     findings

@@ -1,6 +1,8 @@
 //! Plain data gathered by `sources` and judged by the engine. Deserializable
 //! so fixtures can state facts directly.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// A file changed by a pull request or commit. A rename carries both paths.
@@ -96,6 +98,51 @@ pub struct PullRequest {
     pub milestone: Option<String>,
     pub changed: Vec<ChangedPath>,
     pub commits: Vec<Commit>,
+    /// Head and base commits.
+    pub head_sha: String,
+    pub base_sha: String,
+    /// Reviews in the order they were submitted.
+    pub reviews: Vec<Review>,
+    /// Members of teams given as `github: org/slug`, by policy team name,
+    /// as read from the API. A team missing here could not be read.
+    pub team_members: BTreeMap<String, Vec<String>>,
+    /// Files changed between a reviewed commit and the head, by reviewed
+    /// commit (for `fresh: paths`). A commit missing here could not be diffed.
+    pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+}
+
+/// One review of a pull request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Review {
+    /// Login of the reviewer.
+    pub author: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`
+    /// (any case: webhooks send lower case).
+    pub state: String,
+    /// The head commit the review was made on.
+    pub commit: String,
+}
+
+/// What a review says, for counting approvals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stance {
+    Approved,
+    ChangesRequested,
+    Dismissed,
+    /// Comments and pending reviews do not change a reviewer's stance.
+    None,
+}
+
+impl Review {
+    pub fn stance(&self) -> Stance {
+        match self.state.to_ascii_uppercase().as_str() {
+            "APPROVED" => Stance::Approved,
+            "CHANGES_REQUESTED" => Stance::ChangesRequested,
+            "DISMISSED" => Stance::Dismissed,
+            _ => Stance::None,
+        }
+    }
 }
 
 /// What the engine judges.

@@ -698,7 +698,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
             predicate.visit(&mut |p| check_predicate(p, policy, errors));
         }
         for (info, span, requirement) in rule.require.each() {
-            requirement.validate(policy, errors);
+            requirement.validate(policy, rule, errors);
             for subject in &rule.on {
                 if !info.subjects.contains(&subject.value) {
                     errors.push(

@@ -64,7 +64,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
-    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    fn validate(
+        &self,
+        policy: &Policy,
+        _rule: &crate::policy::Rule,
+        errors: &mut Vec<PolicyError>,
+    ) {
         policy.check_kinds(&self.any_of, errors);
     }
 

@@ -3,11 +3,14 @@
 //! Each file holds its documentation (`DOC`, printed by `explain` and
 //! rendered into `docs/`), its options, their decoding, validation and check.
 
+pub mod approval;
 pub mod branch;
 pub mod kind;
 pub mod labels;
 pub mod message;
+pub mod milestone;
 mod pattern;
+pub mod ready;
 pub mod sections;
 pub mod tests_changed;
 pub mod ticket;
@@ -16,12 +19,14 @@ pub mod title;
 use schemars::JsonSchema;
 
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, Policy, PolicyError, Span, Spanned, SubjectKind};
+use crate::policy::{Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, SubjectKind};
 
 /// What a requirement needs to judge a subject.
 pub struct Context<'a> {
     pub policy: &'a Policy,
     pub subject: Subject<'a>,
+    /// The rule being checked (its conditions name the paths it guards).
+    pub rule: &'a Rule,
 }
 
 /// A requirement not met: what is missing and how to fix it.
@@ -31,6 +36,9 @@ pub struct Violation {
     pub help: Option<String>,
     pub ticket: Option<String>,
     pub path: Option<String>,
+    /// A lower level than the rule's (the expedited path turns approval
+    /// errors into warnings); never a higher one.
+    pub level: Option<Level>,
 }
 
 impl Violation {
@@ -49,8 +57,9 @@ impl Violation {
 
 /// The behaviour every requirement provides.
 pub trait Requirement {
-    /// Cross-checks against the rest of the policy (names it refers to).
-    fn validate(&self, _policy: &Policy, _errors: &mut Vec<PolicyError>) {}
+    /// Cross-checks against the rest of the policy (names it refers to) and
+    /// the rule that holds it.
+    fn validate(&self, _policy: &Policy, _rule: &Rule, _errors: &mut Vec<PolicyError>) {}
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
 }
@@ -119,7 +128,10 @@ requirements!(
     kind,
     labels,
     sections,
-    tests_changed
+    tests_changed,
+    milestone,
+    ready,
+    approval,
 );
 
 /// The registry entry for a requirement name.

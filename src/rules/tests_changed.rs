@@ -86,7 +86,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
-    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    fn validate(
+        &self,
+        policy: &Policy,
+        _rule: &crate::policy::Rule,
+        errors: &mut Vec<PolicyError>,
+    ) {
         if let Some(paths) = &self.paths {
             crate::policy::check_changed_refs(paths, policy, errors);
         }

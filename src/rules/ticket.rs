@@ -169,7 +169,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
-    fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    fn validate(
+        &self,
+        policy: &Policy,
+        _rule: &crate::policy::Rule,
+        errors: &mut Vec<PolicyError>,
+    ) {
         for name in self.trackers.iter() {
             if !policy.tickets.contains_key(&name.value) {
                 errors.push(undefined_tracker(name, policy));
@@ -414,7 +419,11 @@ mod tests {
     }
 
     fn run(policy: &Policy, subject: Subject<'_>) -> Vec<Violation> {
-        let cx = Context { policy, subject };
+        let cx = Context {
+            policy,
+            subject,
+            rule: &policy.rules[0],
+        };
         let mut out = Vec::new();
         for (_, _, req) in policy.rules[0].require.each() {
             req.check(&cx, &mut out);

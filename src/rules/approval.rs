@@ -1,0 +1,708 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::facts::{PullRequest, Stance, Subject};
+use crate::policy::{
+    ChangedRef, Decoder, Level, Node, Policy, PolicyError, Rule, Strings, SubjectKind,
+    did_you_mean, undefined_name,
+};
+use crate::predicates::changed_matches;
+
+pub const SUMMARY: &str =
+    "Approvals from teams or people, counted per group, fresh enough, with no changes requested.";
+
+pub const DOC: &str = r#"## What it checks
+Each group needs `count` approvals from its `teams` (names under `teams:`)
+and `users` (GitHub logins); a group with neither accepts anyone. Several
+groups in one rule each need their own count.
+
+- Only each reviewer's latest approval or change request counts (a dismissed
+  review counts as neither); comments do not change a stance.
+- The author never counts.
+- A change request from someone who could approve blocks the group.
+- `fresh: head` counts only approvals of the head commit; `fresh: paths` also
+  keeps older approvals when no file matching the rule's `changed` paths was
+  touched since the approved commit; `fresh: any` (default) counts all.
+- `expedited: [labels]`: with one of these labels (P21) a missing approval is
+  a warning, not an error, and the finding says a post-implementation review
+  is due within 24 hours.
+
+The finding names the paths that made the rule apply, the approvals still
+needed, and who can give them.
+
+## Why
+P11: every fix is peer reviewed by someone other than the author. P12: bug
+fixes are reviewed by the RTE. P14–P19: Platform Engineering approves CI/CD,
+production configuration, deployment, IaC, network and access changes. P20:
+the architecture review approves architectural changes. P21: the expedited
+path.
+
+## Example policy
+```yaml
+teams:
+  platform-engineering: { members: [asherman, agaete, rdetjens] }
+  rte: { github: example-org/release-train }
+paths:
+  iac: ['*.tf', 'terraform/**']
+rules:
+  - id: iac-approval
+    on: [pull_request]
+    when: { changed: [iac] }
+    require:
+      approval:
+        groups:
+          - { teams: [platform-engineering], count: 1, fresh: paths }
+          - { count: 1 }            # and a peer review by anyone
+        expedited: [expedited]
+```
+
+## How to fix
+Request a review from one of the people the finding names; after new pushes,
+ask them to re-approve when the rule counts only fresh approvals.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+
+/// Approvals the pull request needs.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Approver groups (a single group may be written inline: `teams`, `users`, `count`, `fresh`).
+    pub groups: Vec<Group>,
+    /// Labels of the expedited path: approvals missing become warnings.
+    #[serde(default)]
+    pub expedited: Strings,
+}
+
+/// One group of approvers.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Team names (under `teams:`).
+    #[serde(default)]
+    pub teams: Strings,
+    /// GitHub logins.
+    #[serde(default)]
+    pub users: Strings,
+    /// Approvals needed. Default 1.
+    pub count: u32,
+    /// Which approvals count: `any` (default), `head`, `paths`.
+    pub fresh: Fresh,
+}
+
+/// Which approvals still count after new commits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fresh {
+    #[default]
+    Any,
+    Head,
+    Paths,
+}
+
+const GROUP_KEYS: &[&str] = &["teams", "users", "count", "fresh"];
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let fields = d.fields(
+        node,
+        "`approval`",
+        &["teams", "users", "count", "fresh", "groups", "expedited"],
+    )?;
+    let expedited = match fields.get("expedited") {
+        Some(n) => Strings(d.strings(n)?),
+        None => Strings::default(),
+    };
+    let groups = match fields.get("groups") {
+        Some(list) => {
+            if let Some(inline) = GROUP_KEYS.iter().find_map(|k| fields.key(k)) {
+                d.error(
+                    PolicyError::at(
+                        "policy::conflicting-keys",
+                        inline.span,
+                        "give either `groups` or one inline group, not both",
+                    )
+                    .help("move these keys into an item of `groups`"),
+                );
+                return None;
+            }
+            let items = d.list(list);
+            if items.is_empty() {
+                d.error(
+                    PolicyError::at("policy::empty", list.span, "`groups` lists no group")
+                        .help("give at least one `{ teams: [...], count: 1 }`"),
+                );
+                return None;
+            }
+            let mut groups = Vec::new();
+            let mut ok = true;
+            for item in items {
+                match d
+                    .fields(item, "an approver group", GROUP_KEYS)
+                    .and_then(|f| decode_group(&f, d))
+                {
+                    Some(g) => groups.push(g),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(groups)?
+        }
+        None => vec![decode_group(&fields, d)?],
+    };
+    Some(Options { groups, expedited })
+}
+
+fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<Group> {
+    let mut ok = true;
+    let mut strings = |key: &str, d: &mut Decoder| match fields.get(key) {
+        Some(n) => d.strings(n).map(Strings).unwrap_or_else(|| {
+            ok = false;
+            Strings::default()
+        }),
+        None => Strings::default(),
+    };
+    let teams = strings("teams", d);
+    let users = strings("users", d);
+    let count = match fields.get("count") {
+        Some(n) => match d.count(n) {
+            Some(c) if c.value == 0 => {
+                d.error(
+                    PolicyError::at(
+                        "policy::invalid-value",
+                        n.span,
+                        "`count: 0` requires no approval",
+                    )
+                    .help("use `count: 1` or more, or remove the group"),
+                );
+                ok = false;
+                0
+            }
+            Some(c) => c.value,
+            None => {
+                ok = false;
+                0
+            }
+        },
+        None => 1,
+    };
+    let fresh = match fields.get("fresh") {
+        None => Fresh::Any,
+        Some(n) => match n.as_str() {
+            Some("any") => Fresh::Any,
+            Some("head") => Fresh::Head,
+            Some("paths") => Fresh::Paths,
+            _ => {
+                let given = n.as_str().unwrap_or("");
+                let mut e = PolicyError::at(
+                    "policy::unknown-value",
+                    n.span,
+                    format!("unknown `fresh` value `{given}`"),
+                )
+                .label("not a freshness");
+                e = match did_you_mean(given, ["any", "head", "paths"]) {
+                    Some(close) => e.help(format!("did you mean `{close}`?")),
+                    None => e.help("use one of: any, head, paths"),
+                };
+                d.error(e);
+                ok = false;
+                Fresh::Any
+            }
+        },
+    };
+    ok.then_some(Group {
+        teams,
+        users,
+        count,
+        fresh,
+    })
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+        for group in &self.groups {
+            for team in group
+                .teams
+                .iter()
+                .filter(|t| !policy.teams.contains_key(&t.value))
+            {
+                let defined = policy.teams.keys().map(String::as_str);
+                errors.push(undefined_name(
+                    "team",
+                    "teams",
+                    team,
+                    defined,
+                    "define it under `teams:` with `members` or `github`",
+                ));
+            }
+            if group.fresh == Fresh::Paths && rule_paths(rule).is_empty() {
+                errors.push(
+                    PolicyError::at(
+                        "policy::fresh-paths-without-paths",
+                        rule.require_span,
+                        format!(
+                            "`fresh: paths` in rule `{}` has no paths to watch",
+                            rule.id.value
+                        ),
+                    )
+                    .help("add `when: { changed: [...] }` to the rule, or use `fresh: head`"),
+                );
+            }
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Subject::PullRequest(pr) = &cx.subject else {
+            return;
+        };
+        let paths = rule_paths(cx.rule);
+        let matched: Vec<&str> = pr
+            .changed
+            .iter()
+            .flat_map(|c| c.paths())
+            .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.policy, p))
+            .collect();
+        let expedited = pr.labels.iter().find(|l| {
+            self.expedited
+                .iter()
+                .any(|e| e.value.eq_ignore_ascii_case(l))
+        });
+        let stances = latest_stances(pr);
+        for group in &self.groups {
+            let mut found = Vec::new();
+            check_group(group, cx.policy, pr, &stances, &paths, &matched, &mut found);
+            for mut v in found {
+                if let Some(label) = expedited {
+                    v.level = Some(Level::Warning);
+                    v.message = format!(
+                        "{} — expedited (`{label}`): a post-implementation review is due within 24 hours (P21)",
+                        v.message
+                    );
+                }
+                out.push(v);
+            }
+        }
+    }
+}
+
+/// Each reviewer's latest approval / change request / dismissal, by lower-cased login.
+fn latest_stances(pr: &PullRequest) -> BTreeMap<String, (Stance, &str, &str)> {
+    let mut latest = BTreeMap::new();
+    for review in &pr.reviews {
+        let stance = review.stance();
+        if stance != Stance::None {
+            latest.insert(
+                review.author.to_lowercase(),
+                (stance, review.author.as_str(), review.commit.as_str()),
+            );
+        }
+    }
+    latest
+}
+
+/// The path sets and globs in the rule's conditions.
+fn rule_paths(rule: &Rule) -> Vec<ChangedRef> {
+    let mut refs = Vec::new();
+    for p in rule.when.iter() {
+        p.visit(&mut |q| refs.extend(q.changed.iter().flatten().cloned()));
+    }
+    refs
+}
+
+fn check_group(
+    group: &Group,
+    policy: &Policy,
+    pr: &PullRequest,
+    stances: &BTreeMap<String, (Stance, &str, &str)>,
+    paths: &[ChangedRef],
+    matched: &[&str],
+    out: &mut Vec<Violation>,
+) {
+    let author = pr.author.to_lowercase();
+    // Who may approve: `None` means anyone.
+    let mut unresolved = Vec::new();
+    let eligible: Option<BTreeSet<String>> = if group.teams.0.is_empty() && group.users.0.is_empty()
+    {
+        None
+    } else {
+        let mut set: BTreeSet<String> =
+            group.users.iter().map(|u| u.value.to_lowercase()).collect();
+        for team in group.teams.iter() {
+            let Some(def) = policy.teams.get(&team.value) else {
+                continue;
+            };
+            set.extend(def.members.iter().map(|m| m.value.to_lowercase()));
+            if let Some(github) = &def.github {
+                match pr.team_members.get(&team.value) {
+                    Some(members) => set.extend(members.iter().map(|m| m.to_lowercase())),
+                    None => unresolved.push(format!("{} ({})", team.value, github.value)),
+                }
+            }
+        }
+        Some(set)
+    };
+    if !unresolved.is_empty() {
+        out.push(
+            Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
+                .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"),
+        );
+    }
+    let may_approve =
+        |login: &str| login != author && eligible.as_ref().is_none_or(|e| e.contains(login));
+    let fresh = |commit: &str| match group.fresh {
+        Fresh::Any => true,
+        Fresh::Head => commit == pr.head_sha,
+        Fresh::Paths => {
+            commit == pr.head_sha
+                || pr.changed_since.get(commit).is_some_and(|since| {
+                    !since
+                        .iter()
+                        .flat_map(|c| c.paths())
+                        .any(|p| changed_matches(paths, policy, p))
+                })
+        }
+    };
+    let (mut approvers, mut stale, mut blockers) = (Vec::new(), Vec::new(), Vec::new());
+    for (login, (stance, shown, commit)) in stances {
+        if !may_approve(login) {
+            continue;
+        }
+        match stance {
+            Stance::Approved if fresh(commit) => approvers.push(*shown),
+            Stance::Approved => {
+                stale.push(format!("{shown} (on {})", &commit[..commit.len().min(7)]))
+            }
+            Stance::ChangesRequested => blockers.push(*shown),
+            _ => {}
+        }
+    }
+    let who = group_name(group);
+    let why = if matched.is_empty() {
+        String::new()
+    } else {
+        let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
+        shown.dedup();
+        let more = if matched.len() > 5 {
+            format!(" and {} more", matched.len() - 5)
+        } else {
+            String::new()
+        };
+        format!(" for changes to {}{more}", shown.join(", "))
+    };
+    if approvers.len() < group.count as usize {
+        let needed = group.count as usize - approvers.len();
+        let mut message = format!(
+            "needs {} from {who}{why}; has {}",
+            plural_approvals(needed),
+            approvers.len()
+        );
+        if !stale.is_empty() {
+            message.push_str(&format!(
+                "; not counted, approved an older commit: {}",
+                stale.join(", ")
+            ));
+        }
+        let help = match &eligible {
+            Some(set) => {
+                let candidates: Vec<&str> = set
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|l| {
+                        *l != author && !approvers.iter().any(|a| a.eq_ignore_ascii_case(l))
+                    })
+                    .collect();
+                if candidates.is_empty() {
+                    String::from("no one else in the group can approve: add approvers to the team")
+                } else {
+                    format!("request a review from {}", candidates.join(", "))
+                }
+            }
+            None => String::from("request a review from anyone but the author"),
+        };
+        out.push(Violation::new(message).help(help));
+    }
+    if !blockers.is_empty() {
+        out.push(
+            Violation::new(format!(
+                "changes requested by {} ({who})",
+                blockers.join(", ")
+            ))
+            .help("address the review, then ask them to approve or dismiss it"),
+        );
+    }
+}
+
+fn group_name(group: &Group) -> String {
+    let mut parts: Vec<String> = group
+        .teams
+        .iter()
+        .map(|t| format!("team {}", t.value))
+        .collect();
+    parts.extend(group.users.iter().map(|u| format!("@{}", u.value)));
+    if parts.is_empty() {
+        String::from("a reviewer other than the author")
+    } else {
+        parts.join(" or ")
+    }
+}
+
+fn plural_approvals(n: usize) -> String {
+    if n == 1 {
+        String::from("1 more approval")
+    } else {
+        format!("{n} more approvals")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::evaluate;
+    use crate::facts::{ChangedPath, PullRequest, Review, Subject};
+    use crate::policy::{Level, Policy, PolicySource, load};
+
+    const HEAD: &str = "1111111111111111111111111111111111111111";
+    const OLD: &str = "2222222222222222222222222222222222222222";
+
+    fn policy(approval: &str) -> Policy {
+        let text = format!(
+            "version: 1
+teams:
+  platform-engineering: {{ members: [asherman, agaete, rdetjens] }}
+  rte: {{ github: example-org/release-train }}
+paths:
+  iac: ['*.tf', 'terraform/**']
+rules:
+  - id: iac-approval
+    on: [pull_request]
+    when: {{ changed: [iac] }}
+    require:
+      approval: {approval}
+"
+        );
+        load(vec![PolicySource::new("p.yml", text)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
+    }
+
+    fn review(author: &str, state: &str, commit: &str) -> Review {
+        Review {
+            author: author.into(),
+            state: state.into(),
+            commit: commit.into(),
+        }
+    }
+
+    fn terraform_pr(reviews: Vec<Review>) -> PullRequest {
+        PullRequest {
+            number: 5,
+            author: "dev".into(),
+            head_sha: HEAD.into(),
+            changed: vec![
+                ChangedPath::new("infra/main.tf"),
+                ChangedPath::new("README.md"),
+            ],
+            reviews,
+            ..PullRequest::default()
+        }
+    }
+
+    fn messages(policy: &Policy, pr: &PullRequest) -> Vec<(Level, String, Option<String>)> {
+        evaluate(policy, Subject::PullRequest(pr))
+            .into_iter()
+            .map(|f| {
+                (
+                    f.level,
+                    f.message.to_string(),
+                    f.help.map(|h| h.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_member_approval_passes() {
+        let p = policy("{ teams: [platform-engineering] }");
+        assert!(messages(&p, &terraform_pr(vec![review("agaete", "APPROVED", HEAD)])).is_empty());
+    }
+
+    #[test]
+    fn non_member_and_author_approvals_do_not_count() {
+        let p = policy("{ teams: [platform-engineering] }");
+        let mut pr = terraform_pr(vec![
+            review("octocat", "APPROVED", HEAD),
+            review("asherman", "approved", HEAD),
+        ]);
+        pr.author = "asherman".into();
+        let found = messages(&p, &pr);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (level, message, help) = &found[0];
+        assert_eq!(*level, Level::Error);
+        assert_eq!(
+            message,
+            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0"
+        );
+        assert_eq!(
+            help.as_deref(),
+            Some("request a review from agaete, rdetjens")
+        );
+    }
+
+    #[test]
+    fn fresh_head_ignores_approvals_of_older_commits() {
+        let p = policy("{ teams: [platform-engineering], fresh: head }");
+        let found = messages(&p, &terraform_pr(vec![review("agaete", "APPROVED", OLD)]));
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .1
+                .contains("not counted, approved an older commit: agaete (on 2222222)"),
+            "{found:?}"
+        );
+        let any = policy("{ teams: [platform-engineering] }");
+        assert!(messages(&any, &terraform_pr(vec![review("agaete", "APPROVED", OLD)])).is_empty());
+    }
+
+    #[test]
+    fn fresh_paths_keeps_approvals_while_guarded_files_are_untouched() {
+        let p = policy("{ teams: [platform-engineering], fresh: paths }");
+        let mut pr = terraform_pr(vec![review("agaete", "APPROVED", OLD)]);
+        pr.changed_since
+            .insert(OLD.into(), vec![ChangedPath::new("README.md")]);
+        assert!(
+            messages(&p, &pr).is_empty(),
+            "only README changed since the approval"
+        );
+        pr.changed_since
+            .insert(OLD.into(), vec![ChangedPath::new("terraform/vpc.tf")]);
+        assert_eq!(
+            messages(&p, &pr).len(),
+            1,
+            "a guarded file changed since the approval"
+        );
+        pr.changed_since.clear();
+        assert_eq!(
+            messages(&p, &pr).len(),
+            1,
+            "unknown changes since the approval: not fresh (fail closed)"
+        );
+    }
+
+    #[test]
+    fn latest_stance_wins_and_changes_requested_blocks() {
+        let p = policy("{ teams: [platform-engineering] }");
+        let blocked = terraform_pr(vec![
+            review("agaete", "APPROVED", HEAD),
+            review("rdetjens", "CHANGES_REQUESTED", HEAD),
+        ]);
+        let found = messages(&p, &blocked);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].1,
+            "changes requested by rdetjens (team platform-engineering)"
+        );
+        // Approving later replaces the change request; a comment does not.
+        let resolved = terraform_pr(vec![
+            review("rdetjens", "CHANGES_REQUESTED", OLD),
+            review("rdetjens", "COMMENTED", HEAD),
+            review("rdetjens", "APPROVED", HEAD),
+        ]);
+        assert!(messages(&p, &resolved).is_empty());
+        let dismissed = terraform_pr(vec![
+            review("agaete", "APPROVED", HEAD),
+            review("agaete", "DISMISSED", HEAD),
+        ]);
+        assert_eq!(
+            messages(&p, &dismissed).len(),
+            1,
+            "a dismissed approval does not count"
+        );
+    }
+
+    #[test]
+    fn groups_each_need_their_own_count() {
+        let p = policy(
+            "{ groups: [{ teams: [platform-engineering], count: 2 }, { users: [octocat] }] }",
+        );
+        let found = messages(&p, &terraform_pr(vec![review("agaete", "APPROVED", HEAD)]));
+        let texts: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 1",
+                "needs 1 more approval from @octocat for changes to infra/main.tf; has 0"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_rule_does_not_apply_without_guarded_changes() {
+        let p = policy("{ teams: [platform-engineering] }");
+        let mut pr = terraform_pr(vec![]);
+        pr.changed = vec![ChangedPath::new("src/main.rs")];
+        assert!(messages(&p, &pr).is_empty());
+    }
+
+    #[test]
+    fn expedited_label_turns_missing_approval_into_a_warning() {
+        let p = policy("{ teams: [platform-engineering], expedited: [expedited] }");
+        let mut pr = terraform_pr(vec![]);
+        pr.labels = vec!["Expedited".into()];
+        let found = messages(&p, &pr);
+        assert_eq!(found[0].0, Level::Warning);
+        assert!(
+            found[0].1.ends_with(
+                "expedited (`Expedited`): a post-implementation review is due within 24 hours (P21)"
+            ),
+            "{}",
+            found[0].1
+        );
+    }
+
+    #[test]
+    fn an_api_team_that_was_not_read_never_passes() {
+        let p = policy("{ teams: [rte] }");
+        let pr = terraform_pr(vec![review("someone", "APPROVED", HEAD)]);
+        let found = messages(&p, &pr);
+        assert!(found[0].1.starts_with("cannot tell who may approve: the members of rte (example-org/release-train) were not read"), "{found:?}");
+        let mut read = pr.clone();
+        read.team_members
+            .insert("rte".into(), vec!["Someone".into()]);
+        assert!(
+            messages(&p, &read).is_empty(),
+            "logins compare case-insensitively"
+        );
+    }
+
+    #[test]
+    fn anyone_but_the_author_satisfies_a_group_without_teams() {
+        let p = policy("{ count: 1 }");
+        assert!(messages(&p, &terraform_pr(vec![review("random", "APPROVED", HEAD)])).is_empty());
+        assert_eq!(
+            messages(&p, &terraform_pr(vec![review("dev", "APPROVED", HEAD)])).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn policy_mistakes_are_reported() {
+        let text = "version: 1\nteams: { pe: { members: [a] } }\nrules:\n  - id: x\n    on: [pull_request]\n    require:\n      approval: { teams: [platform], fresh: paths, count: 0 }\n";
+        let errors = load(vec![PolicySource::new("p.yml", text)])
+            .unwrap_err()
+            .errors;
+        let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+        assert!(codes.contains(&"policy::invalid-value"), "{codes:?}");
+        let text = text.replace(", count: 0", "");
+        let errors = load(vec![PolicySource::new("p.yml", text)])
+            .unwrap_err()
+            .errors;
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages.contains(&"undefined team `platform`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`fresh: paths` in rule `x` has no paths to watch")),
+            "{messages:?}"
+        );
+    }
+}
