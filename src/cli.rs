@@ -86,6 +86,18 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum Check {
+    /// Check a pull request: the merge gate (GitHub Actions: the event in GITHUB_EVENT_PATH).
+    Pr {
+        /// The Actions event payload [default: $GITHUB_EVENT_PATH].
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        /// OWNER/NAME [default: $GITHUB_REPOSITORY], with --number.
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+        /// Pull request number (instead of an event).
+        #[arg(long, value_name = "N")]
+        number: Option<u64>,
+    },
     /// Check a commit message file (git's commit-msg hook passes it as $1).
     CommitMsg {
         /// The message file, e.g. .git/COMMIT_EDITMSG.

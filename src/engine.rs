@@ -255,3 +255,60 @@ rules:
         );
     }
 }
+
+/// Whether a rule runs on a subject: it is `on` the subject's kind and its
+/// `when` holds and its `unless` does not.
+pub fn applies(policy: &Policy, rule: &crate::policy::Rule, subject: &Subject<'_>) -> bool {
+    rule.on.iter().any(|o| o.value == subject.kind())
+        && rule.when.as_ref().is_none_or(|w| holds(w, policy, subject))
+        && !rule
+            .unless
+            .as_ref()
+            .is_some_and(|u| holds(u, policy, subject))
+}
+
+/// What became of one rule over a check, for the step summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub rule: String,
+    pub description: Option<String>,
+    /// `None`: the rule did not apply.
+    pub outcome: Option<Outcome>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Found(Level),
+}
+
+/// One verdict per rule of the policy: applied (to any of `subjects`) or
+/// not, and the worst level found.
+pub fn verdicts(policy: &Policy, subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<Verdict> {
+    policy
+        .rules
+        .iter()
+        .map(|rule| {
+            let worst = findings
+                .iter()
+                .filter(|f| *f.rule == *rule.id.value)
+                .map(|f| f.level)
+                .min();
+            let outcome = match worst {
+                Some(level) => Some(Outcome::Found(level)),
+                None if subjects
+                    .iter()
+                    .any(|s| skip_reason(policy, s).is_none() && applies(policy, rule, s)) =>
+                {
+                    Some(Outcome::Passed)
+                }
+                None => None,
+            };
+            Verdict {
+                rule: rule.id.value.clone(),
+                description: rule.description.as_ref().map(|d| d.value.clone()),
+                outcome,
+            }
+        })
+        .collect()
+}

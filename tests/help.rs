@@ -16,6 +16,7 @@ fn help_of_every_command() {
     for args in [
         &[][..],
         &["check"],
+        &["check", "pr"],
         &["check", "commit-msg"],
         &["check", "branch"],
         &["check", "commits"],

@@ -24,6 +24,7 @@ pub fn run(global: &Global, name: Option<String>) -> Outcome {
         findings: evaluate(&policy, Subject::Branch(&branch)),
         checked: 1,
         skipped: 0,
+        ..Report::default()
     };
     Ok(finish(global, &policy, &report))
 }

@@ -43,6 +43,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
         findings: evaluate(&policy, subject),
         checked: usize::from(!skipped),
         skipped: usize::from(skipped),
+        ..Report::default()
     };
     Ok(finish(global, &policy, &report))
 }

@@ -30,6 +30,7 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
         findings,
         checked,
         skipped,
+        ..Report::default()
     };
     let code = finish(global, &policy, &report);
     Ok(if checked + skipped == 0 {

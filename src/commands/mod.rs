@@ -4,6 +4,7 @@
 mod check_branch;
 mod check_commit_msg;
 mod check_commits;
+mod check_pr;
 mod explain;
 mod init;
 mod install_hooks;
@@ -78,6 +79,18 @@ pub fn run(cli: Cli) -> ExitCode {
         style: Style { color, width },
     };
     let outcome = match cli.command {
+        Command::Check(Check::Pr {
+            event,
+            repo,
+            number,
+        }) => check_pr::run(
+            &global,
+            check_pr::Target {
+                event: event.as_deref(),
+                repo: repo.as_deref(),
+                number,
+            },
+        ),
         Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(&global, &file),
         Command::Check(Check::Branch { name }) => check_branch::run(&global, name),
         Command::Check(Check::Commits {

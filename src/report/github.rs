@@ -88,6 +88,95 @@ pub fn policy_errors(invalid: &InvalidPolicy) -> String {
     out
 }
 
+/// GitHub caps a step summary at 1 MiB.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// The Markdown table for `$GITHUB_STEP_SUMMARY`: every rule's verdict, then the findings.
+pub fn step_summary(report: &Report, policy: &Policy) -> String {
+    use crate::engine::Outcome;
+    let verdict = if report.passed() {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
+    let mut out = format!(
+        "## git-policy: {} {verdict}\n\n{}, {}, {}\n\n| rule | verdict | what it requires |\n|---|---|---|\n",
+        cell(&report.subject_ref),
+        plural(report.count(Level::Error), "error"),
+        plural(report.count(Level::Warning), "warning"),
+        plural(report.count(Level::Notice), "notice")
+    );
+    for v in &report.verdicts {
+        let shown = match v.outcome {
+            None => "➖ not applicable",
+            Some(Outcome::Passed) => "✅ passed",
+            Some(Outcome::Found(Level::Error)) => "❌ error",
+            Some(Outcome::Found(Level::Warning)) => "⚠️ warning",
+            Some(Outcome::Found(Level::Notice)) => "ℹ️ notice",
+        };
+        out.push_str(&format!(
+            "| `{}` | {shown} | {} |\n",
+            v.rule,
+            cell(v.description.as_deref().unwrap_or(""))
+        ));
+    }
+    if !report.findings.is_empty() {
+        out.push_str("\n| level | rule | finding | how to fix |\n|---|---|---|---|\n");
+        for f in &report.findings {
+            let about = f
+                .commit
+                .as_deref()
+                .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
+                .unwrap_or_default();
+            let row = format!(
+                "| {} | `{}` | {about}{} | {} |\n",
+                f.level.name(),
+                f.rule,
+                cell(&f.message),
+                cell(f.help.as_deref().unwrap_or(""))
+            );
+            if out.len() + row.len() > SUMMARY_LIMIT - 200 {
+                out.push_str("\n… more findings than a step summary can hold; see the job log.\n");
+                break;
+            }
+            out.push_str(&row);
+        }
+    }
+    let _ = policy;
+    out.push('\n');
+    out
+}
+
+/// A table cell: no pipes or line breaks.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// `$GITHUB_OUTPUT` lines: `passed`, `errors` (count), `warnings`, and
+/// `findings` as JSON lines in a heredoc with `delimiter`.
+pub fn outputs(report: &Report, delimiter: &str) -> String {
+    let lines: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({ "rule": &*f.rule, "level": f.level.name(), "message": &*f.message })
+                .to_string()
+        })
+        .collect();
+    let body = lines.join("\n");
+    // The delimiter must not occur in the value; lengthen it until it does not.
+    let mut delimiter = delimiter.to_owned();
+    while body.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    format!(
+        "passed={}\nerrors={}\nwarnings={}\nfindings<<{delimiter}\n{body}\n{delimiter}\n",
+        report.passed(),
+        report.count(Level::Error),
+        report.count(Level::Warning)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

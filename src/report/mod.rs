@@ -22,6 +22,8 @@ pub struct Report {
     pub checked: usize,
     /// Subjects skipped by `commits.exempt` / `commits.merges`.
     pub skipped: usize,
+    /// Each rule's outcome (the pull request check fills it for the step summary).
+    pub verdicts: Vec<crate::engine::Verdict>,
 }
 
 impl Report {

@@ -100,6 +100,33 @@ pub fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
     changes(&mut diff)
 }
 
+/// Files changed from `from` to `to`; with `merge_base`, from their merge
+/// base (what a pull request changes: `base...head`). Renames carry both paths.
+pub fn changes_between(
+    repo: &Repository,
+    from: &str,
+    to: &str,
+    merge_base: bool,
+) -> Result<Vec<ChangedPath>, Fatal> {
+    let err = |e: git2::Error| Fatal::new(format!("cannot diff {from}...{to}: {}", e.message()));
+    let from = Oid::from_str(from).map_err(err)?;
+    let to = Oid::from_str(to).map_err(err)?;
+    let start = if merge_base {
+        repo.merge_base(from, to).map_err(err)?
+    } else {
+        from
+    };
+    let old = repo
+        .find_commit(start)
+        .and_then(|c| c.tree())
+        .map_err(err)?;
+    let new = repo.find_commit(to).and_then(|c| c.tree()).map_err(err)?;
+    let mut diff = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut DiffOptions::new()))
+        .map_err(err)?;
+    changes(&mut diff)
+}
+
 /// Files a commit changes against its first parent.
 pub fn commit_changes(
     repo: &Repository,

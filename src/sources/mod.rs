@@ -1,10 +1,13 @@
 //! Where facts come from: files, git, the hook's input. The only modules
 //! (with `commands`) that touch the file system and the environment.
 
+pub mod event;
 pub mod git;
+pub mod github;
 pub mod history;
 pub mod hook;
 pub mod policy_files;
+pub mod pull_request;
 
 use std::fmt;
 

@@ -1,0 +1,387 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use git2::{Oid, Repository};
+
+use super::{Failure, Global, Outcome, PASSED, err, finish};
+use crate::cli::Format;
+use crate::engine::{Finding, Interner, applies, evaluate_shared, skip_reason, verdicts};
+use crate::facts::{Branch, PullRequest, Subject};
+use crate::policy::{Level, Policy, PolicySource, load};
+use crate::report::Report;
+use crate::sources::event::{self, Event};
+use crate::sources::github::{self, GitHub};
+use crate::sources::policy_files::{self, read_at_commit};
+use crate::sources::{Fatal, git, pull_request};
+
+/// Which pull request: from the event file, or named.
+pub struct Target<'a> {
+    pub event: Option<&'a Path>,
+    pub repo: Option<&'a str>,
+    pub number: Option<u64>,
+}
+
+/// `check pr`: the merge gate of a pull request.
+pub fn run(global: &Global, target: Target<'_>) -> Outcome {
+    let (repo_name, number) = match which(target)? {
+        Some(found) => found,
+        None => {
+            err(
+                "note: merge_group event: the pull requests in a merge queue were checked before they were queued; nothing to check\n",
+            );
+            return Ok(ExitCode::from(PASSED));
+        }
+    };
+    let api = std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| String::from("https://api.github.com"));
+    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
+    let timeout = seconds_from_env("GIT_POLICY_HTTP_TIMEOUT", 30.0);
+    let retry_delay = seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
+    // octocrab's client starts a background task: build it inside the runtime.
+    let _inside = runtime.enter();
+    let gh = GitHub::new(&api, token.as_deref(), timeout, retry_delay)?;
+    let git = git::open(&global.dir).ok();
+    let (policy, report, notes) =
+        runtime.block_on(check(global, &gh, git.as_ref(), &repo_name, number))?;
+    for note in &notes {
+        if global.format != Format::Json {
+            err(&format!("note: {note}\n"));
+        }
+    }
+    let code = finish(global, &policy, &report);
+    if global.format == Format::Github {
+        write_github_files(&policy, &report)?;
+    }
+    Ok(code)
+}
+
+fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
+    if let Some(number) = target.number {
+        let repo = match target.repo {
+            Some(r) => r.to_owned(),
+            None => std::env::var("GITHUB_REPOSITORY")
+                .ok()
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    Fatal::new("--number needs a repository")
+                        .help("pass --repo OWNER/NAME (or set GITHUB_REPOSITORY)")
+                })?,
+        };
+        if repo.split('/').filter(|p| !p.is_empty()).count() != 2 {
+            return Err(Fatal::new(format!("`{repo}` is not OWNER/NAME"))
+                .help("e.g. --repo octo/app")
+                .into());
+        }
+        return Ok(Some((repo, number)));
+    }
+    if target.repo.is_some() {
+        return Err(Fatal::new("--repo needs --number")
+            .help("e.g. --repo octo/app --number 42")
+            .into());
+    }
+    let path = match target.event {
+        Some(p) => p.to_path_buf(),
+        None => std::env::var_os("GITHUB_EVENT_PATH").filter(|p| !p.is_empty()).map(Into::into).ok_or_else(|| {
+            Fatal::new("no pull request to check: no --event FILE, no GITHUB_EVENT_PATH, no --number")
+                .help("in GitHub Actions run it on a pull_request event; elsewhere pass --repo OWNER/NAME --number N")
+        })?,
+    };
+    let name = std::env::var("GITHUB_EVENT_NAME").ok();
+    match event::read(&path, name.as_deref())? {
+        Event::MergeGroup => Ok(None),
+        Event::PullRequest { repo, number } => Ok(Some((repo, number))),
+    }
+}
+
+fn seconds_from_env(name: &str, default: f64) -> Duration {
+    let secs = std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s >= 0.0)
+        .unwrap_or(default);
+    Duration::from_secs_f64(secs)
+}
+
+async fn check(
+    global: &Global,
+    gh: &GitHub,
+    git: Option<&Repository>,
+    repo_name: &str,
+    number: u64,
+) -> Result<(Policy, Report, Vec<String>), Failure> {
+    let mut notes = Vec::new();
+    let mut pr = pull_request::read(gh, repo_name, number).await?;
+    let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
+    let base_texts = texts(&base_sources);
+    let policy = load(base_sources).map_err(Failure::Policy)?;
+    // Team members are read while the changes are gathered; a team only
+    // matters (and its read only fails the check) when a rule that applies needs it.
+    let all_teams = pull_request::approval_teams(&policy, policy.rules.iter());
+    let (completed, teams) = futures_util::join!(
+        pull_request::complete(gh, git, &mut pr, &mut notes),
+        read_teams(gh, &policy, &all_teams)
+    );
+    completed?;
+    let applicable = policy
+        .rules
+        .iter()
+        .filter(|r| applies(&policy, r, &Subject::PullRequest(&pr)));
+    for team in pull_request::approval_teams(&policy, applicable) {
+        match teams.get(&team) {
+            Some(Ok(members)) => {
+                pr.team_members.insert(team.clone(), members.clone());
+            }
+            Some(Err(fatal)) => return Err(fatal.clone().into()),
+            None => {}
+        }
+    }
+    let mut interner = Interner::default();
+    let (mut findings, subjects_report) = judge(&policy, &pr, &mut interner);
+    // A pull request that changes the policy is judged by the base policy
+    // (it must not weaken its own); the proposed one is reported as notices.
+    if let Some(notice) = proposed(global, gh, git, &pr, &base_texts, &mut notes).await? {
+        findings.push(notice);
+    }
+    let branch = Branch {
+        name: pr.head.clone(),
+    };
+    let mut subjects = vec![Subject::PullRequest(&pr), Subject::Branch(&branch)];
+    subjects.extend(pr.commits.iter().map(Subject::Commit));
+    let verdicts = verdicts(&policy, &subjects, &findings);
+    let report = Report {
+        subject_kind: "pull_request",
+        subject_ref: format!("{}#{}", pr.repo, pr.number),
+        findings,
+        checked: subjects_report.0,
+        skipped: subjects_report.1,
+        verdicts,
+    };
+    Ok((policy, report, notes))
+}
+
+async fn read_teams(
+    gh: &GitHub,
+    policy: &Policy,
+    teams: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, Result<Vec<String>, Fatal>> {
+    let mut out = BTreeMap::new();
+    let reads = teams.iter().map(|team| async move {
+        let one = std::iter::once(team.clone()).collect();
+        (
+            team.clone(),
+            pull_request::resolve_teams(gh, policy, &one)
+                .await
+                .map(|mut m| m.remove(team).unwrap_or_default()),
+        )
+    });
+    for (team, result) in futures_util::future::join_all(reads).await {
+        out.insert(team, result);
+    }
+    out
+}
+
+/// PR rules on the pull request, commit rules on each commit, branch rules
+/// on the head branch. Returns findings and (judged, skipped) subject counts.
+fn judge(
+    policy: &Policy,
+    pr: &PullRequest,
+    interner: &mut Interner,
+) -> (Vec<Finding>, (usize, usize)) {
+    let mut findings = evaluate_shared(policy, Subject::PullRequest(pr), interner);
+    let (mut judged, mut skipped) = (1, 0);
+    for commit in &pr.commits {
+        let subject = Subject::Commit(commit);
+        if skip_reason(policy, &subject).is_some() {
+            skipped += 1;
+            continue;
+        }
+        judged += 1;
+        findings.extend(evaluate_shared(policy, subject, interner));
+    }
+    let branch = Branch {
+        name: pr.head.clone(),
+    };
+    findings.extend(evaluate_shared(policy, Subject::Branch(&branch), interner));
+    (findings, (judged + 1, skipped))
+}
+
+/// The policy files at a commit: git when the clone has it, else the API.
+async fn policy_at(
+    global: &Global,
+    gh: &GitHub,
+    git: Option<&Repository>,
+    repo: &str,
+    sha: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<PolicySource>, Failure> {
+    if !global.policies.is_empty() {
+        notes.push(String::from(
+            "the policy comes from --policy, not from the pull request's base commit",
+        ));
+        return Ok(policy_files::discover(None, &global.policies, false)?.0);
+    }
+    let local = git.and_then(|r| {
+        Oid::from_str(sha)
+            .ok()
+            .filter(|oid| r.find_commit(*oid).is_ok())
+            .map(|oid| (r, oid))
+    });
+    let found = match local {
+        Some((repo, oid)) => read_at_commit(repo, oid)?,
+        None => github::policy_at(gh, repo, sha).await?,
+    };
+    match found {
+        Some(sources) => Ok(sources),
+        None if global.builtin => {
+            notes.push(format!(
+                "the base commit {} has no policy (.github/policies/ or .git-policy.yml); using the built-in pack {}",
+                &sha[..sha.len().min(10)],
+                crate::policy::BUILTIN_NAME
+            ));
+            Ok(vec![PolicySource::builtin()])
+        }
+        None => Err(Fatal::new(format!(
+            "the base commit {sha} has no policy, and the built-in pack is disabled"
+        ))
+        .help("commit a policy to the base branch (`git-policy init`), or allow the built-in pack")
+        .into()),
+    }
+}
+
+/// (path without the @sha suffix, text) of each policy file, to compare versions.
+fn texts(sources: &[PolicySource]) -> Vec<(String, String)> {
+    sources
+        .iter()
+        .map(|s| {
+            (
+                s.name.split('@').next().unwrap_or(&s.name).to_owned(),
+                s.text.clone(),
+            )
+        })
+        .collect()
+}
+
+/// A notice about the policy the pull request proposes, when it changes it.
+async fn proposed(
+    global: &Global,
+    gh: &GitHub,
+    git: Option<&Repository>,
+    pr: &PullRequest,
+    base: &[(String, String)],
+    notes: &mut Vec<String>,
+) -> Result<Option<Finding>, Failure> {
+    if !global.policies.is_empty() {
+        return Ok(None);
+    }
+    let local = git.and_then(|r| {
+        Oid::from_str(&pr.head_sha)
+            .ok()
+            .filter(|oid| r.find_commit(*oid).is_ok())
+            .map(|oid| (r, oid))
+    });
+    let head = match local {
+        Some((repo, oid)) => read_at_commit(repo, oid)?,
+        None => github::policy_at(gh, &pr.repo, &pr.head_sha).await?,
+    };
+    let head = head.unwrap_or_default();
+    if texts(&head) == base {
+        return Ok(None);
+    }
+    let notice = |message: String| Finding {
+        rule: "proposed-policy".into(),
+        level: Level::Notice,
+        message: message.into(),
+        help: Some(
+            "the base policy decides this check; the proposed one takes effect once merged".into(),
+        ),
+        commit: None,
+        commit_subject: None,
+        ticket: None,
+        path: None,
+        policy: crate::policy::Span::default(),
+    };
+    if head.is_empty() {
+        return Ok(Some(notice(String::from(
+            "this pull request removes the policy files; the base policy still applies to it",
+        ))));
+    }
+    let message = match load(head) {
+        Err(invalid) => format!(
+            "this pull request changes the policy, and the proposed policy is invalid ({} problem(s), first: {}); it would stop every check once merged",
+            invalid.errors.len(),
+            invalid
+                .errors
+                .first()
+                .map_or(String::new(), |e| e.message.clone())
+        ),
+        Ok(proposed) => {
+            let (findings, _) = judge(&proposed, pr, &mut Interner::default());
+            let errors: Vec<String> = findings
+                .iter()
+                .filter(|f| f.level == Level::Error)
+                .map(|f| format!("{}: {}", f.rule, f.message))
+                .collect();
+            if errors.is_empty() {
+                String::from(
+                    "this pull request changes the policy; under the proposed policy it would pass",
+                )
+            } else {
+                format!(
+                    "this pull request changes the policy; under the proposed policy it would fail: {}",
+                    errors.join("; ")
+                )
+            }
+        }
+    };
+    notes.push(String::from(
+        "the pull request changes policy files: judged by the base commit's policy",
+    ));
+    Ok(Some(notice(message)))
+}
+
+/// `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT`, when Actions provides them.
+fn write_github_files(policy: &Policy, report: &Report) -> Result<(), Failure> {
+    use std::io::Write;
+    let append = |var: &str, text: &str| -> Result<(), Fatal> {
+        let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| {
+                Fatal::new(format!(
+                    "cannot write {var} ({}): {e}",
+                    Path::new(&path).display()
+                ))
+            })?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| Fatal::new(format!("cannot write {var}: {e}")))
+    };
+    append(
+        "GITHUB_STEP_SUMMARY",
+        &crate::report::github::step_summary(report, policy),
+    )?;
+    append(
+        "GITHUB_OUTPUT",
+        &crate::report::github::outputs(report, &delimiter()),
+    )?;
+    Ok(())
+}
+
+/// A heredoc delimiter for `$GITHUB_OUTPUT` that no value can contain.
+fn delimiter() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("git_policy_{:x}_{:x}", std::process::id(), nanos)
+}

@@ -1,0 +1,398 @@
+//! The GitHub REST API, through octocrab (rustls). Every failure is a
+//! [`Fatal`] that says what failed and how to fix it; nothing is guessed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::try_join_all;
+use http::HeaderMap;
+use http::header::HeaderName;
+use serde_json::Value;
+
+use super::Fatal;
+
+/// A GitHub API client for one run.
+pub struct GitHub {
+    client: octocrab::Octocrab,
+    base: String,
+    timeout: Duration,
+    retry_delay: Duration,
+    authenticated: bool,
+    /// Requests sent (retries included), for the benchmark.
+    pub requests: AtomicUsize,
+}
+
+/// Attempts for a request that fails with 5xx, 429 or a timeout.
+const ATTEMPTS: u32 = 3;
+/// Longest `Retry-After` worth waiting for within one run.
+const LONGEST_RETRY_AFTER: u64 = 5;
+pub const PER_PAGE: u32 = 100;
+
+impl GitHub {
+    /// `api` is `GITHUB_API_URL` (default `https://api.github.com`).
+    pub fn new(
+        api: &str,
+        token: Option<&str>,
+        timeout: Duration,
+        retry_delay: Duration,
+    ) -> Result<GitHub, Fatal> {
+        let base = api.trim_end_matches('/').to_owned();
+        let mut builder = octocrab::OctocrabBuilder::new()
+            .base_uri(base.as_str())
+            .map_err(|_| {
+                Fatal::new(format!("GITHUB_API_URL `{api}` is not a URL"))
+                    .help("unset it to use https://api.github.com")
+            })?
+            .add_header(
+                HeaderName::from_static("accept"),
+                String::from("application/vnd.github+json"),
+            )
+            .add_header(
+                HeaderName::from_static("x-github-api-version"),
+                String::from("2022-11-28"),
+            )
+            .set_connect_timeout(Some(timeout))
+            .set_read_timeout(Some(timeout));
+        let authenticated = token.is_some_and(|t| !t.is_empty());
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            builder = builder.personal_token(token.to_owned());
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Fatal::new(format!("cannot set up the GitHub client: {e}")))?;
+        Ok(GitHub {
+            client,
+            base,
+            timeout,
+            retry_delay,
+            authenticated,
+            requests: AtomicUsize::new(0),
+        })
+    }
+
+    /// GET one resource as JSON, retrying what may pass on retry.
+    pub async fn get(&self, path: &str) -> Result<(Value, HeaderMap), Fatal> {
+        self.get_maybe(path, false)
+            .await
+            .map(|found| found.unwrap_or((Value::Null, HeaderMap::new())))
+    }
+
+    /// GET a resource that may not exist: 404 is `None`.
+    pub async fn get_optional(&self, path: &str) -> Result<Option<Value>, Fatal> {
+        Ok(self.get_maybe(path, true).await?.map(|(v, _)| v))
+    }
+
+    async fn get_maybe(
+        &self,
+        path: &str,
+        missing_ok: bool,
+    ) -> Result<Option<(Value, HeaderMap)>, Fatal> {
+        let url = format!("{}{path}", self.base);
+        let mut last = None;
+        for attempt in 1..=ATTEMPTS {
+            match self.attempt(&url, path, missing_ok).await {
+                Ok(found) => return Ok(found),
+                Err(Failure::Final(fatal)) => return Err(fatal),
+                Err(Failure::Retry(fatal, wait)) => {
+                    last = Some(fatal);
+                    if attempt < ATTEMPTS {
+                        tokio::time::sleep(wait.unwrap_or(self.retry_delay * attempt)).await;
+                    }
+                }
+            }
+        }
+        let fatal = last.unwrap_or_else(|| Fatal::new(format!("GitHub request {path} failed")));
+        Err(Fatal {
+            message: format!("{} (after {ATTEMPTS} attempts)", fatal.message),
+            help: fatal.help,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        url: &str,
+        path: &str,
+        missing_ok: bool,
+    ) -> Result<Option<(Value, HeaderMap)>, Failure> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let send = async {
+            let response = self.client._get(url).await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = self.client.body_to_string(response).await?;
+            Ok::<_, octocrab::Error>((status, headers, body))
+        };
+        let (status, headers, body) = match tokio::time::timeout(self.timeout, send).await {
+            Err(_) => {
+                return Err(Failure::Retry(
+                    Fatal::new(format!("GitHub did not answer GET {path} within {:.1} s", self.timeout.as_secs_f64()))
+                        .help("GitHub may be slow or down: re-run the job; git-policy never passes a check it could not finish"),
+                    None,
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(Failure::Retry(
+                    Fatal::new(format!(
+                        "cannot reach GitHub for GET {path}: {}",
+                        first_line(&e.to_string())
+                    ))
+                    .help(format!(
+                        "check GITHUB_API_URL ({}) and the network",
+                        self.base
+                    )),
+                    None,
+                ));
+            }
+            Ok(Ok(answer)) => answer,
+        };
+        if status.is_success() {
+            let value = serde_json::from_str(&body).map_err(|e| {
+                Failure::Final(
+                    Fatal::new(format!("GitHub answered GET {path} with invalid JSON: {e}"))
+                        .help("re-run the job; if it persists, GitHub is failing"),
+                )
+            })?;
+            return Ok(Some((value, headers)));
+        }
+        if missing_ok && status.as_u16() == 404 {
+            return Ok(None);
+        }
+        Err(self.status_failure(status.as_u16(), &headers, &body, path))
+    }
+
+    fn status_failure(&self, status: u16, headers: &HeaderMap, body: &str, path: &str) -> Failure {
+        let said = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        let said = if said.is_empty() {
+            String::new()
+        } else {
+            format!(": {said}")
+        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        match status {
+            401 => Failure::Final(
+                Fatal::new(format!("GitHub rejected the token (401{said}) for GET {path}"))
+                    .help("check GITHUB_TOKEN (in a workflow: the action's `token` input, default `${{ github.token }}`)"),
+            ),
+            403 | 429 if header("x-ratelimit-remaining") == Some("0") => {
+                let reset = header("x-ratelimit-reset").and_then(|r| r.parse::<u64>().ok());
+                Failure::Final(
+                    Fatal::new(format!("GitHub's API rate limit is used up ({status}) for GET {path}; {}", describe_reset(reset)))
+                        .help(if self.authenticated {
+                            "wait for the reset and re-run the job"
+                        } else {
+                            "give a token (GITHUB_TOKEN): authenticated requests have a much higher limit"
+                        }),
+                )
+            }
+            429 => {
+                let wait = header("retry-after").and_then(|r| r.parse::<u64>().ok());
+                let fatal = Fatal::new(format!("GitHub is throttling requests (429{said}) for GET {path}"))
+                    .help("wait a minute and re-run the job");
+                match wait {
+                    Some(secs) if secs > LONGEST_RETRY_AFTER => Failure::Final(Fatal {
+                        message: format!("{}; GitHub asks to retry after {secs} s", fatal.message),
+                        help: fatal.help,
+                    }),
+                    Some(secs) => Failure::Retry(fatal, Some(Duration::from_secs(secs))),
+                    None => Failure::Retry(fatal, None),
+                }
+            }
+            403 => Failure::Final(
+                Fatal::new(format!("GitHub refused GET {path} (403{said})"))
+                    .help("the token lacks a permission: in a workflow, grant `permissions: contents: read, pull-requests: read`; reading org teams needs members:read"),
+            ),
+            404 => Failure::Final(
+                Fatal::new(format!("GitHub found nothing at GET {path} (404{said})"))
+                    .help("check the repository and number; a token without access to a private repository also gets 404"),
+            ),
+            500..=599 => Failure::Retry(Fatal::new(format!("GitHub failed GET {path} ({status}{said})")).help("GitHub is having trouble: re-run the job"), None),
+            _ => Failure::Final(Fatal::new(format!("GitHub answered GET {path} with {status}{said}"))),
+        }
+    }
+
+    /// Every item of a paginated list. The first page tells how many there
+    /// are (`Link: rel="last"`); the rest are fetched at once.
+    pub async fn all(&self, path: &str) -> Result<Vec<Value>, Fatal> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let first = format!("{path}{sep}per_page={PER_PAGE}");
+        let (value, headers) = self.get(&first).await?;
+        let mut items = array(value, path)?;
+        let link = headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(last) = last_page(link) {
+            let pages = (2..=last).map(|page| {
+                let url = format!("{first}&page={page}");
+                async move { self.get(&url).await.and_then(|(v, _)| array(v, path)) }
+            });
+            for page in try_join_all(pages).await? {
+                items.extend(page);
+            }
+        } else if link.contains("rel=\"next\"") {
+            // No last page announced: follow `next` one page at a time.
+            let mut page = 2;
+            let mut next = true;
+            while next {
+                let (value, headers) = self.get(&format!("{first}&page={page}")).await?;
+                items.extend(array(value, path)?);
+                next = headers
+                    .get("link")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|l| l.contains("rel=\"next\""));
+                page += 1;
+            }
+        }
+        Ok(items)
+    }
+}
+
+enum Failure {
+    /// Retrying may help (5xx, 429, timeouts); an optional wait.
+    Retry(Fatal, Option<Duration>),
+    Final(Fatal),
+}
+
+fn array(value: Value, path: &str) -> Result<Vec<Value>, Fatal> {
+    match value {
+        Value::Array(items) => Ok(items),
+        other => Err(Fatal::new(format!(
+            "GitHub answered GET {path} with {} where a list was expected",
+            kind(&other)
+        ))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+/// The page number of `rel="last"` in a `Link` header.
+pub fn last_page(link: &str) -> Option<u32> {
+    link.split(',')
+        .find(|part| part.contains("rel=\"last\""))
+        .and_then(|part| {
+            let url = part.split(['<', '>']).nth(1)?;
+            url.split(['?', '&'])
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|n| n.parse().ok())
+        })
+}
+
+/// "resets at 14:05:00 UTC (in 12 min)".
+fn describe_reset(reset: Option<u64>) -> String {
+    let Some(reset) = reset else {
+        return String::from("GitHub did not say when it resets");
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let in_minutes = reset.saturating_sub(now).div_ceil(60);
+    let day = reset % 86_400;
+    format!(
+        "it resets at {:02}:{:02}:{:02} UTC (in {in_minutes} min)",
+        day / 3600,
+        day % 3600 / 60,
+        day % 60
+    )
+}
+
+/// Policy files at a commit, through the contents API (when the clone lacks
+/// the commit): `.github/policies/**.yml`, else `.git-policy.yml`.
+pub async fn policy_at(
+    gh: &GitHub,
+    repo: &str,
+    sha: &str,
+) -> Result<Option<Vec<crate::policy::PolicySource>>, Fatal> {
+    use super::policy_files::{POLICY_DIR, POLICY_FILE};
+    let mut files = Vec::new();
+    let mut folders = vec![POLICY_DIR.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let Some(listing) = gh
+            .get_optional(&format!("/repos/{repo}/contents/{folder}?ref={sha}"))
+            .await?
+        else {
+            continue;
+        };
+        for entry in listing.as_array().into_iter().flatten() {
+            let (Some(kind), Some(path)) = (
+                entry.get("type").and_then(Value::as_str),
+                entry.get("path").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            match kind {
+                "dir" => folders.push(path.to_owned()),
+                "file" if path.ends_with(".yml") || path.ends_with(".yaml") => {
+                    files.push(path.to_owned())
+                }
+                _ => {}
+            }
+        }
+    }
+    if files.is_empty() {
+        files.push(POLICY_FILE.to_owned());
+    }
+    files.sort();
+    let reads = files.iter().map(|path| async move {
+        let found = gh
+            .get_optional(&format!("/repos/{repo}/contents/{path}?ref={sha}"))
+            .await?;
+        found.map(|v| decode_content(&v, path, sha)).transpose()
+    });
+    let sources: Vec<_> = try_join_all(reads).await?.into_iter().flatten().collect();
+    Ok((!sources.is_empty()).then_some(sources))
+}
+
+fn decode_content(v: &Value, path: &str, sha: &str) -> Result<crate::policy::PolicySource, Fatal> {
+    use base64::Engine;
+    let content = v.get("content").and_then(Value::as_str).unwrap_or("");
+    let cleaned: String = content.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(cleaned)
+        .map_err(|e| {
+            Fatal::new(format!(
+                "GitHub sent `{path}` at {sha} in a form git-policy cannot decode: {e}"
+            ))
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Fatal::new(format!("policy file `{path}` at {sha} is not valid UTF-8"))
+            .help("save the file as UTF-8")
+    })?;
+    Ok(crate::policy::PolicySource::new(
+        format!("{path}@{}", &sha[..sha.len().min(10)]),
+        text,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_page_from_a_link_header() {
+        let link = r#"<https://api.github.com/repositories/1/pulls/2/files?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/pulls/2/files?per_page=100&page=3>; rel="last""#;
+        assert_eq!(last_page(link), Some(3));
+        assert_eq!(last_page(r#"<https://x/y?page=2>; rel="next""#), None);
+        assert_eq!(last_page(""), None);
+    }
+
+    #[test]
+    fn reset_times_are_shown_in_utc() {
+        assert!(describe_reset(Some(1_700_000_000)).starts_with("it resets at 22:13:20 UTC"));
+    }
+}

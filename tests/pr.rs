@@ -1,0 +1,762 @@
+//! `check pr` against a local GitHub (wiremock) serving responses shaped like
+//! the real API, and event payloads shaped like Actions'. No network.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "ghp_s3cretT0kenThatMustNeverBePrinted0000";
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const BASE: &str = "2222222222222222222222222222222222222222";
+const OLD: &str = "3333333333333333333333333333333333333333";
+
+const POLICY: &str = r#"version: 1
+tickets: { jira: { pattern: '\bEPL-[0-9]+\b' } }
+teams:
+  platform-engineering: { members: [asherman, agaete] }
+  rte: { github: octo/release-train }
+paths:
+  iac: ['*.tf']
+kinds:
+  bug: { labels: [bug] }
+rules:
+  - id: draft-until-ready
+    description: Pull requests stay in draft until ready (P10).
+    on: [pull_request]
+    require: { ready: true }
+  - id: pr-ticket
+    on: [pull_request]
+    require: { ticket: { in: [title, body, branch] } }
+  - id: bug-steps
+    on: [pull_request]
+    when: { kind: bug }
+    require: { sections: [{ heading: 'Steps to reproduce', min_words: 4 }] }
+  - id: iac-approval
+    on: [pull_request]
+    when: { changed: [iac] }
+    require: { approval: { teams: [platform-engineering], fresh: head } }
+  - id: rte-review
+    on: [pull_request]
+    when: { labels: [needs-rte] }
+    require: { approval: { teams: [rte] } }
+"#;
+
+/// A pull request as `GET /repos/{o}/{r}/pulls/{n}` returns it (trimmed to the fields read, plus a few).
+fn pr_json(number: u64, title: &str, body: Option<&str>, draft: bool, labels: &[&str]) -> Value {
+    json!({
+        "url": format!("https://api.github.com/repos/octo/app/pulls/{number}"),
+        "id": 1_000 + number, "number": number, "state": "open", "locked": false,
+        "title": title, "body": body, "draft": draft,
+        "user": { "login": "dev", "id": 7, "type": "User" },
+        "labels": labels.iter().map(|l| json!({ "id": 1, "name": l, "color": "f29513", "default": false })).collect::<Vec<_>>(),
+        "milestone": null,
+        "head": { "label": "octo:feature/EPL-1-vpc", "ref": "feature/EPL-1-vpc", "sha": HEAD, "user": { "login": "octo" } },
+        "base": { "label": "octo:main", "ref": "main", "sha": BASE, "user": { "login": "octo" } },
+        "author_association": "MEMBER", "merged": false, "mergeable": true, "comments": 0, "commits": 1,
+        "additions": 10, "deletions": 2, "changed_files": 1
+    })
+}
+
+fn review(login: &str, state: &str, commit: &str) -> Value {
+    json!({ "id": 80, "user": { "login": login, "id": 1, "type": "User" }, "body": "", "state": state,
+            "commit_id": commit, "submitted_at": "2026-11-20T17:00:00Z", "author_association": "MEMBER" })
+}
+
+fn file(name: &str) -> Value {
+    json!({ "sha": "bbcd538c8e72b8c175046e27cc8f907076331401", "filename": name, "status": "modified",
+            "additions": 1, "deletions": 0, "changes": 1, "patch": "@@ -1 +1 @@" })
+}
+
+fn commit(sha: &str, message: &str) -> Value {
+    json!({ "sha": sha, "commit": { "author": { "name": "Dev", "email": "dev@example.com", "date": "2026-11-20T17:00:00Z" },
+            "message": message }, "parents": [{ "sha": BASE }] })
+}
+
+struct Pr {
+    server: MockServer,
+    dir: tempfile::TempDir,
+}
+
+impl Pr {
+    /// A server answering for octo/app#42 with this pull request, reviews, files and commits.
+    async fn new(pr: Value, reviews: Vec<Value>, files: Vec<Value>, commits: Vec<Value>) -> Pr {
+        let server = MockServer::start().await;
+        mount(&server, "/repos/octo/app/pulls/42", pr).await;
+        mount_list(&server, "/repos/octo/app/pulls/42/reviews", reviews).await;
+        mount_list(&server, "/repos/octo/app/pulls/42/files", files).await;
+        mount_list(&server, "/repos/octo/app/pulls/42/commits", commits).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("policy.yml"), POLICY).unwrap();
+        Pr { server, dir }
+    }
+
+    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = common::git_policy(self.dir.path());
+        cmd.env("GITHUB_API_URL", self.server.uri())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GIT_POLICY_RETRY_DELAY", "0.01")
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_OUTPUT")
+            .args(["--policy", "policy.yml"])
+            .args(args);
+        cmd
+    }
+
+    /// Runs `check pr --repo octo/app --number 42` (plus `args`) off the async runtime.
+    async fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = self.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
+        cmd.args(args);
+        let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
+        output
+    }
+}
+
+async fn mount(server: &MockServer, at: &str, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+/// A list, paginated 100 per page with GitHub's Link header.
+async fn mount_list(server: &MockServer, at: &str, items: Vec<Value>) {
+    let pages: Vec<&[Value]> = if items.is_empty() {
+        vec![&[][..]]
+    } else {
+        items.chunks(100).collect()
+    };
+    let last = pages.len();
+    for (i, page) in pages.iter().enumerate() {
+        let number = i + 1;
+        let mut response = ResponseTemplate::new(200).set_body_json(Value::Array(page.to_vec()));
+        if last > 1 {
+            let link = |p: usize, rel: &str| {
+                format!(
+                    "<{}{at}?per_page=100&page={p}>; rel=\"{rel}\"",
+                    server.uri()
+                )
+            };
+            let mut links = Vec::new();
+            if number < last {
+                links.push(link(number + 1, "next"));
+                links.push(link(last, "last"));
+            }
+            if number > 1 {
+                links.push(link(1, "first"));
+                links.push(link(number - 1, "prev"));
+            }
+            response = response.insert_header("link", links.join(", ").as_str());
+        }
+        let mut mock = Mock::given(method("GET"))
+            .and(path(at))
+            .and(query_param("per_page", "100"));
+        mock = if number == 1 {
+            mock.and(query_param_is_missing("page"))
+        } else {
+            mock.and(query_param("page", number.to_string().as_str()))
+        };
+        mock.respond_with(response).mount(server).await;
+    }
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_of(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
+}
+
+fn rules_failed(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] == "error")
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+// ---- scenarios ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ready_pull_request_with_a_ticket_passes() {
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Retry the login", None, false, &[]),
+        vec![],
+        vec![file("src/login.rs")],
+        vec![commit(HEAD, "EPL-1 retry")],
+    )
+    .await;
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v = json_of(&out);
+    assert_eq!(
+        v["subject"],
+        json!({ "kind": "pull_request", "ref": "octo/app#42" })
+    );
+    assert_eq!(v["passed"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_fails_and_says_what_else_is_missing() {
+    let mut draft = pr_json(42, "Retry the login", None, true, &[]);
+    draft["head"]["ref"] = json!("retry-login");
+    let pr = Pr::new(draft, vec![], vec![file("src/login.rs")], vec![]).await;
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    let draft = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "draft-until-ready")
+        .unwrap();
+    assert_eq!(
+        draft["message"],
+        "the pull request is a draft; also missing before it can merge: pr-ticket (pull request #42 names no ticket in the title, body or branch name)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bug_fix_needs_real_reproduction_steps() {
+    let template = "## Steps to reproduce\n<!-- list the steps -->\n\n## Notes\nEPL-9";
+    let pr = Pr::new(
+        pr_json(42, "EPL-9 Fix the crash", Some(template), false, &["bug"]),
+        vec![],
+        vec![file("src/a.rs")],
+        vec![],
+    )
+    .await;
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(rules_failed(&json_of(&out)), ["bug-steps"]);
+    let filled = "## Steps to reproduce\n1. open the app offline\n2. press login twice\n";
+    let pr = Pr::new(
+        pr_json(42, "EPL-9 Fix the crash", Some(filled), false, &["bug"]),
+        vec![],
+        vec![file("src/a.rs")],
+        vec![],
+    )
+    .await;
+    assert_eq!(pr.run(&[]).await.status.code(), Some(0));
+}
+
+async fn terraform(reviews: Vec<Value>) -> (i32, Vec<String>, Value) {
+    let pr = Pr::new(
+        pr_json(42, "EPL-3 Widen the VPC", None, false, &[]),
+        reviews,
+        vec![file("infra/vpc.tf")],
+        vec![],
+    )
+    .await;
+    let out = pr.run(&["--format", "json"]).await;
+    let v = json_of(&out);
+    (out.status.code().unwrap(), rules_failed(&v), v)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terraform_changes_need_a_fresh_platform_engineering_approval() {
+    let (code, failed, _) = terraform(vec![review("agaete", "APPROVED", HEAD)]).await;
+    assert_eq!(
+        (code, failed.len()),
+        (0, 0),
+        "approved by a member on the head commit"
+    );
+    let (code, failed, v) = terraform(vec![review("octocat", "APPROVED", HEAD)]).await;
+    assert_eq!(
+        (code, failed),
+        (1, vec!["iac-approval".to_owned()]),
+        "approved by a non-member"
+    );
+    assert_eq!(
+        v["findings"][0]["help"],
+        "request a review from agaete, asherman"
+    );
+    let (code, _, _) = terraform(vec![review("dev", "APPROVED", HEAD)]).await;
+    assert_eq!(code, 1, "the author's own approval never counts");
+    let (code, _, v) = terraform(vec![review("agaete", "APPROVED", OLD)]).await;
+    assert_eq!(code, 1, "approved an older commit");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("approved an older commit: agaete")
+    );
+    let (code, _, v) = terraform(vec![
+        review("agaete", "APPROVED", HEAD),
+        review("asherman", "CHANGES_REQUESTED", HEAD),
+    ])
+    .await;
+    assert_eq!(code, 1, "changes requested by a member block");
+    assert_eq!(
+        v["findings"][0]["message"],
+        "changes requested by asherman (team platform-engineering)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_is_read_through_the_api_over_three_pages() {
+    let pr = Pr::new(
+        pr_json(42, "EPL-4 Hotfix", None, false, &["needs-rte"]),
+        vec![review("member-250", "APPROVED", HEAD)],
+        vec![file("a.rs")],
+        vec![],
+    )
+    .await;
+    let members: Vec<Value> = (1..=250)
+        .map(|i| json!({ "login": format!("member-{i}"), "id": i, "type": "User" }))
+        .collect();
+    mount_list(
+        &pr.server,
+        "/orgs/octo/teams/release-train/members",
+        members,
+    )
+    .await;
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let requests = pr.server.received_requests().await.unwrap();
+    let team_pages = requests
+        .iter()
+        .filter(|r| r.url.path() == "/orgs/octo/teams/release-train/members")
+        .count();
+    assert_eq!(team_pages, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_the_token_cannot_read_fails_closed_only_when_needed() {
+    let pr = Pr::new(
+        pr_json(42, "EPL-4 Hotfix", None, false, &["needs-rte"]),
+        vec![review("someone", "APPROVED", HEAD)],
+        vec![file("a.rs")],
+        vec![],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/octo/teams/release-train/members"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+        )
+        .mount(&pr.server)
+        .await;
+    let out = pr.run(&[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read the members of team `rte` (octo/release-train)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("list the team's `members` in the policy"),
+        "{err}"
+    );
+    // Without the label, the rte rule does not apply: the unreadable team is not needed.
+    let other = Pr::new(
+        pr_json(42, "EPL-4 Hotfix", None, false, &[]),
+        vec![],
+        vec![file("a.rs")],
+        vec![],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/octo/teams/release-train/members"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&other.server)
+        .await;
+    assert_eq!(other.run(&[]).await.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_fifty_files_over_three_pages() {
+    let mut files: Vec<Value> = (0..249).map(|i| file(&format!("src/file{i}.rs"))).collect();
+    files.push(file("infra/late.tf"));
+    let pr = Pr::new(
+        pr_json(42, "EPL-5 Big change", None, false, &[]),
+        vec![],
+        files,
+        vec![],
+    )
+    .await;
+    let out = pr.run(&["--format", "json"]).await;
+    // Only the last page holds the terraform file: all three pages were read.
+    assert_eq!(rules_failed(&json_of(&out)), ["iac-approval"]);
+    assert!(
+        json_of(&out)["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("infra/late.tf")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_format_writes_annotations_summary_and_outputs() {
+    let pr = Pr::new(
+        pr_json(42, "Widen the VPC", None, false, &[]),
+        vec![],
+        vec![file("infra/vpc.tf")],
+        vec![],
+    )
+    .await;
+    let summary = pr.dir.path().join("summary.md");
+    let outputs = pr.dir.path().join("outputs.txt");
+    let mut cmd = pr.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("::error title=git-policy%3A iac-approval,file=policy.yml,line="),
+        "{text}"
+    );
+    let summary = std::fs::read_to_string(summary).unwrap();
+    assert!(
+        summary.contains("| `draft-until-ready` | ✅ passed |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `iac-approval` | ❌ error |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `bug-steps` | ➖ not applicable |"),
+        "{summary}"
+    );
+    let outputs = std::fs::read_to_string(outputs).unwrap();
+    assert!(
+        outputs.starts_with("passed=false\nerrors=1\nwarnings=0\nfindings<<git_policy_"),
+        "{outputs}"
+    );
+    assert!(outputs.contains("\"rule\":\"iac-approval\""), "{outputs}");
+}
+
+// ---- policy from the base commit ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_that_deletes_a_rule_is_judged_by_the_base_policy() {
+    let repo = common::Repo::new("main");
+    repo.write(".git-policy.yml", POLICY);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 policy"]);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "feature/EPL-2-relax"]);
+    let relaxed = POLICY.replace("  - id: pr-ticket\n    on: [pull_request]\n    require: { ticket: { in: [title, body, branch] } }\n", "");
+    repo.write(".git-policy.yml", &relaxed);
+    repo.write("infra/x.txt", "x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "drop the ticket rule"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let server = MockServer::start().await;
+    let mut pr = pr_json(42, "Drop the ticket rule", None, false, &[]);
+    pr["head"]["ref"] = json!("relax");
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+    mount(&server, "/repos/octo/app/pulls/42", pr).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let mut cmd = common::git_policy(repo.path());
+    cmd.env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args([
+            "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
+        ]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(
+        rules_failed(&v),
+        ["pr-ticket"],
+        "the deleted rule still applies to the PR that deletes it"
+    );
+    let notice = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "proposed-policy")
+        .unwrap();
+    assert_eq!(notice["level"], "notice");
+    assert_eq!(
+        notice["message"],
+        "this pull request changes the policy; under the proposed policy it would pass"
+    );
+    // Files and commits came from git: no API request for them.
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.iter().all(|r| !r.url.path().ends_with("/files")),
+        "changed files read from git"
+    );
+}
+
+// ---- faults ----
+
+async fn fault(response: ResponseTemplate) -> std::process::Output {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let pr = Pr {
+        server,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
+    let mut out = None;
+    for format in ["human", "json", "github"] {
+        let o = pr.run(&["--format", format]).await;
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{format}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        out = Some(o);
+    }
+    let human = pr.run(&[]).await;
+    assert!(!stderr(&human).contains("panicked"));
+    let _ = out;
+    human
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_is_retried_and_a_later_success_counts() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        "/repos/octo/app/pulls/42",
+        pr_json(42, "EPL-1 ok", None, false, &[]),
+    )
+    .await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/files",
+        vec![file("a.rs")],
+    )
+    .await;
+    mount_list(&server, "/repos/octo/app/pulls/42/commits", vec![]).await;
+    let pr = Pr {
+        server,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
+    assert_eq!(pr.run(&[]).await.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_persistent_bad_gateway_is_not_a_pass() {
+    let out = fault(ResponseTemplate::new(502)).await;
+    assert!(
+        stderr(&out)
+            .contains("GitHub failed GET /repos/octo/app/pulls/42 (502) (after 3 attempts)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_token_is_explained() {
+    let out =
+        fault(ResponseTemplate::new(401).set_body_json(json!({ "message": "Bad credentials" })))
+            .await;
+    assert!(
+        stderr(&out).contains("GitHub rejected the token (401: Bad credentials)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exhausted_rate_limit_says_when_it_resets() {
+    let response = ResponseTemplate::new(403)
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-reset", "4102444800")
+        .set_body_json(json!({ "message": "API rate limit exceeded" }));
+    let out = fault(response).await;
+    assert!(stderr(&out).contains("rate limit is used up (403) for GET /repos/octo/app/pulls/42; it resets at 00:00:00 UTC"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried_then_reported() {
+    let out = fault(ResponseTemplate::new(429).insert_header("retry-after", "0")).await;
+    assert!(stderr(&out).contains("GitHub is throttling requests (429) for GET /repos/octo/app/pulls/42 (after 3 attempts)"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_pull_request_is_a_clear_404() {
+    let out =
+        fault(ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" }))).await;
+    assert!(
+        stderr(&out)
+            .contains("GitHub found nothing at GET /repos/octo/app/pulls/42 (404: Not Found)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_json_is_not_a_pass() {
+    let out = fault(
+        ResponseTemplate::new(200).set_body_raw("{\"number\": 42, \"title\": ", "application/json"),
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("with invalid JSON"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_answer_times_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(pr_json(42, "EPL-1", None, false, &[]))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let pr = Pr {
+        server,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
+    let mut cmd = pr.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
+    cmd.env("GIT_POLICY_HTTP_TIMEOUT", "0.2");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("GitHub did not answer GET /repos/octo/app/pulls/42 within 0.2 s"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---- events ----
+
+fn event_cmd(dir: &Path, event: &Path, name: Option<&str>) -> assert_cmd::Command {
+    let mut cmd = common::git_policy(dir);
+    cmd.env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("GITHUB_TOKEN", TOKEN)
+        .arg("check")
+        .arg("pr")
+        .arg("--event")
+        .arg(event);
+    match name {
+        Some(n) => cmd.env("GITHUB_EVENT_NAME", n),
+        None => cmd.env_remove("GITHUB_EVENT_NAME"),
+    };
+    cmd
+}
+
+#[test]
+fn event_files_that_cannot_name_a_pull_request_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    event_cmd(dir.path(), &missing, None)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot read the event file"));
+    let push = dir.path().join("push.json");
+    std::fs::write(
+        &push,
+        r#"{"ref":"refs/heads/main","repository":{"full_name":"octo/app"}}"#,
+    )
+    .unwrap();
+    event_cmd(dir.path(), &push, Some("push"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("this run is a `push` event"));
+    let issue = dir.path().join("issue.json");
+    std::fs::write(
+        &issue,
+        r#"{"action":"opened","issue":{"number":1},"repository":{"full_name":"octo/app"}}"#,
+    )
+    .unwrap();
+    event_cmd(dir.path(), &issue, None)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("has no `pull_request`"));
+    let queue = dir.path().join("merge_group.json");
+    std::fs::write(
+        &queue,
+        r#"{"action":"checks_requested","merge_group":{"head_sha":"abc"}}"#,
+    )
+    .unwrap();
+    event_cmd(dir.path(), &queue, Some("merge_group"))
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("merge_group"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_event_is_re_read_live() {
+    // The payload is stale (a draft, old title); the live pull request is what counts.
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Retry the login", None, false, &[]),
+        vec![],
+        vec![file("a.rs")],
+        vec![],
+    )
+    .await;
+    let payload = json!({ "action": "synchronize", "number": 42, "pull_request": pr_json(42, "old title", None, true, &[]),
+                          "repository": { "full_name": "octo/app" } });
+    let event = pr.dir.path().join("event.json");
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let mut cmd = pr.cmd(&["check", "pr", "--event"]);
+    cmd.arg(&event).env("GITHUB_EVENT_NAME", "pull_request");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
