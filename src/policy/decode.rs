@@ -239,8 +239,10 @@ impl Decoder {
                 continue;
             };
             match glob(&text.value) {
-                Ok(glob) => {
-                    builder.add(glob);
+                Ok(globs) => {
+                    for g in globs {
+                        builder.add(g);
+                    }
                     patterns.push(text);
                 }
                 Err(err) => {
@@ -270,26 +272,36 @@ impl Decoder {
     }
 }
 
-/// Compiles one glob the way policies use them. A pattern without a slash
-/// matches at any depth, as in `.gitignore` (`*.tf` is `**/*.tf`).
-pub fn glob(text: &str) -> Result<Glob, globset::Error> {
-    let anchored = text.trim_start_matches('/');
-    let pattern = if text.contains('/') {
+/// Compiles one glob the way policies use them, as in `.gitignore`: a
+/// pattern without a slash matches at any depth (`*.tf` is `**/*.tf`), and a
+/// pattern that names a folder also matches everything inside it
+/// (`*security-group*` matches `infra/security-groups/web.json`).
+pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
+    let trimmed = text.trim_end_matches('/');
+    let anchored = trimmed.trim_start_matches('/');
+    let pattern = if trimmed.contains('/') {
         anchored.to_owned()
     } else {
-        format!("**/{text}")
+        format!("**/{trimmed}")
     };
-    GlobBuilder::new(&pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
+    let build = |p: &str| {
+        GlobBuilder::new(p)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+    };
+    let mut out = vec![build(&pattern)?];
+    if !pattern.ends_with("/**") {
+        out.push(build(&format!("{pattern}/**"))?);
+    }
+    Ok(out)
 }
 
 /// Builds a set from globs known to be valid (used for built-in defaults).
 pub fn glob_set(patterns: &[&str]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        if let Ok(g) = glob(p) {
+        for g in glob(p).into_iter().flatten() {
             builder.add(g);
         }
     }
@@ -345,6 +357,13 @@ mod tests {
         assert!(set.is_match("terraform/modules/vpc/x.hcl"));
         assert!(set.is_match("Jenkinsfile"));
         assert!(!set.is_match("src/terraform/x"));
+        let folders = glob_set(&["*security-group*", "terraform/"]);
+        assert!(
+            folders.is_match("infra/security-groups/web.json"),
+            "a folder name matches its contents"
+        );
+        assert!(folders.is_match("terraform/vpc/main.tf"));
+        assert!(!folders.is_match("src/terraform.rs"));
         assert!(!set.is_match("main.tfvars"));
     }
 }

@@ -46,7 +46,7 @@ pub struct Predicate {
 #[derive(Clone, Debug)]
 pub enum ChangedRef {
     Set(Spanned<String>),
-    Glob(Spanned<String>, globset::GlobMatcher),
+    Glob(Spanned<String>, globset::GlobSet),
 }
 
 pub const KEYS: &[&str] = &[
@@ -144,7 +144,23 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
     for name in names {
         if looks_like_glob(&name.value) {
             match glob(&name.value) {
-                Ok(g) => out.push(ChangedRef::Glob(name.clone(), g.compile_matcher())),
+                Ok(globs) => {
+                    let mut builder = globset::GlobSetBuilder::new();
+                    for g in globs {
+                        builder.add(g);
+                    }
+                    match builder.build() {
+                        Ok(set) => out.push(ChangedRef::Glob(name.clone(), set)),
+                        Err(err) => {
+                            ok = false;
+                            d.error(PolicyError::at(
+                                "policy::invalid-glob",
+                                name.span,
+                                format!("invalid glob: {err}"),
+                            ));
+                        }
+                    }
+                }
                 Err(err) => {
                     ok = false;
                     d.error(
