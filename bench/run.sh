@@ -55,4 +55,10 @@ import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(f"  {r['command']:<45} median {r['median'] * 1000:.2f} ms, mean {r['mean'] * 1000:.2f} ms")
 PY
+echo "== check pr: GitHub API round-trips (local server, 250 ms per answer)"
+cargo run --quiet --release --example api-rounds -- "$bin"
+
+echo "== check pr: evaluating 3,000 changed paths against 100 globs"
+cargo run --quiet --release --example glob-eval
+
 echo "results: $work/commits.md, $work/commit-msg.json"
