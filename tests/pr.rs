@@ -760,3 +760,98 @@ async fn a_pull_request_event_is_re_read_live() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_base_policy_is_read_through_the_contents_api_without_a_clone() {
+    use base64::Engine;
+    let server = MockServer::start().await;
+    let mut pr = pr_json(42, "Widen the VPC", None, false, &[]);
+    pr["head"]["ref"] = json!("vpc");
+    mount(&server, "/repos/octo/app/pulls/42", pr).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/files",
+        vec![file("a.rs")],
+    )
+    .await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/commits",
+        vec![commit(HEAD, "no ticket here")],
+    )
+    .await;
+    let content = base64::engine::general_purpose::STANDARD.encode(POLICY);
+    // As GitHub sends it: base64 in lines of 60.
+    let wrapped: Vec<String> = content
+        .as_bytes()
+        .chunks(60)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    for sha in [BASE, HEAD] {
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/contents/.git-policy.yml"))
+            .and(query_param("ref", sha))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({ "type": "file", "encoding": "base64", "name": ".git-policy.yml",
+                "path": ".git-policy.yml", "content": wrapped.join("\n") }),
+            ))
+            .mount(&server)
+            .await;
+    }
+    // No .github/policies/ folder at either commit: 404, which is not an error.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = common::git_policy(dir.path());
+    cmd.env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args([
+            "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
+        ]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
+    assert_eq!(
+        v["findings"][0]["policy"]["file"],
+        ".git-policy.yml@2222222222"
+    );
+    assert!(
+        stderr(&out).contains("read through the API"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commit_and_branch_rules_run_on_the_pull_request_too() {
+    let policy = "version: 1\ntickets: { jira: { pattern: '\\bEPL-[0-9]+\\b' } }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message] } }\n  - id: branch-name\n    on: [branch]\n    require: { branch: { pattern: '^(feature|bugfix)/' } }\n";
+    let mut pr_value = pr_json(42, "EPL-1 Retry", None, false, &[]);
+    pr_value["head"]["ref"] = json!("wip");
+    let pr = Pr::new(
+        pr_value,
+        vec![],
+        vec![file("a.rs")],
+        vec![
+            commit(HEAD, "EPL-1 first"),
+            commit(OLD, "second without ticket"),
+        ],
+    )
+    .await;
+    std::fs::write(pr.dir.path().join("policy.yml"), policy).unwrap();
+    let v = json_of(&pr.run(&["--format", "json"]).await);
+    let found: Vec<(String, Value)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_owned(), f["commit"].clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("commit-ticket".to_owned(), json!(OLD)),
+            ("branch-name".to_owned(), Value::Null)
+        ]
+    );
+}

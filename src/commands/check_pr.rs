@@ -51,10 +51,9 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let git = git::open(&global.dir).ok();
     let (policy, report, notes) =
         runtime.block_on(check(global, &gh, git.as_ref(), &repo_name, number))?;
+    // Notes go to stderr in every format: stdout stays one JSON object.
     for note in &notes {
-        if global.format != Format::Json {
-            err(&format!("note: {note}\n"));
-        }
+        err(&format!("note: {note}\n"));
     }
     let code = finish(global, &policy, &report);
     if global.format == Format::Github {

@@ -191,7 +191,7 @@ pub fn err(text: &str) {
 /// Finds, reads and validates the policy for a work tree.
 pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failure> {
     let (sources, origin) = policy_files::discover(root, &global.policies, global.builtin)?;
-    if origin == Origin::Builtin && global.format != Format::Json {
+    if origin == Origin::Builtin {
         err(&format!(
             "note: no policy in this repository ({}/ or {}); using the built-in pack {} (`git-policy init` copies it to adapt)\n",
             policy_files::POLICY_DIR,

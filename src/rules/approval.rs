@@ -419,7 +419,9 @@ fn check_group(
             }
             None => String::from("request a review from anyone but the author"),
         };
-        out.push(Violation::new(message).help(help));
+        let mut violation = Violation::new(message).help(help);
+        violation.path = matched.first().map(|p| (*p).to_owned());
+        out.push(violation);
     }
     if !blockers.is_empty() {
         out.push(
