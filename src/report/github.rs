@@ -189,4 +189,54 @@ mod tests {
             "::error title=a%3Ab%2Cc,file=x%2Cy.yml,line=3::100%25 done%0Anext\n"
         );
     }
+
+    fn many_findings(n: usize, message: &str) -> Report {
+        let finding = crate::engine::Finding {
+            rule: "r".into(),
+            level: Level::Error,
+            message: message.into(),
+            help: None,
+            commit: None,
+            commit_subject: None,
+            ticket: None,
+            path: None,
+            policy: crate::policy::Span::default(),
+        };
+        Report {
+            subject_kind: "pull_request",
+            subject_ref: "o/r#1".into(),
+            findings: vec![finding; n],
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn the_step_summary_stays_under_githubs_cap() {
+        let policy = crate::policy::load(vec![crate::policy::PolicySource::new(
+            "p.yml",
+            "version: 1\n",
+        )])
+        .unwrap();
+        let report = many_findings(20_000, &"x".repeat(200));
+        let summary = step_summary(&report, &policy);
+        assert!(summary.len() <= SUMMARY_LIMIT, "{} bytes", summary.len());
+        assert!(summary.contains("more findings than a step summary can hold"));
+    }
+
+    #[test]
+    fn an_output_delimiter_never_occurs_in_the_value() {
+        let report = many_findings(1, "git_policy_EOF appears in this message");
+        let text = outputs(&report, "git_policy_EOF");
+        let delimiter = text
+            .lines()
+            .find_map(|l| l.strip_prefix("findings<<"))
+            .unwrap();
+        assert_ne!(delimiter, "git_policy_EOF");
+        assert_eq!(
+            text.lines().filter(|l| *l == delimiter).count(),
+            1,
+            "{text}"
+        );
+        assert!(text.starts_with("passed=false\nerrors=1\nwarnings=0\n"));
+    }
 }
