@@ -145,12 +145,35 @@ impl Review {
     }
 }
 
+/// A release: the commits of its range and its release page.
+#[derive(Clone, Debug, Default)]
+pub struct Release {
+    /// `1.3.0`, from `--release` or the tag at the range's end.
+    pub version: Option<String>,
+    /// The range audited, e.g. `v1.2.0..HEAD`.
+    pub range: String,
+    pub commits: Vec<Commit>,
+    /// The release page: its path and text (`None`: none was found).
+    pub page: Option<ReleasePage>,
+    /// Audited after deployment: post-deployment sections may no longer be "pending".
+    pub post_deploy: bool,
+    /// Incident ticket → test files (at the range's end) that reference it.
+    pub incident_references: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReleasePage {
+    pub path: String,
+    pub text: String,
+}
+
 /// What the engine judges.
 #[derive(Clone, Copy, Debug)]
 pub enum Subject<'a> {
     PullRequest(&'a PullRequest),
     Commit(&'a Commit),
     Branch(&'a Branch),
+    Release(&'a Release),
 }
 
 impl Subject<'_> {
@@ -160,6 +183,7 @@ impl Subject<'_> {
             Subject::PullRequest(_) => SubjectKind::PullRequest,
             Subject::Commit(_) => SubjectKind::Commit,
             Subject::Branch(_) => SubjectKind::Branch,
+            Subject::Release(_) => SubjectKind::Release,
         }
     }
 
@@ -169,6 +193,7 @@ impl Subject<'_> {
             Subject::PullRequest(pr) => Some(&pr.head),
             Subject::Commit(c) => c.branch.as_deref(),
             Subject::Branch(b) => Some(&b.name),
+            Subject::Release(_) => None,
         }
     }
 
@@ -177,7 +202,7 @@ impl Subject<'_> {
         match self {
             Subject::PullRequest(pr) => Some(&pr.changed),
             Subject::Commit(c) => c.changed.as_deref(),
-            Subject::Branch(_) => None,
+            Subject::Branch(_) | Subject::Release(_) => None,
         }
     }
 

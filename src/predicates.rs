@@ -66,7 +66,7 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
                 .chain(c.author_email.iter())
                 .map(String::as_str)
                 .collect(),
-            Subject::Branch(_) => Vec::new(),
+            Subject::Branch(_) | Subject::Release(_) => Vec::new(),
         };
         if !authors
             .iter()
@@ -104,7 +104,7 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
         let text = match subject {
             Subject::PullRequest(pr) => pr.title.as_str(),
             Subject::Commit(c) => c.subject(),
-            Subject::Branch(_) => return false,
+            Subject::Branch(_) | Subject::Release(_) => return false,
         };
         if !title.is_match(text) {
             return false;
@@ -183,7 +183,7 @@ pub fn kinds_of<'a>(policy: &'a Policy, subject: &Subject<'_>) -> Vec<&'a str> {
             let by_title = kind.title.as_ref().is_some_and(|t| match subject {
                 Subject::PullRequest(pr) => t.is_match(&pr.title),
                 Subject::Commit(c) => t.is_match(c.subject()),
-                Subject::Branch(_) => false,
+                Subject::Branch(_) | Subject::Release(_) => false,
             });
             by_label || by_branch || by_title
         })

@@ -5,12 +5,14 @@
 
 pub mod approval;
 pub mod branch;
+pub mod incident_tests;
 pub mod kind;
 pub mod labels;
 pub mod message;
 pub mod milestone;
 mod pattern;
 pub mod ready;
+pub mod release_page;
 pub mod sections;
 pub mod tests_changed;
 pub mod ticket;
@@ -132,6 +134,8 @@ requirements!(
     milestone,
     ready,
     approval,
+    release_page,
+    incident_tests,
 );
 
 /// The registry entry for a requirement name.

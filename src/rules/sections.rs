@@ -58,6 +58,9 @@ pub struct SectionSpec {
     /// Template prompt text that does not count as content.
     #[serde(default)]
     pub placeholder: Vec<String>,
+    /// On a release page: "pending" is enough until the post-deployment audit.
+    #[serde(default)]
+    pub pending_until_deploy: bool,
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
@@ -78,13 +81,19 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                     heading,
                     min_words: None,
                     placeholder: Vec::new(),
+                    pending_until_deploy: false,
                 }),
                 None => ok = false,
             }
             continue;
         }
-        let Some(fields) = d.fields(item, "a section", &["heading", "min_words", "placeholder"])
-        else {
+        let keys = [
+            "heading",
+            "min_words",
+            "placeholder",
+            "pending_until_deploy",
+        ];
+        let Some(fields) = d.fields(item, "a section", &keys) else {
             ok = false;
             continue;
         };
@@ -101,11 +110,15 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                 .map(|v| v.into_iter().map(|s| s.value).collect()),
             None => Some(Vec::new()),
         };
+        let pending_until_deploy = fields
+            .get("pending_until_deploy")
+            .is_some_and(|n| d.bool(n).unwrap_or(false));
         match (heading, placeholder) {
             (Some(heading), Some(placeholder)) => out.push(SectionSpec {
                 heading,
                 min_words,
                 placeholder,
+                pending_until_deploy,
             }),
             _ => ok = false,
         }
@@ -113,8 +126,15 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     ok.then_some(Options(out))
 }
 
-/// Checks one Markdown document; shared with the release page.
-pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &mut Vec<Violation>) {
+/// Checks one Markdown document; shared with the release page, where
+/// `post_deploy` says whether "pending" sections must be filled by now.
+pub fn check_document(
+    document: &str,
+    specs: &[SectionSpec],
+    what: &str,
+    post_deploy: bool,
+    out: &mut Vec<Violation>,
+) {
     let found = markdown::sections(document);
     for spec in specs {
         let wanted = &spec.heading.value;
@@ -140,6 +160,18 @@ pub fn check_document(document: &str, specs: &[SectionSpec], what: &str, out: &m
         );
         let words = markdown::word_count(&content);
         let min = spec.min_words.unwrap_or(1) as usize;
+        if spec.pending_until_deploy
+            && content.trim_start().to_lowercase().starts_with("pending")
+            && words <= 4
+        {
+            if post_deploy {
+                out.push(
+                    Violation::new(format!("section `{}` in {what} still says pending after deployment", section.heading))
+                        .help("publish the post-deployment snapshot (24 hours after deployment) and replace \"pending\" with it"),
+                );
+            }
+            continue;
+        }
         if words == 0 {
             out.push(
                 Violation::new(format!("section `{}` in {what} is empty (only template text, comments or placeholders)", section.heading))
@@ -162,6 +194,12 @@ impl Requirement for Options {
         let Subject::PullRequest(pr) = &cx.subject else {
             return;
         };
-        check_document(&pr.body, &self.0, "the pull request description", out);
+        check_document(
+            &pr.body,
+            &self.0,
+            "the pull request description",
+            false,
+            out,
+        );
     }
 }

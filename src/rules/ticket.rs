@@ -247,6 +247,7 @@ fn what(subject: &Subject<'_>) -> String {
         Subject::PullRequest(pr) => format!("pull request #{}", pr.number),
         Subject::Commit(_) => String::from("the commit"),
         Subject::Branch(b) => format!("branch `{}`", b.name),
+        Subject::Release(r) => format!("release {}", r.range),
     }
 }
 
@@ -300,6 +301,8 @@ impl Options {
                 }
             }
             Subject::Branch(b) => add(&mut out, "branch name", &b.name),
+            // Not a subject of this requirement (validation refuses it).
+            Subject::Release(_) => {}
         }
         out
     }

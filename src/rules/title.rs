@@ -59,7 +59,7 @@ impl Requirement for Options {
         let (what, text) = match &cx.subject {
             Subject::PullRequest(pr) => ("title", pr.title.as_str()),
             Subject::Commit(c) => ("subject line", c.subject()),
-            Subject::Branch(_) => return,
+            Subject::Branch(_) | Subject::Release(_) => return,
         };
         pattern::check(
             what,

@@ -1,0 +1,212 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+use super::{Context, Requirement, Violation};
+use crate::facts::{Release, Subject};
+use crate::policy::{
+    ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind, glob_set,
+    undefined_name,
+};
+use crate::predicates::changed_matches;
+
+pub const SUMMARY: &str =
+    "Every incident named in the release has a regression test that references it.";
+
+pub const DOC: &str = r#"## What it checks
+Each incident ticket named by a commit of the audited range — a ticket of a
+tracker marked `incident: true` (or of the listed `trackers`) — is referenced
+by at least one test file at the end of the range: a file matching `tests`
+(path-set names or globs; default: the common test locations of
+`tests_changed`) whose text contains the ticket id.
+
+## Why
+P24: every incident is turned into regression tests in the next release.
+
+## Example policy
+```yaml
+tickets:
+  incidents: { pattern: '\bINC-[0-9]+\b', incident: true }
+rules:
+  - id: incident-regression-tests
+    on: [release]
+    require:
+      incident_tests: { tests: ['tests/**'] }
+```
+
+## How to fix
+Write a regression test for the incident and name the incident in it (a
+comment such as `// INC-42: login loop after token refresh` is enough).
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
+
+/// Incidents of the release have regression tests.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Incident trackers (default: every tracker with `incident: true`).
+    #[serde(default)]
+    pub trackers: Strings,
+    /// Test files: path-set names or globs (default: common test locations).
+    #[schemars(with = "Option<crate::policy::Strings>")]
+    pub tests: Option<Vec<ChangedRef>>,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    if let crate::policy::node::Value::Bool(true) = node.value {
+        return Some(Options::default());
+    }
+    let fields = d.fields(node, "`incident_tests`", &["trackers", "tests"])?;
+    let trackers = match fields.get("trackers") {
+        Some(n) => Strings(d.strings(n)?),
+        None => Strings::default(),
+    };
+    let tests = match fields.get("tests") {
+        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
+        None => None,
+    };
+    Some(Options { trackers, tests })
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+        for name in self
+            .trackers
+            .iter()
+            .filter(|t| !policy.tickets.contains_key(&t.value))
+        {
+            errors.push(undefined_name(
+                "tracker",
+                "tickets",
+                name,
+                policy.tickets.keys().map(String::as_str),
+                "define it under `tickets:`",
+            ));
+        }
+        if let Some(tests) = &self.tests {
+            crate::policy::check_changed_refs(tests, policy, errors);
+        }
+        if self.trackers.0.is_empty() && !policy.tickets.values().any(|t| t.incident) {
+            errors.push(
+                PolicyError::at(
+                    "policy::no-incident-tracker",
+                    rule.require_span,
+                    "`incident_tests` has no incident tracker to read",
+                )
+                .help("mark a tracker `incident: true` under `tickets:`, or list `trackers`"),
+            );
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Subject::Release(release) = &cx.subject else {
+            return;
+        };
+        for (ticket, commits) in self.incidents(cx.policy, release) {
+            let tests = release.incident_references.get(&ticket).map_or(0, Vec::len);
+            if tests == 0 {
+                let shas: Vec<String> = commits
+                    .iter()
+                    .map(|c| c.chars().take(10).collect())
+                    .collect();
+                let mut v = Violation::new(format!("incident {ticket} (commit {}) has no regression test: no test file references it", shas.join(", ")))
+                    .help(format!("add a regression test and name {ticket} in it"));
+                v.ticket = Some(ticket);
+                out.push(v);
+            }
+        }
+    }
+}
+
+impl Options {
+    /// Incident tickets named by the release's commits, with their commits.
+    pub fn incidents(&self, policy: &Policy, release: &Release) -> BTreeMap<String, Vec<String>> {
+        let trackers: Vec<&regex::Regex> = policy
+            .tickets
+            .iter()
+            .filter(|(name, t)| {
+                if self.trackers.0.is_empty() {
+                    t.incident
+                } else {
+                    self.trackers.contains(name)
+                }
+            })
+            .map(|(_, t)| &t.pattern.regex)
+            .collect();
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for commit in &release.commits {
+            for regex in &trackers {
+                for m in regex.find_iter(&commit.message) {
+                    let commits = out.entry(m.as_str().to_owned()).or_default();
+                    let sha = commit.sha.clone().unwrap_or_default();
+                    if !commits.contains(&sha) {
+                        commits.push(sha);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a path is a test file for this requirement.
+    pub fn is_test(&self, policy: &Policy, path: &str) -> bool {
+        match &self.tests {
+            Some(refs) => changed_matches(refs, policy, path),
+            None => glob_set(super::tests_changed::DEFAULT_TEST_GLOBS).is_match(path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::evaluate;
+    use crate::facts::{Commit, Release, Subject};
+    use crate::policy::{PolicySource, load};
+
+    #[test]
+    fn each_incident_needs_a_referencing_test() {
+        let text = "version: 1\ntickets:\n  jira: { pattern: '\\bEPL-[0-9]+\\b' }\n  incidents: { pattern: '\\bINC-[0-9]+\\b', incident: true }\nrules:\n  - id: incident-tests\n    require: { incident_tests: { tests: ['tests/**'] } }\n";
+        let policy = load(vec![PolicySource::new("p.yml", text)])
+            .unwrap_or_else(|e| panic!("{:?}", e.errors));
+        let mut release = Release {
+            range: "v1..HEAD".into(),
+            commits: vec![
+                Commit {
+                    sha: Some("aaaa".into()),
+                    message: "EPL-1 Fix the login loop (INC-42)".into(),
+                    ..Commit::default()
+                },
+                Commit {
+                    sha: Some("bbbb".into()),
+                    message: "EPL-2 Guard the cache, INC-43".into(),
+                    ..Commit::default()
+                },
+            ],
+            ..Release::default()
+        };
+        release
+            .incident_references
+            .insert("INC-42".into(), vec!["tests/login.rs".into()]);
+        let found = evaluate(&policy, Subject::Release(&release));
+        let messages: Vec<&str> = found.iter().map(|f| &*f.message).collect();
+        assert_eq!(
+            messages,
+            ["incident INC-43 (commit bbbb) has no regression test: no test file references it"]
+        );
+        let rule = &policy.rules[0];
+        let options = &rule.require.incident_tests.as_ref().unwrap().value;
+        assert!(
+            options.is_test(&policy, "tests/a/b.rs") && !options.is_test(&policy, "src/tests.rs")
+        );
+    }
+
+    #[test]
+    fn a_policy_without_incident_trackers_is_refused() {
+        let text = "version: 1\ntickets: { jira: { pattern: 'X' } }\nrules:\n  - id: i\n    require: { incident_tests: true }\n";
+        let errors = load(vec![PolicySource::new("p.yml", text)])
+            .unwrap_err()
+            .errors;
+        assert_eq!(errors[0].code, "policy::no-incident-tracker");
+    }
+}

@@ -1,0 +1,453 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+
+use super::sections::{self, SectionSpec};
+use super::{Context, Requirement, Violation};
+use crate::facts::{Commit, Release, Subject};
+use crate::policy::{
+    Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind, undefined_name,
+};
+
+pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
+
+pub const DOC: &str = r#"## What it checks
+The release page — `path` at the end of the audited range, with `{version}`
+from `--release` or the release tag, or `--page FILE` — has each section in
+`sections` with real content (as for `sections`: comments, placeholders and
+`TBD` do not count). A section marked `pending_until_deploy` may say
+"pending" until the audit is run with `--post-deploy`.
+
+With `lists_all_tickets`, every ticket named by a commit of the range appears
+on the page; each missing one is a finding naming the ticket and its commits.
+Tickets on the page that no commit names are warnings (listed but not
+shipped). `tickets_in` says where a commit names the tickets it delivers:
+`subject`, `body` or `message` (default): many projects mention related
+tickets in the body, and only the subject says what the commit delivers.
+`trackers` narrows the trackers (default: all but incident trackers).
+
+## Why
+P22: the release page lists every change scheduled for the deployment. P23:
+it carries regression and integration test results. P25: observability
+snapshots before and 24 hours after deployment. P26: a rollback plan, for
+deviations from the benchmark.
+
+## Example policy
+```yaml
+rules:
+  - id: release-page
+    on: [release]
+    require:
+      release_page:
+        path: 'docs/releases/{version}.md'
+        sections:
+          - Changes
+          - { heading: 'Test results', min_words: 5 }
+          - Pre-deployment snapshot
+          - { heading: 'Post-deployment snapshot', pending_until_deploy: true }
+          - Rollback plan
+        lists_all_tickets: true
+        tickets_in: [subject]
+```
+
+## How to fix
+Add the missing tickets (with a line on what changed) and fill the sections
+on the release page, commit it to the release branch, and audit again.
+"#;
+
+pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
+
+/// The release page and what it must hold.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Path of the page at the release commit; `{version}` is replaced.
+    pub path: Option<Spanned<String>>,
+    /// Sections with real content.
+    #[serde(default)]
+    pub sections: Vec<SectionSpec>,
+    /// Every ticket a commit of the range names appears on the page.
+    #[serde(default)]
+    pub lists_all_tickets: bool,
+    /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
+    #[serde(default)]
+    pub tickets_in: Vec<Part>,
+    /// Trackers that count (default: every tracker not marked `incident`).
+    #[serde(default)]
+    pub trackers: Strings,
+}
+
+/// A part of a commit message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Subject,
+    Body,
+    Message,
+}
+
+pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
+    let fields = d.fields(
+        node,
+        "`release_page`",
+        &[
+            "path",
+            "sections",
+            "lists_all_tickets",
+            "tickets_in",
+            "trackers",
+        ],
+    )?;
+    let mut ok = true;
+    let path = fields.get("path").and_then(|n| {
+        d.non_empty_string(n).or_else(|| {
+            ok = false;
+            None
+        })
+    });
+    let sections = match fields.get("sections") {
+        Some(n) => sections::decode(n, d).map(|s| s.0).unwrap_or_else(|| {
+            ok = false;
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let lists_all_tickets = fields
+        .get("lists_all_tickets")
+        .is_some_and(|n| d.bool(n).unwrap_or(false));
+    let mut tickets_in = Vec::new();
+    if let Some(n) = fields.get("tickets_in") {
+        for item in d.list(n) {
+            match item.as_str() {
+                Some("subject") => tickets_in.push(Part::Subject),
+                Some("body") => tickets_in.push(Part::Body),
+                Some("message") => tickets_in.push(Part::Message),
+                _ => {
+                    ok = false;
+                    d.error(
+                        PolicyError::at(
+                            "policy::unknown-value",
+                            item.span,
+                            format!(
+                                "unknown `tickets_in` value `{}`",
+                                item.as_str().unwrap_or("")
+                            ),
+                        )
+                        .help("use subject, body or message"),
+                    );
+                }
+            }
+        }
+    }
+    let trackers = match fields.get("trackers") {
+        Some(n) => Strings(d.strings(n).unwrap_or_default()),
+        None => Strings::default(),
+    };
+    if ok && sections.is_empty() && !lists_all_tickets && path.is_none() {
+        d.error(
+            PolicyError::at(
+                "policy::empty-requirement",
+                fields.span(),
+                "`release_page` asks for nothing",
+            )
+            .help("give `sections`, `lists_all_tickets: true`, or at least the page's `path`"),
+        );
+        ok = false;
+    }
+    ok.then_some(Options {
+        path,
+        sections,
+        lists_all_tickets,
+        tickets_in,
+        trackers,
+    })
+}
+
+impl Requirement for Options {
+    fn validate(&self, policy: &Policy, _rule: &Rule, errors: &mut Vec<PolicyError>) {
+        for name in self
+            .trackers
+            .iter()
+            .filter(|t| !policy.tickets.contains_key(&t.value))
+        {
+            errors.push(undefined_name(
+                "tracker",
+                "tickets",
+                name,
+                policy.tickets.keys().map(String::as_str),
+                "define it under `tickets:`",
+            ));
+        }
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Subject::Release(release) = &cx.subject else {
+            return;
+        };
+        let Some(page) = &release.page else {
+            out.push(
+                Violation::new("the release has no release page")
+                    .help("write the page, or pass --page FILE"),
+            );
+            return;
+        };
+        let what = format!("the release page {}", page.path);
+        sections::check_document(&page.text, &self.sections, &what, release.post_deploy, out);
+        if !self.lists_all_tickets {
+            return;
+        }
+        let index = self.ticket_index(cx.policy, release);
+        for (ticket, commits) in &index.missing {
+            let shas: Vec<String> = commits
+                .iter()
+                .map(|c| c.chars().take(10).collect())
+                .collect();
+            let mut v = Violation::new(format!(
+                "ticket {ticket} (commit {}) is not on the release page",
+                shas.join(", ")
+            ))
+            .help(format!(
+                "add {ticket} to {} with a line on what changed",
+                page.path
+            ));
+            v.ticket = Some(ticket.clone());
+            out.push(v);
+        }
+        for ticket in &index.unlisted {
+            let mut v = Violation::new(format!(
+                "ticket {ticket} is on the release page, but no commit of {} names it",
+                release.range
+            ))
+            .help("remove it from the page, or check that its change is in this release");
+            v.ticket = Some(ticket.clone());
+            v.level = Some(Level::Warning);
+            out.push(v);
+        }
+    }
+}
+
+/// Tickets of a release: those the commits name (with their commits),
+/// those missing from the page, and those listed that no commit names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TicketIndex {
+    pub tickets: BTreeMap<String, Vec<String>>,
+    pub missing: BTreeMap<String, Vec<String>>,
+    pub unlisted: BTreeSet<String>,
+    /// Commits (sha, subject) that name no ticket.
+    pub without_ticket: Vec<(String, String)>,
+}
+
+impl Options {
+    pub fn ticket_index(&self, policy: &Policy, release: &Release) -> TicketIndex {
+        let trackers: Vec<&regex::Regex> = policy
+            .tickets
+            .iter()
+            .filter(|(name, t)| {
+                if self.trackers.0.is_empty() {
+                    !t.incident
+                } else {
+                    self.trackers.contains(name)
+                }
+            })
+            .map(|(_, t)| &t.pattern.regex)
+            .collect();
+        let mut index = TicketIndex::default();
+        for commit in &release.commits {
+            let text = self.part(commit);
+            let mut named = false;
+            for regex in &trackers {
+                for m in regex.find_iter(text) {
+                    named = true;
+                    let commits = index.tickets.entry(m.as_str().to_owned()).or_default();
+                    let sha = commit.sha.clone().unwrap_or_default();
+                    if !commits.contains(&sha) {
+                        commits.push(sha);
+                    }
+                }
+            }
+            if !named {
+                index.without_ticket.push((
+                    commit.sha.clone().unwrap_or_default(),
+                    commit.subject().to_owned(),
+                ));
+            }
+        }
+        let on_page: BTreeSet<String> = release
+            .page
+            .as_ref()
+            .map(|p| {
+                trackers
+                    .iter()
+                    .flat_map(|r| r.find_iter(&p.text).map(|m| m.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        index.missing = index
+            .tickets
+            .iter()
+            .filter(|(t, _)| !on_page.contains(*t))
+            .map(|(t, c)| (t.clone(), c.clone()))
+            .collect();
+        index.unlisted = on_page
+            .into_iter()
+            .filter(|t| !index.tickets.contains_key(t))
+            .collect();
+        index
+    }
+
+    fn part<'c>(&self, commit: &'c Commit) -> &'c str {
+        // With several parts given, the widest wins (message ⊇ subject, body).
+        if self.tickets_in.is_empty()
+            || self.tickets_in.contains(&Part::Message)
+            || (self.tickets_in.contains(&Part::Subject) && self.tickets_in.contains(&Part::Body))
+        {
+            &commit.message
+        } else if self.tickets_in.contains(&Part::Subject) {
+            commit.subject()
+        } else {
+            commit.body()
+        }
+    }
+
+    /// The page path with `{version}` filled in; `None` when it needs a version that is unknown.
+    pub fn page_path(&self, version: Option<&str>) -> Option<Result<String, ()>> {
+        let path = self.path.as_ref()?;
+        Some(match (path.value.contains("{version}"), version) {
+            (false, _) => Ok(path.value.clone()),
+            (true, Some(v)) => Ok(path.value.replace("{version}", v)),
+            (true, None) => Err(()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::evaluate;
+    use crate::facts::{Commit, Release, ReleasePage, Subject};
+    use crate::policy::{Level, Policy, PolicySource, load};
+
+    const POLICY: &str = "version: 1
+tickets:
+  jira: { pattern: '\\bEPL-[0-9]+\\b' }
+  incidents: { pattern: '\\bINC-[0-9]+\\b', incident: true }
+rules:
+  - id: release-page
+    on: [release]
+    require:
+      release_page:
+        path: 'docs/releases/{version}.md'
+        sections:
+          - Changes
+          - { heading: 'Post-deployment snapshot', pending_until_deploy: true }
+        lists_all_tickets: true
+        tickets_in: [subject]
+";
+
+    fn policy() -> Policy {
+        load(vec![PolicySource::new("p.yml", POLICY)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
+    }
+
+    fn commit(sha: &str, message: &str) -> Commit {
+        Commit {
+            sha: Some(sha.into()),
+            message: message.into(),
+            ..Commit::default()
+        }
+    }
+
+    fn release(page: &str, post_deploy: bool) -> Release {
+        Release {
+            version: Some("1.3.0".into()),
+            range: "v1.2.0..HEAD".into(),
+            commits: vec![
+                commit(
+                    "aaaaaaaaaaaa",
+                    "EPL-1 Retry the login\n\nCloses #2220 from user/EPL-99",
+                ),
+                commit("bbbbbbbbbbbb", "EPL-2 Export invoices"),
+                commit("cccccccccccc", "Tidy up; see INC-7"),
+            ],
+            page: Some(ReleasePage {
+                path: "docs/releases/1.3.0.md".into(),
+                text: page.into(),
+            }),
+            post_deploy,
+            ..Release::default()
+        }
+    }
+
+    fn found(release: &Release) -> Vec<(Level, String)> {
+        evaluate(&policy(), Subject::Release(release))
+            .into_iter()
+            .map(|f| (f.level, f.message.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_page_passes_and_pending_is_fine_before_deployment() {
+        let page = "## Changes\n- EPL-1 login retries\n- EPL-2 invoice export\n\n## Post-deployment snapshot\nPending\n";
+        assert!(
+            found(&release(page, false)).is_empty(),
+            "{:?}",
+            found(&release(page, false))
+        );
+        let after = found(&release(page, true));
+        assert_eq!(after.len(), 1);
+        assert!(
+            after[0].1.contains("still says pending after deployment"),
+            "{after:?}"
+        );
+    }
+
+    #[test]
+    fn missing_tickets_name_their_commits_and_unlisted_ones_warn() {
+        let page = "## Changes\n- EPL-1 login retries\n- EPL-5 something else\n\n## Post-deployment snapshot\nTBD\n";
+        let f = found(&release(page, false));
+        assert!(
+            f.contains(&(
+                Level::Error,
+                "ticket EPL-2 (commit bbbbbbbbbb) is not on the release page".into()
+            )),
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&(
+                Level::Warning,
+                "ticket EPL-5 is on the release page, but no commit of v1.2.0..HEAD names it"
+                    .into()
+            )),
+            "{f:?}"
+        );
+        // EPL-99 is only mentioned in a body: with `tickets_in: [subject]` it is not part of the release.
+        assert!(!f.iter().any(|(_, m)| m.contains("EPL-99")), "{f:?}");
+        // Incident tickets are not release-page tickets.
+        assert!(!f.iter().any(|(_, m)| m.contains("INC-7")), "{f:?}");
+        // A placeholder is not a snapshot.
+        assert!(
+            f.iter()
+                .any(|(_, m)| m.contains("`Post-deployment snapshot`") && m.contains("is empty")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn the_index_lists_tickets_with_their_commits_and_commits_without_tickets() {
+        let p = policy();
+        let rule = &p.rules[0];
+        let options = &rule.require.release_page.as_ref().unwrap().value;
+        let index = options.ticket_index(&p, &release("EPL-1", false));
+        assert_eq!(
+            index.tickets.keys().cloned().collect::<Vec<_>>(),
+            ["EPL-1", "EPL-2"]
+        );
+        assert_eq!(
+            index.without_ticket,
+            [("cccccccccccc".to_owned(), "Tidy up; see INC-7".to_owned())]
+        );
+        assert_eq!(
+            options.page_path(Some("1.3.0")),
+            Some(Ok("docs/releases/1.3.0.md".into()))
+        );
+        assert_eq!(options.page_path(None), Some(Err(())));
+    }
+}
