@@ -45,8 +45,10 @@ pub enum Format {
     Human,
     /// One JSON object on stdout (see docs/json.md).
     Json,
-    /// GitHub Actions workflow commands (annotations).
+    /// GitHub Actions workflow commands (annotations), step summary and outputs.
     Github,
+    /// A Markdown report (the release audit's, to paste into the release page).
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +63,8 @@ pub enum Command {
     /// Check a commit message, a branch, or a range of commits.
     #[command(subcommand)]
     Check(Check),
+    /// The RTE's release audit before tagging a release candidate.
+    Audit(AuditArgs),
     /// Load and validate the policy only; lists every error with its place.
     Validate,
     /// Explain a requirement (`ticket`) or a rule of the policy (`commit-ticket`); list both without an argument.
@@ -116,4 +120,22 @@ pub enum Check {
         #[arg(long, value_name = "REMOTE")]
         exclude_remote: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `A..B` [default: <latest release tag reachable from HEAD>..HEAD].
+    pub range: Option<String>,
+    /// The version being released (fills `{version}` in the release page path).
+    #[arg(long, value_name = "VERSION")]
+    pub release: Option<String>,
+    /// Audit this release page file instead of the one in the repository.
+    #[arg(long, value_name = "FILE")]
+    pub page: Option<PathBuf>,
+    /// Which tags are releases (a glob, like git's --match) [default: tags that are semantic versions].
+    #[arg(long, value_name = "GLOB")]
+    pub tag_pattern: Option<String>,
+    /// The deployment is done: post-deployment sections may no longer say "pending".
+    #[arg(long)]
+    pub post_deploy: bool,
 }

@@ -146,7 +146,8 @@ impl Review {
 }
 
 /// A release: the commits of its range and its release page.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Release {
     /// `1.3.0`, from `--release` or the tag at the range's end.
     pub version: Option<String>,
@@ -161,7 +162,8 @@ pub struct Release {
     pub incident_references: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReleasePage {
     pub path: String,
     pub text: String,

@@ -20,6 +20,7 @@ fn help_of_every_command() {
         &["check", "commit-msg"],
         &["check", "branch"],
         &["check", "commits"],
+        &["audit"],
         &["validate"],
         &["explain"],
         &["init"],

@@ -162,6 +162,7 @@ async fn check(
         checked: subjects_report.0,
         skipped: subjects_report.1,
         verdicts,
+        release: None,
     };
     Ok((policy, report, notes))
 }

@@ -1,6 +1,7 @@
 //! Commands: gather facts, evaluate, render, write. The only place (with
 //! `sources`) that prints, reads the environment or touches files.
 
+mod audit;
 mod check_branch;
 mod check_commit_msg;
 mod check_commits;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> ExitCode {
             range,
             exclude_remote,
         }) => check_commits::run(&global, &range, exclude_remote.as_deref()),
+        Command::Audit(args) => audit::run(&global, &args),
         Command::Validate => validate::run(&global),
         Command::Explain { topic } => explain::run(&global, topic.as_deref()),
         Command::Init { force } => init::run(&global, force),
@@ -132,12 +134,12 @@ fn report_failure(global: &Global, failure: &Failure) {
                 global.style.width,
             ));
         }
-        (Format::Human, Failure::Fatal(f)) => err(&human_fatal(f, global.style.color)),
-        (Format::Human, Failure::Policy(invalid)) => err(&report::render_policy_errors(
-            invalid,
-            global.style.color,
-            global.style.width,
-        )),
+        (Format::Human | Format::Markdown, Failure::Fatal(f)) => {
+            err(&human_fatal(f, global.style.color))
+        }
+        (Format::Human | Format::Markdown, Failure::Policy(invalid)) => err(
+            &report::render_policy_errors(invalid, global.style.color, global.style.width),
+        ),
     }
 }
 
@@ -208,6 +210,7 @@ pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
         Format::Human => out(&report::human::render_report(report, policy, global.style)),
         Format::Json => out(&report::json::render(report, policy)),
         Format::Github => out(&report::github::render(report, policy)),
+        Format::Markdown => out(&report::markdown::render(report)),
     }
     ExitCode::from(if report.passed() { PASSED } else { FAILED })
 }

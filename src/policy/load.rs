@@ -54,7 +54,7 @@ pub struct InvalidPolicy {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "version", "tickets", "teams", "paths", "kinds", "commits", "rules",
+    "version", "tickets", "teams", "paths", "kinds", "commits", "audit", "rules",
 ];
 const RULE_KEYS: &[&str] = &[
     "id",
@@ -75,6 +75,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         paths: BTreeMap::new(),
         kinds: BTreeMap::new(),
         commits: CommitOptions::default(),
+        audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
     };
@@ -293,6 +294,23 @@ fn decode_file(
             if let Some(options) = decode_commits(node, d) {
                 policy.commits = options;
             }
+        }
+    }
+    if let Some(node) = fields.get("audit")
+        && let Some(audit) = d.fields(node, "`audit`", &["empty_range"])
+        && let Some(n) = audit.get("empty_range")
+    {
+        match n.as_str() {
+            Some("fail") => policy.audit.empty_range = super::EmptyRange::Fail,
+            Some("pass") => policy.audit.empty_range = super::EmptyRange::Pass,
+            _ => d.error(
+                PolicyError::at(
+                    "policy::unknown-value",
+                    n.span,
+                    "`empty_range` is `fail` or `pass`",
+                )
+                .help("`fail` (default) stops the audit of an empty range with exit status 2"),
+            ),
         }
     }
     if let Some(rules) = fields.get("rules") {

@@ -336,6 +336,23 @@ impl Default for CommitOptions {
     }
 }
 
+/// Options of the release audit.
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditOptions {
+    /// A range with no commit: `fail` (default, exit status 2) or `pass`.
+    #[serde(default)]
+    pub empty_range: EmptyRange,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmptyRange {
+    #[default]
+    Fail,
+    Pass,
+}
+
 /// One rule: when it applies and what it requires.
 #[derive(Clone, Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -370,6 +387,7 @@ pub struct Policy {
     pub paths: BTreeMap<String, Globs>,
     pub kinds: BTreeMap<String, Kind>,
     pub commits: CommitOptions,
+    pub audit: AuditOptions,
     pub rules: Vec<Rule>,
     /// The files the policy came from, for diagnostics.
     pub sources: Vec<PolicySource>,
@@ -398,6 +416,9 @@ struct PolicyFile {
     /// Commit check options.
     #[serde(default)]
     commits: Option<CommitOptions>,
+    /// Release audit options.
+    #[serde(default)]
+    audit: Option<AuditOptions>,
     /// The rules.
     #[serde(default)]
     rules: Vec<Rule>,

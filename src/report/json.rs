@@ -19,6 +19,34 @@ struct Document<'a> {
     counts: Counts,
     checked: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release: Option<ReleaseOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ReleaseOut<'a> {
+    version: Option<&'a str>,
+    range: &'a str,
+    commits: usize,
+    page: Option<&'a str>,
+    tickets: Vec<TicketOut<'a>>,
+    missing: &'a [String],
+    unlisted: &'a [String],
+    without_ticket: Vec<CommitOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct TicketOut<'a> {
+    id: &'a str,
+    commits: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CommitOut<'a> {
+    sha: &'a str,
+    subject: &'a str,
 }
 
 #[derive(Serialize)]
@@ -101,6 +129,28 @@ pub fn render(report: &Report, policy: &Policy) -> String {
         },
         checked: report.checked,
         skipped: report.skipped,
+        release: report.release.as_ref().map(|r| ReleaseOut {
+            version: r.version.as_deref(),
+            range: &r.range,
+            commits: r.commits,
+            page: r.page.as_deref(),
+            tickets: r
+                .tickets
+                .iter()
+                .map(|(id, commits)| TicketOut {
+                    id,
+                    commits,
+                    url: r.links.get(id).map(String::as_str),
+                })
+                .collect(),
+            missing: &r.missing,
+            unlisted: &r.unlisted,
+            without_ticket: r
+                .without_ticket
+                .iter()
+                .map(|(sha, subject)| CommitOut { sha, subject })
+                .collect(),
+        }),
     };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| String::from("{}"));
     text.push('\n');

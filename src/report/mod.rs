@@ -4,6 +4,7 @@ mod diagnostic;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
 
 pub use diagnostic::{Named, render_policy_errors};
 
@@ -24,6 +25,39 @@ pub struct Report {
     pub skipped: usize,
     /// Each rule's outcome (the pull request check fills it for the step summary).
     pub verdicts: Vec<crate::engine::Verdict>,
+    /// What the release audit found out about the release.
+    pub release: Option<ReleaseSummary>,
+}
+
+/// A release page section's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionState {
+    Complete,
+    /// Says "pending", allowed until the post-deployment audit.
+    Pending,
+    MissingOrEmpty,
+}
+
+/// The release audit's account of a release (JSON `release`, the Markdown report).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseSummary {
+    pub version: Option<String>,
+    pub range: String,
+    pub commits: usize,
+    /// Path of the release page read, if any.
+    pub page: Option<String>,
+    /// Ticket → commits naming it.
+    pub tickets: std::collections::BTreeMap<String, Vec<String>>,
+    /// Tickets not on the page.
+    pub missing: Vec<String>,
+    /// Tickets on the page that no commit names.
+    pub unlisted: Vec<String>,
+    /// Commits (sha, subject) naming no ticket.
+    pub without_ticket: Vec<(String, String)>,
+    /// Ticket → link, from the tracker's `url`.
+    pub links: std::collections::BTreeMap<String, String>,
+    /// Required page sections and their state.
+    pub sections: Vec<(String, SectionState)>,
 }
 
 impl Report {

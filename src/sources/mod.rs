@@ -8,6 +8,7 @@ pub mod history;
 pub mod hook;
 pub mod policy_files;
 pub mod pull_request;
+pub mod release;
 
 use std::fmt;
 

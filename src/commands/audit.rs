@@ -1,0 +1,255 @@
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use git2::{Oid, Repository};
+
+use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
+use crate::cli::AuditArgs;
+use crate::engine::{Interner, evaluate_shared, skip_reason};
+use crate::facts::{Release, ReleasePage, Subject};
+use crate::policy::{EmptyRange, Policy, SubjectKind};
+use crate::report::{ReleaseSummary, Report, SectionState};
+use crate::rules::sections;
+use crate::sources::release::{self, ReleaseTag};
+use crate::sources::{Fatal, git};
+
+/// `audit [RANGE]`: is this release complete and traceable?
+pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
+    git::tune_for_history();
+    let repo = git::open(&global.dir)?;
+    let root = git::work_tree(&repo);
+    let policy = policy_for(global, root.as_deref())?;
+    let tags = release::release_tags(&repo, args.tag_pattern.as_deref())?;
+    if args.tag_pattern.is_some() && tags.is_empty() {
+        return Err(Fatal::new(format!(
+            "no tag matches --tag-pattern `{}` and names a version",
+            args.tag_pattern.as_deref().unwrap_or("")
+        ))
+        .help("list the tags with `git tag`; the pattern is a glob such as `v*`")
+        .into());
+    }
+    let (range, end) = resolve_range(&repo, &tags, args.range.as_deref())?;
+    let version = args
+        .release
+        .clone()
+        .or_else(|| release::version_at(&tags, end));
+    let mut commits = Vec::new();
+    for read in git::history(&repo, &range, None, false)? {
+        commits.push(read?.decode()?);
+    }
+    if commits.is_empty() {
+        let message = format!("`{range}` holds no commits: there is nothing to release");
+        if policy.audit.empty_range == EmptyRange::Pass {
+            err(&format!("note: {message}\n"));
+            return Ok(ExitCode::from(PASSED));
+        }
+        return Err(Fatal::new(message).help("check the range (is HEAD the release commit?), or set `audit: { empty_range: pass }` in the policy").into());
+    }
+    let mut facts = Release {
+        version: version.clone(),
+        range: range.clone(),
+        commits,
+        post_deploy: args.post_deploy,
+        ..Release::default()
+    };
+    facts.page = read_page(&repo, &policy, args, end, version.as_deref())?;
+    facts.incident_references = incident_references(&repo, &policy, &facts, end)?;
+    let mut interner = Interner::default();
+    let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
+    for commit in &facts.commits {
+        let subject = Subject::Commit(commit);
+        if skip_reason(&policy, &subject).is_some() {
+            skipped += 1;
+        } else {
+            checked += 1;
+            findings.extend(evaluate_shared(&policy, subject, &mut interner));
+        }
+    }
+    findings.extend(evaluate_shared(
+        &policy,
+        Subject::Release(&facts),
+        &mut interner,
+    ));
+    let report = Report {
+        subject_kind: "release",
+        subject_ref: match &version {
+            Some(v) => format!("release {v} ({range})"),
+            None => format!("release {range}"),
+        },
+        findings,
+        checked,
+        skipped,
+        verdicts: Vec::new(),
+        release: Some(summary(&policy, &facts)),
+    };
+    Ok(finish(global, &policy, &report))
+}
+
+/// The range, and its end commit. Default: the latest release tag on HEAD's history..HEAD.
+fn resolve_range(
+    repo: &Repository,
+    tags: &[ReleaseTag],
+    given: Option<&str>,
+) -> Result<(String, Oid), Failure> {
+    let unknown = |spec: &str, e: git2::Error| {
+        Fatal::new(format!("unknown revision in `{spec}`: {}", e.message())).help("name commits git knows, e.g. v1.2.0..HEAD; in CI, fetch tags and history (`fetch-depth: 0`)")
+    };
+    if let Some(spec) = given {
+        let revspec = repo.revparse(spec).map_err(|e| unknown(spec, e))?;
+        let end = revspec
+            .to()
+            .or(revspec.from())
+            .ok_or_else(|| Fatal::new(format!("`{spec}` names no commit")))?;
+        let end = end.peel_to_commit().map_err(|e| unknown(spec, e))?.id();
+        return Ok((spec.to_owned(), end));
+    }
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .map_err(|e| unknown("HEAD", e))?
+        .id();
+    let Some(previous) = release::latest_release_before(repo, tags, head) else {
+        let mut fatal = Fatal::new("no release tag on HEAD's history to start the range from")
+            .help("pass the range (`git-policy audit v1.2.0..HEAD`; for a first release, `git-policy audit HEAD`), or --tag-pattern if your release tags are not versions");
+        if repo.is_shallow() {
+            fatal = fatal.help("history is shallow and may not hold the tags: `git fetch --unshallow --tags`, or actions/checkout with `fetch-depth: 0`");
+        }
+        return Err(fatal.into());
+    };
+    Ok((format!("{}..HEAD", previous.name), head))
+}
+
+/// The release page: `--page`, else the `release_page` path at the release commit.
+fn read_page(
+    repo: &Repository,
+    policy: &Policy,
+    args: &AuditArgs,
+    end: Oid,
+    version: Option<&str>,
+) -> Result<Option<ReleasePage>, Failure> {
+    if let Some(file) = &args.page {
+        let bytes = std::fs::read(file).map_err(|e| {
+            Fatal::new(format!(
+                "cannot read the release page `{}`: {e}",
+                file.display()
+            ))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Fatal::new(format!(
+                "the release page `{}` is not valid UTF-8 (byte {})",
+                file.display(),
+                e.utf8_error().valid_up_to()
+            ))
+            .help("save the page as UTF-8")
+        })?;
+        return Ok(Some(ReleasePage {
+            path: file.display().to_string(),
+            text,
+        }));
+    }
+    let Some(options) = policy
+        .rules_on(SubjectKind::Release)
+        .find_map(|r| r.require.release_page.as_ref())
+    else {
+        return Ok(None);
+    };
+    let Some(path) = options.value.page_path(version) else {
+        return Ok(None);
+    };
+    let path = path.map_err(|()| {
+        Fatal::new(format!("the release page path `{}` needs {{version}}, and the release has none", options.value.path.as_ref().map_or("", |p| p.value.as_str())))
+            .help("pass --release VERSION (e.g. --release 1.3.0), or audit a range that ends at a release tag")
+    })?;
+    match release::file_at(repo, end, &path)? {
+        Some(text) => Ok(Some(ReleasePage { path, text })),
+        None => Err(Fatal::new(format!(
+            "release page `{path}` not found at {}",
+            &end.to_string()[..10]
+        ))
+        .help("write and commit it, or pass --page FILE")
+        .into()),
+    }
+}
+
+fn incident_references(
+    repo: &Repository,
+    policy: &Policy,
+    facts: &Release,
+    end: Oid,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
+    let mut all = std::collections::BTreeMap::new();
+    for rule in policy.rules_on(SubjectKind::Release) {
+        let Some(options) = &rule.require.incident_tests else {
+            continue;
+        };
+        let tickets: BTreeSet<String> =
+            options.value.incidents(policy, facts).into_keys().collect();
+        let found = release::references(repo, end, &tickets, |path| {
+            options.value.is_test(policy, path)
+        })?;
+        for (ticket, files) in found {
+            all.entry(ticket).or_insert(files);
+        }
+    }
+    Ok(all)
+}
+
+fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
+    let mut out = ReleaseSummary {
+        version: facts.version.clone(),
+        range: facts.range.clone(),
+        commits: facts.commits.len(),
+        page: facts.page.as_ref().map(|p| p.path.clone()),
+        ..ReleaseSummary::default()
+    };
+    let Some(options) = policy
+        .rules_on(SubjectKind::Release)
+        .find_map(|r| r.require.release_page.as_ref())
+    else {
+        return out;
+    };
+    let index = options.value.ticket_index(policy, facts);
+    for ticket in index.tickets.keys() {
+        let url = policy
+            .tickets
+            .values()
+            .find(|t| t.pattern.is_match(ticket))
+            .and_then(|t| t.url.as_ref());
+        if let Some(url) = url {
+            out.links
+                .insert(ticket.clone(), url.value.replace("{id}", ticket));
+        }
+    }
+    out.missing = index.missing.keys().cloned().collect();
+    out.unlisted = index.unlisted.iter().cloned().collect();
+    out.without_ticket = index.without_ticket.clone();
+    out.tickets = index.tickets;
+    if let Some(page) = &facts.page {
+        for spec in &options.value.sections {
+            let mut found = Vec::new();
+            sections::check_document(
+                &page.text,
+                std::slice::from_ref(spec),
+                "the page",
+                facts.post_deploy,
+                &mut found,
+            );
+            // Pending is only visible by asking again as if deployed.
+            let mut after = Vec::new();
+            sections::check_document(
+                &page.text,
+                std::slice::from_ref(spec),
+                "the page",
+                true,
+                &mut after,
+            );
+            let state = match (found.is_empty(), after.is_empty()) {
+                (false, _) => SectionState::MissingOrEmpty,
+                (true, false) => SectionState::Pending,
+                (true, true) => SectionState::Complete,
+            };
+            out.sections.push((spec.heading.value.clone(), state));
+        }
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! `--format markdown`: a report to paste into a release page or a ticket.
+
+use super::{Report, plural};
+use crate::policy::Level;
+
+pub fn render(report: &Report) -> String {
+    let (e, w) = (report.count(Level::Error), report.count(Level::Warning));
+    let mut out = String::new();
+    match &report.release {
+        Some(r) => {
+            let version = r
+                .version
+                .as_deref()
+                .map(|v| format!("{v} "))
+                .unwrap_or_default();
+            out.push_str(&format!("# Release audit: {version}(`{}`)\n\n", r.range));
+            let verdict = if report.passed() {
+                "✅ ready"
+            } else {
+                "❌ not ready"
+            };
+            out.push_str(&format!(
+                "**Verdict:** {verdict} — {}, {} · {}\n\n",
+                plural(e, "error"),
+                plural(w, "warning"),
+                plural(r.commits, "commit")
+            ));
+            out.push_str(&format!("## Tickets ({})\n\n", r.tickets.len()));
+            if r.tickets.is_empty() {
+                out.push_str("No commit of the range names a ticket.\n\n");
+            } else {
+                out.push_str("| ticket | on the release page | commits |\n|---|---|---|\n");
+                for (ticket, commits) in &r.tickets {
+                    let shown = match r.links.get(ticket) {
+                        Some(url) => format!("[{ticket}]({url})"),
+                        None => ticket.clone(),
+                    };
+                    let listed = if r.missing.contains(ticket) {
+                        "❌ missing"
+                    } else {
+                        "✅"
+                    };
+                    let shas: Vec<String> = commits
+                        .iter()
+                        .map(|c| format!("`{}`", &c[..c.len().min(10)]))
+                        .collect();
+                    out.push_str(&format!("| {shown} | {listed} | {} |\n", shas.join(" ")));
+                }
+                out.push('\n');
+            }
+            if !r.unlisted.is_empty() {
+                out.push_str(&format!(
+                    "On the page but named by no commit: {}\n\n",
+                    r.unlisted.join(", ")
+                ));
+            }
+            out.push_str(&format!(
+                "## Commits without a ticket ({})\n\n",
+                r.without_ticket.len()
+            ));
+            for (sha, subject) in &r.without_ticket {
+                out.push_str(&format!(
+                    "- `{}` {}\n",
+                    &sha[..sha.len().min(10)],
+                    subject.replace('|', "\\|")
+                ));
+            }
+            if r.without_ticket.is_empty() {
+                out.push_str("None.\n");
+            }
+            out.push('\n');
+            if !r.sections.is_empty() {
+                let page = r.page.as_deref().unwrap_or("the release page");
+                out.push_str(&format!(
+                    "## Release page sections ({page})\n\n| section | status |\n|---|---|\n"
+                ));
+                for (section, state) in &r.sections {
+                    let shown = match state {
+                        super::SectionState::Complete => "✅ complete",
+                        super::SectionState::Pending => "⏳ pending until deployment",
+                        super::SectionState::MissingOrEmpty => "❌ missing or empty",
+                    };
+                    out.push_str(&format!("| {section} | {shown} |\n"));
+                }
+                out.push('\n');
+            }
+        }
+        None => {
+            let verdict = if report.passed() {
+                "✅ passed"
+            } else {
+                "❌ failed"
+            };
+            out.push_str(&format!(
+                "# git-policy: {} {verdict}\n\n{}, {}\n\n",
+                report.subject_ref,
+                plural(e, "error"),
+                plural(w, "warning")
+            ));
+        }
+    }
+    if !report.findings.is_empty() {
+        out.push_str("## Findings\n\n| level | rule | finding | how to fix |\n|---|---|---|---|\n");
+        for f in &report.findings {
+            let about = f
+                .commit
+                .as_deref()
+                .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
+                .unwrap_or_default();
+            let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+            out.push_str(&format!(
+                "| {} | `{}` | {about}{} | {} |\n",
+                f.level.name(),
+                f.rule,
+                cell(&f.message),
+                cell(f.help.as_deref().unwrap_or(""))
+            ));
+        }
+    }
+    out
+}
