@@ -138,4 +138,7 @@ pub struct AuditArgs {
     /// The deployment is done: post-deployment sections may no longer say "pending".
     #[arg(long)]
     pub post_deploy: bool,
+    /// OWNER/NAME for the API checks [default: $GITHUB_REPOSITORY, else the `origin` remote].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
 }

@@ -160,6 +160,29 @@ pub struct Release {
     pub post_deploy: bool,
     /// Incident ticket → test files (at the range's end) that reference it.
     pub incident_references: BTreeMap<String, Vec<String>>,
+    /// The release commit's checks, read through the API. `None`: not checked (no token).
+    pub checks: Option<ChecksState>,
+    /// Expedited pull requests merged in the range. `None`: not checked (no token).
+    pub expedited: Option<Vec<ExpeditedPullRequest>>,
+}
+
+/// The checks of a commit: check runs and commit statuses together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksState {
+    pub passed: Vec<String>,
+    pub failing: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+/// A pull request merged through the expedited path.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExpeditedPullRequest {
+    pub number: u64,
+    pub title: String,
+    /// A review was submitted after the merge (the post-implementation review).
+    pub reviewed_after_merge: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -283,3 +283,236 @@ fn a_page_outside_the_repository_can_be_audited() {
         serde_json::json!(["EPL-3"])
     );
 }
+
+mod api {
+    use super::*;
+    use serde_json::{Value, json};
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn with_checks(repo: &Repo, required: bool) {
+        let rule = format!(
+            "  - id: release-checks\n    on: [release]\n    require: {{ release_checks: {{ required: {required}, expedited: [expedited], ignore: ['codecov/*'] }} }}\n"
+        );
+        repo.write(".git-policy.yml", &format!("{POLICY}{rule}"));
+    }
+
+    fn run_(repo: &Repo, server: Option<&MockServer>) -> assert_cmd::Command {
+        let mut cmd = repo.cmd();
+        cmd.args([
+            "--format",
+            "json",
+            "audit",
+            "--release",
+            "1.3.0",
+            "--repo",
+            "octo/app",
+        ])
+        .env("GIT_POLICY_RETRY_DELAY", "0.01")
+        .env_remove("GITHUB_JOB");
+        if let Some(server) = server {
+            cmd.env("GITHUB_API_URL", server.uri())
+                .env("GITHUB_TOKEN", "ghp_t0ken_that_is_never_printed");
+        }
+        cmd
+    }
+
+    async fn serve(sha: &str, runs: Value, statuses: Value, expedited: Vec<Value>) -> MockServer {
+        let server = MockServer::start().await;
+        let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+        let total = runs.as_array().map_or(0, Vec::len);
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/octo/app/commits/{sha}/check-runs")))
+            .respond_with(ok(json!({ "total_count": total, "check_runs": runs })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/octo/app/commits/{sha}/status")))
+            .respond_with(ok(
+                json!({ "state": "success", "sha": sha, "total_count": 1, "statuses": statuses }),
+            ))
+            .mount(&server)
+            .await;
+        let issues: Vec<Value> = expedited.iter().map(|pr| json!({ "number": pr["number"], "title": pr["title"], "pull_request": { "url": "x" }, "labels": [{ "name": "expedited" }] })).collect();
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/issues"))
+            .and(query_param("labels", "expedited"))
+            .respond_with(ok(Value::Array(issues)))
+            .mount(&server)
+            .await;
+        for pr in expedited {
+            let number = pr["number"].as_u64().unwrap();
+            let reviews = pr["reviews"].clone();
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/octo/app/pulls/{number}")))
+                .respond_with(ok(pr))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/octo/app/pulls/{number}/reviews")))
+                .respond_with(ok(reviews))
+                .mount(&server)
+                .await;
+        }
+        server
+    }
+
+    fn run(name: &str, status: &str, conclusion: Option<&str>) -> Value {
+        json!({ "id": 4, "name": name, "status": status, "conclusion": conclusion, "head_sha": "x" })
+    }
+
+    async fn output(mut cmd: assert_cmd::Command) -> (i32, Value, String) {
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("ghp_t0ken"), "token leaked: {all}");
+        let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap(),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn messages(v: &Value) -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            f["level"].as_str().unwrap(),
+                            f["message"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn green_checks_pass_and_ignored_ones_do_not_count() {
+        let repo = release_repo();
+        with_checks(&repo, true);
+        let sha = repo.git(&["rev-parse", "HEAD"]);
+        let server = serve(
+            &sha,
+            json!([
+                run("regression", "completed", Some("success")),
+                run("codecov/patch", "completed", Some("failure"))
+            ]),
+            json!([{ "context": "jenkins", "state": "success" }]),
+            vec![],
+        )
+        .await;
+        let (code, v, err) = output(run_(&repo, Some(&server))).await;
+        assert_eq!(code, 0, "{v} {err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn red_and_pending_checks_block_the_release() {
+        let repo = release_repo();
+        with_checks(&repo, true);
+        let sha = repo.git(&["rev-parse", "HEAD"]);
+        let server = serve(
+            &sha,
+            json!([
+                run("regression", "completed", Some("failure")),
+                run("e2e", "in_progress", None)
+            ]),
+            json!([{ "context": "jenkins", "state": "pending" }]),
+            vec![],
+        )
+        .await;
+        let (code, v, _) = output(run_(&repo, Some(&server))).await;
+        assert_eq!(code, 1);
+        assert_eq!(
+            messages(&v),
+            [
+                "error: checks failing on the release commit: regression (failure)",
+                "error: checks still running on the release commit: e2e, jenkins"
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_expedited_change_without_a_later_review_is_listed() {
+        let repo = release_repo();
+        with_checks(&repo, true);
+        let sha = repo.git(&["rev-parse", "HEAD"]);
+        let merged_in_range = repo.git(&["rev-parse", "HEAD~1"]);
+        let expedited = vec![
+            json!({ "number": 9, "title": "Patch the gateway", "merged_at": "2026-11-20T10:00:00Z", "merge_commit_sha": merged_in_range,
+                    "reviews": [{ "user": { "login": "a" }, "state": "APPROVED", "submitted_at": "2026-11-20T09:00:00Z", "commit_id": "x" }] }),
+            json!({ "number": 10, "title": "Reviewed later", "merged_at": "2026-11-20T10:00:00Z", "merge_commit_sha": merged_in_range,
+                    "reviews": [{ "user": { "login": "a" }, "state": "COMMENTED", "submitted_at": "2026-11-21T09:00:00Z", "commit_id": "x" }] }),
+            json!({ "number": 11, "title": "Another release", "merged_at": "2026-10-01T10:00:00Z", "merge_commit_sha": "0000000000000000000000000000000000000000", "reviews": [] }),
+        ];
+        let server = serve(
+            &sha,
+            json!([run("regression", "completed", Some("success"))]),
+            json!([]),
+            expedited,
+        )
+        .await;
+        let (code, v, _) = output(run_(&repo, Some(&server))).await;
+        assert_eq!(code, 1);
+        assert_eq!(
+            messages(&v),
+            [
+                "error: expedited pull request #9 (Patch the gateway) has had no review since it was merged"
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn server_errors_are_not_a_pass() {
+        let repo = release_repo();
+        with_checks(&repo, true);
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        let (code, v, _) = output(run_(&repo, Some(&server))).await;
+        assert_eq!(code, 2);
+        assert_eq!(v["passed"], Value::Null);
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("(503) (after 3 attempts)"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn without_a_token_the_checks_are_reported_not_checked() {
+        let repo = release_repo();
+        with_checks(&repo, false);
+        let out = run_(&repo, None)
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "a warning when not required");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            messages(&v)
+                .iter()
+                .all(|m| m.starts_with("warning: ") && m.contains("not checked")),
+            "{:?}",
+            messages(&v)
+        );
+        with_checks(&repo, true);
+        run_(&repo, None)
+            .env_remove("GITHUB_TOKEN")
+            .assert()
+            .code(1);
+    }
+}

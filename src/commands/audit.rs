@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::process::ExitCode;
 
 use git2::{Oid, Repository};
@@ -10,6 +10,7 @@ use crate::facts::{Release, ReleasePage, Subject};
 use crate::policy::{EmptyRange, Policy, SubjectKind};
 use crate::report::{ReleaseSummary, Report, SectionState};
 use crate::rules::sections;
+use crate::sources::github::{self, GitHub};
 use crate::sources::release::{self, ReleaseTag};
 use crate::sources::{Fatal, git};
 
@@ -54,6 +55,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     };
     facts.page = read_page(&repo, &policy, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &policy, &facts, end)?;
+    read_api_facts(&repo, &policy, args, &mut facts, end)?;
     let mut interner = Interner::default();
     let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
     for commit in &facts.commits {
@@ -252,4 +254,104 @@ fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
         }
     }
     out
+}
+
+/// The release commit's checks and the expedited pull requests, when a
+/// `release_checks` rule asks and a token is given (else they stay unknown).
+fn read_api_facts(
+    repo: &Repository,
+    policy: &Policy,
+    args: &AuditArgs,
+    facts: &mut Release,
+    end: Oid,
+) -> Result<(), Failure> {
+    let Some(options) = policy
+        .rules_on(SubjectKind::Release)
+        .find_map(|r| r.require.release_checks.as_ref())
+    else {
+        return Ok(());
+    };
+    let Some(token) = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    let name = args
+        .repo
+        .clone()
+        .or_else(|| {
+            std::env::var("GITHUB_REPOSITORY")
+                .ok()
+                .filter(|r| !r.is_empty())
+        })
+        .or_else(|| origin_repository(repo))
+        .ok_or_else(|| {
+            Fatal::new("cannot tell which GitHub repository to read the release checks from")
+                .help("pass --repo OWNER/NAME")
+        })?;
+    let api = std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| String::from("https://api.github.com"));
+    let seconds = |var: &str, default: f64| {
+        std::time::Duration::from_secs_f64(
+            std::env::var(var)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|s: &f64| *s >= 0.0)
+                .unwrap_or(default),
+        )
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
+    let _inside = runtime.enter();
+    let gh = GitHub::new(
+        &api,
+        Some(&token),
+        seconds("GIT_POLICY_HTTP_TIMEOUT", 30.0),
+        seconds("GIT_POLICY_RETRY_DELAY", 1.0),
+    )?;
+    let mut ignore = globset::GlobSetBuilder::new();
+    for pattern in options.value.ignore.iter() {
+        if let Ok(glob) = globset::Glob::new(&pattern.value) {
+            ignore.add(glob);
+        }
+    }
+    let ignore = ignore.build().unwrap_or_else(|_| globset::GlobSet::empty());
+    // The audit's own job is running on this commit: it is not a release check.
+    let own_job = std::env::var("GITHUB_JOB").ok();
+    let ignored = |name: &str| ignore.is_match(name) || own_job.as_deref() == Some(name);
+    let labels: Vec<String> = options
+        .value
+        .expedited
+        .iter()
+        .map(|l| l.value.clone())
+        .collect();
+    let shas: HashSet<String> = facts.commits.iter().filter_map(|c| c.sha.clone()).collect();
+    let sha = end.to_string();
+    let (checks, expedited) = runtime.block_on(async {
+        let expedited = async {
+            if labels.is_empty() {
+                Ok(Vec::new())
+            } else {
+                github::expedited(&gh, &name, &labels, &shas).await
+            }
+        };
+        futures_util::try_join!(github::checks(&gh, &name, &sha, &ignored), expedited)
+    })?;
+    facts.checks = Some(checks);
+    facts.expedited = Some(expedited);
+    Ok(())
+}
+
+/// `owner/name` from the `origin` remote's GitHub URL.
+fn origin_repository(repo: &Repository) -> Option<String> {
+    let remote = repo.find_remote("origin").ok()?;
+    let url = remote.url().ok()?;
+    let path = url
+        .split_once("github.com")
+        .map(|(_, p)| p)?
+        .trim_start_matches([':', '/']);
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    (path.split('/').count() == 2).then(|| path.to_owned())
 }

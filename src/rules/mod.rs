@@ -12,6 +12,7 @@ pub mod message;
 pub mod milestone;
 mod pattern;
 pub mod ready;
+pub mod release_checks;
 pub mod release_page;
 pub mod sections;
 pub mod tests_changed;
@@ -136,6 +137,7 @@ requirements!(
     approval,
     release_page,
     incident_tests,
+    release_checks,
 );
 
 /// The registry entry for a requirement name.

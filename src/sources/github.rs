@@ -379,6 +379,130 @@ fn decode_content(v: &Value, path: &str, sha: &str) -> Result<crate::policy::Pol
     ))
 }
 
+/// Check runs and commit statuses of a commit; `ignored` names are left out.
+pub async fn checks(
+    gh: &GitHub,
+    repo: &str,
+    sha: &str,
+    ignored: &dyn Fn(&str) -> bool,
+) -> Result<crate::facts::ChecksState, Fatal> {
+    let runs_path = format!("/repos/{repo}/commits/{sha}/check-runs?per_page={PER_PAGE}");
+    let status_path = format!("/repos/{repo}/commits/{sha}/status?per_page={PER_PAGE}");
+    let ((runs, _), (status, _)) =
+        futures_util::try_join!(gh.get(&runs_path), gh.get(&status_path))?;
+    let total = runs.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let mut all_runs: Vec<Value> = runs
+        .get("check_runs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if total > all_runs.len() {
+        let pages = (2..=total.div_ceil(PER_PAGE as usize)).map(|page| {
+            let path = format!("{runs_path}&page={page}");
+            async move { gh.get(&path).await }
+        });
+        for (page, _) in try_join_all(pages).await? {
+            all_runs.extend(
+                page.get("check_runs")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let mut state = crate::facts::ChecksState::default();
+    for run in &all_runs {
+        let name = run
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("check")
+            .to_owned();
+        if ignored(&name) {
+            continue;
+        }
+        let status = run.get("status").and_then(Value::as_str).unwrap_or("");
+        let conclusion = run.get("conclusion").and_then(Value::as_str).unwrap_or("");
+        match (status, conclusion) {
+            ("completed", "success" | "neutral" | "skipped") => state.passed.push(name),
+            ("completed", _) => state.failing.push(format!("{name} ({conclusion})")),
+            _ => state.pending.push(name),
+        }
+    }
+    for status in status
+        .get("statuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = status
+            .get("context")
+            .and_then(Value::as_str)
+            .unwrap_or("status")
+            .to_owned();
+        if ignored(&name) {
+            continue;
+        }
+        match status.get("state").and_then(Value::as_str).unwrap_or("") {
+            "success" => state.passed.push(name),
+            "pending" => state.pending.push(name),
+            other => state.failing.push(format!("{name} ({other})")),
+        }
+    }
+    Ok(state)
+}
+
+/// Pull requests with one of `labels`, merged as one of `commits`, and
+/// whether a review came after the merge.
+pub async fn expedited(
+    gh: &GitHub,
+    repo: &str,
+    labels: &[String],
+    commits: &std::collections::HashSet<String>,
+) -> Result<Vec<crate::facts::ExpeditedPullRequest>, Fatal> {
+    let mut numbers = std::collections::BTreeSet::new();
+    for label in labels {
+        let issues = gh
+            .all(&format!("/repos/{repo}/issues?state=closed&labels={label}"))
+            .await?;
+        numbers.extend(
+            issues
+                .iter()
+                .filter(|i| i.get("pull_request").is_some())
+                .filter_map(|i| i.get("number").and_then(Value::as_u64)),
+        );
+    }
+    let reads = numbers.into_iter().map(|number| async move {
+        let pr_path = format!("/repos/{repo}/pulls/{number}");
+        let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews");
+        let ((pr, _), reviews) = futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path))?;
+        let merged = pr
+            .get("merge_commit_sha")
+            .and_then(Value::as_str)
+            .filter(|_| pr.get("merged_at").is_some_and(|m| !m.is_null()));
+        let Some(merge) = merged.filter(|m| commits.contains(*m)) else {
+            return Ok::<_, Fatal>(None);
+        };
+        let merged_at = pr.get("merged_at").and_then(Value::as_str).unwrap_or("");
+        // ISO 8601 times in UTC compare as text.
+        let reviewed_after_merge = reviews.iter().any(|r| {
+            r.get("submitted_at")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t > merged_at)
+        });
+        let _ = merge;
+        Ok(Some(crate::facts::ExpeditedPullRequest {
+            number,
+            title: pr
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            reviewed_after_merge,
+        }))
+    });
+    Ok(try_join_all(reads).await?.into_iter().flatten().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
