@@ -61,4 +61,27 @@ cargo run --quiet --release --example api-rounds -- "$bin"
 echo "== check pr: evaluating 3,000 changed paths against 100 globs"
 cargo run --quiet --release --example glob-eval
 
-echo "results: $work/commits.md, $work/commit-msg.json"
+echo "== audit over the whole history, side by side with cocogitto and committed (same range)"
+tools=$work/tools
+if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
+  echo "installing cocogitto and committed into $tools (cargo install --root; not project dependencies)…" >&2
+  cargo install --quiet --locked --root "$tools" cocogitto committed
+fi
+root_commit=$(git -C "$repo" rev-list --max-parents=0 HEAD)
+page=$work/page.md
+# The release page lists every ticket of the history, as a complete page would.
+{ echo '## Changes'; git -C "$repo" log --format=%B | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$page"
+audit_policy=$root/bench/audit-policy.yml
+hyperfine -N -i --warmup 1 --runs 5 --export-markdown "$work/audit.md" \
+  -n 'git-policy audit ROOT..HEAD' "$bin -C $repo --policy $audit_policy audit $root_commit..HEAD --page $page" \
+  -n 'git-policy audit HEAD' "$bin -C $repo --policy $audit_policy audit HEAD --page $page" \
+  -n 'committed ROOT..HEAD' "$tools/bin/committed --work-tree $repo $root_commit..HEAD"
+# cocogitto reads the repository of its working directory: a shell is needed to cd.
+hyperfine -i --warmup 1 --runs 5 --export-markdown "$work/audit-cog.md" \
+  -n 'cog check ROOT..HEAD' "cd $repo && $tools/bin/cog check $root_commit..HEAD > /dev/null 2>&1"
+hyperfine --warmup 1 --runs 5 -n 'git log ROOT..HEAD | grep -cE' "git -C $repo log --format=%H%n%B $root_commit..HEAD | grep -cE '$pattern' > /dev/null"
+for spec in "$root_commit..HEAD" HEAD; do
+  /usr/bin/time -f "git-policy audit $spec: %M KiB max RSS, %e s" "$bin" -C "$repo" --policy "$audit_policy" audit "$spec" --page "$page" > /dev/null || true
+done
+
+echo "results: $work/commits.md, $work/commit-msg.json, $work/audit.md"

@@ -153,7 +153,7 @@ pub struct Release {
     pub version: Option<String>,
     /// The range audited, e.g. `v1.2.0..HEAD`.
     pub range: String,
-    pub commits: Vec<Commit>,
+    pub commits: Vec<ReleaseCommit>,
     /// The release page: its path and text (`None`: none was found).
     pub page: Option<ReleasePage>,
     /// Audited after deployment: post-deployment sections may no longer be "pending".
@@ -183,6 +183,27 @@ pub struct ExpeditedPullRequest {
     pub title: String,
     /// A review was submitted after the merge (the post-implementation review).
     pub reviewed_after_merge: bool,
+}
+
+/// A commit of a release, kept small: a long range holds many.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReleaseCommit {
+    pub sha: Option<String>,
+    pub message: String,
+}
+
+impl ReleaseCommit {
+    pub fn subject(&self) -> &str {
+        self.message.lines().next().unwrap_or("").trim_end()
+    }
+
+    pub fn body(&self) -> &str {
+        match self.message.split_once('\n') {
+            Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
+            None => "",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -5,7 +5,7 @@ use git2::{Oid, Repository};
 
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
-use crate::engine::{Interner, evaluate_shared, skip_reason};
+use crate::engine::{Interner, evaluate_shared};
 use crate::facts::{Release, ReleasePage, Subject};
 use crate::policy::{EmptyRange, Policy, SubjectKind};
 use crate::report::{ReleaseSummary, Report, SectionState};
@@ -34,10 +34,11 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .release
         .clone()
         .or_else(|| release::version_at(&tags, end));
-    let mut commits = Vec::new();
-    for read in git::history(&repo, &range, None, false)? {
-        commits.push(read?.decode()?);
-    }
+    let progress = progress(&range);
+    let judged =
+        super::check_commits::judge(&policy, git::history(&repo, &range, None, false)?, true)?;
+    progress.finish_and_clear();
+    let commits = judged.kept;
     if commits.is_empty() {
         let message = format!("`{range}` holds no commits: there is nothing to release");
         if policy.audit.empty_range == EmptyRange::Pass {
@@ -57,16 +58,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     facts.incident_references = incident_references(&repo, &policy, &facts, end)?;
     read_api_facts(&repo, &policy, args, &mut facts, end)?;
     let mut interner = Interner::default();
-    let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
-    for commit in &facts.commits {
-        let subject = Subject::Commit(commit);
-        if skip_reason(&policy, &subject).is_some() {
-            skipped += 1;
-        } else {
-            checked += 1;
-            findings.extend(evaluate_shared(&policy, subject, &mut interner));
-        }
-    }
+    let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
     findings.extend(evaluate_shared(
         &policy,
         Subject::Release(&facts),
@@ -354,4 +346,17 @@ fn origin_repository(repo: &Repository) -> Option<String> {
         .trim_start_matches([':', '/']);
     let path = path.trim_end_matches('/').trim_end_matches(".git");
     (path.split('/').count() == 2).then(|| path.to_owned())
+}
+
+/// A spinner on stderr while the range is read; hidden unless stderr is a
+/// terminal (nothing extra on stdout, nothing in logs).
+fn progress(range: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message(format!("reading and judging the commits of {range}"));
+    bar
 }

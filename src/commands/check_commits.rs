@@ -4,7 +4,7 @@ use std::sync::mpsc;
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
 use crate::engine::{Finding, Interner, evaluate_shared, needs_changes, skip_reason};
-use crate::facts::Subject;
+use crate::facts::{ReleaseCommit, Subject};
 use crate::policy::{Policy, SubjectKind};
 use crate::report::Report;
 use crate::sources::history::{History, ReadCommit};
@@ -18,7 +18,12 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
     let policy = policy_for(global, root.as_deref())?;
     let with_changes = needs_changes(&policy, SubjectKind::Commit);
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
-    let (findings, checked, skipped) = judge(&policy, history)?;
+    let Judged {
+        findings,
+        checked,
+        skipped,
+        ..
+    } = judge(&policy, history, false)?;
     if checked + skipped == 0 && global.format == Format::Human {
         err(&format!(
             "note: `{range}` holds no commits; nothing to check\n"
@@ -40,33 +45,53 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
     })
 }
 
-/// Findings, commits checked, commits skipped.
-type Judged = (Vec<Finding>, usize, usize);
+/// What judging a history found: findings, commits checked and skipped,
+/// and (when asked) the commits themselves, kept small: sha and message.
+pub(super) struct Judged {
+    pub findings: Vec<Finding>,
+    pub checked: usize,
+    pub skipped: usize,
+    pub kept: Vec<ReleaseCommit>,
+}
 
 /// Commits travel to the judge in batches, to keep channel traffic low.
 const BATCH: usize = 512;
 
 /// Reads commits on this thread while a second one decodes and judges
-/// them; findings keep the walk's order.
-fn judge(policy: &Policy, history: History<'_>) -> Result<Judged, Fatal> {
+/// them; findings keep the walk's order. With `keep`, the judge also keeps
+/// each commit's sha and message (the release audit needs them).
+pub(super) fn judge(policy: &Policy, history: History<'_>, keep: bool) -> Result<Judged, Fatal> {
     let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(16);
     std::thread::scope(|scope| {
         let judge = scope.spawn(move || -> Result<Judged, Fatal> {
-            let (mut findings, mut checked, mut skipped) = (Vec::new(), 0, 0);
+            let mut judged = Judged {
+                findings: Vec::new(),
+                checked: 0,
+                skipped: 0,
+                kept: Vec::new(),
+            };
             let mut interner = Interner::default();
             for batch in receiver {
                 for read in batch {
                     let commit = read.decode()?;
                     let subject = Subject::Commit(&commit);
                     if skip_reason(policy, &subject).is_some() {
-                        skipped += 1;
+                        judged.skipped += 1;
                     } else {
-                        checked += 1;
-                        findings.extend(evaluate_shared(policy, subject, &mut interner));
+                        judged.checked += 1;
+                        judged
+                            .findings
+                            .extend(evaluate_shared(policy, subject, &mut interner));
+                    }
+                    if keep {
+                        judged.kept.push(ReleaseCommit {
+                            sha: commit.sha,
+                            message: commit.message,
+                        });
                     }
                 }
             }
-            Ok((findings, checked, skipped))
+            Ok(judged)
         });
         let read = (|| {
             let mut batch = Vec::with_capacity(BATCH);

@@ -4,7 +4,7 @@
 mod audit;
 mod check_branch;
 mod check_commit_msg;
-mod check_commits;
+pub(crate) mod check_commits;
 mod check_pr;
 mod explain;
 mod init;

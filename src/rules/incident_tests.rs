@@ -161,7 +161,7 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use crate::engine::evaluate;
-    use crate::facts::{Commit, Release, Subject};
+    use crate::facts::{Release, ReleaseCommit, Subject};
     use crate::policy::{PolicySource, load};
 
     #[test]
@@ -172,15 +172,13 @@ mod tests {
         let mut release = Release {
             range: "v1..HEAD".into(),
             commits: vec![
-                Commit {
+                ReleaseCommit {
                     sha: Some("aaaa".into()),
                     message: "EPL-1 Fix the login loop (INC-42)".into(),
-                    ..Commit::default()
                 },
-                Commit {
+                ReleaseCommit {
                     sha: Some("bbbb".into()),
                     message: "EPL-2 Guard the cache, INC-43".into(),
-                    ..Commit::default()
                 },
             ],
             ..Release::default()

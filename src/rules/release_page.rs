@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 
 use super::sections::{self, SectionSpec};
 use super::{Context, Requirement, Violation};
-use crate::facts::{Commit, Release, Subject};
+use crate::facts::{Release, ReleaseCommit, Subject};
 use crate::policy::{
     Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind, undefined_name,
 };
@@ -295,7 +295,7 @@ impl Options {
         index
     }
 
-    fn part<'c>(&self, commit: &'c Commit) -> &'c str {
+    fn part<'c>(&self, commit: &'c ReleaseCommit) -> &'c str {
         // With several parts given, the widest wins (message ⊇ subject, body).
         if self.tickets_in.is_empty()
             || self.tickets_in.contains(&Part::Message)
@@ -323,7 +323,7 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use crate::engine::evaluate;
-    use crate::facts::{Commit, Release, ReleasePage, Subject};
+    use crate::facts::{Release, ReleaseCommit, ReleasePage, Subject};
     use crate::policy::{Level, Policy, PolicySource, load};
 
     const POLICY: &str = "version: 1
@@ -347,11 +347,10 @@ rules:
         load(vec![PolicySource::new("p.yml", POLICY)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
     }
 
-    fn commit(sha: &str, message: &str) -> Commit {
-        Commit {
+    fn commit(sha: &str, message: &str) -> ReleaseCommit {
+        ReleaseCommit {
             sha: Some(sha.into()),
             message: message.into(),
-            ..Commit::default()
         }
     }
 
