@@ -230,19 +230,17 @@ impl Decoder {
 
     /// gitignore-style globs: `*` stays within a path segment, `**` crosses them.
     pub fn globs(&mut self, node: &Node) -> Option<Globs> {
-        let mut builder = GlobSetBuilder::new();
+        let mut compiled = Vec::new();
         let mut patterns = Vec::new();
         let mut ok = true;
         for item in self.list(node) {
-            let Some(text) = self.non_empty_string(item) else {
+            let Some(text) = self.glob_text(item) else {
                 ok = false;
                 continue;
             };
             match glob(&text.value) {
                 Ok(globs) => {
-                    for g in globs {
-                        builder.add(g);
-                    }
+                    compiled.extend(globs);
                     patterns.push(text);
                 }
                 Err(err) => {
@@ -255,20 +253,27 @@ impl Decoder {
                 }
             }
         }
-        if !ok {
+        ok.then(|| Globs::new(patterns, compiled))
+    }
+
+    /// A glob's text: non-empty and not absurdly long.
+    fn glob_text(&mut self, item: &Node) -> Option<Spanned<String>> {
+        let text = self.non_empty_string(item)?;
+        if text.value.len() > crate::policy::MAX_GLOB_LEN {
+            self.error(
+                PolicyError::at(
+                    "policy::invalid-glob",
+                    item.span,
+                    format!("this glob is {} characters long", text.value.len()),
+                )
+                .help(format!(
+                    "keep globs under {} characters; split it into several",
+                    crate::policy::MAX_GLOB_LEN
+                )),
+            );
             return None;
         }
-        match builder.build() {
-            Ok(set) => Some(Globs { patterns, set }),
-            Err(err) => {
-                self.error(PolicyError::at(
-                    "policy::invalid-glob",
-                    node.span,
-                    format!("invalid glob set: {err}"),
-                ));
-                None
-            }
-        }
+        Some(text)
     }
 }
 
@@ -311,11 +316,11 @@ pub fn glob_set(patterns: &[&str]) -> GlobSet {
 impl Decoder {
     /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
     pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
-        let mut builder = GlobSetBuilder::new();
+        let mut compiled = Vec::new();
         let mut patterns = Vec::new();
         let mut ok = true;
         for item in self.list(node) {
-            let Some(text) = self.non_empty_string(item) else {
+            let Some(text) = self.glob_text(item) else {
                 ok = false;
                 continue;
             };
@@ -324,7 +329,7 @@ impl Decoder {
                 .build()
             {
                 Ok(g) => {
-                    builder.add(g);
+                    compiled.push(g);
                     patterns.push(text);
                 }
                 Err(err) => {
@@ -340,8 +345,7 @@ impl Decoder {
                 }
             }
         }
-        let set = builder.build().ok()?;
-        ok.then_some(Globs { patterns, set })
+        ok.then(|| Globs::new(patterns, compiled))
     }
 }
 

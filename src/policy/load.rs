@@ -246,13 +246,7 @@ fn decode_file(
     });
     named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
         let Some(globs) = d.globs(node) else {
-            policy.paths.insert(
-                name,
-                Globs {
-                    patterns: Vec::new(),
-                    set: globset::GlobSet::empty(),
-                },
-            );
+            policy.paths.insert(name, Globs::default());
             return None;
         };
         if globs.patterns.is_empty() {

@@ -120,18 +120,42 @@ impl JsonSchema for Patterns {
     }
 }
 
-/// Compiled globs with their source text.
-#[derive(Clone, Debug)]
+/// Globs with their source text. The syntax is checked when the policy
+/// loads; the matcher is compiled on first use, since most checks use few of
+/// a policy's globs (a commit message uses none of the pull request paths).
+#[derive(Clone, Debug, Default)]
 pub struct Globs {
     pub patterns: Vec<Spanned<String>>,
-    pub set: GlobSet,
+    globs: Vec<globset::Glob>,
+    set: std::sync::OnceLock<GlobSet>,
 }
 
 impl Globs {
+    pub fn new(patterns: Vec<Spanned<String>>, globs: Vec<globset::Glob>) -> Globs {
+        Globs {
+            patterns,
+            globs,
+            set: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn is_match(&self, path: &str) -> bool {
-        self.set.is_match(path)
+        self.set
+            .get_or_init(|| {
+                let mut builder = globset::GlobSetBuilder::new();
+                for glob in &self.globs {
+                    builder.add(glob.clone());
+                }
+                // Each glob parsed at load and is at most MAX_GLOB_LEN long, so
+                // the build cannot hit regex size limits.
+                builder.build().unwrap_or_else(|_| GlobSet::empty())
+            })
+            .is_match(path)
     }
 }
+
+/// Longest glob accepted (keeps compiled matchers within regex size limits).
+pub const MAX_GLOB_LEN: usize = 512;
 
 impl JsonSchema for Globs {
     fn schema_name() -> Cow<'static, str> {

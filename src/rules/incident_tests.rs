@@ -5,8 +5,7 @@ use schemars::JsonSchema;
 use super::{Context, Requirement, Violation};
 use crate::facts::{Release, Subject};
 use crate::policy::{
-    ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind, glob_set,
-    undefined_name,
+    ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind, undefined_name,
 };
 use crate::predicates::changed_matches;
 
@@ -153,7 +152,7 @@ impl Options {
     pub fn is_test(&self, policy: &Policy, path: &str) -> bool {
         match &self.tests {
             Some(refs) => changed_matches(refs, policy, path),
-            None => glob_set(super::tests_changed::DEFAULT_TEST_GLOBS).is_match(path),
+            None => super::tests_changed::default_tests().is_match(path),
         }
     }
 }

@@ -52,6 +52,13 @@ pub const DEFAULT_TEST_GLOBS: &[&str] = &[
     "*Tests.cs",
 ];
 
+/// The default test locations, compiled once.
+pub fn default_tests() -> &'static globset::GlobSet {
+    static SET: std::sync::LazyLock<globset::GlobSet> =
+        std::sync::LazyLock::new(|| glob_set(DEFAULT_TEST_GLOBS));
+    &SET
+}
+
 /// At least one changed file is a test.
 #[derive(Clone, Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -105,10 +112,9 @@ impl Requirement for Options {
             Some(refs) => changed
                 .iter()
                 .any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
-            None => {
-                let set = glob_set(DEFAULT_TEST_GLOBS);
-                changed.iter().any(|c| c.paths().any(|p| set.is_match(p)))
-            }
+            None => changed
+                .iter()
+                .any(|c| c.paths().any(|p| default_tests().is_match(p))),
         };
         if !is_test {
             out.push(
