@@ -46,15 +46,12 @@ pub struct Commit {
 
 impl Commit {
     pub fn subject(&self) -> &str {
-        self.message.lines().next().unwrap_or("").trim_end()
+        subject_of(&self.message)
     }
 
     /// Everything after the subject line.
     pub fn body(&self) -> &str {
-        match self.message.split_once('\n') {
-            Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
-            None => "",
-        }
+        body_of(&self.message)
     }
 
     pub fn is_merge(&self) -> bool {
@@ -195,14 +192,24 @@ pub struct ReleaseCommit {
 
 impl ReleaseCommit {
     pub fn subject(&self) -> &str {
-        self.message.lines().next().unwrap_or("").trim_end()
+        subject_of(&self.message)
     }
 
     pub fn body(&self) -> &str {
-        match self.message.split_once('\n') {
-            Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
-            None => "",
-        }
+        body_of(&self.message)
+    }
+}
+
+/// The first line of a commit message.
+fn subject_of(message: &str) -> &str {
+    message.lines().next().unwrap_or("").trim_end()
+}
+
+/// Everything after a commit message's first line.
+fn body_of(message: &str) -> &str {
+    match message.split_once('\n') {
+        Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
+        None => "",
     }
 }
 

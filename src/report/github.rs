@@ -101,7 +101,7 @@ pub fn step_summary(report: &Report, policy: &Policy) -> String {
     };
     let mut out = format!(
         "## git-policy: {} {verdict}\n\n{}, {}, {}\n\n| rule | verdict | what it requires |\n|---|---|---|\n",
-        cell(&report.subject_ref),
+        super::table_cell(&report.subject_ref),
         plural(report.count(Level::Error), "error"),
         plural(report.count(Level::Warning), "warning"),
         plural(report.count(Level::Notice), "notice")
@@ -117,24 +117,14 @@ pub fn step_summary(report: &Report, policy: &Policy) -> String {
         out.push_str(&format!(
             "| `{}` | {shown} | {} |\n",
             v.rule,
-            cell(v.description.as_deref().unwrap_or(""))
+            super::table_cell(v.description.as_deref().unwrap_or(""))
         ));
     }
     if !report.findings.is_empty() {
-        out.push_str("\n| level | rule | finding | how to fix |\n|---|---|---|---|\n");
+        out.push('\n');
+        out.push_str(super::FINDINGS_HEADER);
         for f in &report.findings {
-            let about = f
-                .commit
-                .as_deref()
-                .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
-                .unwrap_or_default();
-            let row = format!(
-                "| {} | `{}` | {about}{} | {} |\n",
-                f.level.name(),
-                f.rule,
-                cell(&f.message),
-                cell(f.help.as_deref().unwrap_or(""))
-            );
+            let row = super::finding_row(f);
             if out.len() + row.len() > SUMMARY_LIMIT - 200 {
                 out.push_str("\n… more findings than a step summary can hold; see the job log.\n");
                 break;
@@ -145,11 +135,6 @@ pub fn step_summary(report: &Report, policy: &Policy) -> String {
     let _ = policy;
     out.push('\n');
     out
-}
-
-/// A table cell: no pipes or line breaks.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// `$GITHUB_OUTPUT` lines: `passed`, `errors` (count), `warnings`, and

@@ -100,21 +100,10 @@ pub fn render(report: &Report) -> String {
         }
     }
     if !report.findings.is_empty() {
-        out.push_str("## Findings\n\n| level | rule | finding | how to fix |\n|---|---|---|---|\n");
+        out.push_str("## Findings\n\n");
+        out.push_str(super::FINDINGS_HEADER);
         for f in &report.findings {
-            let about = f
-                .commit
-                .as_deref()
-                .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
-                .unwrap_or_default();
-            let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
-            out.push_str(&format!(
-                "| {} | `{}` | {about}{} | {} |\n",
-                f.level.name(),
-                f.rule,
-                cell(&f.message),
-                cell(f.help.as_deref().unwrap_or(""))
-            ));
+            out.push_str(&super::finding_row(f));
         }
     }
     out

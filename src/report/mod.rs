@@ -70,6 +70,30 @@ impl Report {
     }
 }
 
+/// The header of a Markdown findings table.
+pub const FINDINGS_HEADER: &str = "| level | rule | finding | how to fix |\n|---|---|---|---|\n";
+
+/// One row of a Markdown findings table.
+pub fn finding_row(f: &Finding) -> String {
+    let about = f
+        .commit
+        .as_deref()
+        .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
+        .unwrap_or_default();
+    format!(
+        "| {} | `{}` | {about}{} | {} |\n",
+        f.level.name(),
+        f.rule,
+        table_cell(&f.message),
+        table_cell(f.help.as_deref().unwrap_or(""))
+    )
+}
+
+/// Text fit for a Markdown table cell: no pipes, no line breaks.
+pub fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
 /// "1 error", "2 warnings".
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {

@@ -121,29 +121,10 @@ impl Requirement for Options {
 impl Options {
     /// Incident tickets named by the release's commits, with their commits.
     pub fn incidents(&self, policy: &Policy, release: &Release) -> BTreeMap<String, Vec<String>> {
-        let trackers: Vec<&regex::Regex> = policy
-            .tickets
-            .iter()
-            .filter(|(name, t)| {
-                if self.trackers.0.is_empty() {
-                    t.incident
-                } else {
-                    self.trackers.contains(name)
-                }
-            })
-            .map(|(_, t)| &t.pattern.regex)
-            .collect();
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let trackers = super::release_page::trackers(policy, &self.trackers, true);
+        let mut out = BTreeMap::new();
         for commit in &release.commits {
-            for regex in &trackers {
-                for m in regex.find_iter(&commit.message) {
-                    let commits = out.entry(m.as_str().to_owned()).or_default();
-                    let sha = commit.sha.clone().unwrap_or_default();
-                    if !commits.contains(&sha) {
-                        commits.push(sha);
-                    }
-                }
-            }
+            super::release_page::collect_tickets(&trackers, commit, &commit.message, &mut out);
         }
         out
     }

@@ -226,6 +226,45 @@ impl Requirement for Options {
     }
 }
 
+/// The tracker regexes meant: the named trackers, else every tracker that is
+/// (`incident`) or is not an incident tracker.
+pub fn trackers<'p>(policy: &'p Policy, named: &Strings, incident: bool) -> Vec<&'p regex::Regex> {
+    policy
+        .tickets
+        .iter()
+        .filter(|(name, t)| {
+            if named.0.is_empty() {
+                t.incident == incident
+            } else {
+                named.contains(name)
+            }
+        })
+        .map(|(_, t)| &t.pattern.regex)
+        .collect()
+}
+
+/// Adds the tickets `text` (part of `commit`) names to `tickets`, each with
+/// the commit's sha; whether it named any.
+pub fn collect_tickets(
+    trackers: &[&regex::Regex],
+    commit: &ReleaseCommit,
+    text: &str,
+    tickets: &mut BTreeMap<String, Vec<String>>,
+) -> bool {
+    let mut named = false;
+    for regex in trackers {
+        for m in regex.find_iter(text) {
+            named = true;
+            let commits = tickets.entry(m.as_str().to_owned()).or_default();
+            let sha = commit.sha.clone().unwrap_or_default();
+            if !commits.contains(&sha) {
+                commits.push(sha);
+            }
+        }
+    }
+    named
+}
+
 /// Tickets of a release: those the commits name (with their commits),
 /// those missing from the page, and those listed that no commit names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -239,33 +278,10 @@ pub struct TicketIndex {
 
 impl Options {
     pub fn ticket_index(&self, policy: &Policy, release: &Release) -> TicketIndex {
-        let trackers: Vec<&regex::Regex> = policy
-            .tickets
-            .iter()
-            .filter(|(name, t)| {
-                if self.trackers.0.is_empty() {
-                    !t.incident
-                } else {
-                    self.trackers.contains(name)
-                }
-            })
-            .map(|(_, t)| &t.pattern.regex)
-            .collect();
+        let trackers = trackers(policy, &self.trackers, false);
         let mut index = TicketIndex::default();
         for commit in &release.commits {
-            let text = self.part(commit);
-            let mut named = false;
-            for regex in &trackers {
-                for m in regex.find_iter(text) {
-                    named = true;
-                    let commits = index.tickets.entry(m.as_str().to_owned()).or_default();
-                    let sha = commit.sha.clone().unwrap_or_default();
-                    if !commits.contains(&sha) {
-                        commits.push(sha);
-                    }
-                }
-            }
-            if !named {
+            if !collect_tickets(&trackers, commit, self.part(commit), &mut index.tickets) {
                 index.without_ticket.push((
                     commit.sha.clone().unwrap_or_default(),
                     commit.subject().to_owned(),
