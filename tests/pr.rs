@@ -855,3 +855,23 @@ async fn commit_and_branch_rules_run_on_the_pull_request_too() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_githubs_file_cap_the_api_list_is_not_trusted() {
+    let files: Vec<Value> = (0..3000).map(|i| file(&format!("src/f{i}.rs"))).collect();
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Huge", None, false, &[]),
+        vec![],
+        files,
+        vec![],
+    )
+    .await;
+    let out = pr.run(&[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("changes 3000 or more files, GitHub's limit for listing them"),
+        "{err}"
+    );
+    assert!(err.contains("fetch-depth: 0"), "{err}");
+}
