@@ -57,6 +57,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     facts.page = read_page(&repo, &policy, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &policy, &facts, end)?;
     read_api_facts(&repo, &policy, args, &mut facts, end)?;
+    // Everything git can tell is read: let the pack mappings go before judging the release.
+    drop(repo);
     let mut interner = Interner::default();
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
     findings.extend(evaluate_shared(
@@ -64,6 +66,13 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         Subject::Release(&facts),
         &mut interner,
     ));
+    let mut release = summary(&policy, &facts);
+    // The summary refers to commits by index; keep their shas, let the messages go.
+    release.shas = facts
+        .commits
+        .into_iter()
+        .map(|c| c.sha.unwrap_or_default())
+        .collect();
     let report = Report {
         subject_kind: "release",
         subject_ref: match &version {
@@ -74,7 +83,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         checked,
         skipped,
         verdicts: Vec::new(),
-        release: Some(summary(&policy, &facts)),
+        release: Some(release),
     };
     Ok(finish(global, &policy, &report))
 }
@@ -203,21 +212,23 @@ fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
         return out;
     };
     let index = options.value.ticket_index(policy, facts);
-    for ticket in index.tickets.keys() {
-        let url = policy
-            .tickets
-            .values()
-            .find(|t| t.pattern.is_match(ticket))
-            .and_then(|t| t.url.as_ref());
-        if let Some(url) = url {
-            out.links
-                .insert(ticket.clone(), url.value.replace("{id}", ticket));
-        }
-    }
-    out.missing = index.missing.keys().cloned().collect();
-    out.unlisted = index.unlisted.iter().cloned().collect();
-    out.without_ticket = index.without_ticket.clone();
-    out.tickets = index.tickets;
+    out.links = policy
+        .tickets
+        .values()
+        .filter_map(|t| Some((t.pattern.regex.clone(), t.url.as_ref()?.value.clone())))
+        .collect();
+    out.missing = index.missing.iter().map(|t| (*t).to_owned()).collect();
+    out.unlisted = index.unlisted.iter().map(|t| (*t).to_owned()).collect();
+    out.without_ticket = index
+        .without_ticket
+        .iter()
+        .map(|&i| (i, facts.commits[i as usize].subject().to_owned()))
+        .collect();
+    out.tickets = index
+        .tickets
+        .into_iter()
+        .map(|(t, commits)| (t.to_owned(), commits))
+        .collect();
     if let Some(page) = &facts.page {
         for spec in &options.value.sections {
             let mut found = Vec::new();

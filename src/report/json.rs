@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde::ser::Serializer;
 use serde_json::{Value, json};
 
-use super::Report;
+use super::{ReleaseSummary, Report};
 use crate::engine::Finding;
 use crate::policy::{Level, Policy};
 
@@ -29,7 +29,8 @@ struct ReleaseOut<'a> {
     range: &'a str,
     commits: usize,
     page: Option<&'a str>,
-    tickets: Vec<TicketOut<'a>>,
+    #[serde(serialize_with = "tickets")]
+    tickets: &'a ReleaseSummary,
     missing: &'a [String],
     unlisted: &'a [String],
     without_ticket: Vec<CommitOut<'a>>,
@@ -38,9 +39,19 @@ struct ReleaseOut<'a> {
 #[derive(Serialize)]
 struct TicketOut<'a> {
     id: &'a str,
-    commits: &'a [String],
+    commits: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
+    url: Option<String>,
+}
+
+/// Streams the tickets, resolving commit indices and links as it goes.
+fn tickets<S: Serializer>(summary: &&ReleaseSummary, serializer: S) -> Result<S::Ok, S::Error> {
+    let r = *summary;
+    serializer.collect_seq(r.tickets.iter().map(|(id, commits)| TicketOut {
+        id,
+        commits: commits.iter().map(|&i| r.sha(i)).collect(),
+        url: r.link(id),
+    }))
 }
 
 #[derive(Serialize)]
@@ -134,21 +145,16 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             range: &r.range,
             commits: r.commits,
             page: r.page.as_deref(),
-            tickets: r
-                .tickets
-                .iter()
-                .map(|(id, commits)| TicketOut {
-                    id,
-                    commits,
-                    url: r.links.get(id).map(String::as_str),
-                })
-                .collect(),
+            tickets: r,
             missing: &r.missing,
             unlisted: &r.unlisted,
             without_ticket: r
                 .without_ticket
                 .iter()
-                .map(|(sha, subject)| CommitOut { sha, subject })
+                .map(|(i, subject)| CommitOut {
+                    sha: r.sha(*i),
+                    subject,
+                })
                 .collect(),
         }),
     };

@@ -31,7 +31,7 @@ pub fn render(report: &Report) -> String {
             } else {
                 out.push_str("| ticket | on the release page | commits |\n|---|---|---|\n");
                 for (ticket, commits) in &r.tickets {
-                    let shown = match r.links.get(ticket) {
+                    let shown = match r.link(ticket) {
                         Some(url) => format!("[{ticket}]({url})"),
                         None => ticket.clone(),
                     };
@@ -42,7 +42,10 @@ pub fn render(report: &Report) -> String {
                     };
                     let shas: Vec<String> = commits
                         .iter()
-                        .map(|c| format!("`{}`", &c[..c.len().min(10)]))
+                        .map(|&i| {
+                            let c = r.sha(i);
+                            format!("`{}`", &c[..c.len().min(10)])
+                        })
                         .collect();
                     out.push_str(&format!("| {shown} | {listed} | {} |\n", shas.join(" ")));
                 }
@@ -58,7 +61,8 @@ pub fn render(report: &Report) -> String {
                 "## Commits without a ticket ({})\n\n",
                 r.without_ticket.len()
             ));
-            for (sha, subject) in &r.without_ticket {
+            for (index, subject) in &r.without_ticket {
+                let sha = r.sha(*index);
                 out.push_str(&format!(
                     "- `{}` {}\n",
                     &sha[..sha.len().min(10)],

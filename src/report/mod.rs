@@ -38,26 +38,43 @@ pub enum SectionState {
     MissingOrEmpty,
 }
 
-/// The release audit's account of a release (JSON `release`, the Markdown report).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The release audit's account of a release (JSON `release`, the Markdown
+/// report), kept compact: commits are indices into `shas`.
+#[derive(Clone, Debug, Default)]
 pub struct ReleaseSummary {
     pub version: Option<String>,
     pub range: String,
     pub commits: usize,
     /// Path of the release page read, if any.
     pub page: Option<String>,
-    /// Ticket → commits naming it.
-    pub tickets: std::collections::BTreeMap<String, Vec<String>>,
+    /// Every commit's sha, in the order of the range.
+    pub shas: Vec<String>,
+    /// Ticket → indices of the commits naming it.
+    pub tickets: std::collections::BTreeMap<String, Vec<u32>>,
     /// Tickets not on the page.
     pub missing: Vec<String>,
     /// Tickets on the page that no commit names.
     pub unlisted: Vec<String>,
-    /// Commits (sha, subject) naming no ticket.
-    pub without_ticket: Vec<(String, String)>,
-    /// Ticket → link, from the tracker's `url`.
-    pub links: std::collections::BTreeMap<String, String>,
+    /// Commits naming no ticket: (index, subject).
+    pub without_ticket: Vec<(u32, String)>,
+    /// Link templates: a tracker's pattern and its `url` (`{id}` is the ticket).
+    pub links: Vec<(regex::Regex, String)>,
     /// Required page sections and their state.
     pub sections: Vec<(String, SectionState)>,
+}
+
+impl ReleaseSummary {
+    pub fn sha(&self, index: u32) -> &str {
+        self.shas.get(index as usize).map_or("", String::as_str)
+    }
+
+    /// The ticket's link, from its tracker's `url`.
+    pub fn link(&self, ticket: &str) -> Option<String> {
+        self.links
+            .iter()
+            .find(|(pattern, _)| pattern.is_match(ticket))
+            .map(|(_, url)| url.replace("{id}", ticket))
+    }
 }
 
 impl Report {

@@ -122,11 +122,15 @@ impl Options {
     /// Incident tickets named by the release's commits, with their commits.
     pub fn incidents(&self, policy: &Policy, release: &Release) -> BTreeMap<String, Vec<String>> {
         let trackers = super::release_page::trackers(policy, &self.trackers, true);
-        let mut out = BTreeMap::new();
-        for commit in &release.commits {
-            super::release_page::collect_tickets(&trackers, commit, &commit.message, &mut out);
+        let mut found = BTreeMap::new();
+        for (i, commit) in release.commits.iter().enumerate() {
+            super::release_page::collect_tickets(&trackers, i as u32, &commit.message, &mut found);
         }
-        out
+        let sha = |i: &u32| release.commits[*i as usize].sha.clone().unwrap_or_default();
+        found
+            .into_iter()
+            .map(|(ticket, commits)| (ticket.to_owned(), commits.iter().map(sha).collect()))
+            .collect()
     }
 
     /// Whether a path is a test file for this requirement.

@@ -197,10 +197,10 @@ impl Requirement for Options {
             return;
         }
         let index = self.ticket_index(cx.policy, release);
-        for (ticket, commits) in &index.missing {
-            let shas: Vec<String> = commits
+        for ticket in &index.missing {
+            let shas: Vec<String> = index.tickets[ticket]
                 .iter()
-                .map(|c| c.chars().take(10).collect())
+                .map(|&i| short_sha(release, i))
                 .collect();
             let mut v = Violation::new(format!(
                 "ticket {ticket} (commit {}) is not on the release page",
@@ -210,7 +210,7 @@ impl Requirement for Options {
                 "add {ticket} to {} with a line on what changed",
                 page.path
             ));
-            v.ticket = Some(ticket.clone());
+            v.ticket = Some((*ticket).to_owned());
             out.push(v);
         }
         for ticket in &index.unlisted {
@@ -219,11 +219,21 @@ impl Requirement for Options {
                 release.range
             ))
             .help("remove it from the page, or check that its change is in this release");
-            v.ticket = Some(ticket.clone());
+            v.ticket = Some((*ticket).to_owned());
             v.level = Some(Level::Warning);
             out.push(v);
         }
     }
+}
+
+fn short_sha(release: &Release, index: u32) -> String {
+    release.commits[index as usize]
+        .sha
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(10)
+        .collect()
 }
 
 /// The tracker regexes meant: the named trackers, else every tracker that is
@@ -243,66 +253,62 @@ pub fn trackers<'p>(policy: &'p Policy, named: &Strings, incident: bool) -> Vec<
         .collect()
 }
 
-/// Adds the tickets `text` (part of `commit`) names to `tickets`, each with
-/// the commit's sha; whether it named any.
-pub fn collect_tickets(
+/// Adds the tickets `text` (part of commit number `commit`) names to
+/// `tickets`, borrowing them from the text; whether it named any.
+pub fn collect_tickets<'t>(
     trackers: &[&regex::Regex],
-    commit: &ReleaseCommit,
-    text: &str,
-    tickets: &mut BTreeMap<String, Vec<String>>,
+    commit: u32,
+    text: &'t str,
+    tickets: &mut BTreeMap<&'t str, Vec<u32>>,
 ) -> bool {
     let mut named = false;
     for regex in trackers {
         for m in regex.find_iter(text) {
             named = true;
-            let commits = tickets.entry(m.as_str().to_owned()).or_default();
-            let sha = commit.sha.clone().unwrap_or_default();
-            if !commits.contains(&sha) {
-                commits.push(sha);
+            let commits = tickets.entry(m.as_str()).or_default();
+            if commits.last() != Some(&commit) {
+                commits.push(commit);
             }
         }
     }
     named
 }
 
-/// Tickets of a release: those the commits name (with their commits),
-/// those missing from the page, and those listed that no commit names.
+/// Tickets of a release, borrowed from its facts: those the commits name
+/// (with the indices of their commits), those missing from the page, those
+/// listed that no commit names, and the commits that name none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TicketIndex {
-    pub tickets: BTreeMap<String, Vec<String>>,
-    pub missing: BTreeMap<String, Vec<String>>,
-    pub unlisted: BTreeSet<String>,
-    /// Commits (sha, subject) that name no ticket.
-    pub without_ticket: Vec<(String, String)>,
+pub struct TicketIndex<'r> {
+    pub tickets: BTreeMap<&'r str, Vec<u32>>,
+    pub missing: Vec<&'r str>,
+    pub unlisted: BTreeSet<&'r str>,
+    pub without_ticket: Vec<u32>,
 }
 
 impl Options {
-    pub fn ticket_index(&self, policy: &Policy, release: &Release) -> TicketIndex {
+    pub fn ticket_index<'r>(&self, policy: &Policy, release: &'r Release) -> TicketIndex<'r> {
         let trackers = trackers(policy, &self.trackers, false);
         let mut index = TicketIndex::default();
-        for commit in &release.commits {
-            if !collect_tickets(&trackers, commit, self.part(commit), &mut index.tickets) {
-                index.without_ticket.push((
-                    commit.sha.clone().unwrap_or_default(),
-                    commit.subject().to_owned(),
-                ));
+        for (i, commit) in release.commits.iter().enumerate() {
+            if !collect_tickets(&trackers, i as u32, self.part(commit), &mut index.tickets) {
+                index.without_ticket.push(i as u32);
             }
         }
-        let on_page: BTreeSet<String> = release
+        let on_page: std::collections::HashSet<&str> = release
             .page
             .as_ref()
             .map(|p| {
                 trackers
                     .iter()
-                    .flat_map(|r| r.find_iter(&p.text).map(|m| m.as_str().to_owned()))
+                    .flat_map(|r| r.find_iter(&p.text).map(|m| m.as_str()))
                     .collect()
             })
             .unwrap_or_default();
         index.missing = index
             .tickets
-            .iter()
-            .filter(|(t, _)| !on_page.contains(*t))
-            .map(|(t, c)| (t.clone(), c.clone()))
+            .keys()
+            .filter(|t| !on_page.contains(*t))
+            .copied()
             .collect();
         index.unlisted = on_page
             .into_iter()
@@ -450,14 +456,16 @@ rules:
         let p = policy();
         let rule = &p.rules[0];
         let options = &rule.require.release_page.as_ref().unwrap().value;
-        let index = options.ticket_index(&p, &release("EPL-1", false));
+        let facts = release("EPL-1", false);
+        let index = options.ticket_index(&p, &facts);
         assert_eq!(
-            index.tickets.keys().cloned().collect::<Vec<_>>(),
+            index.tickets.keys().copied().collect::<Vec<_>>(),
             ["EPL-1", "EPL-2"]
         );
         assert_eq!(
             index.without_ticket,
-            [("cccccccccccc".to_owned(), "Tidy up; see INC-7".to_owned())]
+            [2],
+            "the third commit, `Tidy up; see INC-7`, names no ticket"
         );
         assert_eq!(
             options.page_path(Some("1.3.0")),
