@@ -61,12 +61,15 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     drop(repo);
     let mut interner = Interner::default();
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
-    findings.extend(evaluate_shared(
-        &policy,
-        Subject::Release(&facts),
-        &mut interner,
-    ));
-    let mut release = summary(&policy, &facts);
+    // Judging the release and summarizing it only read the facts: one core each.
+    let (judged, release) = std::thread::scope(|scope| {
+        let summarized = scope.spawn(|| summary(&policy, &facts));
+        let judged = evaluate_shared(&policy, Subject::Release(&facts), &mut interner);
+        (judged, summarized.join())
+    });
+    let mut release = release
+        .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
+    findings.extend(judged);
     // The summary refers to commits by index; keep their shas, let the messages go.
     release.shas = facts
         .commits
