@@ -15,7 +15,7 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         for info in rules::ALL {
             let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
             text.push_str(&format!(
-                "  {:<14} {}  [{}]\n",
+                "  {:<15} {}  [{}]\n",
                 info.name,
                 info.summary,
                 on.join(", ")
@@ -106,7 +106,7 @@ fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
     text.push_str("\nRequirements:\n");
     for (info, _, _) in rule.require.each() {
         text.push_str(&format!(
-            "  {:<14} {} (`git-policy explain {}`)\n",
+            "  {:<15} {} (`git-policy explain {}`)\n",
             info.name, info.summary, info.name
         ));
     }
