@@ -57,7 +57,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     }
     let code = finish(global, &policy, &report);
     if global.format == Format::Github {
-        write_github_files(&policy, &report)?;
+        write_github_files(&report)?;
     }
     Ok(code)
 }
@@ -123,7 +123,7 @@ async fn check(
     let policy = load(base_sources).map_err(Failure::Policy)?;
     // Team members are read while the changes are gathered; a team only
     // matters (and its read only fails the check) when a rule that applies needs it.
-    let all_teams = pull_request::approval_teams(&policy, policy.rules.iter());
+    let all_teams = pull_request::approval_teams(policy.rules.iter());
     let (completed, teams) = futures_util::join!(
         pull_request::complete(gh, git, &mut pr, &mut notes),
         read_teams(gh, &policy, &all_teams)
@@ -133,7 +133,7 @@ async fn check(
         .rules
         .iter()
         .filter(|r| applies(&policy, r, &Subject::PullRequest(&pr)));
-    for team in pull_request::approval_teams(&policy, applicable) {
+    for team in pull_request::approval_teams(applicable) {
         match teams.get(&team) {
             Some(Ok(members)) => {
                 pr.team_members.insert(team.clone(), members.clone());
@@ -348,7 +348,7 @@ async fn proposed(
 }
 
 /// `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT`, when Actions provides them.
-fn write_github_files(policy: &Policy, report: &Report) -> Result<(), Failure> {
+fn write_github_files(report: &Report) -> Result<(), Failure> {
     use std::io::Write;
     let append = |var: &str, text: &str| -> Result<(), Fatal> {
         let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) else {
@@ -369,7 +369,7 @@ fn write_github_files(policy: &Policy, report: &Report) -> Result<(), Failure> {
     };
     append(
         "GITHUB_STEP_SUMMARY",
-        &crate::report::github::step_summary(report, policy),
+        &crate::report::github::step_summary(report),
     )?;
     append(
         "GITHUB_OUTPUT",

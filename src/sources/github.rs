@@ -479,9 +479,9 @@ pub async fn expedited(
             .get("merge_commit_sha")
             .and_then(Value::as_str)
             .filter(|_| pr.get("merged_at").is_some_and(|m| !m.is_null()));
-        let Some(merge) = merged.filter(|m| commits.contains(*m)) else {
+        if !merged.is_some_and(|m| commits.contains(m)) {
             return Ok::<_, Fatal>(None);
-        };
+        }
         let merged_at = pr.get("merged_at").and_then(Value::as_str).unwrap_or("");
         // ISO 8601 times in UTC compare as text.
         let reviewed_after_merge = reviews.iter().any(|r| {
@@ -489,7 +489,6 @@ pub async fn expedited(
                 .and_then(Value::as_str)
                 .is_some_and(|t| t > merged_at)
         });
-        let _ = merge;
         Ok(Some(crate::facts::ExpeditedPullRequest {
             number,
             title: pr

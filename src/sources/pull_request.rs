@@ -114,7 +114,6 @@ pub async fn resolve_teams(
 
 /// Team names used by approval requirements of rules on pull requests.
 pub fn approval_teams<'a>(
-    policy: &'a Policy,
     rules: impl Iterator<Item = &'a crate::policy::Rule>,
 ) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -125,7 +124,6 @@ pub fn approval_teams<'a>(
             }
         }
     }
-    let _ = policy;
     out
 }
 
