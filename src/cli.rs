@@ -86,6 +86,13 @@ pub enum Command {
     },
     /// Print the JSON Schema of policy files.
     Schema,
+    /// Print a shell completion script (e.g. `git-policy completions bash > /etc/bash_completion.d/git-policy`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `git-policy man > ~/.local/share/man/man1/git-policy.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -48,3 +48,43 @@ fn the_shipped_pack_and_every_fixture_policy_satisfy_the_schema_keys() {
         );
     }
 }
+
+#[test]
+fn man_page_is_checked_in() {
+    let page = git_policy::commands::man_page();
+    assert!(page.contains(".TH git-policy 1"), "{page}");
+    check("docs/man/git-policy.1", &page);
+}
+
+#[test]
+fn completions_cover_every_command_and_parse() {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        let script = git_policy::commands::completions(shell);
+        for command in [
+            "check",
+            "audit",
+            "validate",
+            "explain",
+            "init",
+            "install-hooks",
+            "schema",
+            "completions",
+            "man",
+        ] {
+            assert!(script.contains(command), "{shell}: no `{command}`");
+        }
+    }
+    let bash = git_policy::commands::completions(clap_complete::Shell::Bash);
+    let status = std::process::Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the bash completion script does not parse"
+    );
+}

@@ -26,6 +26,8 @@ fn help_of_every_command() {
         &["init"],
         &["install-hooks"],
         &["schema"],
+        &["completions"],
+        &["man"],
     ] {
         let output = common::git_policy(dir.path())
             .args(args)

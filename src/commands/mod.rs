@@ -104,6 +104,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init { force } => init::run(&global, force),
         Command::InstallHooks { force } => install_hooks::run(&global, force),
         Command::Schema => schema::run(),
+        Command::Completions { shell } => {
+            out(&completions(shell));
+            Ok(ExitCode::from(PASSED))
+        }
+        Command::Man => man(),
     };
     match outcome {
         Ok(code) => code,
@@ -176,6 +181,29 @@ fn human_fatal(f: &Fatal, color: bool) -> String {
         s.push_str(&format!("  help: {help}\n"));
     }
     s
+}
+
+/// A completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut buffer = Vec::new();
+    clap_complete::generate(shell, &mut command, "git-policy", &mut buffer);
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+/// The man page, in roff (checked in as docs/man/git-policy.1).
+pub fn man_page() -> String {
+    use clap::CommandFactory;
+    let mut buffer = Vec::new();
+    // Rendering into memory cannot fail.
+    let _ = clap_mangen::Man::new(Cli::command()).render(&mut buffer);
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+fn man() -> Outcome {
+    out(&man_page());
+    Ok(ExitCode::from(PASSED))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
