@@ -479,6 +479,23 @@ impl Policy {
         }
     }
 
+    /// Errors for tracker names that `tickets:` does not define.
+    pub fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
+        for name in names
+            .iter()
+            .filter(|n| !self.tickets.contains_key(&n.value))
+        {
+            let defined = self.tickets.keys().map(String::as_str);
+            errors.push(undefined_name(
+                "tracker",
+                "tickets",
+                name,
+                defined,
+                "define it under `tickets:` with a `pattern`",
+            ));
+        }
+    }
+
     /// The trackers a ticket requirement means: the named ones, or all.
     pub fn trackers<'a>(
         &'a self,

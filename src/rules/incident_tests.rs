@@ -4,9 +4,7 @@ use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::{Release, Subject};
-use crate::policy::{
-    ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind, undefined_name,
-};
+use crate::policy::{ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind};
 use crate::predicates::changed_matches;
 
 pub const SUMMARY: &str =
@@ -70,19 +68,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 
 impl Requirement for Options {
     fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
-        for name in self
-            .trackers
-            .iter()
-            .filter(|t| !policy.tickets.contains_key(&t.value))
-        {
-            errors.push(undefined_name(
-                "tracker",
-                "tickets",
-                name,
-                policy.tickets.keys().map(String::as_str),
-                "define it under `tickets:`",
-            ));
-        }
+        policy.check_trackers(&self.trackers, errors);
         if let Some(tests) = &self.tests {
             crate::policy::check_changed_refs(tests, policy, errors);
         }

@@ -6,7 +6,7 @@ use super::sections::{self, SectionSpec};
 use super::{Context, Requirement, Violation};
 use crate::facts::{Release, ReleaseCommit, Subject};
 use crate::policy::{
-    Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind, undefined_name,
+    Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind,
 };
 
 pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
@@ -165,19 +165,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 
 impl Requirement for Options {
     fn validate(&self, policy: &Policy, _rule: &Rule, errors: &mut Vec<PolicyError>) {
-        for name in self
-            .trackers
-            .iter()
-            .filter(|t| !policy.tickets.contains_key(&t.value))
-        {
-            errors.push(undefined_name(
-                "tracker",
-                "tickets",
-                name,
-                policy.tickets.keys().map(String::as_str),
-                "define it under `tickets:`",
-            ));
-        }
+        policy.check_trackers(&self.trackers, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {

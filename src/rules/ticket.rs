@@ -5,8 +5,7 @@ use schemars::JsonSchema;
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
 use crate::policy::{
-    Decoder, Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, did_you_mean,
-    undefined_name,
+    Decoder, Node, Policy, PolicyError, Strings, SubjectKind, Tracker, did_you_mean,
 };
 
 pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
@@ -175,11 +174,7 @@ impl Requirement for Options {
         _rule: &crate::policy::Rule,
         errors: &mut Vec<PolicyError>,
     ) {
-        for name in self.trackers.iter() {
-            if !policy.tickets.contains_key(&name.value) {
-                errors.push(undefined_tracker(name, policy));
-            }
-        }
+        policy.check_trackers(&self.trackers, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -395,17 +390,6 @@ pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
         .case_insensitive(true)
         .build()
         .ok()
-}
-
-fn undefined_tracker(name: &Spanned<String>, policy: &Policy) -> PolicyError {
-    let defined = policy.tickets.keys().map(String::as_str);
-    undefined_name(
-        "tracker",
-        "tickets",
-        name,
-        defined,
-        "define it under `tickets:` with a `pattern`",
-    )
 }
 
 #[cfg(test)]
