@@ -177,6 +177,21 @@ fn every_bad_input_exits_2_with_its_reason() {
             "is not OWNER/NAME",
         ),
         case(
+            "--repo with an empty part",
+            &["check", "pr", "--repo", "octo//app", "--number", "1"],
+            "is not OWNER/NAME",
+        ),
+        case(
+            "--repo climbing out of the API path",
+            &["check", "pr", "--repo", "../../orgs", "--number", "1"],
+            "is not OWNER/NAME",
+        ),
+        case(
+            "pull request number 0",
+            &["check", "pr", "--repo", "o/r", "--number", "0"],
+            "number 0 does not exist",
+        ),
+        case(
             "API unreachable",
             &["check", "pr", "--repo", "o/r", "--number", "1"],
             "cannot reach GitHub",

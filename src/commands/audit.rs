@@ -293,6 +293,11 @@ fn read_api_facts(
             Fatal::new("cannot tell which GitHub repository to read the release checks from")
                 .help("pass --repo OWNER/NAME")
         })?;
+    if !github::is_repository_name(&name) {
+        return Err(Fatal::new(format!("`{name}` is not OWNER/NAME"))
+            .help("e.g. --repo octo/app")
+            .into());
+    }
     let api = std::env::var("GITHUB_API_URL")
         .ok()
         .filter(|u| !u.is_empty())

@@ -74,9 +74,14 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
                         .help("pass --repo OWNER/NAME (or set GITHUB_REPOSITORY)")
                 })?,
         };
-        if repo.split('/').filter(|p| !p.is_empty()).count() != 2 {
+        if !github::is_repository_name(&repo) {
             return Err(Fatal::new(format!("`{repo}` is not OWNER/NAME"))
                 .help("e.g. --repo octo/app")
+                .into());
+        }
+        if number == 0 {
+            return Err(Fatal::new("pull request number 0 does not exist")
+                .help("pass the number GitHub shows, e.g. --number 42")
                 .into());
         }
         return Ok(Some((repo, number)));

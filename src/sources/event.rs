@@ -59,7 +59,10 @@ pub fn parse(text: &str, name: Option<&str>) -> Result<Event, Fatal> {
         .get("number")
         .or_else(|| payload.get("number"))
         .and_then(Value::as_u64)
-        .ok_or_else(|| Fatal::new("the event's `pull_request` has no `number`"))?;
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            Fatal::new("the event's `pull_request` has no `number` (a positive integer)")
+        })?;
     let repo = payload
         .pointer("/repository/full_name")
         .or_else(|| pr.pointer("/base/repo/full_name"))
@@ -67,6 +70,12 @@ pub fn parse(text: &str, name: Option<&str>) -> Result<Event, Fatal> {
         .ok_or_else(|| {
             Fatal::new("the event has no `repository.full_name`").help("pass --repo OWNER/NAME")
         })?;
+    if !super::github::is_repository_name(repo) {
+        return Err(Fatal::new(format!(
+            "the event's `repository.full_name` `{repo}` is not OWNER/NAME"
+        ))
+        .help("pass --repo OWNER/NAME"));
+    }
     Ok(Event::PullRequest {
         repo: repo.to_owned(),
         number,
@@ -94,6 +103,34 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn numbers_and_repository_names_are_checked() {
+        let event = |number: &str, repo: &str| {
+            format!(
+                r#"{{"pull_request":{{"number":{number}}},"repository":{{"full_name":{repo}}}}}"#
+            )
+        };
+        for (number, repo, problem) in [
+            ("0", r#""octo/app""#, "number"),
+            ("-3", r#""octo/app""#, "number"),
+            ("2.5", r#""octo/app""#, "number"),
+            ("2", r#""octo""#, "not OWNER/NAME"),
+            ("2", r#""octo//app""#, "not OWNER/NAME"),
+            ("2", r#""octo/app/x""#, "not OWNER/NAME"),
+            ("2", r#""../../etc""#, "not OWNER/NAME"),
+            ("2", r#""octo/app?x=1""#, "not OWNER/NAME"),
+            ("2", "7", "full_name"),
+        ] {
+            let e = parse(&event(number, repo), Some("pull_request")).unwrap_err();
+            assert!(
+                e.message.contains(problem),
+                "{number} {repo}: {}",
+                e.message
+            );
+        }
+        assert!(parse(&event("7", r#""my-org/app.rs_2""#), None).is_ok());
     }
 
     #[test]

@@ -22,6 +22,24 @@ pub struct GitHub {
     pub requests: AtomicUsize,
 }
 
+/// Whether `name` is a GitHub `owner/name`: an owner of letters, digits and
+/// `-`, a name of letters, digits, `.`, `_` and `-` (not `.` or `..`).
+pub fn is_repository_name(name: &str) -> bool {
+    let Some((owner, repo)) = name.split_once('/') else {
+        return false;
+    };
+    !owner.is_empty()
+        && owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !repo.is_empty()
+        && repo != "."
+        && repo != ".."
+        && repo
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Attempts for a request that fails with 5xx, 429 or a timeout.
 const ATTEMPTS: u32 = 3;
 /// Longest `Retry-After` worth waiting for within one run.

@@ -244,6 +244,13 @@ fn signature_time(text: &[u8]) -> Option<i64> {
     after.split(' ').next()?.parse().ok()
 }
 
+/// Decodes a raw commit object (as stored by git, without the object
+/// header): `None` when its header cannot be read. Public for the fuzzer.
+pub fn decode_raw_commit(data: &[u8]) -> Option<(Commit, Vec<Oid>, i64)> {
+    let (parents, time) = parse_header(data)?;
+    Some((parse_commit(data)?.commit, parents, time))
+}
+
 /// A raw commit decoded.
 struct Parsed {
     commit: Commit,
