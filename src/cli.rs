@@ -49,6 +49,8 @@ pub enum Format {
     Github,
     /// A Markdown report (the release audit's, to paste into the release page).
     Markdown,
+    /// SARIF 2.1.0, for code scanning (GitHub code scanning, SARIF viewers).
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -161,6 +161,10 @@ pub struct Release {
     pub checks: Option<ChecksState>,
     /// Expedited pull requests merged in the range. `None`: not checked (no token).
     pub expedited: Option<Vec<ExpeditedPullRequest>>,
+    /// The commits' tickets, gathered while they were read (else the rules
+    /// gather them from `commits`).
+    #[serde(skip)]
+    pub tickets: Option<ReleaseTickets>,
 }
 
 /// The checks of a commit: check runs and commit statuses together.
@@ -182,6 +186,16 @@ pub struct ExpeditedPullRequest {
     pub reviewed_after_merge: bool,
 }
 
+/// The tickets a release's commits name, with the indices of their commits,
+/// and the commits that name none, as rule `rule` counts them: gathered once,
+/// while the commits are read (`rules::release_page::TicketCollector`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseTickets {
+    pub rule: String,
+    pub tickets: BTreeMap<String, Vec<u32>>,
+    pub without_ticket: Vec<u32>,
+}
+
 /// A commit of a release, kept small: a long range holds many.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -201,12 +215,12 @@ impl ReleaseCommit {
 }
 
 /// The first line of a commit message.
-fn subject_of(message: &str) -> &str {
+pub fn subject_of(message: &str) -> &str {
     message.lines().next().unwrap_or("").trim_end()
 }
 
 /// Everything after a commit message's first line.
-fn body_of(message: &str) -> &str {
+pub fn body_of(message: &str) -> &str {
     match message.split_once('\n') {
         Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
         None => "",

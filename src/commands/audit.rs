@@ -35,8 +35,13 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .clone()
         .or_else(|| release::version_at(&tags, end));
     let progress = progress(&range);
-    let judged =
-        super::check_commits::judge(&policy, git::history(&repo, &range, None, false)?, true)?;
+    // The release page rule's tickets are gathered while the commits are read.
+    let collector = policy.rules_on(SubjectKind::Release).find_map(|r| {
+        let options = r.require.release_page.as_ref()?;
+        Some(options.value.collector(&policy, &r.id.value))
+    });
+    let history = git::history(&repo, &range, None, false)?;
+    let judged = super::check_commits::judge(&policy, history, true, collector)?;
     progress.finish_and_clear();
     let commits = judged.kept;
     if commits.is_empty() {
@@ -52,6 +57,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         range: range.clone(),
         commits,
         post_deploy: args.post_deploy,
+        tickets: judged.tickets,
         ..Release::default()
     };
     facts.page = read_page(&repo, &policy, args, end, version.as_deref())?;
@@ -67,9 +73,13 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         let judged = evaluate_shared(&policy, Subject::Release(&facts), &mut interner);
         (judged, summarized.join())
     });
-    let mut release = release
+    let (mut release, borrowed) = release
         .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
     findings.extend(judged);
+    // The tickets gathered during the walk move into the summary (not copied).
+    if borrowed {
+        release.tickets = facts.tickets.take().map(|t| t.tickets).unwrap_or_default();
+    }
     // The summary refers to commits by index; keep their shas, let the messages go.
     release.shas = facts
         .commits
@@ -200,7 +210,9 @@ fn incident_references(
     Ok(all)
 }
 
-fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
+/// The release summary; `true` when its tickets are those gathered in
+/// `facts` (left there, to be moved in rather than copied).
+fn summary(policy: &Policy, facts: &Release) -> (ReleaseSummary, bool) {
     let mut out = ReleaseSummary {
         version: facts.version.clone(),
         range: facts.range.clone(),
@@ -208,30 +220,29 @@ fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
         page: facts.page.as_ref().map(|p| p.path.clone()),
         ..ReleaseSummary::default()
     };
-    let Some(options) = policy
+    let Some((rule, options)) = policy
         .rules_on(SubjectKind::Release)
-        .find_map(|r| r.require.release_page.as_ref())
+        .find_map(|r| Some((r, r.require.release_page.as_ref()?)))
     else {
-        return out;
+        return (out, false);
     };
-    let index = options.value.ticket_index(policy, facts);
+    let index = options.value.ticket_index(policy, &rule.id.value, facts);
     out.links = policy
         .tickets
         .values()
         .filter_map(|t| Some((t.pattern.regex.clone(), t.url.as_ref()?.value.clone())))
         .collect();
-    out.missing = index.missing.iter().map(|t| (*t).to_owned()).collect();
-    out.unlisted = index.unlisted.iter().map(|t| (*t).to_owned()).collect();
+    out.missing = index.missing;
+    out.unlisted = index.unlisted.into_iter().collect();
     out.without_ticket = index
         .without_ticket
         .iter()
         .map(|&i| (i, facts.commits[i as usize].subject().to_owned()))
         .collect();
-    out.tickets = index
-        .tickets
-        .into_iter()
-        .map(|(t, commits)| (t.to_owned(), commits))
-        .collect();
+    let borrowed = matches!(index.tickets, std::borrow::Cow::Borrowed(_));
+    if !borrowed {
+        out.tickets = index.tickets.into_owned();
+    }
     if let Some(page) = &facts.page {
         for spec in &options.value.sections {
             let mut found = Vec::new();
@@ -259,7 +270,7 @@ fn summary(policy: &Policy, facts: &Release) -> ReleaseSummary {
             out.sections.push((spec.heading.value.clone(), state));
         }
     }
-    out
+    (out, borrowed)
 }
 
 /// The release commit's checks and the expedited pull requests, when a

@@ -4,9 +4,10 @@ use std::sync::mpsc;
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
 use crate::engine::{Finding, Interner, evaluate_shared, needs_changes, skip_reason};
-use crate::facts::{ReleaseCommit, Subject};
+use crate::facts::{ReleaseCommit, ReleaseTickets, Subject};
 use crate::policy::{Policy, SubjectKind};
 use crate::report::Report;
+use crate::rules::release_page::TicketCollector;
 use crate::sources::history::{History, ReadCommit};
 use crate::sources::{Fatal, git};
 
@@ -23,7 +24,7 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
         checked,
         skipped,
         ..
-    } = judge(&policy, history, false)?;
+    } = judge(&policy, history, false, None)?;
     if checked + skipped == 0 && global.format == Format::Human {
         err(&format!(
             "note: `{range}` holds no commits; nothing to check\n"
@@ -52,6 +53,8 @@ pub(super) struct Judged {
     pub checked: usize,
     pub skipped: usize,
     pub kept: Vec<ReleaseCommit>,
+    /// What the ticket collector gathered, when one was given.
+    pub tickets: Option<ReleaseTickets>,
 }
 
 /// Commits travel to the judge in batches, to keep channel traffic low.
@@ -59,8 +62,14 @@ const BATCH: usize = 512;
 
 /// Reads commits on this thread while a second one decodes and judges
 /// them; findings keep the walk's order. With `keep`, the judge also keeps
-/// each commit's sha and message (the release audit needs them).
-pub(super) fn judge(policy: &Policy, history: History<'_>, keep: bool) -> Result<Judged, Fatal> {
+/// each commit's sha and message (the release audit needs them), and
+/// `collector` gathers the tickets they name.
+pub(super) fn judge(
+    policy: &Policy,
+    history: History<'_>,
+    keep: bool,
+    mut collector: Option<TicketCollector<'_>>,
+) -> Result<Judged, Fatal> {
     let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(16);
     std::thread::scope(|scope| {
         let judge = scope.spawn(move || -> Result<Judged, Fatal> {
@@ -69,7 +78,9 @@ pub(super) fn judge(policy: &Policy, history: History<'_>, keep: bool) -> Result
                 checked: 0,
                 skipped: 0,
                 kept: Vec::new(),
+                tickets: None,
             };
+            let mut index = 0u32;
             let mut interner = Interner::default();
             for batch in receiver {
                 for read in batch {
@@ -83,6 +94,10 @@ pub(super) fn judge(policy: &Policy, history: History<'_>, keep: bool) -> Result
                             .findings
                             .extend(evaluate_shared(policy, subject, &mut interner));
                     }
+                    if let Some(collector) = collector.as_mut() {
+                        collector.add(index, &commit.message);
+                    }
+                    index += 1;
                     if keep {
                         judged.kept.push(ReleaseCommit {
                             sha: commit.sha,
@@ -91,6 +106,7 @@ pub(super) fn judge(policy: &Policy, history: History<'_>, keep: bool) -> Result
                     }
                 }
             }
+            judged.tickets = collector.map(TicketCollector::finish);
             Ok(judged)
         });
         let read = (|| {

@@ -122,6 +122,22 @@ pub fn run(cli: Cli) -> ExitCode {
 fn report_failure(global: &Global, failure: &Failure) {
     match (global.format, failure) {
         (Format::Json, _) => out(&report::json::render_failure(failure_parts(failure))),
+        (Format::Sarif, _) => {
+            let parts = failure_parts(failure);
+            out(&report::sarif::render_failure(
+                parts.message,
+                parts.help,
+                parts.invalid,
+            ));
+            match failure {
+                Failure::Fatal(f) => err(&human_fatal(f, global.style.color)),
+                Failure::Policy(invalid) => err(&report::render_policy_errors(
+                    invalid,
+                    global.style.color,
+                    global.style.width,
+                )),
+            }
+        }
         (Format::Github, Failure::Fatal(f)) => {
             out(&report::github::annotation(
                 "error",
@@ -236,9 +252,17 @@ pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failur
 pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
     match global.format {
         Format::Human => out(&report::human::render_report(report, policy, global.style)),
-        Format::Json => out(&report::json::render(report, policy)),
+        Format::Json => {
+            let stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error of the check.
+            let _ = report::json::write(report, policy, std::io::BufWriter::new(stdout));
+        }
         Format::Github => out(&report::github::render(report, policy)),
         Format::Markdown => out(&report::markdown::render(report)),
+        Format::Sarif => {
+            let stdout = std::io::stdout().lock();
+            let _ = report::sarif::write(report, policy, std::io::BufWriter::new(stdout));
+        }
     }
     ExitCode::from(if report.passed() { PASSED } else { FAILED })
 }

@@ -37,6 +37,20 @@ impl PolicySource {
         }
     }
 
+    /// The file's path in the repository: the name without the `@<commit>`
+    /// a policy read from a commit carries (`.github/policies/a.yml@1a2b3c4d5e`).
+    pub fn path(&self) -> &str {
+        match self.name.rsplit_once('@') {
+            Some((path, commit))
+                if (7..=40).contains(&commit.len())
+                    && commit.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                path
+            }
+            _ => &self.name,
+        }
+    }
+
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let before = self.text.get(..offset.min(self.text.len())).unwrap_or("");

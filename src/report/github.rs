@@ -38,7 +38,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
         let place = policy
             .source(f.policy)
             .filter(|s| !s.builtin)
-            .map(|s| (s.name.as_str(), f.policy.line));
+            .map(|s| (s.path(), f.policy.line));
         let mut message = match &f.commit {
             Some(sha) => format!("{}: {}", &sha[..sha.len().min(10)], f.message),
             None => f.message.to_string(),
@@ -72,7 +72,7 @@ pub fn policy_errors(invalid: &InvalidPolicy) -> String {
                 .sources
                 .get(s.file as usize)
                 .filter(|src| !src.builtin)
-                .map(|src| (src.name.as_str(), s.line))
+                .map(|src| (src.path(), s.line))
         });
         let mut message = e.message.clone();
         if let Some(help) = &e.help {

@@ -124,6 +124,16 @@ fn findings<S: Serializer>(
 
 /// The contract object of DESIGN.md §3 (plus `help`, `checked`, `skipped`).
 pub fn render(report: &Report, policy: &Policy) -> String {
+    let mut bytes = Vec::new();
+    if write(report, policy, &mut bytes).is_err() {
+        return String::from("{}\n");
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| String::from("{}\n"))
+}
+
+/// [`render`], written straight to `sink` as it is serialized: a report of
+/// 100,000 commits is never held as one string.
+pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std::io::Result<()> {
     let document = Document {
         tool: "git-policy",
         version: env!("CARGO_PKG_VERSION"),
@@ -158,9 +168,10 @@ pub fn render(report: &Report, policy: &Policy) -> String {
                 .collect(),
         }),
     };
-    let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| String::from("{}"));
-    text.push('\n');
-    text
+    let mut sink = sink;
+    serde_json::to_writer_pretty(&mut sink, &document)?;
+    sink.write_all(b"\n")?;
+    sink.flush()
 }
 
 /// What went wrong when a command could not judge.

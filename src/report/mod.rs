@@ -5,6 +5,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod sarif;
 
 pub use diagnostic::{Named, render_policy_errors};
 

@@ -1,10 +1,11 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 
 use super::sections::{self, SectionSpec};
 use super::{Context, Requirement, Violation};
-use crate::facts::{Release, ReleaseCommit, Subject};
+use crate::facts::{Release, ReleaseTickets, Subject, body_of, subject_of};
 use crate::policy::{
     Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind,
 };
@@ -184,7 +185,7 @@ impl Requirement for Options {
         if !self.lists_all_tickets {
             return;
         }
-        let index = self.ticket_index(cx.policy, release);
+        let index = self.ticket_index(cx.policy, &cx.rule.id.value, release);
         for ticket in &index.missing {
             let shas: Vec<String> = index.tickets[ticket]
                 .iter()
@@ -198,7 +199,7 @@ impl Requirement for Options {
                 "add {ticket} to {} with a line on what changed",
                 page.path
             ));
-            v.ticket = Some((*ticket).to_owned());
+            v.ticket = Some(ticket.clone());
             out.push(v);
         }
         for ticket in &index.unlisted {
@@ -207,7 +208,7 @@ impl Requirement for Options {
                 release.range
             ))
             .help("remove it from the page, or check that its change is in this release");
-            v.ticket = Some((*ticket).to_owned());
+            v.ticket = Some(ticket.clone());
             v.level = Some(Level::Warning);
             out.push(v);
         }
@@ -262,60 +263,133 @@ pub fn collect_tickets<'t>(
     named
 }
 
-/// Tickets of a release, borrowed from its facts: those the commits name
-/// (with the indices of their commits), those missing from the page, those
-/// listed that no commit names, and the commits that name none.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Gathers [`ReleaseTickets`] one commit at a time.
+pub struct TicketCollector<'p> {
+    trackers: Vec<&'p regex::Regex>,
+    options: &'p Options,
+    tickets: ReleaseTickets,
+}
+
+impl TicketCollector<'_> {
+    /// Adds commit number `index`.
+    pub fn add(&mut self, index: u32, message: &str) {
+        let text = self.options.part(message);
+        let mut named = false;
+        for regex in &self.trackers {
+            for m in regex.find_iter(text) {
+                named = true;
+                let commits = match self.tickets.tickets.get_mut(m.as_str()) {
+                    Some(commits) => commits,
+                    None => self
+                        .tickets
+                        .tickets
+                        .entry(m.as_str().to_owned())
+                        .or_default(),
+                };
+                if commits.last() != Some(&index) {
+                    commits.push(index);
+                }
+            }
+        }
+        if !named {
+            self.tickets.without_ticket.push(index);
+        }
+    }
+
+    pub fn finish(self) -> ReleaseTickets {
+        self.tickets
+    }
+}
+
+/// Tickets of a release: those the commits name (with the indices of their
+/// commits) and the commits that name none, borrowed from the facts; those
+/// missing from the page and those listed that no commit names.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketIndex<'r> {
-    pub tickets: BTreeMap<&'r str, Vec<u32>>,
-    pub missing: Vec<&'r str>,
-    pub unlisted: BTreeSet<&'r str>,
-    pub without_ticket: Vec<u32>,
+    pub tickets: Cow<'r, BTreeMap<String, Vec<u32>>>,
+    pub without_ticket: Cow<'r, [u32]>,
+    pub missing: Vec<String>,
+    pub unlisted: BTreeSet<String>,
 }
 
 impl Options {
-    pub fn ticket_index<'r>(&self, policy: &Policy, release: &'r Release) -> TicketIndex<'r> {
-        let trackers = trackers(policy, &self.trackers, false);
-        let mut index = TicketIndex::default();
-        for (i, commit) in release.commits.iter().enumerate() {
-            if !collect_tickets(&trackers, i as u32, self.part(commit), &mut index.tickets) {
-                index.without_ticket.push(i as u32);
-            }
+    /// A collector of the tickets commits name, as this rule counts them.
+    pub fn collector<'p>(&'p self, policy: &'p Policy, rule: &str) -> TicketCollector<'p> {
+        TicketCollector {
+            trackers: trackers(policy, &self.trackers, false),
+            options: self,
+            tickets: ReleaseTickets {
+                rule: rule.to_owned(),
+                ..ReleaseTickets::default()
+            },
         }
+    }
+
+    /// The release's tickets as rule `rule` counts them: gathered while the
+    /// commits were read when the facts hold them, else from the commits.
+    pub fn ticket_index<'r>(
+        &self,
+        policy: &Policy,
+        rule: &str,
+        release: &'r Release,
+    ) -> TicketIndex<'r> {
+        let (tickets, without_ticket) = match &release.tickets {
+            Some(gathered) if gathered.rule == rule => (
+                Cow::Borrowed(&gathered.tickets),
+                Cow::Borrowed(gathered.without_ticket.as_slice()),
+            ),
+            _ => {
+                let mut collector = self.collector(policy, rule);
+                for (i, commit) in release.commits.iter().enumerate() {
+                    collector.add(i as u32, &commit.message);
+                }
+                let gathered = collector.finish();
+                (
+                    Cow::Owned(gathered.tickets),
+                    Cow::Owned(gathered.without_ticket),
+                )
+            }
+        };
         let on_page: std::collections::HashSet<&str> = release
             .page
             .as_ref()
             .map(|p| {
-                trackers
+                trackers(policy, &self.trackers, false)
                     .iter()
                     .flat_map(|r| r.find_iter(&p.text).map(|m| m.as_str()))
                     .collect()
             })
             .unwrap_or_default();
-        index.missing = index
-            .tickets
+        let missing = tickets
             .keys()
-            .filter(|t| !on_page.contains(*t))
-            .copied()
+            .filter(|t| !on_page.contains(t.as_str()))
+            .cloned()
             .collect();
-        index.unlisted = on_page
+        let unlisted = on_page
             .into_iter()
-            .filter(|t| !index.tickets.contains_key(t))
+            .filter(|t| !tickets.contains_key(*t))
+            .map(str::to_owned)
             .collect();
-        index
+        TicketIndex {
+            tickets,
+            without_ticket,
+            missing,
+            unlisted,
+        }
     }
 
-    fn part<'c>(&self, commit: &'c ReleaseCommit) -> &'c str {
+    /// The part of a message where this rule looks for tickets.
+    fn part<'c>(&self, message: &'c str) -> &'c str {
         // With several parts given, the widest wins (message ⊇ subject, body).
         if self.tickets_in.is_empty()
             || self.tickets_in.contains(&Part::Message)
             || (self.tickets_in.contains(&Part::Subject) && self.tickets_in.contains(&Part::Body))
         {
-            &commit.message
+            message
         } else if self.tickets_in.contains(&Part::Subject) {
-            commit.subject()
+            subject_of(message)
         } else {
-            commit.body()
+            body_of(message)
         }
     }
 
@@ -332,6 +406,8 @@ impl Options {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use crate::engine::evaluate;
     use crate::facts::{Release, ReleaseCommit, ReleasePage, Subject};
     use crate::policy::{Level, Policy, PolicySource, load};
@@ -444,17 +520,45 @@ rules:
         let p = policy();
         let rule = &p.rules[0];
         let options = &rule.require.release_page.as_ref().unwrap().value;
-        let facts = release("EPL-1", false);
-        let index = options.ticket_index(&p, &facts);
+        let mut facts = release("EPL-1", false);
+        let index = options.ticket_index(&p, &rule.id.value, &facts);
+        assert!(
+            matches!(index.tickets, Cow::Owned(_)),
+            "gathered from the commits"
+        );
         assert_eq!(
-            index.tickets.keys().copied().collect::<Vec<_>>(),
+            index.tickets.keys().map(String::as_str).collect::<Vec<_>>(),
             ["EPL-1", "EPL-2"]
         );
         assert_eq!(
-            index.without_ticket,
+            *index.without_ticket,
             [2],
             "the third commit, `Tidy up; see INC-7`, names no ticket"
         );
+        assert_eq!(index.missing, ["EPL-2"]);
+        // Gathered while reading (as the audit does), the same index, borrowed.
+        let mut collector = options.collector(&p, &rule.id.value);
+        for (i, commit) in facts.commits.iter().enumerate() {
+            collector.add(i as u32, &commit.message);
+        }
+        let expected = index.clone();
+        let expected = (
+            expected.tickets.into_owned(),
+            expected.without_ticket.into_owned(),
+        );
+        facts.tickets = Some(collector.finish());
+        let gathered = options.ticket_index(&p, &rule.id.value, &facts);
+        assert!(matches!(gathered.tickets, Cow::Borrowed(_)));
+        assert_eq!(
+            (
+                gathered.tickets.into_owned(),
+                gathered.without_ticket.into_owned()
+            ),
+            expected
+        );
+        // Gathered for another rule: not used.
+        let other = options.ticket_index(&p, "another-rule", &facts);
+        assert!(matches!(other.tickets, Cow::Owned(_)));
         assert_eq!(
             options.page_path(Some("1.3.0")),
             Some(Ok("docs/releases/1.3.0.md".into()))

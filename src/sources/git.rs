@@ -190,17 +190,15 @@ const MAPPED_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 /// Enough for the commits a walk has just parsed; older entries are evicted.
 const CACHE_BYTES: isize = 0;
 
-/// The commits of a range, newest first. `A..B`, `A...B` or one revision
-/// (everything reachable). `hide_remote` also hides what a remote already has
-/// (the pre-push hook for a new branch). Fails on a shallow boundary.
-pub fn walk<'r>(
-    repo: &'r Repository,
+/// The commits a revision names: the tips to walk from and the commits to
+/// hide. `A..B`, `A...B` or one revision (everything reachable);
+/// `hide_remote` also hides what a remote already has (the pre-push hook
+/// for a new branch).
+fn range_ends(
+    repo: &Repository,
     spec: &str,
     hide_remote: Option<&str>,
-) -> Result<RangeWalk<'r>, Fatal> {
-    let mut walk = repo
-        .revwalk()
-        .map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
+) -> Result<(Vec<Oid>, Vec<Oid>), Fatal> {
     let revspec = repo
         .revparse(spec)
         .map_err(|e| unknown_revision(repo, spec, &e))?;
@@ -212,25 +210,59 @@ pub fn walk<'r>(
             .map_err(|e| Fatal::new(format!("`{spec}` does not name commits: {}", e.message())))
     };
     let (from, to) = (resolve(from)?, resolve(to)?);
-    let push_err = |e: git2::Error| Fatal::new(format!("cannot walk `{spec}`: {}", e.message()));
+    let (mut tips, mut hidden) = (Vec::new(), Vec::new());
     if mode.contains(git2::RevparseMode::RANGE) {
         let from = from.ok_or_else(|| Fatal::new(format!("`{spec}` has no start")))?;
         let to = to.ok_or_else(|| Fatal::new(format!("`{spec}` has no end")))?;
-        walk.push(to).map_err(push_err)?;
+        tips.push(to);
         if mode.contains(git2::RevparseMode::MERGE_BASE) {
-            walk.push(from).map_err(push_err)?;
-            let base = repo.merge_base(from, to).map_err(push_err)?;
-            walk.hide(base).map_err(push_err)?;
+            tips.push(from);
+            // `A...B`: what either has and not all their merge bases (none
+            // for unrelated histories: then both sides whole).
+            match repo.merge_bases(from, to) {
+                Ok(bases) => hidden.extend(bases.iter().copied()),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                Err(e) => {
+                    return Err(Fatal::new(format!("cannot walk `{spec}`: {}", e.message())));
+                }
+            }
         } else {
-            walk.hide(from).map_err(push_err)?;
+            hidden.push(from);
         }
     } else {
-        let single = from.ok_or_else(|| Fatal::new(format!("`{spec}` names no commit")))?;
-        walk.push(single).map_err(push_err)?;
+        tips.push(from.ok_or_else(|| Fatal::new(format!("`{spec}` names no commit")))?);
     }
     if let Some(remote) = hide_remote {
         // Nothing to hide when the remote has no branches yet: every commit is new.
-        let _ = walk.hide_glob(&format!("refs/remotes/{remote}/*"));
+        if let Ok(references) = repo.references_glob(&format!("refs/remotes/{remote}/*")) {
+            hidden.extend(
+                references
+                    .filter_map(Result::ok)
+                    .filter_map(|r| r.peel_to_commit().ok())
+                    .map(|c| c.id()),
+            );
+        }
+    }
+    Ok((tips, hidden))
+}
+
+/// The commit ids of a range, newest first (see [`range_ends`]), through
+/// libgit2's revwalk. Fails on a shallow boundary.
+pub fn walk<'r>(
+    repo: &'r Repository,
+    spec: &str,
+    hide_remote: Option<&str>,
+) -> Result<RangeWalk<'r>, Fatal> {
+    let mut walk = repo
+        .revwalk()
+        .map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
+    let (tips, hidden) = range_ends(repo, spec, hide_remote)?;
+    let push_err = |e: git2::Error| Fatal::new(format!("cannot walk `{spec}`: {}", e.message()));
+    for tip in tips {
+        walk.push(tip).map_err(push_err)?;
+    }
+    for oid in hidden {
+        walk.hide(oid).map_err(push_err)?;
     }
     Ok(RangeWalk {
         walk,
@@ -239,29 +271,15 @@ pub fn walk<'r>(
     })
 }
 
-/// The commits of `spec`, read once each where possible (see `history`).
+/// The commits of `spec`, each read once (see [`super::history`]).
 pub fn history<'r>(
     repo: &'r Repository,
     spec: &str,
     hide_remote: Option<&str>,
     with_changes: bool,
 ) -> Result<super::history::History<'r>, Fatal> {
-    let revspec = repo
-        .revparse(spec)
-        .map_err(|e| unknown_revision(repo, spec, &e))?;
-    if hide_remote.is_none()
-        && revspec.mode().contains(git2::RevparseMode::SINGLE)
-        && let Some(start) = revspec.from().and_then(|o| o.peel_to_commit().ok())
-    {
-        let own = super::history::OwnWalk::new(repo, start.id(), with_changes)?;
-        return Ok(super::history::History::Own(own));
-    }
-    let walk = walk(repo, spec, hide_remote)?;
-    Ok(super::history::History::Lib {
-        repo,
-        walk,
-        with_changes,
-    })
+    let (tips, hidden) = range_ends(repo, spec, hide_remote)?;
+    super::history::OwnWalk::new(repo, &tips, &hidden, with_changes)
 }
 
 /// Commit ids of a range, failing on history a shallow clone did not fetch.

@@ -1,18 +1,26 @@
 //! Reading many commits fast: each commit object is inflated once.
 //!
 //! libgit2's revwalk reads every commit to follow parents, and reading the
-//! message afterwards reads it again. For a plain revision (`HEAD`: all its
-//! history) this walker reads each object once, in the order `git log` uses
-//! (newest committer date first), and parses it directly. Ranges that hide
-//! commits (`A..B`) keep libgit2's revwalk, which handles hiding exactly.
+//! message afterwards reads it again. This walker reads each object once —
+//! from the pack files directly where it can ([`PackReader`]), else through
+//! libgit2 — in the order `git log` uses (newest committer date first), and
+//! hands over the raw bytes, to be parsed on another thread.
+//!
+//! Ranges that hide commits (`A..B`, `A...B`, what a remote has) are walked
+//! as git's `limit_list` does: hidden commits mark their ancestors hidden,
+//! the walk ends when only hidden commits are left (and a few more, for
+//! clock skew), and commits are handed over once no hidden commit is left
+//! to be walked that could still hide them.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use git2::{ObjectType, Odb, Oid, Repository};
 
 use super::Fatal;
-use super::git::{RangeWalk, read_commit, shallow_boundary};
+use super::git::shallow_boundary;
+use super::pack::PackReader;
 use crate::facts::Commit;
 
 /// A commit as the walk hands it over: raw (decoded by the consumer, on
@@ -41,45 +49,40 @@ impl ReadCommit {
     }
 }
 
-/// Commits of a range, newest first, read once each.
-pub enum History<'r> {
-    Own(OwnWalk<'r>),
-    Lib {
-        repo: &'r Repository,
-        walk: RangeWalk<'r>,
-        with_changes: bool,
-    },
-}
+/// The commits of a range, newest first, each read once.
+pub type History<'r> = OwnWalk<'r>;
 
-impl Iterator for History<'_> {
-    type Item = Result<ReadCommit, Fatal>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            History::Own(walk) => walk.next(),
-            History::Lib {
-                repo,
-                walk,
-                with_changes,
-            } => Some(walk.next()?.and_then(|oid| {
-                read_commit(repo, oid, *with_changes)
-                    .map(ReadCommit::Decoded)
-                    .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))
-            })),
-        }
-    }
-}
-
-/// Everything reachable from `start`, newest committer date first.
+/// Commits reachable from the tips and not from the hidden commits, newest
+/// committer date first.
 pub struct OwnWalk<'r> {
     repo: &'r Repository,
     odb: Odb<'r>,
+    packs: PackReader,
     queue: BinaryHeap<Pending>,
-    seen: HashSet<Oid>,
+    nodes: HashMap<Oid, Node>,
     shallow: HashSet<Oid>,
     sequence: u64,
     with_changes: bool,
+    /// Hidden commits in the queue: while there are any, a commit taken from
+    /// the queue may still turn out hidden, so it waits in `held`.
+    hidden_queued: usize,
+    held: Vec<(Oid, Vec<u8>)>,
+    ready: VecDeque<(Oid, Vec<u8>)>,
+    /// Committer time of the last commit taken that was not hidden.
+    last_shown: i64,
+    slop: u8,
+    done: bool,
     failed: bool,
+}
+
+/// What the walk knows of a commit it has read.
+#[derive(Default)]
+struct Node {
+    hidden: bool,
+    /// Taken from the queue (its parents are known and queued).
+    taken: bool,
+    /// Kept only while hidden commits are walked, to hide ancestors taken already.
+    parents: Box<[Oid]>,
 }
 
 struct Pending {
@@ -113,28 +116,92 @@ impl PartialEq for Pending {
 
 impl Eq for Pending {}
 
+/// Hidden commits walked after only hidden ones are left, as git does
+/// (`SLOP` in revision.c): a commit dated wrong may still hide something.
+const SLOP: u8 = 5;
+
 impl<'r> OwnWalk<'r> {
-    pub fn new(repo: &'r Repository, start: Oid, with_changes: bool) -> Result<OwnWalk<'r>, Fatal> {
+    pub fn new(
+        repo: &'r Repository,
+        tips: &[Oid],
+        hidden: &[Oid],
+        with_changes: bool,
+    ) -> Result<OwnWalk<'r>, Fatal> {
         let odb = repo
             .odb()
             .map_err(|e| Fatal::new(format!("cannot open the object database: {}", e.message())))?;
+        let packs = PackReader::open(&repo.commondir().join("objects"));
         let mut walk = OwnWalk {
             repo,
             odb,
+            packs,
             queue: BinaryHeap::new(),
-            seen: HashSet::new(),
+            nodes: HashMap::new(),
             shallow: shallow_boundary(repo),
             sequence: 0,
             with_changes,
+            hidden_queued: 0,
+            held: Vec::new(),
+            ready: VecDeque::new(),
+            last_shown: i64::MAX,
+            slop: SLOP,
+            done: false,
             failed: false,
         };
-        walk.enqueue(start)?;
+        for &oid in hidden {
+            walk.enqueue(oid, true)?;
+        }
+        for &oid in tips {
+            walk.enqueue(oid, false)?;
+        }
         Ok(walk)
     }
 
-    fn enqueue(&mut self, oid: Oid) -> Result<(), Fatal> {
-        if !self.seen.insert(oid) {
-            return Ok(());
+    /// Reads `oid` and queues it, unless it was read before (then it is
+    /// only marked hidden, when it is now reached from a hidden commit).
+    fn enqueue(&mut self, oid: Oid, hidden: bool) -> Result<(), Fatal> {
+        match self.nodes.entry(oid) {
+            Entry::Occupied(_) => {
+                if hidden {
+                    self.hide(oid);
+                }
+                return Ok(());
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Node {
+                    hidden,
+                    ..Node::default()
+                });
+            }
+        }
+        let data = self.read(oid)?;
+        let (parents, time) = parse_header(&data).ok_or_else(|| {
+            Fatal::new(format!(
+                "commit {oid} is malformed (its header cannot be read)"
+            ))
+        })?;
+        if hidden {
+            // A hidden root hides only itself: nothing to walk.
+            if parents.is_empty() || self.shallow.contains(&oid) {
+                return Ok(());
+            }
+            self.hidden_queued += 1;
+        }
+        self.sequence += 1;
+        self.queue.push(Pending {
+            time,
+            sequence: self.sequence,
+            oid,
+            parents,
+            data: if hidden { Vec::new() } else { data },
+        });
+        Ok(())
+    }
+
+    /// The commit's bytes: from the packs when possible, else libgit2.
+    fn read(&mut self, oid: Oid) -> Result<Vec<u8>, Fatal> {
+        if let Some(data) = self.packs.read_commit(oid) {
+            return Ok(data);
         }
         let object = self.odb.read(oid).map_err(|e| {
             Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
@@ -146,56 +213,108 @@ impl<'r> OwnWalk<'r> {
                 object.kind()
             )));
         }
-        let (parents, time) = parse_header(object.data()).ok_or_else(|| {
-            Fatal::new(format!(
-                "commit {oid} is malformed (its header cannot be read)"
-            ))
-        })?;
-        self.sequence += 1;
-        let data = object.data().to_vec();
-        self.queue.push(Pending {
-            time,
-            sequence: self.sequence,
+        Ok(object.data().to_vec())
+    }
+
+    /// Marks `oid` hidden, and every ancestor of it already taken.
+    fn hide(&mut self, oid: Oid) {
+        let mut stack = vec![oid];
+        while let Some(oid) = stack.pop() {
+            let Some(node) = self.nodes.get_mut(&oid) else {
+                continue;
+            };
+            if node.hidden {
+                continue;
+            }
+            node.hidden = true;
+            if node.taken {
+                stack.extend(node.parents.iter().copied());
+            } else {
+                // Still queued: it now counts among the hidden ones.
+                self.hidden_queued += 1;
+            }
+        }
+    }
+
+    /// Takes the newest queued commit; fills `ready` with what can be handed over.
+    fn step(&mut self) -> Result<(), Fatal> {
+        if self.hidden_queued == 0 && !self.held.is_empty() {
+            // Nothing left that could hide them.
+            let nodes = &self.nodes;
+            self.ready.extend(
+                self.held
+                    .drain(..)
+                    .filter(|(oid, _)| !nodes.get(oid).is_some_and(|n| n.hidden)),
+            );
+            return Ok(());
+        }
+        let Some(Pending {
             oid,
             parents,
             data,
-        });
+            time,
+            ..
+        }) = self.queue.pop()
+        else {
+            self.done = true;
+            return Ok(());
+        };
+        let limiting = self.hidden_queued > 0;
+        let node = self.nodes.entry(oid).or_default();
+        node.taken = true;
+        let hidden = node.hidden;
+        if limiting {
+            node.parents = parents.clone().into_boxed_slice();
+        }
+        if hidden {
+            self.hidden_queued -= 1;
+            if !self.shallow.contains(&oid) {
+                for parent in parents {
+                    self.enqueue(parent, true)?;
+                }
+            }
+            // git's still_interesting (revision.c): done when only hidden
+            // commits older than the last one shown are left, after SLOP more.
+            if let Some(newest) = self.queue.peek().map(|p| p.time) {
+                if self.last_shown <= newest || self.hidden_queued < self.queue.len() {
+                    self.slop = SLOP;
+                } else {
+                    self.slop -= 1;
+                    if self.slop == 0 {
+                        self.queue.clear();
+                        self.hidden_queued = 0;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if self.shallow.contains(&oid) {
+            return Err(shallow_error(oid));
+        }
+        self.last_shown = time;
+        for parent in parents {
+            self.enqueue(parent, false)?;
+        }
+        if limiting {
+            self.held.push((oid, data));
+        } else {
+            self.ready.push_back((oid, data));
+        }
         Ok(())
     }
 
-    fn step(&mut self) -> Option<Result<ReadCommit, Fatal>> {
-        let Pending {
-            oid, parents, data, ..
-        } = self.queue.pop()?;
-        if self.shallow.contains(&oid) {
-            return Some(Err(shallow_error(oid)));
-        }
-        for parent in &parents {
-            if let Err(e) = self.enqueue(*parent) {
-                return Some(Err(e));
-            }
-        }
+    fn hand_over(&self, oid: Oid, data: Vec<u8>) -> Result<ReadCommit, Fatal> {
         if !self.with_changes {
-            return Some(Ok(ReadCommit::Raw { oid, data }));
+            return Ok(ReadCommit::Raw { oid, data });
         }
-        let mut commit = match (ReadCommit::Raw { oid, data }).decode() {
-            Ok(commit) => commit,
-            Err(e) => return Some(Err(e)),
-        };
-        match self
+        let mut commit = (ReadCommit::Raw { oid, data }).decode()?;
+        let changed = self
             .repo
             .find_commit(oid)
             .and_then(|c| super::git::commit_changes(self.repo, &c))
-        {
-            Ok(changed) => commit.changed = Some(changed),
-            Err(e) => {
-                return Some(Err(Fatal::new(format!(
-                    "cannot diff commit {oid}: {}",
-                    e.message()
-                ))));
-            }
-        }
-        Some(Ok(ReadCommit::Decoded(commit)))
+            .map_err(|e| Fatal::new(format!("cannot diff commit {oid}: {}", e.message())))?;
+        commit.changed = Some(changed);
+        Ok(ReadCommit::Decoded(commit))
     }
 }
 
@@ -203,14 +322,23 @@ impl Iterator for OwnWalk<'_> {
     type Item = Result<ReadCommit, Fatal>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some((oid, data)) = self.ready.pop_front() {
+                let item = self.hand_over(oid, data);
+                self.failed = item.is_err();
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            if let Err(e) = self.step() {
+                self.failed = true;
+                return Some(Err(e));
+            }
         }
-        let item = self.step();
-        if matches!(item, Some(Err(_))) {
-            self.failed = true;
-        }
-        item
     }
 }
 

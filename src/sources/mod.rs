@@ -6,6 +6,7 @@ pub mod git;
 pub mod github;
 pub mod history;
 pub mod hook;
+pub mod pack;
 pub mod policy_files;
 pub mod pull_request;
 pub mod release;
