@@ -39,6 +39,8 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
         ..Report::default()
     };
     let code = finish(global, &policy, &report);
+    // The process ends here: freeing every finding one by one only costs time.
+    std::mem::forget(report);
     Ok(if checked + skipped == 0 {
         ExitCode::from(PASSED)
     } else {
@@ -70,7 +72,7 @@ pub(super) fn judge(
     keep: bool,
     mut collector: Option<TicketCollector<'_>>,
 ) -> Result<Judged, Fatal> {
-    let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(16);
+    let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(4);
     std::thread::scope(|scope| {
         let judge = scope.spawn(move || -> Result<Judged, Fatal> {
             let mut judged = Judged {

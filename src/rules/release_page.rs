@@ -350,7 +350,8 @@ impl Options {
                 )
             }
         };
-        let on_page: std::collections::HashSet<&str> = release
+        // Both sides sorted, then walked together: no lookups in either.
+        let mut on_page: Vec<&str> = release
             .page
             .as_ref()
             .map(|p| {
@@ -360,16 +361,27 @@ impl Options {
                     .collect()
             })
             .unwrap_or_default();
-        let missing = tickets
-            .keys()
-            .filter(|t| !on_page.contains(t.as_str()))
-            .cloned()
-            .collect();
-        let unlisted = on_page
-            .into_iter()
-            .filter(|t| !tickets.contains_key(*t))
-            .map(str::to_owned)
-            .collect();
+        on_page.sort_unstable();
+        on_page.dedup();
+        let (mut missing, mut unlisted) = (Vec::new(), BTreeSet::new());
+        let mut named = tickets.keys().map(String::as_str).peekable();
+        let mut listed = on_page.into_iter().peekable();
+        loop {
+            match (named.peek(), listed.peek()) {
+                (Some(n), Some(l)) if n == l => {
+                    named.next();
+                    listed.next();
+                }
+                (Some(n), Some(l)) if n < l => {
+                    missing.push(named.next().unwrap_or_default().to_owned())
+                }
+                (Some(_), Some(_)) | (None, Some(_)) => {
+                    unlisted.insert(listed.next().unwrap_or_default().to_owned());
+                }
+                (Some(_), None) => missing.push(named.next().unwrap_or_default().to_owned()),
+                (None, None) => break,
+            }
+        }
         TicketIndex {
             tickets,
             without_ticket,
@@ -564,5 +576,40 @@ rules:
             Some(Ok("docs/releases/1.3.0.md".into()))
         );
         assert_eq!(options.page_path(None), Some(Err(())));
+    }
+
+    #[test]
+    fn missing_and_unlisted_tickets_interleaved() {
+        let p = policy();
+        let rule = &p.rules[0];
+        let options = &rule.require.release_page.as_ref().unwrap().value;
+        let commit = |m: &str| ReleaseCommit {
+            sha: Some("0".repeat(40)),
+            message: m.into(),
+        };
+        let facts = Release {
+            commits: vec![
+                commit("EPL-5 e"),
+                commit("EPL-1 a"),
+                commit("EPL-3 c"),
+                commit("EPL-5 again"),
+            ],
+            page: Some(ReleasePage {
+                path: "p.md".into(),
+                text: "- EPL-6\n- EPL-3\n- EPL-2\n- EPL-0\n- EPL-3\n- EPL-10".into(),
+            }),
+            ..Release::default()
+        };
+        let index = options.ticket_index(&p, &rule.id.value, &facts);
+        assert_eq!(index.missing, ["EPL-1", "EPL-5"]);
+        assert_eq!(
+            index
+                .unlisted
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["EPL-0", "EPL-10", "EPL-2", "EPL-6"]
+        );
+        assert_eq!(index.tickets["EPL-5"], [0, 3]);
     }
 }

@@ -60,6 +60,9 @@ pub struct OwnWalk<'r> {
     packs: PackReader,
     queue: BinaryHeap<Pending>,
     nodes: HashMap<Oid, Node>,
+    /// Parents of the commits taken while hidden commits were walked, to
+    /// hide ancestors taken already (empty for a plain revision).
+    parents: HashMap<Oid, Box<[Oid]>>,
     shallow: HashSet<Oid>,
     sequence: u64,
     with_changes: bool,
@@ -75,14 +78,13 @@ pub struct OwnWalk<'r> {
     failed: bool,
 }
 
-/// What the walk knows of a commit it has read.
-#[derive(Default)]
+/// What the walk knows of a commit it has read: two bytes, as a walk
+/// over a long history holds one for every commit.
+#[derive(Clone, Copy, Default)]
 struct Node {
     hidden: bool,
     /// Taken from the queue (its parents are known and queued).
     taken: bool,
-    /// Kept only while hidden commits are walked, to hide ancestors taken already.
-    parents: Box<[Oid]>,
 }
 
 struct Pending {
@@ -137,6 +139,7 @@ impl<'r> OwnWalk<'r> {
             packs,
             queue: BinaryHeap::new(),
             nodes: HashMap::new(),
+            parents: HashMap::new(),
             shallow: shallow_boundary(repo),
             sequence: 0,
             with_changes,
@@ -228,7 +231,7 @@ impl<'r> OwnWalk<'r> {
             }
             node.hidden = true;
             if node.taken {
-                stack.extend(node.parents.iter().copied());
+                stack.extend(self.parents.get(&oid).into_iter().flatten().copied());
             } else {
                 // Still queued: it now counts among the hidden ones.
                 self.hidden_queued += 1;
@@ -264,7 +267,7 @@ impl<'r> OwnWalk<'r> {
         node.taken = true;
         let hidden = node.hidden;
         if limiting {
-            node.parents = parents.clone().into_boxed_slice();
+            self.parents.insert(oid, parents.clone().into_boxed_slice());
         }
         if hidden {
             self.hidden_queued -= 1;

@@ -24,6 +24,9 @@ use git2::Oid;
 pub struct PackReader {
     packs: Vec<Pack>,
     inflater: Decompress,
+    /// Inflated into first: room to spare keeps zlib on its fast path
+    /// (which wants 258 bytes of free output), then copied out exactly.
+    scratch: Vec<u8>,
 }
 
 struct Pack {
@@ -44,11 +47,11 @@ const OID_LEN: usize = 20;
 /// Entries searched on each side of an id's guessed place in the index.
 const WINDOW: usize = 48;
 const BLOCK: usize = 64 * 1024;
-const BLOCKS: usize = 32;
+const BLOCKS: usize = 8;
 /// Pack entry types.
 const COMMIT: u8 = 1;
 
-/// Recently read 64 KiB blocks of a pack, direct-mapped: 2 MiB at most.
+/// Recently read 64 KiB blocks of a pack, direct-mapped: 512 KiB at most.
 struct BlockCache {
     slots: Vec<Option<(u64, Vec<u8>)>>,
 }
@@ -70,6 +73,7 @@ impl PackReader {
         PackReader {
             packs,
             inflater: Decompress::new(true),
+            scratch: Vec::new(),
         }
     }
 
@@ -82,10 +86,10 @@ impl PackReader {
     /// in one of the packs; `None` leaves it to libgit2.
     pub fn read_commit(&mut self, oid: Oid) -> Option<Vec<u8>> {
         let id = oid.as_bytes();
-        let inflater = &mut self.inflater;
+        let (inflater, scratch) = (&mut self.inflater, &mut self.scratch);
         self.packs.iter_mut().find_map(|pack| {
             let offset = pack.find(id)?;
-            pack.read_whole(offset, COMMIT, inflater)
+            pack.read_whole(offset, COMMIT, inflater, scratch)
         })
     }
 }
@@ -196,7 +200,13 @@ impl Pack {
     }
 
     /// Inflates the entry at `offset` when it is a whole object of `kind`.
-    fn read_whole(&mut self, offset: u64, kind: u8, inflater: &mut Decompress) -> Option<Vec<u8>> {
+    fn read_whole(
+        &mut self,
+        offset: u64,
+        kind: u8,
+        inflater: &mut Decompress,
+        out: &mut Vec<u8>,
+    ) -> Option<Vec<u8>> {
         // Entry header: type and size, 7 bits a byte after the first 4.
         let mut header = [0u8; 16];
         let mut have = 0;
@@ -226,15 +236,17 @@ impl Pack {
         }
         // A commit larger than this is not worth the fast path.
         let size = usize::try_from(size).ok().filter(|&s| s <= 64 << 20)?;
-        // One byte to spare: a stream longer than its header says shows.
-        let mut out = Vec::with_capacity(size + 1);
+        // Room to spare: a stream longer than its header says shows, and
+        // zlib decodes fast only with 258 bytes of free output.
+        out.clear();
+        out.reserve(size + 512);
         inflater.reset(true);
         let mut at = offset + used as u64;
         loop {
             let input = self.blocks.chunk(&self.file, self.len, at)?;
             let before = inflater.total_in();
             let status = inflater
-                .decompress_vec(input, &mut out, FlushDecompress::None)
+                .decompress_vec(input, out, FlushDecompress::None)
                 .ok()?;
             let consumed = inflater.total_in() - before;
             at += consumed;
@@ -244,7 +256,7 @@ impl Pack {
                 Status::Ok | Status::BufError => {}
             }
         }
-        (out.len() == size).then_some(out)
+        (out.len() == size).then(|| out.clone())
     }
 }
 
