@@ -65,3 +65,68 @@ fn a_policy_blob_that_is_not_utf8_is_an_error() {
     let err = read_at_commit(&git, head).unwrap_err();
     assert!(err.message.contains("not valid UTF-8"), "{}", err.message);
 }
+
+mod cleaning {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use git_policy::sources::hook::clean_message;
+    use proptest::prelude::*;
+
+    /// What git stores for a message edited in the commit-msg flow:
+    /// `git stripspace --strip-comments` (without its final newline).
+    fn git_stripspace(raw: &str, comment: char) -> String {
+        let mut child = Command::new("git")
+            .args(["-c", &format!("core.commentChar={comment}")])
+            .args(["stripspace", "--strip-comments"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(raw.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end_matches('\n')
+            .to_owned()
+    }
+
+    fn lines() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(String::from("EPL-1 Fix")),
+            Just(String::from("#")),
+            Just(String::from(";")),
+            Just(String::from(" ")),
+            Just(String::from("\t")),
+            Just(String::from("\r")),
+            Just(String::from("\u{0b}")),
+            Just(String::from("\u{0c}")),
+            Just(String::from("\u{a0}")),
+            Just(String::from("é")),
+            Just(String::from("x")),
+        ];
+        proptest::collection::vec(proptest::collection::vec(piece, 0..5), 0..8).prop_map(|lines| {
+            lines
+                .into_iter()
+                .map(|l| l.concat())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The message judged is the message git will store.
+        #[test]
+        fn cleaning_is_gits_stripspace(raw in lines(), comment in prop_oneof![Just('#'), Just(';')]) {
+            prop_assert_eq!(clean_message(&raw, &comment.to_string()), git_stripspace(&raw, comment));
+        }
+    }
+}

@@ -419,6 +419,7 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
+    use std::collections::BTreeSet;
 
     use crate::engine::evaluate;
     use crate::facts::{Release, ReleaseCommit, ReleasePage, Subject};
@@ -611,5 +612,59 @@ rules:
             ["EPL-0", "EPL-10", "EPL-2", "EPL-6"]
         );
         assert_eq!(index.tickets["EPL-5"], [0, 3]);
+    }
+
+    proptest::proptest! {
+        /// Tickets gathered during the walk and matched against the page by
+        /// a sorted merge agree with the plain definition: missing = named by
+        /// a commit's subject and not on the page; unlisted = on the page and
+        /// named by no commit; without_ticket = commits whose subject names none.
+        #[test]
+        fn the_index_matches_its_definition(
+            subjects in proptest::collection::vec(
+                proptest::collection::vec(0u8..40, 0..3), 0..30),
+            bodies in proptest::collection::vec(0u8..40, 0..30),
+            listed in proptest::collection::vec(0u8..60, 0..40),
+        ) {
+            let p = policy();
+            let rule = &p.rules[0];
+            let options = &rule.require.release_page.as_ref().unwrap().value;
+            let commits: Vec<ReleaseCommit> = subjects
+                .iter()
+                .enumerate()
+                .map(|(i, ids)| {
+                    let names: Vec<String> = ids.iter().map(|n| format!("EPL-{n}")).collect();
+                    let body = bodies.get(i).map(|n| format!("\n\nsee EPL-{n}")).unwrap_or_default();
+                    ReleaseCommit { sha: Some(format!("{i:040}")), message: format!("Change {}{body}", names.join(" ")) }
+                })
+                .collect();
+            let page: String = listed.iter().map(|n| format!("- EPL-{n}\n")).collect();
+            let mut facts = Release {
+                commits: commits.clone(),
+                page: Some(ReleasePage { path: "p.md".into(), text: page }),
+                ..Release::default()
+            };
+            let mut collector = options.collector(&p, &rule.id.value);
+            for (i, c) in commits.iter().enumerate() {
+                collector.add(i as u32, &c.message);
+            }
+            facts.tickets = Some(collector.finish());
+            let index = options.ticket_index(&p, &rule.id.value, &facts);
+
+            let named: BTreeSet<String> = subjects.iter().flatten().map(|n| format!("EPL-{n}")).collect();
+            let on_page: BTreeSet<String> = listed.iter().map(|n| format!("EPL-{n}")).collect();
+            let missing: Vec<String> = named.difference(&on_page).cloned().collect();
+            let unlisted: BTreeSet<String> = on_page.difference(&named).cloned().collect();
+            let without: Vec<u32> = subjects.iter().enumerate().filter(|(_, ids)| ids.is_empty()).map(|(i, _)| i as u32).collect();
+            proptest::prop_assert_eq!(&index.missing, &missing);
+            proptest::prop_assert_eq!(&index.unlisted, &unlisted);
+            proptest::prop_assert_eq!(&*index.without_ticket, without.as_slice());
+            for (ticket, commits) in index.tickets.iter() {
+                let expected: Vec<u32> = subjects.iter().enumerate()
+                    .filter(|(_, ids)| ids.iter().any(|n| &format!("EPL-{n}") == ticket))
+                    .map(|(i, _)| i as u32).collect();
+                proptest::prop_assert_eq!(commits, &expected);
+            }
+        }
     }
 }

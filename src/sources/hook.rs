@@ -37,7 +37,9 @@ pub fn clean_message(raw: &str, comment: &str) -> String {
         if line.starts_with(comment) {
             continue;
         }
-        let line = line.trim_end();
+        // Trailing whitespace as git's stripspace sees it (its `isspace`:
+        // not \v, \f or Unicode spaces, which git keeps).
+        let line = line.trim_end_matches([' ', '\t', '\r', '\n']);
         if line.is_empty() && lines.last().is_none_or(|l| l.is_empty()) {
             continue;
         }
