@@ -81,7 +81,10 @@ hyperfine -i --warmup 1 --runs 5 --export-markdown "$work/audit-cog.md" \
   -n 'cog check ROOT..HEAD' "cd $repo && $tools/bin/cog check $root_commit..HEAD > /dev/null 2>&1"
 hyperfine --warmup 1 --runs 5 -n 'git log ROOT..HEAD | grep -cE' "git -C $repo log --format=%H%n%B $root_commit..HEAD | grep -cE '$pattern' > /dev/null"
 for spec in "$root_commit..HEAD" HEAD; do
-  /usr/bin/time -f "git-policy audit $spec: %M KiB max RSS, %e s" "$bin" -C "$repo" --policy "$audit_policy" audit "$spec" --page "$page" > /dev/null || true
+  for format in human json; do
+    /usr/bin/time -f "git-policy --format $format audit $spec: %M KiB max RSS, %e s" \
+      "$bin" -C "$repo" --policy "$audit_policy" --format "$format" audit "$spec" --page "$page" > /dev/null || true
+  done
 done
 
 echo "results: $work/commits.md, $work/commit-msg.json, $work/audit.md"

@@ -9,7 +9,7 @@
 //! reused zlib stream.
 //!
 //! It reads only what is simple to read exactly: a whole (undeltified)
-//! commit in a pack it could open. Everything else — loose objects,
+//! commit in a pack it could open, whose index tables fit in 32 MiB. Everything else — loose objects,
 //! deltified entries, alternates, unusual index versions, any read error —
 //! answers `None`, and the caller asks libgit2, which stays the authority.
 
@@ -44,6 +44,10 @@ struct Pack {
 }
 
 const OID_LEN: usize = 20;
+/// The most index memory a pack may take here (its ids and offsets: 24
+/// bytes an object, 1.4 million objects); larger packs are read by libgit2,
+/// which maps the index instead of reading it.
+const MAX_TABLES: usize = 32 << 20;
 /// Entries searched on each side of an id's guessed place in the index.
 const WINDOW: usize = 48;
 const BLOCK: usize = 64 * 1024;
@@ -112,6 +116,9 @@ impl Pack {
             return None;
         }
         let count = fanout[255] as usize;
+        if count * (OID_LEN + 4) > MAX_TABLES {
+            return None; // a huge pack: libgit2 maps its index instead
+        }
         let index_len = index.metadata().ok()?.len();
         let tables = (8 + 256 * 4 + count * (OID_LEN + 4 + 4)) as u64;
         // Two trailing checksums; anything between is the large-offset table.
