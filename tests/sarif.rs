@@ -77,6 +77,17 @@ fn assert_valid(dir: &Path, sarif: &str) {
     assert!(problems.is_empty(), "{problems:#?}\n{sarif}");
 }
 
+/// `--format sarif check commit-msg` on a message file holding `message`.
+fn commit_msg_sarif(repo: &Repo, message: &str) -> std::process::Output {
+    let file = repo.path().join("MSG");
+    std::fs::write(&file, message).unwrap();
+    repo.cmd()
+        .args(["--format", "sarif", "check", "commit-msg"])
+        .arg(&file)
+        .output()
+        .unwrap()
+}
+
 fn sarif_of(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -155,14 +166,7 @@ fn commit_findings_point_at_the_rule_in_the_policy_file() {
 fn the_built_in_pack_is_no_file_so_its_findings_have_no_location() {
     let repo = Repo::new("main");
     repo.commit("Tidy up");
-    let message = repo.path().join("MSG");
-    std::fs::write(&message, "no ticket here\n").unwrap();
-    let output = repo
-        .cmd()
-        .args(["--format", "sarif", "check", "commit-msg"])
-        .arg(&message)
-        .output()
-        .unwrap();
+    let output = commit_msg_sarif(&repo, "no ticket here\n");
     assert_eq!(output.status.code(), Some(1));
     let log = sarif_of(&output);
     let run = &log["runs"][0];
@@ -199,14 +203,7 @@ fn an_invalid_policy_is_a_failed_invocation_with_located_notifications() {
         ".git-policy.yml",
         "version: 1\nrules:\n  - id: x\n    on: [comit]\n    require: { ticket: {} }\n",
     );
-    let message = repo.path().join("MSG");
-    std::fs::write(&message, "EPL-1 Fix\n").unwrap();
-    let output = repo
-        .cmd()
-        .args(["--format", "sarif", "check", "commit-msg"])
-        .arg(&message)
-        .output()
-        .unwrap();
+    let output = commit_msg_sarif(&repo, "EPL-1 Fix\n");
     assert_eq!(output.status.code(), Some(2));
     let log = sarif_of(&output);
     let run = &log["runs"][0];
