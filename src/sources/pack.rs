@@ -81,11 +81,6 @@ impl PackReader {
         }
     }
 
-    /// Whether any pack could be opened.
-    pub fn is_empty(&self) -> bool {
-        self.packs.is_empty()
-    }
-
     /// The raw commit `oid` (without git's object header), when it lies whole
     /// in one of the packs; `None` leaves it to libgit2.
     pub fn read_commit(&mut self, oid: Oid) -> Option<Vec<u8>> {
