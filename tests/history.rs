@@ -186,13 +186,16 @@ fn check(specs: &[Spec], storage: Storage, ranges: &[(usize, usize)]) {
             shas, expected,
             "`{name}` ({storage:?}) differs from git rev-list"
         );
-        for (sha, message) in &got {
-            assert_eq!(
-                message,
-                &repo.git(&["log", "-1", "--format=%B", sha]),
-                "message of {sha}"
-            );
-        }
+        // Messages as git prints them, in one call: `sha NUL message RS`.
+        let logged = repo.git(&["log", "--format=%H%x00%B%x1e", &name]);
+        let messages: Vec<(String, String)> = logged
+            .split('\x1e')
+            .filter_map(|entry| {
+                let (sha, message) = entry.trim_start_matches('\n').split_once('\0')?;
+                Some((sha.to_owned(), message.trim_end().to_owned()))
+            })
+            .collect();
+        assert_eq!(got, messages, "messages of `{name}` ({storage:?})");
     }
 }
 
@@ -274,4 +277,20 @@ fn a_skewed_merge_history_matches_git() {
     for storage in [Storage::FastImport, Storage::Loose] {
         check(&specs, storage, &[(2, 6), (4, 6), (3, 2), (6, 6)]);
     }
+}
+
+#[test]
+fn a_long_history_is_read_from_the_index_tables_too() {
+    // Past 2,048 lookups the pack index is read into memory; before, from the file.
+    let specs: Vec<Spec> = (0..3000)
+        .map(|i| Spec {
+            parents: match i {
+                0 => vec![],
+                i if i % 97 == 0 => vec![i - 1, i / 2],
+                i => vec![i - 1],
+            },
+            skew: 0,
+        })
+        .collect();
+    check(&specs, Storage::FastImport, &[(1500, 2999), (10, 2999)]);
 }

@@ -30,17 +30,32 @@ pub struct PackReader {
 }
 
 struct Pack {
-    /// Object count, from the index's fan-out table.
-    count: usize,
-    /// The fan-out table, the sorted object ids and the offsets of the
-    /// index (its CRC table is not read).
-    fanout: Box<[u32; 256]>,
-    ids: Vec<u8>,
-    offsets: Vec<u8>,
-    large_offsets: Vec<u8>,
+    index: Index,
     file: File,
     len: u64,
     blocks: BlockCache,
+}
+
+/// A pack's index (version 2). The first lookups read what they need from
+/// the file (a short walk pays for a few reads, not for the whole index);
+/// after [`LOAD_AFTER`] lookups its tables are read into memory once.
+struct Index {
+    file: File,
+    /// Object count, from the fan-out table.
+    count: usize,
+    fanout: Box<[u32; 256]>,
+    /// Where the large-offset table starts, and its length.
+    large_at: u64,
+    large_len: usize,
+    lookups: usize,
+    /// The sorted ids, the offsets and the large offsets (not the CRCs).
+    tables: Option<Tables>,
+}
+
+struct Tables {
+    ids: Vec<u8>,
+    offsets: Vec<u8>,
+    large_offsets: Vec<u8>,
 }
 
 const OID_LEN: usize = 20;
@@ -48,6 +63,10 @@ const OID_LEN: usize = 20;
 /// bytes an object, 1.4 million objects); larger packs are read by libgit2,
 /// which maps the index instead of reading it.
 const MAX_TABLES: usize = 32 << 20;
+/// Lookups answered from the index file before its tables are loaded.
+const LOAD_AFTER: usize = 2048;
+/// Where the tables start in an index file: magic, version, fan-out.
+const IDS_AT: usize = 8 + 256 * 4;
 /// Entries searched on each side of an id's guessed place in the index.
 const WINDOW: usize = 48;
 const BLOCK: usize = 64 * 1024;
@@ -115,20 +134,12 @@ impl Pack {
             return None; // a huge pack: libgit2 maps its index instead
         }
         let index_len = index.metadata().ok()?.len();
-        let tables = (8 + 256 * 4 + count * (OID_LEN + 4 + 4)) as u64;
+        let tables = (IDS_AT + count * (OID_LEN + 4 + 4)) as u64;
         // Two trailing checksums; anything between is the large-offset table.
         let large = index_len.checked_sub(tables + 2 * OID_LEN as u64)?;
         if large % 8 != 0 {
             return None;
         }
-        let mut ids = vec![0u8; count * OID_LEN];
-        index.read_exact_at(&mut ids, (8 + 256 * 4) as u64).ok()?;
-        let mut offsets = vec![0u8; count * 4];
-        index
-            .read_exact_at(&mut offsets, (8 + 256 * 4 + count * (OID_LEN + 4)) as u64)
-            .ok()?;
-        let mut large_offsets = vec![0u8; large as usize];
-        index.read_exact_at(&mut large_offsets, tables).ok()?;
         let file = File::open(idx.with_extension("pack")).ok()?;
         let len = file.metadata().ok()?.len();
         let mut signature = [0u8; 8];
@@ -137,11 +148,15 @@ impl Pack {
             return None;
         }
         Some(Pack {
-            count,
-            fanout,
-            ids,
-            offsets,
-            large_offsets,
+            index: Index {
+                file: index,
+                count,
+                fanout,
+                large_at: tables,
+                large_len: usize::try_from(large).ok()?,
+                lookups: 0,
+                tables: None,
+            },
             file,
             len,
             blocks: BlockCache {
@@ -151,54 +166,8 @@ impl Pack {
     }
 
     /// The offset of `id` in the pack.
-    fn find(&self, id: &[u8]) -> Option<u64> {
-        let first = usize::from(*id.first()?);
-        let low = if first == 0 {
-            0
-        } else {
-            self.fanout[first - 1] as usize
-        };
-        let high = (self.fanout[first] as usize).min(self.count);
-        let at = self.search(id, low, high)?;
-        let raw = u32::from_be_bytes(self.offsets.get(at * 4..at * 4 + 4)?.try_into().ok()?);
-        if raw & 0x8000_0000 == 0 {
-            return Some(u64::from(raw));
-        }
-        let i = (raw & 0x7fff_ffff) as usize * 8;
-        Some(u64::from_be_bytes(
-            self.large_offsets.get(i..i + 8)?.try_into().ok()?,
-        ))
-    }
-
-    /// The position of `id` among the sorted ids `low..high` (its fan-out
-    /// bucket). Ids are uniformly distributed, so its place is guessed from
-    /// its next four bytes and only a window around the guess is searched
-    /// (two or three cache misses instead of a dozen); a miss of the window
-    /// falls back to searching the whole bucket.
-    fn search(&self, id: &[u8], low: usize, high: usize) -> Option<usize> {
-        let at = |i: usize| self.ids.get(i * OID_LEN..(i + 1) * OID_LEN);
-        let span = high.checked_sub(low)?;
-        if span == 0 {
-            return None;
-        }
-        let key = u64::from(u32::from_be_bytes(id.get(1..5)?.try_into().ok()?));
-        let guess = low + ((key * span as u64) >> 32) as usize;
-        let (mut from, mut to) = (
-            guess.saturating_sub(WINDOW).max(low),
-            (guess + WINDOW).min(high),
-        );
-        if at(from)? > id || at(to - 1)? < id {
-            (from, to) = (low, high);
-        }
-        while from < to {
-            let middle = from + (to - from) / 2;
-            match at(middle)?.cmp(id) {
-                std::cmp::Ordering::Less => from = middle + 1,
-                std::cmp::Ordering::Greater => to = middle,
-                std::cmp::Ordering::Equal => return Some(middle),
-            }
-        }
-        None
+    fn find(&mut self, id: &[u8]) -> Option<u64> {
+        self.index.find(id)
     }
 
     /// Inflates the entry at `offset` when it is a whole object of `kind`.
@@ -259,6 +228,124 @@ impl Pack {
             }
         }
         (out.len() == size).then(|| out.clone())
+    }
+}
+
+impl Index {
+    /// The offset of `id` in the pack. Ids are uniformly distributed, so
+    /// its place in its fan-out bucket is guessed from its next four bytes
+    /// and only a window around the guess is searched (two or three cache
+    /// misses, or one read of the file, instead of a dozen); when the window
+    /// misses, the whole bucket is searched.
+    fn find(&mut self, id: &[u8]) -> Option<u64> {
+        self.lookups += 1;
+        if self.tables.is_none() && self.lookups > LOAD_AFTER {
+            self.tables = self.load();
+            if self.tables.is_none() {
+                self.lookups = 0; // keep reading the file; try again later
+            }
+        }
+        let first = usize::from(*id.first()?);
+        let low = if first == 0 {
+            0
+        } else {
+            self.fanout[first - 1] as usize
+        };
+        let high = (self.fanout[first] as usize).min(self.count);
+        let span = high.checked_sub(low)?;
+        if span == 0 {
+            return None;
+        }
+        let key = u64::from(u32::from_be_bytes(id.get(1..5)?.try_into().ok()?));
+        let guess = low + ((key * span as u64) >> 32) as usize;
+        let from = guess.saturating_sub(WINDOW).max(low);
+        let to = (guess + WINDOW).min(high);
+        let at = match self.search(id, from, to)? {
+            Ok(at) => at,
+            Err(true) => return None, // inside the window, and not there
+            Err(false) => self.search(id, low, high)?.ok()?,
+        };
+        let raw = u32::from_be_bytes(
+            self.bytes((IDS_AT + self.count * (OID_LEN + 4) + at * 4) as u64, 4)?
+                .as_ref()
+                .try_into()
+                .ok()?,
+        );
+        if raw & 0x8000_0000 == 0 {
+            return Some(u64::from(raw));
+        }
+        let i = (raw & 0x7fff_ffff) as usize * 8;
+        if i + 8 > self.large_len {
+            return None;
+        }
+        let large = self.bytes(self.large_at + i as u64, 8)?;
+        Some(u64::from_be_bytes(large.as_ref().try_into().ok()?))
+    }
+
+    /// Binary search of `id` among the ids `from..to`: its position, or
+    /// whether it would lie strictly inside them.
+    fn search(&self, id: &[u8], from: usize, to: usize) -> Option<Result<usize, bool>> {
+        let ids = self.bytes((IDS_AT + from * OID_LEN) as u64, (to - from) * OID_LEN)?;
+        let ids = ids.as_ref();
+        let at = |i: usize| ids.get(i * OID_LEN..(i + 1) * OID_LEN);
+        let n = to - from;
+        if n == 0 || at(0)? > id || at(n - 1)? < id {
+            return Some(Err(false));
+        }
+        let (mut low, mut high) = (0, n);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match at(middle)?.cmp(id) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(Ok(from + middle)),
+            }
+        }
+        Some(Err(true))
+    }
+
+    /// `len` bytes of the index file at `at`: from the tables when they are
+    /// loaded, else read from the file.
+    fn bytes(&self, at: u64, len: usize) -> Option<std::borrow::Cow<'_, [u8]>> {
+        if let Some(tables) = &self.tables {
+            let at = usize::try_from(at).ok()?;
+            let ids_end = IDS_AT + self.count * OID_LEN;
+            let offsets_at = ids_end + self.count * 4;
+            let offsets_end = offsets_at + self.count * 4;
+            let large_at = usize::try_from(self.large_at).ok()?;
+            let slice = if (IDS_AT..ids_end).contains(&at) {
+                tables.ids.get(at - IDS_AT..at - IDS_AT + len)
+            } else if (offsets_at..offsets_end).contains(&at) {
+                tables.offsets.get(at - offsets_at..at - offsets_at + len)
+            } else if at >= large_at {
+                tables.large_offsets.get(at - large_at..at - large_at + len)
+            } else {
+                None
+            };
+            return slice.map(std::borrow::Cow::Borrowed);
+        }
+        let mut bytes = vec![0u8; len];
+        self.file.read_exact_at(&mut bytes, at).ok()?;
+        Some(std::borrow::Cow::Owned(bytes))
+    }
+
+    /// Reads the ids, offsets and large offsets into memory.
+    fn load(&self) -> Option<Tables> {
+        let mut ids = vec![0u8; self.count * OID_LEN];
+        self.file.read_exact_at(&mut ids, IDS_AT as u64).ok()?;
+        let mut offsets = vec![0u8; self.count * 4];
+        self.file
+            .read_exact_at(&mut offsets, (IDS_AT + self.count * (OID_LEN + 4)) as u64)
+            .ok()?;
+        let mut large_offsets = vec![0u8; self.large_len];
+        self.file
+            .read_exact_at(&mut large_offsets, self.large_at)
+            .ok()?;
+        Some(Tables {
+            ids,
+            offsets,
+            large_offsets,
+        })
     }
 }
 
