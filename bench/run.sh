@@ -87,4 +87,14 @@ for spec in "$root_commit..HEAD" HEAD; do
   done
 done
 
-echo "results: $work/commits.md, $work/commit-msg.json, $work/audit.md"
+echo "== short ranges: a push of 3 commits, a release of 1,000 commits (page listing its tickets)"
+base=$(git -C "$repo" rev-parse HEAD~1000)
+short_page=$work/page-1000.md
+{ echo '## Changes'; git -C "$repo" log --format=%B "$base..HEAD" | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$short_page"
+hyperfine -N -i --warmup 5 --runs 30 --export-markdown "$work/short.md" \
+  -n 'git-policy check commits HEAD~3..HEAD' "$bin -C $repo --policy $policy check commits HEAD~3..HEAD" \
+  -n 'git log HEAD~3..HEAD' "git -C $repo log --format=%H%n%B HEAD~3..HEAD" \
+  -n 'git-policy audit HEAD~1000..HEAD' "$bin -C $repo --policy $audit_policy audit $base..HEAD --page $short_page" \
+  -n 'git log HEAD~1000..HEAD' "git -C $repo log --format=%H%n%B $base..HEAD"
+
+echo "results: $work/commits.md, $work/commit-msg.json, $work/audit.md, $work/short.md"
