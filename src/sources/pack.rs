@@ -14,7 +14,6 @@
 //! answers `None`, and the caller asks libgit2, which stays the authority.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use flate2::{Decompress, FlushDecompress, Status};
@@ -116,7 +115,7 @@ impl Pack {
     fn open(idx: &Path) -> Option<Pack> {
         let index = File::open(idx).ok()?;
         let mut head = [0u8; 8 + 256 * 4];
-        index.read_exact_at(&mut head, 0).ok()?;
+        read_at(&index, &mut head, 0).ok()?;
         // Version 2: `\xfftOc`, then version 2 in network order.
         if head[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
             return None;
@@ -143,7 +142,7 @@ impl Pack {
         let file = File::open(idx.with_extension("pack")).ok()?;
         let len = file.metadata().ok()?.len();
         let mut signature = [0u8; 8];
-        file.read_exact_at(&mut signature, 0).ok()?;
+        read_at(&file, &mut signature, 0).ok()?;
         if &signature[..4] != b"PACK" || !matches!(signature[7], 2 | 3) {
             return None;
         }
@@ -325,22 +324,23 @@ impl Index {
             return slice.map(std::borrow::Cow::Borrowed);
         }
         let mut bytes = vec![0u8; len];
-        self.file.read_exact_at(&mut bytes, at).ok()?;
+        read_at(&self.file, &mut bytes, at).ok()?;
         Some(std::borrow::Cow::Owned(bytes))
     }
 
     /// Reads the ids, offsets and large offsets into memory.
     fn load(&self) -> Option<Tables> {
         let mut ids = vec![0u8; self.count * OID_LEN];
-        self.file.read_exact_at(&mut ids, IDS_AT as u64).ok()?;
+        read_at(&self.file, &mut ids, IDS_AT as u64).ok()?;
         let mut offsets = vec![0u8; self.count * 4];
-        self.file
-            .read_exact_at(&mut offsets, (IDS_AT + self.count * (OID_LEN + 4)) as u64)
-            .ok()?;
+        read_at(
+            &self.file,
+            &mut offsets,
+            (IDS_AT + self.count * (OID_LEN + 4)) as u64,
+        )
+        .ok()?;
         let mut large_offsets = vec![0u8; self.large_len];
-        self.file
-            .read_exact_at(&mut large_offsets, self.large_at)
-            .ok()?;
+        read_at(&self.file, &mut large_offsets, self.large_at).ok()?;
         Some(Tables {
             ids,
             offsets,
@@ -365,11 +365,42 @@ impl BlockCache {
                 }
                 None => vec![0u8; (end - start) as usize],
             };
-            file.read_exact_at(&mut bytes, start).ok()?;
+            read_at(file, &mut bytes, start).ok()?;
             self.slots[slot] = Some((number, bytes));
         }
         let (_, bytes) = self.slots[slot].as_ref()?;
         let from = (at % BLOCK as u64) as usize;
         bytes.get(from..).filter(|rest| !rest.is_empty())
     }
+}
+
+/// Reads exactly `buf.len()` bytes of `file` at `offset`, leaving the file's
+/// position alone (one `pread` on Unix).
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Elsewhere the fast path is off: every read goes to libgit2.
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
