@@ -85,7 +85,7 @@ fn build(specs: &[Spec], storage: Storage) -> Repo {
         stream += "\n";
     }
     let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
+        .args(["-c", "fastimport.unpackLimit=0", "fast-import", "--quiet"])
         .current_dir(repo.path())
         .stdin(Stdio::piped())
         .spawn()

@@ -181,9 +181,9 @@ impl Pack {
         let mut header = [0u8; 16];
         let mut have = 0;
         while have < header.len() {
-            let chunk = self
-                .blocks
-                .chunk(&self.file, self.len, offset + have as u64)?;
+            let chunk =
+                self.blocks
+                    .chunk(&self.file, self.len, offset.checked_add(have as u64)?)?;
             let n = chunk.len().min(header.len() - have);
             header[have..have + n].copy_from_slice(&chunk[..n]);
             have += n;
@@ -211,7 +211,7 @@ impl Pack {
         out.clear();
         out.reserve(size + 512);
         inflater.reset(true);
-        let mut at = offset + used as u64;
+        let mut at = offset.checked_add(used as u64)?;
         loop {
             let input = self.blocks.chunk(&self.file, self.len, at)?;
             let before = inflater.total_in();
@@ -357,7 +357,10 @@ impl BlockCache {
         let cached = matches!(&self.slots[slot], Some((n, _)) if *n == number);
         if !cached {
             let start = number * BLOCK as u64;
-            let end = (start + BLOCK as u64).min(len);
+            if start >= len {
+                return None; // an offset past the end: a damaged index
+            }
+            let end = start.saturating_add(BLOCK as u64).min(len);
             let mut bytes = match self.slots[slot].take() {
                 Some((_, mut reused)) => {
                     reused.resize((end - start) as usize, 0);
@@ -403,4 +406,116 @@ fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<
 #[cfg(not(any(unix, windows)))]
 fn read_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    /// A repository of three commits written by fast-import (one pack), and its ids.
+    fn packed() -> (tempfile::TempDir, Vec<Oid>) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        git(&["init", "-q", "-b", "main"]);
+        let mut stream = String::new();
+        for i in 1..=3 {
+            let message = format!("EPL-{i} Change {i}\n");
+            stream += &format!(
+                "commit refs/heads/main\nmark :{i}\ncommitter A <a@b> {} +0000\ndata {}\n{message}\n",
+                1_600_000_000 + i,
+                message.len()
+            );
+        }
+        let mut child = Command::new("git")
+            .args(["-c", "fastimport.unpackLimit=0", "fast-import", "--quiet"])
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let ids = git(&["rev-list", "main"])
+            .lines()
+            .map(|l| Oid::from_str(l).unwrap())
+            .collect();
+        (dir, ids)
+    }
+
+    fn index_path(dir: &Path) -> std::path::PathBuf {
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .unwrap()
+    }
+
+    #[test]
+    fn commits_read_from_the_pack_are_what_git_stored() {
+        let (dir, ids) = packed();
+        let mut reader = PackReader::open(&dir.path().join(".git/objects"));
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        for id in &ids {
+            let ours = reader.read_commit(*id).expect("in the pack");
+            let theirs = odb.read(*id).unwrap();
+            assert_eq!(ours, theirs.data());
+        }
+        // An id the pack does not hold (a blob-like id next to a real one).
+        let mut other = ids[0].as_bytes().to_vec();
+        other[19] ^= 1;
+        assert!(
+            reader
+                .read_commit(Oid::from_bytes(&other).unwrap())
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_damaged_index_is_left_to_libgit2_without_panicking() {
+        let (dir, ids) = packed();
+        let idx = index_path(dir.path());
+        let original = std::fs::read(&idx).unwrap();
+        let count =
+            u32::from_be_bytes(original[8 + 255 * 4..8 + 256 * 4].try_into().unwrap()) as usize;
+        let offsets_at = IDS_AT + count * (OID_LEN + 4);
+        // Every offset past the end of the pack, a large offset out of its table, zero.
+        for bad in [0x7fff_ff00u32, 0x8000_0005, 0] {
+            let mut damaged = original.clone();
+            for i in 0..count {
+                damaged[offsets_at + i * 4..offsets_at + i * 4 + 4]
+                    .copy_from_slice(&bad.to_be_bytes());
+            }
+            std::fs::write(&idx, &damaged).unwrap();
+            let mut reader = PackReader::open(&dir.path().join(".git/objects"));
+            for id in &ids {
+                assert!(reader.read_commit(*id).is_none(), "offset {bad:#x}");
+            }
+        }
+        // Truncated, or another version: not opened at all.
+        for damaged in [original[..original.len() / 2].to_vec(), {
+            let mut v = original.clone();
+            v[7] = 3;
+            v
+        }] {
+            std::fs::write(&idx, &damaged).unwrap();
+            let reader = PackReader::open(&dir.path().join(".git/objects"));
+            assert!(reader.packs.is_empty());
+        }
+    }
 }
