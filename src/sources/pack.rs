@@ -518,4 +518,40 @@ mod tests {
             assert!(reader.packs.is_empty());
         }
     }
+
+    #[test]
+    fn damaged_packs_and_indexes_never_panic() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+
+        let (dir, ids) = packed();
+        let idx = index_path(dir.path());
+        let pack = idx.with_extension("pack");
+        let (idx_bytes, pack_bytes) = (std::fs::read(&idx).unwrap(), std::fs::read(&pack).unwrap());
+        let flips = proptest::collection::vec(
+            (any::<bool>(), any::<prop::sample::Index>(), any::<u8>()),
+            1..8,
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 256,
+            ..Config::default()
+        });
+        runner
+            .run(&flips, |flips| {
+                let (mut i, mut p) = (idx_bytes.clone(), pack_bytes.clone());
+                for (in_index, at, byte) in flips {
+                    let target = if in_index { &mut i } else { &mut p };
+                    let at = at.index(target.len());
+                    target[at] ^= byte | 1;
+                }
+                std::fs::write(&idx, &i).unwrap();
+                std::fs::write(&pack, &p).unwrap();
+                let mut reader = PackReader::open(&dir.path().join(".git/objects"));
+                for id in &ids {
+                    let _ = reader.read_commit(*id);
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
 }
