@@ -112,17 +112,35 @@ impl Pr {
     async fn run(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = self.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
         cmd.args(args);
-        let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
-        output
+        output_of(cmd).await
     }
+}
+
+/// Runs `cmd` off the async runtime (the mock server lives on it); the
+/// token must appear in none of its output.
+async fn output_of(mut cmd: assert_cmd::Command) -> std::process::Output {
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
+    output
+}
+
+/// `--format json check pr --repo octo/app --number 42` in `dir`, with the
+/// policy the repository (or the contents API) holds: no `--policy`.
+async fn run_with_repository_policy(dir: &Path, server: &MockServer) -> std::process::Output {
+    let mut cmd = common::git_policy(dir);
+    cmd.env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args([
+            "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
+        ]);
+    output_of(cmd).await
 }
 
 async fn mount(server: &MockServer, at: &str, body: Value) {
@@ -429,9 +447,7 @@ async fn github_format_writes_annotations_summary_and_outputs() {
     cmd.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("GITHUB_OUTPUT", &outputs);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(cmd).await;
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
@@ -482,15 +498,7 @@ async fn a_pull_request_that_deletes_a_rule_is_judged_by_the_base_policy() {
     pr["base"]["sha"] = json!(base);
     mount(&server, "/repos/octo/app/pulls/42", pr).await;
     mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
-    let mut cmd = common::git_policy(repo.path());
-    cmd.env("GITHUB_API_URL", server.uri())
-        .env("GITHUB_TOKEN", TOKEN)
-        .args([
-            "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
-        ]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = run_with_repository_policy(repo.path(), &server).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(
@@ -665,9 +673,7 @@ async fn a_slow_answer_times_out() {
     std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
     let mut cmd = pr.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
     cmd.env("GIT_POLICY_HTTP_TIMEOUT", "0.2");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("GitHub did not answer GET /repos/octo/app/pulls/42 within 0.2 s"),
@@ -749,9 +755,7 @@ async fn a_pull_request_event_is_re_read_live() {
     std::fs::write(&event, payload.to_string()).unwrap();
     let mut cmd = pr.cmd(&["check", "pr", "--event"]);
     cmd.arg(&event).env("GITHUB_EVENT_NAME", "pull_request");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(cmd).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -801,15 +805,7 @@ async fn the_base_policy_is_read_through_the_contents_api_without_a_clone() {
     }
     // No .github/policies/ folder at either commit: 404, which is not an error.
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = common::git_policy(dir.path());
-    cmd.env("GITHUB_API_URL", server.uri())
-        .env("GITHUB_TOKEN", TOKEN)
-        .args([
-            "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
-        ]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = run_with_repository_policy(dir.path(), &server).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
