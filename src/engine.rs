@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::facts::Subject;
 use crate::policy::{Level, Merges, Policy, Span};
 use crate::predicates::holds;
-use crate::rules::{Context, Violation};
+use crate::rules::{Context, Needs, Violation};
 
 /// One thing a subject is missing, attributed to the rule that requires it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,16 +147,30 @@ pub fn evaluate_shared(
     findings
 }
 
-/// Whether judging this kind of subject needs its changed files (so a
-/// command gathers them only when a rule looks at them).
+/// The facts judging this kind of subject needs: the union of what every
+/// rule on it declares (its conditions and its requirements). Commands
+/// gather exactly this.
+pub fn needs(policy: &Policy, kind: crate::policy::SubjectKind) -> Needs<'_> {
+    let mut needs = Needs::default();
+    for rule in policy.rules_on(kind) {
+        rule_needs(policy, rule, &mut needs);
+    }
+    needs
+}
+
+/// Whether judging this kind of subject needs its changed files.
 pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
-    policy.rules_on(kind).any(|rule| {
-        let mut uses = rule.require.tests_changed.is_some();
-        for p in rule.when.iter().chain(rule.unless.iter()) {
-            p.visit(&mut |q| uses |= q.changed.is_some());
-        }
-        uses
-    })
+    needs(policy, kind).changed_files
+}
+
+/// What one rule needs, added to `needs`.
+pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: &mut Needs<'a>) {
+    for p in rule.when.iter().chain(rule.unless.iter()) {
+        p.visit(&mut |q| needs.changed_files |= q.changed.is_some());
+    }
+    for (_, _, requirement) in rule.require.each() {
+        requirement.needs(policy, rule, needs);
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct Commit {
     pub message: String,
     pub author_name: Option<String>,
     pub author_email: Option<String>,
+    /// The GitHub account the API attributes the commit to (verified by
+    /// GitHub, unlike git's name fields); `None` when not read or unknown.
+    pub account: Option<String>,
     /// Number of parents; two or more is a merge.
     pub parents: usize,
     /// The branch it is being committed on, when known (the commit-msg hook).
@@ -103,6 +106,10 @@ pub struct PullRequest {
     /// Members of teams given as `github: org/slug`, by policy team name,
     /// as read from the API. A team missing here could not be read.
     pub team_members: BTreeMap<String, Vec<String>>,
+    /// How many commits and changed files the API says the pull request has
+    /// (lists read through the API must be this long).
+    pub declared_commits: u64,
+    pub declared_files: u64,
     /// Files changed between a reviewed commit and the head, by reviewed
     /// commit (for `fresh: paths`). A commit missing here could not be diffed.
     pub changed_since: BTreeMap<String, Vec<ChangedPath>>,

@@ -321,6 +321,7 @@ mod api {
         let server = MockServer::start().await;
         let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
         let total = runs.as_array().map_or(0, Vec::len);
+        let statuses_total = statuses.as_array().map_or(0, Vec::len);
         Mock::given(method("GET"))
             .and(path(format!("/repos/octo/app/commits/{sha}/check-runs")))
             .respond_with(ok(json!({ "total_count": total, "check_runs": runs })))
@@ -329,7 +330,7 @@ mod api {
         Mock::given(method("GET"))
             .and(path(format!("/repos/octo/app/commits/{sha}/status")))
             .respond_with(ok(
-                json!({ "state": "success", "sha": sha, "total_count": 1, "statuses": statuses }),
+                json!({ "state": "success", "sha": sha, "total_count": statuses_total, "statuses": statuses }),
             ))
             .mount(&server)
             .await;

@@ -83,8 +83,11 @@ struct Pr {
 
 impl Pr {
     /// A server answering for octo/app#42 with this pull request, reviews, files and commits.
-    async fn new(pr: Value, reviews: Vec<Value>, files: Vec<Value>, commits: Vec<Value>) -> Pr {
+    async fn new(mut pr: Value, reviews: Vec<Value>, files: Vec<Value>, commits: Vec<Value>) -> Pr {
         let server = MockServer::start().await;
+        // GitHub declares how many files and commits the lists hold.
+        pr["changed_files"] = json!(files.len());
+        pr["commits"] = json!(commits.len());
         mount(&server, "/repos/octo/app/pulls/42", pr).await;
         mount_list(&server, "/repos/octo/app/pulls/42/reviews", reviews).await;
         mount_list(&server, "/repos/octo/app/pulls/42/files", files).await;
@@ -580,13 +583,19 @@ async fn a_server_error_is_retried_and_a_later_success_counts() {
         vec![file("a.rs")],
     )
     .await;
-    mount_list(&server, "/repos/octo/app/pulls/42/commits", vec![]).await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/commits",
+        vec![commit(HEAD, "EPL-1 ok")],
+    )
+    .await;
     let pr = Pr {
         server,
         dir: tempfile::tempdir().unwrap(),
     };
     std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
-    assert_eq!(pr.run(&[]).await.status.code(), Some(0));
+    let out = pr.run(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -854,19 +863,26 @@ async fn commit_and_branch_rules_run_on_the_pull_request_too() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn over_githubs_file_cap_the_api_list_is_not_trusted() {
+    // 3,001 files declared: GitHub lists only 3,000, so the list cannot be complete.
     let files: Vec<Value> = (0..3000).map(|i| file(&format!("src/f{i}.rs"))).collect();
     let pr = Pr::new(
         pr_json(42, "EPL-1 Huge", None, false, &[]),
         vec![],
         files,
-        vec![],
+        vec![commit(HEAD, "EPL-1 Huge")],
     )
     .await;
+    let mut declared = pr_json(42, "EPL-1 Huge", None, false, &[]);
+    declared["changed_files"] = json!(3001);
+    let server = MockServer::start().await;
+    mount(&server, "/repos/octo/app/pulls/42", declared).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let pr = Pr { server, ..pr };
     let out = pr.run(&[]).await;
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("changes 3000 or more files, GitHub's limit for listing them"),
+        err.contains("has 3001 files; GitHub lists at most 3000, so the list would be incomplete"),
         "{err}"
     );
     assert!(err.contains("fetch-depth: 0"), "{err}");

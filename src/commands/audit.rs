@@ -5,11 +5,11 @@ use git2::{Oid, Repository};
 
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
-use crate::engine::{Interner, evaluate_shared};
+use crate::engine::{Interner, evaluate_shared, needs};
 use crate::facts::{Release, ReleasePage, Subject};
-use crate::policy::{EmptyRange, Policy, SubjectKind};
-use crate::report::{ReleaseSummary, Report, SectionState};
-use crate::rules::sections;
+use crate::policy::{EmptyRange, SubjectKind};
+use crate::report::{ReleaseSummary, Report};
+use crate::rules::Needs;
 use crate::sources::github::{self, GitHub};
 use crate::sources::release::{self, ReleaseTag};
 use crate::sources::{Fatal, git};
@@ -35,12 +35,12 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .clone()
         .or_else(|| release::version_at(&tags, end));
     let progress = progress(&range);
+    let release_needs = needs(&policy, SubjectKind::Release);
+    // Commit rules judge each commit with the facts they need (changed files included).
+    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     // The release page rule's tickets are gathered while the commits are read.
-    let collector = policy.rules_on(SubjectKind::Release).find_map(|r| {
-        let options = r.require.release_page.as_ref()?;
-        Some(options.value.collector(&policy, &r.id.value))
-    });
-    let history = git::history(&repo, &range, None, false)?;
+    let collector = release_needs.release_pages.first().map(|q| q.collector());
+    let history = git::history(&repo, &range, None, with_changes)?;
     let judged = super::check_commits::judge(&policy, history, true, collector)?;
     progress.finish_and_clear();
     let commits = judged.kept;
@@ -60,16 +60,16 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         tickets: judged.tickets,
         ..Release::default()
     };
-    facts.page = read_page(&repo, &policy, args, end, version.as_deref())?;
-    facts.incident_references = incident_references(&repo, &policy, &facts, end)?;
-    read_api_facts(&repo, &policy, args, &mut facts, end)?;
+    facts.page = read_page(&repo, &release_needs, args, end, version.as_deref())?;
+    facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
+    read_api_facts(&repo, &release_needs, args, &mut facts, end)?;
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
     let mut interner = Interner::default();
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
     // Judging the release and summarizing it only read the facts: one core each.
     let (judged, release) = std::thread::scope(|scope| {
-        let summarized = scope.spawn(|| summary(&policy, &facts));
+        let summarized = scope.spawn(|| summary(&release_needs, &facts));
         let judged = evaluate_shared(&policy, Subject::Release(&facts), &mut interner);
         (judged, summarized.join())
     });
@@ -141,7 +141,7 @@ fn resolve_range(
 /// The release page: `--page`, else the `release_page` path at the release commit.
 fn read_page(
     repo: &Repository,
-    policy: &Policy,
+    needs: &Needs<'_>,
     args: &AuditArgs,
     end: Oid,
     version: Option<&str>,
@@ -166,17 +166,14 @@ fn read_page(
             text,
         }));
     }
-    let Some(options) = policy
-        .rules_on(SubjectKind::Release)
-        .find_map(|r| r.require.release_page.as_ref())
-    else {
+    let Some(query) = needs.release_pages.first() else {
         return Ok(None);
     };
-    let Some(path) = options.value.page_path(version) else {
+    let Some(path) = query.path(version) else {
         return Ok(None);
     };
-    let path = path.map_err(|()| {
-        Fatal::new(format!("the release page path `{}` needs {{version}}, and the release has none", options.value.path.as_ref().map_or("", |p| p.value.as_str())))
+    let path = path.map_err(|template| {
+        Fatal::new(format!("the release page path `{template}` needs {{version}}, and the release has none"))
             .help("pass --release VERSION (e.g. --release 1.3.0), or audit a range that ends at a release tag")
     })?;
     match release::file_at(repo, end, &path)? {
@@ -192,20 +189,14 @@ fn read_page(
 
 fn incident_references(
     repo: &Repository,
-    policy: &Policy,
+    needs: &Needs<'_>,
     facts: &Release,
     end: Oid,
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>, Failure> {
     let mut all = std::collections::BTreeMap::new();
-    for rule in policy.rules_on(SubjectKind::Release) {
-        let Some(options) = &rule.require.incident_tests else {
-            continue;
-        };
-        let tickets: BTreeSet<String> =
-            options.value.incidents(policy, facts).into_keys().collect();
-        let found = release::references(repo, end, &tickets, |path| {
-            options.value.is_test(policy, path)
-        })?;
+    for query in &needs.incident_references {
+        let tickets: BTreeSet<String> = query.tickets(facts);
+        let found = release::references(repo, end, &tickets, |path| query.is_test(path))?;
         for (ticket, files) in found {
             all.entry(ticket).or_insert(files);
         }
@@ -215,7 +206,7 @@ fn incident_references(
 
 /// The release summary; `true` when its tickets are those gathered in
 /// `facts` (left there, to be moved in rather than copied).
-fn summary(policy: &Policy, facts: &Release) -> (ReleaseSummary, bool) {
+fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
     let mut out = ReleaseSummary {
         version: facts.version.clone(),
         range: facts.range.clone(),
@@ -223,56 +214,10 @@ fn summary(policy: &Policy, facts: &Release) -> (ReleaseSummary, bool) {
         page: facts.page.as_ref().map(|p| p.path.clone()),
         ..ReleaseSummary::default()
     };
-    let Some((rule, options)) = policy
-        .rules_on(SubjectKind::Release)
-        .find_map(|r| Some((r, r.require.release_page.as_ref()?)))
-    else {
-        return (out, false);
+    let borrowed = match needs.release_pages.first() {
+        Some(query) => query.summarize(facts, &mut out),
+        None => false,
     };
-    let index = options.value.ticket_index(policy, &rule.id.value, facts);
-    out.links = policy
-        .tickets
-        .values()
-        .filter_map(|t| Some((t.pattern.regex.clone(), t.url.as_ref()?.value.clone())))
-        .collect();
-    out.missing = index.missing;
-    out.unlisted = index.unlisted.into_iter().collect();
-    out.without_ticket = index
-        .without_ticket
-        .iter()
-        .map(|&i| (i, facts.commits[i as usize].subject().to_owned()))
-        .collect();
-    let borrowed = matches!(index.tickets, std::borrow::Cow::Borrowed(_));
-    if !borrowed {
-        out.tickets = index.tickets.into_owned();
-    }
-    if let Some(page) = &facts.page {
-        for spec in &options.value.sections {
-            let mut found = Vec::new();
-            sections::check_document(
-                &page.text,
-                std::slice::from_ref(spec),
-                "the page",
-                facts.post_deploy,
-                &mut found,
-            );
-            // Pending is only visible by asking again as if deployed.
-            let mut after = Vec::new();
-            sections::check_document(
-                &page.text,
-                std::slice::from_ref(spec),
-                "the page",
-                true,
-                &mut after,
-            );
-            let state = match (found.is_empty(), after.is_empty()) {
-                (false, _) => SectionState::MissingOrEmpty,
-                (true, false) => SectionState::Pending,
-                (true, true) => SectionState::Complete,
-            };
-            out.sections.push((spec.heading.value.clone(), state));
-        }
-    }
     (out, borrowed)
 }
 
@@ -280,18 +225,16 @@ fn summary(policy: &Policy, facts: &Release) -> (ReleaseSummary, bool) {
 /// `release_checks` rule asks and a token is given (else they stay unknown).
 fn read_api_facts(
     repo: &Repository,
-    policy: &Policy,
+    needs: &Needs<'_>,
     args: &AuditArgs,
     facts: &mut Release,
     end: Oid,
 ) -> Result<(), Failure> {
-    let Some(options) = policy
-        .rules_on(SubjectKind::Release)
-        .find_map(|r| r.require.release_checks.as_ref())
-    else {
+    let Some(query) = needs.status_checks.first() else {
         return Ok(());
     };
-    let Some(token) = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()) else {
+    let settings = github::Settings::from_env()?;
+    let Some(token) = settings.token.as_deref() else {
         return Ok(());
     };
     let name = args
@@ -312,46 +255,21 @@ fn read_api_facts(
             .help("e.g. --repo octo/app")
             .into());
     }
-    let api = std::env::var("GITHUB_API_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| String::from("https://api.github.com"));
-    let seconds = |var: &str, default: f64| {
-        std::time::Duration::from_secs_f64(
-            std::env::var(var)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|s: &f64| *s >= 0.0)
-                .unwrap_or(default),
-        )
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
     let _inside = runtime.enter();
     let gh = GitHub::new(
-        &api,
-        Some(&token),
-        seconds("GIT_POLICY_HTTP_TIMEOUT", 30.0),
-        seconds("GIT_POLICY_RETRY_DELAY", 1.0),
+        &settings.api,
+        Some(token),
+        settings.timeout,
+        settings.retry_delay,
     )?;
-    let mut ignore = globset::GlobSetBuilder::new();
-    for pattern in options.value.ignore.iter() {
-        if let Ok(glob) = globset::Glob::new(&pattern.value) {
-            ignore.add(glob);
-        }
-    }
-    let ignore = ignore.build().unwrap_or_else(|_| globset::GlobSet::empty());
     // The audit's own job is running on this commit: it is not a release check.
     let own_job = std::env::var("GITHUB_JOB").ok();
-    let ignored = |name: &str| ignore.is_match(name) || own_job.as_deref() == Some(name);
-    let labels: Vec<String> = options
-        .value
-        .expedited
-        .iter()
-        .map(|l| l.value.clone())
-        .collect();
+    let ignored = |name: &str| query.ignores(name) || own_job.as_deref() == Some(name);
+    let labels = query.expedited_labels();
     let shas: HashSet<String> = facts.commits.iter().filter_map(|c| c.sha.clone()).collect();
     let sha = end.to_string();
     let (checks, expedited) = runtime.block_on(async {

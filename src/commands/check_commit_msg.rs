@@ -31,6 +31,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
         message,
         author_name: config.author_name,
         author_email: config.author_email,
+        account: None,
         parents: 0,
         branch: git::current_branch(&repo),
         changed,

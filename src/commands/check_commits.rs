@@ -3,7 +3,7 @@ use std::sync::mpsc;
 
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
-use crate::engine::{Finding, Interner, evaluate_shared, needs_changes, skip_reason};
+use crate::engine::{Finding, Interner, evaluate_shared, needs, skip_reason};
 use crate::facts::{ReleaseCommit, ReleaseTickets, Subject};
 use crate::policy::{Policy, SubjectKind};
 use crate::report::Report;
@@ -17,7 +17,7 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
-    let with_changes = needs_changes(&policy, SubjectKind::Commit);
+    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
     let Judged {
         findings,

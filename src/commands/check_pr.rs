@@ -1,16 +1,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use git2::{Oid, Repository};
 
 use super::{Failure, Global, Outcome, PASSED, err, finish};
 use crate::cli::Format;
-use crate::engine::{Finding, Interner, applies, evaluate_shared, skip_reason, verdicts};
+use crate::engine::{
+    Finding, Interner, applies, evaluate_shared, needs, rule_needs, skip_reason, verdicts,
+};
 use crate::facts::{Branch, PullRequest, Subject};
-use crate::policy::{Level, Policy, PolicySource, load};
+use crate::policy::{Level, Policy, PolicySource, SubjectKind, load};
 use crate::report::Report;
+use crate::rules::Needs;
 use crate::sources::event::{self, Event};
 use crate::sources::github::{self, GitHub};
 use crate::sources::policy_files::{self, read_at_commit};
@@ -34,20 +36,19 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             return Ok(ExitCode::from(PASSED));
         }
     };
-    let api = std::env::var("GITHUB_API_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| String::from("https://api.github.com"));
-    let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let timeout = seconds_from_env("GIT_POLICY_HTTP_TIMEOUT", 30.0);
-    let retry_delay = seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0);
+    let settings = github::Settings::from_env()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
     // octocrab's client starts a background task: build it inside the runtime.
     let _inside = runtime.enter();
-    let gh = GitHub::new(&api, token.as_deref(), timeout, retry_delay)?;
+    let gh = GitHub::new(
+        &settings.api,
+        settings.token.as_deref(),
+        settings.timeout,
+        settings.retry_delay,
+    )?;
     let git = git::open(&global.dir).ok();
     let (policy, report, notes) =
         runtime.block_on(check(global, &gh, git.as_ref(), &repo_name, number))?;
@@ -105,15 +106,6 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
     }
 }
 
-fn seconds_from_env(name: &str, default: f64) -> Duration {
-    let secs = std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| *s >= 0.0)
-        .unwrap_or(default);
-    Duration::from_secs_f64(secs)
-}
-
 async fn check(
     global: &Global,
     gh: &GitHub,
@@ -126,19 +118,26 @@ async fn check(
     let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
     let base_texts = texts(&base_sources);
     let policy = load(base_sources).map_err(Failure::Policy)?;
+    // What the policy needs gathered: the union over every rule that can
+    // run here (the pull request, each commit, the head branch).
+    let commit_changes = needs(&policy, SubjectKind::Commit).changed_files;
+    let all_teams = needs(&policy, SubjectKind::PullRequest).teams;
     // Team members are read while the changes are gathered; a team only
     // matters (and its read only fails the check) when a rule that applies needs it.
-    let all_teams = pull_request::approval_teams(policy.rules.iter());
     let (completed, teams) = futures_util::join!(
-        pull_request::complete(gh, git, &mut pr, &mut notes),
+        pull_request::complete(gh, git, &mut pr, commit_changes, &mut notes),
         read_teams(gh, &policy, &all_teams)
     );
     completed?;
-    let applicable = policy
+    let mut applicable = Needs::default();
+    for rule in policy
         .rules
         .iter()
-        .filter(|r| applies(&policy, r, &Subject::PullRequest(&pr)));
-    for team in pull_request::approval_teams(applicable) {
+        .filter(|r| applies(&policy, r, &Subject::PullRequest(&pr)))
+    {
+        rule_needs(&policy, rule, &mut applicable);
+    }
+    for team in applicable.teams {
         match teams.get(&team) {
             Some(Ok(members)) => {
                 pr.team_members.insert(team.clone(), members.clone());

@@ -253,7 +253,10 @@ impl Decoder {
                 }
             }
         }
-        ok.then(|| Globs::new(patterns, compiled))
+        if !ok {
+            return None;
+        }
+        self.build_globs(node, patterns, compiled)
     }
 
     /// A glob's text: non-empty and not absurdly long.
@@ -302,15 +305,48 @@ pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
     Ok(out)
 }
 
-/// Builds a set from globs known to be valid (used for built-in defaults).
+/// Builds a set from built-in globs (defaults of the code, tested to build).
 pub fn glob_set(patterns: &[&str]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        for g in glob(p).into_iter().flatten() {
+        for g in glob(p).unwrap_or_else(|e| panic!("built-in glob `{p}`: {e}")) {
             builder.add(g);
         }
     }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
+    builder
+        .build()
+        .unwrap_or_else(|e| panic!("built-in globs {patterns:?}: {e}"))
+}
+
+/// A glob set that cannot be compiled (too many or too complex globs for
+/// the matcher's size limit), as a policy error at `span`.
+pub fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> PolicyError {
+    PolicyError::at(
+        "policy::glob-set-too-large",
+        span,
+        format!("these {count} glob(s) cannot be compiled into one matcher: {err}"),
+    )
+    .label("this set of globs cannot be compiled")
+    .help("use fewer or simpler globs (a folder glob such as `terraform/**` covers every file under it); git-policy never lets a set it cannot build match nothing")
+}
+
+impl Decoder {
+    /// Compiles a decoded list of globs at load time.
+    fn build_globs(
+        &mut self,
+        node: &Node,
+        patterns: Vec<Spanned<String>>,
+        compiled: Vec<Glob>,
+    ) -> Option<Globs> {
+        let count = patterns.len();
+        match Globs::new(patterns, compiled) {
+            Ok(globs) => Some(globs),
+            Err(err) => {
+                self.error(unbuildable_globs(node.span, count, &err));
+                None
+            }
+        }
+    }
 }
 
 impl Decoder {
@@ -345,7 +381,10 @@ impl Decoder {
                 }
             }
         }
-        ok.then(|| Globs::new(patterns, compiled))
+        if !ok {
+            return None;
+        }
+        self.build_globs(node, patterns, compiled)
     }
 }
 

@@ -120,37 +120,32 @@ impl JsonSchema for Patterns {
     }
 }
 
-/// Globs with their source text. The syntax is checked when the policy
-/// loads; the matcher is compiled on first use, since most checks use few of
-/// a policy's globs (a commit message uses none of the pull request paths).
+/// Globs with their source text, compiled once when the policy loads: a
+/// set that cannot be built is a policy error, never a set that matches
+/// nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
     pub patterns: Vec<Spanned<String>>,
-    globs: Vec<globset::Glob>,
-    set: std::sync::OnceLock<GlobSet>,
+    set: GlobSet,
 }
 
 impl Globs {
-    pub fn new(patterns: Vec<Spanned<String>>, globs: Vec<globset::Glob>) -> Globs {
-        Globs {
-            patterns,
-            globs,
-            set: std::sync::OnceLock::new(),
+    pub fn new(
+        patterns: Vec<Spanned<String>>,
+        globs: Vec<globset::Glob>,
+    ) -> Result<Globs, globset::Error> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for glob in globs {
+            builder.add(glob);
         }
+        Ok(Globs {
+            patterns,
+            set: builder.build()?,
+        })
     }
 
     pub fn is_match(&self, path: &str) -> bool {
-        self.set
-            .get_or_init(|| {
-                let mut builder = globset::GlobSetBuilder::new();
-                for glob in &self.globs {
-                    builder.add(glob.clone());
-                }
-                // Each glob parsed at load and is at most MAX_GLOB_LEN long, so
-                // the build cannot hit regex size limits.
-                builder.build().unwrap_or_else(|_| GlobSet::empty())
-            })
-            .is_match(path)
+        self.set.is_match(path)
     }
 }
 

@@ -219,6 +219,14 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
 }
 
 impl Requirement for Options {
+    fn needs<'a>(&'a self, _: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+        for group in &self.groups {
+            needs
+                .teams
+                .extend(group.teams.iter().map(|t| t.value.clone()));
+        }
+    }
+
     fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
         for group in &self.groups {
             for team in group

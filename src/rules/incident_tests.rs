@@ -67,6 +67,13 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn needs<'a>(&'a self, policy: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+        needs.incident_references.push(IncidentQuery {
+            options: self,
+            policy,
+        });
+    }
+
     fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
         if let Some(tests) = &self.tests {
@@ -101,6 +108,28 @@ impl Requirement for Options {
                 out.push(v);
             }
         }
+    }
+}
+
+/// What the audit must find for an `incident_tests` rule: the test files
+/// (at the release commit) that reference each incident ticket.
+pub struct IncidentQuery<'a> {
+    options: &'a Options,
+    policy: &'a Policy,
+}
+
+impl IncidentQuery<'_> {
+    /// The incident tickets the release's commits name.
+    pub fn tickets(&self, release: &Release) -> std::collections::BTreeSet<String> {
+        self.options
+            .incidents(self.policy, release)
+            .into_keys()
+            .collect()
+    }
+
+    /// Whether `path` is a test file where a reference counts.
+    pub fn is_test(&self, path: &str) -> bool {
+        self.options.is_test(self.policy, path)
     }
 }
 

@@ -58,8 +58,35 @@ impl Violation {
     }
 }
 
+/// The facts a policy needs gathered before it can judge a kind of
+/// subject: each requirement and condition declares its own, and commands
+/// gather the union ([`crate::engine::needs`]). Commands and sources ask
+/// this, never a rule's options.
+#[derive(Default)]
+pub struct Needs<'a> {
+    /// The files each subject changes (a pull request, each commit).
+    pub changed_files: bool,
+    /// Policy team names whose members the judgement needs.
+    pub teams: std::collections::BTreeSet<String>,
+    /// Release pages to read, with the tickets their rule counts.
+    pub release_pages: Vec<release_page::PageQuery<'a>>,
+    /// Incident tickets whose regression tests must be found.
+    pub incident_references: Vec<incident_tests::IncidentQuery<'a>>,
+    /// The release commit's checks and the expedited pull requests.
+    pub status_checks: Vec<release_checks::ChecksQuery<'a>>,
+}
+
+impl Needs<'_> {
+    /// Whether anything must be read through the GitHub API for a release.
+    pub fn any_release_api(&self) -> bool {
+        !self.status_checks.is_empty()
+    }
+}
+
 /// The behaviour every requirement provides.
 pub trait Requirement {
+    /// The facts this requirement needs gathered (default: none beyond the subject's own).
+    fn needs<'a>(&'a self, _policy: &'a Policy, _rule: &'a Rule, _needs: &mut Needs<'a>) {}
     /// Cross-checks against the rest of the policy (names it refers to) and
     /// the rule that holds it.
     fn validate(&self, _policy: &Policy, _rule: &Rule, _errors: &mut Vec<PolicyError>) {}

@@ -51,9 +51,31 @@ pub struct Options {
     /// Labels of the expedited path; their merged pull requests need a later review.
     #[serde(default)]
     pub expedited: Strings,
-    /// Check names to leave out (globs).
+    /// Check names to leave out (globs; `*` matches any text).
     #[serde(default)]
-    pub ignore: Strings,
+    #[schemars(with = "Strings")]
+    pub ignore: crate::policy::Globs,
+}
+
+/// What the audit must read through the API for a `release_checks` rule.
+pub struct ChecksQuery<'a> {
+    options: &'a Options,
+}
+
+impl ChecksQuery<'_> {
+    /// Whether a check of this name is left out.
+    pub fn ignores(&self, name: &str) -> bool {
+        self.options.ignore.is_match(name)
+    }
+
+    /// Labels of the expedited path.
+    pub fn expedited_labels(&self) -> Vec<String> {
+        self.options
+            .expedited
+            .iter()
+            .map(|l| l.value.clone())
+            .collect()
+    }
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
@@ -73,8 +95,8 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         None => Strings::default(),
     };
     let ignore = match fields.get("ignore") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
+        Some(n) => d.branch_globs(n)?,
+        None => crate::policy::Globs::default(),
     };
     Some(Options {
         required,
@@ -84,6 +106,15 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn needs<'a>(
+        &'a self,
+        _: &'a crate::policy::Policy,
+        _: &'a crate::policy::Rule,
+        needs: &mut super::Needs<'a>,
+    ) {
+        needs.status_checks.push(ChecksQuery { options: self });
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Subject::Release(release) = &cx.subject else {
             return;

@@ -165,6 +165,14 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn needs<'a>(&'a self, policy: &'a Policy, rule: &'a Rule, needs: &mut super::Needs<'a>) {
+        needs.release_pages.push(PageQuery {
+            options: self,
+            policy,
+            rule: &rule.id.value,
+        });
+    }
+
     fn validate(&self, policy: &Policy, _rule: &Rule, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
     }
@@ -312,6 +320,33 @@ pub struct TicketIndex<'r> {
     pub unlisted: BTreeSet<String>,
 }
 
+/// What the audit must read for a `release_page` rule: the page, and the
+/// tickets the release's commits name as the rule counts them.
+pub struct PageQuery<'a> {
+    options: &'a Options,
+    policy: &'a Policy,
+    rule: &'a str,
+}
+
+impl<'a> PageQuery<'a> {
+    /// A collector of the tickets commits name, fed while they are read.
+    pub fn collector(&self) -> TicketCollector<'a> {
+        self.options.collector(self.policy, self.rule)
+    }
+
+    /// The page path with `{version}` filled in: `None` when the rule names
+    /// no path, `Err` when it needs a version that is unknown (the template is given).
+    pub fn path(&self, version: Option<&str>) -> Option<Result<String, String>> {
+        let template = self.options.path.as_ref()?.value.clone();
+        Some(self.options.page_path(version)?.map_err(|()| template))
+    }
+
+    /// The release summary's tickets, page sections and links.
+    pub fn summarize(&self, release: &Release, out: &mut crate::report::ReleaseSummary) -> bool {
+        self.options.summarize(self.policy, self.rule, release, out)
+    }
+}
+
 impl Options {
     /// A collector of the tickets commits name, as this rule counts them.
     pub fn collector<'p>(&'p self, policy: &'p Policy, rule: &str) -> TicketCollector<'p> {
@@ -403,6 +438,65 @@ impl Options {
         } else {
             body_of(message)
         }
+    }
+
+    /// The release summary's part of this rule: tickets (missing, unlisted,
+    /// commits without one), links and the state of each page section.
+    /// `true` when the tickets stay borrowed in `release.tickets` (to be
+    /// moved into the summary rather than copied).
+    pub fn summarize(
+        &self,
+        policy: &Policy,
+        rule: &str,
+        release: &Release,
+        out: &mut crate::report::ReleaseSummary,
+    ) -> bool {
+        use crate::report::SectionState;
+        let index = self.ticket_index(policy, rule, release);
+        out.links = policy
+            .tickets
+            .values()
+            .filter_map(|t| Some((t.pattern.regex.clone(), t.url.as_ref()?.value.clone())))
+            .collect();
+        out.missing = index.missing;
+        out.unlisted = index.unlisted.into_iter().collect();
+        out.without_ticket = index
+            .without_ticket
+            .iter()
+            .map(|&i| (i, release.commits[i as usize].subject().to_owned()))
+            .collect();
+        let borrowed = matches!(index.tickets, Cow::Borrowed(_));
+        if !borrowed {
+            out.tickets = index.tickets.into_owned();
+        }
+        if let Some(page) = &release.page {
+            for spec in &self.sections {
+                let mut found = Vec::new();
+                sections::check_document(
+                    &page.text,
+                    std::slice::from_ref(spec),
+                    "the page",
+                    release.post_deploy,
+                    &mut found,
+                );
+                // Pending is only visible by asking again as if deployed.
+                let mut after = Vec::new();
+                sections::check_document(
+                    &page.text,
+                    std::slice::from_ref(spec),
+                    "the page",
+                    true,
+                    &mut after,
+                );
+                let state = match (found.is_empty(), after.is_empty()) {
+                    (false, _) => SectionState::MissingOrEmpty,
+                    (true, false) => SectionState::Pending,
+                    (true, true) => SectionState::Complete,
+                };
+                out.sections.push((spec.heading.value.clone(), state));
+            }
+        }
+        borrowed
     }
 
     /// The page path with `{version}` filled in; `None` when it needs a version that is unknown.

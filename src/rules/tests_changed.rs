@@ -93,6 +93,15 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn needs<'a>(
+        &'a self,
+        _: &'a crate::policy::Policy,
+        _: &'a crate::policy::Rule,
+        needs: &mut super::Needs<'a>,
+    ) {
+        needs.changed_files = true;
+    }
+
     fn validate(
         &self,
         policy: &Policy,

@@ -7,9 +7,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::future::try_join_all;
 use http::HeaderMap;
 use http::header::HeaderName;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use super::Fatal;
+
+/// Characters escaped in a query value (everything but unreserved ones).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A GitHub API client for one run.
 pub struct GitHub {
@@ -231,18 +239,28 @@ impl GitHub {
         }
     }
 
-    /// Every item of a paginated list. The first page tells how many there
-    /// are (`Link: rel="last"`); the rest are fetched at once.
-    pub async fn all(&self, path: &str) -> Result<Vec<Value>, Fatal> {
+    /// Every item of a paginated list of at most `cap` items (the
+    /// endpoint's documented maximum, or [`MAX_ITEMS`]). The first page tells
+    /// how many pages there are (`Link: rel="last"`); the rest are fetched at
+    /// once. A list announced past its cap, a `next` link that never ends, or
+    /// a page that repeats the previous one is exit 2: never a truncated list.
+    pub async fn all(&self, path: &str, cap: usize) -> Result<Vec<Value>, Fatal> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first = format!("{path}{sep}per_page={PER_PAGE}");
+        let max_pages = cap.div_ceil(PER_PAGE as usize).max(1);
+        let too_long = |pages: String| {
+            Fatal::new(format!(
+                "GitHub announces {pages} pages for GET {path}, more than the {max_pages} page(s) this list can have ({cap} items at most); the answer cannot be trusted"
+            ))
+            .help("re-run the job; if it persists, the API (or a proxy in front of it) is misbehaving")
+        };
         let (value, headers) = self.get(&first).await?;
         let mut items = array(value, path)?;
-        let link = headers
-            .get("link")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if let Some(last) = last_page(link) {
+        let link = link_header(&headers, path)?;
+        if let Some(last) = last_page(&link) {
+            if last as usize > max_pages {
+                return Err(too_long(last.to_string()));
+            }
             let pages = (2..=last).map(|page| {
                 let url = format!("{first}&page={page}");
                 async move { self.get(&url).await.and_then(|(v, _)| array(v, path)) }
@@ -250,21 +268,141 @@ impl GitHub {
             for page in try_join_all(pages).await? {
                 items.extend(page);
             }
-        } else if link.contains("rel=\"next\"") {
+        } else if has_next(&link) {
             // No last page announced: follow `next` one page at a time.
-            let mut page = 2;
-            let mut next = true;
-            while next {
+            let mut previous = items.clone();
+            let mut page = 2usize;
+            loop {
+                if page > max_pages {
+                    return Err(too_long(format!("more than {max_pages}")));
+                }
                 let (value, headers) = self.get(&format!("{first}&page={page}")).await?;
-                items.extend(array(value, path)?);
-                next = headers
-                    .get("link")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|l| l.contains("rel=\"next\""));
+                let got = array(value, path)?;
+                if got.is_empty() || got == previous {
+                    return Err(Fatal::new(format!(
+                        "GitHub's page {page} of GET {path} is {} while a `next` page was announced; the list cannot be trusted",
+                        if got.is_empty() { "empty" } else { "a repeat of the page before it" }
+                    ))
+                    .help("re-run the job; if it persists, the API (or a proxy in front of it) is misbehaving"));
+                }
+                items.extend(got.iter().cloned());
+                previous = got;
+                if !has_next(&link_header(&headers, path)?) {
+                    break;
+                }
                 page += 1;
             }
         }
+        if items.len() > cap {
+            return Err(Fatal::new(format!(
+                "GitHub listed {} items for GET {path}, more than the {cap} it can list; the answer cannot be trusted",
+                items.len()
+            )));
+        }
         Ok(items)
+    }
+}
+
+/// Most items read from one list that documents no maximum (100 pages).
+pub const MAX_ITEMS: usize = 10_000;
+
+fn link_header(headers: &HeaderMap, path: &str) -> Result<String, Fatal> {
+    match headers.get("link") {
+        None => Ok(String::new()),
+        Some(v) => v.to_str().map(str::to_owned).map_err(|_| {
+            Fatal::new(format!(
+                "GitHub's Link header for GET {path} is not text; the list cannot be paged"
+            ))
+        }),
+    }
+}
+
+fn has_next(link: &str) -> bool {
+    link.split(',').any(|part| part.contains("rel=\"next\""))
+}
+
+/// Decodes an API answer into a strict type: a field missing, null where
+/// it may not be, or of the wrong type is exit 2 naming the endpoint and field.
+pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, Fatal> {
+    serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
+        let at = e.path().to_string();
+        let at = if at == "." { String::from("the top level") } else { format!("`{at}`") };
+        Fatal::new(format!(
+            "GitHub's answer to {what} is off its documented shape at {at}: {}",
+            e.inner()
+        ))
+        .help("git-policy judges only complete, well-formed facts: re-run the job; if it persists, the API (or a proxy in front of it) is misbehaving")
+    })
+}
+
+/// A commit id as the API sends it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha(pub String);
+
+impl Sha {
+    pub fn is_valid(text: &str) -> bool {
+        matches!(text.len(), 40 | 64)
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sha {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sha, D::Error> {
+        let text = String::deserialize(d)?;
+        if Sha::is_valid(&text) {
+            Ok(Sha(text))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{}` is not a commit id (40 or 64 lowercase hex digits)",
+                text.chars().take(80).collect::<String>()
+            )))
+        }
+    }
+}
+
+/// Network settings from the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`,
+/// `GIT_POLICY_HTTP_TIMEOUT` and `GIT_POLICY_RETRY_DELAY` (seconds).
+pub struct Settings {
+    pub api: String,
+    pub token: Option<String>,
+    pub timeout: Duration,
+    pub retry_delay: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, Fatal> {
+        Ok(Settings {
+            api: std::env::var("GITHUB_API_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| String::from("https://api.github.com")),
+            token: std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty()),
+            timeout: seconds_from_env("GIT_POLICY_HTTP_TIMEOUT", 30.0, 0.001, 3600.0)?,
+            retry_delay: seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0, 0.0, 600.0)?,
+        })
+    }
+}
+
+/// A duration in seconds from `var`: unset or empty gives `default`; anything
+/// but a finite number within `min..=max` is a usage error.
+pub fn seconds_from_env(var: &str, default: f64, min: f64, max: f64) -> Result<Duration, Fatal> {
+    let Some(text) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    let text = text.to_string_lossy();
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (min..=max).contains(&secs) => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(Fatal::new(format!(
+            "{var}=`{}` is not a number of seconds between {min} and {max}",
+            text.chars().take(40).collect::<String>()
+        ))
+        .help(format!(
+            "set {var} to seconds, e.g. {var}={default}, or unset it"
+        ))),
     }
 }
 
@@ -299,16 +437,18 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
 
-/// The page number of `rel="last"` in a `Link` header.
+/// The page number of `rel="last"` in a `Link` header (`Some(u32::MAX)`
+/// when it is announced but unreadable, so the caller's bound refuses it).
 pub fn last_page(link: &str) -> Option<u32> {
-    link.split(',')
-        .find(|part| part.contains("rel=\"last\""))
-        .and_then(|part| {
-            let url = part.split(['<', '>']).nth(1)?;
-            url.split(['?', '&'])
-                .find_map(|kv| kv.strip_prefix("page="))
-                .and_then(|n| n.parse().ok())
-        })
+    let part = link.split(',').find(|part| part.contains("rel=\"last\""))?;
+    Some(last_page_number(part).unwrap_or(u32::MAX))
+}
+
+fn last_page_number(part: &str) -> Option<u32> {
+    let url = part.split(['<', '>']).nth(1)?;
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|n| n.parse().ok())
 }
 
 /// "resets at 14:05:00 UTC (in 12 min)".
@@ -398,72 +538,102 @@ fn decode_content(v: &Value, path: &str, sha: &str) -> Result<crate::policy::Pol
 }
 
 /// Check runs and commit statuses of a commit; `ignored` names are left out.
+/// Both lists are read whole (every page their `total_count` announces) or
+/// the audit stops.
 pub async fn checks(
     gh: &GitHub,
     repo: &str,
     sha: &str,
     ignored: &dyn Fn(&str) -> bool,
 ) -> Result<crate::facts::ChecksState, Fatal> {
+    #[derive(serde::Deserialize)]
+    struct Runs {
+        total_count: usize,
+        check_runs: Vec<Run>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Run {
+        name: String,
+        status: String,
+        conclusion: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Combined {
+        total_count: usize,
+        statuses: Vec<Status>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Status {
+        context: String,
+        state: String,
+    }
     let runs_path = format!("/repos/{repo}/commits/{sha}/check-runs?per_page={PER_PAGE}");
     let status_path = format!("/repos/{repo}/commits/{sha}/status?per_page={PER_PAGE}");
     let ((runs, _), (status, _)) =
         futures_util::try_join!(gh.get(&runs_path), gh.get(&status_path))?;
-    let total = runs.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let mut all_runs: Vec<Value> = runs
-        .get("check_runs")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if total > all_runs.len() {
-        let pages = (2..=total.div_ceil(PER_PAGE as usize)).map(|page| {
-            let path = format!("{runs_path}&page={page}");
-            async move { gh.get(&path).await }
-        });
-        for (page, _) in try_join_all(pages).await? {
-            all_runs.extend(
-                page.get("check_runs")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+    let runs_what = format!("GET {runs_path}");
+    let status_what = format!("GET {status_path}");
+    let first: Runs = decode(&runs, &runs_what)?;
+    let combined: Combined = decode(&status, &status_what)?;
+    for (total, what) in [
+        (first.total_count, &runs_what),
+        (combined.total_count, &status_what),
+    ] {
+        if total > MAX_ITEMS {
+            return Err(Fatal::new(format!(
+                "GitHub announces {total} items for {what}, more than the {MAX_ITEMS} git-policy reads; the checks cannot be judged"
+            )));
+        }
+    }
+    let later_pages = |total: usize, path: String| {
+        (2..=total.div_ceil(PER_PAGE as usize)).map(move |page| {
+            let path = format!("{path}&page={page}");
+            async move { gh.get(&path).await.map(|(v, _)| (v, path)) }
+        })
+    };
+    let (run_pages, status_pages) = futures_util::try_join!(
+        try_join_all(later_pages(first.total_count, runs_path.clone())),
+        try_join_all(later_pages(combined.total_count, status_path.clone()))
+    )?;
+    let mut all_runs = first.check_runs;
+    for (page, path) in run_pages {
+        all_runs.extend(decode::<Runs>(&page, &format!("GET {path}"))?.check_runs);
+    }
+    let mut statuses = combined.statuses;
+    for (page, path) in status_pages {
+        statuses.extend(decode::<Combined>(&page, &format!("GET {path}"))?.statuses);
+    }
+    for (read, total, what) in [
+        (all_runs.len(), first.total_count, &runs_what),
+        (statuses.len(), combined.total_count, &status_what),
+    ] {
+        if read != total {
+            return Err(Fatal::new(format!(
+                "GitHub announced {total} items for {what} but listed {read}; the checks cannot be judged on an incomplete list"
+            ))
+            .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
         }
     }
     let mut state = crate::facts::ChecksState::default();
-    for run in &all_runs {
-        let name = run
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("check")
-            .to_owned();
-        if ignored(&name) {
+    for run in all_runs {
+        if ignored(&run.name) {
             continue;
         }
-        let status = run.get("status").and_then(Value::as_str).unwrap_or("");
-        let conclusion = run.get("conclusion").and_then(Value::as_str).unwrap_or("");
-        match (status, conclusion) {
-            ("completed", "success" | "neutral" | "skipped") => state.passed.push(name),
-            ("completed", _) => state.failing.push(format!("{name} ({conclusion})")),
-            _ => state.pending.push(name),
+        let conclusion = run.conclusion.unwrap_or_default();
+        match (run.status.as_str(), conclusion.as_str()) {
+            ("completed", "success" | "neutral" | "skipped") => state.passed.push(run.name),
+            ("completed", _) => state.failing.push(format!("{} ({conclusion})", run.name)),
+            _ => state.pending.push(run.name),
         }
     }
-    for status in status
-        .get("statuses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = status
-            .get("context")
-            .and_then(Value::as_str)
-            .unwrap_or("status")
-            .to_owned();
-        if ignored(&name) {
+    for status in statuses {
+        if ignored(&status.context) {
             continue;
         }
-        match status.get("state").and_then(Value::as_str).unwrap_or("") {
-            "success" => state.passed.push(name),
-            "pending" => state.pending.push(name),
-            other => state.failing.push(format!("{name} ({other})")),
+        match status.state.as_str() {
+            "success" => state.passed.push(status.context),
+            "pending" => state.pending.push(status.context),
+            other => state.failing.push(format!("{} ({other})", status.context)),
         }
     }
     Ok(state)
@@ -480,7 +650,13 @@ pub async fn expedited(
     let mut numbers = std::collections::BTreeSet::new();
     for label in labels {
         let issues = gh
-            .all(&format!("/repos/{repo}/issues?state=closed&labels={label}"))
+            .all(
+                &format!(
+                    "/repos/{repo}/issues?state=closed&labels={}",
+                    utf8_percent_encode(label, QUERY_VALUE)
+                ),
+                MAX_ITEMS,
+            )
             .await?;
         numbers.extend(
             issues
@@ -492,7 +668,8 @@ pub async fn expedited(
     let reads = numbers.into_iter().map(|number| async move {
         let pr_path = format!("/repos/{repo}/pulls/{number}");
         let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews");
-        let ((pr, _), reviews) = futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path))?;
+        let ((pr, _), reviews) =
+            futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path, MAX_ITEMS))?;
         let merged = pr
             .get("merge_commit_sha")
             .and_then(Value::as_str)

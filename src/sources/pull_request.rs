@@ -6,16 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::try_join_all;
 use git2::{Oid, Repository};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Fatal;
 use super::git;
-use super::github::GitHub;
+use super::github::{GitHub, MAX_ITEMS, PER_PAGE, Sha, decode, last_page};
 use crate::facts::{ChangedPath, Commit, PullRequest, Review};
-use crate::policy::{Policy, SubjectKind};
+use crate::policy::Policy;
 
 /// GitHub lists at most this many files of a pull request.
 pub const FILES_CAP: usize = 3000;
+/// GitHub lists at most this many commits of a pull request.
+pub const COMMITS_CAP: usize = 250;
 
 /// The live pull request and its reviews (one round of requests).
 pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, Fatal> {
@@ -23,18 +26,24 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
         format!("/repos/{repo}/pulls/{number}"),
         format!("/repos/{repo}/pulls/{number}/reviews"),
     );
-    let (pr, reviews) = futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path))?;
-    let mut pr = pull_request_from_json(&pr.0, repo)?;
-    pr.reviews = reviews.iter().filter_map(review_from_json).collect();
+    let (pr, reviews) =
+        futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path, MAX_ITEMS))?;
+    let api: ApiPull = decode(&pr.0, &format!("GET {pr_path}"))?;
+    let reviews: Vec<ApiReview> = decode(&Value::Array(reviews), &format!("GET {reviews_path}"))?;
+    let mut pr = api.into_facts(repo);
+    pr.reviews = reviews.into_iter().map(ApiReview::into_facts).collect();
     Ok(pr)
 }
 
-/// Fills in changed files and commits: from git when the clone has both
-/// commits, else from the API. `notes` collects what the reader should know.
+/// Fills in changed files and commits (each commit's own changed files when
+/// `commit_changes`): from git when the clone has both commits, else from the
+/// API, whose lists must be as long as the pull request declares.
+/// `notes` collects what the reader should know.
 pub async fn complete(
     gh: &GitHub,
     git: Option<&Repository>,
     pr: &mut PullRequest,
+    commit_changes: bool,
     notes: &mut Vec<String>,
 ) -> Result<(), Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
@@ -45,7 +54,7 @@ pub async fn complete(
         for oid in git::walk(repo, &range, None)? {
             let oid = oid?;
             commits.push(
-                git::read_commit(repo, oid, false).map_err(|e| {
+                git::read_commit(repo, oid, commit_changes).map_err(|e| {
                     Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
                 })?,
             );
@@ -69,20 +78,95 @@ pub async fn complete(
         format!("/repos/{repo}/pulls/{number}/files"),
         format!("/repos/{repo}/pulls/{number}/commits"),
     );
-    let (files, commits) = futures_util::try_join!(gh.all(&files_path), gh.all(&commits_path))?;
-    if files.len() >= FILES_CAP {
-        return Err(Fatal::new(format!(
-            "pull request {repo}#{number} changes {} or more files, GitHub's limit for listing them; the list would be incomplete",
-            FILES_CAP
-        ))
-        .help("check out the repository with its history (actions/checkout with `fetch-depth: 0`) so git-policy reads the changes from git"));
+    let clone_help = "check out the repository with its history (actions/checkout with `fetch-depth: 0`) so git-policy reads the changes from git";
+    for (declared, cap, what) in [
+        (pr.declared_files, FILES_CAP, "files"),
+        (pr.declared_commits, COMMITS_CAP, "commits"),
+    ] {
+        if declared > cap as u64 {
+            return Err(Fatal::new(format!(
+                "pull request {repo}#{number} has {declared} {what}; GitHub lists at most {cap}, so the list would be incomplete"
+            ))
+            .help(clone_help));
+        }
     }
-    pr.changed = files.iter().filter_map(changed_from_json).collect();
-    pr.commits = commits.iter().filter_map(commit_from_json).collect();
+    let (files, commits) = futures_util::try_join!(
+        gh.all(&files_path, FILES_CAP),
+        gh.all(&commits_path, COMMITS_CAP)
+    )?;
+    let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
+    let commits: Vec<ApiCommit> = decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
+    for (listed, declared, what) in [
+        (files.len(), pr.declared_files, "files"),
+        (commits.len(), pr.declared_commits, "commits"),
+    ] {
+        if listed as u64 != declared {
+            return Err(Fatal::new(format!(
+                "GitHub lists {listed} {what} for pull request {repo}#{number}, which declares {declared}; git-policy does not judge an incomplete list"
+            ))
+            .help(clone_help));
+        }
+    }
+    pr.changed = files.into_iter().map(ApiFile::into_facts).collect();
+    let mut read = Vec::with_capacity(commits.len());
+    for commit in commits {
+        read.push(commit.into_facts()?);
+    }
+    if commit_changes {
+        let shas: Vec<String> = read.iter().filter_map(|c| c.sha.clone()).collect();
+        let reads = shas.iter().map(|sha| commit_files(gh, &repo, sha));
+        let files = try_join_all(reads).await?;
+        for (commit, files) in read.iter_mut().zip(files) {
+            commit.changed = Some(files);
+        }
+    }
+    pr.commits = read;
     notes.push(String::from(
         "changed files and commits were read through the API: the clone does not hold both the base and head commits (actions/checkout with `fetch-depth: 0` lets git-policy use git)",
     ));
     Ok(())
+}
+
+/// The files one commit changes, through `GET /repos/{repo}/commits/{sha}`
+/// (paged, at most 3,000 files).
+async fn commit_files(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<ChangedPath>, Fatal> {
+    #[derive(serde::Deserialize)]
+    struct ApiCommitFiles {
+        files: Vec<ApiFile>,
+    }
+    let path = format!("/repos/{repo}/commits/{sha}");
+    let first = format!("{path}?per_page={PER_PAGE}");
+    let (value, headers) = gh.get(&first).await?;
+    let mut files = decode::<ApiCommitFiles>(&value, &format!("GET {first}"))?.files;
+    let link = headers
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(last) = last_page(link) {
+        if last as usize > FILES_CAP.div_ceil(PER_PAGE as usize) {
+            return Err(Fatal::new(format!(
+                "GitHub announces {last} pages of files for GET {path}, more than the {FILES_CAP} files it lists; the list would be incomplete"
+            ))
+            .help("check out the repository with its history (actions/checkout with `fetch-depth: 0`)"));
+        }
+        let pages = (2..=last).map(|page| {
+            let url = format!("{first}&page={page}");
+            async move {
+                let (v, _) = gh.get(&url).await?;
+                decode::<ApiCommitFiles>(&v, &format!("GET {url}")).map(|f| f.files)
+            }
+        });
+        for page in try_join_all(pages).await? {
+            files.extend(page);
+        }
+    }
+    if files.len() >= FILES_CAP {
+        return Err(Fatal::new(format!(
+            "commit {sha} changes {FILES_CAP} or more files, GitHub's limit for listing them; the list would be incomplete"
+        ))
+        .help("check out the repository with its history (actions/checkout with `fetch-depth: 0`)"));
+    }
+    Ok(files.into_iter().map(ApiFile::into_facts).collect())
 }
 
 /// Members of the `github:` teams that the applicable approval rules name, by policy team name.
@@ -100,31 +184,18 @@ pub async fn resolve_teams(
         .collect();
     let reads = wanted.iter().map(|(name, github)| async move {
         let (org, slug) = github.split_once('/').unwrap_or((github.as_str(), ""));
-        let members = gh.all(&format!("/orgs/{org}/teams/{slug}/members")).await.map_err(|f| Fatal {
+        let members_path = format!("/orgs/{org}/teams/{slug}/members");
+        let members = gh.all(&members_path, MAX_ITEMS).await.map_err(|f| Fatal {
             message: format!("cannot read the members of team `{name}` ({github}): {}", f.message),
             help: Some(String::from(
                 "the workflow's default GITHUB_TOKEN cannot read org teams: list the team's `members` in the policy, or pass a token with members:read (a GitHub App or fine-grained token) as `token`",
             )),
         })?;
-        let logins = members.iter().filter_map(|m| m.get("login").and_then(Value::as_str).map(str::to_owned)).collect();
+        let members: Vec<ApiUser> = decode(&Value::Array(members), &format!("GET {members_path}"))?;
+        let logins = members.into_iter().map(|m| m.login).collect();
         Ok::<_, Fatal>((name.clone(), logins))
     });
     Ok(try_join_all(reads).await?.into_iter().collect())
-}
-
-/// Team names used by approval requirements of rules on pull requests.
-pub fn approval_teams<'a>(
-    rules: impl Iterator<Item = &'a crate::policy::Rule>,
-) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for rule in rules.filter(|r| r.on.iter().any(|o| o.value == SubjectKind::PullRequest)) {
-        if let Some(approval) = &rule.require.approval {
-            for group in &approval.value.groups {
-                out.extend(group.teams.iter().map(|t| t.value.clone()));
-            }
-        }
-    }
-    out
 }
 
 fn has_commit(repo: &Repository, sha: &str) -> bool {
@@ -133,78 +204,167 @@ fn has_commit(repo: &Repository, sha: &str) -> bool {
         .is_some_and(|oid| repo.find_commit(oid).is_ok())
 }
 
-fn text(value: &Value, pointer: &str) -> Option<String> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+/// `GET /repos/{repo}/pulls/{n}`, as far as git-policy reads it. Every
+/// field is required in the shape GitHub documents (`body` and `milestone`
+/// may be null); anything else is exit 2 naming the field.
+#[derive(Deserialize)]
+struct ApiPull {
+    number: u64,
+    title: String,
+    body: Option<String>,
+    draft: bool,
+    labels: Vec<ApiLabel>,
+    user: ApiUser,
+    base: ApiRef,
+    head: ApiRef,
+    milestone: Option<ApiMilestone>,
+    commits: u64,
+    changed_files: u64,
 }
 
-/// The facts of a pull request from `GET /repos/{repo}/pulls/{n}`.
-pub fn pull_request_from_json(v: &Value, repo: &str) -> Result<PullRequest, Fatal> {
-    let missing = |what: &str| {
-        Fatal::new(format!(
-            "GitHub's answer for the pull request lacks `{what}`"
-        ))
-        .help("re-run the job; if it persists, GitHub is failing")
-    };
-    Ok(PullRequest {
-        repo: repo.to_owned(),
-        number: v
-            .get("number")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| missing("number"))?,
-        title: text(v, "/title").ok_or_else(|| missing("title"))?,
-        // GitHub sends null for an empty description.
-        body: text(v, "/body").unwrap_or_default(),
-        // Absent in answers older than drafts: not a draft.
-        draft: v.get("draft").and_then(Value::as_bool).unwrap_or(false),
-        labels: v
-            .get("labels")
-            .and_then(Value::as_array)
-            .map(|ls| {
-                ls.iter()
-                    .filter_map(|l| l.get("name").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        author: text(v, "/user/login").ok_or_else(|| missing("user.login"))?,
-        base: text(v, "/base/ref").ok_or_else(|| missing("base.ref"))?,
-        head: text(v, "/head/ref").ok_or_else(|| missing("head.ref"))?,
-        base_sha: text(v, "/base/sha").ok_or_else(|| missing("base.sha"))?,
-        head_sha: text(v, "/head/sha").ok_or_else(|| missing("head.sha"))?,
-        milestone: text(v, "/milestone/title"),
-        ..PullRequest::default()
-    })
+#[derive(Deserialize)]
+struct ApiLabel {
+    name: String,
 }
 
-pub fn review_from_json(v: &Value) -> Option<Review> {
-    Some(Review {
-        // A deleted account shows as null; GitHub calls it "ghost".
-        author: text(v, "/user/login").unwrap_or_else(|| String::from("ghost")),
-        state: text(v, "/state")?,
-        commit: text(v, "/commit_id").unwrap_or_default(),
-    })
+#[derive(Deserialize)]
+struct ApiUser {
+    login: String,
 }
 
-pub fn changed_from_json(v: &Value) -> Option<ChangedPath> {
-    Some(ChangedPath {
-        path: text(v, "/filename")?,
-        previous: text(v, "/previous_filename"),
-    })
+#[derive(Deserialize)]
+struct ApiRef {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: Sha,
 }
 
-pub fn commit_from_json(v: &Value) -> Option<Commit> {
-    Some(Commit {
-        sha: text(v, "/sha"),
-        message: text(v, "/commit/message")?,
-        author_name: text(v, "/commit/author/name"),
-        author_email: text(v, "/commit/author/email"),
-        parents: v
-            .get("parents")
-            .and_then(Value::as_array)
-            .map_or(1, Vec::len),
-        branch: None,
-        changed: None,
-    })
+#[derive(Deserialize)]
+struct ApiMilestone {
+    title: String,
+}
+
+impl ApiPull {
+    fn into_facts(self, repo: &str) -> PullRequest {
+        PullRequest {
+            repo: repo.to_owned(),
+            number: self.number,
+            title: self.title,
+            // GitHub sends null for an empty description.
+            body: self.body.unwrap_or_default(),
+            draft: self.draft,
+            labels: self.labels.into_iter().map(|l| l.name).collect(),
+            author: self.user.login,
+            base: self.base.name,
+            head: self.head.name,
+            base_sha: self.base.sha.0,
+            head_sha: self.head.sha.0,
+            milestone: self.milestone.map(|m| m.title),
+            declared_commits: self.commits,
+            declared_files: self.changed_files,
+            ..PullRequest::default()
+        }
+    }
+}
+
+/// One review from `GET /repos/{repo}/pulls/{n}/reviews`.
+#[derive(Deserialize)]
+struct ApiReview {
+    /// null for a deleted account.
+    user: Option<ApiUser>,
+    state: ReviewState,
+    /// null on reviews that were never submitted against a commit.
+    commit_id: Option<Sha>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum ReviewState {
+    Approved,
+    ChangesRequested,
+    Commented,
+    Dismissed,
+    Pending,
+}
+
+impl ApiReview {
+    fn into_facts(self) -> Review {
+        Review {
+            // GitHub shows a deleted account as "ghost".
+            author: self.user.map_or_else(|| String::from("ghost"), |u| u.login),
+            state: String::from(match self.state {
+                ReviewState::Approved => "APPROVED",
+                ReviewState::ChangesRequested => "CHANGES_REQUESTED",
+                ReviewState::Commented => "COMMENTED",
+                ReviewState::Dismissed => "DISMISSED",
+                ReviewState::Pending => "PENDING",
+            }),
+            // No commit: the review is fresh for no head.
+            commit: self.commit_id.map(|s| s.0).unwrap_or_default(),
+        }
+    }
+}
+
+/// One file from `GET /repos/{repo}/pulls/{n}/files` or a commit's `files`.
+#[derive(Deserialize)]
+struct ApiFile {
+    filename: String,
+    previous_filename: Option<String>,
+}
+
+impl ApiFile {
+    fn into_facts(self) -> ChangedPath {
+        ChangedPath {
+            path: self.filename,
+            previous: self.previous_filename,
+        }
+    }
+}
+
+/// One commit from `GET /repos/{repo}/pulls/{n}/commits`.
+#[derive(Deserialize)]
+struct ApiCommit {
+    sha: Sha,
+    commit: ApiCommitDetail,
+    parents: Vec<ApiParent>,
+    /// The GitHub account the commit is attributed to (null when its email
+    /// matches none).
+    author: Option<ApiUser>,
+}
+
+#[derive(Deserialize)]
+struct ApiCommitDetail {
+    message: String,
+    author: Option<ApiPerson>,
+}
+
+#[derive(Deserialize)]
+struct ApiPerson {
+    name: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct ApiParent {
+    #[allow(dead_code)]
+    sha: Sha,
+}
+
+impl ApiCommit {
+    fn into_facts(self) -> Result<Commit, Fatal> {
+        Ok(Commit {
+            sha: Some(self.sha.0),
+            // git shows a message up to its first NUL.
+            message: match self.commit.message.split_once('\0') {
+                Some((shown, _)) => shown.to_owned(),
+                None => self.commit.message,
+            },
+            author_name: self.commit.author.as_ref().map(|a| a.name.clone()),
+            author_email: self.commit.author.map(|a| a.email),
+            account: self.author.map(|a| a.login),
+            parents: self.parents.len(),
+            branch: None,
+            changed: None,
+        })
+    }
 }
