@@ -516,4 +516,37 @@ mod api {
             .assert()
             .code(1);
     }
+
+    /// Check runs and statuses are read whole: a list shorter than its
+    /// `total_count` is not a green release.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn checks_listed_short_of_their_total_are_not_green() {
+        let repo = release_repo();
+        with_checks(&repo, true);
+        let sha = repo.git(&["rev-parse", "HEAD"]);
+        for (runs_total, statuses_total, named) in [(2, 0, "check-runs"), (1, 3, "/status")] {
+            let server = MockServer::start().await;
+            let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/octo/app/commits/{sha}/check-runs")))
+                .respond_with(ok(json!({ "total_count": runs_total,
+                    "check_runs": [run("regression", "completed", Some("success"))] })))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/octo/app/commits/{sha}/status")))
+                .respond_with(ok(json!({ "state": "success", "sha": sha, "total_count": statuses_total, "statuses": [] })))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/repos/octo/app/issues"))
+                .respond_with(ok(json!([])))
+                .mount(&server)
+                .await;
+            let (code, v, err) = output(run_(&repo, Some(&server))).await;
+            assert_eq!(code, 2, "{v} {err}");
+            let said = format!("{v}{err}");
+            assert!(said.contains("announced") && said.contains(named), "{said}");
+        }
+    }
 }

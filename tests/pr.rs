@@ -887,3 +887,297 @@ async fn over_githubs_file_cap_the_api_list_is_not_trusted() {
     );
     assert!(err.contains("fetch-depth: 0"), "{err}");
 }
+
+// ---- facts complete or no verdict (issue 9) ----
+
+/// A pull request whose lists all pass the policy, with `edit` applied to
+/// the answer of `GET /pulls/42` after the counts are set.
+async fn passing_pr(edit: impl FnOnce(&mut Value)) -> Pr {
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Retry", None, false, &[]),
+        vec![],
+        vec![file("src/a.rs")],
+        vec![commit(HEAD, "EPL-1 Retry")],
+    )
+    .await;
+    let mut value = pr_json(42, "EPL-1 Retry", None, false, &[]);
+    edit(&mut value);
+    let server = MockServer::start().await;
+    mount(&server, "/repos/octo/app/pulls/42", value).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/files",
+        vec![file("src/a.rs")],
+    )
+    .await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/commits",
+        vec![commit(HEAD, "EPL-1 Retry")],
+    )
+    .await;
+    Pr { server, ..pr }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_passing_baseline_of_these_cases_passes() {
+    let out = passing_pr(|_| {}).await.run(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_padded_past_250_commits_is_not_judged_from_the_api() {
+    let out = passing_pr(|v| v["commits"] = json!(251))
+        .await
+        .run(&[])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("has 251 commits; GitHub lists at most 250"),
+        "{err}"
+    );
+    assert!(err.contains("fetch-depth: 0"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_shorter_than_declared_is_not_a_pass() {
+    for (field, what) in [("commits", "commits"), ("changed_files", "files")] {
+        let out = passing_pr(|v| v[field] = json!(3)).await.run(&[]).await;
+        assert_eq!(out.status.code(), Some(2), "{field}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "GitHub lists 1 {what} for pull request octo/app#42, which declares 3"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn off_shape_answers_are_exit_2_naming_the_field() {
+    type Edit = Box<dyn FnOnce(&mut Value) + Send>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("`draft`", Box::new(|v| v["draft"] = Value::Null)),
+        ("`draft`", Box::new(|v| v["draft"] = json!("false"))),
+        (
+            "missing field `draft`",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("draft");
+            }),
+        ),
+        (
+            "`head.sha`",
+            Box::new(|v| v["head"]["sha"] = json!("not-a-sha")),
+        ),
+        (
+            "`head.sha`",
+            Box::new(|v| v["head"]["sha"] = json!("é".repeat(20))),
+        ),
+        (
+            "`labels[0]`: missing field `name`",
+            Box::new(|v| v["labels"] = json!([{ "id": 1 }])),
+        ),
+    ];
+    for (named, edit) in cases {
+        let out = passing_pr(edit).await.run(&[]).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{named}: {err}");
+        assert!(err.contains("GET /repos/octo/app/pulls/42"), "{err}");
+        assert!(err.contains(named), "{named}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_list_entries_are_exit_2_naming_the_field() {
+    let cases = [
+        (
+            "/repos/octo/app/pulls/42/files",
+            json!({ "sha": "bbcd538c8e72b8c175046e27cc8f907076331401", "status": "added" }),
+            "missing field `filename`",
+        ),
+        (
+            "/repos/octo/app/pulls/42/commits",
+            json!({ "sha": HEAD, "commit": { "message": null }, "parents": [{ "sha": BASE }] }),
+            "`[0].commit.message`",
+        ),
+        (
+            "/repos/octo/app/pulls/42/commits",
+            json!({ "sha": "g".repeat(40), "commit": { "message": "EPL-1 x" }, "parents": [] }),
+            "`[0].sha`",
+        ),
+        (
+            "/repos/octo/app/pulls/42/reviews",
+            json!({ "user": { "login": "a" }, "state": "APPROVED", "commit_id": "🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂" }),
+            "`[0].commit_id`",
+        ),
+    ];
+    for (at, entry, named) in cases {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            "/repos/octo/app/pulls/42",
+            pr_json(42, "EPL-1 Retry", None, false, &[]),
+        )
+        .await;
+        for list in ["reviews", "files", "commits"] {
+            let full = format!("/repos/octo/app/pulls/42/{list}");
+            let items = if full == at {
+                vec![entry.clone()]
+            } else if list == "files" {
+                vec![file("src/a.rs")]
+            } else if list == "commits" {
+                vec![commit(HEAD, "EPL-1 Retry")]
+            } else {
+                vec![]
+            };
+            mount_list(&server, &full, items).await;
+        }
+        let pr = Pr {
+            server,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
+        let out = pr.run(&[]).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{named}: {err}");
+        assert!(err.contains(&format!("GET {at}")), "{err}");
+        assert!(err.contains(named), "{named}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// A reviews list whose every page announces a next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_next_link_is_refused_after_the_endless_cap() {
+    let pr = passing_pr(|_| {}).await;
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "/repos/octo/app/pulls/42",
+        pr_json(42, "EPL-1 Retry", None, false, &[]),
+    )
+    .await;
+    let page = |n: u32| {
+        ResponseTemplate::new(200)
+            .set_body_json(json!([review(&format!("r{n}"), "COMMENTED", HEAD)]))
+            .insert_header("link", "<http://x/?page=2>; rel=\"next\"")
+    };
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42/reviews"))
+        .and(query_param_is_missing("page"))
+        .respond_with(page(1))
+        .mount(&server)
+        .await;
+    for n in 2..=120u32 {
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/pulls/42/reviews"))
+            .and(query_param("page", n.to_string().as_str()))
+            .respond_with(page(n))
+            .mount(&server)
+            .await;
+    }
+    let pr = Pr { server, ..pr };
+    let out = pr.run(&[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("more than 100"), "{err}");
+    let asked = pr.server.received_requests().await.unwrap().len();
+    assert!(asked <= 102, "{asked} requests");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_page_is_refused() {
+    let pr = passing_pr(|_| {}).await;
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "/repos/octo/app/pulls/42",
+        pr_json(42, "EPL-1 Retry", None, false, &[]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42/reviews"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([review("a", "COMMENTED", HEAD)]))
+                .insert_header("link", "<http://x/?page=2>; rel=\"next\""),
+        )
+        .mount(&server)
+        .await;
+    let pr = Pr { server, ..pr };
+    let out = pr.run(&[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("a repeat of the page before it"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_absurd_last_page_is_refused_without_fetching_it() {
+    let pr = passing_pr(|_| {}).await;
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "/repos/octo/app/pulls/42",
+        pr_json(42, "EPL-1 Retry", None, false, &[]),
+    )
+    .await;
+    for last in ["4294967295", "99999999999999", "x"] {
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/pulls/42/reviews"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([]))
+                    .insert_header(
+                    "link",
+                    format!(
+                        "<http://x/?page=2>; rel=\"next\", <http://x/?page={last}>; rel=\"last\""
+                    )
+                    .as_str(),
+                ),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    let pr = Pr { server, ..pr };
+    for _ in 0..3 {
+        let out = pr.run(&[]).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("more than the 100 page(s) this list can have"),
+            "{err}"
+        );
+    }
+    let asked = pr.server.received_requests().await.unwrap().len();
+    assert!(asked <= 6, "{asked} requests");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_timeouts_are_a_usage_error() {
+    let pr = passing_pr(|_| {}).await;
+    for (var, value) in [
+        ("GIT_POLICY_HTTP_TIMEOUT", "inf"),
+        ("GIT_POLICY_HTTP_TIMEOUT", "1e20"),
+        ("GIT_POLICY_HTTP_TIMEOUT", "NaN"),
+        ("GIT_POLICY_HTTP_TIMEOUT", "-1"),
+        ("GIT_POLICY_HTTP_TIMEOUT", "0"),
+        ("GIT_POLICY_RETRY_DELAY", "inf"),
+        ("GIT_POLICY_RETRY_DELAY", "ten"),
+    ] {
+        let mut cmd = pr.cmd(&["check", "pr", "--repo", "octo/app", "--number", "42"]);
+        cmd.env(var, value);
+        let out = output_of(cmd).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {err}");
+        assert!(
+            err.contains(&format!("{var}=`{value}` is not a number of seconds")),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
