@@ -27,9 +27,12 @@ pub const DEFAULT_PLACEHOLDERS: &[&str] = &[
     "xxx",
 ];
 
-/// Splits a document into sections. Lines inside fenced code blocks are content.
+/// Splits a document into sections. Lines inside fenced code blocks are
+/// content; HTML comments (to their end, or the document's) are not there at
+/// all: GitHub does not render them, so a heading inside one is no heading.
 pub fn sections(markdown: &str) -> Vec<Section> {
-    let lines: Vec<&str> = markdown.lines().collect();
+    let visible = blank_html_comments(markdown);
+    let lines: Vec<&str> = visible.lines().collect();
     // (line index, level, heading, inline content after a bold label)
     let mut heads: Vec<(usize, u8, String, String)> = Vec::new();
     let mut fence: Option<&str> = None;
@@ -165,7 +168,7 @@ pub fn real_content(content: &str, placeholders: &[String]) -> String {
     let mut out = String::new();
     for line in without_comments.lines() {
         let t = strip_marker(line.trim());
-        if t.is_empty() || t.starts_with("[ ]") {
+        if t.is_empty() || t.starts_with("[ ]") || is_link_reference_definition(t) {
             continue;
         }
         let bare = t.trim_end_matches([':', '.']).trim();
@@ -228,6 +231,47 @@ pub fn word_count(text: &str) -> usize {
         .count()
 }
 
+/// The text with every HTML comment replaced by the line breaks it held,
+/// so line numbers stay put. An unclosed comment runs to the end, as in
+/// CommonMark.
+fn blank_html_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("<!--") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        let (comment, after) = match rest[start..].find("-->") {
+            Some(end) => rest[start..].split_at(end + 3),
+            None => (&rest[start..], ""),
+        };
+        out.extend(comment.chars().filter(|&c| c == '\n'));
+        rest = after;
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// `[label]: destination` — a link reference definition, which renders as
+/// nothing (footnotes, `[^1]: text`, do render).
+fn is_link_reference_definition(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    if rest.starts_with('^') {
+        return false;
+    }
+    match rest.split_once("]:") {
+        Some((label, destination)) => {
+            !label.trim().is_empty()
+                && !label.contains(['[', ']'])
+                && !destination.trim().is_empty()
+        }
+        None => false,
+    }
+}
+
 fn strip_html_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -279,6 +323,29 @@ mod tests {
             real_content("Describe the environment here.\n", &custom),
             ""
         );
+    }
+
+    #[test]
+    fn sections_inside_html_comments_are_not_there() {
+        let body = "<!--\n## Steps to reproduce\n1. open the app and click login twice\n-->\n## Environment\nlinux\n";
+        let s = sections(body);
+        let names: Vec<&str> = s.iter().map(|s| s.heading.as_str()).collect();
+        assert_eq!(names, ["Environment"]);
+        // An unclosed comment hides everything after it, as GitHub renders it.
+        let s = sections("## Steps to reproduce\n<!-- 1. open the app\n2. click login\n");
+        assert_eq!(real_content(&s[0].content, &[]), "");
+        // Line structure is kept: a heading after a comment is still found.
+        let s = sections("<!-- a\nb -->\n## Steps\none two");
+        assert_eq!(s[0].heading, "Steps");
+    }
+
+    #[test]
+    fn link_reference_definitions_are_not_content() {
+        let content = "[repro]: https://example.com/a-long-reproduction-video\n[^1]: a footnote that renders\n";
+        assert_eq!(real_content(content, &[]), "[^1]: a footnote that renders");
+        assert!(is_link_reference_definition("[x]: <https://a>"));
+        assert!(!is_link_reference_definition("[x]:"));
+        assert!(!is_link_reference_definition("[ ] unchecked"));
     }
 
     #[test]

@@ -1181,3 +1181,24 @@ async fn unusable_timeouts_are_a_usage_error() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Text GitHub does not show is not a section: a heading inside an HTML
+/// comment, or a section holding only link reference definitions.
+#[tokio::test(flavor = "multi_thread")]
+async fn hidden_markdown_is_not_a_reproduction() {
+    for body in [
+        "<!--\n## Steps to reproduce\n1. open the app offline\n2. press login twice\n-->\nEPL-9",
+        "## Steps to reproduce\n[steps]: https://example.com/open-the-app-offline-and-press-login-twice\n",
+        "## Steps to reproduce\n<!-- 1. open the app offline\n2. press login twice\n",
+    ] {
+        let pr = Pr::new(
+            pr_json(42, "EPL-9 Fix the crash", Some(body), false, &["bug"]),
+            vec![],
+            vec![file("src/a.rs")],
+            vec![],
+        )
+        .await;
+        let out = pr.run(&["--format", "json"]).await;
+        assert_eq!(rules_failed(&json_of(&out)), ["bug-steps"], "{body}");
+    }
+}

@@ -80,8 +80,28 @@ const RULE_KEYS: &[&str] = &[
     "level",
 ];
 
+/// Most policy files one policy may be made of (spans number files in 16 bits).
+pub const MAX_POLICY_FILES: usize = 1000;
+
 /// Loads and validates policy files, merged in order.
 pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
+    if sources.len() > MAX_POLICY_FILES {
+        let count = sources.len();
+        return Err(InvalidPolicy {
+            sources,
+            errors: vec![PolicyError {
+                code: "policy::too-many-files",
+                message: format!(
+                    "the policy is made of {count} files; git-policy reads at most {MAX_POLICY_FILES}"
+                ),
+                label: String::new(),
+                help: Some(String::from(
+                    "merge policy files: one file can hold any number of rules",
+                )),
+                span: None,
+            }],
+        });
+    }
     let mut d = Decoder::default();
     let mut policy = Policy {
         tickets: BTreeMap::new(),
@@ -97,7 +117,8 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     let mut commits_set: Option<Span> = None;
     let mut orphans: Vec<Predicate> = Vec::new();
     for (index, source) in sources.iter().enumerate() {
-        let file = index as u16;
+        // At most MAX_POLICY_FILES (checked above): the index fits.
+        let file = u16::try_from(index).unwrap_or(u16::MAX);
         let root = match node::parse(&source.text, file) {
             Ok(root) => root,
             Err(err) => {
@@ -830,4 +851,26 @@ fn to_kebab(id: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 65,537 files used to wrap the 16-bit file index of spans, pinning
+    /// errors to the wrong file.
+    #[test]
+    fn too_many_policy_files_are_refused_not_wrapped() {
+        let sources: Vec<PolicySource> = (0..=MAX_POLICY_FILES)
+            .map(|i| PolicySource::new(format!("p{i}.yml"), "version: 1\n"))
+            .collect();
+        let invalid = load(sources).err().expect("refused");
+        assert_eq!(invalid.errors.len(), 1);
+        assert_eq!(invalid.errors[0].code, "policy::too-many-files");
+        assert!(invalid.errors[0].message.contains("1001 files"));
+        let fine: Vec<PolicySource> = (0..MAX_POLICY_FILES)
+            .map(|i| PolicySource::new(format!("p{i}.yml"), "version: 1\n"))
+            .collect();
+        assert!(load(fine).is_ok());
+    }
 }
