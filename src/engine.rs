@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::facts::Subject;
-use crate::policy::{Level, Merges, Policy, Span};
+use crate::facts::{Commit, Stage, Subject};
+use crate::policy::{Exemption, Level, Merges, Policy, Span};
 use crate::predicates::holds;
 use crate::rules::{Context, Needs, Violation};
 
@@ -41,15 +41,46 @@ pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
     if commit.is_merge() && policy.commits.merges == Merges::Skip {
         return Some(Skip::Merge);
     }
-    if policy
-        .commits
-        .exempt
-        .iter()
-        .any(|e| e.applies_to(&commit.message))
+    if policy.commits.exempt.iter().any(|e| e.holds(commit))
+        || (pending_fixup(policy, commit) && policy.commits.fixups_in_pull_requests.is_none())
     {
         return Some(Skip::ExemptMessage);
     }
     None
+}
+
+/// A `fixup!`/`squash!` commit in a pull request, where the policy exempts
+/// those locally: it is to be squashed before merge.
+fn pending_fixup(policy: &Policy, commit: &Commit) -> bool {
+    commit.stage == Stage::PullRequest
+        && policy.commits.exempt.iter().any(|e| {
+            matches!(e, Exemption::Fixup | Exemption::Squash) && e.claimed_by(&commit.message)
+        })
+}
+
+/// The finding for a `fixup!`/`squash!` commit still in a pull request.
+fn squash_before_merge(
+    policy: &Policy,
+    commit: &Commit,
+    level: Level,
+    interner: &mut Interner,
+) -> Finding {
+    Finding {
+        rule: interner.get("squash-before-merge"),
+        level,
+        message: interner.get(&format!(
+            "{} is a `fixup!`/`squash!` commit: it is exempt from commit rules only until it is squashed, and it is still here",
+            commit.label()
+        )),
+        help: Some(interner.get(
+            "squash it into the commit it fixes (`git rebase -i --autosquash <base>`, then force-push), or merge with squash",
+        )),
+        commit: commit.sha.clone(),
+        commit_subject: Some(commit.subject().to_owned()),
+        ticket: None,
+        path: None,
+        policy: policy.commits_span.unwrap_or_default(),
+    }
 }
 
 /// Shares equal texts between findings: over a long history most findings
@@ -81,6 +112,13 @@ pub fn evaluate_shared(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     if skip_reason(policy, &subject).is_some() {
+        return findings;
+    }
+    if let Subject::Commit(commit) = &subject
+        && let Some(level) = policy.commits.fixups_in_pull_requests
+        && pending_fixup(policy, commit)
+    {
+        findings.push(squash_before_merge(policy, commit, level, interner));
         return findings;
     }
     let mut violations: Vec<Violation> = Vec::new();
@@ -166,7 +204,10 @@ pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool 
 /// What one rule needs, added to `needs`.
 pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: &mut Needs<'a>) {
     for p in rule.when.iter().chain(rule.unless.iter()) {
-        p.visit(&mut |q| needs.changed_files |= q.changed.is_some());
+        p.visit(&mut |q| {
+            needs.changed_files |= q.changed.is_some();
+            needs.commit_accounts |= q.authors.is_some();
+        });
     }
     for (_, _, requirement) in rule.require.each() {
         requirement.needs(policy, rule, needs);

@@ -45,6 +45,39 @@ pub struct Commit {
     pub branch: Option<String>,
     /// Files it changes, when gathered (only if a rule needs them).
     pub changed: Option<Vec<ChangedPath>>,
+    /// Where the commit is judged: on the developer's machine, in a pull
+    /// request, or in the history of a release.
+    pub stage: Stage,
+    /// Its message says `This reverts commit <sha>.` and that commit is in
+    /// its history (verified by the source; `false` when it could not be).
+    pub reverts_its_history: bool,
+}
+
+/// Where a commit is judged; exemptions and identities depend on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The commit-msg hook, `check commits` (pre-push): the developer's own
+    /// work, where git's name fields identify the author.
+    #[default]
+    Local,
+    /// A pull request's commits: `fixup!` commits are still to be squashed,
+    /// and authors are GitHub accounts.
+    PullRequest,
+    /// Commits in the history of a release: nothing is squashed any more,
+    /// and git's name fields prove nothing.
+    History,
+}
+
+/// The commit a message says it reverts (`This reverts commit <sha>.`, as
+/// `git revert` writes it), when it says so.
+pub fn reverted_commit(message: &str) -> Option<&str> {
+    message.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("This reverts commit ")?;
+        let sha = rest.trim_end_matches('.').trim();
+        let sha = sha.split(|c: char| c == ',' || c.is_whitespace()).next()?;
+        (matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha)
+    })
 }
 
 impl Commit {

@@ -16,7 +16,7 @@ never exempts a commit, and `when: { labels: [x] }` never selects one.
 |---|---|---|
 | `kind` | the subject is one of these kinds (`kinds:`; by label, branch or title) | pull_request, branch, commit |
 | `labels` | the pull request has one of these labels (case-insensitive) | pull_request |
-| `authors` | the author is one of these (GitHub login; for commits: name or email) | pull_request, commit |
+| `authors` | the author is one of these: for a pull request its author's GitHub login (verified); for a commit in a pull request or a release audit, the GitHub account the API attributes it to (verified; none in an audit without one); for a commit checked locally (hook, `check commits`), git's author name or email (self-asserted: anyone can set it) | pull_request, commit |
 | `branches` | the head branch matches one of these globs (`*` crosses `/`) | pull_request, branch, commit (hook only) |
 | `base` | the target branch matches one of these globs | pull_request |
 | `changed` | a changed file (old or new path of a rename) matches a named path set or glob | pull_request, commit |
@@ -60,12 +60,16 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
     if let Some(authors) = &p.authors {
         let candidates: Vec<&str> = match subject {
             Subject::PullRequest(pr) => vec![pr.author.as_str()],
-            Subject::Commit(c) => c
+            // Locally, git's name fields are the developer's own; anywhere
+            // else anyone could have written them: only a GitHub account
+            // the API attributes the commit to counts.
+            Subject::Commit(c) if c.stage == crate::facts::Stage::Local => c
                 .author_name
                 .iter()
                 .chain(c.author_email.iter())
                 .map(String::as_str)
                 .collect(),
+            Subject::Commit(c) => c.account.iter().map(String::as_str).collect(),
             Subject::Branch(_) | Subject::Release(_) => Vec::new(),
         };
         if !authors

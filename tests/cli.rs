@@ -94,11 +94,11 @@ fn commit_msg_honours_core_comment_char() {
 #[test]
 fn fixup_and_merge_messages_are_exempt_unless_the_policy_says_otherwise() {
     let repo = repo_with_policy("feature/EPL-1-x");
+    let head = repo.commit("EPL-1 Start");
     for message in [
         "fixup! Retry the login call",
         "squash! Retry",
-        "Merge branch 'main' into feature/x",
-        "Revert \"Retry\"",
+        &format!("Revert \"Retry\"\n\nThis reverts commit {head}.\n"),
     ] {
         repo.write("msg", message);
         repo.cmd()
@@ -107,6 +107,15 @@ fn fixup_and_merge_messages_are_exempt_unless_the_policy_says_otherwise() {
             .code(0)
             .stdout(contains("passed"));
     }
+    // A merge git is making (MERGE_HEAD present) is a merge.
+    let merge_head = repo.path().join(".git/MERGE_HEAD");
+    std::fs::write(&merge_head, format!("{head}\n")).unwrap();
+    repo.write("msg", "Merge branch 'main' into feature/x");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
+    std::fs::remove_file(&merge_head).unwrap();
     repo.write(
         ".git-policy.yml",
         &format!("{POLICY}commits: {{ exempt: [merge] }}\n"),
@@ -116,6 +125,52 @@ fn fixup_and_merge_messages_are_exempt_unless_the_policy_says_otherwise() {
         .args(["check", "commit-msg", "msg"])
         .assert()
         .code(1);
+}
+
+/// Exemptions mean what a reviewer would assume: a message that only
+/// claims to be a merge or a revert is judged like any other.
+#[test]
+fn merge_and_revert_messages_alone_exempt_nothing() {
+    let repo = repo_with_policy("feature/EPL-1-x");
+    for message in [
+        "Merge branch 'main' into feature/x",
+        "Revert \"Retry\"",
+        "Revert \"Retry\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n",
+    ] {
+        repo.write("msg", message);
+        repo.cmd()
+            .args(["check", "commit-msg", "msg"])
+            .assert()
+            .code(1)
+            .stdout(contains("commit-ticket"));
+    }
+    // The same through history: a fake merge and a fake revert are judged.
+    let fake_merge = repo.commit("Merge branch 'x'");
+    let fake_revert = repo.commit(
+        "Revert \"Something\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.",
+    );
+    repo.write("login.txt", "retry\n");
+    repo.git(&["add", "login.txt"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 Retry the login"]);
+    repo.git(&["revert", "--no-edit", "HEAD"]);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "HEAD"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["checked"], 3, "{v}");
+    assert_eq!(v["skipped"], 1, "the real revert is exempt: {v}");
+    let mut failing: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["commit"].as_str().unwrap_or_default())
+        .collect();
+    failing.sort_unstable();
+    let mut expected = [fake_merge.as_str(), fake_revert.as_str()];
+    expected.sort_unstable();
+    assert_eq!(failing, expected, "{v}");
 }
 
 #[test]

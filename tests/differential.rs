@@ -3,7 +3,9 @@
 //! commits, the per-commit findings of `check commits A..B`, `audit A..B` and
 //! `check pr` (git path: the clone holds both ends; API path: it does not,
 //! and the commits and their files come from a mock of GitHub's API built
-//! from the same repository) are identical.
+//! from the same repository) are identical. (`fixup!` commits differ by
+//! design: exempt locally, "to be squashed" in a pull request, judged in a
+//! release's history; they have their own test below.)
 
 mod common;
 
@@ -38,7 +40,7 @@ const SUBJECTS: &[&str] = &[
     "chore: bump",
     "WIP try something",
     "docs: explain EPL-3",
-    "fixup! EPL-1 Add the retry",
+    "Merge branch 'main'",
     "Revert \"fix the login\"",
 ];
 
@@ -374,4 +376,172 @@ fn commit_rules_that_need_changed_files_fire_in_every_command() {
         assert_eq!(out.status.code(), Some(1), "{name}");
         assert_eq!(rules_of(commit_findings(&out.stdout)), expected, "{name}");
     }
+}
+
+fn findings_of(out: &std::process::Output) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["commit"].is_string())
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `fixup!` commits are exempt on the developer's machine, "to be squashed
+/// before merge" in a pull request (a policy option), and judged like any
+/// other commit once they are in a release's history.
+#[test]
+fn fixups_are_exempt_only_until_they_leave_the_machine() {
+    let repo = common::Repo::new("feature/EPL-1-x");
+    let steps = [Step {
+        subject: 0,
+        body: 0,
+        files: vec![],
+        delete: None,
+    }];
+    let (base, _) = build(&repo, &steps, None);
+    repo.commit("fixup! EPL-1 Add the retry");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let range = format!("{base}..{head}");
+    let policy_dir = tempfile::tempdir().unwrap();
+    let strict = policy_dir.path().join("strict.yml");
+    let lenient = policy_dir.path().join("lenient.yml");
+    let rules = "  - id: typed-title\n    on: [commit]\n    require: { title: { pattern: '^(feat|chore)' } }\n";
+    std::fs::write(&strict, policy_of(&[]) + rules).unwrap();
+    std::fs::write(
+        &lenient,
+        policy_of(&[]) + rules + "commits: { fixups_in_pull_requests: warning }\n",
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(serve(&repo, &base, &head));
+    let elsewhere = tempfile::tempdir().unwrap();
+    for policy in [&strict, &lenient] {
+        let p = policy.to_str().unwrap();
+        let local = run(
+            repo.path(),
+            &[
+                "--format", "json", "--policy", p, "check", "commits", &range,
+            ],
+            None,
+        );
+        assert_eq!(
+            findings_of(&local),
+            [("typed-title".to_owned(), "error".to_owned())],
+            "only the first commit: the fixup is exempt locally"
+        );
+        let audit = run(
+            repo.path(),
+            &["--format", "json", "--policy", p, "audit", &range],
+            None,
+        );
+        assert_eq!(
+            findings_of(&audit),
+            [
+                ("typed-title".to_owned(), "error".to_owned()),
+                ("typed-title".to_owned(), "error".to_owned())
+            ],
+            "in a release's history the fixup is judged"
+        );
+        let level = if policy == &strict {
+            "error"
+        } else {
+            "warning"
+        };
+        let args = [
+            "--format", "json", "--policy", p, "check", "pr", "--repo", "octo/app", "--number",
+            "42",
+        ];
+        for dir in [repo.path(), elsewhere.path()] {
+            let pr = run(dir, &args, Some(&server.uri()));
+            let mut found = findings_of(&pr);
+            found.sort();
+            assert_eq!(
+                found,
+                [
+                    ("squash-before-merge".to_owned(), level.to_owned()),
+                    ("typed-title".to_owned(), "error".to_owned())
+                ],
+            );
+        }
+    }
+}
+
+/// In a pull request, `authors` on a commit is the GitHub account the API
+/// attributes it to; git's name field, which anyone can set, counts only on
+/// the developer's machine.
+#[test]
+fn commit_authors_are_accounts_in_a_pull_request() {
+    let repo = common::Repo::new("feature/EPL-1-x");
+    let (base, _) = build(&repo, &[], None);
+    repo.git(&[
+        "-c",
+        "user.name=dependabot[bot]",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "--no-verify",
+        "-m",
+        "Bump x",
+    ]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let range = format!("{base}..{head}");
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy = policy_dir.path().join("p.yml");
+    std::fs::write(
+        &policy,
+        policy_of(&[]) + "  - id: ticket\n    on: [commit]\n    unless: { authors: ['dependabot[bot]'] }\n    require: { ticket: { in: [message] } }\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let local = run(
+        repo.path(),
+        &[
+            "--format", "json", "--policy", p, "check", "commits", &range,
+        ],
+        None,
+    );
+    assert!(
+        findings_of(&local).is_empty(),
+        "locally the git name is the developer's own"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // The mock attributes every commit to the account `ada`.
+    let server = runtime.block_on(serve(&repo, &base, &head));
+    let args = [
+        "--format", "json", "--policy", p, "check", "pr", "--repo", "octo/app", "--number", "42",
+    ];
+    let elsewhere = tempfile::tempdir().unwrap();
+    for dir in [repo.path(), elsewhere.path()] {
+        let pr = run(dir, &args, Some(&server.uri()));
+        assert_eq!(
+            findings_of(&pr),
+            [("ticket".to_owned(), "error".to_owned())],
+            "a git name proves nothing in a pull request"
+        );
+    }
+    let audit = run(
+        repo.path(),
+        &["--format", "json", "--policy", p, "audit", &range],
+        None,
+    );
+    assert_eq!(
+        findings_of(&audit),
+        [("ticket".to_owned(), "error".to_owned())]
+    );
 }

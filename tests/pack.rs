@@ -116,3 +116,41 @@ fn the_bug_template_left_unfilled_names_every_empty_section() {
         .collect();
     insta::assert_snapshot!(found.join("\n"));
 }
+
+/// The pack's exemptions hold only for what a pull request's author cannot
+/// claim: a bot's branch name without the bot's account, a long-lived
+/// branch name as a pull request's head, exempt nothing.
+#[test]
+fn exemptions_need_what_an_author_cannot_claim() {
+    let policy = pack();
+    let failing = |yaml: &str| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.yml");
+        std::fs::write(&path, yaml).unwrap();
+        findings_of(&policy, &path)
+            .into_iter()
+            .map(|f| f.split(':').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let pr = |author: &str, head: &str| {
+        format!(
+            "pull_request: {{ number: 1, title: 'Bump serde', author: '{author}', head: '{head}', base: main, labels: [improvement], reviews: [] }}\n"
+        )
+    };
+    let claimed = failing(&pr("mallory", "renovate/serde-1.x"));
+    assert!(
+        claimed.contains(&"pull-request-ticket".to_owned()),
+        "{claimed:?}"
+    );
+    assert!(claimed.contains(&"peer-review".to_owned()), "{claimed:?}");
+    assert!(claimed.contains(&"branch-ticket".to_owned()), "{claimed:?}");
+    let bot = failing(&pr("renovate[bot]", "renovate/serde-1.x"));
+    for rule in ["pull-request-ticket", "peer-review", "branch-ticket"] {
+        assert!(!bot.contains(&rule.to_owned()), "{rule}: {bot:?}");
+    }
+    let develop = failing(&pr("mallory", "develop"));
+    assert!(develop.contains(&"branch-ticket".to_owned()), "{develop:?}");
+    // Checked on its own (the hook), a long-lived branch is exempt.
+    let local = failing("branch: { name: develop }\n");
+    assert!(!local.contains(&"branch-ticket".to_owned()), "{local:?}");
+}

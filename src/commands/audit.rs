@@ -6,7 +6,7 @@ use git2::{Oid, Repository};
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
 use crate::engine::{Interner, evaluate_shared, needs};
-use crate::facts::{Release, ReleasePage, Subject};
+use crate::facts::{Release, ReleasePage, Stage, Subject};
 use crate::policy::{EmptyRange, SubjectKind};
 use crate::report::{ReleaseSummary, Report};
 use crate::rules::Needs;
@@ -41,7 +41,9 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     // The release page rule's tickets are gathered while the commits are read.
     let collector = release_needs.release_pages.first().map(|q| q.collector());
     let history = git::history(&repo, &range, None, with_changes)?;
-    let judged = super::check_commits::judge(&policy, history, true, collector)?;
+    let mut judged =
+        super::check_commits::judge(&policy, history, Stage::History, true, collector)?;
+    super::check_commits::settle_reverts(&repo, &policy, &mut judged);
     progress.finish_and_clear();
     let commits = judged.kept;
     if commits.is_empty() {

@@ -28,13 +28,20 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     };
     let commit = Commit {
         sha: None,
-        message,
+        message: message.clone(),
         author_name: config.author_name,
         author_email: config.author_email,
-        account: None,
-        parents: 0,
+        // Being made by `git merge` (MERGE_HEAD present): a merge, as it
+        // will be in history.
+        parents: if repo.path().join("MERGE_HEAD").exists() {
+            2
+        } else {
+            0
+        },
         branch: git::current_branch(&repo),
         changed,
+        reverts_its_history: crate::sources::reverts_head_history(&repo, &message),
+        ..Commit::default()
     };
     let subject = Subject::Commit(&commit);
     let skipped = skip_reason(&policy, &subject).is_some();

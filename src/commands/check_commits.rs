@@ -4,8 +4,8 @@ use std::sync::mpsc;
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
 use crate::engine::{Finding, Interner, evaluate_shared, needs, skip_reason};
-use crate::facts::{ReleaseCommit, ReleaseTickets, Subject};
-use crate::policy::{Policy, SubjectKind};
+use crate::facts::{ReleaseCommit, ReleaseTickets, Stage, Subject};
+use crate::policy::{Exemption, Policy, SubjectKind};
 use crate::report::Report;
 use crate::rules::release_page::TicketCollector;
 use crate::sources::history::{History, ReadCommit};
@@ -19,12 +19,14 @@ pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcom
     let policy = policy_for(global, root.as_deref())?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
+    let mut judged = judge(&policy, history, Stage::Local, false, None)?;
+    settle_reverts(&repo, &policy, &mut judged);
     let Judged {
         findings,
         checked,
         skipped,
         ..
-    } = judge(&policy, history, false, None)?;
+    } = judged;
     if checked + skipped == 0 && global.format == Format::Human {
         err(&format!(
             "note: `{range}` holds no commits; nothing to check\n"
@@ -57,6 +59,35 @@ pub(super) struct Judged {
     pub kept: Vec<ReleaseCommit>,
     /// What the ticket collector gathered, when one was given.
     pub tickets: Option<ReleaseTickets>,
+    /// Commits whose message claims to revert a commit: judged like any
+    /// other until [`settle_reverts`] verifies the claim.
+    pub revert_claims: Vec<String>,
+}
+
+/// Exempts the commits that really revert a commit of their history (the
+/// `revert` exemption), dropping the findings they were judged with.
+pub(super) fn settle_reverts(repo: &git2::Repository, policy: &Policy, judged: &mut Judged) {
+    for sha in std::mem::take(&mut judged.revert_claims) {
+        let Ok(oid) = git2::Oid::from_str(&sha) else {
+            continue;
+        };
+        let Ok(commit) = repo.find_commit(oid) else {
+            continue;
+        };
+        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+        let fact = crate::facts::Commit {
+            reverts_its_history: crate::sources::reverts_its_history(repo, oid, &message),
+            message,
+            ..crate::facts::Commit::default()
+        };
+        if skip_reason(policy, &Subject::Commit(&fact)).is_some() {
+            judged
+                .findings
+                .retain(|f| f.commit.as_deref() != Some(sha.as_str()));
+            judged.checked -= 1;
+            judged.skipped += 1;
+        }
+    }
 }
 
 /// Commits travel to the judge in batches, to keep channel traffic low.
@@ -69,6 +100,7 @@ const BATCH: usize = 512;
 pub(super) fn judge(
     policy: &Policy,
     history: History<'_>,
+    stage: Stage,
     keep: bool,
     mut collector: Option<TicketCollector<'_>>,
 ) -> Result<Judged, Fatal> {
@@ -81,17 +113,27 @@ pub(super) fn judge(
                 skipped: 0,
                 kept: Vec::new(),
                 tickets: None,
+                revert_claims: Vec::new(),
             };
+            let reverts_exempt = policy.commits.exempt.contains(&Exemption::Revert);
             let mut index = 0u32;
             let mut interner = Interner::default();
             for batch in receiver {
                 for read in batch {
-                    let commit = read.decode()?;
+                    let mut commit = read.decode()?;
+                    commit.stage = stage;
                     let subject = Subject::Commit(&commit);
                     if skip_reason(policy, &subject).is_some() {
                         judged.skipped += 1;
                     } else {
                         judged.checked += 1;
+                        if reverts_exempt
+                            && Exemption::Revert.claimed_by(&commit.message)
+                            && crate::facts::reverted_commit(&commit.message).is_some()
+                            && let Some(sha) = &commit.sha
+                        {
+                            judged.revert_claims.push(sha.clone());
+                        }
                         judged
                             .findings
                             .extend(evaluate_shared(policy, subject, &mut interner));

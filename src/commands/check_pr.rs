@@ -120,12 +120,16 @@ async fn check(
     let policy = load(base_sources).map_err(Failure::Policy)?;
     // What the policy needs gathered: the union over every rule that can
     // run here (the pull request, each commit, the head branch).
-    let commit_changes = needs(&policy, SubjectKind::Commit).changed_files;
+    let commit_needs = needs(&policy, SubjectKind::Commit);
+    let wanted = pull_request::CommitFacts {
+        changes: commit_needs.changed_files,
+        accounts: commit_needs.commit_accounts,
+    };
     let all_teams = needs(&policy, SubjectKind::PullRequest).teams;
     // Team members are read while the changes are gathered; a team only
     // matters (and its read only fails the check) when a rule that applies needs it.
     let (completed, teams) = futures_util::join!(
-        pull_request::complete(gh, git, &mut pr, commit_changes, &mut notes),
+        pull_request::complete(gh, git, &mut pr, wanted, &mut notes),
         read_teams(gh, &policy, &all_teams)
     );
     completed?;

@@ -109,6 +109,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         paths: BTreeMap::new(),
         kinds: BTreeMap::new(),
         commits: CommitOptions::default(),
+        commits_span: None,
         audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
@@ -136,6 +137,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         );
     }
     policy.sources = sources;
+    policy.commits_span = commits_set;
     // Cross-checks run even after decode errors, so every problem shows at
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.
@@ -549,7 +551,11 @@ fn decode_kind(node: &Node, d: &mut Decoder) -> Option<Kind> {
 }
 
 fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
-    let fields = d.fields(node, "`commits`", &["exempt", "merges"])?;
+    let fields = d.fields(
+        node,
+        "`commits`",
+        &["exempt", "merges", "fixups_in_pull_requests"],
+    )?;
     let mut options = CommitOptions::default();
     if let Some(n) = fields.get("exempt") {
         options.exempt.clear();
@@ -579,6 +585,23 @@ fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
                 d.error(unknown_value(&name, "`merges` value", &["skip", "check"]));
                 return None;
             }
+        };
+    }
+    if let Some(n) = fields.get("fixups_in_pull_requests") {
+        let name = d.string(n)?;
+        options.fixups_in_pull_requests = match name.value.as_str() {
+            "allow" => None,
+            other => match Level::ALL.into_iter().find(|l| l.name() == other) {
+                Some(level) => Some(level),
+                None => {
+                    d.error(unknown_value(
+                        &name,
+                        "`fixups_in_pull_requests` value",
+                        &["error", "warning", "notice", "allow"],
+                    ));
+                    return None;
+                }
+            },
         };
     }
     Some(options)
@@ -864,7 +887,9 @@ mod tests {
         let sources: Vec<PolicySource> = (0..=MAX_POLICY_FILES)
             .map(|i| PolicySource::new(format!("p{i}.yml"), "version: 1\n"))
             .collect();
-        let invalid = load(sources).err().expect("refused");
+        let Err(invalid) = load(sources) else {
+            panic!("1,001 files must be refused")
+        };
         assert_eq!(invalid.errors.len(), 1);
         assert_eq!(invalid.errors[0].code, "policy::too-many-files");
         assert!(invalid.errors[0].message.contains("1001 files"));

@@ -314,13 +314,30 @@ impl Exemption {
         }
     }
 
-    pub fn applies_to(self, message: &str) -> bool {
+    /// Whether the message claims this exemption (what the commit really
+    /// is decides whether it holds: [`Exemption::holds`]).
+    pub fn claimed_by(self, message: &str) -> bool {
         match self {
             Self::Fixup => message.starts_with("fixup! ") || message.starts_with("amend! "),
             Self::Squash => message.starts_with("squash! "),
             Self::Merge => message.starts_with("Merge "),
             Self::Revert => message.starts_with("Revert \""),
         }
+    }
+
+    /// Whether the exemption holds for a commit: what a reviewer would
+    /// assume, not what its message claims. `merge`: git made it as a merge
+    /// (two or more parents); `revert`: it names, in git's words, a commit of
+    /// its own history (checked by the source); `fixup`/`squash`: only
+    /// before the commit leaves the developer's machine.
+    pub fn holds(self, commit: &crate::facts::Commit) -> bool {
+        use crate::facts::Stage;
+        self.claimed_by(&commit.message)
+            && match self {
+                Self::Merge => commit.is_merge(),
+                Self::Revert => commit.reverts_its_history,
+                Self::Fixup | Self::Squash => commit.stage == Stage::Local,
+            }
     }
 }
 
@@ -344,6 +361,12 @@ pub struct CommitOptions {
     /// Merge commits in a range: `skip` (default) or `check`.
     #[serde(default)]
     pub merges: Merges,
+    /// `fixup!`/`squash!` commits in a pull request (they are exempt only
+    /// locally, before they are squashed): `error` (default), `warning` or
+    /// `notice` "to be squashed before merge", or `allow`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub fixups_in_pull_requests: Option<Level>,
 }
 
 impl Default for CommitOptions {
@@ -351,6 +374,7 @@ impl Default for CommitOptions {
         Self {
             exempt: Exemption::ALL.to_vec(),
             merges: Merges::Skip,
+            fixups_in_pull_requests: Some(Level::Error),
         }
     }
 }
@@ -406,6 +430,8 @@ pub struct Policy {
     pub paths: BTreeMap<String, Globs>,
     pub kinds: BTreeMap<String, Kind>,
     pub commits: CommitOptions,
+    /// Where `commits:` is set, when it is.
+    pub commits_span: Option<Span>,
     pub audit: AuditOptions,
     pub rules: Vec<Rule>,
     /// The files the policy came from, for diagnostics.

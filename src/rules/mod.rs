@@ -66,6 +66,9 @@ impl Violation {
 pub struct Needs<'a> {
     /// The files each subject changes (a pull request, each commit).
     pub changed_files: bool,
+    /// The GitHub account of each commit (conditions on `authors`: in a
+    /// pull request, commits are matched by verified account).
+    pub commit_accounts: bool,
     /// Policy team names whose members the judgement needs.
     pub teams: std::collections::BTreeSet<String>,
     /// Release pages to read, with the tickets their rule counts.

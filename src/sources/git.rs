@@ -348,9 +348,9 @@ pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Co
         message,
         author_name: Some(String::from_utf8_lossy(author.name_bytes()).into_owned()),
         author_email: Some(String::from_utf8_lossy(author.email_bytes()).into_owned()),
-        account: None,
         parents: c.parent_count(),
         branch: None,
         changed,
+        ..Commit::default()
     })
 }

@@ -41,3 +41,38 @@ impl fmt::Display for Fatal {
 }
 
 impl std::error::Error for Fatal {}
+
+/// Whether `message` (of commit `oid`) says `This reverts commit <sha>.` of
+/// a commit in its own history (an ancestor): only then is the `revert`
+/// exemption more than a claim. Any doubt (unknown commit, unreadable
+/// graph) is `false`, and the commit is judged like any other.
+pub fn reverts_its_history(repo: &git2::Repository, oid: git2::Oid, message: &str) -> bool {
+    let Some(reverted) = crate::facts::reverted_commit(message) else {
+        return false;
+    };
+    let Ok(reverted) = git2::Oid::from_str(reverted) else {
+        return false;
+    };
+    reverted != oid
+        && repo.find_commit(reverted).is_ok()
+        && repo.graph_descendant_of(oid, reverted).unwrap_or(false)
+}
+
+/// [`reverts_its_history`] for a commit being made on top of HEAD: the
+/// reverted commit is HEAD or one of its ancestors.
+pub fn reverts_head_history(repo: &git2::Repository, message: &str) -> bool {
+    let Some(reverted) = crate::facts::reverted_commit(message) else {
+        return false;
+    };
+    let (Ok(reverted), Ok(head)) = (
+        git2::Oid::from_str(reverted),
+        repo.head().and_then(|h| h.peel_to_commit()),
+    ) else {
+        return false;
+    };
+    repo.find_commit(reverted).is_ok()
+        && (head.id() == reverted
+            || repo
+                .graph_descendant_of(head.id(), reverted)
+                .unwrap_or(false))
+}

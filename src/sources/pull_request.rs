@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::Fatal;
 use super::git;
 use super::github::{GitHub, MAX_ITEMS, PER_PAGE, Sha, decode, last_page};
-use crate::facts::{ChangedPath, Commit, PullRequest, Review};
+use crate::facts::{ChangedPath, Commit, PullRequest, Review, Stage};
 use crate::policy::Policy;
 
 /// GitHub lists at most this many files of a pull request.
@@ -35,15 +35,24 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
     Ok(pr)
 }
 
-/// Fills in changed files and commits (each commit's own changed files when
-/// `commit_changes`): from git when the clone has both commits, else from the
-/// API, whose lists must be as long as the pull request declares.
-/// `notes` collects what the reader should know.
+/// What to gather about a pull request's commits beyond their messages.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommitFacts {
+    /// Each commit's own changed files.
+    pub changes: bool,
+    /// Each commit's GitHub account (always read on the API path).
+    pub accounts: bool,
+}
+
+/// Fills in changed files and commits (with what `wanted` asks of each
+/// commit): from git when the clone has both commits, else from the API,
+/// whose lists must be as long as the pull request declares. `notes`
+/// collects what the reader should know.
 pub async fn complete(
     gh: &GitHub,
     git: Option<&Repository>,
     pr: &mut PullRequest,
-    commit_changes: bool,
+    wanted: CommitFacts,
     notes: &mut Vec<String>,
 ) -> Result<(), Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
@@ -53,13 +62,19 @@ pub async fn complete(
         let mut commits = Vec::new();
         for oid in git::walk(repo, &range, None)? {
             let oid = oid?;
-            commits.push(
-                git::read_commit(repo, oid, commit_changes).map_err(|e| {
-                    Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
-                })?,
-            );
+            let mut commit = git::read_commit(repo, oid, wanted.changes)
+                .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))?;
+            commit.stage = Stage::PullRequest;
+            commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
+            commits.push(commit);
         }
         commits.reverse();
+        if wanted.accounts {
+            let accounts = accounts(gh, pr).await?;
+            for commit in &mut commits {
+                commit.account = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
+            }
+        }
         pr.commits = commits;
         for review in &pr.reviews {
             if review.commit != pr.head_sha
@@ -108,11 +123,16 @@ pub async fn complete(
         }
     }
     pr.changed = files.into_iter().map(ApiFile::into_facts).collect();
-    let mut read = Vec::with_capacity(commits.len());
+    let mut read: Vec<Commit> = Vec::with_capacity(commits.len());
     for commit in commits {
-        read.push(commit.into_facts()?);
+        let mut commit = commit.into_facts()?;
+        // Without the clone, a revert is verified only against the pull
+        // request's own earlier commits.
+        commit.reverts_its_history = crate::facts::reverted_commit(&commit.message)
+            .is_some_and(|sha| read.iter().any(|c| c.sha.as_deref() == Some(sha)));
+        read.push(commit);
     }
-    if commit_changes {
+    if wanted.changes {
         let shas: Vec<String> = read.iter().filter_map(|c| c.sha.clone()).collect();
         let reads = shas.iter().map(|sha| commit_files(gh, &repo, sha));
         let files = try_join_all(reads).await?;
@@ -125,6 +145,35 @@ pub async fn complete(
         "changed files and commits were read through the API: the clone does not hold both the base and head commits (actions/checkout with `fetch-depth: 0` lets git-policy use git)",
     ));
     Ok(())
+}
+
+/// The GitHub account of each commit of the pull request, by sha, from the
+/// API's commit list (which must hold every commit).
+async fn accounts(gh: &GitHub, pr: &PullRequest) -> Result<BTreeMap<String, String>, Fatal> {
+    let (repo, number) = (&pr.repo, pr.number);
+    if pr.declared_commits > COMMITS_CAP as u64 {
+        return Err(Fatal::new(format!(
+            "pull request {repo}#{number} has {} commits; a rule matches commit authors by GitHub account, and GitHub lists the accounts of at most {COMMITS_CAP} commits",
+            pr.declared_commits
+        ))
+        .help("split the pull request, or match commit authors in a pull_request rule (`authors` of the pull request)"));
+    }
+    let path = format!("/repos/{repo}/pulls/{number}/commits");
+    let listed: Vec<ApiCommit> = decode(
+        &Value::Array(gh.all(&path, COMMITS_CAP).await?),
+        &format!("GET {path}"),
+    )?;
+    if listed.len() as u64 != pr.declared_commits {
+        return Err(Fatal::new(format!(
+            "GitHub lists {} commits for pull request {repo}#{number}, which declares {}; commit authors cannot be verified",
+            listed.len(),
+            pr.declared_commits
+        )));
+    }
+    Ok(listed
+        .into_iter()
+        .filter_map(|c| Some((c.sha.0, c.author?.login)))
+        .collect())
 }
 
 /// The files one commit changes, through `GET /repos/{repo}/commits/{sha}`
@@ -363,8 +412,8 @@ impl ApiCommit {
             author_email: self.commit.author.map(|a| a.email),
             account: self.author.map(|a| a.login),
             parents: self.parents.len(),
-            branch: None,
-            changed: None,
+            stage: Stage::PullRequest,
+            ..Commit::default()
         })
     }
 }
