@@ -139,6 +139,9 @@ pub struct PullRequest {
     /// Members of teams given as `github: org/slug`, by policy team name,
     /// as read from the API. A team missing here could not be read.
     pub team_members: BTreeMap<String, Vec<String>>,
+    /// Labels applied and removed, in order (read when a rule needs to know
+    /// who applied a label); `None`: not read.
+    pub label_events: Option<Vec<LabelEvent>>,
     /// How many commits and changed files the API says the pull request has
     /// (lists read through the API must be this long).
     pub declared_commits: u64,
@@ -146,6 +149,19 @@ pub struct PullRequest {
     /// Files changed between a reviewed commit and the head, by reviewed
     /// commit (for `fresh: paths`). A commit missing here could not be diffed.
     pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+}
+
+/// A label applied to or removed from a pull request, from its timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelEvent {
+    pub label: String,
+    /// Login of who did it (`ghost` for a deleted account).
+    pub actor: String,
+    /// Applied (`labeled`) or removed (`unlabeled`).
+    pub added: bool,
+    /// When, as GitHub writes it (ISO 8601, UTC).
+    pub at: String,
 }
 
 /// One review of a pull request.
@@ -201,6 +217,9 @@ pub struct Release {
     pub checks: Option<ChecksState>,
     /// Expedited pull requests merged in the range. `None`: not checked (no token).
     pub expedited: Option<Vec<ExpeditedPullRequest>>,
+    /// Members of teams given as `github: org/slug` that release rules
+    /// name, by policy team name, as read from the API.
+    pub team_members: BTreeMap<String, Vec<String>>,
     /// The commits' tickets, gathered while they were read (else the rules
     /// gather them from `commits`).
     #[serde(skip)]
@@ -216,14 +235,33 @@ pub struct ChecksState {
     pub pending: Vec<String>,
 }
 
-/// A pull request merged through the expedited path.
+/// A pull request merged in a release's range with an expedited label.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExpeditedPullRequest {
     pub number: u64,
     pub title: String,
-    /// A review was submitted after the merge (the post-implementation review).
-    pub reviewed_after_merge: bool,
+    /// Login of its author.
+    pub author: String,
+    /// The label that made it expedited.
+    pub label: String,
+    /// When it was merged (ISO 8601, UTC), and by whom.
+    pub merged_at: String,
+    pub merged_by: Option<String>,
+    /// Its labels' history, from its timeline.
+    pub label_events: Vec<LabelEvent>,
+    /// Its reviews, with when they were submitted.
+    pub reviews: Vec<TimedReview>,
+}
+
+/// A review with its time, for what happened after a merge.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimedReview {
+    pub author: String,
+    pub state: String,
+    /// ISO 8601, UTC.
+    pub submitted_at: String,
 }
 
 /// The tickets a release's commits name, with the indices of their commits,

@@ -292,9 +292,14 @@ mod api {
 
     fn with_checks(repo: &Repo, required: bool) {
         let rule = format!(
-            "  - id: release-checks\n    on: [release]\n    require: {{ release_checks: {{ required: {required}, expedited: [expedited], ignore: ['codecov/*'] }} }}\n"
+            "  - id: release-checks\n    on: [release]\n    require: {{ release_checks: {{ required: {required}, expedited: {{ labels: [expedited], granted_by: [rte] }}, ignore: ['codecov/*'] }} }}\n"
         );
-        repo.write(".git-policy.yml", &format!("{POLICY}{rule}"));
+        let policy = POLICY.replacen(
+            "rules:\n",
+            "teams:\n  rte: { members: [rte-lead, reviewer] }\nrules:\n",
+            1,
+        );
+        repo.write(".git-policy.yml", &format!("{policy}{rule}"));
     }
 
     fn run_(repo: &Repo, server: Option<&MockServer>) -> assert_cmd::Command {
@@ -344,6 +349,12 @@ mod api {
         for pr in expedited {
             let number = pr["number"].as_u64().unwrap();
             let reviews = pr["reviews"].clone();
+            let timeline = pr["timeline"].clone();
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/octo/app/issues/{number}/timeline")))
+                .respond_with(ok(timeline))
+                .mount(&server)
+                .await;
             Mock::given(method("GET"))
                 .and(path(format!("/repos/octo/app/pulls/{number}")))
                 .respond_with(ok(pr))
@@ -448,12 +459,49 @@ mod api {
         with_checks(&repo, true);
         let sha = repo.git(&["rev-parse", "HEAD"]);
         let merged_in_range = repo.git(&["rev-parse", "HEAD~1"]);
+        let labelled = |by: &str| {
+            json!([
+                { "event": "commented", "actor": { "login": "x" }, "created_at": "2026-11-20T08:00:00Z", "body": "##[set-output]" },
+                { "event": "labeled", "actor": { "login": by }, "label": { "name": "expedited", "color": "f00" }, "created_at": "2026-11-20T09:00:00Z" }
+            ])
+        };
+        let pr = |number: u64, title: &str, by: &str, reviews: Value| {
+            json!({
+            "number": number, "title": title, "user": { "login": "dev" }, "labels": [{ "name": "expedited" }],
+            "merged_at": "2026-11-20T10:00:00Z", "merge_commit_sha": merged_in_range, "merged_by": { "login": "rte-lead" },
+            "reviews": reviews, "timeline": labelled(by) })
+        };
         let expedited = vec![
-            json!({ "number": 9, "title": "Patch the gateway", "merged_at": "2026-11-20T10:00:00Z", "merge_commit_sha": merged_in_range,
-                    "reviews": [{ "user": { "login": "a" }, "state": "APPROVED", "submitted_at": "2026-11-20T09:00:00Z", "commit_id": "x" }] }),
-            json!({ "number": 10, "title": "Reviewed later", "merged_at": "2026-11-20T10:00:00Z", "merge_commit_sha": merged_in_range,
-                    "reviews": [{ "user": { "login": "a" }, "state": "COMMENTED", "submitted_at": "2026-11-21T09:00:00Z", "commit_id": "x" }] }),
-            json!({ "number": 11, "title": "Another release", "merged_at": "2026-10-01T10:00:00Z", "merge_commit_sha": "0000000000000000000000000000000000000000", "reviews": [] }),
+            // Approved before the merge only: no post-implementation review.
+            pr(
+                9,
+                "Patch the gateway",
+                "rte-lead",
+                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "submitted_at": "2026-11-20T09:30:00Z", "commit_id": sha }]),
+            ),
+            // The author's own comment after the merge is no review.
+            pr(
+                10,
+                "Commented later",
+                "rte-lead",
+                json!([{ "user": { "login": "dev" }, "state": "COMMENTED", "submitted_at": "2026-11-20T12:00:00Z", "commit_id": sha }]),
+            ),
+            // Reviewed in time by the team, but the author labelled it: never granted.
+            pr(
+                12,
+                "Self-granted",
+                "dev",
+                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "submitted_at": "2026-11-20T12:00:00Z", "commit_id": sha }]),
+            ),
+            // Granted and reviewed in time: evidence, no finding.
+            pr(
+                13,
+                "Done right",
+                "rte-lead",
+                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "submitted_at": "2026-11-20T12:00:00Z", "commit_id": sha }]),
+            ),
+            json!({ "number": 11, "title": "Another release", "user": { "login": "dev" }, "labels": [{ "name": "expedited" }], "merged_at": "2026-10-01T10:00:00Z",
+                    "merge_commit_sha": "0000000000000000000000000000000000000000", "merged_by": null, "reviews": [], "timeline": [] }),
         ];
         let server = serve(
             &sha,
@@ -462,14 +510,16 @@ mod api {
             expedited,
         )
         .await;
-        let (code, v, _) = output(run_(&repo, Some(&server))).await;
-        assert_eq!(code, 1);
-        assert_eq!(
-            messages(&v),
-            [
-                "error: expedited pull request #9 (Patch the gateway) has had no review since it was merged"
-            ]
+        let (code, v, err) = output(run_(&repo, Some(&server))).await;
+        assert_eq!(code, 1, "{v} {err}");
+        let found = messages(&v);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].starts_with("error: expedited pull request #9 (Patch the gateway), granted by @rte-lead and merged at 2026-11-20T10:00:00Z by @rte-lead, has no post-implementation review"), "{found:?}");
+        assert!(
+            found[1].starts_with("error: expedited pull request #10 (Commented later)"),
+            "{found:?}"
         );
+        assert!(found[2].contains("#12 (Self-granted) was merged at 2026-11-20T10:00:00Z by @rte-lead on the expedited path (`expedited`), but @dev applied the label, who may not grant it (rte)"), "{found:?}");
     }
 
     #[tokio::test(flavor = "multi_thread")]

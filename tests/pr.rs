@@ -1202,3 +1202,56 @@ async fn hidden_markdown_is_not_a_reproduction() {
         assert_eq!(rules_failed(&json_of(&out)), ["bug-steps"], "{body}");
     }
 }
+
+/// The expedited path is granted, not claimed: the label counts only when a
+/// member of the granting team applied it (the timeline's `labeled` actor).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expedited_label_counts_only_when_granted() {
+    const EXPEDITED: &str = r#"version: 1
+teams:
+  platform-engineering: { members: [asherman, agaete] }
+paths:
+  iac: ['*.tf']
+rules:
+  - id: iac-approval
+    on: [pull_request]
+    when: { changed: [iac] }
+    require:
+      approval: { teams: [platform-engineering], expedited: { labels: [expedited], granted_by: [platform-engineering] } }
+"#;
+    for (labelled_by, code, level, said) in [
+        (
+            "dev",
+            1,
+            "error",
+            "it was applied by @dev, who is not in platform-engineering",
+        ),
+        (
+            "asherman",
+            0,
+            "warning",
+            "expedited (`expedited`, granted by @asherman)",
+        ),
+    ] {
+        let pr = Pr::new(
+            pr_json(42, "EPL-1 Open the port", None, false, &["expedited"]),
+            vec![],
+            vec![file("main.tf")],
+            vec![commit(HEAD, "EPL-1 Open the port")],
+        )
+        .await;
+        mount_list(
+            &pr.server,
+            "/repos/octo/app/issues/42/timeline",
+            vec![json!({ "event": "labeled", "actor": { "login": labelled_by }, "label": { "name": "expedited", "color": "f00" }, "created_at": "2026-11-20T09:00:00Z" })],
+        )
+        .await;
+        std::fs::write(pr.dir.path().join("policy.yml"), EXPEDITED).unwrap();
+        let out = pr.run(&["--format", "json"]).await;
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let v = json_of(&out);
+        let finding = &v["findings"][0];
+        assert_eq!(finding["level"], level, "{v}");
+        assert!(finding["message"].as_str().unwrap().contains(said), "{v}");
+    }
+}

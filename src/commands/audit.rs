@@ -64,7 +64,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     };
     facts.page = read_page(&repo, &release_needs, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
-    read_api_facts(&repo, &release_needs, args, &mut facts, end)?;
+    read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
     let mut interner = Interner::default();
@@ -227,6 +227,7 @@ fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
 /// `release_checks` rule asks and a token is given (else they stay unknown).
 fn read_api_facts(
     repo: &Repository,
+    policy: &crate::policy::Policy,
     needs: &Needs<'_>,
     args: &AuditArgs,
     facts: &mut Release,
@@ -274,7 +275,7 @@ fn read_api_facts(
     let labels = query.expedited_labels();
     let shas: HashSet<String> = facts.commits.iter().filter_map(|c| c.sha.clone()).collect();
     let sha = end.to_string();
-    let (checks, expedited) = runtime.block_on(async {
+    let (checks, expedited, teams) = runtime.block_on(async {
         let expedited = async {
             if labels.is_empty() {
                 Ok(Vec::new())
@@ -282,10 +283,22 @@ fn read_api_facts(
                 github::expedited(&gh, &name, &labels, &shas).await
             }
         };
-        futures_util::try_join!(github::checks(&gh, &name, &sha, &ignored), expedited)
+        // Members of `github:` teams: a team that cannot be read stays
+        // unknown, and the rule that needs it says so (never "no members").
+        let teams = async {
+            let reads = needs.teams.union(&needs.grant_teams).map(|team| async {
+                let one = std::iter::once(team.clone()).collect();
+                crate::sources::pull_request::resolve_teams(&gh, policy, &one).await
+            });
+            Ok::<_, Fatal>(futures_util::future::join_all(reads).await)
+        };
+        futures_util::try_join!(github::checks(&gh, &name, &sha, &ignored), expedited, teams)
     })?;
     facts.checks = Some(checks);
     facts.expedited = Some(expedited);
+    for members in teams.into_iter().flatten() {
+        facts.team_members.extend(members);
+    }
     Ok(())
 }
 

@@ -125,7 +125,15 @@ async fn check(
         changes: commit_needs.changed_files,
         accounts: commit_needs.commit_accounts,
     };
-    let all_teams = needs(&policy, SubjectKind::PullRequest).teams;
+    let pr_needs = needs(&policy, SubjectKind::PullRequest);
+    if pr_needs.label_events {
+        pr.label_events = Some(github::label_events(gh, &pr.repo, pr.number).await?);
+    }
+    let all_teams: std::collections::BTreeSet<String> = pr_needs
+        .teams
+        .union(&pr_needs.grant_teams)
+        .cloned()
+        .collect();
     // Team members are read while the changes are gathered; a team only
     // matters (and its read only fails the check) when a rule that applies needs it.
     let (completed, teams) = futures_util::join!(
@@ -140,6 +148,12 @@ async fn check(
         .filter(|r| applies(&policy, r, &Subject::PullRequest(&pr)))
     {
         rule_needs(&policy, rule, &mut applicable);
+    }
+    // Granting teams that could not be read grant nothing (the rule says so).
+    for team in &applicable.grant_teams {
+        if let Some(Ok(members)) = teams.get(team) {
+            pr.team_members.insert(team.clone(), members.clone());
+        }
     }
     for team in applicable.teams {
         match teams.get(&team) {

@@ -25,9 +25,12 @@ groups in one rule each need their own count.
 - `fresh: head` counts only approvals of the head commit; `fresh: paths` also
   keeps older approvals when no file matching the rule's `changed` paths was
   touched since the approved commit; `fresh: any` (default) counts all.
-- `expedited: [labels]`: with one of these labels (P21) a missing approval is
-  a warning, not an error, and the finding says a post-implementation review
-  is due within 24 hours.
+- `expedited: { labels: [expedited], granted_by: [rte] }` (P21): with one of
+  these labels, **applied by a member of a `granted_by` team** (the pull
+  request's timeline says who applied it), a missing approval is a warning,
+  not an error, and the finding says who granted it and that a
+  post-implementation review is due. A label applied by anyone else (the
+  author included) grants nothing: the finding says so and stays an error.
 
 The finding names the paths that made the rule apply, the approvals still
 needed, and who can give them.
@@ -55,7 +58,7 @@ rules:
         groups:
           - { teams: [platform-engineering], count: 1, fresh: paths }
           - { count: 1 }            # and a peer review by anyone
-        expedited: [expedited]
+        expedited: { labels: [expedited], granted_by: [rte] }
 ```
 
 ## How to fix
@@ -71,9 +74,9 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 pub struct Options {
     /// Approver groups (a single group may be written inline: `teams`, `users`, `count`, `fresh`).
     pub groups: Vec<Group>,
-    /// Labels of the expedited path: approvals missing become warnings.
-    #[serde(default)]
-    pub expedited: Strings,
+    /// The expedited path: approvals missing become warnings when a member of
+    /// a `granted_by` team applied one of its labels.
+    pub expedited: Option<super::expedited::Expedited>,
 }
 
 /// One group of approvers.
@@ -111,8 +114,8 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         &["teams", "users", "count", "fresh", "groups", "expedited"],
     )?;
     let expedited = match fields.get("expedited") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
+        Some(n) => Some(super::expedited::decode(n, d, false)?),
+        None => None,
     };
     let groups = match fields.get("groups") {
         Some(list) => {
@@ -225,9 +228,16 @@ impl Requirement for Options {
                 .teams
                 .extend(group.teams.iter().map(|t| t.value.clone()));
         }
+        if let Some(expedited) = &self.expedited {
+            needs.grant_teams.extend(expedited.teams());
+            needs.label_events = true;
+        }
     }
 
     fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+        if let Some(expedited) = &self.expedited {
+            expedited.validate(policy, errors);
+        }
         for group in &self.groups {
             for team in group
                 .teams
@@ -270,27 +280,74 @@ impl Requirement for Options {
             .flat_map(|c| c.paths())
             .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.policy, p))
             .collect();
-        let expedited = pr.labels.iter().find(|l| {
-            self.expedited
-                .iter()
-                .any(|e| e.value.eq_ignore_ascii_case(l))
+        let expedited = self.expedited.as_ref().and_then(|e| {
+            let label = e.label(&pr.labels)?;
+            Some((e, label, granted(e, label, cx.policy, pr)))
         });
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
             check_group(group, cx.policy, pr, &stances, &paths, &matched, &mut found);
             for mut v in found {
-                if let Some(label) = expedited {
-                    v.level = Some(Level::Warning);
-                    v.message = format!(
-                        "{} — expedited (`{label}`): a post-implementation review is due within 24 hours (P21)",
-                        v.message
-                    );
+                match &expedited {
+                    Some((e, label, Ok(granter))) => {
+                        v.level = Some(Level::Warning);
+                        v.message = format!(
+                            "{} — expedited (`{label}`, granted by {granter}): a post-implementation review is due within {} hours (P21)",
+                            v.message,
+                            e.window_hours()
+                        );
+                    }
+                    Some((_, label, Err(why))) => {
+                        v.message = format!(
+                            "{} — the `{label}` label does not make it expedited: {why}",
+                            v.message
+                        );
+                    }
+                    None => {}
                 }
                 out.push(v);
             }
         }
     }
+}
+
+/// Who granted the expedited path through `label`, or why nobody did.
+fn granted(
+    expedited: &super::expedited::Expedited,
+    label: &str,
+    policy: &Policy,
+    pr: &PullRequest,
+) -> Result<String, String> {
+    let Some(events) = &pr.label_events else {
+        return Err(String::from(
+            "who applied it could not be read (the pull request's timeline)",
+        ));
+    };
+    let Some(event) = super::expedited::Expedited::applied_by(label, events, None) else {
+        return Err(String::from("its timeline shows no one applying it"));
+    };
+    let (members, unresolved) =
+        super::expedited::members(policy, &expedited.granted_by, &pr.team_members);
+    let teams: Vec<&str> = expedited
+        .granted_by
+        .iter()
+        .map(|t| t.value.as_str())
+        .collect();
+    if members.contains(&event.actor.to_lowercase()) {
+        return Ok(format!("@{}", event.actor));
+    }
+    if !unresolved.is_empty() {
+        return Err(format!(
+            "who may grant it is unknown: the members of {} were not read",
+            unresolved.join(", ")
+        ));
+    }
+    Err(format!(
+        "it was applied by @{}, who is not in {} (only they may grant it)",
+        event.actor,
+        teams.join(", ")
+    ))
 }
 
 /// Each reviewer's latest approval / change request / dismissal, by lower-cased login.
@@ -650,20 +707,73 @@ rules:
         assert!(messages(&p, &pr).is_empty());
     }
 
+    fn labelled(actor: &str) -> crate::facts::LabelEvent {
+        crate::facts::LabelEvent {
+            label: "expedited".into(),
+            actor: actor.into(),
+            added: true,
+            at: "2026-11-20T10:00:00Z".into(),
+        }
+    }
+
     #[test]
-    fn expedited_label_turns_missing_approval_into_a_warning() {
-        let p = policy("{ teams: [platform-engineering], expedited: [expedited] }");
+    fn a_granted_expedited_label_turns_missing_approval_into_a_warning() {
+        let p = policy(
+            "{ teams: [platform-engineering], expedited: { labels: [expedited], granted_by: [platform-engineering] } }",
+        );
         let mut pr = terraform_pr(vec![]);
         pr.labels = vec!["Expedited".into()];
+        pr.label_events = Some(vec![labelled("asherman")]);
         let found = messages(&p, &pr);
         assert_eq!(found[0].0, Level::Warning);
         assert!(
             found[0].1.ends_with(
-                "expedited (`Expedited`): a post-implementation review is due within 24 hours (P21)"
+                "expedited (`Expedited`, granted by @asherman): a post-implementation review is due within 24 hours (P21)"
             ),
             "{}",
             found[0].1
         );
+    }
+
+    #[test]
+    fn an_expedited_label_the_author_added_grants_nothing() {
+        let p = policy(
+            "{ teams: [platform-engineering], expedited: { labels: [expedited], granted_by: [platform-engineering] } }",
+        );
+        let mut pr = terraform_pr(vec![]);
+        pr.labels = vec!["expedited".into()];
+        for (events, why) in [
+            (
+                Some(vec![labelled("dev")]),
+                "it was applied by @dev, who is not in platform-engineering",
+            ),
+            (None, "who applied it could not be read"),
+            (
+                Some(vec![
+                    labelled("asherman"),
+                    crate::facts::LabelEvent {
+                        added: false,
+                        ..labelled("asherman")
+                    },
+                    labelled("dev"),
+                ]),
+                "it was applied by @dev",
+            ),
+        ] {
+            pr.label_events = events;
+            let found = messages(&p, &pr);
+            assert_eq!(found[0].0, Level::Error, "{found:?}");
+            assert!(found[0].1.contains(why), "{}", found[0].1);
+        }
+    }
+
+    #[test]
+    fn a_bare_list_of_expedited_labels_is_refused() {
+        let text = "version: 1\nteams: { pe: { members: [a] } }\nrules:\n  - id: x\n    on: [pull_request]\n    require:\n      approval: { teams: [pe], expedited: [expedited] }\n";
+        let errors = load(vec![PolicySource::new("p.yml", text)])
+            .unwrap_err()
+            .errors;
+        assert_eq!(errors[0].code, "policy::expedited-not-granted");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod approval;
 pub mod branch;
+pub mod expedited;
 pub mod incident_tests;
 pub mod kind;
 pub mod labels;
@@ -69,8 +70,13 @@ pub struct Needs<'a> {
     /// The GitHub account of each commit (conditions on `authors`: in a
     /// pull request, commits are matched by verified account).
     pub commit_accounts: bool,
+    /// Who applied each label (the pull request's timeline).
+    pub label_events: bool,
     /// Policy team names whose members the judgement needs.
     pub teams: std::collections::BTreeSet<String>,
+    /// Teams whose members may grant an exception (the expedited path): read
+    /// when possible; when not, nothing is granted (never a pass).
+    pub grant_teams: std::collections::BTreeSet<String>,
     /// Release pages to read, with the tickets their rule counts.
     pub release_pages: Vec<release_page::PageQuery<'a>>,
     /// Incident tickets whose regression tests must be found.

@@ -14,9 +14,15 @@ Through the GitHub API (a token in `GITHUB_TOKEN`; the repository from
   audited range) succeeded — pending and failing ones are findings, and so is a
   commit with no checks at all (no evidence is not a pass). Checks named in
   `ignore` (globs) and the job running the audit (`GITHUB_JOB`) are left out;
-- with `expedited`, pull requests carrying one of these labels and merged in
-  the range have had a review after their merge (the post-implementation
-  review); each that has not is a finding.
+- with `expedited: { labels, granted_by, reviewed_by, within_hours }`, each
+  pull request merged in the range with one of these labels (P21) was
+  *granted* the expedited path — its timeline shows a member of a
+  `granted_by` team applying the label before the merge — and has its
+  post-implementation review: an approval by a member of `reviewed_by`
+  (default: `granted_by`), not its author, within `within_hours` (default 24)
+  after the merge. Each expedited change is listed with who granted it, who
+  reviewed it and when; a label nobody entitled applied, or a missing or late
+  review, is a finding.
 
 Without a token these facts cannot be read: the finding says "not checked",
 as a warning — or an error with `required: true`. Never a silent pass.
@@ -31,7 +37,10 @@ rules:
   - id: release-checks-green
     on: [release]
     require:
-      release_checks: { required: true, expedited: [expedited], ignore: ['codecov/*'] }
+      release_checks:
+        required: true
+        ignore: ['codecov/*']
+        expedited: { labels: [expedited], granted_by: [rte], within_hours: 24 }
 ```
 
 ## How to fix
@@ -48,9 +57,8 @@ pub struct Options {
     /// Not being able to check (no token) is an error, not a warning.
     #[serde(default)]
     pub required: bool,
-    /// Labels of the expedited path; their merged pull requests need a later review.
-    #[serde(default)]
-    pub expedited: Strings,
+    /// The expedited path: who may grant it, who reviews after the merge, how soon.
+    pub expedited: Option<super::expedited::Expedited>,
     /// Check names to leave out (globs; `*` matches any text).
     #[serde(default)]
     #[schemars(with = "Strings")]
@@ -73,7 +81,7 @@ impl ChecksQuery<'_> {
         self.options
             .expedited
             .iter()
-            .map(|l| l.value.clone())
+            .flat_map(|e| e.labels.iter().map(|l| l.value.clone()))
             .collect()
     }
 }
@@ -91,8 +99,8 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         .get("required")
         .is_some_and(|n| d.bool(n).unwrap_or(false));
     let expedited = match fields.get("expedited") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
+        Some(n) => Some(super::expedited::decode(n, d, true)?),
+        None => None,
     };
     let ignore = match fields.get("ignore") {
         Some(n) => d.branch_globs(n)?,
@@ -113,6 +121,20 @@ impl Requirement for Options {
         needs: &mut super::Needs<'a>,
     ) {
         needs.status_checks.push(ChecksQuery { options: self });
+        if let Some(expedited) = &self.expedited {
+            needs.grant_teams.extend(expedited.teams());
+        }
+    }
+
+    fn validate(
+        &self,
+        policy: &crate::policy::Policy,
+        _: &crate::policy::Rule,
+        errors: &mut Vec<crate::policy::PolicyError>,
+    ) {
+        if let Some(expedited) = &self.expedited {
+            expedited.validate(policy, errors);
+        }
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -161,56 +183,226 @@ impl Requirement for Options {
                 }
             }
         }
-        if self.expedited.0.is_empty() {
+        let Some(expedited) = &self.expedited else {
             return;
-        }
+        };
         match &release.expedited {
             None => out.push(not_checked("expedited pull requests were")),
             Some(prs) => {
-                for pr in prs.iter().filter(|p| !p.reviewed_after_merge) {
-                    out.push(
-                        Violation::new(format!("expedited pull request #{} ({}) has had no review since it was merged", pr.number, pr.title))
-                            .help("the expedited path owes a post-implementation review within 24 hours: ask a reviewer to review it now"),
-                    );
-                }
+                out.extend(
+                    prs.iter()
+                        .filter_map(|pr| judge_expedited(expedited, cx.policy, release, pr).err()),
+                );
             }
         }
+    }
+}
+
+/// Every expedited change of the release, as the audit reports it: who
+/// granted it, who merged it, who reviewed it and when, or what is missing.
+pub fn expedited_evidence(
+    policy: &crate::policy::Policy,
+    release: &crate::facts::Release,
+) -> Vec<String> {
+    let Some(prs) = &release.expedited else {
+        return Vec::new();
+    };
+    let Some(e) = policy
+        .rules_on(SubjectKind::Release)
+        .find_map(|r| r.require.release_checks.as_ref()?.value.expedited.as_ref())
+    else {
+        return Vec::new();
+    };
+    prs.iter()
+        .map(|pr| match judge_expedited(e, policy, release, pr) {
+            Ok(line) => line,
+            Err(v) => v.message,
+        })
+        .collect()
+}
+
+/// One expedited change: who granted and who reviewed it, or the finding
+/// that says what is missing.
+fn judge_expedited(
+    e: &super::expedited::Expedited,
+    policy: &crate::policy::Policy,
+    release: &crate::facts::Release,
+    pr: &crate::facts::ExpeditedPullRequest,
+) -> Result<String, Violation> {
+    use super::expedited::{Expedited, hours_between, members};
+    let name = format!("expedited pull request #{} ({})", pr.number, pr.title);
+    let merged = match &pr.merged_by {
+        Some(by) => format!("merged at {} by @{by}", pr.merged_at),
+        None => format!("merged at {}", pr.merged_at),
+    };
+    let (granters, unresolved) = members(policy, &e.granted_by, &release.team_members);
+    let (reviewers, unresolved_reviewers) = members(policy, e.reviewers(), &release.team_members);
+    let unresolved: Vec<String> = unresolved.into_iter().chain(unresolved_reviewers).collect();
+    if !unresolved.is_empty() {
+        return Err(Violation::new(format!(
+            "{name}: cannot tell who may grant or review it: the members of {} were not read",
+            unresolved.join(", ")
+        ))
+        .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"));
+    }
+    let teams = |s: &crate::policy::Strings| {
+        s.iter()
+            .map(|t| t.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let granted = Expedited::applied_by(&pr.label, &pr.label_events, Some(&pr.merged_at));
+    let granter = match granted {
+        Some(event) if granters.contains(&event.actor.to_lowercase()) => event,
+        Some(event) => {
+            return Err(Violation::new(format!(
+                "{name} was {merged} on the expedited path (`{}`), but @{} applied the label, who may not grant it ({}): its approvals were skipped without a grant",
+                pr.label, event.actor, teams(&e.granted_by)
+            ))
+            .help("have the change reviewed now and record the exception; only members of the granting team may apply the label"));
+        }
+        None => {
+            return Err(Violation::new(format!(
+                "{name} was {merged} on the expedited path (`{}`), but its timeline shows no one applying the label before the merge",
+                pr.label
+            ))
+            .help("have the change reviewed now and record the exception"));
+        }
+    };
+    let window = f64::from(e.window_hours());
+    let review = pr.reviews.iter().find(|r| {
+        r.state.eq_ignore_ascii_case("APPROVED")
+            && !r.author.eq_ignore_ascii_case(&pr.author)
+            && reviewers.contains(&r.author.to_lowercase())
+            && hours_between(&pr.merged_at, &r.submitted_at).is_some_and(|h| h > 0.0 && h <= window)
+    });
+    match review {
+        Some(r) => {
+            let hours = hours_between(&pr.merged_at, &r.submitted_at).unwrap_or_default();
+            Ok(format!(
+                "{name}: granted by @{} at {}, {merged}, reviewed by @{} at {} ({hours:.1} h after the merge)",
+                granter.actor, granter.at, r.author, r.submitted_at
+            ))
+        }
+        None => Err(Violation::new(format!(
+            "{name}, granted by @{} and {merged}, has no post-implementation review: an approval by {} (not its author) within {} h of the merge",
+            granter.actor,
+            teams(e.reviewers()),
+            e.window_hours()
+        ))
+        .help("ask a member of the reviewing team to review and approve it now; a late review is still owed, and still shows here")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::engine::evaluate;
-    use crate::facts::{ChecksState, ExpeditedPullRequest, Release, Subject};
+    use crate::facts::{
+        ChecksState, ExpeditedPullRequest, LabelEvent, Release, Subject, TimedReview,
+    };
     use crate::policy::{Level, PolicySource, load};
 
+    const POLICY: &str = "version: 1\nteams:\n  rte: { members: [rte-lead, reviewer] }\nrules:\n  - id: checks\n    require: { release_checks: { required: REQUIRED, expedited: { labels: [expedited], granted_by: [rte], within_hours: 24 } } }\n";
+
+    fn policy(required: bool) -> crate::policy::Policy {
+        let text = POLICY.replace("REQUIRED", &required.to_string());
+        load(vec![PolicySource::new("p.yml", text)]).unwrap_or_else(|e| panic!("{:?}", e.errors))
+    }
+
     fn found(required: bool, release: &Release) -> Vec<(Level, String)> {
-        let text = format!(
-            "version: 1\nrules:\n  - id: checks\n    require: {{ release_checks: {{ required: {required}, expedited: [expedited] }} }}\n"
-        );
-        let policy = load(vec![PolicySource::new("p.yml", text)])
-            .unwrap_or_else(|e| panic!("{:?}", e.errors));
-        evaluate(&policy, Subject::Release(release))
+        evaluate(&policy(required), Subject::Release(release))
             .into_iter()
             .map(|f| (f.level, f.message.to_string()))
             .collect()
     }
 
-    #[test]
-    fn green_checks_and_reviewed_expedited_changes_pass() {
-        let release = Release {
+    /// Granted by a member of rte an hour before the merge at 10:00.
+    fn expedited(label_by: &str, reviews: &[(&str, &str, &str)]) -> ExpeditedPullRequest {
+        ExpeditedPullRequest {
+            number: 9,
+            title: "Patch the gateway".into(),
+            author: "dev".into(),
+            label: "expedited".into(),
+            merged_at: "2026-11-20T10:00:00Z".into(),
+            merged_by: Some("rte-lead".into()),
+            label_events: vec![LabelEvent {
+                label: "expedited".into(),
+                actor: label_by.into(),
+                added: true,
+                at: "2026-11-20T09:00:00Z".into(),
+            }],
+            reviews: reviews
+                .iter()
+                .map(|(author, state, at)| TimedReview {
+                    author: (*author).into(),
+                    state: (*state).into(),
+                    submitted_at: (*at).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn green(prs: Vec<ExpeditedPullRequest>) -> Release {
+        Release {
             checks: Some(ChecksState {
                 passed: vec!["ci".into()],
                 ..ChecksState::default()
             }),
-            expedited: Some(vec![ExpeditedPullRequest {
-                number: 5,
-                title: "Hotfix".into(),
-                reviewed_after_merge: true,
-            }]),
+            expedited: Some(prs),
             ..Release::default()
-        };
+        }
+    }
+
+    #[test]
+    fn green_checks_and_reviewed_expedited_changes_pass() {
+        let release = green(vec![expedited(
+            "rte-lead",
+            &[("reviewer", "APPROVED", "2026-11-20T15:00:00Z")],
+        )]);
         assert!(found(true, &release).is_empty());
+        assert_eq!(
+            super::expedited_evidence(&policy(true), &release),
+            [
+                "expedited pull request #9 (Patch the gateway): granted by @rte-lead at 2026-11-20T09:00:00Z, merged at 2026-11-20T10:00:00Z by @rte-lead, reviewed by @reviewer at 2026-11-20T15:00:00Z (5.0 h after the merge)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_expedited_label_nobody_entitled_applied_is_a_bypass() {
+        let release = green(vec![expedited(
+            "dev",
+            &[("reviewer", "APPROVED", "2026-11-20T15:00:00Z")],
+        )]);
+        let found = found(false, &release);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .1
+                .contains("but @dev applied the label, who may not grant it (rte)"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn only_a_timely_approval_by_the_team_not_the_author_is_the_review() {
+        for reviews in [
+            vec![],
+            vec![("reviewer", "COMMENTED", "2026-11-20T15:00:00Z")],
+            vec![("dev", "APPROVED", "2026-11-20T15:00:00Z")],
+            vec![("outsider", "APPROVED", "2026-11-20T15:00:00Z")],
+            vec![("reviewer", "APPROVED", "2026-11-20T09:30:00Z")],
+            vec![("reviewer", "APPROVED", "2026-11-21T10:00:01Z")],
+            vec![("reviewer", "APPROVED", "not a time")],
+        ] {
+            let release = green(vec![expedited("rte-lead", &reviews)]);
+            let found = found(false, &release);
+            assert_eq!(found.len(), 1, "{reviews:?}");
+            assert!(
+                found[0].1.contains("has no post-implementation review: an approval by rte (not its author) within 24 h of the merge"),
+                "{reviews:?}: {found:?}"
+            );
+        }
     }
 
     #[test]
@@ -259,22 +451,5 @@ mod tests {
                 .iter()
                 .all(|(level, _)| *level == Level::Error)
         );
-    }
-
-    #[test]
-    fn expedited_changes_without_a_later_review_are_listed() {
-        let release = Release {
-            checks: Some(ChecksState {
-                passed: vec!["ci".into()],
-                ..ChecksState::default()
-            }),
-            expedited: Some(vec![ExpeditedPullRequest {
-                number: 9,
-                title: "Patch the gateway".into(),
-                reviewed_after_merge: false,
-            }]),
-            ..Release::default()
-        };
-        assert_eq!(found(false, &release), [(Level::Error, "expedited pull request #9 (Patch the gateway) has had no review since it was merged".to_owned())]);
     }
 }

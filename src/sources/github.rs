@@ -639,30 +639,59 @@ pub async fn checks(
     Ok(state)
 }
 
-/// Pull requests with one of `labels`, merged as one of `commits`, and
-/// whether a review came after the merge.
+/// Pull requests with one of `labels`, merged as one of `commits`: who
+/// merged them when, their reviews with times, and who applied and removed
+/// their labels (the timeline).
 pub async fn expedited(
     gh: &GitHub,
     repo: &str,
     labels: &[String],
     commits: &std::collections::HashSet<String>,
 ) -> Result<Vec<crate::facts::ExpeditedPullRequest>, Fatal> {
+    #[derive(serde::Deserialize)]
+    struct Issue {
+        number: u64,
+        pull_request: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct User {
+        login: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Label {
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Pull {
+        number: u64,
+        title: String,
+        user: User,
+        labels: Vec<Label>,
+        merged_at: Option<String>,
+        merge_commit_sha: Option<Sha>,
+        merged_by: Option<User>,
+    }
+    #[derive(serde::Deserialize)]
+    struct TimedReview {
+        user: Option<User>,
+        state: String,
+        submitted_at: Option<String>,
+    }
     let mut numbers = std::collections::BTreeSet::new();
     for label in labels {
-        let issues = gh
-            .all(
-                &format!(
-                    "/repos/{repo}/issues?state=closed&labels={}",
-                    utf8_percent_encode(label, QUERY_VALUE)
-                ),
-                MAX_ITEMS,
-            )
-            .await?;
+        let path = format!(
+            "/repos/{repo}/issues?state=closed&labels={}",
+            utf8_percent_encode(label, QUERY_VALUE)
+        );
+        let issues: Vec<Issue> = decode(
+            &Value::Array(gh.all(&path, MAX_ITEMS).await?),
+            &format!("GET {path}"),
+        )?;
         numbers.extend(
             issues
-                .iter()
-                .filter(|i| i.get("pull_request").is_some())
-                .filter_map(|i| i.get("number").and_then(Value::as_u64)),
+                .into_iter()
+                .filter(|i| i.pull_request.is_some())
+                .map(|i| i.number),
         );
     }
     let reads = numbers.into_iter().map(|number| async move {
@@ -670,31 +699,89 @@ pub async fn expedited(
         let reviews_path = format!("/repos/{repo}/pulls/{number}/reviews");
         let ((pr, _), reviews) =
             futures_util::try_join!(gh.get(&pr_path), gh.all(&reviews_path, MAX_ITEMS))?;
-        let merged = pr
-            .get("merge_commit_sha")
-            .and_then(Value::as_str)
-            .filter(|_| pr.get("merged_at").is_some_and(|m| !m.is_null()));
-        if !merged.is_some_and(|m| commits.contains(m)) {
+        let pr: Pull = decode(&pr, &format!("GET {pr_path}"))?;
+        let (Some(merged_at), Some(sha)) = (pr.merged_at, pr.merge_commit_sha) else {
             return Ok::<_, Fatal>(None);
+        };
+        if !commits.contains(&sha.0) {
+            return Ok(None);
         }
-        let merged_at = pr.get("merged_at").and_then(Value::as_str).unwrap_or("");
-        // ISO 8601 times in UTC compare as text.
-        let reviewed_after_merge = reviews.iter().any(|r| {
-            r.get("submitted_at")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t > merged_at)
-        });
+        let Some(label) = pr
+            .labels
+            .iter()
+            .find(|l| labels.iter().any(|e| e.eq_ignore_ascii_case(&l.name)))
+            .map(|l| l.name.clone())
+        else {
+            return Ok(None);
+        };
+        let reviews: Vec<TimedReview> =
+            decode(&Value::Array(reviews), &format!("GET {reviews_path}"))?;
+        let label_events = label_events(gh, repo, number).await?;
         Ok(Some(crate::facts::ExpeditedPullRequest {
-            number,
-            title: pr
-                .get("title")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            reviewed_after_merge,
+            number: pr.number,
+            title: pr.title,
+            author: pr.user.login,
+            label,
+            merged_at,
+            merged_by: pr.merged_by.map(|u| u.login),
+            label_events,
+            reviews: reviews
+                .into_iter()
+                .filter_map(|r| {
+                    Some(crate::facts::TimedReview {
+                        author: r.user.map_or_else(|| String::from("ghost"), |u| u.login),
+                        state: r.state,
+                        // A pending review has no time: it was never submitted.
+                        submitted_at: r.submitted_at?,
+                    })
+                })
+                .collect(),
         }))
     });
-    Ok(try_join_all(reads).await?.into_iter().flatten().collect())
+    let mut found: Vec<_> = try_join_all(reads).await?.into_iter().flatten().collect();
+    found.sort_by_key(|p| p.number);
+    Ok(found)
+}
+
+/// Who applied and removed labels on a pull request, from its timeline
+/// (`GET /repos/{repo}/issues/{n}/timeline`), in order.
+pub async fn label_events(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+) -> Result<Vec<crate::facts::LabelEvent>, Fatal> {
+    #[derive(serde::Deserialize)]
+    struct Actor {
+        login: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Label {
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Labelled {
+        actor: Option<Actor>,
+        label: Label,
+        created_at: String,
+    }
+    let path = format!("/repos/{repo}/issues/{number}/timeline");
+    let events = gh.all(&path, MAX_ITEMS).await?;
+    let mut out = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let added = match event.get("event").and_then(Value::as_str) {
+            Some("labeled") => true,
+            Some("unlabeled") => false,
+            _ => continue,
+        };
+        let e: Labelled = decode(event, &format!("GET {path} (event {i})"))?;
+        out.push(crate::facts::LabelEvent {
+            label: e.label.name,
+            actor: e.actor.map_or_else(|| String::from("ghost"), |a| a.login),
+            added,
+            at: e.created_at,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

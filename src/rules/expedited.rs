@@ -1,0 +1,169 @@
+//! The expedited path (P21), shared by `approval` (the merge gate) and
+//! `release_checks` (the audit): a label that counts only when a member of a
+//! named team applied it, never when the author (or anyone else) claims it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
+
+use crate::facts::LabelEvent;
+use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, node::Value, undefined_name};
+
+/// `expedited: { labels: [...], granted_by: [teams] }` (the audit adds
+/// `reviewed_by` and `within_hours`).
+#[derive(Clone, Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expedited {
+    /// Labels of the expedited path.
+    pub labels: Strings,
+    /// Teams whose members may grant it (the label counts only when one of
+    /// them applied it, as the pull request's timeline shows).
+    pub granted_by: Strings,
+    /// Teams whose members give the post-implementation review (audit only;
+    /// default: `granted_by`).
+    #[serde(default)]
+    pub reviewed_by: Strings,
+    /// Hours after the merge within which that review is due (audit only; default 24).
+    pub within_hours: Option<u32>,
+}
+
+/// Decodes `expedited:`. The plain list of labels of earlier versions is
+/// refused: a label anyone can add must not turn approvals into warnings.
+pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
+    if !matches!(node.value, Value::Map(_)) {
+        d.error(
+            PolicyError::at(
+                "policy::expedited-not-granted",
+                node.span,
+                "the expedited path must say who may grant it",
+            )
+            .label("a label alone can be added by anyone, the pull request's author included")
+            .help("write `expedited: { labels: [expedited], granted_by: [rte] }`: the label then counts only when a member of `rte` applied it"),
+        );
+        return None;
+    }
+    let keys: &[&str] = if audit {
+        &["labels", "granted_by", "reviewed_by", "within_hours"]
+    } else {
+        &["labels", "granted_by"]
+    };
+    let fields = d.fields(node, "`expedited`", keys)?;
+    let labels = fields.required("labels", d)?;
+    let labels = Strings(d.strings(labels)?);
+    let granted_by = fields.required("granted_by", d)?;
+    let granted_by = Strings(d.strings(granted_by)?);
+    let reviewed_by = match fields.get("reviewed_by") {
+        Some(n) => Strings(d.strings(n)?),
+        None => Strings::default(),
+    };
+    let within_hours = match fields.get("within_hours") {
+        Some(n) => Some(d.count(n)?.value),
+        None => None,
+    };
+    Some(Expedited {
+        labels,
+        granted_by,
+        reviewed_by,
+        within_hours,
+    })
+}
+
+impl Expedited {
+    /// Undefined team names.
+    pub fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+        for team in self
+            .granted_by
+            .iter()
+            .chain(self.reviewed_by.iter())
+            .filter(|t| !policy.teams.contains_key(&t.value))
+        {
+            errors.push(undefined_name(
+                "team",
+                "teams",
+                team,
+                policy.teams.keys().map(String::as_str),
+                "define it under `teams:` with `members` or `github`",
+            ));
+        }
+    }
+
+    /// Every team it names.
+    pub fn teams(&self) -> impl Iterator<Item = String> + '_ {
+        self.granted_by
+            .iter()
+            .chain(self.reviewed_by.iter())
+            .map(|t| t.value.clone())
+    }
+
+    /// The expedited label among `labels`, if any.
+    pub fn label<'l>(&self, labels: &'l [String]) -> Option<&'l str> {
+        labels
+            .iter()
+            .find(|l| self.labels.iter().any(|e| e.value.eq_ignore_ascii_case(l)))
+            .map(String::as_str)
+    }
+
+    /// Who applied `label` last (among events no later than `until`, when
+    /// given), if it is still applied then.
+    pub fn applied_by<'e>(
+        label: &str,
+        events: &'e [LabelEvent],
+        until: Option<&str>,
+    ) -> Option<&'e LabelEvent> {
+        let mut last = None;
+        for event in events
+            .iter()
+            .filter(|e| e.label.eq_ignore_ascii_case(label))
+            .filter(|e| until.is_none_or(|u| e.at.as_str() <= u))
+        {
+            last = event.added.then_some(event);
+        }
+        last
+    }
+
+    /// Reviewers of the post-implementation review.
+    pub fn reviewers(&self) -> &Strings {
+        if self.reviewed_by.0.is_empty() {
+            &self.granted_by
+        } else {
+            &self.reviewed_by
+        }
+    }
+
+    pub fn window_hours(&self) -> u32 {
+        self.within_hours.unwrap_or(24)
+    }
+}
+
+/// The lower-cased logins of `teams`: inline members, and members read
+/// through the API (`read`, by team name). Teams given as `github:` and not
+/// read are returned as unresolved (`name (org/slug)`), never as empty.
+pub fn members(
+    policy: &Policy,
+    teams: &Strings,
+    read: &BTreeMap<String, Vec<String>>,
+) -> (BTreeSet<String>, Vec<String>) {
+    let mut set = BTreeSet::new();
+    let mut unresolved = Vec::new();
+    for team in teams.iter() {
+        let Some(def) = policy.teams.get(&team.value) else {
+            continue;
+        };
+        set.extend(def.members.iter().map(|m| m.value.to_lowercase()));
+        if let Some(github) = &def.github {
+            match read.get(&team.value) {
+                Some(members) => set.extend(members.iter().map(|m| m.to_lowercase())),
+                None => unresolved.push(format!("{} ({})", team.value, github.value)),
+            }
+        }
+    }
+    (set, unresolved)
+}
+
+/// Hours from `from` to `to` (ISO 8601 times as GitHub writes them);
+/// `None` when either cannot be read.
+pub fn hours_between(from: &str, to: &str) -> Option<f64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    let to = chrono::DateTime::parse_from_rfc3339(to).ok()?;
+    Some((to - from).num_seconds() as f64 / 3600.0)
+}
