@@ -110,6 +110,10 @@ pub enum Check {
         /// Pull request number (instead of an event).
         #[arg(long, value_name = "N")]
         number: Option<u64>,
+        /// Judge from the event payload and the clone alone, without the API
+        /// (a dry run of a policy on a recorded event; approvals are not judged).
+        #[arg(long, requires = "event")]
+        offline: bool,
     },
     /// Check a commit message file (git's commit-msg hook passes it as $1).
     CommitMsg {

@@ -139,6 +139,9 @@ pub struct PullRequest {
     /// Members of teams given as `github: org/slug`, by policy team name,
     /// as read from the API. A team missing here could not be read.
     pub team_members: BTreeMap<String, Vec<String>>,
+    /// Judged from an event payload alone (`check pr --offline`): reviews
+    /// and API facts were not read.
+    pub offline: bool,
     /// Labels applied and removed, in order (read when a rule needs to know
     /// who applied a label); `None`: not read.
     pub label_events: Option<Vec<LabelEvent>>,

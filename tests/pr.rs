@@ -1255,3 +1255,101 @@ rules:
         assert!(finding["message"].as_str().unwrap().contains(said), "{v}");
     }
 }
+
+// ---- dry runs and no token (issue 13) ----
+
+/// `check pr --event FILE --offline` judges a recorded event from the
+/// payload and the clone alone: no request is made, approvals are reported
+/// as not judged (never as met).
+#[test]
+fn a_recorded_event_is_judged_offline() {
+    let repo = common::Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets: { jira: { pattern: '\\bEPL-[0-9]+\\b' } }\nrules:\n  - id: draft-until-ready\n    on: [pull_request]\n    require: { ready: true }\n  - id: pr-ticket\n    on: [pull_request]\n    require: { ticket: { in: [title, body, branch] } }\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message] } }\n  - id: review\n    on: [pull_request]\n    require: { approval: { count: 1 } }\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 policy"]);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "feature/EPL-2-x"]);
+    let head = repo.commit("Retry the login");
+    let mut pr = pr_json(42, "EPL-2 Retry", None, true, &[]);
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+    pr["head"]["ref"] = json!("feature/EPL-2-x");
+    let event = json!({ "action": "opened", "number": 42, "pull_request": pr,
+        "repository": { "full_name": "octo/app" } });
+    repo.write("event.json", &event.to_string());
+    let out = repo
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "check",
+            "pr",
+            "--event",
+            "event.json",
+            "--offline",
+        ])
+        .env_remove("GITHUB_TOKEN")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("offline: judged from the event payload and the clone"));
+    let v = json_of(&out);
+    let mut failed = rules_failed(&v);
+    failed.sort();
+    assert_eq!(
+        failed,
+        ["commit-ticket", "draft-until-ready", "review"],
+        "{v}"
+    );
+    let review = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "review")
+        .unwrap();
+    assert!(
+        review["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("approvals are not judged offline")
+    );
+    // Offline without the commits in the clone: exit 2 with the fix.
+    let mut elsewhere = event.clone();
+    elsewhere["pull_request"]["head"]["sha"] = json!("9".repeat(40));
+    repo.write("event.json", &elsewhere.to_string());
+    let out = repo
+        .cmd()
+        .args(["check", "pr", "--event", "event.json", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("does not hold both the base"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Without a token, a failing API read says that first.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_token_the_message_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = common::git_policy(dir.path());
+    cmd.env("GITHUB_API_URL", server.uri())
+        .env_remove("GITHUB_TOKEN")
+        .args(["check", "pr", "--repo", "octo/app", "--number", "42"]);
+    let out = output_of(cmd).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no GITHUB_TOKEN is set"), "{err}");
+    assert!(err.contains("--offline"), "{err}");
+}

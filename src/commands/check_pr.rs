@@ -23,10 +23,14 @@ pub struct Target<'a> {
     pub event: Option<&'a Path>,
     pub repo: Option<&'a str>,
     pub number: Option<u64>,
+    /// Judge from the event payload and the clone alone.
+    pub offline: bool,
 }
 
 /// `check pr`: the merge gate of a pull request.
 pub fn run(global: &Global, target: Target<'_>) -> Outcome {
+    let offline = target.offline;
+    let event_file = target.event.map(Path::to_path_buf);
     let (repo_name, number) = match which(target)? {
         Some(found) => found,
         None => {
@@ -36,7 +40,13 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             return Ok(ExitCode::from(PASSED));
         }
     };
-    let settings = github::Settings::from_env()?;
+    let mut settings = github::Settings::from_env()?;
+    if offline {
+        // Nothing is asked of GitHub offline; an address nothing answers on
+        // makes sure of it.
+        settings.api = String::from("http://127.0.0.1:9");
+        settings.token = None;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -50,8 +60,25 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         settings.retry_delay,
     )?;
     let git = git::open(&global.dir).ok();
-    let (policy, report, notes) =
-        runtime.block_on(check(global, &gh, git.as_ref(), &repo_name, number))?;
+    let offline_pr = match (offline, &event_file) {
+        (true, Some(file)) => Some(offline_pull_request(file, git.as_ref(), &repo_name)?),
+        (true, None) => {
+            return Err(
+                Fatal::new("--offline judges a recorded event: pass --event FILE")
+                    .help("e.g. git-policy check pr --event event.json --offline")
+                    .into(),
+            );
+        }
+        (false, _) => None,
+    };
+    let (policy, report, notes) = runtime.block_on(check(
+        global,
+        &gh,
+        git.as_ref(),
+        &repo_name,
+        number,
+        offline_pr,
+    ))?;
     // Notes go to stderr in every format: stdout stays one JSON object.
     for note in &notes {
         err(&format!("note: {note}\n"));
@@ -106,15 +133,56 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
     }
 }
 
+/// The pull request as the event payload describes it, for `--offline`:
+/// the clone must hold its base and head commits.
+fn offline_pull_request(
+    file: &Path,
+    git: Option<&Repository>,
+    repo_name: &str,
+) -> Result<PullRequest, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Fatal::new(format!(
+            "cannot read the event file `{}`: {e}",
+            file.display()
+        ))
+    })?;
+    let pr = pull_request::from_event(&text, repo_name)?;
+    let held = git.is_some_and(|r| {
+        [&pr.base_sha, &pr.head_sha]
+            .iter()
+            .all(|sha| Oid::from_str(sha).is_ok_and(|oid| r.find_commit(oid).is_ok()))
+    });
+    if !held {
+        return Err(Fatal::new(format!(
+            "--offline reads the commits and files from git, and this clone does not hold both the base ({}) and head ({}) commits of the event",
+            &pr.base_sha[..10],
+            &pr.head_sha[..10]
+        ))
+        .help("run it in a clone with that history (`git fetch origin <sha>`, or actions/checkout with `fetch-depth: 0`)")
+        .into());
+    }
+    Ok(pr)
+}
+
 async fn check(
     global: &Global,
     gh: &GitHub,
     git: Option<&Repository>,
     repo_name: &str,
     number: u64,
+    offline: Option<PullRequest>,
 ) -> Result<(Policy, Report, Vec<String>), Failure> {
     let mut notes = Vec::new();
-    let mut pr = pull_request::read(gh, repo_name, number).await?;
+    let is_offline = offline.is_some();
+    let mut pr = match offline {
+        Some(pr) => {
+            notes.push(String::from(
+                "offline: judged from the event payload and the clone; reviews, team members, label history and commit accounts were not read, so approvals are not judged",
+            ));
+            pr
+        }
+        None => pull_request::read(gh, repo_name, number).await?,
+    };
     let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
     let base_texts = texts(&base_sources);
     let policy = load(base_sources).map_err(Failure::Policy)?;
@@ -123,10 +191,10 @@ async fn check(
     let commit_needs = needs(&policy, SubjectKind::Commit);
     let wanted = pull_request::CommitFacts {
         changes: commit_needs.changed_files,
-        accounts: commit_needs.commit_accounts,
+        accounts: commit_needs.commit_accounts && !is_offline,
     };
     let pr_needs = needs(&policy, SubjectKind::PullRequest);
-    if pr_needs.label_events {
+    if pr_needs.label_events && !is_offline {
         pr.label_events = Some(github::label_events(gh, &pr.repo, pr.number).await?);
     }
     let all_teams: std::collections::BTreeSet<String> = pr_needs
@@ -136,9 +204,10 @@ async fn check(
         .collect();
     // Team members are read while the changes are gathered; a team only
     // matters (and its read only fails the check) when a rule that applies needs it.
+    let no_teams = std::collections::BTreeSet::new();
     let (completed, teams) = futures_util::join!(
         pull_request::complete(gh, git, &mut pr, wanted, &mut notes),
-        read_teams(gh, &policy, &all_teams)
+        read_teams(gh, &policy, if is_offline { &no_teams } else { &all_teams })
     );
     completed?;
     let mut applicable = Needs::default();

@@ -84,12 +84,14 @@ pub fn run(cli: Cli) -> ExitCode {
             event,
             repo,
             number,
+            offline,
         }) => check_pr::run(
             &global,
             check_pr::Target {
                 event: event.as_deref(),
                 repo: repo.as_deref(),
                 number,
+                offline,
             },
         ),
         Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(&global, &file),

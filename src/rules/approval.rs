@@ -273,6 +273,13 @@ impl Requirement for Options {
         let Subject::PullRequest(pr) = &cx.subject else {
             return;
         };
+        if pr.offline {
+            out.push(
+                Violation::new("approvals are not judged offline: reviews and team members come from the GitHub API")
+                    .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge them"),
+            );
+            return;
+        }
         let paths = rule_paths(cx.rule);
         let matched: Vec<&str> = pr
             .changed

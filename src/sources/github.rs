@@ -113,6 +113,25 @@ impl GitHub {
         path: &str,
         missing_ok: bool,
     ) -> Result<Option<(Value, HeaderMap)>, Fatal> {
+        self.get_maybe_inner(path, missing_ok).await.map_err(|f| {
+            if self.authenticated {
+                return f;
+            }
+            // Without a token most failures have that cause: say so first.
+            Fatal {
+                message: format!("{} — no GITHUB_TOKEN is set", f.message),
+                help: Some(String::from(
+                    "set GITHUB_TOKEN (in Actions: the action's `token` input, default `${{ github.token }}`); to try a policy on a recorded event without the API, run `git-policy check pr --event FILE --offline` in a clone",
+                )),
+            }
+        })
+    }
+
+    async fn get_maybe_inner(
+        &self,
+        path: &str,
+        missing_ok: bool,
+    ) -> Result<Option<(Value, HeaderMap)>, Fatal> {
         let url = format!("{}{path}", self.base);
         let mut last = None;
         for attempt in 1..=ATTEMPTS {

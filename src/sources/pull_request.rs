@@ -44,6 +44,20 @@ pub struct CommitFacts {
     pub accounts: bool,
 }
 
+/// The pull request an event payload describes (`pull_request` has the
+/// shape of `GET /pulls/{n}`), for judging offline: no reviews are known.
+pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
+    let payload: Value = serde_json::from_str(text)
+        .map_err(|e| Fatal::new(format!("the event payload is not valid JSON: {e}")))?;
+    let Some(pr) = payload.get("pull_request") else {
+        return Err(Fatal::new("the event payload has no `pull_request`"));
+    };
+    let api: ApiPull = decode(pr, "the event payload's `pull_request`")?;
+    let mut pr = api.into_facts(repo);
+    pr.offline = true;
+    Ok(pr)
+}
+
 /// Fills in changed files and commits (with what `wanted` asks of each
 /// commit): from git when the clone has both commits, else from the API,
 /// whose lists must be as long as the pull request declares. `notes`
