@@ -75,11 +75,7 @@ pub enum Command {
         topic: Option<String>,
     },
     /// Write a starter policy (.git-policy.yml, the built-in pack) and its JSON Schema.
-    Init {
-        /// Overwrite existing files.
-        #[arg(long)]
-        force: bool,
-    },
+    Init(InitArgs),
     /// Install commit-msg and pre-push hooks that run git-policy.
     InstallHooks {
         /// Replace hooks not written by git-policy (the old one is kept beside it).
@@ -95,6 +91,41 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `git-policy man > ~/.local/share/man/man1/git-policy.1`.
     Man,
+}
+
+/// What `init` writes: asked on a terminal, or given as flags.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// `minimal`: tickets in commits and pull requests, drafts (the default);
+    /// `release-train`: the built-in 29-rule pack of a release train, to adapt.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Your tracker's project keys, e.g. `ABC,OPS` (tickets look like ABC-123).
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    pub ticket_keys: Vec<String>,
+    /// Link to a ticket, with `{id}`, e.g. https://example.atlassian.net/browse/{id}.
+    #[arg(long, value_name = "URL")]
+    pub tracker_url: Option<String>,
+    /// Refuse work committed straight to the default branch.
+    #[arg(long)]
+    pub forbid_default_branch: bool,
+    /// Paths a team must approve: `GLOB=TEAM`, where TEAM is `org/team-slug`
+    /// or logins `alice+bob` (repeatable), e.g. `.github/workflows/**=acme/platform`.
+    #[arg(long, value_name = "GLOB=TEAM")]
+    pub guard: Vec<String>,
+    /// Never ask, even on a terminal.
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+/// A starting point for `init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    Minimal,
+    ReleaseTrain,
 }
 
 #[derive(Debug, Subcommand)]

@@ -793,3 +793,113 @@ fn git_runs_it_as_a_subcommand() {
             .contains("policy is valid: 2 rules from .git-policy.yml")
     );
 }
+
+/// `init` with the team's own answers as flags: their keys, their teams,
+/// nothing fictional; what it prints says what is enforced and how to commit.
+#[test]
+fn init_writes_the_teams_own_policy() {
+    let repo = Repo::new("main");
+    let out = repo
+        .cmd()
+        .args([
+            "init",
+            "--ticket-keys",
+            "ABC,OPS",
+            "--tracker-url",
+            "https://acme.example/browse/{id}",
+            "--forbid-default-branch",
+            "--guard",
+            ".github/workflows/**=acme/platform",
+            "--guard",
+            "terraform/**=alice+bob",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    for expected in [
+        r"'\b(ABC|OPS)-[0-9]+\b'",
+        "'https://acme.example/browse/{id}'",
+        "github: 'acme/platform'",
+        "members: ['alice', 'bob']",
+        "forbid: '^main$'",
+    ] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    for fictional in ["example-org", "EPL", "asherman"] {
+        assert!(!text.contains(fictional), "{fictional} in:\n{text}");
+    }
+    assert!(said.contains("work-on-a-branch (branch, commit)"), "{said}");
+    assert!(
+        said.contains("git switch -c chore/ABC-1-git-policy"),
+        "{said}"
+    );
+    assert!(
+        said.contains("git commit -m \"ABC-1 Add git-policy\""),
+        "{said}"
+    );
+    repo.cmd().arg("validate").assert().success();
+    // The next commit is judged by it: its keys, not the pack's.
+    repo.write("msg", "EPL-1 Retry\n");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1);
+    repo.write("msg", "OPS-7 Retry\n");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(1)
+        .stdout(contains("work-on-a-branch"));
+    repo.git(&["switch", "-q", "-c", "chore/OPS-7-x"]);
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
+    // A guard that is no glob is refused before anything is written.
+    let other = Repo::new("main");
+    other
+        .cmd()
+        .args(["init", "--guard", "terraform"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not GLOB=TEAM"));
+    assert!(!other.path().join(".git-policy.yml").exists());
+    // The release-train preset is the built-in pack.
+    other
+        .cmd()
+        .args(["init", "--preset", "release-train"])
+        .assert()
+        .success();
+    let pack = std::fs::read_to_string(other.path().join(".git-policy.yml")).unwrap();
+    assert!(pack.contains("id: release-checks-green"));
+}
+
+/// On a terminal `init` asks; answers typed at its prompts end up in the policy.
+#[test]
+fn init_asks_on_a_terminal() {
+    let repo = Repo::new("main");
+    let binary = assert_cmd::cargo::cargo_bin("git-policy");
+    let answers = "ABC\nhttps://acme.example/browse/{id}\ny\ndocs/**=alice\n\n";
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{} init", binary.display()), "/dev/null"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(answers.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Ticket keys of your tracker"), "{said}");
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    assert!(text.contains(r"'\b(ABC)-[0-9]+\b'"), "{text}");
+    assert!(text.contains("forbid: '^main$'"), "{text}");
+    assert!(text.contains("members: ['alice']"), "{text}");
+}

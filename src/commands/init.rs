@@ -1,41 +1,343 @@
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use super::{Global, Outcome, PASSED, err};
-use crate::policy::BUILTIN_TEXT;
+use super::{Failure, Global, Outcome, PASSED, err};
+use crate::cli::{InitArgs, Preset};
+use crate::policy::{BUILTIN_TEXT, PolicySource, load};
 use crate::sources::policy_files::POLICY_FILE;
 use crate::sources::{Fatal, git};
 
 pub const SCHEMA_FILE: &str = ".git-policy.schema.json";
 
-/// `init`: writes `.git-policy.yml` (the built-in pack, to adapt) and the
-/// JSON Schema it points editors at.
-pub fn run(global: &Global, force: bool) -> Outcome {
-    let root = match git::open(&global.dir) {
-        Ok(repo) => git::work_tree(&repo).ok_or_else(|| {
+/// What the team told `init` (flags, or answers on a terminal).
+#[derive(Debug, Default)]
+struct Answers {
+    keys: Vec<String>,
+    url: Option<String>,
+    forbid_default_branch: bool,
+    /// (glob, team) pairs.
+    guards: Vec<(String, String)>,
+}
+
+/// `init`: writes `.git-policy.yml` for this team (or a preset) and the JSON
+/// Schema it points editors at, then says what it will enforce and how to
+/// commit it.
+pub fn run(global: &Global, args: &InitArgs) -> Outcome {
+    let repo = git::open(&global.dir).ok();
+    let root = match &repo {
+        Some(repo) => git::work_tree(repo).ok_or_else(|| {
             Fatal::new("the repository is bare: there is no work tree to write a policy into")
         })?,
-        Err(_) => global.dir.clone(),
+        None => global.dir.clone(),
     };
     let policy_path = root.join(POLICY_FILE);
     let schema_path = root.join(SCHEMA_FILE);
     for path in [&policy_path, &schema_path] {
-        if path.exists() && !force {
+        if path.exists() && !args.force {
             return Err(Fatal::new(format!("{} already exists", path.display()))
                 .help("pass --force to overwrite it")
                 .into());
         }
     }
-    let text = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{BUILTIN_TEXT}");
+    let branch = repo.as_ref().and_then(git::current_branch);
+    let default_branch = repo
+        .as_ref()
+        .and_then(default_branch)
+        .or_else(|| branch.clone())
+        .unwrap_or_else(|| String::from("main"));
+    let flags_given = !args.ticket_keys.is_empty()
+        || args.tracker_url.is_some()
+        || args.forbid_default_branch
+        || !args.guard.is_empty();
+    let preset = args.preset.unwrap_or(Preset::Minimal);
+    let interactive = preset == Preset::Minimal
+        && args.preset.is_none()
+        && !flags_given
+        && !args.no_input
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let answers = if interactive {
+        ask(&default_branch)?
+    } else {
+        from_flags(args)?
+    };
+    let body = match preset {
+        Preset::ReleaseTrain => BUILTIN_TEXT.to_owned(),
+        Preset::Minimal => minimal(&answers, &default_branch),
+    };
+    let text = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{body}");
+    // What is written must load: a bad glob or key is reported before anything is written.
+    let policy =
+        load(vec![PolicySource::new(POLICY_FILE, text.clone())]).map_err(Failure::Policy)?;
     let write = |path: &std::path::Path, text: &str| {
         std::fs::write(path, text)
             .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))
     };
     write(&policy_path, &text)?;
     write(&schema_path, &super::schema::schema_text())?;
-    err(&format!(
-        "wrote {} (the release-train pack: adapt the ticket keys, kinds and rules) and {} (for editor completion)\nnext: `git-policy validate`, then `git-policy install-hooks`\n",
+    let mut said = format!(
+        "wrote {} ({}, {} rule(s)) and {} (for editor completion)\n\nFrom the next commit on, once the hooks are installed (and on every pull request the Action checks):\n",
         policy_path.display(),
+        match preset {
+            Preset::Minimal => "minimal",
+            Preset::ReleaseTrain => {
+                "the release-train pack: adapt its ticket keys, teams and paths, which name a fictional organisation"
+            }
+        },
+        policy.rules.len(),
         schema_path.display()
+    );
+    for rule in &policy.rules {
+        let on: Vec<&str> = rule.on.iter().map(|o| o.value.name()).collect();
+        let description = rule.description.as_ref().map_or("", |d| d.value.as_str());
+        said.push_str(&format!(
+            "  - {} ({}): {description}\n",
+            rule.id.value,
+            on.join(", ")
+        ));
+    }
+    let example = answers
+        .keys
+        .first()
+        .map_or_else(|| String::from("ABC-1"), |k| format!("{k}-1"));
+    said.push_str("\nNext:\n  1. git-policy validate\n");
+    let on_default = branch.as_deref() == Some(default_branch.as_str());
+    if on_default && (answers.forbid_default_branch || preset == Preset::ReleaseTrain) {
+        said.push_str(&format!(
+            "  2. you are on `{default_branch}`, where the policy refuses work: commit it on a branch\n       git switch -c chore/{example}-git-policy\n"
+        ));
+    } else {
+        said.push_str("  2. commit the policy on a branch, as any change\n");
+    }
+    said.push_str(&format!(
+        "     its own commit is checked too, so name a ticket:\n       git add {POLICY_FILE} {SCHEMA_FILE} && git commit -m \"{example} Add git-policy\"\n  3. git-policy install-hooks   (commit-msg and pre-push)\n"
     ));
+    err(&said);
     Ok(ExitCode::from(PASSED))
+}
+
+/// The branch `origin/HEAD` points at, else `init.defaultBranch`.
+fn default_branch(repo: &git2::Repository) -> Option<String> {
+    if let Ok(reference) = repo.find_reference("refs/remotes/origin/HEAD")
+        && let Ok(Some(target)) = reference.symbolic_target()
+    {
+        return target
+            .strip_prefix("refs/remotes/origin/")
+            .map(str::to_owned);
+    }
+    repo.config()
+        .ok()?
+        .get_string("init.defaultBranch")
+        .ok()
+        .filter(|b| !b.is_empty())
+}
+
+fn from_flags(args: &InitArgs) -> Result<Answers, Fatal> {
+    let keys = args
+        .ticket_keys
+        .iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .collect::<Vec<_>>();
+    for key in &keys {
+        check_key(key)?;
+    }
+    let mut guards = Vec::new();
+    for guard in &args.guard {
+        guards.push(parse_guard(guard)?);
+    }
+    Ok(Answers {
+        keys,
+        url: args.tracker_url.clone().filter(|u| !u.trim().is_empty()),
+        forbid_default_branch: args.forbid_default_branch,
+        guards,
+    })
+}
+
+fn check_key(key: &str) -> Result<(), Fatal> {
+    let ok = key.len() <= 32
+        && key.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Fatal::new(format!("`{key}` is not a ticket key"))
+            .help("keys are capital letters and digits, as in ABC-123: pass --ticket-keys ABC,OPS"))
+    }
+}
+
+/// `GLOB=org/team` or `GLOB=alice+bob`.
+fn parse_guard(text: &str) -> Result<(String, String), Fatal> {
+    let bad = || {
+        Fatal::new(format!("`{text}` is not GLOB=TEAM")).help(
+            "e.g. --guard '.github/workflows/**=acme/platform' or --guard 'terraform/**=alice+bob'",
+        )
+    };
+    let (glob, team) = text.rsplit_once('=').ok_or_else(bad)?;
+    let (glob, team) = (glob.trim(), team.trim());
+    let team_ok = !team.is_empty()
+        && team
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '+' | '[' | ']'));
+    if glob.is_empty() || !team_ok || team.matches('/').count() > 1 {
+        return Err(bad());
+    }
+    Ok((glob.to_owned(), team.to_owned()))
+}
+
+/// Questions on a terminal; an empty answer takes the default shown.
+fn ask(default_branch: &str) -> Result<Answers, Fatal> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut prompt = |question: &str| -> Result<String, Fatal> {
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{question}");
+        let _ = stderr.flush();
+        match lines.next() {
+            Some(Ok(line)) => Ok(line.trim().to_owned()),
+            Some(Err(e)) => Err(Fatal::new(format!("cannot read the answer: {e}"))),
+            None => Ok(String::new()),
+        }
+    };
+    let mut answers = Answers::default();
+    loop {
+        let keys = prompt(
+            "Ticket keys of your tracker, comma-separated (e.g. ABC,OPS; empty: any KEY-123): ",
+        )?;
+        let keys: Vec<String> = keys
+            .split(',')
+            .map(|k| k.trim().to_uppercase())
+            .filter(|k| !k.is_empty())
+            .collect();
+        match keys.iter().try_for_each(|k| check_key(k)) {
+            Ok(()) => {
+                answers.keys = keys;
+                break;
+            }
+            Err(e) => err(&format!(
+                "  {}; {}\n",
+                e.message,
+                e.help.unwrap_or_default()
+            )),
+        }
+    }
+    let url = prompt(
+        "Link to a ticket, with {id} (e.g. https://example.atlassian.net/browse/{id}; empty: none): ",
+    )?;
+    answers.url = (!url.is_empty()).then_some(url);
+    let forbid = prompt(&format!(
+        "Refuse commits made straight on `{default_branch}`? [y/N]: "
+    ))?;
+    answers.forbid_default_branch = matches!(forbid.to_lowercase().as_str(), "y" | "yes");
+    loop {
+        let guard = prompt(
+            "Paths a team must approve, GLOB=TEAM (TEAM: org/team-slug or alice+bob; empty: done): ",
+        )?;
+        if guard.is_empty() {
+            break;
+        }
+        match parse_guard(&guard) {
+            Ok(pair) => answers.guards.push(pair),
+            Err(e) => err(&format!(
+                "  {}; {}\n",
+                e.message,
+                e.help.unwrap_or_default()
+            )),
+        }
+    }
+    Ok(answers)
+}
+
+/// A YAML single-quoted string.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The minimal policy: tickets in commits and pull requests, drafts, and
+/// what the team asked for. Nothing fictional: no example org, no logins
+/// but those given.
+fn minimal(answers: &Answers, default_branch: &str) -> String {
+    let (pattern, example) = if answers.keys.is_empty() {
+        (
+            String::from(r"\b[A-Z][A-Z0-9_]+-[0-9]+\b"),
+            String::from("ABC-123"),
+        )
+    } else {
+        (
+            format!(r"\b({})-[0-9]+\b", answers.keys.join("|")),
+            format!("{}-123", answers.keys[0]),
+        )
+    };
+    let mut out = String::from("version: 1\n\ntickets:\n");
+    out.push_str(&format!(
+        "  tracker: {{ pattern: {}, example: {example}",
+        quoted(&pattern)
+    ));
+    if let Some(url) = &answers.url {
+        out.push_str(&format!(", url: {}", quoted(url)));
+    }
+    out.push_str(" }\n");
+    // Teams and path sets of the guards, merged by team.
+    let mut teams: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (glob, team) in &answers.guards {
+        let name = team_name(team, teams.len());
+        match teams.iter_mut().find(|(_, t, _)| t == team) {
+            Some((_, _, globs)) => globs.push(glob.clone()),
+            None => teams.push((name, team.clone(), vec![glob.clone()])),
+        }
+    }
+    if !teams.is_empty() {
+        out.push_str("\nteams:\n");
+        for (name, team, _) in &teams {
+            if team.contains('/') {
+                out.push_str(&format!("  {name}: {{ github: {} }}\n", quoted(team)));
+            } else {
+                let members: Vec<String> = team.split('+').map(quoted).collect();
+                out.push_str(&format!(
+                    "  {name}: {{ members: [{}] }}\n",
+                    members.join(", ")
+                ));
+            }
+        }
+        out.push_str("\npaths:\n");
+        for (name, _, globs) in &teams {
+            let globs: Vec<String> = globs.iter().map(|g| quoted(g)).collect();
+            out.push_str(&format!("  {name}-paths: [{}]\n", globs.join(", ")));
+        }
+    }
+    out.push_str(
+        "\nrules:\n  - id: commit-ticket\n    description: Every commit names its ticket in its message.\n    on: [commit]\n    require:\n      ticket: { in: [message] }\n\n  - id: pull-request-ticket\n    description: Every pull request names its ticket (title, description, branch or commits).\n    on: [pull_request]\n    require:\n      ticket: { in: [title, body, branch, commits] }\n\n  - id: draft-until-ready\n    description: A draft pull request is not ready to merge.\n    on: [pull_request]\n    require:\n      ready: true\n",
+    );
+    if answers.forbid_default_branch {
+        out.push_str(&format!(
+            "\n  - id: work-on-a-branch\n    description: No work is committed straight to {default_branch}; each change has its own branch.\n    on: [branch, commit]\n    require:\n      branch:\n        forbid: {}\n        help: {}\n",
+            quoted(&format!("^{}$", regex::escape(default_branch))),
+            quoted(&format!("move the work to a branch: git switch -c feature/{example}-short-name"))
+        ));
+    }
+    for (name, team, _) in &teams {
+        out.push_str(&format!(
+            "\n  - id: {name}-approval\n    description: Changes to these paths need an approval from {team}.\n    on: [pull_request]\n    when: {{ changed: [{name}-paths] }}\n    require:\n      approval: {{ teams: [{name}], count: 1 }}\n"
+        ));
+    }
+    out
+}
+
+/// A policy name for a guard's team: the slug of `org/slug`, else `reviewers-N`.
+fn team_name(team: &str, index: usize) -> String {
+    match team.split_once('/') {
+        Some((_, slug)) => slug
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect(),
+        None => format!("reviewers-{}", index + 1),
+    }
 }

@@ -103,7 +103,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(args) => audit::run(&global, &args),
         Command::Validate => validate::run(&global),
         Command::Explain { topic } => explain::run(&global, topic.as_deref()),
-        Command::Init { force } => init::run(&global, force),
+        Command::Init(args) => init::run(&global, &args),
         Command::InstallHooks { force } => install_hooks::run(&global, force),
         Command::Schema => schema::run(),
         Command::Completions { shell } => {
