@@ -1353,3 +1353,58 @@ async fn without_a_token_the_message_says_so() {
     assert!(err.contains("no GITHUB_TOKEN is set"), "{err}");
     assert!(err.contains("--offline"), "{err}");
 }
+
+/// A team that cannot be read is a finding of its rule, shown with every
+/// other finding; the check still fails (exit 1) when another rule decides
+/// it, and only says "could not judge" (exit 2) when that team alone would.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_team_is_a_finding_beside_the_others() {
+    let pr = Pr::new(
+        pr_json(42, "EPL-4 Hotfix", None, true, &["needs-rte"]),
+        vec![review("someone", "APPROVED", HEAD)],
+        vec![file("a.rs")],
+        vec![commit(HEAD, "EPL-4 Hotfix")],
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/octo/teams/release-train/members"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+        )
+        .mount(&pr.server)
+        .await;
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    let mut failed = rules_failed(&v);
+    failed.sort();
+    assert_eq!(failed, ["draft-until-ready", "rte-review"], "{v}");
+    assert!(stderr(&out).contains("cannot read the members of team `rte`"));
+    // The same pull request ready for review: the team alone decides.
+    let mut ready = pr_json(42, "EPL-4 Hotfix", None, false, &["needs-rte"]);
+    ready["commits"] = json!(1);
+    let server = MockServer::start().await;
+    mount(&server, "/repos/octo/app/pulls/42", ready).await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/reviews",
+        vec![review("someone", "APPROVED", HEAD)],
+    )
+    .await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/files",
+        vec![file("a.rs")],
+    )
+    .await;
+    mount_list(
+        &server,
+        "/repos/octo/app/pulls/42/commits",
+        vec![commit(HEAD, "EPL-4 Hotfix")],
+    )
+    .await;
+    let pr = Pr { server, ..pr };
+    let out = pr.run(&["--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

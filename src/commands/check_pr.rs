@@ -71,7 +71,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         }
         (false, _) => None,
     };
-    let (policy, report, notes) = runtime.block_on(check(
+    let (policy, report, notes, unreadable) = runtime.block_on(check(
         global,
         &gh,
         git.as_ref(),
@@ -87,8 +87,29 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     if global.format == Format::Github {
         write_github_files(&report)?;
     }
+    // Teams that could not be read are findings of their rules; when they
+    // are the only errors, the verdict is theirs to decide: could not judge.
+    if let Some(first) = unreadable.first() {
+        let decided = report
+            .findings
+            .iter()
+            .any(|f| f.level == Level::Error && !f.message.starts_with(UNRESOLVED_TEAM));
+        if !decided {
+            return Err(Fatal {
+                message: format!(
+                    "the verdict depends on team members that could not be read: {}",
+                    first.message
+                ),
+                help: first.help.clone(),
+            }
+            .into());
+        }
+    }
     Ok(code)
 }
+
+/// How the approval rule starts a finding about a team it could not read.
+const UNRESOLVED_TEAM: &str = "cannot tell who may approve";
 
 fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
     if let Some(number) = target.number {
@@ -171,7 +192,7 @@ async fn check(
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
-) -> Result<(Policy, Report, Vec<String>), Failure> {
+) -> Result<(Policy, Report, Vec<String>, Vec<Fatal>), Failure> {
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
     let mut pr = match offline {
@@ -224,12 +245,18 @@ async fn check(
             pr.team_members.insert(team.clone(), members.clone());
         }
     }
+    // A team that cannot be read is a finding of the rules that need it
+    // (with every other finding shown), not an abort of the whole check.
+    let mut unreadable = Vec::new();
     for team in applicable.teams {
         match teams.get(&team) {
             Some(Ok(members)) => {
                 pr.team_members.insert(team.clone(), members.clone());
             }
-            Some(Err(fatal)) => return Err(fatal.clone().into()),
+            Some(Err(fatal)) => {
+                notes.push(fatal.message.clone());
+                unreadable.push(fatal.clone());
+            }
             None => {}
         }
     }
@@ -255,7 +282,7 @@ async fn check(
         verdicts,
         release: None,
     };
-    Ok((policy, report, notes))
+    Ok((policy, report, notes, unreadable))
 }
 
 async fn read_teams(

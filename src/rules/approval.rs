@@ -413,12 +413,6 @@ fn check_group(
         }
         Some(set)
     };
-    if !unresolved.is_empty() {
-        out.push(
-            Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
-                .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"),
-        );
-    }
     let may_approve =
         |login: &str| login != author && eligible.as_ref().is_none_or(|e| e.contains(login));
     let fresh = |commit: &str| match group.fresh {
@@ -461,6 +455,19 @@ fn check_group(
         };
         format!(" for changes to {}{more}", shown.join(", "))
     };
+    // Approvals by people known to be eligible may already be enough; if
+    // not, a team that was not read leaves the count unknown: say only that.
+    // A change request from someone who may be in an unread team could block.
+    let unknown_blocker = stances.iter().any(|(login, (stance, _, _))| {
+        *stance == Stance::ChangesRequested && *login != author && !may_approve(login)
+    });
+    if !unresolved.is_empty() && (approvers.len() < group.count as usize || unknown_blocker) {
+        out.push(
+            Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
+                .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"),
+        );
+        return;
+    }
     if approvers.len() < group.count as usize {
         let needed = group.count as usize - approvers.len();
         let mut message = format!(
