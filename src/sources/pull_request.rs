@@ -79,6 +79,8 @@ pub async fn complete(
             let mut commit = git::read_commit(repo, oid, wanted.changes)
                 .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))?;
             commit.stage = Stage::PullRequest;
+            // Each commit is on the pull request's head branch, as in the hook.
+            commit.branch = Some(pr.head.clone());
             commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
             commits.push(commit);
         }
@@ -140,6 +142,7 @@ pub async fn complete(
     let mut read: Vec<Commit> = Vec::with_capacity(commits.len());
     for commit in commits {
         let mut commit = commit.into_facts()?;
+        commit.branch = Some(pr.head.clone());
         // Without the clone, a revert is verified only against the pull
         // request's own earlier commits.
         commit.reverts_its_history = crate::facts::reverted_commit(&commit.message)
