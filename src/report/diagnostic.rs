@@ -27,7 +27,7 @@ impl SourceCode for Named<'_> {
             .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
-                self.name.to_owned(),
+                shown(self.name).into_owned(),
                 inner.data(),
                 *inner.span(),
                 inner.line(),
@@ -126,14 +126,23 @@ fn named(source: &PolicySource) -> Named<'_> {
     }
 }
 
+/// A policy file's name as shown: a name with a line break or an escape
+/// (a file a pull request added) cannot start a line of its own.
+fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    super::inert::one_line(name)
+}
+
 fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'a> {
     let source = error.span.and_then(|s| sources.get(s.file as usize));
     let message = match (error.span, source) {
         (Some(span), Some(source)) => format!(
             "{}:{}:{}: {}",
-            source.name, span.line, span.column, error.message
+            shown(&source.name),
+            span.line,
+            span.column,
+            super::inert::multi_line(&error.message)
         ),
-        _ => error.message.clone(),
+        _ => super::inert::multi_line(&error.message).into_owned(),
     };
     Plain {
         message,
@@ -156,7 +165,8 @@ pub fn render_policy_errors(invalid: &InvalidPolicy, color: bool, width: usize) 
             width,
         ));
     }
-    let files: Vec<&str> = invalid.sources.iter().map(|s| s.name.as_str()).collect();
+    let files: Vec<std::borrow::Cow<'_, str>> =
+        invalid.sources.iter().map(|s| shown(&s.name)).collect();
     out.push_str(&format!(
         "error: the policy is invalid: {} in {}\n",
         crate::report::plural(invalid.errors.len(), "problem"),
