@@ -82,7 +82,9 @@ pub fn run(cli: Cli) -> ExitCode {
         builtin: !g.no_builtin,
         style: Style { color, width },
     };
-    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(&global, cli.command))) {
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(&global, cli.command)
+    })) {
         Ok(outcome) => outcome,
         // The panic hook has shown it; an unfinished check is no verdict.
         Err(_) => Err(Failure::Fatal(
@@ -265,7 +267,11 @@ pub fn heredoc_delimiter() -> String {
         .map_or(0, |d| d.as_nanos());
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(nanos);
-    format!("git_policy_{:x}_{:016x}", std::process::id(), hasher.finish())
+    format!(
+        "git_policy_{:x}_{:016x}",
+        std::process::id(),
+        hasher.finish()
+    )
 }
 
 /// A completion script for `shell`.

@@ -43,7 +43,9 @@ impl Inert {
         if text.chars().any(needs_escape) {
             text = Cow::Owned(escape_controls(&text, mode, self.color));
         }
-        if is_command(&text) && !(mode == Mode::Github && is_own_annotation(&text)) {
+        if trim_start(&text).starts_with("::")
+            && !(mode == Mode::Github && is_own_annotation(&text))
+        {
             let start = text.len() - trim_start(&text).len();
             let mut owned = text.into_owned();
             owned.insert(start + 1, ZERO_WIDTH_SPACE);
@@ -122,7 +124,17 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 /// Untrusted text that may span lines: as [`one_line`], but `\n` kept.
 pub fn multi_line(text: &str) -> Cow<'_, str> {
     if text.chars().any(needs_escape) {
-        Cow::Owned(text.chars().map(|c| if needs_escape(c) { visible(c) } else { c.to_string() }).collect())
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if needs_escape(c) {
+                        visible(c)
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(text)
     }
