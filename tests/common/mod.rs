@@ -26,6 +26,8 @@ pub fn git_policy(dir: &Path) -> Cmd {
         .env_remove("GITHUB_OUTPUT")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env("GITHUB_TOKEN", FAKE_TOKEN)
+        // With a token set, an API read nobody mocked must fail here, not reach GitHub.
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
         .env_remove("GIT_POLICY_NO_BUILTIN")
         .env_remove("GIT_AUTHOR_NAME")
         .env_remove("GIT_AUTHOR_EMAIL")
