@@ -356,6 +356,53 @@ fn hostile_commits_and_file_names_are_inert_in_every_format() {
     }
 }
 
+/// The release audit over a hostile commit subject and release page, in
+/// every format (the Markdown report lists the subjects).
+#[test]
+fn hostile_commits_in_the_release_audit_are_inert_in_every_format() {
+    let policy = r#"version: 1
+tickets: { jira: { pattern: '\bEPL-[0-9]+\b', url: 'https://jira.example.com/browse/{id}' } }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message] } }
+  - id: release-page
+    on: [release]
+    require:
+      release_page:
+        path: 'docs/releases/{version}.md'
+        sections: ['Changes']
+        lists_all_tickets: true
+"#;
+    let evil = hostile();
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", policy);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit(&format!("Subject {}", evil.replace(['\n', '\r'], " ")));
+    repo.write(
+        "docs/releases/1.1.0.md",
+        &format!("## Changes\n- EPL-9 {evil}\n"),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-2 page"]);
+    for format in FORMATS {
+        let output = repo
+            .cmd()
+            .args(["--format", format, "audit", "--release", "1.1.0"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{format}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_commands_only_in_github(format, &output);
+    }
+}
+
 /// A policy file whose name carries a line break and a command (a file
 /// the pull request adds), unreadable as YAML: exit 2, inert.
 #[test]
@@ -651,6 +698,74 @@ async fn a_linked_policy_folder_through_the_contents_api_is_an_error() {
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(err.contains("symlink"), "{err}");
     assert!(!err.contains("built-in"), "{err}");
+}
+
+/// The head adds a policy file with a hostile name (the proposed policy,
+/// read through the contents API): exit 1 with the notice, or exit 2 when
+/// the file is a link, inert in every format either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_proposed_policy_file_name_is_inert_in_every_format() {
+    let evil = hostile().replace('/', "");
+    let head_path = format!(".github/policies/{evil}.yml");
+    for (kind, code) in [("file", 1), ("symlink", 2)] {
+        let server = contents_server().await;
+        respond(
+            &server,
+            "/repos/octo/app/contents/.github/policies",
+            BASE,
+            404,
+            json!({ "message": "Not Found" }),
+        )
+        .await;
+        respond(
+            &server,
+            "/repos/octo/app/contents/.git-policy.yml",
+            BASE,
+            200,
+            content(".git-policy.yml", "version: 1\nrules:\n  - id: never-passes\n    on: [pull_request]\n    require: { labels: { one_of: [never] } }\n"),
+        )
+        .await;
+        respond(
+            &server,
+            "/repos/octo/app/contents/.github/policies",
+            HEAD,
+            200,
+            json!([{ "type": kind, "path": head_path }]),
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(
+                "^/repos/octo/app/contents/.github/policies/bad",
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(content(&head_path, "version: 1\nrules: [\n")),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(
+                "^/repos/octo/app/contents/.github/policies/%0A",
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(content(&head_path, "version: 1\nrules: [\n")),
+            )
+            .mount(&server)
+            .await;
+        for format in FORMATS {
+            let dir = tempfile::tempdir().unwrap();
+            let run = check_pr(&server, dir.path(), format, &[]).await;
+            assert_eq!(
+                run.output.status.code(),
+                Some(code),
+                "{kind} {format}: {}{}",
+                String::from_utf8_lossy(&run.output.stdout),
+                String::from_utf8_lossy(&run.output.stderr)
+            );
+            assert_commands_only_in_github(format, &run.output);
+        }
+    }
 }
 
 /// `a#b.yml`, `my policy.yml`, `?`: one request each, to the right path.
