@@ -154,8 +154,16 @@ pub fn is_own_annotation(line: &str) -> bool {
     })
 }
 
+/// Whitespace as .NET's `Trim` sees it, and, to be safe, the invisible
+/// format characters some Unicode versions counted as spaces.
 fn trim_start(line: &str) -> &str {
-    line.trim_start_matches(char::is_whitespace)
+    line.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{180e}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+            )
+    })
 }
 
 /// C0 and C1 controls (but tab), DEL, and bidirectional overrides.
@@ -258,6 +266,7 @@ mod tests {
                 "::set-output name=passed::true",
                 "  \u{a0}::add-mask::x",
                 "::stop-commands::tok",
+                "\u{feff}\u{200b}::add-mask::y",
                 "::error title=evil::x",
                 "x ##[set-output name=passed;]true",
             ] {
