@@ -332,6 +332,68 @@ mod tests {
         );
     }
 
+    fn pieces() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(":"),
+            Just("::"),
+            Just("#"),
+            Just("##["),
+            Just("["),
+            Just("\r"),
+            Just("\n"),
+            Just(" "),
+            Just("\t"),
+            Just("\u{a0}"),
+            Just("\u{85}"),
+            Just("\u{feff}"),
+            Just("\u{200b}"),
+            Just("\x1b"),
+            Just("\x1b[31m"),
+            Just("error title=git-policy"),
+            Just("add-mask"),
+            Just("\\"),
+            Just("\""),
+            Just("x"),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, no line of the output is a runner command
+        /// (but git-policy's own annotations in github mode) and no raw
+        /// control character but `\n` and `\t` is left.
+        #[test]
+        fn no_text_survives_as_a_command(text in pieces(), color in proptest::bool::ANY) {
+            let inert = Inert { secrets: Vec::new(), color };
+            for mode in [Mode::Text, Mode::Github] {
+                let out = inert.text(&text, mode);
+                for line in out.split('\n') {
+                    proptest::prop_assert!(
+                        !is_command(line) || (mode == Mode::Github && is_own_annotation(line)),
+                        "{:?} → {:?}", text, line
+                    );
+                    if !color {
+                        proptest::prop_assert!(!line.chars().any(needs_escape), "{:?}", line);
+                    }
+                }
+            }
+        }
+
+        /// JSON stays JSON, with the same value, and inert.
+        #[test]
+        fn json_strings_keep_their_value(text in pieces()) {
+            let document = serde_json::to_string_pretty(&serde_json::json!({ "message": text })).unwrap();
+            let out = inert().text(&document, Mode::Json);
+            let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+            proptest::prop_assert_eq!(value["message"].as_str(), Some(text.as_str()));
+            for line in out.split('\n') {
+                proptest::prop_assert!(!is_command(line), "{:?}", line);
+                proptest::prop_assert!(!line.chars().any(needs_escape), "{:?}", line);
+            }
+        }
+    }
+
     #[test]
     fn one_line_shows_breaks() {
         assert_eq!(one_line("a\n::x\r\x1b[31m"), "a\\n::x\\r\\u{1b}[31m");
