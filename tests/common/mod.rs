@@ -7,12 +7,13 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
-/// The token every run of the binary holds unless a test sets another:
-/// no run of the whole suite may print it (see [`Cmd::output`]).
+/// A recognisable fake token for tests that talk to a mocked GitHub
+/// (`cmd.env("GITHUB_TOKEN", FAKE_TOKEN)`): like any token a test gives a
+/// run, it must never appear in that run's output (see [`Cmd::output`]).
 pub const FAKE_TOKEN: &str = "ghp_C0mm0nTestT0kenThatMustNeverBePrinted";
 
-/// The binary, with an environment that cannot leak the developer's setup,
-/// and a fake `GITHUB_TOKEN` that must never appear in its output.
+/// The binary, with an environment that cannot leak the developer's setup
+/// (no token unless the test gives one).
 pub fn git_policy(dir: &Path) -> Cmd {
     let mut cmd = Cmd {
         inner: assert_cmd::Command::from_std(
@@ -25,9 +26,8 @@ pub fn git_policy(dir: &Path) -> Cmd {
         .env_remove("GITHUB_EVENT_PATH")
         .env_remove("GITHUB_OUTPUT")
         .env_remove("GITHUB_STEP_SUMMARY")
-        .env("GITHUB_TOKEN", FAKE_TOKEN)
-        // With a token set, an API read nobody mocked must fail here, not reach GitHub.
-        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
         .env_remove("GIT_POLICY_NO_BUILTIN")
         .env_remove("GIT_AUTHOR_NAME")
         .env_remove("GIT_AUTHOR_EMAIL")
@@ -45,7 +45,39 @@ pub struct Cmd {
     secrets: Vec<String>,
 }
 
+/// Methods not wrapped here reach `assert_cmd::Command` (they are not
+/// checked: prefer adding a wrapper).
+impl std::ops::Deref for Cmd {
+    type Target = assert_cmd::Command;
+    fn deref(&self) -> &assert_cmd::Command {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Cmd {
+    fn deref_mut(&mut self) -> &mut assert_cmd::Command {
+        &mut self.inner
+    }
+}
+
 impl Cmd {
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        for (key, value) in vars {
+            self.env(key, value);
+        }
+        self
+    }
+
+    pub fn timeout(&mut self, timeout: std::time::Duration) -> &mut Self {
+        self.inner.timeout(timeout);
+        self
+    }
+
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
         self.inner.arg(arg);
         self
