@@ -1002,3 +1002,37 @@ fn comment_char_auto_matches_gits_choice_against_a_decoy() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+/// Escapes inside a policy file (shown under a diagnostic) never reach a
+/// terminal, even with colours on: only git-policy's own colour sequences do.
+#[test]
+fn escapes_in_a_policy_file_never_reach_a_terminal_even_in_colour() {
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\n# \x1b]8;;https://evil.example\x07x\x1b]8;;\x07 \x1b[2J \u{9b}2J \x1b[8mhidden\nrules: [\n",
+    );
+    for format in FORMATS {
+        let output = repo
+            .cmd()
+            .args(["--color", "always", "--format", format, "validate"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{format}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !all.contains("\x1b]")
+                && !all.contains("\x1b[2J")
+                && !all.contains("\x1b[8m")
+                && !all.contains('\u{9b}'),
+            "{format}: {all:?}"
+        );
+        if format == "human" {
+            assert!(all.contains("rules: ["), "the snippet is shown: {all}");
+        }
+    }
+}

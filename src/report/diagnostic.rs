@@ -12,7 +12,17 @@ use crate::policy::{InvalidPolicy, PolicyError, PolicySource};
 /// Policy text with its file name, borrowed (miette's `NamedSource` wants `'static`).
 pub struct Named<'a> {
     pub name: &'a str,
-    pub text: &'a str,
+    pub text: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Named<'a> {
+    /// Escapes in the text never reach a terminal (offsets kept for the labels).
+    pub fn new(name: &'a str, text: &'a str) -> Named<'a> {
+        Named {
+            name,
+            text: super::inert::same_length(text),
+        }
+    }
 }
 
 impl SourceCode for Named<'_> {
@@ -22,9 +32,10 @@ impl SourceCode for Named<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let inner =
+            self.text
+                .as_ref()
+                .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
                 shown(self.name).into_owned(),
@@ -120,10 +131,7 @@ pub fn render(diagnostic: &dyn Diagnostic, color: bool, width: usize) -> String 
 }
 
 fn named(source: &PolicySource) -> Named<'_> {
-    Named {
-        name: &source.name,
-        text: &source.text,
-    }
+    Named::new(&source.name, &source.text)
 }
 
 /// A policy file's name as shown: a name with a line break or an escape

@@ -81,10 +81,7 @@ fn diagnostic<'a>(finding: &Finding, policy: &'a Policy, summary: Option<String>
         severity: severity(finding.level),
         help: finding.help.as_deref().map(|h| multi_line(h).into_owned()),
         label: source.map(|_| (label, finding.policy.source_span())),
-        source: source.map(|s| Named {
-            name: &s.name,
-            text: &s.text,
-        }),
+        source: source.map(|s| Named::new(&s.name, &s.text)),
         related: Vec::new(),
     }
 }

@@ -140,6 +140,27 @@ pub fn multi_line(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Text whose byte offsets must not move (a policy file under a miette
+/// snippet): each control character, escape or bidirectional override
+/// becomes as many `?` as it has bytes.
+pub fn same_length(text: &str) -> Cow<'_, str> {
+    if text.chars().any(|c| needs_escape(c) && c != '\r') {
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if needs_escape(c) && c != '\r' {
+                        "?".repeat(c.len_utf8())
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Whether the runner would read `line` as a workflow command.
 pub fn is_command(line: &str) -> bool {
     trim_start(line).starts_with("::") || line.contains("##[")
