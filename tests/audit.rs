@@ -302,7 +302,7 @@ mod api {
         repo.write(".git-policy.yml", &format!("{policy}{rule}"));
     }
 
-    fn run_(repo: &Repo, server: Option<&MockServer>) -> assert_cmd::Command {
+    fn run_(repo: &Repo, server: Option<&MockServer>) -> common::Cmd {
         let mut cmd = repo.cmd();
         cmd.args([
             "--format",
@@ -373,7 +373,7 @@ mod api {
         json!({ "id": 4, "name": name, "status": status, "conclusion": conclusion, "head_sha": "x" })
     }
 
-    async fn output(mut cmd: assert_cmd::Command) -> (i32, Value, String) {
+    async fn output(mut cmd: common::Cmd) -> (i32, Value, String) {
         let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
             .await
             .unwrap();

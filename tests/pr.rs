@@ -97,7 +97,7 @@ impl Pr {
         Pr { server, dir }
     }
 
-    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+    fn cmd(&self, args: &[&str]) -> common::Cmd {
         let mut cmd = common::git_policy(self.dir.path());
         cmd.env("GITHUB_API_URL", self.server.uri())
             .env("GITHUB_TOKEN", TOKEN)
@@ -121,7 +121,7 @@ impl Pr {
 
 /// Runs `cmd` off the async runtime (the mock server lives on it); the
 /// token must appear in none of its output.
-async fn output_of(mut cmd: assert_cmd::Command) -> std::process::Output {
+async fn output_of(mut cmd: common::Cmd) -> std::process::Output {
     let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
@@ -693,7 +693,7 @@ async fn a_slow_answer_times_out() {
 
 // ---- events ----
 
-fn event_cmd(dir: &Path, event: &Path, name: Option<&str>) -> assert_cmd::Command {
+fn event_cmd(dir: &Path, event: &Path, name: Option<&str>) -> common::Cmd {
     let mut cmd = common::git_policy(dir);
     cmd.env("GITHUB_API_URL", "http://127.0.0.1:9")
         .env("GITHUB_TOKEN", TOKEN)

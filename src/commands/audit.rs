@@ -323,6 +323,10 @@ fn progress(range: &str) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar.set_message(format!("reading and judging the commits of {range}"));
+    // Written by indicatif, not through `out`/`err`: escaped here.
+    bar.set_message(format!(
+        "reading and judging the commits of {}",
+        crate::report::inert::one_line(range)
+    ));
     bar
 }

@@ -12,8 +12,9 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     let raw = hook::read_message_file(file)?;
     let repo = git::open(&global.dir)?;
     let config = git::hook_config(&repo);
-    let comment = hook::comment_prefix(config.comment.as_deref(), &raw);
-    let message = hook::clean_message(&raw, &comment);
+    let comments = hook::comment_prefixes(config.comment.as_deref(), &raw);
+    let message = hook::clean_message_any(&raw, &comments);
+    let comment = comments.join("`, `");
     if message.is_empty() {
         return Err(Fatal::new(format!("the commit message in `{}` is empty (after removing `{comment}` comment lines)", file.display()))
             .help("write a message that says what the commit does and names its ticket, e.g. `EPL-123 Fix login timeout`")

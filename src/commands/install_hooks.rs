@@ -24,6 +24,14 @@ pub fn run(global: &Global, force: bool) -> Outcome {
     // Check both before writing either: all or nothing.
     for (name, _) in &hooks {
         let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Fatal::new(format!(
+                "{} is a symbolic link; git-policy does not write through it",
+                path.display()
+            ))
+            .help("remove the link (or replace it with a file) and run install-hooks again")
+            .into());
+        }
         if let Ok(existing) = std::fs::read_to_string(&path) {
             if !existing.contains(MARKER) && !force {
                 return Err(Fatal::new(format!("{} already exists and was not written by git-policy", path.display()))
@@ -59,6 +67,9 @@ pub fn run(global: &Global, force: bool) -> Outcome {
     Ok(ExitCode::from(PASSED))
 }
 
+/// Where git looks for hooks: `core.hooksPath` (relative to the work tree,
+/// where hooks run), else the common git dir's `hooks` (shared by every
+/// linked worktree: a worktree's own git dir has no hooks git runs).
 fn hooks_dir(repo: &git2::Repository) -> PathBuf {
     let configured = repo
         .config()
@@ -66,8 +77,8 @@ fn hooks_dir(repo: &git2::Repository) -> PathBuf {
         .and_then(|c| c.get_path("core.hooksPath").ok());
     match configured {
         Some(p) if p.is_absolute() => p,
-        Some(p) => repo.workdir().unwrap_or_else(|| repo.path()).join(p),
-        None => repo.path().join("hooks"),
+        Some(p) => repo.workdir().unwrap_or_else(|| repo.commondir()).join(p),
+        None => repo.commondir().join("hooks"),
     }
 }
 
@@ -98,9 +109,10 @@ fn pre_push_hook(exe: &str) -> String {
 status=0
 while read -r local_ref local_sha remote_ref remote_sha; do
   case "$local_sha" in *[!0]*) ;; *) continue ;; esac  # deleting a ref
-  case "$local_ref" in
+  # The branch that changes is the remote one (`git push origin topic:main`).
+  case "$remote_ref" in
     refs/tags/*) continue ;;
-    refs/heads/*) "$GIT_POLICY" check branch "${{local_ref#refs/heads/}}" || status=$? ;;
+    refs/heads/*) "$GIT_POLICY" check branch "${{remote_ref#refs/heads/}}" || status=$? ;;
   esac
   case "$remote_sha" in
     *[!0]*) "$GIT_POLICY" check commits "$remote_sha..$local_sha" || status=$? ;;
@@ -113,14 +125,33 @@ exit $status
     )
 }
 
+/// Writes a new file beside `path` and renames it over: a link made at
+/// `path` after the check is replaced, never written through.
 fn write_executable(path: &Path, text: &str) -> Result<(), Fatal> {
-    std::fs::write(path, text)
-        .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))?;
+    use std::io::Write;
+    let temporary = path.with_extension(format!("git-policy-{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o755);
+    }
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(Fatal::new(format!("cannot write {}: {e}", path.display())));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| Fatal::new(format!("cannot make {} executable: {e}", path.display())))?;
     }
-    Ok(())
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        Fatal::new(format!("cannot write {}: {e}", path.display()))
+    })
 }

@@ -15,9 +15,11 @@ mod validate;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use crate::cli::{Check, Cli, ColorChoice, Command, Format};
 use crate::policy::{InvalidPolicy, Policy, load};
+use crate::report::inert::{Inert, Mode};
 use crate::report::{self, Report, human::Style};
 use crate::sources::Fatal;
 use crate::sources::policy_files::{self, Origin};
@@ -72,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(100);
+    configure_output(format, color);
     let global = Global {
         dir: g.dir.unwrap_or_else(|| PathBuf::from(".")),
         policies: g.policies,
@@ -79,38 +82,15 @@ pub fn run(cli: Cli) -> ExitCode {
         builtin: !g.no_builtin,
         style: Style { color, width },
     };
-    let outcome = match cli.command {
-        Command::Check(Check::Pr {
-            event,
-            repo,
-            number,
-            offline,
-        }) => check_pr::run(
-            &global,
-            check_pr::Target {
-                event: event.as_deref(),
-                repo: repo.as_deref(),
-                number,
-                offline,
-            },
-        ),
-        Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(&global, &file),
-        Command::Check(Check::Branch { name }) => check_branch::run(&global, name),
-        Command::Check(Check::Commits {
-            range,
-            exclude_remote,
-        }) => check_commits::run(&global, &range, exclude_remote.as_deref()),
-        Command::Audit(args) => audit::run(&global, &args),
-        Command::Validate => validate::run(&global),
-        Command::Explain { topic } => explain::run(&global, topic.as_deref()),
-        Command::Init(args) => init::run(&global, &args),
-        Command::InstallHooks { force } => install_hooks::run(&global, force),
-        Command::Schema => schema::run(),
-        Command::Completions { shell } => {
-            out(&completions(shell));
-            Ok(ExitCode::from(PASSED))
-        }
-        Command::Man => man(),
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(&global, cli.command)
+    })) {
+        Ok(outcome) => outcome,
+        // The panic hook has shown it; an unfinished check is no verdict.
+        Err(_) => Err(Failure::Fatal(
+            Fatal::new("git-policy stopped on an internal error")
+                .help("please report it with the message above"),
+        )),
     };
     match outcome {
         Ok(code) => code,
@@ -121,7 +101,59 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+fn dispatch(global: &Global, command: Command) -> Outcome {
+    match command {
+        Command::Check(Check::Pr {
+            event,
+            repo,
+            number,
+            offline,
+        }) => check_pr::run(
+            global,
+            check_pr::Target {
+                event: event.as_deref(),
+                repo: repo.as_deref(),
+                number,
+                offline,
+            },
+        ),
+        Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(global, &file),
+        Command::Check(Check::Branch { name }) => check_branch::run(global, name),
+        Command::Check(Check::Commits {
+            range,
+            exclude_remote,
+        }) => check_commits::run(global, &range, exclude_remote.as_deref()),
+        Command::Audit(args) => audit::run(global, &args),
+        Command::Validate => validate::run(global),
+        Command::Explain { topic } => explain::run(global, topic.as_deref()),
+        Command::Init(args) => init::run(global, &args),
+        Command::InstallHooks { force } => install_hooks::run(global, force),
+        Command::Schema => schema::run(),
+        Command::Completions { shell } => {
+            out(&completions(shell));
+            Ok(ExitCode::from(PASSED))
+        }
+        Command::Man => man(),
+    }
+}
+
 fn report_failure(global: &Global, failure: &Failure) {
+    // Redacted before rendering, so that wrapping cannot split a secret.
+    let redacted;
+    let failure = match failure {
+        Failure::Fatal(f) => {
+            let inert = &settings().inert;
+            redacted = Failure::Fatal(Fatal {
+                message: inert.redact(&f.message).into_owned(),
+                help: f.help.as_deref().map(|h| inert.redact(h).into_owned()),
+            });
+            &redacted
+        }
+        Failure::Policy(_) => failure,
+    };
+    if global.format == Format::Github {
+        write_failure_outputs(failure);
+    }
     match (global.format, failure) {
         (Format::Json, _) => out(&report::json::render_failure(failure_parts(failure))),
         (Format::Sarif, _) => {
@@ -194,11 +226,54 @@ fn human_fatal(f: &Fatal, color: bool) -> String {
     } else {
         "error"
     };
-    let mut s = format!("{label}: {}\n", f.message);
+    let mut s = format!("{label}: {}\n", report::inert::multi_line(&f.message));
     if let Some(help) = &f.help {
-        s.push_str(&format!("  help: {help}\n"));
+        s.push_str(&format!("  help: {}\n", report::inert::multi_line(help)));
     }
     s
+}
+
+/// On exit status 2 in `--format github`, `$GITHUB_OUTPUT` still says
+/// `passed=false` (and why): a later step never sees a missing or forged value.
+fn write_failure_outputs(failure: &Failure) {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let reason = match failure {
+        Failure::Fatal(f) => f.message.clone(),
+        Failure::Policy(invalid) => format!(
+            "the policy is invalid: {}",
+            report::plural(invalid.errors.len(), "problem")
+        ),
+    };
+    let reason = report::inert::one_line(&settings().inert.redact(&reason)).into_owned();
+    let text = report::github::failure_outputs(&reason, &heredoc_delimiter());
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        err(&format!(
+            "error: cannot write GITHUB_OUTPUT ({}): {e}\n",
+            Path::new(&path).display()
+        ));
+    }
+}
+
+/// A heredoc delimiter for `$GITHUB_OUTPUT` that no value can guess.
+pub fn heredoc_delimiter() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(nanos);
+    format!(
+        "git_policy_{:x}_{:016x}",
+        std::process::id(),
+        hasher.finish()
+    )
 }
 
 /// A completion script for `shell`.
@@ -224,16 +299,141 @@ fn man() -> Outcome {
     Ok(ExitCode::from(PASSED))
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// How this run writes: set once, before any output.
+struct Output {
+    inert: Inert,
+    format: Format,
+}
+
+static OUTPUT: OnceLock<Output> = OnceLock::new();
+
+fn settings() -> &'static Output {
+    OUTPUT.get_or_init(|| Output {
+        inert: Inert {
+            secrets: secrets_from_env(),
+            color: false,
+        },
+        format: Format::Human,
+    })
+}
+
+/// Fixes the format and colour every later write uses, and routes panic
+/// messages through [`err`].
+pub fn configure_output(format: Format, color: bool) {
+    let _ = OUTPUT.set(Output {
+        inert: Inert {
+            secrets: secrets_from_env(),
+            color,
+        },
+        format,
+    });
+    std::panic::set_hook(Box::new(|info| {
+        err(&format!("error: internal error: {info}\n"));
+    }));
+}
+
+/// Values that must never be shown: tokens the run may hold, and the
+/// userinfo of `GITHUB_API_URL`.
+fn secrets_from_env() -> Vec<String> {
+    let mut secrets: Vec<String> = [
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_PAT",
+        "INPUT_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    ]
+    .iter()
+    .filter_map(|name| std::env::var(name).ok())
+    .map(|v| v.trim().to_owned())
+    .filter(|v| !v.is_empty())
+    .collect();
+    if let Ok(api) = std::env::var("GITHUB_API_URL")
+        && let Some((_, rest)) = api.split_once("://")
+        && let Some((userinfo, _)) = rest.split('/').next().unwrap_or("").rsplit_once('@')
+    {
+        secrets.push(userinfo.to_owned());
+        secrets.extend(userinfo.split(':').map(str::to_owned));
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+}
+
+fn stdout_mode() -> Mode {
+    match settings().format {
+        Format::Github => Mode::Github,
+        Format::Json | Format::Sarif => Mode::Json,
+        Format::Human | Format::Markdown => Mode::Text,
+    }
+}
+
+/// Writes to stdout, inert (see `report::inert`); a closed pipe (`| head`)
+/// is not an error.
 pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(settings().inert.text(text, stdout_mode()).as_bytes());
     let _ = stdout.flush();
 }
 
+/// Writes to stderr, inert: plain text in every format.
 pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.write_all(settings().inert.text(text, Mode::Text).as_bytes());
+}
+
+/// A stream to stdout that makes each line inert as it is written (a large
+/// JSON report is never held whole).
+struct InertStdout {
+    line: Vec<u8>,
+    mode: Mode,
+    sink: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl InertStdout {
+    fn new() -> InertStdout {
+        InertStdout {
+            line: Vec::new(),
+            mode: stdout_mode(),
+            sink: std::io::BufWriter::new(std::io::stdout().lock()),
+        }
+    }
+
+    fn write_line(&mut self) -> std::io::Result<()> {
+        let line = String::from_utf8_lossy(&self.line);
+        let inert = settings().inert.line(&line, self.mode);
+        self.sink.write_all(inert.as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl Drop for InertStdout {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+impl Write for InertStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for piece in buf.split_inclusive(|b| *b == b'\n') {
+            match piece.strip_suffix(b"\n") {
+                Some(body) => {
+                    self.line.extend_from_slice(body);
+                    self.write_line()?;
+                    self.sink.write_all(b"\n")?;
+                }
+                None => self.line.extend_from_slice(piece),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            self.write_line()?;
+        }
+        self.sink.flush()
+    }
 }
 
 /// Finds, reads and validates the policy for a work tree.
@@ -255,15 +455,13 @@ pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
     match global.format {
         Format::Human => out(&report::human::render_report(report, policy, global.style)),
         Format::Json => {
-            let stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error of the check.
-            let _ = report::json::write(report, policy, std::io::BufWriter::new(stdout));
+            let _ = report::json::write(report, policy, InertStdout::new());
         }
         Format::Github => out(&report::github::render(report, policy)),
         Format::Markdown => out(&report::markdown::render(report)),
         Format::Sarif => {
-            let stdout = std::io::stdout().lock();
-            let _ = report::sarif::write(report, policy, std::io::BufWriter::new(stdout));
+            let _ = report::sarif::write(report, policy, InertStdout::new());
         }
     }
     ExitCode::from(if report.passed() { PASSED } else { FAILED })

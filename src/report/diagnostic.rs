@@ -12,7 +12,17 @@ use crate::policy::{InvalidPolicy, PolicyError, PolicySource};
 /// Policy text with its file name, borrowed (miette's `NamedSource` wants `'static`).
 pub struct Named<'a> {
     pub name: &'a str,
-    pub text: &'a str,
+    pub text: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Named<'a> {
+    /// Escapes in the text never reach a terminal (offsets kept for the labels).
+    pub fn new(name: &'a str, text: &'a str) -> Named<'a> {
+        Named {
+            name,
+            text: super::inert::same_length(text),
+        }
+    }
 }
 
 impl SourceCode for Named<'_> {
@@ -22,12 +32,13 @@ impl SourceCode for Named<'_> {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let inner =
+            self.text
+                .as_ref()
+                .read_span(span, context_lines_before, context_lines_after)?;
         Ok(Box::new(
             MietteSpanContents::new_named(
-                self.name.to_owned(),
+                shown(self.name).into_owned(),
                 inner.data(),
                 *inner.span(),
                 inner.line(),
@@ -120,10 +131,13 @@ pub fn render(diagnostic: &dyn Diagnostic, color: bool, width: usize) -> String 
 }
 
 fn named(source: &PolicySource) -> Named<'_> {
-    Named {
-        name: &source.name,
-        text: &source.text,
-    }
+    Named::new(&source.name, &source.text)
+}
+
+/// A policy file's name as shown: a name with a line break or an escape
+/// (a file a pull request added) cannot start a line of its own.
+fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    super::inert::one_line(name)
 }
 
 fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'a> {
@@ -131,9 +145,12 @@ fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'
     let message = match (error.span, source) {
         (Some(span), Some(source)) => format!(
             "{}:{}:{}: {}",
-            source.name, span.line, span.column, error.message
+            shown(&source.name),
+            span.line,
+            span.column,
+            super::inert::multi_line(&error.message)
         ),
-        _ => error.message.clone(),
+        _ => super::inert::multi_line(&error.message).into_owned(),
     };
     Plain {
         message,
@@ -156,7 +173,8 @@ pub fn render_policy_errors(invalid: &InvalidPolicy, color: bool, width: usize) 
             width,
         ));
     }
-    let files: Vec<&str> = invalid.sources.iter().map(|s| s.name.as_str()).collect();
+    let files: Vec<std::borrow::Cow<'_, str>> =
+        invalid.sources.iter().map(|s| shown(&s.name)).collect();
     out.push_str(&format!(
         "error: the policy is invalid: {} in {}\n",
         crate::report::plural(invalid.errors.len(), "problem"),

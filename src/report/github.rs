@@ -1,6 +1,7 @@
 //! `--format github`: workflow-command annotations GitHub shows on the run
 //! and the pull request. (Step summary and outputs: see the pull request check.)
 
+use super::inert::{multi_line, one_line};
 use super::{Report, plural};
 use crate::policy::{InvalidPolicy, Level, Policy};
 
@@ -17,13 +18,19 @@ pub fn escape_property(text: &str) -> String {
 }
 
 /// One `::error …::` line. `place` is (file, line).
+/// Every part is escaped: control characters shown, line breaks and the
+/// property separators encoded, so untrusted text cannot end the command.
 pub fn annotation(level: &str, title: &str, place: Option<(&str, u32)>, message: &str) -> String {
-    let mut props = vec![format!("title={}", escape_property(title))];
+    let mut props = vec![format!("title={}", escape_property(&multi_line(title)))];
     if let Some((file, line)) = place {
-        props.push(format!("file={}", escape_property(file)));
+        props.push(format!("file={}", escape_property(&multi_line(file))));
         props.push(format!("line={line}"));
     }
-    format!("::{level} {}::{}\n", props.join(","), escape_data(message))
+    format!(
+        "::{level} {}::{}\n",
+        props.join(","),
+        escape_data(&multi_line(message))
+    )
 }
 
 pub fn render(report: &Report, policy: &Policy) -> String {
@@ -40,7 +47,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             .filter(|s| !s.builtin)
             .map(|s| (s.path(), f.policy.line));
         let mut message = match &f.commit {
-            Some(sha) => format!("{}: {}", &sha[..sha.len().min(10)], f.message),
+            Some(sha) => format!("{}: {}", super::short_sha(sha), f.message),
             None => f.message.to_string(),
         };
         if let Some(help) = &f.help {
@@ -59,7 +66,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
         plural(report.count(Level::Error), "error"),
         plural(report.count(Level::Warning), "warning"),
         plural(report.count(Level::Notice), "notice"),
-        report.subject_ref
+        one_line(&report.subject_ref)
     ));
     out
 }
@@ -159,6 +166,16 @@ pub fn outputs(report: &Report, delimiter: &str) -> String {
         report.count(Level::Error),
         report.count(Level::Warning)
     )
+}
+
+/// `$GITHUB_OUTPUT` lines when nothing could be judged (exit status 2):
+/// `passed=false` and the one-line `reason`, in a heredoc with `delimiter`.
+pub fn failure_outputs(reason: &str, delimiter: &str) -> String {
+    let mut delimiter = delimiter.to_owned();
+    while reason.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    format!("passed=false\nerror<<{delimiter}\n{reason}\n{delimiter}\n")
 }
 
 #[cfg(test)]

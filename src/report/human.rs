@@ -4,6 +4,7 @@
 use miette::Severity;
 
 use super::diagnostic::{Named, Plain, render};
+use super::inert::{multi_line, one_line};
 use super::{Report, plural};
 use crate::engine::Finding;
 use crate::policy::{Level, Policy};
@@ -62,12 +63,12 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
 fn diagnostic<'a>(finding: &Finding, policy: &'a Policy, summary: Option<String>) -> Plain<'a> {
     let source = policy.source(finding.policy);
     let about = match (&finding.commit, &finding.commit_subject) {
-        (Some(sha), Some(subject)) => format!("{} \"{}\": ", short(sha), subject),
+        (Some(sha), Some(subject)) => format!("{} \"{}\": ", short(sha), one_line(subject)),
         _ => String::new(),
     };
     let message = match summary {
         Some(summary) => summary,
-        None => format!("{about}{}", finding.message),
+        None => format!("{about}{}", multi_line(&finding.message)),
     };
     let rule = policy.rules.iter().find(|r| *r.id.value == *finding.rule);
     let label = match rule.and_then(|r| r.description.as_ref()) {
@@ -78,12 +79,9 @@ fn diagnostic<'a>(finding: &Finding, policy: &'a Policy, summary: Option<String>
         message,
         code: Some(finding.rule.to_string()),
         severity: severity(finding.level),
-        help: finding.help.as_deref().map(str::to_owned),
+        help: finding.help.as_deref().map(|h| multi_line(h).into_owned()),
         label: source.map(|_| (label, finding.policy.source_span())),
-        source: source.map(|s| Named {
-            name: &s.name,
-            text: &s.text,
-        }),
+        source: source.map(|s| Named::new(&s.name, &s.text)),
         related: Vec::new(),
     }
 }
@@ -97,7 +95,7 @@ fn severity(level: Level) -> Severity {
 }
 
 fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
+    super::short_sha(sha)
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {
@@ -118,11 +116,11 @@ fn line(f: &Finding, color: bool) -> String {
         (Some(sha), Some(subject)) => format!(
             "{} {}: ",
             paint(short(sha), "33", color),
-            truncate(subject, 60)
+            truncate(&one_line(subject), 60)
         ),
         _ => String::new(),
     };
-    format!("  {level}[{}] {about}{}\n", f.rule, f.message)
+    format!("  {level}[{}] {about}{}\n", f.rule, one_line(&f.message))
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -150,7 +148,7 @@ fn summary(report: &Report, color: bool) -> String {
             }
             s
         }
-        _ => report.subject_ref.clone(),
+        _ => one_line(&report.subject_ref).into_owned(),
     };
     if report.passed() {
         let mut extra = Vec::new();

@@ -1,6 +1,6 @@
 //! `--format markdown`: a report to paste into a release page or a ticket.
 
-use super::{Report, plural};
+use super::{Report, markdown_text as md, plural, short_sha};
 use crate::policy::Level;
 
 pub fn render(report: &Report) -> String {
@@ -11,9 +11,12 @@ pub fn render(report: &Report) -> String {
             let version = r
                 .version
                 .as_deref()
-                .map(|v| format!("{v} "))
+                .map(|v| format!("{} ", md(v)))
                 .unwrap_or_default();
-            out.push_str(&format!("# Release audit: {version}(`{}`)\n\n", r.range));
+            out.push_str(&format!(
+                "# Release audit: {version}(`{}`)\n\n",
+                md(&r.range)
+            ));
             let verdict = if report.passed() {
                 "✅ ready"
             } else {
@@ -32,8 +35,8 @@ pub fn render(report: &Report) -> String {
                 out.push_str("| ticket | on the release page | commits |\n|---|---|---|\n");
                 for (ticket, commits) in &r.tickets {
                     let shown = match r.link(ticket) {
-                        Some(url) => format!("[{ticket}]({url})"),
-                        None => ticket.clone(),
+                        Some(url) => format!("[{}]({})", md(ticket), md(&url)),
+                        None => md(ticket),
                     };
                     let listed = if r.missing.contains(ticket) {
                         "❌ missing"
@@ -44,7 +47,7 @@ pub fn render(report: &Report) -> String {
                         .iter()
                         .map(|&i| {
                             let c = r.sha(i);
-                            format!("`{}`", &c[..c.len().min(10)])
+                            format!("`{}`", md(short_sha(c)))
                         })
                         .collect();
                     out.push_str(&format!("| {shown} | {listed} | {} |\n", shas.join(" ")));
@@ -54,7 +57,7 @@ pub fn render(report: &Report) -> String {
             if !r.unlisted.is_empty() {
                 out.push_str(&format!(
                     "On the page but named by no commit: {}\n\n",
-                    r.unlisted.join(", ")
+                    md(&r.unlisted.join(", "))
                 ));
             }
             out.push_str(&format!(
@@ -63,18 +66,14 @@ pub fn render(report: &Report) -> String {
             ));
             for (index, subject) in &r.without_ticket {
                 let sha = r.sha(*index);
-                out.push_str(&format!(
-                    "- `{}` {}\n",
-                    &sha[..sha.len().min(10)],
-                    subject.replace('|', "\\|")
-                ));
+                out.push_str(&format!("- `{}` {}\n", md(short_sha(sha)), md(subject)));
             }
             if r.without_ticket.is_empty() {
                 out.push_str("None.\n");
             }
             out.push('\n');
             if !r.sections.is_empty() {
-                let page = r.page.as_deref().unwrap_or("the release page");
+                let page = md(r.page.as_deref().unwrap_or("the release page"));
                 out.push_str(&format!(
                     "## Release page sections ({page})\n\n| section | status |\n|---|---|\n"
                 ));
@@ -84,7 +83,7 @@ pub fn render(report: &Report) -> String {
                         super::SectionState::Pending => "⏳ pending until deployment",
                         super::SectionState::MissingOrEmpty => "❌ missing or empty",
                     };
-                    out.push_str(&format!("| {section} | {shown} |\n"));
+                    out.push_str(&format!("| {} | {shown} |\n", md(section)));
                 }
                 out.push('\n');
             }
@@ -97,7 +96,7 @@ pub fn render(report: &Report) -> String {
             };
             out.push_str(&format!(
                 "# git-policy: {} {verdict}\n\n{}, {}\n\n",
-                report.subject_ref,
+                md(&report.subject_ref),
                 plural(e, "error"),
                 plural(w, "warning")
             ));

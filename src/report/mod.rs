@@ -3,6 +3,7 @@
 mod diagnostic;
 pub mod github;
 pub mod human;
+pub mod inert;
 pub mod json;
 pub mod markdown;
 pub mod sarif;
@@ -96,7 +97,7 @@ pub fn finding_row(f: &Finding) -> String {
     let about = f
         .commit
         .as_deref()
-        .map(|c| format!("`{}` ", &c[..c.len().min(10)]))
+        .map(|c| format!("`{}` ", markdown_text(short_sha(c))))
         .unwrap_or_default();
     format!(
         "| {} | `{}` | {about}{} | {} |\n",
@@ -107,9 +108,24 @@ pub fn finding_row(f: &Finding) -> String {
     )
 }
 
-/// Text fit for a Markdown table cell: no pipes, no line breaks.
+/// Text fit for a Markdown table cell: no pipes, no line breaks, no raw
+/// HTML, no control characters.
 pub fn table_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    markdown_text(&text.replace(['\n', '\r'], " "))
+}
+
+/// Untrusted text for Markdown, on one line: pipes escaped, `<` and `>` as
+/// entities (GitHub would render raw HTML), control characters visible.
+pub fn markdown_text(text: &str) -> String {
+    inert::one_line(text)
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The first 10 characters of a commit id (never splitting a character).
+pub fn short_sha(sha: &str) -> &str {
+    sha.char_indices().nth(10).map_or(sha, |(i, _)| &sha[..i])
 }
 
 /// "1 error", "2 warnings".

@@ -490,68 +490,208 @@ fn describe_reset(reset: Option<u64>) -> String {
 
 /// Policy files at a commit, through the contents API (when the clone lacks
 /// the commit): `.github/policies/**.yml`, else `.git-policy.yml`.
+///
+/// `None` only when GitHub says neither path exists (404). A link, a
+/// submodule, an entry off the documented shape, a file too large to be
+/// sent inline, or more entries than the caps of a local read
+/// (`policy_files::MAX_*`) is exit 2: the pull request chooses its head's
+/// files, so their number must not choose how many requests are sent.
 pub async fn policy_at(
     gh: &GitHub,
     repo: &str,
     sha: &str,
 ) -> Result<Option<Vec<crate::policy::PolicySource>>, Fatal> {
-    use super::policy_files::{POLICY_DIR, POLICY_FILE};
-    let mut files = Vec::new();
+    use super::policy_files::{MAX_ENTRIES, MAX_FILES, POLICY_DIR, POLICY_FILE};
+    let shown = |path: &str| crate::report::inert::one_line(path).into_owned();
+    let mut files: Vec<String> = Vec::new();
     let mut folders = vec![POLICY_DIR.to_owned()];
+    let mut entries = 0usize;
+    let mut listed = 0usize;
     while let Some(folder) = folders.pop() {
-        let Some(listing) = gh
-            .get_optional(&format!("/repos/{repo}/contents/{folder}?ref={sha}"))
-            .await?
-        else {
-            continue;
+        listed += 1;
+        if listed > MAX_FOLDERS {
+            return Err(too_many(&format!(
+                "`{POLICY_DIR}` at {sha} holds more than {MAX_FOLDERS} folders"
+            )));
+        }
+        let listing = gh.get_optional(&contents_path(repo, &folder, sha)).await?;
+        let listing = match listing {
+            None if folder == POLICY_DIR => break,
+            None => {
+                return Err(Fatal::new(format!(
+                    "GitHub listed the folder `{}` at {sha} but then found nothing there",
+                    shown(&folder)
+                ))
+                .help("re-run the job"));
+            }
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                let kind = other
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                return Err(Fatal::new(format!(
+                    "`{}` at {sha} is a {} (GitHub says), not a folder; git-policy cannot read the policy there",
+                    shown(&folder),
+                    shown(kind)
+                ))
+                .help(format!("policy files go in the folder `{POLICY_DIR}/`, or in one file `{POLICY_FILE}`")));
+            }
         };
-        for entry in listing.as_array().into_iter().flatten() {
+        entries += listing.len();
+        if entries > MAX_ENTRIES {
+            return Err(too_many(&format!(
+                "`{POLICY_DIR}` at {sha} holds more than {MAX_ENTRIES} entries"
+            )));
+        }
+        for entry in &listing {
             let (Some(kind), Some(path)) = (
                 entry.get("type").and_then(Value::as_str),
                 entry.get("path").and_then(Value::as_str),
             ) else {
-                continue;
+                return Err(Fatal::new(format!(
+                    "GitHub listed `{}` at {sha} with an entry that has no type or path",
+                    shown(&folder)
+                ))
+                .help("re-run the job; if it persists, GitHub is failing"));
             };
+            let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
             match kind {
                 "dir" => folders.push(path.to_owned()),
-                "file" if path.ends_with(".yml") || path.ends_with(".yaml") => {
-                    files.push(path.to_owned())
+                "file" if yaml => files.push(path.to_owned()),
+                "file" => {}
+                _ => {
+                    return Err(Fatal::new(format!(
+                        "`{}` at {sha} is a {}; git-policy does not read policy files through links or submodules",
+                        shown(path),
+                        shown(kind)
+                    ))
+                    .help("keep policy files as plain files in the policy folder"));
                 }
-                _ => {}
             }
         }
+        if files.len() > MAX_FILES {
+            return Err(too_many(&format!(
+                "more than {MAX_FILES} policy files at {sha}"
+            )));
+        }
     }
-    if files.is_empty() {
+    let single = files.is_empty();
+    if single {
         files.push(POLICY_FILE.to_owned());
     }
     files.sort();
     let reads = files.iter().map(|path| async move {
-        let found = gh
-            .get_optional(&format!("/repos/{repo}/contents/{path}?ref={sha}"))
-            .await?;
-        found.map(|v| decode_content(&v, path, sha)).transpose()
+        match gh.get_optional(&contents_path(repo, path, sha)).await? {
+            Some(v) => decode_content(&v, path, sha).map(Some),
+            // `.git-policy.yml` may be absent; a listed file may not.
+            None if single => Ok(None),
+            None => Err(Fatal::new(format!(
+                "GitHub listed `{}` at {sha} but then found nothing there",
+                shown(path)
+            ))
+            .help("re-run the job")),
+        }
     });
-    let sources: Vec<_> = try_join_all(reads).await?.into_iter().flatten().collect();
+    // A few at a time: the caps bound the total, this the burst.
+    use futures_util::stream::{StreamExt, TryStreamExt};
+    let sources: Vec<_> = futures_util::stream::iter(reads)
+        .buffered(8)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut total = 0u64;
+    for source in &sources {
+        total += source.text.len() as u64;
+        if total > super::policy_files::MAX_TOTAL_BYTES {
+            return Err(too_many(&format!(
+                "the policy files at {sha} hold more than {} MiB",
+                super::policy_files::MAX_TOTAL_BYTES / 1024 / 1024
+            )));
+        }
+    }
     Ok((!sources.is_empty()).then_some(sources))
+}
+
+/// Folders of `.github/policies/` listed through the API (a request each).
+pub const MAX_FOLDERS: usize = 32;
+
+fn too_many(what: &str) -> Fatal {
+    Fatal::new(format!(
+        "{what}; git-policy reads at most that much of a policy"
+    ))
+    .help("a policy is a few YAML files; no verdict is given on a policy that cannot be read whole")
+}
+
+/// `/repos/{repo}/contents/{path}?ref={sha}`, each path segment
+/// percent-encoded (`my policy.yml`, `?`, `#`, `%`).
+pub fn contents_path(repo: &str, path: &str, sha: &str) -> String {
+    let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
+    format!(
+        "/repos/{repo}/contents/{}?ref={}",
+        encoded.join("/"),
+        percent_encode(sha)
+    )
+}
+
+/// Everything but RFC 3986's unreserved characters, as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn decode_content(v: &Value, path: &str, sha: &str) -> Result<crate::policy::PolicySource, Fatal> {
     use base64::Engine;
-    let content = v.get("content").and_then(Value::as_str).unwrap_or("");
+    let shown = crate::report::inert::one_line(path);
+    let kind = v.get("type").and_then(Value::as_str);
+    if kind != Some("file") {
+        return Err(Fatal::new(format!(
+            "`{shown}` at {sha} is a {} (GitHub says), not a policy file",
+            crate::report::inert::one_line(kind.unwrap_or("thing of unknown kind"))
+        ))
+        .help("a policy file must be a plain file of the repository"));
+    }
+    let size = v.get("size").and_then(Value::as_u64).unwrap_or(0);
+    let (Some("base64"), Some(content)) = (
+        v.get("encoding").and_then(Value::as_str),
+        v.get("content").and_then(Value::as_str),
+    ) else {
+        return Err(Fatal::new(format!(
+            "GitHub sent `{shown}` at {sha} without its content ({size} bytes; GitHub leaves out files over 1 MiB)"
+        ))
+        .help("a policy file is a few kilobytes of YAML"));
+    };
+    if size > super::policy_files::MAX_FILE_BYTES
+        || content.len() as u64 > 2 * super::policy_files::MAX_FILE_BYTES
+    {
+        return Err(Fatal::new(format!(
+            "policy file `{shown}` at {sha} is larger than {} KiB; git-policy reads at most that much",
+            super::policy_files::MAX_FILE_BYTES / 1024
+        )));
+    }
     let cleaned: String = content.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(cleaned)
         .map_err(|e| {
             Fatal::new(format!(
-                "GitHub sent `{path}` at {sha} in a form git-policy cannot decode: {e}"
+                "GitHub sent `{shown}` at {sha} in a form git-policy cannot decode: {e}"
             ))
         })?;
     let text = String::from_utf8(bytes).map_err(|_| {
-        Fatal::new(format!("policy file `{path}` at {sha} is not valid UTF-8"))
+        Fatal::new(format!("policy file `{shown}` at {sha} is not valid UTF-8"))
             .help("save the file as UTF-8")
     })?;
     Ok(crate::policy::PolicySource::new(
-        format!("{path}@{}", &sha[..sha.len().min(10)]),
+        format!("{path}@{}", crate::report::short_sha(sha)),
         text,
     ))
 }

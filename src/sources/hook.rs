@@ -4,37 +4,96 @@ use std::path::Path;
 
 use super::Fatal;
 
-/// How git marks comment lines in the message file.
+/// How git marks comment lines in the message file (the first of
+/// [`comment_prefixes`]).
 pub fn comment_prefix(configured: Option<&str>, raw: &str) -> String {
+    comment_prefixes(configured, raw)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| String::from("#"))
+}
+
+/// git's candidates for `core.commentChar=auto`, in its order
+/// (builtin/commit.c, `adjust_comment_line_char`).
+pub const AUTO_CANDIDATES: [char; 10] = ['#', ';', '@', '!', '$', '%', '^', '&', '|', ':'];
+
+/// Every prefix that may mark comment lines in the message file. One,
+/// except with `core.commentChar=auto`: git chose a character for the
+/// message before it was edited, and the hook sees only the edited file.
+/// A character qualifies when git's help text in the file starts with it
+/// and git's own choice for the file without its lines is that character;
+/// a line made to look like git's help text can then only add a
+/// character, whose lines are dropped too (the hook judges less text than
+/// git stores, never more).
+pub fn comment_prefixes(configured: Option<&str>, raw: &str) -> Vec<String> {
     match configured {
         Some("auto") => {
-            // git picked a character not used in the message; its own help text shows which.
-            raw.lines()
-                .find_map(|l| {
-                    let mut chars = l.chars();
-                    let c = chars.next()?;
-                    let rest = chars.as_str();
-                    (rest.starts_with(" Please enter the commit message")
-                        || rest.starts_with(" ------------------------ >8"))
-                    .then(|| c.to_string())
+            let qualified: Vec<String> = AUTO_CANDIDATES
+                .iter()
+                .filter(|c| {
+                    let help = format!("{c} Please enter the commit message");
+                    let scissors = format!("{c} ------------------------ >8");
+                    raw.lines()
+                        .any(|l| l.starts_with(&help) || l.starts_with(&scissors))
+                        && git_auto_comment_char(&without_lines_starting(raw, **c)) == Some(**c)
                 })
-                .unwrap_or_else(|| String::from("#"))
+                .map(char::to_string)
+                .collect();
+            if qualified.is_empty() {
+                // No help text (`git commit -m`): git chose for this very message.
+                vec![git_auto_comment_char(raw).unwrap_or('#').to_string()]
+            } else {
+                qualified
+            }
         }
-        Some(c) if !c.is_empty() => c.to_owned(),
-        _ => String::from("#"),
+        Some(c) if !c.is_empty() => vec![c.to_owned()],
+        _ => vec![String::from("#")],
     }
+}
+
+/// The comment character git picks for `message` with
+/// `core.commentChar=auto`: `#` when the message holds none; else the first
+/// candidate that starts no line (a line starts after `\n` or `\r`).
+/// `None` when every candidate is used (git refuses to commit).
+pub fn git_auto_comment_char(message: &str) -> Option<char> {
+    if !message.contains('#') {
+        return Some('#');
+    }
+    let mut used = Vec::new();
+    let mut at_start = true;
+    for c in message.chars() {
+        if at_start {
+            used.push(c);
+        }
+        at_start = c == '\n' || c == '\r';
+    }
+    AUTO_CANDIDATES.into_iter().find(|c| !used.contains(c))
+}
+
+fn without_lines_starting(raw: &str, c: char) -> String {
+    raw.split_inclusive('\n')
+        .filter(|l| !l.starts_with(c))
+        .collect()
 }
 
 /// The message as git will store it: comment lines and everything below the
 /// scissors line dropped, trailing spaces and surplus blank lines removed.
 pub fn clean_message(raw: &str, comment: &str) -> String {
-    let scissors = format!("{comment} ------------------------ >8 ------------------------");
+    clean_message_any(raw, &[comment.to_owned()])
+}
+
+/// [`clean_message`] with lines starting with any of `comments` dropped.
+pub fn clean_message_any(raw: &str, comments: &[String]) -> String {
+    let scissors: Vec<String> = comments
+        .iter()
+        .map(|c| format!("{c} ------------------------ >8 ------------------------"))
+        .collect();
     let mut lines: Vec<&str> = Vec::new();
     for line in raw.lines() {
-        if line.starts_with(&scissors) {
+        if scissors.iter().any(|s| line.starts_with(s.as_str())) {
             break;
         }
-        if line.starts_with(comment) {
+        if comments.iter().any(|c| line.starts_with(c.as_str())) {
             continue;
         }
         // Trailing whitespace as git's stripspace sees it (its `isspace`:
@@ -84,8 +143,28 @@ mod tests {
     }
 
     #[test]
+    fn auto_comment_char_is_gits_choice() {
+        assert_eq!(git_auto_comment_char("fix"), Some('#'));
+        assert_eq!(git_auto_comment_char("fix #12"), Some('#'));
+        assert_eq!(git_auto_comment_char("#12 fix"), Some(';'));
+        assert_eq!(git_auto_comment_char("#1\n;2\r@3"), Some('!'));
+        assert_eq!(git_auto_comment_char("#\n;\n@\n!\n$\n%\n^\n&\n|\n:"), None);
+    }
+
+    #[test]
+    fn a_decoy_help_line_does_not_choose_the_comment_char() {
+        // git chose `#` (the message had none); the author wrote a decoy
+        // `;` help line and hid the ticket on a `#` line git drops.
+        let raw = "Fix login\n; Please enter the commit message\n#EPL-1\n# Please enter the commit message for your changes. Lines starting\n# with '#' will be ignored.\n";
+        let prefixes = comment_prefixes(Some("auto"), raw);
+        assert_eq!(prefixes[0], "#");
+        let message = clean_message_any(raw, &prefixes);
+        assert!(!message.contains("EPL-1"), "{message}");
+    }
+
+    #[test]
     fn auto_comment_char_is_read_from_gits_help_text() {
-        let raw = "fix\n; Please enter the commit message for your changes.\n";
+        let raw = "#12 fix\n; Please enter the commit message for your changes.\n";
         assert_eq!(comment_prefix(Some("auto"), raw), ";");
         assert_eq!(comment_prefix(None, raw), "#");
         assert_eq!(comment_prefix(Some("%"), raw), "%");
