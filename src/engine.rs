@@ -76,7 +76,7 @@ fn squash_before_merge(
             "squash it into the commit it fixes (`git rebase -i --autosquash <base>`, then force-push), or merge with squash",
         )),
         commit: commit.sha.clone(),
-        commit_subject: Some(commit.subject().to_owned()),
+        commit_subject: Some(crate::facts::shown_subject(commit.subject())),
         ticket: None,
         path: None,
         policy: policy.commits_span.unwrap_or_default(),
@@ -144,7 +144,10 @@ pub fn evaluate_shared(
             requirement.check(&cx, &mut violations);
             for v in violations.drain(..) {
                 let (commit, commit_subject) = match &subject {
-                    Subject::Commit(c) => (c.sha.clone(), Some(c.subject().to_owned())),
+                    Subject::Commit(c) => (
+                        c.sha.clone(),
+                        Some(crate::facts::shown_subject(c.subject())),
+                    ),
                     _ => (None, None),
                 };
                 if info.name == "ready" {

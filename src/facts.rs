@@ -300,6 +300,18 @@ pub fn subject_of(message: &str) -> &str {
     message.lines().next().unwrap_or("").trim_end()
 }
 
+/// Longest subject a report shows, in characters.
+pub const SUBJECT_SHOWN: usize = 200;
+
+/// A subject as reports show it: at most [`SUBJECT_SHOWN`] characters (a
+/// 100 MB subject must not become gigabytes of report).
+pub fn shown_subject(subject: &str) -> String {
+    match subject.char_indices().nth(SUBJECT_SHOWN) {
+        Some((end, _)) => format!("{}…", &subject[..end]),
+        None => subject.to_owned(),
+    }
+}
+
 /// Everything after a commit message's first line.
 pub fn body_of(message: &str) -> &str {
     match message.split_once('\n') {

@@ -27,3 +27,39 @@ fn a_glob_set_too_large_to_build_is_a_policy_error() {
         assert!(err.contains(".git-policy.yml:3:8"), "{err}");
     }
 }
+
+/// A 4 MB commit subject (the issue saw 1.5 GB of report from 100 MB) is
+/// shown capped, in every format, and still judged.
+#[test]
+fn a_huge_commit_subject_is_shown_capped() {
+    let repo = common::Repo::new("feature/EPL-1-x");
+    repo.write(".git-policy.yml", common::POLICY);
+    repo.write(
+        ".git-policy.yml",
+        &format!(
+            "{}  - id: typed\n    on: [commit]\n    require: {{ title: {{ pattern: '^feat' }}, message: {{ forbid: 'x{{5}}' }} }}\n",
+            common::POLICY
+        ),
+    );
+    let subject = "x".repeat(4 << 20);
+    repo.write("msg", &subject);
+    repo.git(&["commit", "-q", "--allow-empty", "--no-verify", "-F", "msg"]);
+    for format in ["human", "json", "github", "sarif", "markdown"] {
+        let out = repo
+            .cmd()
+            .args(["--format", format, "check", "commits", "HEAD"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let size = out.stdout.len() + out.stderr.len();
+        assert!(size < 64 << 10, "{format}: {size} bytes of report");
+    }
+    // The hook judges the message too, and shows it capped.
+    let out = repo
+        .cmd()
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.len() + out.stderr.len() < 64 << 10);
+}

@@ -90,22 +90,15 @@ impl Requirement for Options {
         };
         let message = commit.message.as_str();
         let first = commit.subject();
-        let mut found = Vec::new();
+        // The finding quotes only the subject (pattern::check does).
         pattern::check(
             "message",
             message,
             self.pattern.as_ref(),
             self.forbid.as_ref(),
             self.help.as_ref(),
-            &mut found,
+            out,
         );
-        // The whole message can be long; quote only its subject.
-        for v in &mut found {
-            v.message = v
-                .message
-                .replacen(&format!("`{message}`"), &format!("`{first}`"), 1);
-        }
-        out.extend(found);
         if let Some(max) = self.subject_max_length {
             let len = first.chars().count();
             if len > max as usize {

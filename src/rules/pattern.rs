@@ -30,6 +30,8 @@ pub fn check(
     out: &mut Vec<Violation>,
 ) {
     let custom = help.map(|h| h.value.clone());
+    // Quote the first line, capped: a message can be long, a subject huge.
+    let shown = crate::facts::shown_subject(crate::facts::subject_of(text));
     if let Some(pattern) = pattern
         && !pattern.any_match(text)
     {
@@ -40,7 +42,7 @@ pub fn check(
             .collect();
         out.push(
             Violation::new(format!(
-                "{what} `{text}` does not match the required pattern"
+                "{what} `{shown}` does not match the required pattern"
             ))
             .help(
                 custom
@@ -54,7 +56,7 @@ pub fn check(
     {
         out.push(
             Violation::new(format!(
-                "{what} `{text}` matches the forbidden pattern `{}`",
+                "{what} `{shown}` matches the forbidden pattern `{}`",
                 p.source.value
             ))
             .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),

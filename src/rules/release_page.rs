@@ -463,7 +463,12 @@ impl Options {
         out.without_ticket = index
             .without_ticket
             .iter()
-            .map(|&i| (i, release.commits[i as usize].subject().to_owned()))
+            .map(|&i| {
+                (
+                    i,
+                    crate::facts::shown_subject(release.commits[i as usize].subject()),
+                )
+            })
             .collect();
         let borrowed = matches!(index.tickets, Cow::Borrowed(_));
         if !borrowed {
