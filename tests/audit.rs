@@ -520,6 +520,13 @@ mod api {
             "{found:?}"
         );
         assert!(found[2].contains("#12 (Self-granted) was merged at 2026-11-20T10:00:00Z by @rte-lead on the expedited path (`expedited`), but @dev applied the label, who may not grant it (rte)"), "{found:?}");
+        // The report lists every expedited change, the good one with its evidence.
+        let listed = v["release"]["expedited"].as_array().unwrap();
+        assert_eq!(listed.len(), 4, "{v}");
+        assert_eq!(
+            listed[3],
+            "expedited pull request #13 (Done right): granted by @rte-lead at 2026-11-20T09:00:00Z, merged at 2026-11-20T10:00:00Z by @rte-lead, reviewed by @reviewer at 2026-11-20T12:00:00Z (2.0 h after the merge)"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

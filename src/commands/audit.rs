@@ -77,6 +77,11 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     });
     let (mut release, borrowed) = release
         .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
+    // Every expedited change, with who granted, merged and reviewed it.
+    release.expedited = facts
+        .expedited
+        .is_some()
+        .then(|| crate::rules::release_checks::expedited_evidence(&policy, &facts));
     findings.extend(judged);
     // The tickets gathered during the walk move into the summary (not copied).
     if borrowed {

@@ -34,6 +34,8 @@ struct ReleaseOut<'a> {
     missing: &'a [String],
     unlisted: &'a [String],
     without_ticket: Vec<CommitOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expedited: Option<&'a [String]>,
 }
 
 #[derive(Serialize)]
@@ -166,6 +168,7 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
                     subject,
                 })
                 .collect(),
+            expedited: r.expedited.as_deref(),
         }),
     };
     let mut sink = sink;

@@ -72,6 +72,16 @@ pub fn render(report: &Report) -> String {
                 out.push_str("None.\n");
             }
             out.push('\n');
+            if let Some(expedited) = &r.expedited {
+                out.push_str(&format!("## Expedited changes ({})\n\n", expedited.len()));
+                for line in expedited {
+                    out.push_str(&format!("- {}\n", md(line)));
+                }
+                if expedited.is_empty() {
+                    out.push_str("None.\n");
+                }
+                out.push('\n');
+            }
             if !r.sections.is_empty() {
                 let page = md(r.page.as_deref().unwrap_or("the release page"));
                 out.push_str(&format!(

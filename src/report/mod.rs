@@ -63,6 +63,9 @@ pub struct ReleaseSummary {
     pub links: Vec<(regex::Regex, String)>,
     /// Required page sections and their state.
     pub sections: Vec<(String, SectionState)>,
+    /// Each expedited change: who granted, merged and reviewed it, or what is
+    /// missing (`None`: not checked).
+    pub expedited: Option<Vec<String>>,
 }
 
 impl ReleaseSummary {
