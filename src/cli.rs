@@ -163,6 +163,10 @@ pub enum Check {
         /// Also leave out commits a remote already has (pre-push on a new branch).
         #[arg(long, value_name = "REMOTE")]
         exclude_remote: Option<String>,
+        /// The branch the commits are on or pushed to (pre-push: the remote
+        /// branch), for rules on a commit's branch, as the commit-msg hook knows it.
+        #[arg(long, value_name = "NAME")]
+        branch: Option<String>,
     },
 }
 

@@ -210,6 +210,11 @@ fn files_of(repo: &common::Repo, args: &[&str]) -> Vec<Value> {
 
 /// A mock of GitHub answering for octo/app#42 with what the repository holds.
 async fn serve(repo: &common::Repo, base: &str, head: &str) -> MockServer {
+    serve_head(repo, base, head, "feature/EPL-1-x").await
+}
+
+/// [`serve`], with the pull request's head branch named.
+async fn serve_head(repo: &common::Repo, base: &str, head: &str, branch: &str) -> MockServer {
     let server = MockServer::start().await;
     let range = format!("{base}..{head}");
     let shas: Vec<String> = repo
@@ -223,7 +228,7 @@ async fn serve(repo: &common::Repo, base: &str, head: &str) -> MockServer {
         "/repos/octo/app/pulls/42",
         json!({ "number": 42, "state": "open", "title": "EPL-1 The change", "body": null, "draft": false,
             "user": { "login": "dev", "id": 7, "type": "User" }, "labels": [], "milestone": null,
-            "head": { "ref": "feature/EPL-1-x", "sha": head }, "base": { "ref": "main", "sha": base },
+            "head": { "ref": branch, "sha": head }, "base": { "ref": "main", "sha": base },
             "commits": shas.len(), "changed_files": files.len(), "merged": false }),
     )
     .await;
@@ -544,4 +549,101 @@ fn commit_authors_are_accounts_in_a_pull_request() {
         findings_of(&audit),
         [("ticket".to_owned(), "error".to_owned())]
     );
+}
+
+/// Rules on commits that the entry points must agree on, the commit's branch included.
+const ENTRY_RULES: &[&str] = &[
+    "  - id: ticket-anywhere\n    on: [commit]\n    require: { ticket: { in: [message, branch] } }\n",
+    "  - id: ticket-subject\n    on: [commit]\n    require: { ticket: { in: [subject] } }\n",
+    "  - id: not-on-main\n    on: [commit]\n    require: { branch: { forbid: '^main$' } }\n",
+    "  - id: code-has-tests\n    on: [commit]\n    when: { changed: ['src/**'] }\n    require: { tests_changed: true }\n",
+    "  - id: typed-title\n    on: [commit]\n    level: warning\n    require: { title: { pattern: '^(feat|fix|chore)' } }\n",
+];
+
+const BRANCHES: &[&str] = &["feature/EPL-5-retry", "fix-login", "main"];
+
+fn rules_and_levels(out: &std::process::Output, per_commit: bool) -> Vec<(String, String, String)> {
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let mut found: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !per_commit || f["commit"].is_string())
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("commit"), s("rule"), s("level"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A commit the commit-msg hook accepts is accepted at push time (the
+    /// pre-push hook, `check commits --branch`) and by the pull request gate,
+    /// and vice versa: the same rules fail for the same commit everywhere.
+    #[test]
+    fn the_hooks_and_the_gate_agree(
+        steps in prop::collection::vec(step(), 1..5),
+        rules in prop::collection::btree_set(0..ENTRY_RULES.len(), 1..4),
+        branch in 0..BRANCHES.len(),
+    ) {
+        let branch = BRANCHES[branch];
+        let repo = common::Repo::new("main");
+        let mut policy = policy_of(&[]);
+        for &r in &rules {
+            policy.push_str(ENTRY_RULES[r]);
+        }
+        let policy_dir = tempfile::tempdir().unwrap();
+        let policy_file = policy_dir.path().join("policy.yml");
+        std::fs::write(&policy_file, &policy).unwrap();
+        let p = policy_file.to_str().unwrap();
+        repo.write("README.md", "base\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 base"]);
+        let base = repo.git(&["rev-parse", "HEAD"]);
+        if branch != "main" {
+            repo.git(&["switch", "-q", "-c", branch]);
+        }
+        // The commit-msg hook's verdict on each message, with its staged files.
+        let mut hook = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            for &(f, salt) in &s.files {
+                repo.write(FILES[f], &format!("{i} {salt}\n"));
+            }
+            repo.git(&["add", "-A"]);
+            let message = if BODIES[s.body].is_empty() {
+                SUBJECTS[s.subject].to_owned()
+            } else {
+                format!("{}\n\n{}", SUBJECTS[s.subject], BODIES[s.body])
+            };
+            repo.write(".git/MSG", &message);
+            let out = common::git_policy(repo.path())
+                .args(["--format", "json", "--policy", p, "check", "commit-msg", ".git/MSG"])
+                .output()
+                .unwrap();
+            prop_assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+            repo.git(&["commit", "-q", "--allow-empty", "--no-verify", "-F", ".git/MSG"]);
+            let sha = repo.git(&["rev-parse", "HEAD"]);
+            hook.extend(rules_and_levels(&out, false).into_iter().map(|(_, r, l)| (sha.clone(), r, l)));
+        }
+        hook.sort();
+        let head = repo.git(&["rev-parse", "HEAD"]);
+        let range = format!("{base}..{head}");
+        // What the pre-push hook runs for this push.
+        let push = run(repo.path(), &["--format", "json", "--policy", p, "check", "commits", &range, "--branch", branch], None);
+        prop_assert_eq!(&hook, &rules_and_levels(&push, true), "pre-push differs from the commit-msg hook under\n{}", policy);
+        // The pull request gate, from the clone and through the API.
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let server = runtime.block_on(serve_head(&repo, &base, &head, branch));
+        let args = ["--format", "json", "--policy", p, "check", "pr", "--repo", "octo/app", "--number", "42"];
+        let gate = run(repo.path(), &args, Some(&server.uri()));
+        prop_assert_eq!(&hook, &rules_and_levels(&gate, true), "the gate differs from the commit-msg hook under\n{}", policy);
+        let elsewhere = tempfile::tempdir().unwrap();
+        let api = run(elsewhere.path(), &args, Some(&server.uri()));
+        prop_assert_eq!(&hook, &rules_and_levels(&api, true), "the gate (API) differs from the commit-msg hook under\n{}", policy);
+    }
 }

@@ -42,7 +42,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let collector = release_needs.release_pages.first().map(|q| q.collector());
     let history = git::history(&repo, &range, None, with_changes)?;
     let mut judged =
-        super::check_commits::judge(&policy, history, Stage::History, true, collector)?;
+        super::check_commits::judge(&policy, history, Stage::History, None, true, collector)?;
     super::check_commits::settle_reverts(&repo, &policy, &mut judged);
     progress.finish_and_clear();
     let commits = judged.kept;

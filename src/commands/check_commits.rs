@@ -12,14 +12,19 @@ use crate::sources::history::{History, ReadCommit};
 use crate::sources::{Fatal, git};
 
 /// `check commits RANGE`: every commit of a range (pre-push, CI).
-pub fn run(global: &Global, range: &str, exclude_remote: Option<&str>) -> Outcome {
+pub fn run(
+    global: &Global,
+    range: &str,
+    exclude_remote: Option<&str>,
+    branch: Option<&str>,
+) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
-    let mut judged = judge(&policy, history, Stage::Local, false, None)?;
+    let mut judged = judge(&policy, history, Stage::Local, branch, false, None)?;
     settle_reverts(&repo, &policy, &mut judged);
     let Judged {
         findings,
@@ -101,6 +106,7 @@ pub(super) fn judge(
     policy: &Policy,
     history: History<'_>,
     stage: Stage,
+    branch: Option<&str>,
     keep: bool,
     mut collector: Option<TicketCollector<'_>>,
 ) -> Result<Judged, Fatal> {
@@ -122,6 +128,7 @@ pub(super) fn judge(
                 for read in batch {
                     let mut commit = read.decode()?;
                     commit.stage = stage;
+                    commit.branch = branch.map(str::to_owned);
                     let subject = Subject::Commit(&commit);
                     if skip_reason(policy, &subject).is_some() {
                         judged.skipped += 1;

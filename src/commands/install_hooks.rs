@@ -114,9 +114,11 @@ while read -r local_ref local_sha remote_ref remote_sha; do
     refs/tags/*) continue ;;
     refs/heads/*) "$GIT_POLICY" check branch "${{remote_ref#refs/heads/}}" || status=$? ;;
   esac
+  branch=""
+  case "$remote_ref" in refs/heads/*) branch="${{remote_ref#refs/heads/}}" ;; esac
   case "$remote_sha" in
-    *[!0]*) "$GIT_POLICY" check commits "$remote_sha..$local_sha" || status=$? ;;
-    *) "$GIT_POLICY" check commits "$local_sha" --exclude-remote "$remote" || status=$? ;;
+    *[!0]*) "$GIT_POLICY" check commits "$remote_sha..$local_sha" --branch "$branch" || status=$? ;;
+    *) "$GIT_POLICY" check commits "$local_sha" --exclude-remote "$remote" --branch "$branch" || status=$? ;;
   esac
 done
 exit $status

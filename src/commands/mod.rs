@@ -122,7 +122,13 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
         Command::Check(Check::Commits {
             range,
             exclude_remote,
-        }) => check_commits::run(global, &range, exclude_remote.as_deref()),
+            branch,
+        }) => check_commits::run(
+            global,
+            &range,
+            exclude_remote.as_deref(),
+            branch.as_deref().filter(|b| !b.is_empty()),
+        ),
         Command::Audit(args) => audit::run(global, &args),
         Command::Validate => validate::run(global),
         Command::Explain { topic } => explain::run(global, topic.as_deref()),
