@@ -156,6 +156,12 @@ pub enum Check {
         /// Branch name.
         name: Option<String>,
     },
+    /// Check what a push publishes: the branches it updates and every commit
+    /// the remote lacks (git's pre-push hook on stdin, or pre-commit's PRE_COMMIT_* variables).
+    Push {
+        /// The remote's name (git passes it to the pre-push hook as $1).
+        remote: Option<String>,
+    },
     /// Check every commit of a range, e.g. origin/main..HEAD.
     Commits {
         /// `A..B`, `A...B`, or one revision (all its history).

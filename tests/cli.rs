@@ -903,3 +903,104 @@ fn init_asks_on_a_terminal() {
     assert!(text.contains("forbid: '^main$'"), "{text}");
     assert!(text.contains("members: ['alice']"), "{text}");
 }
+
+/// Pushes always get a verdict on what they publish: a first push to an empty
+/// remote, a push over remote commits this clone never fetched, and the
+/// pre-commit framework's variables with no "from" (a new branch).
+#[test]
+fn pushes_always_get_a_verdict() {
+    let remote = tempfile::tempdir().unwrap();
+    std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(remote.path())
+        .status()
+        .unwrap();
+    let repo = repo_with_policy("feature/EPL-1-x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 policy"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    repo.cmd().arg("install-hooks").assert().success();
+    repo.commit("Retry the login");
+    // First push to an empty remote: both commits are judged; one has no ticket.
+    let out = std::process::Command::new("git")
+        .args(["push", "origin", "feature/EPL-1-x"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("commit-ticket") && said.contains("Retry the login"),
+        "{said}"
+    );
+    assert!(!said.contains("invalid"), "{said}");
+    repo.git(&[
+        "commit",
+        "-q",
+        "--amend",
+        "--allow-empty",
+        "--no-verify",
+        "-m",
+        "EPL-1 Retry the login",
+    ]);
+    repo.git(&["push", "-q", "origin", "feature/EPL-1-x"]);
+    // Someone else pushes on top; this clone does not fetch it, and force-pushes.
+    let other = tempfile::tempdir().unwrap();
+    std::process::Command::new("git")
+        .args(["clone", "-q", remote.path().to_str().unwrap()])
+        .arg(other.path().join("c"))
+        .status()
+        .unwrap();
+    let c = other.path().join("c");
+    for args in [
+        &["config", "user.email", "b@example.com"][..],
+        &["config", "user.name", "B"][..],
+        &["checkout", "-q", "feature/EPL-1-x"][..],
+        &["commit", "-q", "--allow-empty", "-m", "EPL-1 theirs"][..],
+        &["push", "-q", "origin", "feature/EPL-1-x"][..],
+    ] {
+        assert!(
+            std::process::Command::new("git")
+                .args(args)
+                .current_dir(&c)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    repo.commit("no ticket here");
+    let out = std::process::Command::new("git")
+        .args(["push", "--force", "origin", "feature/EPL-1-x"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("is not in this clone"), "{said}");
+    assert!(said.contains("no ticket here"), "{said}");
+    // pre-commit: PRE_COMMIT_FROM_REF unset on a new branch.
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "push"])
+        .env("PRE_COMMIT_TO_REF", "HEAD")
+        .env("PRE_COMMIT_REMOTE_NAME", "origin")
+        .env("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/feature/EPL-1-y")
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["checked"], 2,
+        "the branch and the one commit origin lacks: {v}"
+    );
+}

@@ -104,27 +104,10 @@ fn commit_msg_hook(exe: &str) -> String {
 }
 
 fn pre_push_hook(exe: &str) -> String {
-    format!(
-        r#"{}remote="$1"
-status=0
-while read -r local_ref local_sha remote_ref remote_sha; do
-  case "$local_sha" in *[!0]*) ;; *) continue ;; esac  # deleting a ref
-  # The branch that changes is the remote one (`git push origin topic:main`).
-  case "$remote_ref" in
-    refs/tags/*) continue ;;
-    refs/heads/*) "$GIT_POLICY" check branch "${{remote_ref#refs/heads/}}" || status=$? ;;
-  esac
-  branch=""
-  case "$remote_ref" in refs/heads/*) branch="${{remote_ref#refs/heads/}}" ;; esac
-  case "$remote_sha" in
-    *[!0]*) "$GIT_POLICY" check commits "$remote_sha..$local_sha" --branch "$branch" || status=$? ;;
-    *) "$GIT_POLICY" check commits "$local_sha" --exclude-remote "$remote" --branch "$branch" || status=$? ;;
-  esac
-done
-exit $status
-"#,
-        preamble(exe)
-    )
+    // git hands over each updated ref on stdin; `check push` reads them: the
+    // remote branch that changes (`git push origin topic:main` is `main`) and
+    // every commit the remote lacks, also on a first push to an empty remote.
+    format!("{}exec \"$GIT_POLICY\" check push \"$1\"\n", preamble(exe))
 }
 
 /// Writes a new file beside `path` and renames it over: a link made at

@@ -6,6 +6,7 @@ mod check_branch;
 mod check_commit_msg;
 pub(crate) mod check_commits;
 mod check_pr;
+mod check_push;
 mod explain;
 mod init;
 mod install_hooks;
@@ -118,6 +119,7 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
             },
         ),
         Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(global, &file),
+        Command::Check(Check::Push { remote }) => check_push::run(global, remote.as_deref()),
         Command::Check(Check::Branch { name }) => check_branch::run(global, name),
         Command::Check(Check::Commits {
             range,

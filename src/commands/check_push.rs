@@ -1,0 +1,154 @@
+use std::io::{BufRead, IsTerminal};
+
+use git2::{Oid, Repository};
+
+use super::{Global, Outcome, err, finish, policy_for};
+use crate::engine::{evaluate, needs};
+use crate::facts::{Branch, Stage, Subject};
+use crate::policy::SubjectKind;
+use crate::report::Report;
+use crate::sources::{Fatal, git};
+
+/// One ref a push updates.
+#[derive(Debug, PartialEq, Eq)]
+struct Update {
+    /// The commit pushed (a sha or a ref git knows).
+    local: String,
+    /// The branch it updates on the remote (`refs/heads/` removed).
+    branch: Option<String>,
+    /// What the remote has there now; `None` for a new branch (or an empty remote).
+    remote: Option<String>,
+}
+
+/// `check push [REMOTE]`: what a push is about to publish — the branch names
+/// it updates and every commit the remote does not have. Reads git's pre-push
+/// protocol on stdin (`<local ref> <local sha> <remote ref> <remote sha>`),
+/// or the pre-commit framework's `PRE_COMMIT_*` variables.
+pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
+    git::tune_for_history();
+    let repo = git::open(&global.dir)?;
+    let root = git::work_tree(&repo);
+    let policy = policy_for(global, root.as_deref())?;
+    let (updates, remote) = updates(remote)?;
+    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
+    let mut report = Report {
+        subject_kind: "push",
+        subject_ref: format!("push to {}", remote.as_deref().unwrap_or("the remote")),
+        ..Report::default()
+    };
+    for update in &updates {
+        if let Some(name) = &update.branch {
+            let branch = Branch { name: name.clone() };
+            report
+                .findings
+                .extend(evaluate(&policy, Subject::Branch(&branch)));
+            report.checked += 1;
+        }
+        let local = resolve(&repo, &update.local)?;
+        // The remote's commit may be one this clone never fetched: then what
+        // is new is what no remote-tracking branch of this remote has.
+        let range = match update.remote.as_deref() {
+            Some(sha) if Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok()) => {
+                (format!("{sha}..{local}"), None)
+            }
+            Some(sha) => {
+                err(&format!(
+                    "note: the remote's {} is not in this clone (fetch to see it): checking the commits {} does not have\n",
+                    &sha[..sha.len().min(10)],
+                    remote.as_deref().unwrap_or("the remote")
+                ));
+                (local.to_string(), remote.as_deref())
+            }
+            None => (local.to_string(), remote.as_deref()),
+        };
+        let history = git::history(&repo, &range.0, range.1, with_changes)?;
+        let judged = super::check_commits::judge(
+            &policy,
+            history,
+            Stage::Local,
+            update.branch.as_deref(),
+            false,
+            None,
+        )?;
+        let mut judged = judged;
+        super::check_commits::settle_reverts(&repo, &policy, &mut judged);
+        report.findings.extend(judged.findings);
+        report.checked += judged.checked;
+        report.skipped += judged.skipped;
+    }
+    if updates.is_empty() {
+        err("note: the push updates no branch (tags and deletions are not checked)\n");
+    }
+    Ok(finish(global, &policy, &report))
+}
+
+fn resolve(repo: &Repository, spec: &str) -> Result<Oid, Fatal> {
+    repo.revparse_single(spec)
+        .and_then(|o| o.peel_to_commit())
+        .map(|c| c.id())
+        .map_err(|e| {
+            Fatal::new(format!(
+                "cannot find the pushed commit `{spec}`: {}",
+                e.message()
+            ))
+            .help("run it from git's pre-push hook, or pass what is pushed in PRE_COMMIT_TO_REF")
+        })
+}
+
+/// The updates of this push, and the remote's name.
+fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let remote = remote
+        .map(str::to_owned)
+        .or_else(|| var("PRE_COMMIT_REMOTE_NAME"));
+    // The pre-commit framework reads git's stdin itself and hands over one update.
+    if let Some(local) = var("PRE_COMMIT_TO_REF") {
+        let branch = var("PRE_COMMIT_REMOTE_BRANCH").map(|b| strip_heads(&b));
+        let remote_sha = var("PRE_COMMIT_FROM_REF").filter(|s| !is_zero(s));
+        return Ok((
+            vec![Update {
+                local,
+                branch,
+                remote: remote_sha,
+            }],
+            remote,
+        ));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(Fatal::new("`check push` reads what is pushed from git's pre-push hook (stdin) or the pre-commit framework (PRE_COMMIT_TO_REF)")
+            .help("install it with `git-policy install-hooks`; to check a range by hand, use `git-policy check commits A..B --branch NAME`"));
+    }
+    let mut out = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| Fatal::new(format!("cannot read the pushed refs: {e}")))?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let [_, local_sha, remote_ref, remote_sha] = fields[..] else {
+            return Err(Fatal::new(format!(
+                "`{}` is not a pre-push line (`<local ref> <local sha> <remote ref> <remote sha>`)",
+                line.chars().take(200).collect::<String>()
+            )));
+        };
+        if is_zero(local_sha) || remote_ref.starts_with("refs/tags/") {
+            continue; // a deletion, or a tag
+        }
+        out.push(Update {
+            local: local_sha.to_owned(),
+            branch: remote_ref
+                .starts_with("refs/heads/")
+                .then(|| strip_heads(remote_ref)),
+            remote: (!is_zero(remote_sha)).then(|| remote_sha.to_owned()),
+        });
+    }
+    Ok((out, remote))
+}
+
+fn strip_heads(name: &str) -> String {
+    name.strip_prefix("refs/heads/").unwrap_or(name).to_owned()
+}
+
+fn is_zero(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
