@@ -155,6 +155,31 @@ fn the_markdown_report_is_ready_to_paste() {
     insta::assert_snapshot!(text);
 }
 
+/// The report an RTE signs shows every section any release page rule
+/// requires (not only the first rule's), and the incidents with their tests.
+#[test]
+fn the_markdown_report_shows_every_rules_sections() {
+    let repo = release_repo();
+    repo.write(
+        ".git-policy.yml",
+        &format!(
+            "{POLICY}  - id: rollback\n    on: [release]\n    require:\n      release_page: {{ path: 'docs/releases/{{version}}.md', sections: ['Rollback plan'] }}\n"
+        ),
+    );
+    let out = repo
+        .cmd()
+        .args(["--format", "markdown", "audit", "--release", "1.3.0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| Changes | ✅ complete |"), "{text}");
+    assert!(
+        text.contains("| Rollback plan | ❌ missing or empty |"),
+        "{text}"
+    );
+    assert!(text.contains("| INC-7 | `tests/login.rs` |"), "{text}");
+}
+
 #[test]
 fn post_deploy_needs_the_snapshot() {
     let repo = release_repo();
@@ -425,6 +450,21 @@ mod api {
         .await;
         let (code, v, err) = output(run_(&repo, Some(&server))).await;
         assert_eq!(code, 0, "{v} {err}");
+        // The Markdown report names the green checks.
+        let mut markdown = run_(&repo, Some(&server));
+        markdown.args(["--format", "markdown"]);
+        let out = tokio::task::spawn_blocking(move || markdown.output().unwrap())
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("## Release checks (2 passed, 0 failing, 0 pending)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- ✅ regression") && text.contains("- ✅ jenkins"),
+            "{text}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

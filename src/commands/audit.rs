@@ -225,6 +225,22 @@ fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
         Some(query) => query.summarize(facts, &mut out),
         None => false,
     };
+    // The sections every release page rule requires, each once.
+    for query in needs.release_pages.iter().skip(1) {
+        for (heading, state) in query.section_states(facts) {
+            if !out.sections.iter().any(|(h, _)| *h == heading) {
+                out.sections.push((heading, state));
+            }
+        }
+    }
+    out.checks = facts.checks.clone();
+    out.incidents = facts.incident_references.clone();
+    // Incidents with no test yet are shown too.
+    for query in &needs.incident_references {
+        for ticket in query.tickets(facts) {
+            out.incidents.entry(ticket).or_default();
+        }
+    }
     (out, borrowed)
 }
 

@@ -72,6 +72,39 @@ pub fn render(report: &Report) -> String {
                 out.push_str("None.\n");
             }
             out.push('\n');
+            if let Some(checks) = &r.checks {
+                out.push_str(&format!(
+                    "## Release checks ({} passed, {} failing, {} pending)\n\n",
+                    checks.passed.len(),
+                    checks.failing.len(),
+                    checks.pending.len()
+                ));
+                for (mark, names) in [
+                    ("❌", &checks.failing),
+                    ("⏳", &checks.pending),
+                    ("✅", &checks.passed),
+                ] {
+                    for name in names {
+                        out.push_str(&format!("- {mark} {}\n", md(name)));
+                    }
+                }
+                out.push('\n');
+            }
+            if !r.incidents.is_empty() {
+                out.push_str(
+                    "## Incidents and their regression tests\n\n| incident | tests |\n|---|---|\n",
+                );
+                for (ticket, files) in &r.incidents {
+                    let shown: Vec<String> = files.iter().map(|f| format!("`{}`", md(f))).collect();
+                    let tests = if shown.is_empty() {
+                        String::from("❌ none")
+                    } else {
+                        shown.join(", ")
+                    };
+                    out.push_str(&format!("| {} | {tests} |\n", md(ticket)));
+                }
+                out.push('\n');
+            }
             if let Some(expedited) = &r.expedited {
                 out.push_str(&format!("## Expedited changes ({})\n\n", expedited.len()));
                 for line in expedited {

@@ -66,6 +66,10 @@ pub struct ReleaseSummary {
     /// Each expedited change: who granted, merged and reviewed it, or what is
     /// missing (`None`: not checked).
     pub expedited: Option<Vec<String>>,
+    /// The release commit's checks (`None`: not read).
+    pub checks: Option<crate::facts::ChecksState>,
+    /// Incident ticket → test files that reference it.
+    pub incidents: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl ReleaseSummary {

@@ -345,6 +345,11 @@ impl<'a> PageQuery<'a> {
     pub fn summarize(&self, release: &Release, out: &mut crate::report::ReleaseSummary) -> bool {
         self.options.summarize(self.policy, self.rule, release, out)
     }
+
+    /// The state of each section this rule requires.
+    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::report::SectionState)> {
+        self.options.section_states(release)
+    }
 }
 
 impl Options {
@@ -451,7 +456,6 @@ impl Options {
         release: &Release,
         out: &mut crate::report::ReleaseSummary,
     ) -> bool {
-        use crate::report::SectionState;
         let index = self.ticket_index(policy, rule, release);
         out.links = policy
             .tickets
@@ -474,34 +478,43 @@ impl Options {
         if !borrowed {
             out.tickets = index.tickets.into_owned();
         }
-        if let Some(page) = &release.page {
-            for spec in &self.sections {
-                let mut found = Vec::new();
-                sections::check_document(
-                    &page.text,
-                    std::slice::from_ref(spec),
-                    "the page",
-                    release.post_deploy,
-                    &mut found,
-                );
-                // Pending is only visible by asking again as if deployed.
-                let mut after = Vec::new();
-                sections::check_document(
-                    &page.text,
-                    std::slice::from_ref(spec),
-                    "the page",
-                    true,
-                    &mut after,
-                );
-                let state = match (found.is_empty(), after.is_empty()) {
-                    (false, _) => SectionState::MissingOrEmpty,
-                    (true, false) => SectionState::Pending,
-                    (true, true) => SectionState::Complete,
-                };
-                out.sections.push((spec.heading.value.clone(), state));
-            }
-        }
+        out.sections = self.section_states(release);
         borrowed
+    }
+
+    /// The state of each section this rule requires, on the release's page.
+    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::report::SectionState)> {
+        use crate::report::SectionState;
+        let Some(page) = &release.page else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for spec in &self.sections {
+            let mut found = Vec::new();
+            sections::check_document(
+                &page.text,
+                std::slice::from_ref(spec),
+                "the page",
+                release.post_deploy,
+                &mut found,
+            );
+            // Pending is only visible by asking again as if deployed.
+            let mut after = Vec::new();
+            sections::check_document(
+                &page.text,
+                std::slice::from_ref(spec),
+                "the page",
+                true,
+                &mut after,
+            );
+            let state = match (found.is_empty(), after.is_empty()) {
+                (false, _) => SectionState::MissingOrEmpty,
+                (true, false) => SectionState::Pending,
+                (true, true) => SectionState::Complete,
+            };
+            out.push((spec.heading.value.clone(), state));
+        }
+        out
     }
 
     /// The page path with `{version}` filled in; `None` when it needs a version that is unknown.
