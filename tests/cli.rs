@@ -1004,3 +1004,41 @@ fn pushes_always_get_a_verdict() {
         "the branch and the one commit origin lacks: {v}"
     );
 }
+
+/// Bash completion works past the first word (clap_complete names the
+/// states of a hyphenated binary two ways; tested in a real bash).
+#[test]
+fn bash_completion_completes_subcommands_and_their_options() {
+    let repo = Repo::new("main");
+    let script = repo.cmd().args(["completions", "bash"]).output().unwrap();
+    assert!(script.status.success());
+    repo.write("completion.bash", &String::from_utf8_lossy(&script.stdout));
+    let complete = |line: &str| -> String {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source completion.bash\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{line}'\nCOMP_POINT=${{#COMP_LINE}}\n_git__policy git-policy '{}' '{}'\necho \"${{COMPREPLY[*]}}\"\n",
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let check = complete("git-policy check ");
+    for sub in ["pr", "commit-msg", "branch", "commits", "push"] {
+        assert!(check.split(' ').any(|w| w == sub), "`check <TAB>`: {check}");
+    }
+    let pr = complete("git-policy check pr --");
+    assert!(pr.contains("--offline") && pr.contains("--event"), "{pr}");
+    let top = complete("git-policy au");
+    assert_eq!(top, "audit");
+}

@@ -290,16 +290,49 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     let mut command = Cli::command();
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut command, "git-policy", &mut buffer);
-    String::from_utf8_lossy(&buffer).into_owned()
+    let script = String::from_utf8_lossy(&buffer).into_owned();
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete names the states of a hyphenated binary two ways
+        // (`git__policy__subcmd__check` where it walks the words,
+        // `git__subcmd__policy__subcmd__check` in the `case` that offers
+        // them), so nothing is offered past the first word: use one name.
+        return script.replace("git__subcmd__policy__", "git__policy__");
+    }
+    script
 }
 
 /// The man page, in roff (checked in as docs/man/git-policy.1).
 pub fn man_page() -> String {
+    man_pages()
+        .into_iter()
+        .next()
+        .map(|(_, page)| page)
+        .unwrap_or_default()
+}
+
+/// Every man page: `git-policy.1` first, then one per subcommand
+/// (`git-policy-check-pr.1`, …), the pages the main one names under
+/// SUBCOMMANDS (checked in under docs/man/).
+pub fn man_pages() -> Vec<(String, String)> {
     use clap::CommandFactory;
-    let mut buffer = Vec::new();
-    // Rendering into memory cannot fail.
-    let _ = clap_mangen::Man::new(Cli::command()).render(&mut buffer);
-    String::from_utf8_lossy(&buffer).into_owned()
+    fn add(command: clap::Command, out: &mut Vec<(String, String)>) {
+        let man = clap_mangen::Man::new(command.clone());
+        let mut buffer = Vec::new();
+        // Rendering into memory cannot fail.
+        let _ = man.render(&mut buffer);
+        out.push((
+            man.get_filename(),
+            String::from_utf8_lossy(&buffer).into_owned(),
+        ));
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            add(sub.clone(), out);
+        }
+    }
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let mut out = Vec::new();
+    add(command, &mut out);
+    out
 }
 
 fn man() -> Outcome {
