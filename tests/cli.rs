@@ -400,7 +400,7 @@ fn many_findings_are_listed_one_per_line() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text.matches("error[commit-ticket]").count(), 20, "{text}");
     assert!(text.contains("20 findings from rule `commit-ticket`"));
-    assert!(text.contains("failed: 20 errors — 20 commits checked"));
+    assert!(text.contains(" — 20 commits checked, 20 errors"), "{text}");
 }
 
 #[test]
@@ -1041,4 +1041,26 @@ fn bash_completion_completes_subcommands_and_their_options() {
     assert!(pr.contains("--offline") && pr.contains("--event"), "{pr}");
     let top = complete("git-policy au");
     assert_eq!(top, "audit");
+}
+
+/// Help text wraps between words only: a regex in it stays whole, so it
+/// can be read and pasted (it used to break at `-` and `|`).
+#[test]
+fn help_never_cuts_a_regex() {
+    let repo = repo_with_policy("feature/EPL-1-x");
+    repo.write("msg", "Retry the login\n");
+    for columns in ["60", "80", "100"] {
+        let out = repo
+            .cmd()
+            .args(["check", "commit-msg", "msg"])
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(r"`\b(EPL|SCP)-[0-9]+\b`"),
+            "{columns} columns:\n{said}"
+        );
+    }
 }

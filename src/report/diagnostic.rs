@@ -114,8 +114,13 @@ pub fn handler(color: bool, width: usize) -> GraphicalReportHandler {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // Wrap between words only: a regex or path in a help text is never cut
+    // at its hyphens or in the middle (it would not paste back).
     GraphicalReportHandler::new_themed(theme)
         .with_width(width)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(1)
 }
 

@@ -131,51 +131,42 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// The last line, the same shape for every command:
+/// `passed: <what> — <counts>` or `failed: <what> — <counts>`.
 fn summary(report: &Report, color: bool) -> String {
     let (e, w, n) = (
         report.count(Level::Error),
         report.count(Level::Warning),
         report.count(Level::Notice),
     );
-    let checked = match report.subject_kind {
-        "commit" if report.checked != 1 || report.skipped > 0 => {
-            let mut s = format!("{} checked", plural(report.checked, "commit"));
-            if report.skipped > 0 {
-                s.push_str(&format!(
-                    ", {} skipped (merges and exempt messages)",
-                    report.skipped
-                ));
-            }
-            s
+    let mut parts = Vec::new();
+    if matches!(report.subject_kind, "commit" | "release" | "push")
+        && (report.checked != 1 || report.skipped > 0)
+    {
+        parts.push(format!("{} checked", plural(report.checked, "commit")));
+        if report.skipped > 0 {
+            parts.push(format!(
+                "{} skipped (merges and exempt messages)",
+                report.skipped
+            ));
         }
-        _ => one_line(&report.subject_ref).into_owned(),
-    };
-    if report.passed() {
-        let mut extra = Vec::new();
-        if w > 0 {
-            extra.push(plural(w, "warning"));
-        }
-        if n > 0 {
-            extra.push(plural(n, "notice"));
-        }
-        let extra = if extra.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", extra.join(", "))
-        };
-        format!("{} {checked}{extra}\n", paint("passed:", "1;32", color))
-    } else {
-        let mut parts = vec![plural(e, "error")];
-        if w > 0 {
-            parts.push(plural(w, "warning"));
-        }
-        if n > 0 {
-            parts.push(plural(n, "notice"));
-        }
-        format!(
-            "{} {} — {checked}\n",
-            paint("failed:", "1;31", color),
-            parts.join(", ")
-        )
     }
+    for (count, what) in [(e, "error"), (w, "warning"), (n, "notice")] {
+        if count > 0 {
+            parts.push(plural(count, what));
+        }
+    }
+    if e + w + n == 0 {
+        parts.push(String::from("no findings"));
+    }
+    let verdict = if report.passed() {
+        paint("passed:", "1;32", color)
+    } else {
+        paint("failed:", "1;31", color)
+    };
+    format!(
+        "{verdict} {} — {}\n",
+        one_line(&report.subject_ref),
+        parts.join(", ")
+    )
 }
