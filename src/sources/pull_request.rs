@@ -42,13 +42,8 @@ pub async fn complete(
         pr.changed = git::changes_between(repo, &pr.base_sha, &pr.head_sha, true)?;
         let range = format!("{}..{}", pr.base_sha, pr.head_sha);
         let mut commits = Vec::new();
-        for oid in git::walk(repo, &range, None)? {
-            let oid = oid?;
-            commits.push(
-                git::read_commit(repo, oid, false).map_err(|e| {
-                    Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
-                })?,
-            );
+        for commit in git::history(repo, &range, None, false)? {
+            commits.push(commit?.decode()?);
         }
         commits.reverse();
         pr.commits = commits;
