@@ -154,3 +154,20 @@ fn a_linked_worktree_of_a_shallow_clone_judges_the_fetched_history() {
             .stderr(contains("history is shallow"));
     }
 }
+
+#[test]
+fn a_sha256_repository_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("git")
+        .args(["init", "-q", "--object-format=sha256", "-b", "main"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(dir.path().join(".git-policy.yml"), POLICY).unwrap();
+    git_policy(dir.path())
+        .args(["check", "commits", "HEAD"])
+        .assert()
+        .code(2)
+        .stderr(contains("SHA-256"));
+}

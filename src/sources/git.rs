@@ -35,6 +35,12 @@ fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
                     "if you trust it, mark it safe: git config --global --add safe.directory '{repo}' (in a container or CI job, this usually means the checkout belongs to another uid)"
                 ))
         }
+        _ if e.message().contains("object format") => Fatal::new(format!(
+            "cannot open the git repository at {}: it uses SHA-256 object ids, which git-policy does not read yet ({})",
+            shown.display(),
+            e.message()
+        ))
+        .help("judge a SHA-1 clone of the same history, or run without git-policy until SHA-256 is supported"),
         _ => Fatal::new(format!(
             "cannot open the git repository at {}: {}",
             shown.display(),
