@@ -256,10 +256,22 @@ pub fn object_id(kind: u8, body: &[u8]) -> [u8; OID_LEN] {
         3 => b"blob",
         _ => b"tag",
     };
+    // `<len>` in decimal, without an allocation.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut len = body.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (len % 10) as u8;
+        len /= 10;
+        if len == 0 {
+            break;
+        }
+    }
     let mut hasher = Sha1::new();
     hasher.update(name);
     hasher.update(b" ");
-    hasher.update(body.len().to_string().as_bytes());
+    hasher.update(&digits[at..]);
     hasher.update([0]);
     hasher.update(body);
     hasher.finalize().into()
