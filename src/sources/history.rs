@@ -391,30 +391,61 @@ pub fn shallow_error(oid: Oid) -> Fatal {
 /// line (0 when there is none, as git). `None` where git reports a bogus
 /// commit.
 fn parse_header(data: &[u8]) -> Option<(Vec<Oid>, u64)> {
-    const TREE: usize = 5 + 40;
-    const PARENT: usize = 7 + 40;
-    if data.len() <= TREE + 1 || !data.starts_with(b"tree ") || data[TREE] != b'\n' {
-        return None;
-    }
-    hex_oid(&data[5..TREE])?;
-    let mut at = TREE + 1;
-    let mut parents = Vec::new();
-    while at + PARENT < data.len() && data[at..].starts_with(b"parent ") {
-        if data.len() <= at + PARENT + 1 || data[at + PARENT] != b'\n' {
-            return None;
-        }
-        parents.push(hex_oid(&data[at + 7..at + PARENT])?);
-        at += PARENT + 1;
-    }
+    let (count, at) = parent_lines(data)?;
+    let parents = (0..count)
+        .map(|k| {
+            let hex = &data[TREE + 1 + k * (PARENT + 1) + 7..][..40];
+            let mut raw = [0u8; 20];
+            for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+                *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+            }
+            Oid::from_bytes(&raw).ok()
+        })
+        .collect::<Option<Vec<Oid>>>()?;
     Some((parents, commit_date(&data[at..])))
 }
 
-/// 40 hex digits (either case, as git's `get_oid_hex`).
-fn hex_oid(hex: &[u8]) -> Option<Oid> {
-    if hex.len() != 40 || !hex.iter().all(u8::is_ascii_hexdigit) {
+/// `tree <hex>` and `parent <hex>` lines: their lengths with the newline.
+const TREE: usize = 5 + 40;
+const PARENT: usize = 7 + 40;
+
+/// How many `parent` lines follow the `tree` line, and where the header
+/// goes on after them (commit.c `parse_commit_buffer`); `None` where git
+/// reports a bogus commit.
+fn parent_lines(data: &[u8]) -> Option<(usize, usize)> {
+    if data.len() <= TREE + 1
+        || !data.starts_with(b"tree ")
+        || data[TREE] != b'\n'
+        || !is_hex(&data[5..TREE])
+    {
         return None;
     }
-    Oid::from_str(std::str::from_utf8(hex).ok()?).ok()
+    let mut at = TREE + 1;
+    let mut count = 0;
+    while at + PARENT < data.len() && data[at..].starts_with(b"parent ") {
+        if data.len() <= at + PARENT + 1
+            || data[at + PARENT] != b'\n'
+            || !is_hex(&data[at + 7..at + PARENT])
+        {
+            return None;
+        }
+        count += 1;
+        at += PARENT + 1;
+    }
+    Some((count, at))
+}
+
+/// 40 hex digits, either case (git's `get_oid_hex`).
+fn is_hex(hex: &[u8]) -> bool {
+    hex.len() == 40 && hex.iter().all(u8::is_ascii_hexdigit)
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
 }
 
 /// commit.c `parse_commit_date`: the number after the last `>` of the
@@ -487,7 +518,7 @@ struct Parsed {
 /// `logmsg_reencode`). A NUL inside the header makes git read the header and
 /// the message at odds with each other: `None`.
 fn parse_commit(data: &[u8]) -> Option<Parsed> {
-    let parents = parse_header(data)?.0.len();
+    let parents = parent_lines(data)?.0;
     let (mut author_name, mut author_email) = (None, None);
     let mut encoding: Option<&[u8]> = None;
     let mut rest = data;
@@ -513,7 +544,10 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
         }
     }
     let rest = rest.split(|&b| b == 0).next().unwrap_or(&[]);
-    let message = decode_message(rest, encoding).trim_end().to_owned();
+    let message = match encoding {
+        None => String::from_utf8_lossy(rest).trim_end().to_owned(),
+        Some(label) => decode_message(rest, label).trim_end().to_owned(),
+    };
     Some(Parsed {
         commit: Commit {
             message,
@@ -530,11 +564,8 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
 /// converted from what its `encoding` header names, and left as stored when
 /// the conversion fails or the encoding is unknown (git does the same when
 /// iconv cannot convert).
-fn decode_message(bytes: &[u8], encoding: Option<&[u8]>) -> String {
-    let label = encoding
-        .and_then(|e| std::str::from_utf8(e).ok())
-        .map(str::trim)
-        .unwrap_or("UTF-8");
+fn decode_message(bytes: &[u8], label: &[u8]) -> String {
+    let label = std::str::from_utf8(label).map_or("", str::trim);
     let lower = label.to_ascii_lowercase();
     if matches!(lower.as_str(), "utf-8" | "utf8") {
         return String::from_utf8_lossy(bytes).into_owned();
