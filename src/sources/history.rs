@@ -366,6 +366,11 @@ impl Iterator for OwnWalk<'_> {
 pub fn read_one(repo: &Repository, oid: Oid) -> Result<Commit, Fatal> {
     let mut walk = OwnWalk::new(repo, &[], &[], false)?;
     let data = walk.read(oid)?;
+    if parse_header(&data).is_none() {
+        return Err(Fatal::new(format!(
+            "commit {oid} is malformed (its header cannot be read)"
+        )));
+    }
     ReadCommit::Raw { oid, data }.decode()
 }
 
@@ -433,6 +438,19 @@ fn parent_lines(data: &[u8]) -> Option<(usize, usize)> {
         at += PARENT + 1;
     }
     Some((count, at))
+}
+
+/// How many `parent` lines follow the `tree` line of a header that
+/// [`parse_header`] has accepted (the walk did, for every commit it hands
+/// over): the same count, without checking the ids again.
+fn parent_count(data: &[u8]) -> usize {
+    let mut at = TREE + 1;
+    let mut count = 0;
+    while at + PARENT < data.len() && data[at..].starts_with(b"parent ") {
+        count += 1;
+        at += PARENT + 1;
+    }
+    count
 }
 
 /// 40 hex digits, either case (git's `get_oid_hex`). Branch-free, so the
@@ -518,14 +536,14 @@ struct Parsed {
 }
 
 /// Decodes a raw commit as `git log` shows it: parents as git's walk
-/// counts them ([`parse_header`]); the author from the last `author` line
+/// counts them (of a header [`parse_header`] accepted); the author from the last `author` line
 /// and the message from after the first empty line up to the first NUL
 /// (git treats the message as a C string: `%B` stops there), re-encoded
 /// from the `encoding` header as git does (pretty.c `parse_commit_header`,
 /// `logmsg_reencode`). A NUL inside the header makes git read the header and
 /// the message at odds with each other: `None`.
 fn parse_commit(data: &[u8]) -> Option<Parsed> {
-    let parents = parent_lines(data)?.0;
+    let parents = parent_count(data);
     let (mut author_name, mut author_email) = (None, None);
     let mut encoding: Option<&[u8]> = None;
     let mut rest = data;
@@ -550,7 +568,8 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
             break;
         }
     }
-    let rest = rest.split(|&b| b == 0).next().unwrap_or(&[]);
+    // Up to the first NUL (found a word at a time).
+    let rest = std::ffi::CStr::from_bytes_until_nul(rest).map_or(rest, std::ffi::CStr::to_bytes);
     let message = match encoding {
         None => String::from_utf8_lossy(rest).trim_end().to_owned(),
         Some(label) => decode_message(rest, label).trim_end().to_owned(),
