@@ -60,6 +60,11 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         settings.retry_delay,
     )?;
     let git = git::open(&global.dir).ok();
+    // libgit2 reads the base policy and the diffs before any walk: a damaged
+    // pack index must stop it first (an offset past the pack's end crashes it).
+    if let Some(repo) = &git {
+        git::check_packs(repo)?;
+    }
     let offline_pr = match (offline, &event_file) {
         (true, Some(file)) => Some(offline_pull_request(file, git.as_ref(), &repo_name)?),
         (true, None) => {
@@ -215,7 +220,10 @@ async fn check(
         accounts: commit_needs.commit_accounts && !is_offline,
     };
     let pr_needs = needs(&policy, SubjectKind::PullRequest);
-    if pr_needs.label_events && !is_offline {
+    let carries = |labels: &std::collections::BTreeSet<String>| {
+        pr.labels.iter().any(|l| labels.contains(&l.to_lowercase()))
+    };
+    if carries(&pr_needs.label_events) && !is_offline {
         pr.label_events = Some(github::label_events(gh, &pr.repo, pr.number).await?);
     }
     let all_teams: std::collections::BTreeSet<String> = pr_needs

@@ -230,7 +230,9 @@ impl Requirement for Options {
         }
         if let Some(expedited) = &self.expedited {
             needs.grant_teams.extend(expedited.teams());
-            needs.label_events = true;
+            needs
+                .label_events
+                .extend(expedited.labels.iter().map(|l| l.value.to_lowercase()));
         }
     }
 

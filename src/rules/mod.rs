@@ -70,8 +70,9 @@ pub struct Needs<'a> {
     /// The GitHub account of each commit (conditions on `authors`: in a
     /// pull request, commits are matched by verified account).
     pub commit_accounts: bool,
-    /// Who applied each label (the pull request's timeline).
-    pub label_events: bool,
+    /// Labels (lower case) whose history matters: who applied them (the
+    /// pull request's timeline), read when the pull request carries one.
+    pub label_events: std::collections::BTreeSet<String>,
     /// Policy team names whose members the judgement needs.
     pub teams: std::collections::BTreeSet<String>,
     /// Teams whose members may grant an exception (the expedited path): read

@@ -35,6 +35,12 @@ fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
                     "if you trust it, mark it safe: git config --global --add safe.directory '{repo}' (in a container or CI job, this usually means the checkout belongs to another uid)"
                 ))
         }
+        _ if e.message().contains("object format") => Fatal::new(format!(
+            "cannot open the git repository at {}: it uses SHA-256 object ids, which git-policy does not read yet ({})",
+            shown.display(),
+            e.message()
+        ))
+        .help("judge a SHA-1 clone of the same history, or run without git-policy until SHA-256 is supported"),
         _ => Fatal::new(format!(
             "cannot open the git repository at {}: {}",
             shown.display(),
@@ -199,6 +205,8 @@ fn range_ends(
     spec: &str,
     hide_remote: Option<&str>,
 ) -> Result<(Vec<Oid>, Vec<Oid>), Fatal> {
+    refuse_rewritten_history(repo)?;
+    check_packs(repo)?;
     let revspec = repo
         .revparse(spec)
         .map_err(|e| unknown_revision(repo, spec, &e))?;
@@ -246,32 +254,22 @@ fn range_ends(
     Ok((tips, hidden))
 }
 
-/// The commit ids of a range, newest first (see [`range_ends`]), through
-/// libgit2's revwalk. Fails on a shallow boundary.
+/// The commit ids of a range, newest first: the same walk as
+/// [`history`] (grafts and replacements refused, shallow boundaries
+/// reported), for callers that need only the ids.
 pub fn walk<'r>(
     repo: &'r Repository,
     spec: &str,
     hide_remote: Option<&str>,
 ) -> Result<RangeWalk<'r>, Fatal> {
-    let mut walk = repo
-        .revwalk()
-        .map_err(|e| Fatal::new(format!("cannot walk history: {}", e.message())))?;
-    let (tips, hidden) = range_ends(repo, spec, hide_remote)?;
-    let push_err = |e: git2::Error| Fatal::new(format!("cannot walk `{spec}`: {}", e.message()));
-    for tip in tips {
-        walk.push(tip).map_err(push_err)?;
-    }
-    for oid in hidden {
-        walk.hide(oid).map_err(push_err)?;
-    }
     Ok(RangeWalk {
-        walk,
-        shallow: shallow_boundary(repo),
-        spec: spec.to_owned(),
+        history: history(repo, spec, hide_remote, false)?,
     })
 }
 
-/// The commits of `spec`, each read once (see [`super::history`]).
+/// The commits of `spec`, each read once (see [`super::history`]): the one
+/// walk every command uses, so the hook, the pull request gate and the audit
+/// see the same commits for the same range.
 pub fn history<'r>(
     repo: &'r Repository,
     spec: &str,
@@ -282,75 +280,107 @@ pub fn history<'r>(
     super::history::OwnWalk::new(repo, &tips, &hidden, with_changes)
 }
 
-/// Commit ids of a range, failing on history a shallow clone did not fetch.
+/// Commit ids of a range (see [`walk`]).
 pub struct RangeWalk<'r> {
-    walk: git2::Revwalk<'r>,
-    shallow: HashSet<Oid>,
-    spec: String,
+    history: super::history::History<'r>,
 }
 
 impl Iterator for RangeWalk<'_> {
     type Item = Result<Oid, Fatal>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let oid = match self.walk.next()? {
-            Ok(oid) => oid,
-            Err(e) => {
-                return Some(Err(Fatal::new(format!(
-                    "cannot walk `{}`: {}",
-                    self.spec,
-                    e.message()
-                ))));
-            }
-        };
-        if self.shallow.contains(&oid) {
-            return Some(Err(super::history::shallow_error(oid)));
-        }
-        Some(Ok(oid))
+        Some(self.history.next()?.map(|read| read.oid()))
     }
+}
+
+/// Refuses pack indexes whose offsets point outside their packs, before
+/// libgit2 reads an object through them (it trusts them, and may crash).
+/// [`history`] and [`walk`] call it first; a command that reads objects
+/// through libgit2 before walking should too.
+pub fn check_packs(repo: &Repository) -> Result<(), Fatal> {
+    super::pack::check_offsets(&repo.commondir().join("objects")).map_err(|what| {
+        Fatal::new(what).help(
+            "the repository is damaged: `git fsck --full` names what is wrong; a fresh clone fixes it",
+        )
+    })
+}
+
+/// Refuses a repository whose history git shows rewritten: grafts
+/// (`info/grafts`, which libgit2 also applies in places) or replacement
+/// objects (`refs/replace/`, which libgit2 ignores). git-policy judges the
+/// commits as stored, and `git log` would show others: no verdict (exit 2)
+/// rather than one about a history nobody sees. Shallow boundaries are
+/// handled by the walk itself.
+pub fn refuse_rewritten_history(repo: &Repository) -> Result<(), Fatal> {
+    let grafts = std::env::var_os("GIT_GRAFT_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.commondir().join("info").join("grafts"));
+    if std::fs::metadata(&grafts).is_ok_and(|m| m.len() > 0) {
+        return Err(Fatal::new(format!(
+            "the repository has grafts ({}): git shows a rewritten history, git-policy judges only the commits as stored",
+            grafts.display()
+        ))
+        .help("grafts are deprecated: remove the file (or run `git replace --convert-graft-file` and see below), then run git-policy again"));
+    }
+    let replace_ignored = std::env::var_os("GIT_NO_REPLACE_OBJECTS").is_some()
+        || repo
+            .config()
+            .and_then(|c| c.get_bool("core.useReplaceRefs"))
+            .is_ok_and(|use_them| !use_them);
+    if !replace_ignored {
+        let base =
+            std::env::var("GIT_REPLACE_REF_BASE").unwrap_or_else(|_| String::from("refs/replace/"));
+        let glob = format!("{}/*", base.trim_end_matches('/'));
+        if let Some(first) = repo
+            .references_glob(&glob)
+            .ok()
+            .and_then(|mut refs| refs.find_map(Result::ok))
+        {
+            return Err(Fatal::new(format!(
+                "the repository replaces objects ({}): git shows a rewritten history, git-policy judges only the commits as stored",
+                first.name().unwrap_or(&base)
+            ))
+            .help("run with GIT_NO_REPLACE_OBJECTS=1 (git then shows the stored history too), or delete the replacements (`git replace -d`)"));
+        }
+    }
+    Ok(())
 }
 
 fn unknown_revision(repo: &Repository, spec: &str, e: &git2::Error) -> Fatal {
     let mut fatal = Fatal::new(format!("unknown revision in `{spec}`: {}", e.message()))
         .help("name commits git knows (`git rev-parse <rev>` must succeed), e.g. origin/main..HEAD; in CI, fetch them first");
-    if repo.is_shallow() {
+    if is_shallow(repo) {
         fatal = fatal.help("history is shallow and may not hold that revision: `git fetch --unshallow`, or actions/checkout with `fetch-depth: 0`");
     }
     fatal
 }
 
-/// Commits whose parents a shallow clone did not fetch.
+/// Commits whose parents a shallow clone did not fetch: the `shallow` file
+/// of the common git directory, which linked worktrees share (libgit2's
+/// `is_shallow` looks in the worktree's own git directory).
 pub fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
-    if !repo.is_shallow() {
-        return HashSet::new();
-    }
-    std::fs::read_to_string(repo.path().join("shallow"))
+    std::fs::read_to_string(repo.commondir().join("shallow"))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| Oid::from_str(l.trim()).ok())
         .collect()
 }
 
-/// Reads one commit's facts.
-pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Commit, git2::Error> {
-    let c = repo.find_commit(oid)?;
-    let message = String::from_utf8_lossy(c.message_raw_bytes())
-        .trim_end()
-        .to_owned();
-    let author = c.author();
-    let changed = if with_changes {
-        Some(commit_changes(repo, &c)?)
-    } else {
-        None
-    };
-    Ok(Commit {
-        sha: Some(oid.to_string()),
-        message,
-        author_name: Some(String::from_utf8_lossy(author.name_bytes()).into_owned()),
-        author_email: Some(String::from_utf8_lossy(author.email_bytes()).into_owned()),
-        parents: c.parent_count(),
-        branch: None,
-        changed,
-        ..Commit::default()
-    })
+/// Whether the clone is shallow (see [`shallow_boundary`]).
+pub fn is_shallow(repo: &Repository) -> bool {
+    repo.commondir().join("shallow").exists()
+}
+
+/// Reads one commit's facts, as the walk reads them (git's header rules,
+/// the message as `git log` shows it, the id verified).
+pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Commit, Fatal> {
+    let mut commit = super::history::read_one(repo, oid)?;
+    if with_changes {
+        let changed = repo
+            .find_commit(oid)
+            .and_then(|c| commit_changes(repo, &c))
+            .map_err(|e| Fatal::new(format!("cannot diff commit {oid}: {}", e.message())))?;
+        commit.changed = Some(changed);
+    }
+    Ok(commit)
 }

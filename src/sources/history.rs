@@ -20,20 +20,26 @@ use git2::{ObjectType, Odb, Oid, Repository};
 
 use super::Fatal;
 use super::git::shallow_boundary;
-use super::pack::PackReader;
+use super::pack::{PackRead, PackReader, object_id};
 use crate::facts::Commit;
 
 /// A commit as the walk hands it over: raw (decoded by the consumer, on
 /// another thread) or already decoded.
 pub enum ReadCommit {
     Raw { oid: Oid, data: Vec<u8> },
-    Decoded(Commit),
+    Decoded { oid: Oid, commit: Commit },
 }
 
 impl ReadCommit {
+    pub fn oid(&self) -> Oid {
+        match self {
+            ReadCommit::Raw { oid, .. } | ReadCommit::Decoded { oid, .. } => *oid,
+        }
+    }
+
     pub fn decode(self) -> Result<Commit, Fatal> {
         match self {
-            ReadCommit::Decoded(commit) => Ok(commit),
+            ReadCommit::Decoded { commit, .. } => Ok(commit),
             ReadCommit::Raw { oid, data } => {
                 let mut commit = parse_commit(&data)
                     .ok_or_else(|| {
@@ -72,7 +78,7 @@ pub struct OwnWalk<'r> {
     held: Vec<(Oid, Vec<u8>)>,
     ready: VecDeque<(Oid, Vec<u8>)>,
     /// Committer time of the last commit taken that was not hidden.
-    last_shown: i64,
+    last_shown: u64,
     slop: u8,
     done: bool,
     failed: bool,
@@ -88,7 +94,7 @@ struct Node {
 }
 
 struct Pending {
-    time: i64,
+    time: u64,
     sequence: u64,
     oid: Oid,
     parents: Vec<Oid>,
@@ -146,7 +152,7 @@ impl<'r> OwnWalk<'r> {
             hidden_queued: 0,
             held: Vec::new(),
             ready: VecDeque::new(),
-            last_shown: i64::MAX,
+            last_shown: u64::MAX,
             slop: SLOP,
             done: false,
             failed: false,
@@ -201,10 +207,13 @@ impl<'r> OwnWalk<'r> {
         Ok(())
     }
 
-    /// The commit's bytes: from the packs when possible, else libgit2.
+    /// The commit's bytes: from the packs when possible, else libgit2;
+    /// either way their id verified, so no other bytes pass for the commit.
     fn read(&mut self, oid: Oid) -> Result<Vec<u8>, Fatal> {
-        if let Some(data) = self.packs.read_commit(oid) {
-            return Ok(data);
+        match self.packs.read_commit(oid) {
+            PackRead::Commit(data) => return Ok(data),
+            PackRead::Damaged(what) => return Err(damaged(oid, &what)),
+            PackRead::Elsewhere => {}
         }
         let object = self.odb.read(oid).map_err(|e| {
             Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
@@ -215,6 +224,14 @@ impl<'r> OwnWalk<'r> {
                 "{oid} is a {}, not a commit",
                 object.kind()
             )));
+        }
+        // libgit2 does not re-hash what it reads (strict verification is off
+        // for speed, and git does not either): done here, as for the packs.
+        if object_id(1, object.data())[..] != *oid.as_bytes() {
+            return Err(damaged(
+                oid,
+                "the object database returns other bytes for it (substituted or corrupt)",
+            ));
         }
         Ok(object.data().to_vec())
     }
@@ -317,7 +334,7 @@ impl<'r> OwnWalk<'r> {
             .and_then(|c| super::git::commit_changes(self.repo, &c))
             .map_err(|e| Fatal::new(format!("cannot diff commit {oid}: {}", e.message())))?;
         commit.changed = Some(changed);
-        Ok(ReadCommit::Decoded(commit))
+        Ok(ReadCommit::Decoded { oid, commit })
     }
 }
 
@@ -345,6 +362,25 @@ impl Iterator for OwnWalk<'_> {
     }
 }
 
+/// One commit, read and decoded as the walk does.
+pub fn read_one(repo: &Repository, oid: Oid) -> Result<Commit, Fatal> {
+    let mut walk = OwnWalk::new(repo, &[], &[], false)?;
+    let data = walk.read(oid)?;
+    if parse_header(&data).is_none() {
+        return Err(Fatal::new(format!(
+            "commit {oid} is malformed (its header cannot be read)"
+        )));
+    }
+    ReadCommit::Raw { oid, data }.decode()
+}
+
+/// A commit the object database holds damaged: no verdict on other bytes.
+fn damaged(oid: Oid, what: &str) -> Fatal {
+    Fatal::new(format!("cannot read commit {oid}: {what}")).help(
+        "the repository is damaged: `git fsck --full` names what is wrong; a fresh clone fixes it",
+    )
+}
+
 pub fn shallow_error(oid: Oid) -> Fatal {
     Fatal::new(format!(
         "history is shallow: the range reaches commit {} whose parents were not fetched, so it cannot be judged whole",
@@ -353,31 +389,143 @@ pub fn shallow_error(oid: Oid) -> Fatal {
     .help("fetch the full history: `git fetch --unshallow`, or in GitHub Actions use actions/checkout with `fetch-depth: 0`")
 }
 
-/// Parent ids and committer time: all the walk itself needs.
-fn parse_header(data: &[u8]) -> Option<(Vec<Oid>, i64)> {
-    let mut parents = Vec::new();
-    for line in data.split(|&b| b == b'\n') {
-        if line.is_empty() {
-            break;
-        }
-        if let Some(hex) = line.strip_prefix(b"parent ") {
-            parents.push(Oid::from_str(std::str::from_utf8(hex).ok()?).ok()?);
-        } else if let Some(who) = line.strip_prefix(b"committer ") {
-            return Some((parents, signature_time(who)?));
-        }
-    }
-    None
+/// Parent ids and committer date, read exactly as git's walk reads them
+/// (commit.c `parse_commit_buffer`): the `tree` line first, then the
+/// `parent` lines right after it — a `parent` line anywhere else is not a
+/// parent — and the date from a `committer` line right after the `author`
+/// line (0 when there is none, as git). `None` where git reports a bogus
+/// commit.
+fn parse_header(data: &[u8]) -> Option<(Vec<Oid>, u64)> {
+    let (count, at) = parent_lines(data)?;
+    let parents = (0..count)
+        .map(|k| {
+            let hex = &data[TREE + 1 + k * (PARENT + 1) + 7..][..40];
+            let mut raw = [0u8; 20];
+            for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+                *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+            }
+            Oid::from_bytes(&raw).ok()
+        })
+        .collect::<Option<Vec<Oid>>>()?;
+    Some((parents, commit_date(&data[at..])))
 }
 
-fn signature_time(text: &[u8]) -> Option<i64> {
-    let close = text.iter().rposition(|&b| b == b'>')?;
-    let after = std::str::from_utf8(&text[close + 1..]).ok()?.trim();
-    after.split(' ').next()?.parse().ok()
+/// `tree <hex>` and `parent <hex>` lines: their lengths with the newline.
+const TREE: usize = 5 + 40;
+const PARENT: usize = 7 + 40;
+
+/// How many `parent` lines follow the `tree` line, and where the header
+/// goes on after them (commit.c `parse_commit_buffer`); `None` where git
+/// reports a bogus commit.
+fn parent_lines(data: &[u8]) -> Option<(usize, usize)> {
+    if data.len() <= TREE + 1
+        || !data.starts_with(b"tree ")
+        || data[TREE] != b'\n'
+        || !is_hex(&data[5..TREE])
+    {
+        return None;
+    }
+    let mut at = TREE + 1;
+    let mut count = 0;
+    while at + PARENT < data.len() && data[at..].starts_with(b"parent ") {
+        if data.len() <= at + PARENT + 1
+            || data[at + PARENT] != b'\n'
+            || !is_hex(&data[at + 7..at + PARENT])
+        {
+            return None;
+        }
+        count += 1;
+        at += PARENT + 1;
+    }
+    Some((count, at))
+}
+
+/// How many `parent` lines follow the `tree` line of a header that
+/// [`parse_header`] has accepted (the walk did, for every commit it hands
+/// over): the same count, without checking the ids again.
+fn parent_count(data: &[u8]) -> usize {
+    let mut at = TREE + 1;
+    let mut count = 0;
+    while at + PARENT < data.len() && data[at..].starts_with(b"parent ") {
+        count += 1;
+        at += PARENT + 1;
+    }
+    count
+}
+
+/// 40 hex digits, either case (git's `get_oid_hex`). Branch-free, so the
+/// compiler checks the 40 bytes at once: this runs twice a commit.
+fn is_hex(hex: &[u8]) -> bool {
+    let Ok(hex) = <&[u8; 40]>::try_from(hex) else {
+        return false;
+    };
+    hex.iter().fold(true, |ok, &b| {
+        let lower = b | 0x20;
+        ok & ((b.wrapping_sub(b'0') < 10) | (lower.wrapping_sub(b'a') < 6))
+    })
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+/// commit.c `parse_commit_date`: the number after the last `>` of the
+/// `committer` line that follows the `author` line; 0 when the lines are not
+/// there or the number is not, as git. Like git's `strtoumax`, a leading `-`
+/// wraps around and an overflow saturates (git 2.47's `rev-list --timestamp`
+/// shows both).
+fn commit_date(rest: &[u8]) -> u64 {
+    if rest.len() <= 6 || !rest.starts_with(b"author") {
+        return 0;
+    }
+    let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
+        return 0;
+    };
+    let rest = &rest[newline + 1..];
+    if rest.len() <= 9 || !rest.starts_with(b"committer") {
+        return 0;
+    }
+    let Some(eol) = rest.iter().position(|&b| b == b'\n') else {
+        return 0;
+    };
+    let line = &rest[..eol];
+    let Some(close) = line.iter().rposition(|&b| b == b'>') else {
+        return 0;
+    };
+    let mut date = &line[close + 1..];
+    while let [b' ' | b'\t' | b'\r', tail @ ..] = date {
+        date = tail;
+    }
+    let (negative, digits) = match date {
+        [b'-', tail @ ..] => (true, tail),
+        [b'0'..=b'9', ..] => (false, date),
+        _ => return 0,
+    };
+    let mut value: u64 = 0;
+    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+        {
+            Some(v) => value = v,
+            None => return u64::MAX, // strtoumax saturates
+        }
+    }
+    if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    }
 }
 
 /// Decodes a raw commit object (as stored by git, without the object
-/// header): `None` when its header cannot be read. Public for the fuzzer.
-pub fn decode_raw_commit(data: &[u8]) -> Option<(Commit, Vec<Oid>, i64)> {
+/// header): `None` when git could not read it either, or when it holds what
+/// git reads inconsistently (a NUL in its header). Public for the fuzzer.
+pub fn decode_raw_commit(data: &[u8]) -> Option<(Commit, Vec<Oid>, u64)> {
     let (parents, time) = parse_header(data)?;
     Some((parse_commit(data)?.commit, parents, time))
 }
@@ -387,31 +535,45 @@ struct Parsed {
     commit: Commit,
 }
 
-/// Decodes a raw commit: header lines (`parent`, `author`; others and
-/// continuation lines skipped), a blank line, the message.
+/// Decodes a raw commit as `git log` shows it: parents as git's walk
+/// counts them (of a header [`parse_header`] accepted); the author from the last `author` line
+/// and the message from after the first empty line up to the first NUL
+/// (git treats the message as a C string: `%B` stops there), re-encoded
+/// from the `encoding` header as git does (pretty.c `parse_commit_header`,
+/// `logmsg_reencode`). A NUL inside the header makes git read the header and
+/// the message at odds with each other: `None`.
 fn parse_commit(data: &[u8]) -> Option<Parsed> {
-    let mut parents = 0;
+    let parents = parent_count(data);
     let (mut author_name, mut author_email) = (None, None);
+    let mut encoding: Option<&[u8]> = None;
     let mut rest = data;
     loop {
         let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
         let line = &rest[..end];
+        if line.contains(&0) {
+            return None;
+        }
         rest = rest.get(end + 1..).unwrap_or(&[]);
         if line.is_empty() {
             break;
         }
-        if line.starts_with(b"parent ") {
-            parents += 1;
-        } else if let Some(who) = line.strip_prefix(b"author ") {
+        if let Some(who) = line.strip_prefix(b"author ") {
             let (name, email) = signature(who)?;
             author_name = Some(name);
             author_email = Some(email);
+        } else if let Some(label) = line.strip_prefix(b"encoding ") {
+            encoding.get_or_insert(label);
         }
         if rest.is_empty() {
             break;
         }
     }
-    let message = String::from_utf8_lossy(rest).trim_end().to_owned();
+    // Up to the first NUL (found a word at a time).
+    let rest = std::ffi::CStr::from_bytes_until_nul(rest).map_or(rest, std::ffi::CStr::to_bytes);
+    let message = match encoding {
+        None => String::from_utf8_lossy(rest).trim_end().to_owned(),
+        Some(label) => decode_message(rest, label).trim_end().to_owned(),
+    };
     Some(Parsed {
         commit: Commit {
             message,
@@ -421,6 +583,34 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
             ..Commit::default()
         },
     })
+}
+
+/// The message in UTF-8, as git's `logmsg_reencode` gives it for the
+/// default output encoding: unchanged when it claims UTF-8 (or nothing),
+/// converted from what its `encoding` header names, and left as stored when
+/// the conversion fails or the encoding is unknown (git does the same when
+/// iconv cannot convert).
+fn decode_message(bytes: &[u8], label: &[u8]) -> String {
+    let label = std::str::from_utf8(label).map_or("", str::trim);
+    let lower = label.to_ascii_lowercase();
+    if matches!(lower.as_str(), "utf-8" | "utf8") {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    // iconv's ISO-8859-1 maps every byte to the same code point (WHATWG's
+    // label of that name means windows-1252: not the same for 0x80-0x9f).
+    if matches!(
+        lower.as_str(),
+        "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "latin1" | "latin-1" | "l1"
+    ) {
+        return bytes.iter().map(|&b| char::from(b)).collect();
+    }
+    match encoding_rs::Encoding::for_label_no_replacement(label.as_bytes()) {
+        Some(encoding) if !lower.contains("ascii") => encoding
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned()),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// `Name <email> 1600000000 +0000` → (name, email).
@@ -449,12 +639,25 @@ EPL-1 Fix the login\n\nBody line\n";
         let p = parse_commit(raw).unwrap();
         assert_eq!(
             parse_header(raw).map(|(parents, time)| (parents.len(), time)),
-            Some((2, 1_600_000_060))
+            Some((2, 1_600_000_060u64))
         );
         assert_eq!(p.commit.author_name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(p.commit.author_email.as_deref(), Some("ada@example.com"));
         assert_eq!(p.commit.message, "EPL-1 Fix the login\n\nBody line");
         assert_eq!(p.commit.parents, 2);
+    }
+
+    #[test]
+    fn hex_ids_are_checked_as_git_does() {
+        assert!(is_hex(b"0123456789abcdefABCDEF0123456789abcdef01"));
+        for bad in [
+            &b"0123456789abcdefABCDEF0123456789abcdef0g"[..],
+            b"0123456789abcdefABCDEF0123456789abcdef0",
+            b"0123456789abcdefABCDEF0123456789abcde /1",
+            b"0123456789abcdefABCDEF0123456789abcdef:1",
+        ] {
+            assert!(!is_hex(bad), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -74,14 +74,14 @@ pub async fn complete(
         pr.changed = git::changes_between(repo, &pr.base_sha, &pr.head_sha, true)?;
         let range = format!("{}..{}", pr.base_sha, pr.head_sha);
         let mut commits = Vec::new();
-        for oid in git::walk(repo, &range, None)? {
-            let oid = oid?;
-            let mut commit = git::read_commit(repo, oid, wanted.changes)
-                .map_err(|e| Fatal::new(format!("cannot read commit {oid}: {}", e.message())))?;
+        for read in git::history(repo, &range, None, wanted.changes)? {
+            let mut commit = read?.decode()?;
             commit.stage = Stage::PullRequest;
             // Each commit is on the pull request's head branch, as in the hook.
             commit.branch = Some(pr.head.clone());
-            commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
+            if let Some(oid) = commit.sha.as_deref().and_then(|s| Oid::from_str(s).ok()) {
+                commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
+            }
             commits.push(commit);
         }
         commits.reverse();
