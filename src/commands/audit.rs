@@ -137,7 +137,7 @@ fn resolve_range(
     let Some(previous) = release::latest_release_before(repo, tags, head) else {
         let mut fatal = Fatal::new("no release tag on HEAD's history to start the range from")
             .help("pass the range (`git-policy audit v1.2.0..HEAD`; for a first release, `git-policy audit HEAD`), or --tag-pattern if your release tags are not versions");
-        if git::is_shallow(&repo) {
+        if git::is_shallow(repo) {
             fatal = fatal.help("history is shallow and may not hold the tags: `git fetch --unshallow --tags`, or actions/checkout with `fetch-depth: 0`");
         }
         return Err(fatal.into());
