@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Enforce your delivery process on Git: pull requests, branches, commits and
 /// releases checked against YAML policy files.
 #[derive(Debug, Parser)]
-#[command(name = "git-policy", version, max_term_width = 100)]
+#[command(name = "git-policy", version = env!("GIT_POLICY_LONG_VERSION"), max_term_width = 100)]
 #[command(
     after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
 Policy: --policy PATH, else .github/policies/*.yml, else .git-policy.yml, else the built-in pack.\n\
