@@ -39,7 +39,16 @@ fn wheelhouse() -> &'static Path {
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let started = Instant::now();
-            let out = Command::new(tool("MATURIN", "maturin"))
+            let mut maturin = Command::new(tool("MATURIN", "maturin"));
+            // What cargo sets for this test process (OUT_DIR, CARGO_PKG_*, …) is
+            // not the environment of a build: keep it from maturin's cargo.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key == "OUT_DIR" {
+                    maturin.env_remove(&*key);
+                }
+            }
+            let out = maturin
                 .args(["build", "--profile", "dev", "--locked", "--quiet", "--out"])
                 .arg(dir.path())
                 .current_dir(common::root().join("python"))
