@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Enforce your delivery process on Git: pull requests, branches, commits and
 /// releases checked against YAML policy files.
 #[derive(Debug, Parser)]
-#[command(name = "git-policy", version, max_term_width = 100)]
+#[command(name = "git-policy", version = version_text(), max_term_width = 100)]
 #[command(
     after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
 Policy: --policy PATH, else .github/policies/*.yml, else .git-policy.yml, else the built-in pack.\n\
@@ -18,6 +18,20 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `-V`/`--version` name the commit the binary was built from (build.rs);
+/// everything else that renders the command (man page, completions, help)
+/// keeps the plain version, so generated docs do not change with every commit.
+fn version_text() -> &'static str {
+    let asks = std::env::args_os()
+        .skip(1)
+        .any(|arg| arg == "--version" || arg == "-V");
+    if asks {
+        env!("GIT_POLICY_LONG_VERSION")
+    } else {
+        env!("CARGO_PKG_VERSION")
+    }
 }
 
 #[derive(Debug, Args)]

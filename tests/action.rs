@@ -1,4 +1,12 @@
-//! action.yml: inputs reach scripts only through `env:`, and the scripts parse.
+//! action.yml and its scripts: inputs reach scripts only through `env:`, the
+//! scripts parse, third-party actions are pinned, and the run step refuses a
+//! `policy:` inside a pull request's checkout (run outside GitHub, with the
+//! environment the runner would give it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -16,7 +24,14 @@ fn inputs_are_the_documented_ones() {
         .keys()
         .map(String::as_str)
         .collect();
-    for name in ["policy", "format", "args", "token", "version"] {
+    for name in [
+        "policy",
+        "format",
+        "args",
+        "token",
+        "version",
+        "verify-attestation",
+    ] {
         assert!(inputs.contains(&name), "input `{name}` missing: {inputs:?}");
     }
     assert_eq!(action["inputs"]["token"]["default"], "${{ github.token }}");
@@ -25,14 +40,18 @@ fn inputs_are_the_documented_ones() {
 
 #[test]
 fn scripts_never_expand_expressions_and_are_valid_bash() {
+    let mut scripts = 0;
     for step in action()["runs"]["steps"].as_array().unwrap() {
-        let script = step["run"].as_str().unwrap();
+        let Some(script) = step["run"].as_str() else {
+            continue;
+        };
+        scripts += 1;
         assert!(
             !script.contains("${{"),
             "step `{}` expands an expression inside its script",
             step["name"]
         );
-        let status = std::process::Command::new("bash")
+        let status = Command::new("bash")
             .args(["-n", "-c", script])
             .status()
             .unwrap();
@@ -42,4 +61,152 @@ fn scripts_never_expand_expressions_and_are_valid_bash() {
             step["name"]
         );
     }
+    assert_eq!(scripts, 3);
+    for script in ["action/install.sh", "action/run.sh"] {
+        let status = Command::new("bash")
+            .arg("-n")
+            .arg(common::root().join(script))
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script} is not valid bash");
+    }
+}
+
+#[test]
+fn third_party_actions_are_pinned_to_a_full_commit() {
+    for step in action()["runs"]["steps"].as_array().unwrap() {
+        if let Some(uses) = step["uses"].as_str() {
+            let (_, sha) = uses.split_once('@').unwrap();
+            assert!(
+                sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                "{uses} is not pinned to a commit"
+            );
+        }
+    }
+}
+
+/// A pull request's checkout (`GITHUB_WORKSPACE`) and a trusted folder beside it.
+struct Job {
+    dir: tempfile::TempDir,
+}
+
+impl Job {
+    fn new() -> Job {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = "version: 1\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require:\n      ticket: { in: [message] }\ntickets:\n  jira: { pattern: '\\bEPL-[0-9]+\\b' }\n";
+        for folder in ["workspace", "temp/trusted"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            std::fs::write(dir.path().join(folder).join("policy.yml"), policy).unwrap();
+        }
+        Job { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn run(&self, event: &str, policy: &str) -> Output {
+        let bin = Path::new(env!("CARGO_BIN_EXE_git-policy"))
+            .parent()
+            .unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        Command::new("bash")
+            .arg(common::root().join("action/run.sh"))
+            .current_dir(self.path("workspace"))
+            .env("PATH", path)
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_WORKSPACE", self.path("workspace"))
+            .env("GIT_POLICY_POLICY", policy)
+            .env("GIT_POLICY_ARGS", "validate")
+            .env("GIT_POLICY_FORMAT", "json")
+            .env_remove("GITHUB_ACTIONS")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+}
+
+fn assert_refused(out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("::error title=git-policy policy::")
+            && stderr.contains("inside the checkout")
+            && stderr.contains("RUNNER_TEMP")
+            && stderr.contains("leave `policy:` empty"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "git-policy must not run");
+}
+
+fn assert_ran(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(
+        out.status.success() && report["valid"] == true,
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_policy_inside_a_pull_requests_checkout_is_refused() {
+    let job = Job::new();
+    let inside = job.path("workspace/policy.yml");
+    let dotted = job.path("temp/../workspace/policy.yml");
+    for event in [
+        "pull_request",
+        "pull_request_target",
+        "pull_request_review",
+        "pull_request_review_comment",
+    ] {
+        for policy in [
+            "policy.yml",
+            "./policy.yml",
+            ".",
+            inside.to_str().unwrap(),
+            dotted.to_str().unwrap(),
+        ] {
+            assert_refused(&job.run(event, policy));
+        }
+    }
+}
+
+#[test]
+fn a_link_in_the_checkout_to_a_trusted_policy_is_refused_too() {
+    // The pull request would choose which file the link names.
+    let job = Job::new();
+    std::os::unix::fs::symlink(job.path("temp/trusted"), job.path("workspace/trusted")).unwrap();
+    assert_refused(&job.run("pull_request", "trusted/policy.yml"));
+    // And a link outside that leads into the checkout.
+    std::os::unix::fs::symlink(job.path("workspace"), job.path("temp/into-checkout")).unwrap();
+    let via = job.path("temp/into-checkout/policy.yml");
+    assert_refused(&job.run("pull_request", via.to_str().unwrap()));
+}
+
+#[test]
+fn a_trusted_policy_outside_the_checkout_is_used() {
+    let job = Job::new();
+    let trusted = job.path("temp/trusted");
+    let out = job.run("pull_request", trusted.to_str().unwrap());
+    assert_ran(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("policy.yml"));
+}
+
+#[test]
+fn outside_pull_request_events_the_checkout_is_trusted() {
+    let job = Job::new();
+    for event in ["push", "workflow_dispatch", "merge_group"] {
+        assert_ran(&job.run(event, "policy.yml"));
+    }
+}
+
+#[test]
+fn without_a_policy_input_nothing_is_refused() {
+    let job = Job::new();
+    let out = job.run("pull_request", "");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("::error title=git-policy policy::"),
+        "{out:?}"
+    );
 }

@@ -1,0 +1,151 @@
+//! What a release carries besides the binary's behaviour: `--version` names the
+//! commit, the channels agree on the version and the archive names, and the
+//! crate's metadata is complete (crates.io, cargo-binstall, the SARIF driver).
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(common::root().join(path)).unwrap()
+}
+
+fn cargo_toml() -> Value {
+    let text = read("Cargo.toml");
+    // serde-saphyr reads YAML, not TOML: take the few keys needed line by line.
+    let mut map = serde_json::Map::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+        } else if let Some((key, value)) = line.split_once(" = ") {
+            map.insert(format!("{section}.{key}"), Value::String(value.to_string()));
+        }
+    }
+    Value::Object(map)
+}
+
+#[test]
+fn version_names_the_version_and_the_commit_it_was_built_from() {
+    let out = common::git_policy(&common::root())
+        .arg("--version")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let rest = said
+        .strip_prefix(&format!("git-policy {VERSION} ("))
+        .unwrap_or_else(|| panic!("{said}"));
+    let (commit, date) = rest
+        .trim_end()
+        .trim_end_matches(')')
+        .split_once(' ')
+        .unwrap();
+    assert_eq!(commit.len(), 12, "{said}");
+    assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{said}");
+    assert!(date.len() == 10 && date.starts_with("20"), "{said}");
+    // Built from this work tree: the commit is its HEAD.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&head.stdout).starts_with(commit),
+        "--version says {commit}, HEAD is {}",
+        String::from_utf8_lossy(&head.stdout)
+    );
+}
+
+#[test]
+fn the_crate_has_what_crates_io_and_binstall_need() {
+    let toml = cargo_toml();
+    for key in [
+        "package.repository",
+        "package.homepage",
+        "package.documentation",
+        "package.keywords",
+        "package.categories",
+        "package.rust-version",
+        "package.license",
+    ] {
+        assert!(toml.get(key).is_some(), "Cargo.toml lacks {key}");
+    }
+    let pkg_url = toml["package.metadata.binstall.pkg-url"].as_str().unwrap();
+    assert_eq!(
+        pkg_url,
+        r#""{ repo }/releases/download/v{ version }/{ name }-v{ version }-{ target }{ archive-suffix }""#
+    );
+    // The names the release workflow gives the archives.
+    let package = read(".github/scripts/package.py");
+    assert!(
+        package.contains(r#"f"git-policy-v{version}-{target}""#),
+        "package.py"
+    );
+}
+
+#[test]
+fn the_pre_commit_placeholder_pins_this_version_of_the_wheel() {
+    let placeholder = read("pyproject.toml");
+    assert!(
+        placeholder.contains(&format!("dependencies = [\"git-policy=={VERSION}\"]")),
+        "pyproject.toml must pin git-policy=={VERSION}"
+    );
+    assert!(placeholder.contains(&format!("version = \"{VERSION}\"")));
+    let wheel = read("python/pyproject.toml");
+    assert!(
+        wheel.contains("bindings = \"bin\"") && wheel.contains("manifest-path = \"../Cargo.toml\"")
+    );
+    let changelog = read("CHANGELOG.md");
+    assert!(
+        changelog.contains(&format!("## [{VERSION}]")) || changelog.contains("## [Unreleased]")
+    );
+}
+
+#[test]
+fn the_release_builds_every_target_the_action_installs() {
+    let release: Value = serde_saphyr::from_str(&read(".github/workflows/release.yml")).unwrap();
+    let built: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["target"].as_str().unwrap())
+        .collect();
+    let install = read("action/install.sh");
+    for target in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(
+            built.contains(&target),
+            "release.yml does not build {target}"
+        );
+        assert!(
+            install.contains(&format!(") echo {target} ;;")),
+            "install.sh does not map a runner to {target}"
+        );
+    }
+    assert_eq!(built.len(), 5, "{built:?}");
+}
+
+#[test]
+fn sarif_names_the_repository_as_the_drivers_information_uri() {
+    let repo = common::Repo::new("main");
+    repo.write("msg", "EPL-1 fine\n");
+    let out = common::git_policy(repo.path())
+        .args(["--format", "sarif", "check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["informationUri"],
+        env!("CARGO_PKG_REPOSITORY")
+    );
+    assert!(env!("CARGO_PKG_REPOSITORY").starts_with("https://"));
+}
