@@ -362,9 +362,23 @@ pub fn verdicts(policy: &Policy, subjects: &[Subject<'_>], findings: &[Finding])
                 }
                 None => None,
             };
+            // A rule without a description is described by what it requires.
+            let description = rule
+                .description
+                .as_ref()
+                .map(|d| d.value.clone())
+                .or_else(|| {
+                    let names: Vec<String> = rule
+                        .require
+                        .each()
+                        .iter()
+                        .map(|(info, _, _)| format!("`{}`: {}", info.name, info.summary))
+                        .collect();
+                    (!names.is_empty()).then(|| names.join(" "))
+                });
             Verdict {
                 rule: rule.id.value.clone(),
-                description: rule.description.as_ref().map(|d| d.value.clone()),
+                description,
                 outcome,
             }
         })

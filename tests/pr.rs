@@ -470,6 +470,11 @@ async fn github_format_writes_annotations_summary_and_outputs() {
         summary.contains("| `bug-steps` | ➖ not applicable |"),
         "{summary}"
     );
+    // A rule without a description says what it requires.
+    assert!(
+        summary.contains("| `pr-ticket` | ✅ passed | `ticket`: "),
+        "{summary}"
+    );
     let outputs = std::fs::read_to_string(outputs).unwrap();
     assert!(
         outputs.starts_with("passed=false\nerrors=1\nwarnings=0\nfindings<<git_policy_"),
