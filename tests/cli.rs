@@ -1064,3 +1064,31 @@ fn help_never_cuts_a_regex() {
         );
     }
 }
+
+/// Errors and annotations name a policy file by its path from the
+/// repository root (it used to be `x.yml` for `--policy bad/x.yml`, so
+/// annotations pointed at files that do not exist).
+#[test]
+fn policy_files_are_named_from_the_repository_root() {
+    let repo = Repo::new("main");
+    repo.write(
+        "policies/team/x.yml",
+        "version: 1\nrules:\n  - id: x\n    require: { tickt: {} }\n",
+    );
+    for (dir, arg) in [
+        (repo.path().to_path_buf(), "policies/team/x.yml"),
+        (repo.path().join("policies"), "team/x.yml"),
+        (repo.path().join("policies/team"), "."),
+    ] {
+        let out = common::git_policy(&dir)
+            .args(["--format", "github", "--policy", arg, "validate"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            said.contains("file=policies/team/x.yml,line=4"),
+            "{arg}: {said}"
+        );
+    }
+}

@@ -74,7 +74,7 @@ fn json_lists_policy_errors_with_places() {
             "--format",
             "json",
             "--policy",
-            "07-undefined-tracker.yml",
+            "fixtures/policies/invalid/07-undefined-tracker.yml",
             "validate",
         ])
         .output()
@@ -84,7 +84,10 @@ fn json_lists_policy_errors_with_places() {
     assert_eq!(value["passed"], serde_json::Value::Null);
     let error = &value["policy_errors"][0];
     assert_eq!(error["code"], "policy::undefined-name");
-    assert_eq!(error["file"], "07-undefined-tracker.yml");
+    assert_eq!(
+        error["file"],
+        "fixtures/policies/invalid/07-undefined-tracker.yml"
+    );
     assert_eq!(
         (error["line"].as_u64(), error["column"].as_u64()),
         (Some(6), Some(37))

@@ -53,7 +53,16 @@ pub fn discover(
             }
             // The path itself is the caller's choice; what a folder holds must stay inside it.
             let fence = canonical(path)?;
-            sources.extend(read_path(path, path.parent(), &fence, &mut budget)?);
+            // Files are named by their path from the repository root when
+            // they are in it (annotations then point at files that exist),
+            // else as given.
+            let root = root
+                .and_then(|r| canonical(r).ok())
+                .filter(|r| fence.starts_with(r));
+            match &root {
+                Some(root) => sources.extend(read_path(&fence, Some(root), &fence, &mut budget)?),
+                None => sources.extend(read_path(path, None, &fence, &mut budget)?),
+            }
         }
         if sources.is_empty() {
             return Err(
