@@ -74,7 +74,7 @@ fn json_lists_policy_errors_with_places() {
             "--format",
             "json",
             "--policy",
-            "fixtures/policies/invalid/07-undefined-tracker.yml",
+            "07-undefined-tracker.yml",
             "validate",
         ])
         .output()
