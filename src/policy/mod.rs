@@ -6,20 +6,23 @@ mod error;
 mod load;
 pub mod node;
 mod predicate;
+pub mod tracker;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use globset::GlobSet;
 use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
+/// Moved to [`crate::facts`]; re-exported so existing paths keep working.
+pub use crate::facts::SubjectKind;
 pub use decode::{Decoder, Fields, glob, glob_set};
-pub use error::{PolicyError, did_you_mean, undefined_name};
+pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
+pub use tracker::Tracker;
 
 use crate::rules::Requirements;
 
@@ -70,14 +73,6 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 pub struct Pattern {
     pub source: Spanned<String>,
     pub regex: Regex,
-}
-
-impl Tracker {
-    pub fn near_miss(&self) -> Option<&Regex> {
-        self.near_miss
-            .get_or_init(|| crate::rules::ticket::near_miss_pattern(&self.pattern.source.value))
-            .as_ref()
-    }
 }
 
 impl Pattern {
@@ -189,40 +184,6 @@ impl JsonSchema for Strings {
     }
 }
 
-/// What a rule can be about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SubjectKind {
-    PullRequest,
-    Commit,
-    Branch,
-    Release,
-}
-
-impl SubjectKind {
-    pub const ALL: [SubjectKind; 4] =
-        [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PullRequest => "pull_request",
-            Self::Commit => "commit",
-            Self::Branch => "branch",
-            Self::Release => "release",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
-impl fmt::Display for SubjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// How serious a finding is. Only `error` fails the check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -243,25 +204,6 @@ impl Level {
             Self::Notice => "notice",
         }
     }
-}
-
-/// A ticket tracker: what a reference to one of its tickets looks like.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Tracker {
-    /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
-    pub pattern: Pattern,
-    /// Link template for reports; `{id}` is replaced by the ticket id.
-    pub url: Option<Spanned<String>>,
-    /// A sample id shown in help messages, e.g. `EPL-123`.
-    pub example: Option<Spanned<String>>,
-    /// Tickets of this tracker are incidents (used by the release audit).
-    #[serde(default)]
-    pub incident: bool,
-    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
-    /// compiled on first use: only a failing check needs it.
-    #[schemars(skip)]
-    pub near_miss: std::sync::OnceLock<Option<Regex>>,
 }
 
 /// A team of approvers.

@@ -1,5 +1,6 @@
 //! The `when` / `unless` model. Evaluation lives in `crate::predicates`.
 
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::decode::{Decoder, glob};
@@ -90,7 +91,7 @@ impl Predicate {
         if fields.entries().is_empty() {
             d.error(
                 PolicyError::at(
-                    "policy::empty-condition",
+                    ErrorCode::EmptyCondition,
                     node.span,
                     "this condition is empty",
                 )
@@ -154,7 +155,7 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
                         Err(err) => {
                             ok = false;
                             d.error(PolicyError::at(
-                                "policy::invalid-glob",
+                                ErrorCode::InvalidGlob,
                                 name.span,
                                 format!("invalid glob: {err}"),
                             ));
@@ -165,7 +166,7 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
                     ok = false;
                     d.error(
                         PolicyError::at(
-                            "policy::invalid-glob",
+                            ErrorCode::InvalidGlob,
                             name.span,
                             format!("invalid glob: {}", err.kind()),
                         )

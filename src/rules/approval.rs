@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -122,7 +123,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
             if let Some(inline) = GROUP_KEYS.iter().find_map(|k| fields.key(k)) {
                 d.error(
                     PolicyError::at(
-                        "policy::conflicting-keys",
+                        ErrorCode::ConflictingKeys,
                         inline.span,
                         "give either `groups` or one inline group, not both",
                     )
@@ -133,7 +134,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
             let items = d.list(list);
             if items.is_empty() {
                 d.error(
-                    PolicyError::at("policy::empty", list.span, "`groups` lists no group")
+                    PolicyError::at(ErrorCode::Empty, list.span, "`groups` lists no group")
                         .help("give at least one `{ teams: [...], count: 1 }`"),
                 );
                 return None;
@@ -172,7 +173,7 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
             Some(c) if c.value == 0 => {
                 d.error(
                     PolicyError::at(
-                        "policy::invalid-value",
+                        ErrorCode::InvalidValue,
                         n.span,
                         "`count: 0` requires no approval",
                     )
@@ -198,7 +199,7 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
             _ => {
                 let given = n.as_str().unwrap_or("");
                 let mut e = PolicyError::at(
-                    "policy::unknown-value",
+                    ErrorCode::UnknownValue,
                     n.span,
                     format!("unknown `fresh` value `{given}`"),
                 )
@@ -256,7 +257,7 @@ impl Requirement for Options {
             if group.fresh == Fresh::Paths && rule_paths(rule).is_empty() {
                 errors.push(
                     PolicyError::at(
-                        "policy::fresh-paths-without-paths",
+                        ErrorCode::FreshPathsWithoutPaths,
                         rule.require_span,
                         format!(
                             "`fresh: paths` in rule `{}` has no paths to watch",

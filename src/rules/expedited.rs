@@ -2,6 +2,7 @@
 //! `release_checks` (the audit): a label that counts only when a member of a
 //! named team applied it, never when the author (or anyone else) claims it.
 
+use crate::policy::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -33,7 +34,7 @@ pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
     if !matches!(node.value, Value::Map(_)) {
         d.error(
             PolicyError::at(
-                "policy::expedited-not-granted",
+                ErrorCode::ExpeditedNotGranted,
                 node.span,
                 "the expedited path must say who may grant it",
             )

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -82,7 +83,7 @@ impl Requirement for Options {
         if self.trackers.0.is_empty() && !policy.tickets.values().any(|t| t.incident) {
             errors.push(
                 PolicyError::at(
-                    "policy::no-incident-tracker",
+                    ErrorCode::NoIncidentTracker,
                     rule.require_span,
                     "`incident_tests` has no incident tracker to read",
                 )

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -53,7 +54,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let any_of = d.strings(node)?;
     if any_of.is_empty() {
         d.error(
-            PolicyError::at("policy::empty", fields.span(), "`any_of` lists no kind")
+            PolicyError::at(ErrorCode::Empty, fields.span(), "`any_of` lists no kind")
                 .help("list kind names from `kinds:`"),
         );
         return None;

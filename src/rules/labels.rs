@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -53,8 +54,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         Some(n) => match d.strings(n) {
             Some(v) if v.is_empty() => {
                 d.error(
-                    PolicyError::at("policy::empty", n.span, format!("`{key}` is an empty list"))
-                        .help("list at least one label"),
+                    PolicyError::at(
+                        ErrorCode::Empty,
+                        n.span,
+                        format!("`{key}` is an empty list"),
+                    )
+                    .help("list at least one label"),
                 );
                 ok = false;
                 None
@@ -80,7 +85,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         && options.none_of.is_none()
     {
         d.error(PolicyError::at(
-            "policy::empty-requirement",
+            ErrorCode::EmptyRequirement,
             fields.span(),
             "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`",
         ));

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation, pattern};
@@ -72,7 +73,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     {
         d.error(
             PolicyError::at(
-                "policy::empty-requirement",
+                ErrorCode::EmptyRequirement,
                 fields.span(),
                 "`message` needs `pattern`, `forbid` or `subject_max_length`",
             )

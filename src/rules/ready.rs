@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -40,7 +41,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         Value::Bool(false) => {
             d.error(
                 PolicyError::at(
-                    "policy::invalid-value",
+                    ErrorCode::InvalidValue,
                     node.span,
                     "`ready: false` requires nothing",
                 )
@@ -51,7 +52,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         _ => {
             d.error(
                 PolicyError::at(
-                    "policy::wrong-type",
+                    ErrorCode::WrongType,
                     node.span,
                     format!("expected `true`, found {}", node.type_name()),
                 )

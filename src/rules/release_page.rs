@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -127,7 +128,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                     ok = false;
                     d.error(
                         PolicyError::at(
-                            "policy::unknown-value",
+                            ErrorCode::UnknownValue,
                             item.span,
                             format!(
                                 "unknown `tickets_in` value `{}`",
@@ -147,7 +148,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if ok && sections.is_empty() && !lists_all_tickets && path.is_none() {
         d.error(
             PolicyError::at(
-                "policy::empty-requirement",
+                ErrorCode::EmptyRequirement,
                 fields.span(),
                 "`release_page` asks for nothing",
             )

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -67,7 +68,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let items = d.list(node);
     if items.is_empty() {
         d.error(
-            PolicyError::at("policy::empty", node.span, "`sections` lists no section")
+            PolicyError::at(ErrorCode::Empty, node.span, "`sections` lists no section")
                 .help("list at least one heading"),
         );
         return None;

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -74,7 +75,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         Value::Bool(false) => {
             d.error(
                 PolicyError::at(
-                    "policy::invalid-value",
+                    ErrorCode::InvalidValue,
                     node.span,
                     "`tests_changed: false` requires nothing",
                 )
