@@ -347,7 +347,7 @@ pub struct Rule {
     /// What the rule is for; name the process statements it encodes.
     pub description: Option<Spanned<String>>,
     /// Subjects the rule applies to. Default: every subject its requirements support.
-    #[schemars(with = "Vec<SubjectKind>")]
+    #[schemars(with = "Option<OneOrMany<SubjectKind>>", extend("minItems" = 1))]
     pub on: Vec<Spanned<SubjectKind>>,
     /// The rule applies only when this holds.
     pub when: Option<Predicate>,
@@ -362,6 +362,71 @@ pub struct Rule {
     pub span: Span,
     #[schemars(skip)]
     pub require_span: Span,
+}
+
+/// A value, or `true` for its defaults (`ticket: true`).
+pub struct OrTrue<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for OrTrue<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}OrTrue", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inner = generator.subschema_for::<T>();
+        json_schema!({ "anyOf": [ { "const": true }, inner ] })
+    }
+}
+
+/// One value, standing for a list of one, or a list of them.
+pub struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inner = generator.subschema_for::<T>();
+        json_schema!({ "anyOf": [ inner.clone(), { "type": "array", "items": inner } ] })
+    }
+}
+
+/// Removes `null` from the types schemars allows for `Option` fields.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value as Json;
+    match value {
+        Json::Object(map) => {
+            if let Some(Json::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Json::Array(any)) = map.get_mut("anyOf") {
+                any.retain(|s| s.get("type").and_then(Json::as_str) != Some("null"));
+                if any.len() == 1 {
+                    let only = any.remove(0);
+                    map.remove("anyOf");
+                    if let Json::Object(only) = only {
+                        for (k, v) in only {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                drop_null(v);
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
 }
 
 /// A whole policy: every file merged.
@@ -412,9 +477,15 @@ struct PolicyFile {
 }
 
 impl Policy {
-    /// The JSON Schema of a policy file.
+    /// The JSON Schema of a policy file. An absent key and `key: null` are
+    /// not the same to the loader (a null value is the wrong type), so the
+    /// schema does not let optional values be null either.
     pub fn json_schema() -> Schema {
-        schemars::schema_for!(PolicyFile)
+        let mut schema = schemars::schema_for!(PolicyFile);
+        if let Some(map) = schema.as_object_mut() {
+            map.values_mut().for_each(drop_null);
+        }
+        schema
     }
 
     pub fn source(&self, span: Span) -> Option<&PolicySource> {

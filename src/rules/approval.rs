@@ -80,6 +80,33 @@ pub struct Options {
     pub expedited: Option<super::expedited::Expedited>,
 }
 
+/// How `approval` is written: one group inline (`teams`, `users`, `count`,
+/// `fresh`), or several under `groups`; not both.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("not" = { "anyOf": [
+    { "required": ["groups", "teams"] }, { "required": ["groups", "users"] },
+    { "required": ["groups", "count"] }, { "required": ["groups", "fresh"] }
+] }))]
+#[allow(dead_code)]
+struct Written {
+    /// Team names (under `teams:`).
+    teams: Option<Strings>,
+    /// GitHub logins.
+    users: Option<Strings>,
+    /// Approvals needed. Default 1.
+    #[schemars(range(min = 1))]
+    count: Option<u32>,
+    /// Which approvals count: `any` (default), `head`, `paths`.
+    fresh: Option<Fresh>,
+    /// Several groups, each met on its own.
+    #[schemars(with = "Option<crate::policy::OneOrMany<Group>>", extend("minItems" = 1))]
+    groups: Option<Vec<Group>>,
+    /// The expedited path: approvals missing become warnings when a member of
+    /// a `granted_by` team applied one of its labels.
+    expedited: Option<super::expedited::Expedited>,
+}
+
 /// One group of approvers.
 #[derive(Clone, Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,9 +118,16 @@ pub struct Group {
     #[serde(default)]
     pub users: Strings,
     /// Approvals needed. Default 1.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     pub count: u32,
     /// Which approvals count: `any` (default), `head`, `paths`.
+    #[serde(default)]
     pub fresh: Fresh,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Which approvals still count after new commits.
@@ -107,6 +141,11 @@ pub enum Fresh {
 }
 
 const GROUP_KEYS: &[&str] = &["teams", "users", "count", "fresh"];
+
+/// How `approval` is written: one inline group, or `groups`.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Written>()
+}
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(

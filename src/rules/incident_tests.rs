@@ -51,6 +51,11 @@ pub struct Options {
     pub tests: Option<Vec<ChangedRef>>,
 }
 
+/// How `incident_tests` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if let crate::policy::node::Value::Bool(true) = node.value {
         return Some(Options::default());

@@ -48,6 +48,11 @@ pub struct Options {
     pub any_of: Strings,
 }
 
+/// How `kind` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(node, "`kind`", &["any_of"])?;
     let node = fields.required("any_of", d)?;

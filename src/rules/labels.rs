@@ -18,6 +18,8 @@ carries one priority (critical, major or minor).
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 rules:
   - id: bug-priority
     on: [pull_request]
@@ -45,6 +47,11 @@ pub struct Options {
     pub all_of: Option<Strings>,
     /// None of these.
     pub none_of: Option<Strings>,
+}
+
+/// How `labels` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {

@@ -20,7 +20,7 @@ pub mod tests_changed;
 pub mod ticket;
 pub mod title;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::facts::Subject;
 use crate::policy::{Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, SubjectKind};
@@ -114,8 +114,7 @@ pub struct Info {
 macro_rules! requirements {
     ($($name:ident),* $(,)?) => {
         /// What a rule requires; each key is one requirement.
-        #[derive(Clone, Debug, Default, JsonSchema)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Clone, Debug, Default)]
         pub struct Requirements {
             $( pub $name: Option<Spanned<$name::Options>>, )*
         }
@@ -124,6 +123,29 @@ macro_rules! requirements {
         pub const ALL: &[Info] = &[
             $( Info { name: stringify!($name), subjects: $name::SUBJECTS, summary: $name::SUMMARY, doc: $name::DOC }, )*
         ];
+
+        /// Each requirement's schema is the one its file gives (`schema()`,
+        /// next to its decoder): shorthands such as `ticket: true` included.
+        impl JsonSchema for Requirements {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                "Requirements".into()
+            }
+            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                let mut properties = serde_json::Map::new();
+                $(
+                    let mut schema = $name::schema(generator);
+                    schema.insert("description".into(), $name::SUMMARY.into());
+                    properties.insert(stringify!($name).into(), schema.to_value());
+                )*
+                json_schema!({
+                    "description": "What a rule requires; each key is one requirement (`git-policy explain NAME`).",
+                    "type": "object",
+                    "properties": properties,
+                    "additionalProperties": false,
+                    "minProperties": 1
+                })
+            }
+        }
 
         impl Requirements {
             pub fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {

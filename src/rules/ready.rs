@@ -35,6 +35,11 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 #[derive(Clone, Debug, Default, JsonSchema)]
 pub struct Options(pub bool);
 
+/// How `ready` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     match node.value {
         Value::Bool(true) => Some(Options(true)),

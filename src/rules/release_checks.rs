@@ -33,6 +33,8 @@ changes get a post-implementation review within 24 hours.
 
 ## Example policy
 ```yaml
+teams:
+  rte: { members: [rte-lead] }
 rules:
   - id: release-checks-green
     on: [release]
@@ -84,6 +86,11 @@ impl ChecksQuery<'_> {
             .flat_map(|e| e.labels.iter().map(|l| l.value.clone()))
             .collect()
     }
+}
+
+/// How `release_checks` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {

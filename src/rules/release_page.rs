@@ -67,6 +67,7 @@ pub struct Options {
     pub path: Option<Spanned<String>>,
     /// Sections with real content.
     #[serde(default)]
+    #[schemars(with = "crate::policy::OneOrMany<super::sections::Section>")]
     pub sections: Vec<SectionSpec>,
     /// Every ticket a commit of the range names appears on the page.
     #[serde(default)]
@@ -86,6 +87,11 @@ pub enum Part {
     Subject,
     Body,
     Message,
+}
+
+/// How `release_page` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {

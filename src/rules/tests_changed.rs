@@ -21,6 +21,8 @@ P13: each bug fix gets a focused regression test.
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 paths:
   tests: ['tests/**', '**/*_test.go']
 rules:
@@ -67,6 +69,11 @@ pub struct Options {
     /// Path-set names or globs that are tests. Default: common test locations.
     #[schemars(with = "Option<crate::policy::Strings>")]
     pub paths: Option<Vec<ChangedRef>>,
+}
+
+/// How `tests_changed` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {

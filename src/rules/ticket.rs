@@ -112,6 +112,11 @@ impl Place {
     }
 }
 
+/// How `ticket` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if let crate::policy::node::Value::Bool(true) = node.value {
         return Some(Options::default());
