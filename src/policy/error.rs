@@ -105,6 +105,7 @@ error_codes! {
     UndefinedName => "undefined-name", "A team, path set, kind or tracker name that is not defined.",
     UnknownKey => "unknown-key", "A key the mapping does not take (with a \"did you mean\").",
     UnknownValue => "unknown-value", "A value that is not one of the allowed names.",
+    UnusedDefinition => "unused-definition", "A tracker, team, path set or kind that no rule uses (a `validate` warning, not an error).",
     UnsupportedVersion => "unsupported-version", "A `version:` this build does not read.",
     WrongType => "wrong-type", "A value of the wrong YAML type.",
     YamlSyntax => "yaml-syntax", "The file is not valid YAML.",

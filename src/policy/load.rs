@@ -114,6 +114,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
+        definitions: BTreeMap::new(),
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -139,6 +140,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     }
     policy.sources = sources;
     policy.commits_span = commits_set;
+    policy.definitions = first_definition;
     // Cross-checks run even after decode errors, so every problem shows at
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.

@@ -443,6 +443,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// The files the policy came from, for diagnostics.
     pub sources: Vec<PolicySource>,
+    /// Where each named definition is: `("tickets" | "teams" | "paths" |
+    /// "kinds", name)` to the span of its name.
+    pub definitions: BTreeMap<(&'static str, String), Span>,
 }
 
 /// The shape of one policy file, for the JSON Schema.

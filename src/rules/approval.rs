@@ -262,6 +262,15 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        for group in &self.groups {
+            used.names("teams", &group.teams);
+        }
+        if let Some(expedited) = &self.expedited {
+            expedited.uses(used);
+        }
+    }
+
     fn needs<'a>(&'a self, _: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
         for group in &self.groups {
             needs

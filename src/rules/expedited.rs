@@ -71,6 +71,12 @@ pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
 
 impl Expedited {
     /// Undefined team names.
+    /// The teams it names.
+    pub fn uses(&self, used: &mut super::Used) {
+        used.names("teams", &self.granted_by);
+        used.names("teams", &self.reviewed_by);
+    }
+
     pub fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
         for team in self
             .granted_by

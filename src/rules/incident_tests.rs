@@ -73,6 +73,19 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+        // Default: every tracker marked `incident: true`.
+        if self.trackers.0.is_empty() {
+            for (name, _) in policy.tickets.iter().filter(|(_, t)| t.incident) {
+                used.name("tickets", name);
+            }
+        }
+        used.names("tickets", &self.trackers);
+        if let Some(tests) = &self.tests {
+            used.path_sets(tests);
+        }
+    }
+
     fn needs<'a>(&'a self, policy: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
         needs.incident_references.push(IncidentQuery {
             options: self,

@@ -70,6 +70,10 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+        used.names("kinds", &self.any_of);
+    }
+
     fn validate(
         &self,
         policy: &Policy,

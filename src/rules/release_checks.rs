@@ -121,6 +121,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+        if let Some(expedited) = &self.expedited {
+            expedited.uses(used);
+        }
+    }
+
     fn needs<'a>(
         &'a self,
         _: &'a crate::policy::Policy,

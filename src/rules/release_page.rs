@@ -172,6 +172,16 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+        // Default: every tracker not marked `incident`.
+        if self.trackers.0.is_empty() {
+            for (name, _) in policy.tickets.iter().filter(|(_, t)| !t.incident) {
+                used.name("tickets", name);
+            }
+        }
+        used.names("tickets", &self.trackers);
+    }
+
     fn needs<'a>(&'a self, policy: &'a Policy, rule: &'a Rule, needs: &mut super::Needs<'a>) {
         needs.release_pages.push(PageQuery {
             options: self,

@@ -101,6 +101,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        if let Some(paths) = &self.paths {
+            used.path_sets(paths);
+        }
+    }
+
     fn needs<'a>(
         &'a self,
         _: &'a crate::policy::Policy,

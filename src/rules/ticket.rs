@@ -177,6 +177,13 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        if self.trackers.0.is_empty() {
+            used.every("tickets");
+        }
+        used.names("tickets", &self.trackers);
+    }
+
     fn validate(
         &self,
         policy: &Policy,
