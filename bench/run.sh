@@ -43,11 +43,18 @@ hyperfine --warmup 1 --runs 10 --export-markdown "$work/commits.md" \
 echo "== peak memory (max RSS), check commits over $commits commits"
 /usr/bin/time -f 'git-policy: %M KiB max RSS, %e s' "$bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
 
-echo "== check commit-msg on one message, whole process (and the cost of any process here)"
+tools=$work/tools
+if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
+  echo "installing cocogitto and committed 1.1.11 into $tools (cargo install --root; not project dependencies)…" >&2
+  cargo install --quiet --locked --root "$tools" cocogitto
+  cargo install --quiet --locked --root "$tools" committed --version 1.1.11
+fi
+echo "== check commit-msg on one message, whole process, side by side with committed (the same message file)"
 # -i: with the built-in pack the commit on `main` is refused (P9), exit 1 by design
 hyperfine -N -i --warmup 50 --runs 500 --export-json "$work/commit-msg.json" \
   -n 'git-policy check commit-msg' "$bin -C $repo --policy $policy check commit-msg $msg" \
   -n 'git-policy check commit-msg (built-in pack)' "$bin -C $repo check commit-msg $msg" \
+  -n 'committed --commit-file (1.1.11, its default rules)' "$tools/bin/committed --commit-file $msg" \
   -n '/bin/true' "/bin/true" \
   -n 'git --version' "git --version"
 python3 - "$work/commit-msg.json" <<'PY'
@@ -62,11 +69,6 @@ echo "== check pr: evaluating 3,000 changed paths against 100 globs"
 cargo run --quiet --release --example glob-eval
 
 echo "== audit over the whole history, side by side with cocogitto and committed (same range)"
-tools=$work/tools
-if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
-  echo "installing cocogitto and committed into $tools (cargo install --root; not project dependencies)…" >&2
-  cargo install --quiet --locked --root "$tools" cocogitto committed
-fi
 root_commit=$(git -C "$repo" rev-list --max-parents=0 HEAD)
 page=$work/page.md
 # The release page lists every ticket of the history, as a complete page would.

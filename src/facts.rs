@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
+use std::fmt;
 
 /// A file changed by a pull request or commit. A rename carries both paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -327,6 +329,40 @@ pub struct ReleasePage {
     pub text: String,
 }
 
+/// What a rule can be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    PullRequest,
+    Commit,
+    Branch,
+    Release,
+}
+
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 4] =
+        [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PullRequest => "pull_request",
+            Self::Commit => "commit",
+            Self::Branch => "branch",
+            Self::Release => "release",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What the engine judges.
 #[derive(Clone, Copy, Debug)]
 pub enum Subject<'a> {
@@ -337,8 +373,7 @@ pub enum Subject<'a> {
 }
 
 impl Subject<'_> {
-    pub fn kind(&self) -> crate::policy::SubjectKind {
-        use crate::policy::SubjectKind;
+    pub fn kind(&self) -> SubjectKind {
         match self {
             Subject::PullRequest(_) => SubjectKind::PullRequest,
             Subject::Commit(_) => SubjectKind::Commit,

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use super::{Global, Outcome, PASSED, out, policy_for};
-use crate::policy::{Policy, did_you_mean};
+use crate::policy::{ErrorCode, Policy, did_you_mean};
 use crate::rules;
 use crate::sources::{Fatal, git};
 
@@ -20,6 +20,10 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
                 info.summary,
                 on.join(", ")
             ));
+        }
+        text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
+        for code in ErrorCode::ALL {
+            text.push_str(&format!("  {:<36} {}\n", code.as_str(), code.summary()));
         }
         if let Ok(policy) = policy_for(global, root.as_deref()) {
             text.push_str(&format!(
@@ -48,6 +52,13 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
             on.join(", "),
             info.doc
         ));
+        return Ok(ExitCode::from(PASSED));
+    }
+    if let Some(code) = ErrorCode::ALL
+        .iter()
+        .find(|c| c.as_str() == topic || c.as_str().strip_prefix("policy::") == Some(topic))
+    {
+        out(&format!("# Policy error `{code}`\n\n{}\n", code.summary()));
         return Ok(ExitCode::from(PASSED));
     }
     let policy = policy_for(global, root.as_deref())?;

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{Global, Outcome, PASSED, out, policy_for};
 use crate::cli::Format;
+use crate::policy::Policy;
 use crate::sources::git;
 
 /// `validate`: load and check the policy only.
@@ -15,6 +16,7 @@ pub fn run(global: &Global) -> Outcome {
         .or_else(|| global.dir.canonicalize().ok());
     let policy = policy_for(global, root.as_deref())?;
     let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
+    let unused = unused_warnings(&policy);
     match global.format {
         Format::Json => {
             let rules: Vec<_> = policy
@@ -22,7 +24,7 @@ pub fn run(global: &Global) -> Outcome {
                 .iter()
                 .map(|r| json!({ "id": r.id.value, "on": r.on.iter().map(|o| o.value.name()).collect::<Vec<_>>(), "level": r.level.name() }))
                 .collect();
-            let value = json!({ "tool": "git-policy", "version": env!("CARGO_PKG_VERSION"), "valid": true, "files": files, "rules": rules });
+            let value = json!({ "tool": "git-policy", "version": env!("CARGO_PKG_VERSION"), "valid": true, "files": files, "rules": rules, "warnings": unused });
             out(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -43,8 +45,41 @@ pub fn run(global: &Global) -> Outcome {
                     on.join(", ")
                 ));
             }
+            for w in &unused {
+                text.push_str(&format!(
+                    "warning[{}]: {} ({}:{}:{})\n",
+                    w["code"].as_str().unwrap_or_default(),
+                    w["message"].as_str().unwrap_or_default(),
+                    w["file"].as_str().unwrap_or_default(),
+                    w["line"],
+                    w["column"]
+                ));
+            }
             out(&text);
         }
     }
     Ok(ExitCode::from(PASSED))
+}
+
+/// Definitions no rule uses, as cargo-deny reports unused allow entries.
+fn unused_warnings(policy: &Policy) -> Vec<serde_json::Value> {
+    crate::rules::unused_definitions(policy)
+        .into_iter()
+        .map(|(section, name, span)| {
+            let what = match section {
+                "tickets" => "tracker",
+                "teams" => "team",
+                "paths" => "path set",
+                _ => "kind",
+            };
+            let file = policy.source(span).map_or("", |s| s.name.as_str());
+            json!({
+                "code": crate::policy::ErrorCode::UnusedDefinition.as_str(),
+                "message": format!("{what} `{name}` (under `{section}:`) is used by no rule"),
+                "file": file,
+                "line": span.line,
+                "column": span.column,
+            })
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! Decoding the typed policy from a node tree, collecting every error.
 
+use crate::policy::ErrorCode;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
@@ -56,7 +57,7 @@ impl<'a> Fields<'a> {
         if found.is_none() && !misspelt {
             decoder.error(
                 PolicyError::at(
-                    "policy::missing-key",
+                    ErrorCode::MissingKey,
                     self.span,
                     format!("{} is missing `{key}`", self.what),
                 )
@@ -76,7 +77,7 @@ impl Decoder {
     fn expected(&mut self, node: &Node, expected: &str) {
         self.error(
             PolicyError::at(
-                "policy::wrong-type",
+                ErrorCode::WrongType,
                 node.span,
                 format!("expected {expected}, found {}", node.type_name()),
             )
@@ -109,7 +110,7 @@ impl Decoder {
                 Some(name) if keys.contains(&name) => {}
                 Some(name) => {
                     let mut error = PolicyError::at(
-                        "policy::unknown-key",
+                        ErrorCode::UnknownKey,
                         key.span,
                         format!("unknown key `{name}` in {what}"),
                     )
@@ -144,7 +145,7 @@ impl Decoder {
         let s = self.string(node)?;
         if s.value.trim().is_empty() {
             self.error(
-                PolicyError::at("policy::empty", node.span, "this must not be empty")
+                PolicyError::at(ErrorCode::Empty, node.span, "this must not be empty")
                     .label("empty"),
             );
             return None;
@@ -207,7 +208,7 @@ impl Decoder {
                     other => other.to_string(),
                 };
                 self.error(
-                    PolicyError::at("policy::invalid-regex", node.span, format!("invalid regular expression: {detail}"))
+                    PolicyError::at(ErrorCode::InvalidRegex, node.span, format!("invalid regular expression: {detail}"))
                         .label("this regex does not compile")
                         .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'"),
                 );
@@ -246,7 +247,7 @@ impl Decoder {
                 Err(err) => {
                     ok = false;
                     self.error(
-                        PolicyError::at("policy::invalid-glob", item.span, format!("invalid glob: {}", err.kind()))
+                        PolicyError::at(ErrorCode::InvalidGlob, item.span, format!("invalid glob: {}", err.kind()))
                             .label("this glob does not parse")
                             .help("globs are gitignore-style: `*` within a folder, `**` across folders, `{a,b}` alternatives, `[abc]` classes"),
                     );
@@ -265,7 +266,7 @@ impl Decoder {
         if text.value.len() > crate::policy::MAX_GLOB_LEN {
             self.error(
                 PolicyError::at(
-                    "policy::invalid-glob",
+                    ErrorCode::InvalidGlob,
                     item.span,
                     format!("this glob is {} characters long", text.value.len()),
                 )
@@ -322,7 +323,7 @@ pub fn glob_set(patterns: &[&str]) -> GlobSet {
 /// the matcher's size limit), as a policy error at `span`.
 pub fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> PolicyError {
     PolicyError::at(
-        "policy::glob-set-too-large",
+        ErrorCode::GlobSetTooLarge,
         span,
         format!("these {count} glob(s) cannot be compiled into one matcher: {err}"),
     )
@@ -372,7 +373,7 @@ impl Decoder {
                     ok = false;
                     self.error(
                         PolicyError::at(
-                            "policy::invalid-glob",
+                            ErrorCode::InvalidGlob,
                             item.span,
                             format!("invalid glob: {}", err.kind()),
                         )

@@ -6,7 +6,7 @@ use super::node::Span;
 /// One problem in a policy file, with the place it points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {
-    /// Stable code, e.g. `policy::unknown-key`.
+    /// Stable code, e.g. `policy::unknown-key`: an [`ErrorCode`]'s text.
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
@@ -19,10 +19,10 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    pub fn at(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn at(code: ErrorCode, span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
         Self {
-            code,
+            code: code.as_str(),
             label: String::from("here"),
             message,
             help: None,
@@ -38,6 +38,88 @@ impl PolicyError {
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    /// The code as an enum.
+    pub fn kind(&self) -> Option<ErrorCode> {
+        ErrorCode::parse(self.code)
+    }
+}
+
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal, $summary:literal,)*) => {
+        /// Every kind of policy error, with a stable code (`policy::…`) that
+        /// reports carry and `git-policy explain` lists.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $( #[doc = $summary] $variant, )*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant),*];
+
+            /// The stable code, e.g. `policy::unknown-key`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => concat!("policy::", $code), )*
+                }
+            }
+
+            /// What the error means, in one line.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $summary, )*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    ConflictingKeys => "conflicting-keys", "Two keys that exclude each other are both set.",
+    DuplicateDefinition => "duplicate-definition", "A tracker, team, path set or kind is defined twice (in one file or across merged files).",
+    DuplicateRuleId => "duplicate-rule-id", "Two rules share an id.",
+    Empty => "empty", "A value that must say something is empty.",
+    EmptyCondition => "empty-condition", "A `when` / `unless` with nothing to test.",
+    EmptyFile => "empty-file", "A policy file with nothing in it.",
+    EmptyKind => "empty-kind", "A kind with no signal (labels, branches or title).",
+    EmptyPathSet => "empty-path-set", "A path set that can match nothing.",
+    EmptyRequire => "empty-require", "A rule whose `require` holds no requirement.",
+    EmptyRequirement => "empty-requirement", "A requirement whose options ask for nothing.",
+    EmptyTeam => "empty-team", "A team with neither members nor a GitHub team.",
+    ExampleMismatch => "example-mismatch", "A tracker's `example` that its own pattern does not match.",
+    ExpeditedNotGranted => "expedited-not-granted", "An expedited path that no team grants, or given as a bare list of labels.",
+    FreshPathsWithoutPaths => "fresh-paths-without-paths", "`fresh: paths` on an approval whose rule names no paths.",
+    GlobSetTooLarge => "glob-set-too-large", "A set of globs too large or complex to compile into one matcher (never a set that matches nothing).",
+    InvalidGlob => "invalid-glob", "A glob that does not parse, or is too long.",
+    InvalidId => "invalid-id", "A rule id that is not kebab-case.",
+    InvalidRegex => "invalid-regex", "A regular expression that does not compile.",
+    InvalidValue => "invalid-value", "A value out of its allowed range.",
+    MissingKey => "missing-key", "A key that must be present is missing.",
+    MissingVersion => "missing-version", "A policy file without `version:`.",
+    NoCommonSubject => "no-common-subject", "A rule whose requirements share no subject.",
+    NoIncidentTracker => "no-incident-tracker", "Incident checks without a tracker marked `incident: true`.",
+    NoTrackers => "no-trackers", "Ticket checks in a policy that defines no tracker.",
+    RequirementNotOnSubject => "requirement-not-on-subject", "A requirement on a subject it cannot judge (`on:`).",
+    TooManyFiles => "too-many-files", "A policy made of more files than git-policy reads.",
+    UndefinedName => "undefined-name", "A team, path set, kind or tracker name that is not defined.",
+    UnknownKey => "unknown-key", "A key the mapping does not take (with a \"did you mean\").",
+    UnknownValue => "unknown-value", "A value that is not one of the allowed names.",
+    UnusedDefinition => "unused-definition", "A tracker, team, path set or kind that no rule uses (a `validate` warning, not an error).",
+    UnsupportedVersion => "unsupported-version", "A `version:` this build does not read.",
+    WrongType => "wrong-type", "A value of the wrong YAML type.",
+    YamlSyntax => "yaml-syntax", "The file is not valid YAML.",
+}
+
+impl ErrorCode {
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -64,7 +146,7 @@ pub fn undefined_name<'a>(
     how_to_define: &str,
 ) -> PolicyError {
     let error = PolicyError::at(
-        "policy::undefined-name",
+        ErrorCode::UndefinedName,
         name.span,
         format!("undefined {what} `{}`", name.value),
     )
@@ -85,6 +167,16 @@ pub fn undefined_name<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_parses_back() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+            assert!(!code.summary().is_empty());
+        }
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -1,5 +1,6 @@
 //! From policy texts to a validated [`Policy`], with every error at once.
 
+use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
 use super::decode::Decoder;
@@ -90,7 +91,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         return Err(InvalidPolicy {
             sources,
             errors: vec![PolicyError {
-                code: "policy::too-many-files",
+                code: ErrorCode::TooManyFiles.as_str(),
                 message: format!(
                     "the policy is made of {count} files; git-policy reads at most {MAX_POLICY_FILES}"
                 ),
@@ -113,6 +114,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
+        definitions: BTreeMap::new(),
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -138,6 +140,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     }
     policy.sources = sources;
     policy.commits_span = commits_set;
+    policy.definitions = first_definition;
     // Cross-checks run even after decode errors, so every problem shows at
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.
@@ -222,7 +225,7 @@ fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> 
         column: 1,
     });
     PolicyError::at(
-        "policy::yaml-syntax",
+        ErrorCode::YamlSyntax,
         span,
         format!("invalid YAML: {message}"),
     )
@@ -240,7 +243,7 @@ fn decode_file(
 ) {
     if matches!(root.value, Value::Null) {
         d.error(
-            PolicyError::at("policy::empty-file", root.span, "the policy file is empty").help(
+            PolicyError::at(ErrorCode::EmptyFile, root.span, "the policy file is empty").help(
                 "start with `version: 1` and a `rules:` list; `git-policy init` writes a starter",
             ),
         );
@@ -251,19 +254,19 @@ fn decode_file(
     };
     match fields.get("version") {
         None => d.error(
-            PolicyError::at("policy::missing-version", Span { len: 1, ..root.span }, "the policy file has no `version`")
+            PolicyError::at(ErrorCode::MissingVersion, Span { len: 1, ..root.span }, "the policy file has no `version`")
                 .label("`version: 1` is missing")
                 .help("add `version: 1` as the first line"),
         ),
         Some(n) => match n.value {
             Value::Int(VERSION) => {}
             Value::Int(other) => d.error(
-                PolicyError::at("policy::unsupported-version", n.span, format!("unsupported policy version {other}"))
+                PolicyError::at(ErrorCode::UnsupportedVersion, n.span, format!("unsupported policy version {other}"))
                     .label("this git-policy reads version 1")
                     .help("set `version: 1`, or upgrade git-policy if the file was written for a newer one"),
             ),
             _ => d.error(
-                PolicyError::at("policy::wrong-type", n.span, format!("expected the number 1, found {}", n.type_name()))
+                PolicyError::at(ErrorCode::WrongType, n.span, format!("expected the number 1, found {}", n.type_name()))
                     .help("write `version: 1` without quotes"),
             ),
         },
@@ -289,7 +292,7 @@ fn decode_file(
         if globs.patterns.is_empty() {
             d.error(
                 PolicyError::at(
-                    "policy::empty-path-set",
+                    ErrorCode::EmptyPathSet,
                     node.span,
                     format!("path set `{name}` can match nothing"),
                 )
@@ -314,7 +317,7 @@ fn decode_file(
         if let Some(first) = commits_set {
             d.error(
                 PolicyError::at(
-                    "policy::duplicate-definition",
+                    ErrorCode::DuplicateDefinition,
                     node.span,
                     "`commits:` is set in more than one policy file",
                 )
@@ -336,7 +339,7 @@ fn decode_file(
             Some("pass") => policy.audit.empty_range = super::EmptyRange::Pass,
             _ => d.error(
                 PolicyError::at(
-                    "policy::unknown-value",
+                    ErrorCode::UnknownValue,
                     n.span,
                     "`empty_range` is `fail` or `pass`",
                 )
@@ -357,7 +360,7 @@ fn decode_file(
             Value::Null => {}
             _ => d.error(
                 PolicyError::at(
-                    "policy::wrong-type",
+                    ErrorCode::WrongType,
                     rules.span,
                     format!("expected a list of rules, found {}", rules.type_name()),
                 )
@@ -383,7 +386,7 @@ fn named_entries(
         _ => {
             d.error(
                 PolicyError::at(
-                    "policy::wrong-type",
+                    ErrorCode::WrongType,
                     node.span,
                     format!(
                         "expected a mapping of {what} names, found {}",
@@ -398,7 +401,7 @@ fn named_entries(
     for (name_node, value) in entries {
         let Some(name) = name_node.as_str() else {
             d.error(PolicyError::at(
-                "policy::wrong-type",
+                ErrorCode::WrongType,
                 name_node.span,
                 format!("a {what} name must be a string"),
             ));
@@ -407,7 +410,7 @@ fn named_entries(
         if let Some(first) = seen.get(&(key, name.to_owned())) {
             d.error(
                 PolicyError::at(
-                    "policy::duplicate-definition",
+                    ErrorCode::DuplicateDefinition,
                     name_node.span,
                     format!("{what} `{name}` is defined twice"),
                 )
@@ -444,7 +447,7 @@ fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
     {
         d.error(
             PolicyError::at(
-                "policy::example-mismatch",
+                ErrorCode::ExampleMismatch,
                 example.span,
                 format!(
                     "example `{}` does not match the tracker's pattern",
@@ -491,7 +494,7 @@ fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
         if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
             d.error(
                 PolicyError::at(
-                    "policy::invalid-value",
+                    ErrorCode::InvalidValue,
                     g.span,
                     format!("`{}` is not an `org/team-slug`", g.value),
                 )
@@ -502,7 +505,7 @@ fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
     }
     if members.0.is_empty() && github.is_none() {
         d.error(
-            PolicyError::at("policy::empty-team", fields.span(), "a team needs `members` or `github`")
+            PolicyError::at(ErrorCode::EmptyTeam, fields.span(), "a team needs `members` or `github`")
                 .help("list GitHub logins under `members`, or name the GitHub team as `github: org/team-slug`"),
         );
         return None;
@@ -535,7 +538,7 @@ fn decode_kind(node: &Node, d: &mut Decoder) -> Option<Kind> {
     if ok && labels.0.is_empty() && branches.is_none() && title.is_none() {
         d.error(
             PolicyError::at(
-                "policy::empty-kind",
+                ErrorCode::EmptyKind,
                 fields.span(),
                 "a kind needs at least one signal",
             )
@@ -609,7 +612,7 @@ fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
 
 fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> PolicyError {
     let error = PolicyError::at(
-        "policy::unknown-value",
+        ErrorCode::UnknownValue,
         name.span,
         format!("unknown {what} `{}`", name.value),
     )
@@ -633,7 +636,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         let items = d.list(n);
         if items.is_empty() {
             d.error(
-                PolicyError::at("policy::empty", n.span, "`on` is an empty list: the rule would never run")
+                PolicyError::at(ErrorCode::Empty, n.span, "`on` is an empty list: the rule would never run")
                     .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"),
             );
             ok = false;
@@ -692,7 +695,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
             {
                 d.error(
                     PolicyError::at(
-                        "policy::empty-require",
+                        ErrorCode::EmptyRequire,
                         n.span,
                         "`require` is empty: the rule would always pass",
                     )
@@ -738,7 +741,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
         if !is_kebab_case(&id.value) {
             errors.push(
                 PolicyError::at(
-                    "policy::invalid-id",
+                    ErrorCode::InvalidId,
                     id.span,
                     format!("rule id `{}` is not kebab-case", id.value),
                 )
@@ -751,7 +754,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
         if let Some(first) = ids.get(&id.value) {
             errors.push(
                 PolicyError::at(
-                    "policy::duplicate-rule-id",
+                    ErrorCode::DuplicateRuleId,
                     id.span,
                     format!("rule id `{}` is used twice", id.value),
                 )
@@ -773,7 +776,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                 if !info.subjects.contains(&subject.value) {
                     errors.push(
                         PolicyError::at(
-                            "policy::requirement-not-on-subject",
+                            ErrorCode::RequirementNotOnSubject,
                             subject.span,
                             format!("requirement `{}` cannot be checked on `{}`", info.name, subject.value),
                         )
@@ -790,7 +793,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
             if info.name == "ticket" && policy.tickets.is_empty() {
                 errors.push(
                     PolicyError::at(
-                        "policy::no-trackers",
+                        ErrorCode::NoTrackers,
                         span,
                         "`ticket` is required but no tracker is defined",
                     )
@@ -815,7 +818,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                 .collect();
             if supported.is_empty() {
                 errors.push(
-                    PolicyError::at("policy::no-common-subject", rule.require_span, format!("the requirements of rule `{}` share no subject", rule.id.value))
+                    PolicyError::at(ErrorCode::NoCommonSubject, rule.require_span, format!("the requirements of rule `{}` share no subject", rule.id.value))
                         .help("split it into rules whose requirements work on the same subject, or set `on`"),
                 );
             }

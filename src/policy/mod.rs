@@ -6,20 +6,23 @@ mod error;
 mod load;
 pub mod node;
 mod predicate;
+pub mod tracker;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use globset::GlobSet;
 use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
+/// Moved to [`crate::facts`]; re-exported so existing paths keep working.
+pub use crate::facts::SubjectKind;
 pub use decode::{Decoder, Fields, glob, glob_set};
-pub use error::{PolicyError, did_you_mean, undefined_name};
+pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
+pub use tracker::Tracker;
 
 use crate::rules::Requirements;
 
@@ -70,14 +73,6 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 pub struct Pattern {
     pub source: Spanned<String>,
     pub regex: Regex,
-}
-
-impl Tracker {
-    pub fn near_miss(&self) -> Option<&Regex> {
-        self.near_miss
-            .get_or_init(|| crate::rules::ticket::near_miss_pattern(&self.pattern.source.value))
-            .as_ref()
-    }
 }
 
 impl Pattern {
@@ -189,40 +184,6 @@ impl JsonSchema for Strings {
     }
 }
 
-/// What a rule can be about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SubjectKind {
-    PullRequest,
-    Commit,
-    Branch,
-    Release,
-}
-
-impl SubjectKind {
-    pub const ALL: [SubjectKind; 4] =
-        [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PullRequest => "pull_request",
-            Self::Commit => "commit",
-            Self::Branch => "branch",
-            Self::Release => "release",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
-impl fmt::Display for SubjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// How serious a finding is. Only `error` fails the check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -243,25 +204,6 @@ impl Level {
             Self::Notice => "notice",
         }
     }
-}
-
-/// A ticket tracker: what a reference to one of its tickets looks like.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Tracker {
-    /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
-    pub pattern: Pattern,
-    /// Link template for reports; `{id}` is replaced by the ticket id.
-    pub url: Option<Spanned<String>>,
-    /// A sample id shown in help messages, e.g. `EPL-123`.
-    pub example: Option<Spanned<String>>,
-    /// Tickets of this tracker are incidents (used by the release audit).
-    #[serde(default)]
-    pub incident: bool,
-    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
-    /// compiled on first use: only a failing check needs it.
-    #[schemars(skip)]
-    pub near_miss: std::sync::OnceLock<Option<Regex>>,
 }
 
 /// A team of approvers.
@@ -405,7 +347,7 @@ pub struct Rule {
     /// What the rule is for; name the process statements it encodes.
     pub description: Option<Spanned<String>>,
     /// Subjects the rule applies to. Default: every subject its requirements support.
-    #[schemars(with = "Vec<SubjectKind>")]
+    #[schemars(with = "Option<OneOrMany<SubjectKind>>", extend("minItems" = 1))]
     pub on: Vec<Spanned<SubjectKind>>,
     /// The rule applies only when this holds.
     pub when: Option<Predicate>,
@@ -422,6 +364,71 @@ pub struct Rule {
     pub require_span: Span,
 }
 
+/// A value, or `true` for its defaults (`ticket: true`).
+pub struct OrTrue<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for OrTrue<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}OrTrue", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inner = generator.subschema_for::<T>();
+        json_schema!({ "anyOf": [ { "const": true }, inner ] })
+    }
+}
+
+/// One value, standing for a list of one, or a list of them.
+pub struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let inner = generator.subschema_for::<T>();
+        json_schema!({ "anyOf": [ inner.clone(), { "type": "array", "items": inner } ] })
+    }
+}
+
+/// Removes `null` from the types schemars allows for `Option` fields.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value as Json;
+    match value {
+        Json::Object(map) => {
+            if let Some(Json::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Json::Array(any)) = map.get_mut("anyOf") {
+                any.retain(|s| s.get("type").and_then(Json::as_str) != Some("null"));
+                if any.len() == 1 {
+                    let only = any.remove(0);
+                    map.remove("anyOf");
+                    if let Json::Object(only) = only {
+                        for (k, v) in only {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            for v in map.values_mut() {
+                drop_null(v);
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
+}
+
 /// A whole policy: every file merged.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -436,6 +443,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// The files the policy came from, for diagnostics.
     pub sources: Vec<PolicySource>,
+    /// Where each named definition is: `("tickets" | "teams" | "paths" |
+    /// "kinds", name)` to the span of its name.
+    pub definitions: BTreeMap<(&'static str, String), Span>,
 }
 
 /// The shape of one policy file, for the JSON Schema.
@@ -470,9 +480,15 @@ struct PolicyFile {
 }
 
 impl Policy {
-    /// The JSON Schema of a policy file.
+    /// The JSON Schema of a policy file. An absent key and `key: null` are
+    /// not the same to the loader (a null value is the wrong type), so the
+    /// schema does not let optional values be null either.
     pub fn json_schema() -> Schema {
-        schemars::schema_for!(PolicyFile)
+        let mut schema = schemars::schema_for!(PolicyFile);
+        if let Some(map) = schema.as_object_mut() {
+            map.values_mut().for_each(drop_null);
+        }
+        schema
     }
 
     pub fn source(&self, span: Span) -> Option<&PolicySource> {

@@ -1,5 +1,6 @@
 //! The `when` / `unless` model. Evaluation lives in `crate::predicates`.
 
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::decode::{Decoder, glob};
@@ -10,6 +11,7 @@ use super::{Globs, Pattern, PolicyError, Spanned, Strings};
 /// is any-of. A fact the subject does not have (labels of a commit) never holds.
 #[derive(Clone, Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
 pub struct Predicate {
     /// Change kind names (from `kinds`).
     pub kind: Option<Strings>,
@@ -22,7 +24,7 @@ pub struct Predicate {
     /// Target branch globs (pull requests).
     pub base: Option<Globs>,
     /// Path-set names or globs; holds when any changed file matches.
-    #[schemars(with = "Strings")]
+    #[schemars(with = "Option<Strings>")]
     pub changed: Option<Vec<ChangedRef>>,
     /// Regex on the pull request title.
     pub title: Option<Pattern>,
@@ -33,8 +35,10 @@ pub struct Predicate {
     /// Whether the pull request is a draft.
     pub draft: Option<bool>,
     /// Holds when any of these holds.
+    #[schemars(with = "Option<super::OneOrMany<Predicate>>")]
     pub any: Option<Vec<Predicate>>,
     /// Holds when all of these hold.
+    #[schemars(with = "Option<super::OneOrMany<Predicate>>")]
     pub all: Option<Vec<Predicate>>,
     /// Holds when this does not.
     pub not: Option<Box<Predicate>>,
@@ -90,7 +94,7 @@ impl Predicate {
         if fields.entries().is_empty() {
             d.error(
                 PolicyError::at(
-                    "policy::empty-condition",
+                    ErrorCode::EmptyCondition,
                     node.span,
                     "this condition is empty",
                 )
@@ -154,7 +158,7 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
                         Err(err) => {
                             ok = false;
                             d.error(PolicyError::at(
-                                "policy::invalid-glob",
+                                ErrorCode::InvalidGlob,
                                 name.span,
                                 format!("invalid glob: {err}"),
                             ));
@@ -165,7 +169,7 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
                     ok = false;
                     d.error(
                         PolicyError::at(
-                            "policy::invalid-glob",
+                            ErrorCode::InvalidGlob,
                             name.span,
                             format!("invalid glob: {}", err.kind()),
                         )

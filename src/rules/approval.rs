@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -79,6 +80,33 @@ pub struct Options {
     pub expedited: Option<super::expedited::Expedited>,
 }
 
+/// How `approval` is written: one group inline (`teams`, `users`, `count`,
+/// `fresh`), or several under `groups`; not both.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("not" = { "anyOf": [
+    { "required": ["groups", "teams"] }, { "required": ["groups", "users"] },
+    { "required": ["groups", "count"] }, { "required": ["groups", "fresh"] }
+] }))]
+#[allow(dead_code)]
+struct Written {
+    /// Team names (under `teams:`).
+    teams: Option<Strings>,
+    /// GitHub logins.
+    users: Option<Strings>,
+    /// Approvals needed. Default 1.
+    #[schemars(range(min = 1))]
+    count: Option<u32>,
+    /// Which approvals count: `any` (default), `head`, `paths`.
+    fresh: Option<Fresh>,
+    /// Several groups, each met on its own.
+    #[schemars(with = "Option<crate::policy::OneOrMany<Group>>", extend("minItems" = 1))]
+    groups: Option<Vec<Group>>,
+    /// The expedited path: approvals missing become warnings when a member of
+    /// a `granted_by` team applied one of its labels.
+    expedited: Option<super::expedited::Expedited>,
+}
+
 /// One group of approvers.
 #[derive(Clone, Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,9 +118,16 @@ pub struct Group {
     #[serde(default)]
     pub users: Strings,
     /// Approvals needed. Default 1.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     pub count: u32,
     /// Which approvals count: `any` (default), `head`, `paths`.
+    #[serde(default)]
     pub fresh: Fresh,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Which approvals still count after new commits.
@@ -106,6 +141,11 @@ pub enum Fresh {
 }
 
 const GROUP_KEYS: &[&str] = &["teams", "users", "count", "fresh"];
+
+/// How `approval` is written: one inline group, or `groups`.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Written>()
+}
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(
@@ -122,7 +162,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
             if let Some(inline) = GROUP_KEYS.iter().find_map(|k| fields.key(k)) {
                 d.error(
                     PolicyError::at(
-                        "policy::conflicting-keys",
+                        ErrorCode::ConflictingKeys,
                         inline.span,
                         "give either `groups` or one inline group, not both",
                     )
@@ -133,7 +173,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
             let items = d.list(list);
             if items.is_empty() {
                 d.error(
-                    PolicyError::at("policy::empty", list.span, "`groups` lists no group")
+                    PolicyError::at(ErrorCode::Empty, list.span, "`groups` lists no group")
                         .help("give at least one `{ teams: [...], count: 1 }`"),
                 );
                 return None;
@@ -172,7 +212,7 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
             Some(c) if c.value == 0 => {
                 d.error(
                     PolicyError::at(
-                        "policy::invalid-value",
+                        ErrorCode::InvalidValue,
                         n.span,
                         "`count: 0` requires no approval",
                     )
@@ -198,7 +238,7 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
             _ => {
                 let given = n.as_str().unwrap_or("");
                 let mut e = PolicyError::at(
-                    "policy::unknown-value",
+                    ErrorCode::UnknownValue,
                     n.span,
                     format!("unknown `fresh` value `{given}`"),
                 )
@@ -222,6 +262,15 @@ fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<G
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        for group in &self.groups {
+            used.names("teams", &group.teams);
+        }
+        if let Some(expedited) = &self.expedited {
+            expedited.uses(used);
+        }
+    }
+
     fn needs<'a>(&'a self, _: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
         for group in &self.groups {
             needs
@@ -258,7 +307,7 @@ impl Requirement for Options {
             if group.fresh == Fresh::Paths && rule_paths(rule).is_empty() {
                 errors.push(
                     PolicyError::at(
-                        "policy::fresh-paths-without-paths",
+                        ErrorCode::FreshPathsWithoutPaths,
                         rule.require_span,
                         format!(
                             "`fresh: paths` in rule `{}` has no paths to watch",

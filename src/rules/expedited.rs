@@ -2,6 +2,7 @@
 //! `release_checks` (the audit): a label that counts only when a member of a
 //! named team applied it, never when the author (or anyone else) claims it.
 
+use crate::policy::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
@@ -33,7 +34,7 @@ pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
     if !matches!(node.value, Value::Map(_)) {
         d.error(
             PolicyError::at(
-                "policy::expedited-not-granted",
+                ErrorCode::ExpeditedNotGranted,
                 node.span,
                 "the expedited path must say who may grant it",
             )
@@ -70,6 +71,12 @@ pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
 
 impl Expedited {
     /// Undefined team names.
+    /// The teams it names.
+    pub fn uses(&self, used: &mut super::Used) {
+        used.names("teams", &self.granted_by);
+        used.names("teams", &self.reviewed_by);
+    }
+
     pub fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
         for team in self
             .granted_by

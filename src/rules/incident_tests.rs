@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -50,6 +51,11 @@ pub struct Options {
     pub tests: Option<Vec<ChangedRef>>,
 }
 
+/// How `incident_tests` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if let crate::policy::node::Value::Bool(true) = node.value {
         return Some(Options::default());
@@ -67,6 +73,19 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+        // Default: every tracker marked `incident: true`.
+        if self.trackers.0.is_empty() {
+            for (name, _) in policy.tickets.iter().filter(|(_, t)| t.incident) {
+                used.name("tickets", name);
+            }
+        }
+        used.names("tickets", &self.trackers);
+        if let Some(tests) = &self.tests {
+            used.path_sets(tests);
+        }
+    }
+
     fn needs<'a>(&'a self, policy: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
         needs.incident_references.push(IncidentQuery {
             options: self,
@@ -82,7 +101,7 @@ impl Requirement for Options {
         if self.trackers.0.is_empty() && !policy.tickets.values().any(|t| t.incident) {
             errors.push(
                 PolicyError::at(
-                    "policy::no-incident-tracker",
+                    ErrorCode::NoIncidentTracker,
                     rule.require_span,
                     "`incident_tests` has no incident tracker to read",
                 )

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -47,13 +48,18 @@ pub struct Options {
     pub any_of: Strings,
 }
 
+/// How `kind` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(node, "`kind`", &["any_of"])?;
     let node = fields.required("any_of", d)?;
     let any_of = d.strings(node)?;
     if any_of.is_empty() {
         d.error(
-            PolicyError::at("policy::empty", fields.span(), "`any_of` lists no kind")
+            PolicyError::at(ErrorCode::Empty, fields.span(), "`any_of` lists no kind")
                 .help("list kind names from `kinds:`"),
         );
         return None;
@@ -64,6 +70,10 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+        used.names("kinds", &self.any_of);
+    }
+
     fn validate(
         &self,
         policy: &Policy,

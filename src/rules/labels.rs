@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -17,6 +18,8 @@ carries one priority (critical, major or minor).
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 rules:
   - id: bug-priority
     on: [pull_request]
@@ -46,6 +49,11 @@ pub struct Options {
     pub none_of: Option<Strings>,
 }
 
+/// How `labels` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(node, "`labels`", &["one_of", "any_of", "all_of", "none_of"])?;
     let mut ok = true;
@@ -53,8 +61,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         Some(n) => match d.strings(n) {
             Some(v) if v.is_empty() => {
                 d.error(
-                    PolicyError::at("policy::empty", n.span, format!("`{key}` is an empty list"))
-                        .help("list at least one label"),
+                    PolicyError::at(
+                        ErrorCode::Empty,
+                        n.span,
+                        format!("`{key}` is an empty list"),
+                    )
+                    .help("list at least one label"),
                 );
                 ok = false;
                 None
@@ -80,7 +92,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         && options.none_of.is_none()
     {
         d.error(PolicyError::at(
-            "policy::empty-requirement",
+            ErrorCode::EmptyRequirement,
             fields.span(),
             "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`",
         ));

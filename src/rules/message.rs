@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation, pattern};
@@ -49,6 +50,11 @@ pub struct Options {
     pub help: Option<Spanned<String>>,
 }
 
+/// How `message` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(
         node,
@@ -72,7 +78,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     {
         d.error(
             PolicyError::at(
-                "policy::empty-requirement",
+                ErrorCode::EmptyRequirement,
                 fields.span(),
                 "`message` needs `pattern`, `forbid` or `subject_max_length`",
             )

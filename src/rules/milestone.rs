@@ -15,6 +15,8 @@ P7: bugs are planned sprint-wise.
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 rules:
   - id: bug-planned-in-sprint
     on: [pull_request]
@@ -36,6 +38,11 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 pub struct Options {
     /// Regex the milestone title must match.
     pub pattern: Option<Pattern>,
+}
+
+/// How `milestone` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {

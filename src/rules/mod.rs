@@ -20,7 +20,7 @@ pub mod tests_changed;
 pub mod ticket;
 pub mod title;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::facts::Subject;
 use crate::policy::{Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, SubjectKind};
@@ -93,8 +93,79 @@ impl Needs<'_> {
     }
 }
 
+/// The definitions (`tickets`, `teams`, `paths`, `kinds`) that rules refer
+/// to, to warn about the others (as cargo-deny warns about unused allow entries).
+#[derive(Default)]
+pub struct Used {
+    names: std::collections::BTreeSet<(&'static str, String)>,
+    every: std::collections::BTreeSet<&'static str>,
+}
+
+impl Used {
+    /// `name` under `section` is used.
+    pub fn name(&mut self, section: &'static str, name: &str) {
+        self.names.insert((section, name.to_owned()));
+    }
+
+    pub fn names(&mut self, section: &'static str, names: &crate::policy::Strings) {
+        for n in names.iter() {
+            self.name(section, &n.value);
+        }
+    }
+
+    /// Every definition under `section` is used (a default such as "every tracker").
+    pub fn every(&mut self, section: &'static str) {
+        self.every.insert(section);
+    }
+
+    /// Path-set names among `changed`-style references.
+    pub fn path_sets(&mut self, refs: &[crate::policy::ChangedRef]) {
+        for r in refs {
+            if let crate::policy::ChangedRef::Set(name) = r {
+                self.name("paths", &name.value);
+            }
+        }
+    }
+
+    pub fn contains(&self, section: &'static str, name: &str) -> bool {
+        self.every.contains(section) || self.names.contains(&(section, name.to_owned()))
+    }
+}
+
+/// Definitions no rule refers to: `(section, name, where it is defined)`,
+/// in file order.
+pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
+    let mut used = Used::default();
+    for rule in &policy.rules {
+        for p in rule.when.iter().chain(rule.unless.iter()) {
+            p.visit(&mut |q| {
+                if let Some(kinds) = &q.kind {
+                    used.names("kinds", kinds);
+                }
+                if let Some(changed) = &q.changed {
+                    used.path_sets(changed);
+                }
+            });
+        }
+        for (_, _, requirement) in rule.require.each() {
+            requirement.uses(policy, &mut used);
+        }
+    }
+    let mut out: Vec<(&'static str, &str, Span)> = policy
+        .definitions
+        .iter()
+        .filter(|((section, name), _)| !used.contains(section, name))
+        .map(|((section, name), span)| (*section, name.as_str(), *span))
+        .collect();
+    out.sort_by_key(|(_, _, span)| *span);
+    out
+}
+
 /// The behaviour every requirement provides.
 pub trait Requirement {
+    /// The definitions it refers to, by name or by default (for warnings
+    /// about unused ones).
+    fn uses(&self, _policy: &Policy, _used: &mut Used) {}
     /// The facts this requirement needs gathered (default: none beyond the subject's own).
     fn needs<'a>(&'a self, _policy: &'a Policy, _rule: &'a Rule, _needs: &mut Needs<'a>) {}
     /// Cross-checks against the rest of the policy (names it refers to) and
@@ -115,8 +186,7 @@ pub struct Info {
 macro_rules! requirements {
     ($($name:ident),* $(,)?) => {
         /// What a rule requires; each key is one requirement.
-        #[derive(Clone, Debug, Default, JsonSchema)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Clone, Debug, Default)]
         pub struct Requirements {
             $( pub $name: Option<Spanned<$name::Options>>, )*
         }
@@ -125,6 +195,29 @@ macro_rules! requirements {
         pub const ALL: &[Info] = &[
             $( Info { name: stringify!($name), subjects: $name::SUBJECTS, summary: $name::SUMMARY, doc: $name::DOC }, )*
         ];
+
+        /// Each requirement's schema is the one its file gives (`schema()`,
+        /// next to its decoder): shorthands such as `ticket: true` included.
+        impl JsonSchema for Requirements {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                "Requirements".into()
+            }
+            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                let mut properties = serde_json::Map::new();
+                $(
+                    let mut schema = $name::schema(generator);
+                    schema.insert("description".into(), $name::SUMMARY.into());
+                    properties.insert(stringify!($name).into(), schema.to_value());
+                )*
+                json_schema!({
+                    "description": "What a rule requires; each key is one requirement (`git-policy explain NAME`).",
+                    "type": "object",
+                    "properties": properties,
+                    "additionalProperties": false,
+                    "minProperties": 1
+                })
+            }
+        }
 
         impl Requirements {
             pub fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {

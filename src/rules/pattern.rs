@@ -1,5 +1,6 @@
 //! Shared by `title`, `branch` and `message`: text must match / must not match.
 
+use crate::policy::ErrorCode;
 use crate::policy::{Decoder, Fields, Node, Patterns, PolicyError, Spanned};
 
 use super::Violation;
@@ -79,7 +80,7 @@ pub fn decode_match(node: &Node, d: &mut Decoder, what: &str) -> Option<Match> {
     if ok && pattern.is_none() && forbid.is_none() {
         d.error(
             PolicyError::at(
-                "policy::empty-requirement",
+                ErrorCode::EmptyRequirement,
                 fields.span(),
                 format!("`{what}` needs `pattern` or `forbid`"),
             )

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -34,13 +35,18 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 #[derive(Clone, Debug, Default, JsonSchema)]
 pub struct Options(pub bool);
 
+/// How `ready` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     match node.value {
         Value::Bool(true) => Some(Options(true)),
         Value::Bool(false) => {
             d.error(
                 PolicyError::at(
-                    "policy::invalid-value",
+                    ErrorCode::InvalidValue,
                     node.span,
                     "`ready: false` requires nothing",
                 )
@@ -51,7 +57,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         _ => {
             d.error(
                 PolicyError::at(
-                    "policy::wrong-type",
+                    ErrorCode::WrongType,
                     node.span,
                     format!("expected `true`, found {}", node.type_name()),
                 )

@@ -33,6 +33,8 @@ changes get a post-implementation review within 24 hours.
 
 ## Example policy
 ```yaml
+teams:
+  rte: { members: [rte-lead] }
 rules:
   - id: release-checks-green
     on: [release]
@@ -86,6 +88,11 @@ impl ChecksQuery<'_> {
     }
 }
 
+/// How `release_checks` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if let Value::Bool(true) = node.value {
         return Some(Options::default());
@@ -114,6 +121,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+        if let Some(expedited) = &self.expedited {
+            expedited.uses(used);
+        }
+    }
+
     fn needs<'a>(
         &'a self,
         _: &'a crate::policy::Policy,

@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -66,6 +67,7 @@ pub struct Options {
     pub path: Option<Spanned<String>>,
     /// Sections with real content.
     #[serde(default)]
+    #[schemars(with = "crate::policy::OneOrMany<super::sections::Section>")]
     pub sections: Vec<SectionSpec>,
     /// Every ticket a commit of the range names appears on the page.
     #[serde(default)]
@@ -85,6 +87,11 @@ pub enum Part {
     Subject,
     Body,
     Message,
+}
+
+/// How `release_page` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
 }
 
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
@@ -127,7 +134,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                     ok = false;
                     d.error(
                         PolicyError::at(
-                            "policy::unknown-value",
+                            ErrorCode::UnknownValue,
                             item.span,
                             format!(
                                 "unknown `tickets_in` value `{}`",
@@ -147,7 +154,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if ok && sections.is_empty() && !lists_all_tickets && path.is_none() {
         d.error(
             PolicyError::at(
-                "policy::empty-requirement",
+                ErrorCode::EmptyRequirement,
                 fields.span(),
                 "`release_page` asks for nothing",
             )
@@ -165,6 +172,16 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+        // Default: every tracker not marked `incident`.
+        if self.trackers.0.is_empty() {
+            for (name, _) in policy.tickets.iter().filter(|(_, t)| !t.incident) {
+                used.name("tickets", name);
+            }
+        }
+        used.names("tickets", &self.trackers);
+    }
+
     fn needs<'a>(&'a self, policy: &'a Policy, rule: &'a Rule, needs: &mut super::Needs<'a>) {
         needs.release_pages.push(PageQuery {
             options: self,

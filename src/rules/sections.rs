@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -25,6 +26,8 @@ P8: a feature request carries a justification and an impact assessment.
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 rules:
   - id: bug-reproduction-steps
     on: [pull_request]
@@ -45,9 +48,25 @@ pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 /// Sections the pull request description must have, with real content.
 #[derive(Clone, Debug, Default, JsonSchema)]
-pub struct Options(pub Vec<SectionSpec>);
+pub struct Options(#[schemars(with = "crate::policy::OneOrMany<Section>")] pub Vec<SectionSpec>);
 
-/// One required section: a heading, or a mapping with options.
+/// How one section is written: its heading, or a mapping with options.
+pub struct Section;
+
+impl JsonSchema for Section {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Section".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let options = generator.subschema_for::<SectionSpec>();
+        schemars::json_schema!({
+            "description": "A section: its heading, or `{ heading, min_words, placeholder }`.",
+            "anyOf": [ { "type": "string", "minLength": 1 }, options ]
+        })
+    }
+}
+
+/// One required section with options.
 #[derive(Clone, Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SectionSpec {
@@ -57,17 +76,23 @@ pub struct SectionSpec {
     pub min_words: Option<u32>,
     /// Template prompt text that does not count as content.
     #[serde(default)]
+    #[schemars(with = "crate::policy::OneOrMany<String>")]
     pub placeholder: Vec<String>,
     /// On a release page: "pending" is enough until the post-deployment audit.
     #[serde(default)]
     pub pending_until_deploy: bool,
 }
 
+/// How `sections` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let items = d.list(node);
     if items.is_empty() {
         d.error(
-            PolicyError::at("policy::empty", node.span, "`sections` lists no section")
+            PolicyError::at(ErrorCode::Empty, node.span, "`sections` lists no section")
                 .help("list at least one heading"),
         );
         return None;

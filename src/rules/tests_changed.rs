@@ -1,3 +1,4 @@
+use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
@@ -20,6 +21,8 @@ P13: each bug fix gets a focused regression test.
 
 ## Example policy
 ```yaml
+kinds:
+  bug: { labels: [bug] }
 paths:
   tests: ['tests/**', '**/*_test.go']
 rules:
@@ -68,13 +71,18 @@ pub struct Options {
     pub paths: Option<Vec<ChangedRef>>,
 }
 
+/// How `tests_changed` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     match node.value {
         Value::Bool(true) => return Some(Options::default()),
         Value::Bool(false) => {
             d.error(
                 PolicyError::at(
-                    "policy::invalid-value",
+                    ErrorCode::InvalidValue,
                     node.span,
                     "`tests_changed: false` requires nothing",
                 )
@@ -93,6 +101,12 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        if let Some(paths) = &self.paths {
+            used.path_sets(paths);
+        }
+    }
+
     fn needs<'a>(
         &'a self,
         _: &'a crate::policy::Policy,

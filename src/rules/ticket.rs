@@ -1,9 +1,13 @@
+use crate::policy::ErrorCode;
 use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
+#[cfg(test)]
+use crate::policy::tracker::near_miss_pattern;
+use crate::policy::tracker::near_misses;
 use crate::policy::{
     Decoder, Node, Policy, PolicyError, Strings, SubjectKind, Tracker, did_you_mean,
 };
@@ -108,6 +112,11 @@ impl Place {
     }
 }
 
+/// How `ticket` is written: its options, or `true` for the defaults.
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     if let crate::policy::node::Value::Bool(true) = node.value {
         return Some(Options::default());
@@ -127,7 +136,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                     ok = false;
                     let names = Place::ALL.map(Place::name);
                     let mut error = PolicyError::at(
-                        "policy::unknown-value",
+                        ErrorCode::UnknownValue,
                         item.span,
                         format!("unknown ticket place `{}`", name.value),
                     )
@@ -153,7 +162,7 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                 ok = false;
                 d.error(
                     PolicyError::at(
-                        "policy::invalid-value",
+                        ErrorCode::InvalidValue,
                         max.span,
                         "`max: 0` would forbid every ticket",
                     )
@@ -168,6 +177,13 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
 }
 
 impl Requirement for Options {
+    fn uses(&self, _: &Policy, used: &mut super::Used) {
+        if self.trackers.0.is_empty() {
+            used.every("tickets");
+        }
+        used.names("tickets", &self.trackers);
+    }
+
     fn validate(
         &self,
         policy: &Policy,
@@ -321,75 +337,6 @@ fn join_places<'a>(places: impl Iterator<Item = &'a str>) -> String {
         [one] => format!("the {one}"),
         [init @ .., last] => format!("the {} or {last}", init.join(", ")),
     }
-}
-
-/// Text that nearly matches a tracker: `(place, text, corrected form if it then matches)`.
-fn near_misses(
-    texts: &[(&str, &str)],
-    trackers: &[(&str, &Tracker)],
-) -> Vec<(String, String, Option<String>)> {
-    let mut out = Vec::new();
-    for (place, text) in texts {
-        for (_, tracker) in trackers {
-            let Some(loose) = tracker.near_miss() else {
-                continue;
-            };
-            for m in loose.find_iter(text) {
-                let candidate = m.as_str();
-                if tracker.pattern.regex.is_match(candidate) {
-                    continue;
-                }
-                let fixed: String = candidate
-                    .chars()
-                    .map(|c| {
-                        if c == ' ' || c == '_' {
-                            '-'
-                        } else {
-                            c.to_ascii_uppercase()
-                        }
-                    })
-                    .collect();
-                let fixed = tracker.pattern.regex.is_match(&fixed).then_some(fixed);
-                out.push((place.to_string(), candidate.to_owned(), fixed));
-            }
-        }
-    }
-    out
-}
-
-/// A looser form of a tracker pattern: any case, and `-` may be a space or `_`.
-/// Built from the pattern text; `None` when the result does not compile.
-pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
-    let mut loose = String::with_capacity(pattern.len() + 8);
-    let mut in_class = false;
-    let mut escaped = false;
-    for c in pattern.chars() {
-        if escaped {
-            loose.push(c);
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => {
-                escaped = true;
-                loose.push(c);
-            }
-            '[' => {
-                in_class = true;
-                loose.push(c);
-            }
-            ']' => {
-                in_class = false;
-                loose.push(c);
-            }
-            '-' if !in_class => loose.push_str("[-_ ]"),
-            _ => loose.push(c),
-        }
-    }
-    regex::RegexBuilder::new(&loose)
-        .case_insensitive(true)
-        .build()
-        .ok()
 }
 
 #[cfg(test)]

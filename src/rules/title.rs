@@ -45,6 +45,11 @@ pub struct Options {
     pub help: Option<Spanned<String>>,
 }
 
+/// How `title` is written (the JSON Schema of its options).
+pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    generator.subschema_for::<Options>()
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let (pattern, forbid, help) = pattern::decode_match(node, d, "title")?;
     Some(Options {

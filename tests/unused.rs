@@ -1,0 +1,98 @@
+//! `validate` warns about definitions no rule uses (as cargo-deny warns about
+//! unused allow entries); the policy stays valid.
+
+use assert_cmd::Command;
+
+const POLICY: &str = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b' }
+  legacy: { pattern: '\bOLD-[0-9]+\b' }
+  incidents: { pattern: '\bINC-[0-9]+\b', incident: true }
+teams:
+  platform: { members: [a] }
+  rte: { members: [b] }
+  nobody: { members: [c] }
+paths:
+  ci: ['.ci/**']
+  tests: ['tests/**']
+  docs: ['docs/**']
+kinds:
+  bug: { labels: [bug] }
+  feature: { labels: [feature] }
+  chore: { labels: [chore] }
+rules:
+  - id: ci-approval
+    on: [pull_request]
+    when: { changed: [ci], kind: bug }
+    require:
+      approval: { teams: [platform], count: 1 }
+  - id: release
+    on: [release]
+    require:
+      release_page: { path: 'docs/releases/{version}.md', trackers: [jira] }
+      incident_tests: { tests: [tests] }
+      release_checks: { expedited: { labels: [expedited], granted_by: [rte] } }
+  - id: classified
+    on: [pull_request]
+    require:
+      kind: { any_of: [feature] }
+"#;
+
+fn validate(format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yml"), POLICY).unwrap();
+    let out = Command::cargo_bin("git-policy")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--policy", "p.yml", "--format", format, "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn validate_warns_about_definitions_no_rule_uses() {
+    let text = validate("human");
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning[policy::unused-definition]: tracker `legacy` (under `tickets:`) is used by no rule (p.yml:4:3)",
+            "warning[policy::unused-definition]: team `nobody` (under `teams:`) is used by no rule (p.yml:9:3)",
+            "warning[policy::unused-definition]: path set `docs` (under `paths:`) is used by no rule (p.yml:13:3)",
+            "warning[policy::unused-definition]: kind `chore` (under `kinds:`) is used by no rule (p.yml:17:3)",
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_json_lists_the_unused_definitions() {
+    let value: serde_json::Value = serde_json::from_str(&validate("json")).unwrap();
+    assert_eq!(value["valid"], true);
+    let names: Vec<&str> = value["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+}
+
+#[test]
+fn a_ticket_rule_without_trackers_uses_every_tracker() {
+    let policy = git_policy::policy::load(vec![git_policy::policy::PolicySource::new(
+        "p.yml",
+        "version: 1\ntickets:\n  a: { pattern: 'A-1' }\n  b: { pattern: 'B-1' }\nrules:\n  - id: t\n    require: { ticket: true }\n",
+    )])
+    .unwrap();
+    assert!(git_policy::rules::unused_definitions(&policy).is_empty());
+}
+
+#[test]
+fn the_built_in_pack_defines_nothing_unused() {
+    let policy =
+        git_policy::policy::load(vec![git_policy::policy::PolicySource::builtin()]).unwrap();
+    assert_eq!(git_policy::rules::unused_definitions(&policy), []);
+}
