@@ -42,7 +42,6 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
             report
                 .findings
                 .extend(evaluate(&policy, Subject::Branch(&branch)));
-            report.checked += 1;
         }
         let local = resolve(&repo, &update.local)?;
         // The remote's commit may be one this clone never fetched: then what

@@ -40,10 +40,11 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
         }
     }
     let branch = repo.as_ref().and_then(git::current_branch);
+    // The repository's default branch, never merely the current one (the
+    // policy is often written on a task branch).
     let default_branch = repo
         .as_ref()
         .and_then(default_branch)
-        .or_else(|| branch.clone())
         .unwrap_or_else(|| String::from("main"));
     let flags_given = !args.ticket_keys.is_empty()
         || args.tracker_url.is_some()
@@ -116,7 +117,8 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     Ok(ExitCode::from(PASSED))
 }
 
-/// The branch `origin/HEAD` points at, else `init.defaultBranch`.
+/// The branch `origin/HEAD` points at, else `init.defaultBranch`, else a
+/// local `main` or `master`.
 fn default_branch(repo: &git2::Repository) -> Option<String> {
     if let Ok(reference) = repo.find_reference("refs/remotes/origin/HEAD")
         && let Ok(Some(target)) = reference.symbolic_target()
@@ -125,11 +127,18 @@ fn default_branch(repo: &git2::Repository) -> Option<String> {
             .strip_prefix("refs/remotes/origin/")
             .map(str::to_owned);
     }
-    repo.config()
-        .ok()?
-        .get_string("init.defaultBranch")
+    if let Some(name) = repo
+        .config()
         .ok()
+        .and_then(|c| c.get_string("init.defaultBranch").ok())
         .filter(|b| !b.is_empty())
+    {
+        return Some(name);
+    }
+    ["main", "master"]
+        .into_iter()
+        .find(|name| repo.find_branch(name, git2::BranchType::Local).is_ok())
+        .map(str::to_owned)
 }
 
 fn from_flags(args: &InitArgs) -> Result<Answers, Fatal> {
