@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 
 use crate::engine::{Finding, Outcome};
 use crate::policy::{Level, Policy, WaivedSubject, Waiver};
-use crate::report::{Report, WaiverState, WaiverUse, Waived};
+use crate::report::{Report, Waived, WaiverState, WaiverUse};
 
 /// What a run judged, to tell a waiver that matched nothing from one about
 /// something else.
@@ -89,7 +89,8 @@ pub fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDa
                     uses[index].expires.as_deref().unwrap_or(""),
                     match uses[index].findings {
                         0 => String::new(),
-                        n => format!(", and the {} it would waive stand", plural(n)),
+                        1 => String::from(", and the finding it would waive stands"),
+                        n => format!(", and the {n} findings it would waive stand"),
                     }
                 ),
                 "renew it with a new `expires` date (and a reason that still holds), or remove it and fix what it waived",
@@ -114,7 +115,10 @@ pub fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDa
 pub fn mark_verdicts(report: &mut Report) {
     for verdict in &mut report.verdicts {
         if matches!(verdict.outcome, None | Some(Outcome::Passed))
-            && report.waived.iter().any(|w| *w.finding.rule == *verdict.rule)
+            && report
+                .waived
+                .iter()
+                .any(|w| *w.finding.rule == *verdict.rule)
         {
             verdict.outcome = Some(Outcome::Waived);
         }
@@ -190,14 +194,6 @@ fn warning(rule: &str, waiver: &Waiver, message: String, help: &str) -> Finding 
         ticket: None,
         path: None,
         policy: waiver.span,
-    }
-}
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        String::from("finding")
-    } else {
-        format!("{n} findings")
     }
 }
 
@@ -306,9 +302,8 @@ waivers:
 
     #[test]
     fn a_ticket_waiver_never_covers_a_commit_that_names_the_ticket() {
-        let p = policy(
-            "  - { ticket: EPL-7, rules: [release-page], reason: r, granted_by: rte }\n",
-        );
+        let p =
+            policy("  - { ticket: EPL-7, rules: [release-page], reason: r, granted_by: rte }\n");
         let about_ticket = Finding {
             ticket: Some("EPL-7".into()),
             ..report(&p, "short").findings[0].clone()

@@ -123,7 +123,8 @@ fn convert(raw: serde_saphyr::Spanned<RawValue>, text: &str, file: u16) -> Node 
         let rest = text.get(offset..).unwrap_or("");
         len = rest.find('\n').unwrap_or(rest.len()).max(1).min(rest.len());
     }
-    let double_quoted = matches!(value, Value::String(_)) && text.as_bytes().get(offset) == Some(&b'"');
+    let double_quoted =
+        matches!(value, Value::String(_)) && text.as_bytes().get(offset) == Some(&b'"');
     Node {
         value,
         double_quoted,

@@ -155,9 +155,15 @@ fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
     let subject = match present.as_slice() {
         [] => {
             d.error(
-                PolicyError::at(ErrorCode::MissingKey, fields.span(), "a waiver names what it waives")
-                    .label("no `commit`, `pull_request` or `ticket` here")
-                    .help("add one of `commit: <full sha>`, `pull_request: <number>` or `ticket: <id>`"),
+                PolicyError::at(
+                    ErrorCode::MissingKey,
+                    fields.span(),
+                    "a waiver names what it waives",
+                )
+                .label("no `commit`, `pull_request` or `ticket` here")
+                .help(
+                    "add one of `commit: <full sha>`, `pull_request: <number>` or `ticket: <id>`",
+                ),
             );
             None
         }
@@ -181,8 +187,12 @@ fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
     let rules = fields.required("rules", d).and_then(|n| {
         if matches!(&n.value, Value::Seq(items) if items.is_empty()) {
             d.error(
-                PolicyError::at(ErrorCode::Empty, n.span, "`rules` is an empty list: the waiver would waive nothing")
-                    .help("name each rule it waives by its `id`: a waiver says what it waives"),
+                PolicyError::at(
+                    ErrorCode::Empty,
+                    n.span,
+                    "`rules` is an empty list: the waiver would waive nothing",
+                )
+                .help("name each rule it waives by its `id`: a waiver says what it waives"),
             );
             return None;
         }
@@ -202,16 +212,20 @@ fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
         }
         None => None,
     };
-    let (Some(subject), Some(rules), Some(reason), Some(granted_by), true) =
-        (subject, rules, reason, granted_by, ok)
-    else {
+    let (Some(subject), Some(rules)) = (subject, rules) else {
         return None;
     };
+    // An entry wrong elsewhere is still cross-checked (its rule names), so
+    // every problem shows at once; the errors recorded keep the policy from
+    // loading, so the placeholders never waive anything.
+    let placeholder = || Spanned::new(String::new(), node.span);
+    let complete = ok && reason.is_some() && granted_by.is_some();
+    debug_assert!(complete || !d.errors.is_empty());
     Some(Waiver {
         subject,
         rules,
-        reason,
-        granted_by,
+        reason: reason.unwrap_or_else(placeholder),
+        granted_by: granted_by.unwrap_or_else(placeholder),
         expires,
         span: node.span,
     })
@@ -222,8 +236,12 @@ fn subject(key: &Node, value: &Node, d: &mut Decoder) -> Option<Spanned<WaivedSu
         Some("commit") => {
             if matches!(value.value, Value::Int(_) | Value::Float(_)) {
                 d.error(
-                    PolicyError::at(ErrorCode::WrongType, value.span, "YAML read this commit id as a number")
-                        .help("quote the commit id: commit: '<full sha>'"),
+                    PolicyError::at(
+                        ErrorCode::WrongType,
+                        value.span,
+                        "YAML read this commit id as a number",
+                    )
+                    .help("quote the commit id: commit: '<full sha>'"),
                 );
                 return None;
             }
@@ -285,10 +303,13 @@ fn date(node: &Node, d: &mut Decoder) -> Option<Spanned<NaiveDate>> {
         _ => "",
     };
     let shaped = text.len() == 10
-        && text
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         Ok(date) if shaped => Some(Spanned::new(date, node.span)),
         _ => {

@@ -162,10 +162,7 @@ struct PolicyOut<'a> {
 
 /// Streams findings without building a JSON tree (a long history has many):
 /// those that stand, then the waived ones, each with its waiver.
-fn findings<S: Serializer>(
-    value: &(&Report, &Policy),
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn findings<S: Serializer>(value: &(&Report, &Policy), serializer: S) -> Result<S::Ok, S::Error> {
     let (report, policy) = *value;
     let standing = report.findings.iter().map(|f| finding_out(f, policy, None));
     let waived = report.waived.iter().map(|w| {

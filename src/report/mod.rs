@@ -175,8 +175,7 @@ impl Report {
 pub const FINDINGS_HEADER: &str = "| level | rule | finding | how to fix |\n|---|---|---|---|\n";
 
 /// The header of a Markdown table of waived findings.
-pub const WAIVED_HEADER: &str =
-    "| level | rule | finding | waived for | reason | granted by | expires |\n|---|---|---|---|---|---|---|\n";
+pub const WAIVED_HEADER: &str = "| level | rule | finding | waived for | reason | granted by | expires |\n|---|---|---|---|---|---|---|\n";
 
 /// One row of a Markdown table of waived findings.
 pub fn waived_row(report: &Report, w: &Waived) -> String {
