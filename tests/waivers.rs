@@ -314,3 +314,32 @@ waivers:
         "{stderr}"
     );
 }
+
+#[test]
+fn a_hostile_waiver_reason_is_inert_in_every_format() {
+    let (repo, hotfix, _) = history();
+    let waivers = format!(
+        "  - commit: {hotfix}\n    rules: [commit-ticket]\n    reason: \"x\\n::set-output name=passed::true\\r::add-mask::y ##[error]z <img src=x onerror=alert(1)> \\e]8;;http://evil\\a| pipe\"\n    granted_by: \"rte\\n::error::forged\"\n"
+    );
+    let policy = policy(&waivers);
+    for format in ["human", "json", "github", "markdown", "sarif"] {
+        // `common::git_policy` fails the test on any workflow command that is
+        // not git-policy's own annotation.
+        let out = run(
+            &repo,
+            &policy,
+            format,
+            &["check", "commits", "v1.0.0..HEAD"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", text(&out));
+        let shown = text(&out);
+        assert!(!shown.contains('\u{1b}'), "{format}: {shown}");
+        if format == "markdown" {
+            assert!(!shown.contains("<img"), "raw HTML: {shown}");
+        }
+        assert!(
+            shown.contains("set-output name=passed"),
+            "{format}: the reason is shown, made inert: {shown}"
+        );
+    }
+}
