@@ -338,6 +338,8 @@ pub struct Verdict {
 pub enum Outcome {
     Passed,
     Found(Level),
+    /// Every finding of the rule was waived.
+    Waived,
 }
 
 /// One verdict per rule of the policy: applied (to any of `subjects`) or

@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: `sources` gather facts → `engine` evaluates the
 //! policy → `report` renders → `commands` write. `policy`, `engine`,
-//! `predicates`, `rules`, `markdown` and `report` are pure.
+//! `predicates`, `rules`, `waivers`, `markdown` and `report` are pure.
 
 pub mod engine;
 pub mod facts;
@@ -12,6 +12,7 @@ pub mod policy;
 pub mod predicates;
 pub mod report;
 pub mod rules;
+pub mod waivers;
 
 pub mod cli;
 pub mod commands;

@@ -533,6 +533,114 @@ async fn a_pull_request_that_deletes_a_rule_is_judged_by_the_base_policy() {
     );
 }
 
+/// A waiver of pull request 42 from `pr-ticket`.
+const WAIVER_42: &str = "waivers:\n  - pull_request: 42\n    rules: [pr-ticket]\n    reason: 'a spike; EPL-9 tracks the real work'\n    granted_by: asherman\n";
+
+/// A repository whose base commit holds `base_policy` and whose head holds
+/// `head_policy`, with pull request 42 (no ticket anywhere) between them.
+async fn ticketless_pr(base_policy: &str, head_policy: &str) -> (common::Repo, MockServer) {
+    let repo = common::Repo::new("main");
+    repo.write(".git-policy.yml", base_policy);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 policy"]);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "spike"]);
+    repo.write(".git-policy.yml", head_policy);
+    repo.write("src/x.txt", "x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "a spike"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let server = MockServer::start().await;
+    let mut pr = pr_json(42, "A spike", None, false, &[]);
+    pr["head"]["ref"] = json!("spike");
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+    mount(&server, "/repos/octo/app/pulls/42", pr).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    (repo, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiver_the_pull_request_adds_to_its_own_head_waives_nothing() {
+    let (repo, server) = ticketless_pr(POLICY, &format!("{POLICY}{WAIVER_42}")).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(rules_failed(&v), ["pr-ticket"]);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.get("waived").is_none()),
+        "{v:#}"
+    );
+    assert!(v.get("waivers").is_none(), "the base policy has no waiver");
+    let notice = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "proposed-policy")
+        .unwrap();
+    assert_eq!(
+        notice["message"],
+        "this pull request changes the policy; under the proposed policy it would pass (1 finding waived by the proposed policy's waivers, which take effect only once merged)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiver_in_the_base_policy_waives_the_pull_request() {
+    let policy = format!("{POLICY}{WAIVER_42}");
+    let (repo, server) = ticketless_pr(&policy, &policy).await;
+    let summary = repo.path().join("summary.md");
+    let mut cmd = common::git_policy(repo.path());
+    cmd.env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args([
+            "--format", "github", "check", "pr", "--repo", "octo/app", "--number", "42",
+        ]);
+    let out = output_of(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("::notice title=git-policy%3A pr-ticket (waived),file=.git-policy.yml,line="),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "waived for pull request #42 by asherman: a spike; EPL-9 tracks the real work"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("git-policy passed: 0 errors, 0 warnings, 0 notices, 1 waived"),
+        "{text}"
+    );
+    let summary = std::fs::read_to_string(summary).unwrap();
+    assert!(summary.contains("| `pr-ticket` | 🔕 waived |"), "{summary}");
+    assert!(summary.contains("### Waived findings (1)"), "{summary}");
+    // The same run in JSON: the finding is listed, with its waiver, and not counted.
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["counts"]["error"], 0);
+    let waived: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("waived").is_some())
+        .collect();
+    assert_eq!(waived.len(), 1, "{v:#}");
+    assert_eq!(waived[0]["rule"], "pr-ticket");
+    assert_eq!(waived[0]["level"], "error");
+    assert_eq!(waived[0]["waived"]["pull_request"], 42);
+    assert_eq!(waived[0]["waived"]["granted_by"], "asherman");
+    assert_eq!(v["waivers"][0]["state"], "used");
+    assert_eq!(v["waivers"][0]["findings"], 1);
+}
+
 // ---- faults ----
 
 async fn fault(response: ResponseTemplate) -> std::process::Output {

@@ -300,3 +300,31 @@ fn findings_about_a_changed_file_point_at_that_file() {
     let dir = tempfile::tempdir().unwrap();
     assert_valid(dir.path(), &text);
 }
+
+#[test]
+fn a_waived_finding_is_a_suppressed_result() {
+    let repo = Repo::new("main");
+    repo.commit("EPL-1 initial");
+    let hotfix = repo.commit("hotfix");
+    repo.write(
+        ".git-policy.yml",
+        &format!(
+            "{POLICY}waivers:\n  - commit: {hotfix}\n    rules: [commit-ticket]\n    reason: outage hotfix\n    granted_by: asherman\n"
+        ),
+    );
+    let output = repo
+        .cmd()
+        .args(["--format", "sarif", "check", "commits", "HEAD~1..HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let log = sarif_of(&output);
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "commit-ticket");
+    assert_eq!(result["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        result["suppressions"][0]["location"]["physicalLocation"]["region"]["startLine"],
+        15
+    );
+    assert_valid(repo.path(), &String::from_utf8_lossy(&output.stdout));
+}

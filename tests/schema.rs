@@ -296,6 +296,30 @@ const INVALID: &[(&str, &str)] = &[
         "approval count 0 as text",
         "version: 1\nrules:\n  - id: a\n    require: { approval: { users: [a], fresh: never } }\n",
     ),
+    (
+        "waiver without a reason",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, rules: [a], granted_by: x }\n",
+    ),
+    (
+        "waiver of two things",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, commit: 3f2a9c1e3f2a9c1e3f2a9c1e3f2a9c1e3f2a9c1e, rules: [a], reason: r, granted_by: x }\n",
+    ),
+    (
+        "waiver of a short commit id",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { commit: 3f2a9c1e, rules: [a], reason: r, granted_by: x }\n",
+    ),
+    (
+        "waiver with an empty rule list",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, rules: [], reason: r, granted_by: x }\n",
+    ),
+    (
+        "waiver expiring on a date not written YYYY-MM-DD",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, rules: [a], reason: r, granted_by: x, expires: 2027-3-1 }\n",
+    ),
+    (
+        "waiver with a blank reason",
+        "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, rules: [a], reason: ' ', granted_by: x }\n",
+    ),
 ];
 
 /// Shorthands and single-item lists: the loader and the schema both accept each one.
@@ -317,6 +341,10 @@ const VALID: &[(&str, &str)] = &[
         "version: 1\nteams:\n  t: { members: [a] }\nrules:\n  - id: a\n    require: { approval: { groups: [{ teams: [t], count: 2, fresh: head }, { users: [b] }] } }\n",
     ),
     ("no rules", "version: 1\n"),
+    (
+        "waivers of each kind",
+        "version: 1\ntickets:\n  j: { pattern: '\\bEPL-[0-9]+\\b' }\nrules:\n  - id: a\n    require: { ticket: true }\n  - id: b\n    on: [release]\n    require: { release_page: { path: 'x/{version}.md' } }\nwaivers:\n  - { commit: 3F2A9C1E3F2A9C1E3F2A9C1E3F2A9C1E3F2A9C1E, rules: a, reason: r, granted_by: x, expires: 2027-03-31 }\n  - { pull_request: 12, rules: [a], reason: r, granted_by: x }\n  - { ticket: EPL-7, rules: [b], reason: r, granted_by: x }\n",
+    ),
 ];
 
 #[test]

@@ -96,3 +96,42 @@ fn the_built_in_pack_defines_nothing_unused() {
         git_policy::policy::load(vec![git_policy::policy::PolicySource::builtin()]).unwrap();
     assert_eq!(git_policy::rules::unused_definitions(&policy), []);
 }
+
+/// 13.2: a `ticket` place a subject of the rule does not have is read as
+/// another place there (or ignored, on a branch): `validate` says which.
+#[test]
+fn validate_warns_about_ticket_places_a_subject_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b' }
+rules:
+  - id: commit-title
+    on: [commit]
+    require: { ticket: { in: [title] } }
+  - id: pr-message
+    on: [pull_request]
+    require: { ticket: { in: [title, message] } }
+  - id: fine
+    on: [pull_request, commit]
+    require: { ticket: { in: [body] } }
+"#;
+    std::fs::write(dir.path().join("p.yml"), policy).unwrap();
+    let out = Command::cargo_bin("git-policy")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--policy", "p.yml", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning[policy::place-not-on-subject]: ticket place `title` (rule `commit-title`) does not exist on `commit`: read as `subject` there; places on commit: subject, body, message, branch (p.yml:7:31)",
+            "warning[policy::place-not-on-subject]: ticket place `message` (rule `pr-message`) does not exist on `pull_request`: read as `commits` there: every commit message, whole; places on pull_request: title, body, branch, commits (p.yml:10:38)",
+        ],
+        "{text}"
+    );
+}

@@ -93,7 +93,22 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .into_iter()
         .map(|c| c.sha.unwrap_or_default())
         .collect();
-    let report = Report {
+    let mut tickets: BTreeSet<String> = release.tickets.keys().cloned().collect();
+    tickets.extend(release.missing.iter().cloned());
+    tickets.extend(release.unlisted.iter().cloned());
+    tickets.extend(release.incidents.keys().cloned());
+    let waivable = crate::waivers::waived_commits(&policy);
+    let scope = crate::waivers::Scope {
+        commits: release
+            .shas
+            .iter()
+            .filter(|sha| waivable.contains(sha.as_str()))
+            .cloned()
+            .collect(),
+        pull_request: None,
+        release_tickets: Some(tickets),
+    };
+    let mut report = Report {
         subject_kind: "release",
         subject_ref: match &version {
             Some(v) => format!("release {v} ({range})"),
@@ -104,7 +119,9 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         skipped,
         verdicts: Vec::new(),
         release: Some(release),
+        ..Report::default()
     };
+    super::waive(&policy, &mut report, &scope);
     let code = finish(global, &policy, &report);
     // The process ends here: freeing 100,000 commits' worth one by one only costs time.
     std::mem::forget(report);

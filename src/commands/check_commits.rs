@@ -30,6 +30,7 @@ pub fn run(
         findings,
         checked,
         skipped,
+        waivable,
         ..
     } = judged;
     if checked + skipped == 0 && global.format == Format::Human {
@@ -37,7 +38,7 @@ pub fn run(
             "note: `{range}` holds no commits; nothing to check\n"
         ));
     }
-    let report = Report {
+    let mut report = Report {
         subject_kind: "commit",
         subject_ref: range.to_owned(),
         findings,
@@ -45,6 +46,11 @@ pub fn run(
         skipped,
         ..Report::default()
     };
+    let scope = crate::waivers::Scope {
+        commits: waivable,
+        ..Default::default()
+    };
+    super::waive(&policy, &mut report, &scope);
     let code = finish(global, &policy, &report);
     // The process ends here: freeing every finding one by one only costs time.
     std::mem::forget(report);
@@ -67,6 +73,8 @@ pub(super) struct Judged {
     /// Commits whose message claims to revert a commit: judged like any
     /// other until [`settle_reverts`] verifies the claim.
     pub revert_claims: Vec<String>,
+    /// The commits of the walk that a commit waiver names.
+    pub waivable: std::collections::BTreeSet<String>,
 }
 
 /// Exempts the commits that really revert a commit of their history (the
@@ -120,7 +128,9 @@ pub(super) fn judge(
                 kept: Vec::new(),
                 tickets: None,
                 revert_claims: Vec::new(),
+                waivable: Default::default(),
             };
+            let waived_commits = crate::waivers::waived_commits(policy);
             let reverts_exempt = policy.commits.exempt.contains(&Exemption::Revert);
             let mut index = 0u32;
             let mut interner = Interner::default();
@@ -129,6 +139,11 @@ pub(super) fn judge(
                     let mut commit = read.decode()?;
                     commit.stage = stage;
                     commit.branch = branch.map(str::to_owned);
+                    if let Some(sha) = &commit.sha
+                        && waived_commits.contains(sha.as_str())
+                    {
+                        judged.waivable.insert(sha.clone());
+                    }
                     let subject = Subject::Commit(&commit);
                     if skip_reason(policy, &subject).is_some() {
                         judged.skipped += 1;

@@ -270,9 +270,11 @@ async fn check(
     }
     let mut interner = Interner::default();
     let (mut findings, subjects_report) = judge(&policy, &pr, &mut interner);
+    let today = super::today();
     // A pull request that changes the policy is judged by the base policy
-    // (it must not weaken its own); the proposed one is reported as notices.
-    if let Some(notice) = proposed(global, gh, git, &pr, &base_texts, &mut notes).await? {
+    // (it must not weaken its own, nor waive its own findings); the proposed
+    // one is reported as notices.
+    if let Some(notice) = proposed(global, gh, git, &pr, &base_texts, today, &mut notes).await? {
         findings.push(notice);
     }
     let branch = Branch {
@@ -280,17 +282,27 @@ async fn check(
     };
     let mut subjects = vec![Subject::PullRequest(&pr), Subject::Branch(&branch)];
     subjects.extend(pr.commits.iter().map(Subject::Commit));
-    let verdicts = verdicts(&policy, &subjects, &findings);
-    let report = Report {
+    let mut report = Report {
         subject_kind: "pull_request",
         subject_ref: format!("{}#{}", pr.repo, pr.number),
         findings,
         checked: subjects_report.0,
         skipped: subjects_report.1,
-        verdicts,
-        release: None,
+        ..Report::default()
     };
+    crate::waivers::apply(&policy, &mut report, &waiver_scope(&pr), today);
+    report.verdicts = verdicts(&policy, &subjects, &report.findings);
+    crate::waivers::mark_verdicts(&mut report);
     Ok((policy, report, notes, unreadable))
+}
+
+/// What `check pr` judges, for waivers: the pull request and its commits.
+fn waiver_scope(pr: &PullRequest) -> crate::waivers::Scope {
+    crate::waivers::Scope {
+        commits: pr.commits.iter().filter_map(|c| c.sha.clone()).collect(),
+        pull_request: Some(pr.number),
+        release_tickets: None,
+    }
 }
 
 async fn read_teams(
@@ -402,6 +414,7 @@ async fn proposed(
     git: Option<&Repository>,
     pr: &PullRequest,
     base: &[(String, String)],
+    today: chrono::NaiveDate,
     notes: &mut Vec<String>,
 ) -> Result<Option<Finding>, Failure> {
     if !global.policies.is_empty() {
@@ -450,18 +463,32 @@ async fn proposed(
         ),
         Ok(proposed) => {
             let (findings, _) = judge(&proposed, pr, &mut Interner::default());
-            let errors: Vec<String> = findings
+            // The proposed policy's waivers apply to its own judgement only.
+            let mut under = Report {
+                findings,
+                ..Report::default()
+            };
+            crate::waivers::apply(&proposed, &mut under, &waiver_scope(pr), today);
+            let errors: Vec<String> = under
+                .findings
                 .iter()
                 .filter(|f| f.level == Level::Error)
                 .map(|f| format!("{}: {}", f.rule, f.message))
                 .collect();
+            let waived = match under.waived.len() {
+                0 => String::new(),
+                n => format!(
+                    " ({} waived by the proposed policy's waivers, which take effect only once merged)",
+                    crate::report::plural(n, "finding")
+                ),
+            };
             if errors.is_empty() {
-                String::from(
-                    "this pull request changes the policy; under the proposed policy it would pass",
+                format!(
+                    "this pull request changes the policy; under the proposed policy it would pass{waived}"
                 )
             } else {
                 format!(
-                    "this pull request changes the policy; under the proposed policy it would fail: {}",
+                    "this pull request changes the policy; under the proposed policy it would fail{waived}: {}",
                     errors.join("; ")
                 )
             }

@@ -36,6 +36,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         subject_ref: format!("push to {}", remote.as_deref().unwrap_or("the remote")),
         ..Report::default()
     };
+    let mut scope = crate::waivers::Scope::default();
     for update in &updates {
         if let Some(name) = &update.branch {
             let branch = Branch { name: name.clone() };
@@ -72,12 +73,14 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         let mut judged = judged;
         super::check_commits::settle_reverts(&repo, &policy, &mut judged);
         report.findings.extend(judged.findings);
+        scope.commits.extend(judged.waivable);
         report.checked += judged.checked;
         report.skipped += judged.skipped;
     }
     if updates.is_empty() {
         err("note: the push updates no branch (tags and deletions are not checked)\n");
     }
+    super::waive(&policy, &mut report, &scope);
     Ok(finish(global, &policy, &report))
 }
 

@@ -491,6 +491,21 @@ pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failur
     load(sources).map_err(Failure::Policy)
 }
 
+/// Today's date (UTC): the one fact waivers need. A clock that cannot be
+/// read makes every waiver with an expiry expired (fail closed).
+pub fn today() -> chrono::NaiveDate {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| chrono::DateTime::from_timestamp(i64::try_from(d.as_secs()).ok()?, 0))
+        .map_or(chrono::NaiveDate::MAX, |t| t.date_naive())
+}
+
+/// Applies the policy's waivers to a report, as of today.
+pub fn waive(policy: &Policy, report: &mut Report, scope: &crate::waivers::Scope) {
+    crate::waivers::apply(policy, report, scope, today());
+}
+
 /// Renders a report in the chosen format and maps it to 0 or 1.
 pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
     match global.format {

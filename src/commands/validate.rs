@@ -16,7 +16,9 @@ pub fn run(global: &Global) -> Outcome {
         .or_else(|| global.dir.canonicalize().ok());
     let policy = policy_for(global, root.as_deref())?;
     let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
-    let unused = unused_warnings(&policy);
+    let mut unused = unused_warnings(&policy);
+    unused.extend(place_warnings(&policy));
+    unused.extend(expired_waivers(&policy, super::today()));
     match global.format {
         Format::Json => {
             let rules: Vec<_> = policy
@@ -80,6 +82,65 @@ fn unused_warnings(policy: &Policy) -> Vec<serde_json::Value> {
                 "line": span.line,
                 "column": span.column,
             })
+        })
+        .collect()
+}
+
+fn warning(
+    policy: &Policy,
+    code: crate::policy::ErrorCode,
+    span: crate::policy::Span,
+    message: String,
+) -> serde_json::Value {
+    let file = policy.source(span).map_or("", |s| s.name.as_str());
+    json!({
+        "code": code.as_str(),
+        "message": message,
+        "file": file,
+        "line": span.line,
+        "column": span.column,
+    })
+}
+
+/// `ticket` places (`in:`) that one of the rule's subjects does not have.
+fn place_warnings(policy: &Policy) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for rule in &policy.rules {
+        if let Some(ticket) = &rule.require.ticket {
+            for (span, message) in ticket.value.foreign_places(rule) {
+                out.push(warning(
+                    policy,
+                    crate::policy::ErrorCode::PlaceNotOnSubject,
+                    span,
+                    message,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Waivers past their `expires` date: they waive nothing any more.
+fn expired_waivers(policy: &Policy, today: chrono::NaiveDate) -> Vec<serde_json::Value> {
+    policy
+        .waivers
+        .iter()
+        .filter(|w| w.expired(today))
+        .map(|w| {
+            let expires = w
+                .expires
+                .as_ref()
+                .map(|e| e.value.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            warning(
+                policy,
+                crate::policy::ErrorCode::ExpiredWaiver,
+                w.span,
+                format!(
+                    "the waiver for {} expired on {expires}: it waives nothing; renew or remove it",
+                    w.describe()
+                ),
+            )
         })
         .collect()
 }

@@ -197,6 +197,10 @@ impl Decoder {
 
     pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
         let source = self.string(node)?;
+        if let Some(error) = super::escapes::trap(node, &source.value) {
+            self.error(error);
+            return None;
+        }
         match Regex::new(&source.value) {
             Ok(regex) => Some(Pattern { source, regex }),
             Err(err) => {

@@ -69,7 +69,7 @@ pub struct InvalidPolicy {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "version", "tickets", "teams", "paths", "kinds", "commits", "audit", "rules",
+    "version", "tickets", "teams", "paths", "kinds", "commits", "audit", "rules", "waivers",
 ];
 const RULE_KEYS: &[&str] = &[
     "id",
@@ -115,6 +115,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         rules: Vec::new(),
         sources: Vec::new(),
         definitions: BTreeMap::new(),
+        waivers: Vec::new(),
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -145,6 +146,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.
     validate(&mut policy, &mut d.errors);
+    super::waiver::validate(&policy, &mut d.errors);
     for p in &orphans {
         p.visit(&mut |q| check_predicate(q, &policy, &mut d.errors));
     }
@@ -347,6 +349,7 @@ fn decode_file(
             ),
         }
     }
+    super::waiver::decode(fields.get("waivers"), d, &mut policy.waivers);
     if let Some(rules) = fields.get("rules") {
         match &rules.value {
             Value::Seq(items) => {

@@ -3,10 +3,12 @@
 
 mod decode;
 mod error;
+mod escapes;
 mod load;
 pub mod node;
 mod predicate;
 pub mod tracker;
+mod waiver;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
 pub use tracker::Tracker;
+pub use waiver::{WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
 
@@ -446,6 +449,8 @@ pub struct Policy {
     /// Where each named definition is: `("tickets" | "teams" | "paths" |
     /// "kinds", name)` to the span of its name.
     pub definitions: BTreeMap<(&'static str, String), Span>,
+    /// Exemptions from named rules, every file's in order.
+    pub waivers: Vec<Waiver>,
 }
 
 /// The shape of one policy file, for the JSON Schema.
@@ -477,6 +482,10 @@ struct PolicyFile {
     /// The rules.
     #[serde(default)]
     rules: Vec<Rule>,
+    /// Exemptions of one commit, pull request or ticket from named rules,
+    /// with a reason, who granted them and an optional expiry.
+    #[serde(default)]
+    waivers: Vec<Waiver>,
 }
 
 impl Policy {

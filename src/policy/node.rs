@@ -44,6 +44,8 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// A `"double-quoted"` scalar: its escapes (`\b`) were decoded by YAML.
+    pub double_quoted: bool,
 }
 
 impl Node {
@@ -121,8 +123,11 @@ fn convert(raw: serde_saphyr::Spanned<RawValue>, text: &str, file: u16) -> Node 
         let rest = text.get(offset..).unwrap_or("");
         len = rest.find('\n').unwrap_or(rest.len()).max(1).min(rest.len());
     }
+    let double_quoted =
+        matches!(value, Value::String(_)) && text.as_bytes().get(offset) == Some(&b'"');
     Node {
         value,
+        double_quoted,
         span: Span {
             file,
             offset: offset as u32,

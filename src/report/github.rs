@@ -60,15 +60,45 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             &message,
         ));
     }
+    // A waived finding is a notice: shown on the run, never failing it.
+    for w in &report.waived {
+        let f = &w.finding;
+        let place = policy
+            .source(f.policy)
+            .filter(|s| !s.builtin)
+            .map(|s| (s.path(), f.policy.line));
+        let mut message = match &f.commit {
+            Some(sha) => format!("{}: {}", super::short_sha(sha), f.message),
+            None => f.message.to_string(),
+        };
+        if let Some(waiver) = report.waivers.get(w.waiver) {
+            message.push_str(&format!("\n{}", waiver.summary()));
+        }
+        out.push_str(&annotation(
+            "notice",
+            &format!("git-policy: {} (waived)", f.rule),
+            place,
+            &message,
+        ));
+    }
     let verdict = if report.passed() { "passed" } else { "failed" };
     out.push_str(&format!(
-        "git-policy {verdict}: {}, {}, {} ({})\n",
+        "git-policy {verdict}: {}, {}, {}{} ({})\n",
         plural(report.count(Level::Error), "error"),
         plural(report.count(Level::Warning), "warning"),
         plural(report.count(Level::Notice), "notice"),
+        waived_count(report),
         one_line(&report.subject_ref)
     ));
     out
+}
+
+/// ", 2 waived" when findings were waived.
+fn waived_count(report: &Report) -> String {
+    match report.waived.len() {
+        0 => String::new(),
+        n => format!(", {n} waived"),
+    }
 }
 
 pub fn policy_errors(invalid: &InvalidPolicy) -> String {
@@ -107,11 +137,12 @@ pub fn step_summary(report: &Report) -> String {
         "❌ failed"
     };
     let mut out = format!(
-        "## git-policy: {} {verdict}\n\n{}, {}, {}\n\n| rule | verdict | what it requires |\n|---|---|---|\n",
+        "## git-policy: {} {verdict}\n\n{}, {}, {}{}\n\n| rule | verdict | what it requires |\n|---|---|---|\n",
         super::table_cell(&report.subject_ref),
         plural(report.count(Level::Error), "error"),
         plural(report.count(Level::Warning), "warning"),
-        plural(report.count(Level::Notice), "notice")
+        plural(report.count(Level::Notice), "notice"),
+        waived_count(report)
     );
     for v in &report.verdicts {
         let shown = match v.outcome {
@@ -120,6 +151,7 @@ pub fn step_summary(report: &Report) -> String {
             Some(Outcome::Found(Level::Error)) => "❌ error",
             Some(Outcome::Found(Level::Warning)) => "⚠️ warning",
             Some(Outcome::Found(Level::Notice)) => "ℹ️ notice",
+            Some(Outcome::Waived) => "🔕 waived",
         };
         out.push_str(&format!(
             "| `{}` | {shown} | {} |\n",
@@ -138,6 +170,10 @@ pub fn step_summary(report: &Report) -> String {
             }
             out.push_str(&row);
         }
+    }
+    let waived = super::waived_section(report, "\n###");
+    if out.len() + waived.len() <= SUMMARY_LIMIT - 200 {
+        out.push_str(&waived);
     }
     out.push('\n');
     out

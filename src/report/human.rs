@@ -56,7 +56,38 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&waived(report, style.color));
     out.push_str(&summary(report, style.color));
+    out
+}
+
+/// The waived findings, each with its waiver: shown, not counted.
+fn waived(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    for w in &report.waived {
+        let f = &w.finding;
+        let about = match (&f.commit, &f.commit_subject) {
+            (Some(sha), Some(subject)) => format!(
+                "{} {}: ",
+                paint(short(sha), "33", color),
+                truncate(&one_line(subject), 60)
+            ),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{}[{}] ({}) {about}{}\n",
+            paint("waived", "1;35", color),
+            f.rule,
+            f.level.name(),
+            one_line(&f.message)
+        ));
+        if let Some(waiver) = report.waivers.get(w.waiver) {
+            out.push_str(&format!("  {}\n", one_line(&waiver.summary())));
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
     out
 }
 
@@ -156,7 +187,10 @@ fn summary(report: &Report, color: bool) -> String {
             parts.push(plural(count, what));
         }
     }
-    if e + w + n == 0 {
+    if !report.waived.is_empty() {
+        parts.push(format!("{} waived", report.waived.len()));
+    }
+    if e + w + n == 0 && report.waived.is_empty() {
         parts.push(String::from("no findings"));
     }
     let verdict = if report.passed() {

@@ -15,12 +15,68 @@ struct Document<'a> {
     subject: SubjectOut<'a>,
     passed: bool,
     #[serde(serialize_with = "findings")]
-    findings: (&'a [Finding], &'a Policy),
+    findings: (&'a Report, &'a Policy),
     counts: Counts,
     checked: usize,
     skipped: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     release: Option<ReleaseOut<'a>>,
+    /// Every waiver of the policy and what it did; absent when it has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waivers: Vec<WaiverOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct WaiverOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_request: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<&'a str>,
+    rules: &'a [String],
+    reason: &'a str,
+    granted_by: &'a str,
+    expires: Option<&'a str>,
+    /// `used`, `unused`, `expired` or `not_judged`.
+    state: &'static str,
+    /// Findings it waived (expired: would have waived).
+    findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<PolicyOut<'a>>,
+}
+
+/// On a waived finding: the waiver that covers it.
+#[derive(Serialize)]
+struct WaivedOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_request: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<&'a str>,
+    reason: &'a str,
+    granted_by: &'a str,
+    expires: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<PolicyOut<'a>>,
+}
+
+fn waiver_subject(w: &super::WaiverUse) -> (Option<&str>, Option<u64>, Option<&str>) {
+    match w.key {
+        "commit" => (Some(&w.value), None, None),
+        "pull_request" => (None, w.value.parse().ok(), None),
+        _ => (None, None, Some(&w.value)),
+    }
+}
+
+fn policy_out<'a>(policy: &'a Policy, span: crate::policy::Span) -> Option<PolicyOut<'a>> {
+    policy.source(span).map(|s| PolicyOut {
+        file: &s.name,
+        line: span.line,
+        column: span.column,
+        builtin: s.builtin,
+    })
 }
 
 #[derive(Serialize)]
@@ -91,6 +147,9 @@ struct FindingOut<'a> {
     path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     policy: Option<PolicyOut<'a>>,
+    /// Present on a waived finding, which neither counts nor fails the check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waived: Option<WaivedOut<'a>>,
 }
 
 #[derive(Serialize)]
@@ -101,13 +160,35 @@ struct PolicyOut<'a> {
     builtin: bool,
 }
 
-/// Streams findings without building a JSON tree (a long history has many).
-fn findings<S: Serializer>(
-    value: &(&[Finding], &Policy),
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let (list, policy) = *value;
-    serializer.collect_seq(list.iter().map(|f| FindingOut {
+/// Streams findings without building a JSON tree (a long history has many):
+/// those that stand, then the waived ones, each with its waiver.
+fn findings<S: Serializer>(value: &(&Report, &Policy), serializer: S) -> Result<S::Ok, S::Error> {
+    let (report, policy) = *value;
+    let standing = report.findings.iter().map(|f| finding_out(f, policy, None));
+    let waived = report.waived.iter().map(|w| {
+        let waiver = report.waivers.get(w.waiver).map(|u| {
+            let (commit, pull_request, ticket) = waiver_subject(u);
+            WaivedOut {
+                commit,
+                pull_request,
+                ticket,
+                reason: &u.reason,
+                granted_by: &u.granted_by,
+                expires: u.expires.as_deref(),
+                policy: policy_out(policy, u.policy),
+            }
+        });
+        finding_out(&w.finding, policy, waiver)
+    });
+    serializer.collect_seq(standing.chain(waived))
+}
+
+fn finding_out<'a>(
+    f: &'a Finding,
+    policy: &'a Policy,
+    waived: Option<WaivedOut<'a>>,
+) -> FindingOut<'a> {
+    FindingOut {
         rule: &f.rule,
         level: f.level.name(),
         message: &f.message,
@@ -115,13 +196,9 @@ fn findings<S: Serializer>(
         commit: f.commit.as_deref(),
         ticket: f.ticket.as_deref(),
         path: f.path.as_deref(),
-        policy: policy.source(f.policy).map(|s| PolicyOut {
-            file: &s.name,
-            line: f.policy.line,
-            column: f.policy.column,
-            builtin: s.builtin,
-        }),
-    }))
+        policy: policy_out(policy, f.policy),
+        waived,
+    }
 }
 
 /// The contract object of DESIGN.md §3 (plus `help`, `checked`, `skipped`).
@@ -144,7 +221,7 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
             reference: &report.subject_ref,
         },
         passed: report.passed(),
-        findings: (&report.findings, policy),
+        findings: (report, policy),
         counts: Counts {
             error: report.count(Level::Error),
             warning: report.count(Level::Warning),
@@ -170,6 +247,25 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
                 .collect(),
             expedited: r.expedited.as_deref(),
         }),
+        waivers: report
+            .waivers
+            .iter()
+            .map(|u| {
+                let (commit, pull_request, ticket) = waiver_subject(u);
+                WaiverOut {
+                    commit,
+                    pull_request,
+                    ticket,
+                    rules: &u.rules,
+                    reason: &u.reason,
+                    granted_by: &u.granted_by,
+                    expires: u.expires.as_deref(),
+                    state: u.state.name(),
+                    findings: u.findings,
+                    policy: policy_out(policy, u.policy),
+                }
+            })
+            .collect(),
     };
     let mut sink = sink;
     serde_json::to_writer_pretty(&mut sink, &document)?;

@@ -23,9 +23,10 @@ pub fn render(report: &Report) -> String {
                 "❌ not ready"
             };
             out.push_str(&format!(
-                "**Verdict:** {verdict} — {}, {} · {}\n\n",
+                "**Verdict:** {verdict} — {}, {}{} · {}\n\n",
                 plural(e, "error"),
                 plural(w, "warning"),
+                waived(report),
                 plural(r.commits, "commit")
             ));
             out.push_str(&format!("## Tickets ({})\n\n", r.tickets.len()));
@@ -138,10 +139,11 @@ pub fn render(report: &Report) -> String {
                 "❌ failed"
             };
             out.push_str(&format!(
-                "# git-policy: {} {verdict}\n\n{}, {}\n\n",
+                "# git-policy: {} {verdict}\n\n{}, {}{}\n\n",
                 md(&report.subject_ref),
                 plural(e, "error"),
-                plural(w, "warning")
+                plural(w, "warning"),
+                waived(report)
             ));
         }
     }
@@ -152,5 +154,19 @@ pub fn render(report: &Report) -> String {
             out.push_str(&super::finding_row(f));
         }
     }
+    if !report.waived.is_empty() {
+        if !report.findings.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&super::waived_section(report, "##"));
+    }
     out
+}
+
+/// ", 2 waived" when findings were waived.
+fn waived(report: &Report) -> String {
+    match report.waived.len() {
+        0 => String::new(),
+        n => format!(", {n} waived"),
+    }
 }

@@ -29,6 +29,81 @@ pub struct Report {
     pub verdicts: Vec<crate::engine::Verdict>,
     /// What the release audit found out about the release.
     pub release: Option<ReleaseSummary>,
+    /// Findings a waiver covers: listed in every format, counted in none,
+    /// never failing the check.
+    pub waived: Vec<Waived>,
+    /// What became of each waiver of the policy in this run (empty when the
+    /// policy has none).
+    pub waivers: Vec<WaiverUse>,
+}
+
+/// A finding a waiver covers.
+#[derive(Clone, Debug)]
+pub struct Waived {
+    pub finding: Finding,
+    /// Index into [`Report::waivers`].
+    pub waiver: usize,
+}
+
+/// One waiver of the policy and what it did in this run.
+#[derive(Clone, Debug)]
+pub struct WaiverUse {
+    /// `commit`, `pull_request` or `ticket`.
+    pub key: &'static str,
+    /// The sha, number or ticket.
+    pub value: String,
+    /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
+    pub subject: String,
+    pub rules: Vec<String>,
+    pub reason: String,
+    pub granted_by: String,
+    /// YYYY-MM-DD.
+    pub expires: Option<String>,
+    /// Where it is written.
+    pub policy: crate::policy::Span,
+    pub state: WaiverState,
+    /// How many findings it waived (or, expired, would have waived).
+    pub findings: usize,
+}
+
+/// What a waiver did in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaiverState {
+    /// It waived at least one finding.
+    Used,
+    /// What it names was judged, and it waived nothing (a warning).
+    Unused,
+    /// Past its `expires` date: it waived nothing (a warning when what it
+    /// names was judged).
+    Expired,
+    /// What it names was not judged in this run.
+    NotJudged,
+}
+
+impl WaiverState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Used => "used",
+            Self::Unused => "unused",
+            Self::Expired => "expired",
+            Self::NotJudged => "not_judged",
+        }
+    }
+}
+
+impl WaiverUse {
+    /// "waived for commit 3f2a9c1e12 by asherman (until 2027-03-31): <reason>".
+    pub fn summary(&self) -> String {
+        let until = self
+            .expires
+            .as_deref()
+            .map(|e| format!(", until {e}"))
+            .unwrap_or_default();
+        format!(
+            "waived for {} by {}{until}: {}",
+            self.subject, self.granted_by, self.reason
+        )
+    }
 }
 
 /// A release page section's state.
@@ -98,6 +173,48 @@ impl Report {
 
 /// The header of a Markdown findings table.
 pub const FINDINGS_HEADER: &str = "| level | rule | finding | how to fix |\n|---|---|---|---|\n";
+
+/// The header of a Markdown table of waived findings.
+pub const WAIVED_HEADER: &str = "| level | rule | finding | waived for | reason | granted by | expires |\n|---|---|---|---|---|---|---|\n";
+
+/// One row of a Markdown table of waived findings.
+pub fn waived_row(report: &Report, w: &Waived) -> String {
+    let f = &w.finding;
+    let about = f
+        .commit
+        .as_deref()
+        .map(|c| format!("`{}` ", markdown_text(short_sha(c))))
+        .unwrap_or_default();
+    let (subject, reason, granted, expires) = match report.waivers.get(w.waiver) {
+        Some(u) => (
+            table_cell(&u.subject),
+            table_cell(&u.reason),
+            table_cell(&u.granted_by),
+            table_cell(u.expires.as_deref().unwrap_or("never")),
+        ),
+        None => Default::default(),
+    };
+    format!(
+        "| {} | `{}` | {about}{} | {subject} | {reason} | {granted} | {expires} |\n",
+        f.level.name(),
+        f.rule,
+        table_cell(&f.message),
+    )
+}
+
+/// A "## Waived findings" Markdown section, empty when none was waived.
+pub fn waived_section(report: &Report, heading: &str) -> String {
+    if report.waived.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{heading} Waived findings ({})\n\n", report.waived.len());
+    out.push_str(WAIVED_HEADER);
+    for w in &report.waived {
+        out.push_str(&waived_row(report, w));
+    }
+    out.push('\n');
+    out
+}
 
 /// One row of a Markdown findings table.
 pub fn finding_row(f: &Finding) -> String {

@@ -47,6 +47,12 @@ struct RunProperties<'a> {
     passed: bool,
     checked: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -125,7 +131,20 @@ struct SarifResult<'a> {
     message: Text,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     locations: Vec<Location>,
+    /// A waived finding: suppressed by the policy (`external`), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<Suppression>,
     properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Suppression {
+    kind: &'static str,
+    status: &'static str,
+    justification: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
 }
 
 #[derive(Serialize)]
@@ -301,10 +320,16 @@ fn rules(report: &Report, policy: &Policy) -> (Vec<RuleOut>, BTreeMap<String, us
 /// The SARIF log of a report, written to `sink` as it is serialized.
 pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std::io::Result<()> {
     let (rules, index) = rules(report, policy);
+    let waived = report
+        .waived
+        .iter()
+        .map(|w| (&w.finding, report.waivers.get(w.waiver)));
     let results = report
         .findings
         .iter()
-        .map(|f| {
+        .map(|f| (f, None))
+        .chain(waived)
+        .map(|(f, waiver)| {
             let location = match &f.path {
                 // About the whole file: anchored at its first line, as
                 // code scanning needs a line.
@@ -330,6 +355,19 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
                 level: level(f.level),
                 message: Text { text },
                 locations: location.into_iter().collect(),
+                suppressions: waiver
+                    .map(|u| Suppression {
+                        kind: "external",
+                        status: "accepted",
+                        justification: u.summary(),
+                        location: policy_location(
+                            policy.source(u.policy),
+                            u.policy.line,
+                            u.policy.column,
+                        ),
+                    })
+                    .into_iter()
+                    .collect(),
                 properties: ResultProperties {
                     commit: f.commit.as_deref(),
                     ticket: f.ticket.as_deref(),
@@ -357,6 +395,7 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
                 passed: report.passed(),
                 checked: report.checked,
                 skipped: report.skipped,
+                waived: report.waived.len(),
             }),
         }],
     };

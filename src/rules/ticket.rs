@@ -70,7 +70,7 @@ pub const SUBJECTS: &[SubjectKind] = &[
 pub struct Options {
     /// Where to look (see `explain ticket`).
     #[serde(rename = "in", default)]
-    pub places: Vec<Place>,
+    pub places: Vec<crate::policy::Spanned<Place>>,
     /// Tracker names that count. Default: every tracker.
     #[serde(default)]
     pub trackers: Strings,
@@ -131,7 +131,9 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
                 continue;
             };
             match Place::ALL.into_iter().find(|p| p.name() == name.value) {
-                Some(place) => options.places.push(place),
+                Some(place) => options
+                    .places
+                    .push(crate::policy::Spanned::new(place, item.span)),
                 None => {
                     ok = false;
                     let names = Place::ALL.map(Place::name);
@@ -253,6 +255,52 @@ impl Requirement for Options {
     }
 }
 
+impl Options {
+    /// Places `in:` lists that one of the rule's subjects does not have,
+    /// with what they are read as there (a `validate` warning): `(where,
+    /// message)`.
+    pub fn foreign_places(&self, rule: &crate::policy::Rule) -> Vec<(crate::policy::Span, String)> {
+        let mut out = Vec::new();
+        for subject in rule.on.iter().map(|o| o.value) {
+            let (native, read_as): (&[Place], fn(Place) -> &'static str) = match subject {
+                SubjectKind::PullRequest => (
+                    &[Place::Title, Place::Body, Place::Branch, Place::Commits],
+                    |_| "read as `commits` there: every commit message, whole",
+                ),
+                SubjectKind::Commit => (
+                    &[Place::Subject, Place::Body, Place::Message, Place::Branch],
+                    |p| match p {
+                        Place::Title => "read as `subject` there",
+                        _ => "read as `message` there",
+                    },
+                ),
+                SubjectKind::Branch => (
+                    &[Place::Branch],
+                    |_| "ignored there: a branch is checked by its name",
+                ),
+                SubjectKind::Release => continue,
+            };
+            for place in &self.places {
+                if native.contains(&place.value) {
+                    continue;
+                }
+                let names: Vec<&str> = native.iter().map(|p| p.name()).collect();
+                out.push((
+                    place.span,
+                    format!(
+                        "ticket place `{}` (rule `{}`) does not exist on `{subject}`: {}; places on {subject}: {}",
+                        place.value.name(),
+                        rule.id.value,
+                        read_as(place.value),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
 fn what(subject: &Subject<'_>) -> String {
     match subject {
         Subject::PullRequest(pr) => format!("pull request #{}", pr.number),
@@ -265,7 +313,7 @@ fn what(subject: &Subject<'_>) -> String {
 impl Options {
     /// The texts to search, by place, for this subject.
     fn texts<'a>(&self, subject: &Subject<'a>) -> Vec<(&'static str, &'a str)> {
-        let mut places: Vec<Place> = self.places.clone();
+        let mut places: Vec<Place> = self.places.iter().map(|p| p.value).collect();
         places.sort();
         places.dedup();
         let mut out: Vec<(&'static str, &'a str)> = Vec::new();

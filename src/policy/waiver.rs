@@ -1,0 +1,455 @@
+//! `waivers:` — exemptions granted after the fact, in the spirit of
+//! cargo-deny's `ignore` entries: one commit (by full sha), one pull request
+//! or one ticket, from rules named one by one, with a reason, who granted it
+//! and an optional expiry. Read from the policy like every other key (for a
+//! pull request: at the base commit, so a pull request cannot waive itself).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+use super::decode::Decoder;
+use super::error::{ErrorCode, PolicyError, undefined_name};
+use super::node::{Node, Span, Value};
+use super::{Policy, Spanned, SubjectKind};
+
+/// One waiver.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    /// What it exempts.
+    pub subject: Spanned<WaivedSubject>,
+    /// The rule ids it exempts that subject from.
+    pub rules: Vec<Spanned<String>>,
+    /// Why (mandatory).
+    pub reason: Spanned<String>,
+    /// Who granted it (mandatory).
+    pub granted_by: Spanned<String>,
+    /// The last day it waives anything (UTC); `None`: no expiry.
+    pub expires: Option<Spanned<NaiveDate>>,
+    /// The whole entry.
+    pub span: Span,
+}
+
+/// What a waiver exempts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WaivedSubject {
+    /// A commit, by its full id (lower case).
+    Commit(String),
+    /// A pull request of the checked repository, by number.
+    PullRequest(u64),
+    /// A ticket, exactly as its tracker writes it.
+    Ticket(String),
+}
+
+impl WaivedSubject {
+    /// `commit`, `pull_request` or `ticket`: the key it is written with.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Commit(_) => "commit",
+            Self::PullRequest(_) => "pull_request",
+            Self::Ticket(_) => "ticket",
+        }
+    }
+
+    /// The value, as written in JSON and SARIF.
+    pub fn value(&self) -> String {
+        match self {
+            Self::Commit(sha) => sha.clone(),
+            Self::PullRequest(n) => n.to_string(),
+            Self::Ticket(t) => t.clone(),
+        }
+    }
+
+    /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Commit(sha) => format!("commit {}", &sha[..sha.len().min(10)]),
+            Self::PullRequest(n) => format!("pull request #{n}"),
+            Self::Ticket(t) => format!("ticket {t}"),
+        }
+    }
+
+    /// The subjects whose findings a waiver of this kind can cover: a
+    /// commit's own findings; everything `check pr` judges for a pull request
+    /// (itself, its head branch, its commits); a release's findings about a ticket.
+    pub fn judged_on(&self) -> &'static [SubjectKind] {
+        match self {
+            Self::Commit(_) => &[SubjectKind::Commit],
+            Self::PullRequest(_) => &[
+                SubjectKind::PullRequest,
+                SubjectKind::Commit,
+                SubjectKind::Branch,
+            ],
+            Self::Ticket(_) => &[SubjectKind::Release],
+        }
+    }
+}
+
+impl Waiver {
+    /// Past its expiry date on `today` (the expiry day itself still waives).
+    pub fn expired(&self, today: NaiveDate) -> bool {
+        self.expires.as_ref().is_some_and(|e| e.value < today)
+    }
+
+    /// Whether it names `rule`.
+    pub fn names(&self, rule: &str) -> bool {
+        self.rules.iter().any(|r| r.value == rule)
+    }
+
+    /// "commit 3f2a9c1e12 (ticket-in-commit, granted by asherman)".
+    pub fn describe(&self) -> String {
+        let rules: Vec<&str> = self.rules.iter().map(|r| r.value.as_str()).collect();
+        format!(
+            "{} from {} (granted by {})",
+            self.subject.describe(),
+            rules.join(", "),
+            self.granted_by.value
+        )
+    }
+}
+
+const KEYS: &[&str] = &[
+    "commit",
+    "pull_request",
+    "ticket",
+    "rules",
+    "reason",
+    "granted_by",
+    "expires",
+];
+
+/// Decodes `waivers:` of one file into `out`.
+pub fn decode(node: Option<&Node>, d: &mut Decoder, out: &mut Vec<Waiver>) {
+    let Some(node) = node else { return };
+    let items = match &node.value {
+        Value::Seq(items) => items,
+        Value::Null => return,
+        _ => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::WrongType,
+                    node.span,
+                    format!("expected a list of waivers, found {}", node.type_name()),
+                )
+                .help("write each waiver as a list item: `- commit: <full sha>`"),
+            );
+            return;
+        }
+    };
+    for item in items {
+        if let Some(waiver) = decode_one(item, d) {
+            out.push(waiver);
+        }
+    }
+}
+
+fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
+    let fields = d.fields(node, "a waiver", KEYS)?;
+    let present: Vec<(&Node, &Node)> = ["commit", "pull_request", "ticket"]
+        .iter()
+        .filter_map(|k| Some((fields.key(k)?, fields.get(k)?)))
+        .collect();
+    let mut ok = true;
+    let subject = match present.as_slice() {
+        [] => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::MissingKey,
+                    fields.span(),
+                    "a waiver names what it waives",
+                )
+                .label("no `commit`, `pull_request` or `ticket` here")
+                .help(
+                    "add one of `commit: <full sha>`, `pull_request: <number>` or `ticket: <id>`",
+                ),
+            );
+            None
+        }
+        [(key, value)] => subject(key, value, d),
+        [(first, _), (second, _), ..] => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::ConflictingKeys,
+                    second.span,
+                    format!(
+                        "a waiver names one thing; this one has both `{}` and `{}`",
+                        first.as_str().unwrap_or(""),
+                        second.as_str().unwrap_or("")
+                    ),
+                )
+                .help("split it into one waiver per commit, pull request or ticket"),
+            );
+            None
+        }
+    };
+    let rules = fields.required("rules", d).and_then(|n| {
+        if matches!(&n.value, Value::Seq(items) if items.is_empty()) {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::Empty,
+                    n.span,
+                    "`rules` is an empty list: the waiver would waive nothing",
+                )
+                .help("name each rule it waives by its `id`: a waiver says what it waives"),
+            );
+            return None;
+        }
+        d.strings(n)
+    });
+    let reason = fields
+        .required("reason", d)
+        .and_then(|n| d.non_empty_string(n));
+    let granted_by = fields
+        .required("granted_by", d)
+        .and_then(|n| d.non_empty_string(n));
+    let expires = match fields.get("expires") {
+        Some(n) => {
+            let date = date(n, d);
+            ok &= date.is_some();
+            date
+        }
+        None => None,
+    };
+    let (Some(subject), Some(rules)) = (subject, rules) else {
+        return None;
+    };
+    // An entry wrong elsewhere is still cross-checked (its rule names), so
+    // every problem shows at once; the errors recorded keep the policy from
+    // loading, so the placeholders never waive anything.
+    let placeholder = || Spanned::new(String::new(), node.span);
+    let complete = ok && reason.is_some() && granted_by.is_some();
+    debug_assert!(complete || !d.errors.is_empty());
+    Some(Waiver {
+        subject,
+        rules,
+        reason: reason.unwrap_or_else(placeholder),
+        granted_by: granted_by.unwrap_or_else(placeholder),
+        expires,
+        span: node.span,
+    })
+}
+
+fn subject(key: &Node, value: &Node, d: &mut Decoder) -> Option<Spanned<WaivedSubject>> {
+    match key.as_str() {
+        Some("commit") => {
+            if matches!(value.value, Value::Int(_) | Value::Float(_)) {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::WrongType,
+                        value.span,
+                        "YAML read this commit id as a number",
+                    )
+                    .help("quote the commit id: commit: '<full sha>'"),
+                );
+                return None;
+            }
+            let sha = d.non_empty_string(value)?;
+            let lower = sha.value.trim().to_ascii_lowercase();
+            let hex = lower.bytes().all(|b| b.is_ascii_hexdigit());
+            if hex && matches!(lower.len(), 40 | 64) {
+                return Some(Spanned::new(WaivedSubject::Commit(lower), value.span));
+            }
+            let error = if hex && lower.len() < 40 {
+                PolicyError::at(
+                    ErrorCode::InvalidValue,
+                    value.span,
+                    format!("`{}` is a short commit id; a waiver names the full one", sha.value),
+                )
+                .label("short commit id")
+                .help("`git rev-parse <short id>` prints the full 40-character id; a short id is ambiguous, and a later commit can be made to share it")
+            } else {
+                PolicyError::at(
+                    ErrorCode::InvalidValue,
+                    value.span,
+                    format!("`{}` is not a commit id", sha.value),
+                )
+                .help("write the commit's full id (40 hexadecimal characters, `git rev-parse <commit>`); waivers never match commit messages")
+            };
+            d.error(error);
+            None
+        }
+        Some("pull_request") => match value.value {
+            Value::Int(n) if n > 0 => Some(Spanned::new(
+                WaivedSubject::PullRequest(n as u64),
+                value.span,
+            )),
+            _ => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::InvalidValue,
+                        value.span,
+                        "`pull_request` is the pull request's number",
+                    )
+                    .help("write the number GitHub shows, without `#`: `pull_request: 1234`"),
+                );
+                None
+            }
+        },
+        _ => {
+            let ticket = d.non_empty_string(value)?;
+            Some(Spanned::new(
+                WaivedSubject::Ticket(ticket.value.trim().to_owned()),
+                value.span,
+            ))
+        }
+    }
+}
+
+fn date(node: &Node, d: &mut Decoder) -> Option<Spanned<NaiveDate>> {
+    let text = match &node.value {
+        Value::String(s) => s.as_str(),
+        _ => "",
+    };
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) if shaped => Some(Spanned::new(date, node.span)),
+        _ => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::InvalidValue,
+                    node.span,
+                    "`expires` is a date: YYYY-MM-DD",
+                )
+                .label("not a date")
+                .help("e.g. `expires: 2027-03-31` (the waiver still waives on that day, UTC)"),
+            );
+            None
+        }
+    }
+}
+
+/// Cross-checks once every file is read: each rule exists and can judge
+/// what is waived, each ticket is a ticket of a tracker, nothing is waived twice.
+pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
+    let mut seen: BTreeMap<(WaivedSubject, &str), Span> = BTreeMap::new();
+    for waiver in &policy.waivers {
+        let subject = &waiver.subject.value;
+        if let WaivedSubject::Ticket(ticket) = subject
+            && !policy.tickets.values().any(|t| {
+                t.pattern
+                    .regex
+                    .find_iter(ticket)
+                    .any(|m| m.as_str() == ticket)
+            })
+        {
+            let patterns: Vec<String> = policy
+                .tickets
+                .iter()
+                .map(|(name, t)| format!("{name}: `{}`", t.pattern.source.value))
+                .collect();
+            errors.push(
+                PolicyError::at(
+                    ErrorCode::InvalidValue,
+                    waiver.subject.span,
+                    format!("`{ticket}` is not a ticket of any tracker"),
+                )
+                .help(if patterns.is_empty() {
+                    String::from("define the tracker under `tickets:`")
+                } else {
+                    format!(
+                        "write the ticket exactly as its tracker does ({})",
+                        patterns.join(", ")
+                    )
+                }),
+            );
+        }
+        for name in &waiver.rules {
+            let Some(rule) = policy.rules.iter().find(|r| r.id.value == name.value) else {
+                let how = if name.value == "all" {
+                    "a waiver names each rule it waives by its `id`; there is no `all`"
+                } else {
+                    "name a rule by its `id`"
+                };
+                errors.push(undefined_name(
+                    "rule",
+                    "rules",
+                    name,
+                    policy.rules.iter().map(|r| r.id.value.as_str()),
+                    how,
+                ));
+                continue;
+            };
+            let judged_on = subject.judged_on();
+            if !rule.on.iter().any(|on| judged_on.contains(&on.value)) {
+                let on: Vec<&str> = rule.on.iter().map(|o| o.value.name()).collect();
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::WaiverNeverApplies,
+                        name.span,
+                        format!(
+                            "rule `{}` (on {}) never judges a {}: this waiver would waive nothing",
+                            name.value,
+                            on.join(", "),
+                            subject.key().replace('_', " ")
+                        ),
+                    )
+                    .help(match subject {
+                        WaivedSubject::Commit(_) => "a commit waiver covers rules on `commit`; waive a pull request's or a release's findings by `pull_request` or `ticket`",
+                        WaivedSubject::PullRequest(_) => "a pull request waiver covers rules on `pull_request`, `commit` and `branch`; waive release findings by `ticket`",
+                        WaivedSubject::Ticket(_) => "a ticket waiver covers release findings about that ticket (rules on `release`); waive a commit by its sha",
+                    }),
+                );
+            }
+            let key = (subject.clone(), name.value.as_str());
+            if let Some(first) = seen.get(&key) {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::DuplicateWaiver,
+                        name.span,
+                        format!(
+                            "{} is already waived from `{}`",
+                            subject.describe(),
+                            name.value
+                        ),
+                    )
+                    .label("waived twice")
+                    .help(format!(
+                        "keep one waiver; the first is at line {} of policy file #{}",
+                        first.line,
+                        first.file + 1
+                    )),
+                );
+            } else {
+                seen.insert(key, name.span);
+            }
+        }
+    }
+}
+
+impl JsonSchema for Waiver {
+    fn schema_name() -> Cow<'static, str> {
+        "Waiver".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let text = json_schema!({ "type": "string", "pattern": "\\S" });
+        json_schema!({
+            "description": "Exempts one commit, pull request or ticket from the rules it names.",
+            "type": "object",
+            "properties": {
+                "commit": { "description": "The commit's full id (40 or 64 hexadecimal characters; a short id is refused).", "type": "string", "pattern": "^\\s*([0-9a-fA-F]{40}|[0-9a-fA-F]{64})\\s*$" },
+                "pull_request": { "description": "A pull request of this repository, by number: its own, its head branch's and its commits' findings.", "type": "integer", "minimum": 1 },
+                "ticket": { "description": "A ticket, as its tracker writes it: the release's findings about it.", "type": "string", "pattern": "\\S" },
+                "rules": { "description": "The ids of the rules it waives (each must exist; there is no `all`).", "anyOf": [ text.clone(), { "type": "array", "items": text.clone(), "minItems": 1 } ] },
+                "reason": { "description": "Why it is waived (mandatory).", "type": "string", "pattern": "\\S" },
+                "granted_by": { "description": "Who granted it (mandatory).", "type": "string", "pattern": "\\S" },
+                "expires": { "description": "The last day it waives anything, YYYY-MM-DD (UTC); after it, a warning and the findings stand.", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date" }
+            },
+            "required": ["rules", "reason", "granted_by"],
+            "oneOf": [
+                { "required": ["commit"] },
+                { "required": ["pull_request"] },
+                { "required": ["ticket"] }
+            ],
+            "additionalProperties": false
+        })
+    }
+}
