@@ -78,6 +78,40 @@ pub struct Options {
     /// The expedited path: approvals missing become warnings when a member of
     /// a `granted_by` team applied one of its labels.
     pub expedited: Option<super::expedited::Expedited>,
+    /// Which reviews `check pr --request-reviews` requests for missing approvals.
+    #[schemars(with = "Option<RequestSchema>")]
+    pub request: Option<Request>,
+}
+
+/// Which reviews to request when approvals are missing (never on a draft).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `request: true`: as many as approvals are still missing.
+    Missing,
+    /// `request: all`: everyone who can approve (a `github:` team as the team).
+    All,
+    /// `request: { count: N }`: up to N reviews outstanding at once.
+    Count(u32),
+}
+
+/// How `request` is written: `true`, `all`, or `{ count: N }`.
+struct RequestSchema;
+
+impl JsonSchema for RequestSchema {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ApprovalRequest".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "anyOf": [
+            { "type": "boolean" },
+            { "const": "all" },
+            { "type": "object", "additionalProperties": false, "required": ["count"],
+              "properties": { "count": { "type": "integer", "minimum": 1 } } }
+        ] })
+    }
 }
 
 /// How `approval` is written: one group inline (`teams`, `users`, `count`,
@@ -105,6 +139,13 @@ struct Written {
     /// The expedited path: approvals missing become warnings when a member of
     /// a `granted_by` team applied one of its labels.
     expedited: Option<super::expedited::Expedited>,
+    /// Request the missing reviews when the pull request is ready for review
+    /// (`check pr --request-reviews`): `true` as many as are missing, `all`
+    /// everyone who can approve, `{ count: N }` up to N at once. A `github:`
+    /// team is requested as the team; `members` and `users` by login; never
+    /// the author, nor anyone already asked or who reviewed the head commit.
+    #[schemars(with = "Option<RequestSchema>")]
+    request: Option<bool>,
 }
 
 /// One group of approvers.
@@ -151,8 +192,20 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(
         node,
         "`approval`",
-        &["teams", "users", "count", "fresh", "groups", "expedited"],
+        &[
+            "teams",
+            "users",
+            "count",
+            "fresh",
+            "groups",
+            "expedited",
+            "request",
+        ],
     )?;
+    let request = match fields.get("request") {
+        Some(n) => decode_request(n, d)?,
+        None => None,
+    };
     let expedited = match fields.get("expedited") {
         Some(n) => Some(super::expedited::decode(n, d, false)?),
         None => None,
@@ -193,7 +246,49 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         }
         None => vec![decode_group(&fields, d)?],
     };
-    Some(Options { groups, expedited })
+    Some(Options {
+        groups,
+        expedited,
+        request,
+    })
+}
+
+/// `request: true | false | all | { count: N }`.
+fn decode_request(node: &Node, d: &mut Decoder) -> Option<Option<Request>> {
+    use crate::policy::node::Value;
+    match &node.value {
+        Value::Bool(b) => Some(b.then_some(Request::Missing)),
+        Value::String(s) if s == "all" => Some(Some(Request::All)),
+        Value::Map(_) => {
+            let fields = d.fields(node, "`request`", &["count"])?;
+            let count = fields.required("count", d)?;
+            match d.count(count)? {
+                c if c.value == 0 => {
+                    d.error(
+                        PolicyError::at(
+                            ErrorCode::InvalidValue,
+                            count.span,
+                            "`request: { count: 0 }` requests no review",
+                        )
+                        .help("use `count: 1` or more, or `request: false`"),
+                    );
+                    None
+                }
+                c => Some(Some(Request::Count(c.value))),
+            }
+        }
+        _ => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::WrongType,
+                    node.span,
+                    format!("`request` is {}", node.type_name()),
+                )
+                .help("write `request: true` (the missing count), `request: all`, or `request: { count: 2 }`"),
+            );
+            None
+        }
+    }
 }
 
 fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<Group> {
@@ -345,7 +440,15 @@ impl Requirement for Options {
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
-            check_group(group, cx.policy, pr, &stances, &paths, &matched, &mut found);
+            check_group(
+                group,
+                cx.policy,
+                pr,
+                (&stances, self.request),
+                &paths,
+                &matched,
+                &mut found,
+            );
             for mut v in found {
                 match &expedited {
                     Some((e, label, Ok(granter))) => {
@@ -436,7 +539,7 @@ fn check_group(
     group: &Group,
     policy: &Policy,
     pr: &PullRequest,
-    stances: &BTreeMap<String, (Stance, &str, &str)>,
+    (stances, request): (&BTreeMap<String, (Stance, &str, &str)>, Option<Request>),
     paths: &[ChangedRef],
     matched: &[&str],
     out: &mut Vec<Violation>,
@@ -549,8 +652,42 @@ fn check_group(
             }
             None => String::from("request a review from anyone but the author"),
         };
+        let approved = |l: &str| approvers.iter().any(|a| a.eq_ignore_ascii_case(l));
+        let mut listed: Vec<String> = Vec::new();
+        let inline = group.users.iter().map(|u| u.value.as_str()).chain(
+            group
+                .teams
+                .iter()
+                .filter_map(|t| policy.teams.get(&t.value))
+                .flat_map(|def| def.members.iter().map(|m| m.value.as_str())),
+        );
+        for login in inline {
+            let lower = login.to_lowercase();
+            if lower != author && !approved(login) && !listed.iter().any(|l| *l == lower) {
+                listed.push(lower);
+            }
+        }
+        let missing = super::MissingApprovals {
+            group: who.clone(),
+            needed: needed as u32,
+            candidates: eligible
+                .iter()
+                .flatten()
+                .filter(|l| **l != author && !approved(l))
+                .cloned()
+                .collect(),
+            github_teams: group
+                .teams
+                .iter()
+                .filter_map(|t| policy.teams.get(&t.value)?.github.as_ref())
+                .map(|g| g.value.clone())
+                .collect(),
+            listed,
+            request,
+        };
         let mut violation = Violation::new(message).help(help);
         violation.path = matched.first().map(|p| (*p).to_owned());
+        violation.approvals = Some(missing);
         out.push(violation);
     }
     if !blockers.is_empty() {
