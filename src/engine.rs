@@ -171,7 +171,7 @@ pub fn evaluate_shared(
                     ticket: v.ticket,
                     path: v.path,
                     policy: span,
-                    approvals: v.approvals.map(Box::new),
+                    approvals: v.approvals,
                 });
             }
         }

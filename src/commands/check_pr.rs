@@ -203,9 +203,8 @@ async fn write_back(
                     .into_iter()
                     .filter(|c| crate::report::comment::has_marker(&c.body, writes.marker))
                     .collect();
-                let wanted = writes.comment == CommentWhen::Always
-                    || !report.passed()
-                    || !own.is_empty();
+                let wanted =
+                    writes.comment == CommentWhen::Always || !report.passed() || !own.is_empty();
                 if wanted {
                     comment = Some((me, own));
                 }
@@ -637,7 +636,7 @@ async fn proposed(
         ticket: None,
         path: None,
         policy: crate::policy::Span::default(),
- approvals: None,
+        approvals: None,
     };
     if head.is_empty() {
         return Ok(Some(notice(String::from(

@@ -33,13 +33,13 @@ pub const ITEMS_SHOWN: usize = 15;
 /// The hidden marker of the comment one workflow job writes, from the
 /// workflow's name and the job's id (`GITHUB_WORKFLOW`, `GITHUB_JOB`): two
 /// gates in one pull request each keep their own comment. Anything but
-/// letters, digits and `._/ -` is percent-encoded, so the marker cannot end
-/// the HTML comment it is.
+/// letters, digits and `._/ -` is percent-encoded (`>` among them), so the
+/// marker cannot end the HTML comment it is.
 pub fn marker(workflow: &str, job: &str) -> String {
     let clean = |text: &str| -> String {
         let mut out = String::new();
         for c in text.chars().take(100) {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ' ') {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ' ' | '-') {
                 out.push(c);
             } else {
                 let mut buffer = [0; 4];
@@ -201,13 +201,21 @@ fn line(c: &Comment<'_>, f: &Finding) -> String {
     text.push_str(&comment_text(&shorten(message, MESSAGE_SHOWN)));
     let mut tail = Vec::new();
     if let Some(help) = &f.help {
-        tail.push(format!("**Fix:** {}", comment_text(&shorten(help, MESSAGE_SHOWN))));
+        tail.push(format!(
+            "**Fix:** {}",
+            comment_text(&shorten(help, MESSAGE_SHOWN))
+        ));
     }
     if let Some(missing) = &f.approvals {
         let mut asked: Vec<String> = missing
             .github_teams
             .iter()
-            .filter(|t| c.requested.teams.iter().any(|r| r.eq_ignore_ascii_case(&slug(t))))
+            .filter(|t| {
+                c.requested
+                    .teams
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&slug(t)))
+            })
             .map(|t| format!("team {t}"))
             .collect();
         asked.extend(
@@ -283,8 +291,9 @@ mod tests {
     #[test]
     fn a_code_span_cannot_be_ended_by_its_text() {
         use crate::report::inert::comment_code;
-        assert_eq!(comment_code("a`b"), "`` a`b ``");
+        assert_eq!(comment_code("a`b"), "``a`b``");
         assert_eq!(comment_code("``x"), "``` ``x ```");
-        assert_eq!(comment_code("x\ny"), "` x\\ny `");
+        assert_eq!(comment_code("x\ny"), "`x\\ny`");
+        assert_eq!(comment_code("bug-steps"), "`bug-steps`");
     }
 }

@@ -213,7 +213,7 @@ mod tests {
             ticket: None,
             path: None,
             policy: crate::policy::Span::default(),
- approvals: None,
+            approvals: None,
         };
         Report {
             subject_kind: "pull_request",

@@ -163,11 +163,7 @@ pub fn comment_text(text: &str) -> String {
                 out.push(c);
                 out.push(ZERO_WIDTH_SPACE);
             }
-            '.' if i >= 3
-                && chars[i - 3..i]
-                    .iter()
-                    .all(|w| w.eq_ignore_ascii_case(&'w')) =>
-            {
+            '.' if i >= 3 && chars[i - 3..i].iter().all(|w| w.eq_ignore_ascii_case(&'w')) => {
                 out.push(ZERO_WIDTH_SPACE);
                 out.push(c);
             }
@@ -195,8 +191,12 @@ pub fn comment_code(text: &str) -> String {
     }
     let fence = "`".repeat(longest + 1);
     // One space on each side is stripped by Markdown: a leading or trailing
-    // backtick then cannot touch the fence.
-    format!("{fence} {line} {fence}")
+    // backtick (or space) then cannot touch the fence.
+    if line.starts_with(['`', ' ']) || line.ends_with(['`', ' ']) {
+        format!("{fence} {line} {fence}")
+    } else {
+        format!("{fence}{line}{fence}")
+    }
 }
 
 /// Text whose byte offsets must not move (a policy file under a miette

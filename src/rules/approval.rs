@@ -444,7 +444,7 @@ impl Requirement for Options {
                 group,
                 cx.policy,
                 pr,
-                (&stances, self.request),
+                (&stances, self.request, self.groups.len() == 1),
                 &paths,
                 &matched,
                 &mut found,
@@ -535,11 +535,15 @@ fn rule_paths(rule: &Rule) -> Vec<ChangedRef> {
     refs
 }
 
+/// Each reviewer's latest stance, by lower-cased login: (stance, login as
+/// shown, reviewed commit).
+type Stances<'a> = BTreeMap<String, (Stance, &'a str, &'a str)>;
+
 fn check_group(
     group: &Group,
     policy: &Policy,
     pr: &PullRequest,
-    (stances, request): (&BTreeMap<String, (Stance, &str, &str)>, Option<Request>),
+    (stances, request, single): (&Stances<'_>, Option<Request>, bool),
     paths: &[ChangedRef],
     matched: &[&str],
     out: &mut Vec<Violation>,
@@ -583,8 +587,14 @@ fn check_group(
         }
     };
     let (mut approvers, mut stale, mut blockers) = (Vec::new(), Vec::new(), Vec::new());
+    // Approvals that cannot count, said so the author knows why (with
+    // several groups, one may count for another: not said there).
+    let mut outsiders = Vec::new();
     for (login, (stance, shown, commit)) in stances {
         if !may_approve(login) {
+            if single && *stance == Stance::Approved && *login != author && unresolved.is_empty() {
+                outsiders.push(*shown);
+            }
             continue;
         }
         match stance {
@@ -635,6 +645,12 @@ fn check_group(
                 stale.join(", ")
             ));
         }
+        if !outsiders.is_empty() {
+            message.push_str(&format!(
+                "; not counted, not in {who}: {}",
+                outsiders.join(", ")
+            ));
+        }
         let help = match &eligible {
             Some(set) => {
                 let candidates: Vec<&str> = set
@@ -663,7 +679,7 @@ fn check_group(
         );
         for login in inline {
             let lower = login.to_lowercase();
-            if lower != author && !approved(login) && !listed.iter().any(|l| *l == lower) {
+            if lower != author && !approved(login) && !listed.contains(&lower) {
                 listed.push(lower);
             }
         }
@@ -687,7 +703,7 @@ fn check_group(
         };
         let mut violation = Violation::new(message).help(help);
         violation.path = matched.first().map(|p| (*p).to_owned());
-        violation.approvals = Some(missing);
+        violation.approvals = Some(Box::new(missing));
         out.push(violation);
     }
     if !blockers.is_empty() {
@@ -806,7 +822,7 @@ rules:
         assert_eq!(*level, Level::Error);
         assert_eq!(
             message,
-            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0"
+            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0; not counted, not in team platform-engineering: octocat"
         );
         assert_eq!(
             help.as_deref(),
@@ -1001,6 +1017,44 @@ rules:
             messages(&p, &terraform_pr(vec![review("dev", "APPROVED", HEAD)])).len(),
             1
         );
+    }
+
+    #[test]
+    fn request_is_true_all_or_a_count() {
+        use super::Request;
+        let request = |written: &str| {
+            let p = policy(&format!(
+                "{{ teams: [platform-engineering], request: {written} }}"
+            ));
+            let options = p.rules[0].require.approval.as_ref().unwrap();
+            options.value.request
+        };
+        assert_eq!(request("true"), Some(Request::Missing));
+        assert_eq!(request("false"), None);
+        assert_eq!(request("all"), Some(Request::All));
+        assert_eq!(request("{ count: 2 }"), Some(Request::Count(2)));
+        for wrong in ["{ count: 0 }", "some", "{ many: 2 }", "[x]"] {
+            let text = format!(
+                "version: 1\nteams: {{ pe: {{ members: [a] }} }}\nrules:\n  - id: x\n    on: [pull_request]\n    require:\n      approval: {{ teams: [pe], request: {wrong} }}\n"
+            );
+            assert!(
+                load(vec![PolicySource::new("p.yml", text)]).is_err(),
+                "{wrong} is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_approvals_name_who_can_give_them_for_review_requests() {
+        let p = policy("{ teams: [platform-engineering], fresh: head, request: true }");
+        let mut pr = terraform_pr(vec![review("agaete", "APPROVED", OLD)]);
+        pr.author = "RDetjens".into();
+        let found = evaluate(&p, Subject::PullRequest(&pr));
+        let missing = found[0].approvals.as_deref().unwrap();
+        assert_eq!(missing.needed, 1);
+        assert_eq!(missing.listed, ["asherman", "agaete"], "not the author");
+        assert_eq!(missing.request, Some(super::Request::Missing));
+        assert!(missing.github_teams.is_empty());
     }
 
     #[test]

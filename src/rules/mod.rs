@@ -45,7 +45,7 @@ pub struct Violation {
     /// errors into warnings); never a higher one.
     pub level: Option<Level>,
     /// Approvals still missing, in a form commands can act on (review requests).
-    pub approvals: Option<MissingApprovals>,
+    pub approvals: Option<Box<MissingApprovals>>,
 }
 
 /// The approvals one group still needs: what the comment shows and what

@@ -57,7 +57,10 @@ pub fn plan(pr: &PullRequest, missing: &[&MissingApprovals], requested: &Request
         .map(|r| r.author.to_lowercase())
         .collect();
     let asked_user = |login: &str, plan: &Plan| {
-        requested.users.iter().any(|u| u.eq_ignore_ascii_case(login))
+        requested
+            .users
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(login))
             || plan.reviewers.iter().any(|u| u == login)
     };
     let asked_team = |slug: &str, plan: &Plan| {
@@ -147,7 +150,12 @@ mod tests {
 
     #[test]
     fn requests_as_many_as_are_missing_in_policy_order() {
-        let g = group(&["asherman", "agaete", "rdetjens"], &[], 2, Request::Missing);
+        let g = group(
+            &["asherman", "agaete", "rdetjens"],
+            &[],
+            2,
+            Request::Missing,
+        );
         let p = plan(&pr(), &[&g], &Requested::default());
         assert_eq!(users(&p), ["asherman", "agaete"]);
         assert!(p.team_reviewers.is_empty());
@@ -167,7 +175,12 @@ mod tests {
 
     #[test]
     fn who_is_asked_or_reviewed_the_head_counts_and_is_not_asked_again() {
-        let g = group(&["asherman", "agaete", "rdetjens"], &[], 1, Request::Missing);
+        let g = group(
+            &["asherman", "agaete", "rdetjens"],
+            &[],
+            1,
+            Request::Missing,
+        );
         let asked = Requested {
             users: vec!["AGAETE".into()],
             teams: vec![],

@@ -92,9 +92,9 @@ pub async fn own_comments(
     let mut own: Vec<OwnComment> = listed
         .into_iter()
         .filter(|c| {
-            c.user.as_ref().is_some_and(|u| {
-                u.login.eq_ignore_ascii_case(me) && (!bot || u.kind == "Bot")
-            })
+            c.user
+                .as_ref()
+                .is_some_and(|u| u.login.eq_ignore_ascii_case(me) && (!bot || u.kind == "Bot"))
         })
         .map(|c| OwnComment {
             id: c.id,
@@ -202,7 +202,13 @@ async fn written(
     if answer.is_success() {
         return Ok(answer.body);
     }
-    if answer.status == 403 && answer.body.get("message").and_then(Value::as_str).is_some_and(|m| !m.contains("rate limit")) {
+    if answer.status == 403
+        && answer
+            .body
+            .get("message")
+            .and_then(Value::as_str)
+            .is_some_and(|m| !m.contains("rate limit"))
+    {
         return Err(Refused::NotPermitted(answer.said()));
     }
     Err(Refused::Failed(Fatal::new(format!(
