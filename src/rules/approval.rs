@@ -34,7 +34,17 @@ groups in one rule each need their own count.
   author included) grants nothing: the finding says so and stays an error.
 
 The finding names the paths that made the rule apply, the approvals still
-needed, and who can give them.
+needed, who can give them, and approvals that do not count (an older
+commit's, or someone outside the group's).
+
+`request` makes `check pr --request-reviews` (the Action's default) ask for
+the missing reviews once the pull request is ready for review, never on a
+draft: `request: true` asks as many people as approvals are missing (a
+`github:` team is asked as the team, `members` and `users` one by one, in
+the order the policy lists them); `request: all` asks everyone who can
+approve; `request: { count: N }` keeps up to N reviews asked at once. Never
+the author, never someone already asked or who reviewed the head commit;
+a re-run asks for nothing more.
 
 ## Why
 P11: every fix is peer reviewed by someone other than the author. P12: bug
@@ -60,6 +70,7 @@ rules:
           - { teams: [platform-engineering], count: 1, fresh: paths }
           - { count: 1 }            # and a peer review by anyone
         expedited: { labels: [expedited], granted_by: [rte] }
+        request: true               # ask the missing reviewers (check pr --request-reviews)
 ```
 
 ## How to fix
