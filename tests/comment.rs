@@ -580,7 +580,10 @@ async fn hostile_pull_request_text_is_inert_in_the_comment() {
     pr["head"]["ref"] = json!("x`y");
     let gh = Fake::new(
         pr,
-        &["terraform/`@team`<img src=x>|.tf", "terraform/main.tf"],
+        &[
+            "terraform/`@team`<img src=x>|.tf",
+            "terraform/ghp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.tf",
+        ],
         POLICY,
     )
     .await;
@@ -601,6 +604,10 @@ async fn hostile_pull_request_text_is_inert_in_the_comment() {
     ] {
         assert!(!body.contains(forbidden), "{forbidden:?} in {body}");
     }
+    assert!(
+        body.contains("terraform/\\*\\*\\*.tf"),
+        "a token-shaped name is redacted: {body}"
+    );
     insta::assert_snapshot!("hostile", body);
 }
 

@@ -250,9 +250,17 @@ async fn write_back(
     let Some((me, own)) = comment else {
         return said;
     };
+    // Secrets are redacted before the text is escaped for Markdown (an
+    // escaped `ghp\_…` no longer looks like a token) and in the body after.
+    let mut shown = report.clone();
+    for f in &mut shown.findings {
+        f.message = super::redacted(&f.message).into();
+        f.help = f.help.as_deref().map(|h| super::redacted(h).into());
+        f.commit_subject = f.commit_subject.as_deref().map(super::redacted);
+    }
     let body = super::redacted(&crate::report::comment::render(
         &crate::report::comment::Comment {
-            report,
+            report: &shown,
             policy,
             marker: writes.marker,
             head_sha: &pr.head_sha,
