@@ -521,6 +521,17 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
             stdout.contains("::notice title=git-policy%3A pull request comment::git-policy did not write the pull request comment: GitHub refused the token (403: Resource not accessible by integration)"),
             "{stdout}"
         );
+        // Annotations where the author looks: the changed file an approval
+        // is about; the description's findings on no file (not the policy).
+        assert!(
+            stdout.contains("::error title=git-policy%3A iac-approval,file=terraform/vpc.tf::"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("::error title=git-policy%3A bug-steps::"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("policy.yml"), "{stdout}");
         let summary = std::fs::read_to_string(summary).unwrap();
         assert!(
             summary.contains("| `iac-approval` | ❌ error |"),
