@@ -5,6 +5,8 @@
 #   GIT_POLICY_FORMAT  --format
 #   GIT_POLICY_POLICY  --policy; refused on pull request events when it lies inside
 #                      $GITHUB_WORKSPACE, where the pull request could choose its own policy
+#   GIT_POLICY_COMMENT          `check pr --comment=…`: auto, always, never (true/false)
+#   GIT_POLICY_REQUEST_REVIEWS  `check pr --request-reviews` when true
 set -euo pipefail
 set -f # arguments are words, never globs
 
@@ -44,5 +46,26 @@ if [ -n "${GIT_POLICY_POLICY:-}" ]; then
   esac
   options+=(--policy "$GIT_POLICY_POLICY")
 fi
-# shellcheck disable=SC2086  # word splitting of the command is intended
-exec git-policy "${options[@]}" ${GIT_POLICY_ARGS:-check pr}
+# The command is split into words (never globbed: set -f above).
+read -r -a command <<<"${GIT_POLICY_ARGS:-check pr}"
+# The pull request's conversation: only `check pr` writes to it.
+if [ "${command[0]:-}" = check ] && [ "${command[1]:-}" = pr ]; then
+  case "${GIT_POLICY_COMMENT:-never}" in
+    auto | true) command+=(--comment=auto) ;;
+    always) command+=(--comment=always) ;;
+    never | false) ;;
+    *)
+      echo "::error title=git-policy comment::the action input \`comment\` must be auto, always or never." >&2
+      exit 2
+      ;;
+  esac
+  case "${GIT_POLICY_REQUEST_REVIEWS:-false}" in
+    true) command+=(--request-reviews) ;;
+    false | '') ;;
+    *)
+      echo "::error title=git-policy request-reviews::the action input \`request-reviews\` must be true or false." >&2
+      exit 2
+      ;;
+  esac
+fi
+exec git-policy "${options[@]}" "${command[@]}"

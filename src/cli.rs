@@ -53,6 +53,17 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
+/// When `check pr` writes its comment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CommentWhen {
+    /// When the check fails, or to update a comment already there.
+    Auto,
+    /// On every run (a passing first run too).
+    Always,
+    /// Never (the default).
+    Never,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Diagnostics for people, pointing at the policy line behind each finding.
@@ -159,6 +170,16 @@ pub enum Check {
         /// (a dry run of a policy on a recorded event; approvals are not judged).
         #[arg(long, requires = "event")]
         offline: bool,
+        /// Keep one comment on the pull request saying what is left before
+        /// merge, edited in place: `auto` (the bare flag) when the check fails
+        /// or a comment exists, `always`, or `never` (the default). Needs
+        /// `pull-requests: write`; without it, a notice and the same verdict.
+        #[arg(long, value_name = "WHEN", num_args = 0..=1, default_value = "never", default_missing_value = "auto", require_equals = true)]
+        comment: CommentWhen,
+        /// Request the reviews that rules with `approval: { request: … }` still
+        /// miss (never on a draft, never twice). Needs `pull-requests: write`.
+        #[arg(long)]
+        request_reviews: bool,
     },
     /// Check a commit message file (git's commit-msg hook passes it as $1).
     CommitMsg {

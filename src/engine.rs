@@ -22,7 +22,13 @@ pub struct Finding {
     pub path: Option<String>,
     /// The requirement key in the policy that asked for this.
     pub policy: Span,
+    /// Approvals still missing (approval findings), for review requests.
+    pub approvals: Option<Box<crate::rules::MissingApprovals>>,
 }
+
+/// What the engine appends to a draft's finding before the rest it misses
+/// (the pull request comment lists those as items of their own).
+pub const ALSO_MISSING: &str = "; also missing before it can merge: ";
 
 /// Why a subject was not judged at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +86,7 @@ fn squash_before_merge(
         ticket: None,
         path: None,
         policy: policy.commits_span.unwrap_or_default(),
+        approvals: None,
     }
 }
 
@@ -164,6 +171,7 @@ pub fn evaluate_shared(
                     ticket: v.ticket,
                     path: v.path,
                     policy: span,
+                    approvals: v.approvals,
                 });
             }
         }
@@ -178,7 +186,7 @@ pub fn evaluate_shared(
             .collect();
         if !others.is_empty() {
             let message = format!(
-                "{}; also missing before it can merge: {}",
+                "{}{ALSO_MISSING}{}",
                 findings[index].message,
                 others.join("; ")
             );

@@ -194,6 +194,7 @@ fn warning(rule: &str, waiver: &Waiver, message: String, help: &str) -> Finding 
         ticket: None,
         path: None,
         policy: waiver.span,
+        approvals: None,
     }
 }
 

@@ -31,10 +31,14 @@ fn inputs_are_the_documented_ones() {
         "token",
         "version",
         "verify-attestation",
+        "comment",
+        "request-reviews",
     ] {
         assert!(inputs.contains(&name), "input `{name}` missing: {inputs:?}");
     }
     assert_eq!(action["inputs"]["token"]["default"], "${{ github.token }}");
+    assert_eq!(action["inputs"]["comment"]["default"], "auto");
+    assert_eq!(action["inputs"]["request-reviews"]["default"], "true");
     assert_eq!(action["runs"]["using"], "composite");
 }
 
@@ -209,4 +213,68 @@ fn without_a_policy_input_nothing_is_refused() {
         !String::from_utf8_lossy(&out.stderr).contains("::error title=git-policy policy::"),
         "{out:?}"
     );
+}
+
+/// What run.sh hands git-policy, with a stand-in `git-policy` on PATH that
+/// prints its arguments.
+fn arguments(args: &str, comment: Option<&str>, request: Option<&str>) -> (Option<i32>, String) {
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("git-policy");
+    std::fs::write(&fake, "#!/usr/bin/env bash\nprintf '%s|' \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(common::root().join("action/run.sh"))
+        .env("PATH", path)
+        .env("GIT_POLICY_ARGS", args)
+        .env("GIT_POLICY_FORMAT", "github")
+        .env_remove("GIT_POLICY_POLICY")
+        .env_remove("GIT_POLICY_COMMENT")
+        .env_remove("GIT_POLICY_REQUEST_REVIEWS");
+    if let Some(c) = comment {
+        cmd.env("GIT_POLICY_COMMENT", c);
+    }
+    if let Some(r) = request {
+        cmd.env("GIT_POLICY_REQUEST_REVIEWS", r);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_comment_and_review_inputs_reach_check_pr_only() {
+    assert_eq!(
+        arguments("check pr", Some("auto"), Some("true")),
+        (
+            Some(0),
+            String::from("--format|github|check|pr|--comment=auto|--request-reviews|")
+        )
+    );
+    assert_eq!(
+        arguments("check pr", Some("always"), Some("false")).1,
+        "--format|github|check|pr|--comment=always|"
+    );
+    assert_eq!(
+        arguments("check pr", Some("never"), Some("false")).1,
+        "--format|github|check|pr|"
+    );
+    assert_eq!(
+        arguments("validate", Some("auto"), Some("true")).1,
+        "--format|github|validate|",
+        "only check pr writes to the pull request"
+    );
+    assert_eq!(
+        arguments("check pr --event e.json", None, None).1,
+        "--format|github|check|pr|--event|e.json|"
+    );
+    assert_eq!(arguments("check pr", Some("sometimes"), None).0, Some(2));
+    assert_eq!(arguments("check pr", None, Some("yes")).0, Some(2));
 }

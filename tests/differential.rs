@@ -12,9 +12,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use common::github::{mount, mount_list};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "ghs_differentialTOKEN0123456789";
@@ -175,24 +176,6 @@ fn run(dir: &Path, args: &[&str], api: Option<&str>) -> std::process::Output {
         "{args:?} could not judge:\n{all}"
     );
     out
-}
-
-async fn mount(server: &MockServer, at: &str, body: Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .mount(server)
-        .await;
-}
-
-async fn mount_list(server: &MockServer, at: &str, items: Vec<Value>) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .and(query_param("per_page", "100"))
-        .and(query_param_is_missing("page"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(items)))
-        .mount(server)
-        .await;
 }
 
 fn files_of(repo: &common::Repo, args: &[&str]) -> Vec<Value> {

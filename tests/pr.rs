@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::github::{BASE, HEAD, commit, file, mount, mount_list, output_of, pr_json, review};
+
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -10,8 +12,6 @@ use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "ghp_s3cretT0kenThatMustNeverBePrinted0000";
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const BASE: &str = "2222222222222222222222222222222222222222";
 const OLD: &str = "3333333333333333333333333333333333333333";
 
 const POLICY: &str = r#"version: 1
@@ -44,37 +44,6 @@ rules:
     when: { labels: [needs-rte] }
     require: { approval: { teams: [rte] } }
 "#;
-
-/// A pull request as `GET /repos/{o}/{r}/pulls/{n}` returns it (trimmed to the fields read, plus a few).
-fn pr_json(number: u64, title: &str, body: Option<&str>, draft: bool, labels: &[&str]) -> Value {
-    json!({
-        "url": format!("https://api.github.com/repos/octo/app/pulls/{number}"),
-        "id": 1_000 + number, "number": number, "state": "open", "locked": false,
-        "title": title, "body": body, "draft": draft,
-        "user": { "login": "dev", "id": 7, "type": "User" },
-        "labels": labels.iter().map(|l| json!({ "id": 1, "name": l, "color": "f29513", "default": false })).collect::<Vec<_>>(),
-        "milestone": null,
-        "head": { "label": "octo:feature/EPL-1-vpc", "ref": "feature/EPL-1-vpc", "sha": HEAD, "user": { "login": "octo" } },
-        "base": { "label": "octo:main", "ref": "main", "sha": BASE, "user": { "login": "octo" } },
-        "author_association": "MEMBER", "merged": false, "mergeable": true, "comments": 0, "commits": 1,
-        "additions": 10, "deletions": 2, "changed_files": 1
-    })
-}
-
-fn review(login: &str, state: &str, commit: &str) -> Value {
-    json!({ "id": 80, "user": { "login": login, "id": 1, "type": "User" }, "body": "", "state": state,
-            "commit_id": commit, "submitted_at": "2026-11-20T17:00:00Z", "author_association": "MEMBER" })
-}
-
-fn file(name: &str) -> Value {
-    json!({ "sha": "bbcd538c8e72b8c175046e27cc8f907076331401", "filename": name, "status": "modified",
-            "additions": 1, "deletions": 0, "changes": 1, "patch": "@@ -1 +1 @@" })
-}
-
-fn commit(sha: &str, message: &str) -> Value {
-    json!({ "sha": sha, "commit": { "author": { "name": "Dev", "email": "dev@example.com", "date": "2026-11-20T17:00:00Z" },
-            "message": message }, "parents": [{ "sha": BASE }] })
-}
 
 struct Pr {
     server: MockServer,
@@ -119,21 +88,6 @@ impl Pr {
     }
 }
 
-/// Runs `cmd` off the async runtime (the mock server lives on it); the
-/// token must appear in none of its output.
-async fn output_of(mut cmd: common::Cmd) -> std::process::Output {
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
-    output
-}
-
 /// `--format json check pr --repo octo/app --number 42` in `dir`, with the
 /// policy the repository (or the contents API) holds: no `--policy`.
 async fn run_with_repository_policy(dir: &Path, server: &MockServer) -> std::process::Output {
@@ -144,55 +98,6 @@ async fn run_with_repository_policy(dir: &Path, server: &MockServer) -> std::pro
             "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
         ]);
     output_of(cmd).await
-}
-
-async fn mount(server: &MockServer, at: &str, body: Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .mount(server)
-        .await;
-}
-
-/// A list, paginated 100 per page with GitHub's Link header.
-async fn mount_list(server: &MockServer, at: &str, items: Vec<Value>) {
-    let pages: Vec<&[Value]> = if items.is_empty() {
-        vec![&[][..]]
-    } else {
-        items.chunks(100).collect()
-    };
-    let last = pages.len();
-    for (i, page) in pages.iter().enumerate() {
-        let number = i + 1;
-        let mut response = ResponseTemplate::new(200).set_body_json(Value::Array(page.to_vec()));
-        if last > 1 {
-            let link = |p: usize, rel: &str| {
-                format!(
-                    "<{}{at}?per_page=100&page={p}>; rel=\"{rel}\"",
-                    server.uri()
-                )
-            };
-            let mut links = Vec::new();
-            if number < last {
-                links.push(link(number + 1, "next"));
-                links.push(link(last, "last"));
-            }
-            if number > 1 {
-                links.push(link(1, "first"));
-                links.push(link(number - 1, "prev"));
-            }
-            response = response.insert_header("link", links.join(", ").as_str());
-        }
-        let mut mock = Mock::given(method("GET"))
-            .and(path(at))
-            .and(query_param("per_page", "100"));
-        mock = if number == 1 {
-            mock.and(query_param_is_missing("page"))
-        } else {
-            mock.and(query_param("page", number.to_string().as_str()))
-        };
-        mock.respond_with(response).mount(server).await;
-    }
 }
 
 fn stdout(output: &std::process::Output) -> String {
@@ -454,9 +359,10 @@ async fn github_format_writes_annotations_summary_and_outputs() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
-        text.contains("::error title=git-policy%3A iac-approval,file=policy.yml,line="),
-        "{text}"
+        text.contains("::error title=git-policy%3A iac-approval,file=infra/vpc.tf::"),
+        "a finding about a changed file annotates that file, not the policy: {text}"
     );
+    assert!(!text.contains("file=policy.yml"), "{text}");
     let summary = std::fs::read_to_string(summary).unwrap();
     assert!(
         summary.contains("| `draft-until-ready` | ✅ passed |"),

@@ -320,6 +320,14 @@ const INVALID: &[(&str, &str)] = &[
         "waiver with a blank reason",
         "version: 1\nrules:\n  - id: a\n    require: { ready: true }\nwaivers:\n  - { pull_request: 1, rules: [a], reason: ' ', granted_by: x }\n",
     ),
+    (
+        "approval request of no review",
+        "version: 1\nrules:\n  - id: a\n    require: { approval: { users: [a], request: { count: 0 } } }\n",
+    ),
+    (
+        "approval request of an unknown kind",
+        "version: 1\nrules:\n  - id: a\n    require: { approval: { users: [a], request: some } }\n",
+    ),
 ];
 
 /// Shorthands and single-item lists: the loader and the schema both accept each one.
@@ -339,6 +347,10 @@ const VALID: &[(&str, &str)] = &[
     (
         "approval groups",
         "version: 1\nteams:\n  t: { members: [a] }\nrules:\n  - id: a\n    require: { approval: { groups: [{ teams: [t], count: 2, fresh: head }, { users: [b] }] } }\n",
+    ),
+    (
+        "approval requests",
+        "version: 1\nteams:\n  t: { members: [a] }\nrules:\n  - id: a\n    require: { approval: { teams: [t], request: true } }\n  - id: b\n    require: { approval: { teams: [t], request: all } }\n  - id: c\n    require: { approval: { groups: [{ teams: [t] }], request: { count: 2 } } }\n",
     ),
     ("no rules", "version: 1\n"),
     (

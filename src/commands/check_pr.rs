@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use git2::{Oid, Repository};
 
 use super::{Failure, Global, Outcome, PASSED, err, finish};
-use crate::cli::Format;
+use crate::cli::{CommentWhen, Format};
 use crate::engine::{
     Finding, Interner, applies, evaluate_shared, needs, rule_needs, skip_reason, verdicts,
 };
@@ -25,11 +25,16 @@ pub struct Target<'a> {
     pub number: Option<u64>,
     /// Judge from the event payload and the clone alone.
     pub offline: bool,
+    /// When to write the pull request comment.
+    pub comment: CommentWhen,
+    /// Request the reviews approval rules ask for.
+    pub request_reviews: bool,
 }
 
 /// `check pr`: the merge gate of a pull request.
 pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let offline = target.offline;
+    let (comment, request_reviews) = (target.comment, target.request_reviews);
     let event_file = target.event.map(Path::to_path_buf);
     let (repo_name, number) = match which(target)? {
         Some(found) => found,
@@ -76,7 +81,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         }
         (false, _) => None,
     };
-    let (policy, report, notes, unreadable) = runtime.block_on(check(
+    let (policy, report, notes, unreadable, pr) = runtime.block_on(check(
         global,
         &gh,
         git.as_ref(),
@@ -110,7 +115,213 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             .into());
         }
     }
+    // Written after the verdict, which nothing here changes: what could not
+    // be written is a notice or a warning, never another exit status.
+    if comment != CommentWhen::Never || request_reviews {
+        let marker = crate::report::comment::marker(
+            &std::env::var("GITHUB_WORKFLOW").unwrap_or_default(),
+            &std::env::var("GITHUB_JOB").unwrap_or_default(),
+        );
+        let writes = Writes {
+            comment,
+            request_reviews,
+            marker: &marker,
+        };
+        let said = runtime.block_on(write_back(&gh, &policy, &report, &pr, &writes));
+        for (level, text) in said {
+            if global.format == Format::Github {
+                super::out(&crate::report::github::annotation(
+                    level.name(),
+                    "git-policy: pull request comment",
+                    None,
+                    &text,
+                ));
+            }
+            err(&format!("note: {text}\n"));
+        }
+    }
     Ok(code)
+}
+
+/// What `check pr` writes to the pull request.
+struct Writes<'a> {
+    comment: CommentWhen,
+    request_reviews: bool,
+    marker: &'a str,
+}
+
+/// Requests the reviews the approval rules ask for, then creates or edits
+/// the comment. Returns what the reader should know (nothing of it changes
+/// the verdict).
+async fn write_back(
+    gh: &GitHub,
+    policy: &Policy,
+    report: &Report,
+    pr: &PullRequest,
+    writes: &Writes<'_>,
+) -> Vec<(Level, String)> {
+    use crate::rules::review_requests::{self, Requested};
+    use crate::sources::conversation::{self, Refused};
+    let mut said: Vec<(Level, String)> = Vec::new();
+    let refused = |what: &str, why: Refused, said: &mut Vec<(Level, String)>| {
+        let line = match why {
+            Refused::NotPermitted(answer) => (
+                Level::Notice,
+                format!(
+                    "git-policy did not {what}: GitHub refused the token ({answer}). A `pull_request` run from a fork gets a read-only token, and a job needs `permissions: pull-requests: write`; the verdict is unchanged and the job summary has every finding (docs/github-action.md, \"Forks\")"
+                ),
+            ),
+            Refused::Failed(fatal) => (
+                Level::Warning,
+                format!(
+                    "could not {what}: {}; the verdict is unchanged",
+                    fatal.message
+                ),
+            ),
+        };
+        said.push(line);
+    };
+    if pr.offline {
+        said.push((
+            Level::Notice,
+            String::from("offline: no comment or review request was written"),
+        ));
+        return said;
+    }
+    // Whose comment to edit, and whether there is one.
+    let mut comment = None;
+    if writes.comment != CommentWhen::Never {
+        let found = async {
+            let me = conversation::identity(gh).await?;
+            let own = conversation::own_comments(gh, &pr.repo, pr.number, &me).await?;
+            Ok::<_, Refused>((me, own))
+        }
+        .await;
+        match found {
+            Ok((me, own)) => {
+                let own: Vec<_> = own
+                    .into_iter()
+                    .filter(|c| crate::report::comment::has_marker(&c.body, writes.marker))
+                    .collect();
+                let wanted =
+                    writes.comment == CommentWhen::Always || !report.passed() || !own.is_empty();
+                if wanted {
+                    comment = Some((me, own));
+                }
+            }
+            Err(why) => refused("read the pull request's comments", why, &mut said),
+        }
+    }
+    let missing: Vec<&crate::rules::MissingApprovals> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.approvals.as_deref())
+        .collect();
+    let wants_requests =
+        writes.request_reviews && !pr.draft && missing.iter().any(|m| m.request.is_some());
+    let mut requested = Requested::default();
+    if comment.is_some() || wants_requests {
+        match conversation::requested(gh, &pr.repo, pr.number).await {
+            Ok(found) => {
+                requested = found;
+                if wants_requests {
+                    let plan = review_requests::plan(pr, &missing, &requested);
+                    if !plan.is_empty() {
+                        match conversation::request(gh, &pr.repo, pr.number, &plan).await {
+                            Ok(()) => {
+                                let mut who: Vec<String> = plan.reviewers.clone();
+                                who.extend(plan.team_reviewers.iter().map(|t| format!("team {t}")));
+                                said.push((
+                                    Level::Notice,
+                                    format!("requested reviews from {}", who.join(", ")),
+                                ));
+                                requested.users.extend(plan.reviewers);
+                                requested.teams.extend(plan.team_reviewers);
+                            }
+                            Err(why) => refused("request reviews", why, &mut said),
+                        }
+                    }
+                }
+            }
+            // Without knowing who is asked, asking again could ask twice.
+            Err(why) => refused("read who is asked to review", why, &mut said),
+        }
+    }
+    let Some((me, own)) = comment else {
+        return said;
+    };
+    // Secrets are redacted before the text is escaped for Markdown (an
+    // escaped `ghp\_…` no longer looks like a token) and in the body after.
+    let mut shown = report.clone();
+    for f in &mut shown.findings {
+        f.message = super::redacted(&f.message).into();
+        f.help = f.help.as_deref().map(|h| super::redacted(h).into());
+        f.commit_subject = f.commit_subject.as_deref().map(super::redacted);
+    }
+    let body = super::redacted(&crate::report::comment::render(
+        &crate::report::comment::Comment {
+            report: &shown,
+            policy,
+            marker: writes.marker,
+            head_sha: &pr.head_sha,
+            requested: &requested,
+        },
+    ));
+    if let Err(why) = keep_one_comment(gh, pr, &me, own, &body, writes.marker, &mut said).await {
+        refused("write the pull request comment", why, &mut said);
+    }
+    said
+}
+
+/// Edits the oldest own comment with the marker, or creates one when there
+/// is none after a second look (another run may have made it meanwhile);
+/// a duplicate left by two runs racing is folded into the oldest.
+async fn keep_one_comment(
+    gh: &GitHub,
+    pr: &PullRequest,
+    me: &str,
+    own: Vec<crate::sources::conversation::OwnComment>,
+    body: &str,
+    marker: &str,
+    said: &mut Vec<(Level, String)>,
+) -> Result<(), crate::sources::conversation::Refused> {
+    use crate::report::comment::has_marker;
+    use crate::sources::conversation as c;
+    let ours = |list: Vec<c::OwnComment>| -> Vec<c::OwnComment> {
+        list.into_iter()
+            .filter(|x| has_marker(&x.body, marker))
+            .collect()
+    };
+    let own = if own.is_empty() {
+        ours(c::own_comments(gh, &pr.repo, pr.number, me).await?)
+    } else {
+        own
+    };
+    if let Some((first, extra)) = own.split_first() {
+        if first.body != body {
+            c::edit(gh, &pr.repo, first.id, body).await?;
+        }
+        for duplicate in extra {
+            c::delete(gh, &pr.repo, duplicate.id).await?;
+        }
+        return Ok(());
+    }
+    let (id, author) = c::create(gh, &pr.repo, pr.number, body).await?;
+    if let Some(author) = author.filter(|a| !a.eq_ignore_ascii_case(me)) {
+        said.push((
+            Level::Warning,
+            format!(
+                "the comment was written as {author}, but git-policy looks for comments by {me}: set GIT_POLICY_COMMENT_AUTHOR={author} so that the next run edits it instead of writing another"
+            ),
+        ));
+        return Ok(());
+    }
+    let after = ours(c::own_comments(gh, &pr.repo, pr.number, me).await?);
+    if let Some(oldest) = after.first().filter(|o| o.id != id) {
+        c::edit(gh, &pr.repo, oldest.id, body).await?;
+        c::delete(gh, &pr.repo, id).await?;
+    }
+    Ok(())
 }
 
 /// How the approval rule starts a finding about a team it could not read.
@@ -197,7 +408,7 @@ async fn check(
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
-) -> Result<(Policy, Report, Vec<String>, Vec<Fatal>), Failure> {
+) -> Result<(Policy, Report, Vec<String>, Vec<Fatal>, PullRequest), Failure> {
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
     let mut pr = match offline {
@@ -293,7 +504,7 @@ async fn check(
     crate::waivers::apply(&policy, &mut report, &waiver_scope(&pr), today);
     report.verdicts = verdicts(&policy, &subjects, &report.findings);
     crate::waivers::mark_verdicts(&mut report);
-    Ok((policy, report, notes, unreadable))
+    Ok((policy, report, notes, unreadable, pr))
 }
 
 /// What `check pr` judges, for waivers: the pull request and its commits.
@@ -446,6 +657,7 @@ async fn proposed(
         ticket: None,
         path: None,
         policy: crate::policy::Span::default(),
+        approvals: None,
     };
     if head.is_empty() {
         return Ok(Some(notice(String::from(

@@ -109,6 +109,8 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
             repo,
             number,
             offline,
+            comment,
+            request_reviews,
         }) => check_pr::run(
             global,
             check_pr::Target {
@@ -116,6 +118,8 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
                 repo: repo.as_deref(),
                 number,
                 offline,
+                comment,
+                request_reviews,
             },
         ),
         Command::Check(Check::CommitMsg { file }) => check_commit_msg::run(global, &file),
@@ -406,6 +410,12 @@ fn stdout_mode() -> Mode {
         Format::Json | Format::Sarif => Mode::Json,
         Format::Human | Format::Markdown => Mode::Text,
     }
+}
+
+/// Text bound for GitHub (a comment body) with the run's secrets redacted:
+/// what is written to the API goes through the same redaction as stdout.
+pub fn redacted(text: &str) -> String {
+    settings().inert.redact(text).into_owned()
 }
 
 /// Writes to stdout, inert (see `report::inert`); a closed pipe (`| head`)

@@ -17,14 +17,17 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// One `::error …::` line. `place` is (file, line).
+/// One `::error …::` line. `place` is (file, line); line 0: the file as a
+/// whole (no `line=`).
 /// Every part is escaped: control characters shown, line breaks and the
 /// property separators encoded, so untrusted text cannot end the command.
 pub fn annotation(level: &str, title: &str, place: Option<(&str, u32)>, message: &str) -> String {
     let mut props = vec![format!("title={}", escape_property(&multi_line(title)))];
     if let Some((file, line)) = place {
         props.push(format!("file={}", escape_property(&multi_line(file))));
-        props.push(format!("line={line}"));
+        if line > 0 {
+            props.push(format!("line={line}"));
+        }
     }
     format!(
         "::{level} {}::{}\n",
@@ -41,11 +44,19 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             Level::Warning => "warning",
             Level::Notice => "notice",
         };
-        // Annotations can point only at files of the repository, not the built-in pack.
-        let place = policy
-            .source(f.policy)
-            .filter(|s| !s.builtin)
-            .map(|s| (s.path(), f.policy.line));
+        // In a pull request, a finding about a changed file annotates that
+        // file (it shows in "Files changed"); the others (description,
+        // approvals, commits) are for the run and the comment, not the
+        // policy file. Elsewhere the policy line that asked for it; never
+        // the built-in pack, which is no file of the repository.
+        let place = if report.subject_kind == "pull_request" {
+            f.path.as_deref().map(|p| (p, 0))
+        } else {
+            policy
+                .source(f.policy)
+                .filter(|s| !s.builtin)
+                .map(|s| (s.path(), f.policy.line))
+        };
         let mut message = match &f.commit {
             Some(sha) => format!("{}: {}", super::short_sha(sha), f.message),
             None => f.message.to_string(),
@@ -238,6 +249,7 @@ mod tests {
             ticket: None,
             path: None,
             policy: crate::policy::Span::default(),
+            approvals: None,
         };
         Report {
             subject_kind: "pull_request",

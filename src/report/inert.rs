@@ -140,6 +140,65 @@ pub fn multi_line(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Untrusted text inside a comment GitHub renders as Markdown (the pull
+/// request comment), on one line, shown as written but inert: no HTML (so no
+/// forged hidden marker), no link, image, emphasis or code span (Markdown
+/// punctuation backslash-escaped), no table cell break, no `@mention` or
+/// `#123` reference (a zero-width space after `@` and `#`), no autolink
+/// (`://` and `www.` broken the same way), control characters visible.
+pub fn comment_text(text: &str) -> String {
+    let line = one_line(text);
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() + 16);
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '@' | '#' => {
+                out.push(c);
+                out.push(ZERO_WIDTH_SPACE);
+            }
+            ':' if chars.get(i + 1) == Some(&'/') => {
+                out.push(c);
+                out.push(ZERO_WIDTH_SPACE);
+            }
+            '.' if i >= 3 && chars[i - 3..i].iter().all(|w| w.eq_ignore_ascii_case(&'w')) => {
+                out.push(ZERO_WIDTH_SPACE);
+                out.push(c);
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '~' | '{' | '}' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Untrusted text as a Markdown code span in a GitHub comment: fenced by one
+/// more backtick than its longest run of them, so it cannot end the span;
+/// on one line, control characters visible. Inside a code span GitHub
+/// renders no HTML, link or mention.
+pub fn comment_code(text: &str) -> String {
+    let line = one_line(text);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in line.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // One space on each side is stripped by Markdown: a leading or trailing
+    // backtick (or space) then cannot touch the fence.
+    if line.starts_with(['`', ' ']) || line.ends_with(['`', ' ']) {
+        format!("{fence} {line} {fence}")
+    } else {
+        format!("{fence}{line}{fence}")
+    }
+}
+
 /// Text whose byte offsets must not move (a policy file under a miette
 /// snippet): each control character, escape or bidirectional override
 /// becomes as many `?` as it has bytes.

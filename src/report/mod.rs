@@ -1,5 +1,6 @@
 //! Rendering: findings and policy errors to text. Pure: returns `String`s.
 
+pub mod comment;
 mod diagnostic;
 pub mod github;
 pub mod human;

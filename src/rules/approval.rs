@@ -34,7 +34,17 @@ groups in one rule each need their own count.
   author included) grants nothing: the finding says so and stays an error.
 
 The finding names the paths that made the rule apply, the approvals still
-needed, and who can give them.
+needed, who can give them, and approvals that do not count (an older
+commit's, or someone outside the group's).
+
+`request` makes `check pr --request-reviews` (the Action's default) ask for
+the missing reviews once the pull request is ready for review, never on a
+draft: `request: true` asks as many people as approvals are missing (a
+`github:` team is asked as the team, `members` and `users` one by one, in
+the order the policy lists them); `request: all` asks everyone who can
+approve; `request: { count: N }` keeps up to N reviews asked at once. Never
+the author, never someone already asked or who reviewed the head commit;
+a re-run asks for nothing more.
 
 ## Why
 P11: every fix is peer reviewed by someone other than the author. P12: bug
@@ -60,6 +70,7 @@ rules:
           - { teams: [platform-engineering], count: 1, fresh: paths }
           - { count: 1 }            # and a peer review by anyone
         expedited: { labels: [expedited], granted_by: [rte] }
+        request: true               # ask the missing reviewers (check pr --request-reviews)
 ```
 
 ## How to fix
@@ -78,6 +89,40 @@ pub struct Options {
     /// The expedited path: approvals missing become warnings when a member of
     /// a `granted_by` team applied one of its labels.
     pub expedited: Option<super::expedited::Expedited>,
+    /// Which reviews `check pr --request-reviews` requests for missing approvals.
+    #[schemars(with = "Option<RequestSchema>")]
+    pub request: Option<Request>,
+}
+
+/// Which reviews to request when approvals are missing (never on a draft).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `request: true`: as many as approvals are still missing.
+    Missing,
+    /// `request: all`: everyone who can approve (a `github:` team as the team).
+    All,
+    /// `request: { count: N }`: up to N reviews outstanding at once.
+    Count(u32),
+}
+
+/// How `request` is written: `true`, `all`, or `{ count: N }`.
+struct RequestSchema;
+
+impl JsonSchema for RequestSchema {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ApprovalRequest".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "anyOf": [
+            { "type": "boolean" },
+            { "const": "all" },
+            { "type": "object", "additionalProperties": false, "required": ["count"],
+              "properties": { "count": { "type": "integer", "minimum": 1 } } }
+        ] })
+    }
 }
 
 /// How `approval` is written: one group inline (`teams`, `users`, `count`,
@@ -105,6 +150,13 @@ struct Written {
     /// The expedited path: approvals missing become warnings when a member of
     /// a `granted_by` team applied one of its labels.
     expedited: Option<super::expedited::Expedited>,
+    /// Request the missing reviews when the pull request is ready for review
+    /// (`check pr --request-reviews`): `true` as many as are missing, `all`
+    /// everyone who can approve, `{ count: N }` up to N at once. A `github:`
+    /// team is requested as the team; `members` and `users` by login; never
+    /// the author, nor anyone already asked or who reviewed the head commit.
+    #[schemars(with = "Option<RequestSchema>")]
+    request: Option<bool>,
 }
 
 /// One group of approvers.
@@ -151,8 +203,20 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(
         node,
         "`approval`",
-        &["teams", "users", "count", "fresh", "groups", "expedited"],
+        &[
+            "teams",
+            "users",
+            "count",
+            "fresh",
+            "groups",
+            "expedited",
+            "request",
+        ],
     )?;
+    let request = match fields.get("request") {
+        Some(n) => decode_request(n, d)?,
+        None => None,
+    };
     let expedited = match fields.get("expedited") {
         Some(n) => Some(super::expedited::decode(n, d, false)?),
         None => None,
@@ -193,7 +257,49 @@ pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
         }
         None => vec![decode_group(&fields, d)?],
     };
-    Some(Options { groups, expedited })
+    Some(Options {
+        groups,
+        expedited,
+        request,
+    })
+}
+
+/// `request: true | false | all | { count: N }`.
+fn decode_request(node: &Node, d: &mut Decoder) -> Option<Option<Request>> {
+    use crate::policy::node::Value;
+    match &node.value {
+        Value::Bool(b) => Some(b.then_some(Request::Missing)),
+        Value::String(s) if s == "all" => Some(Some(Request::All)),
+        Value::Map(_) => {
+            let fields = d.fields(node, "`request`", &["count"])?;
+            let count = fields.required("count", d)?;
+            match d.count(count)? {
+                c if c.value == 0 => {
+                    d.error(
+                        PolicyError::at(
+                            ErrorCode::InvalidValue,
+                            count.span,
+                            "`request: { count: 0 }` requests no review",
+                        )
+                        .help("use `count: 1` or more, or `request: false`"),
+                    );
+                    None
+                }
+                c => Some(Some(Request::Count(c.value))),
+            }
+        }
+        _ => {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::WrongType,
+                    node.span,
+                    format!("`request` is {}", node.type_name()),
+                )
+                .help("write `request: true` (the missing count), `request: all`, or `request: { count: 2 }`"),
+            );
+            None
+        }
+    }
 }
 
 fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<Group> {
@@ -345,7 +451,15 @@ impl Requirement for Options {
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
-            check_group(group, cx.policy, pr, &stances, &paths, &matched, &mut found);
+            check_group(
+                group,
+                cx.policy,
+                pr,
+                (&stances, self.request, self.groups.len() == 1),
+                &paths,
+                &matched,
+                &mut found,
+            );
             for mut v in found {
                 match &expedited {
                     Some((e, label, Ok(granter))) => {
@@ -432,11 +546,15 @@ fn rule_paths(rule: &Rule) -> Vec<ChangedRef> {
     refs
 }
 
+/// Each reviewer's latest stance, by lower-cased login: (stance, login as
+/// shown, reviewed commit).
+type Stances<'a> = BTreeMap<String, (Stance, &'a str, &'a str)>;
+
 fn check_group(
     group: &Group,
     policy: &Policy,
     pr: &PullRequest,
-    stances: &BTreeMap<String, (Stance, &str, &str)>,
+    (stances, request, single): (&Stances<'_>, Option<Request>, bool),
     paths: &[ChangedRef],
     matched: &[&str],
     out: &mut Vec<Violation>,
@@ -480,8 +598,14 @@ fn check_group(
         }
     };
     let (mut approvers, mut stale, mut blockers) = (Vec::new(), Vec::new(), Vec::new());
+    // Approvals that cannot count, said so the author knows why (with
+    // several groups, one may count for another: not said there).
+    let mut outsiders = Vec::new();
     for (login, (stance, shown, commit)) in stances {
         if !may_approve(login) {
+            if single && *stance == Stance::Approved && *login != author && unresolved.is_empty() {
+                outsiders.push(*shown);
+            }
             continue;
         }
         match stance {
@@ -532,6 +656,12 @@ fn check_group(
                 stale.join(", ")
             ));
         }
+        if !outsiders.is_empty() {
+            message.push_str(&format!(
+                "; not counted, not in {who}: {}",
+                outsiders.join(", ")
+            ));
+        }
         let help = match &eligible {
             Some(set) => {
                 let candidates: Vec<&str> = set
@@ -549,8 +679,42 @@ fn check_group(
             }
             None => String::from("request a review from anyone but the author"),
         };
+        let approved = |l: &str| approvers.iter().any(|a| a.eq_ignore_ascii_case(l));
+        let mut listed: Vec<String> = Vec::new();
+        let inline = group.users.iter().map(|u| u.value.as_str()).chain(
+            group
+                .teams
+                .iter()
+                .filter_map(|t| policy.teams.get(&t.value))
+                .flat_map(|def| def.members.iter().map(|m| m.value.as_str())),
+        );
+        for login in inline {
+            let lower = login.to_lowercase();
+            if lower != author && !approved(login) && !listed.contains(&lower) {
+                listed.push(lower);
+            }
+        }
+        let missing = super::MissingApprovals {
+            group: who.clone(),
+            needed: needed as u32,
+            candidates: eligible
+                .iter()
+                .flatten()
+                .filter(|l| **l != author && !approved(l))
+                .cloned()
+                .collect(),
+            github_teams: group
+                .teams
+                .iter()
+                .filter_map(|t| policy.teams.get(&t.value)?.github.as_ref())
+                .map(|g| g.value.clone())
+                .collect(),
+            listed,
+            request,
+        };
         let mut violation = Violation::new(message).help(help);
         violation.path = matched.first().map(|p| (*p).to_owned());
+        violation.approvals = Some(Box::new(missing));
         out.push(violation);
     }
     if !blockers.is_empty() {
@@ -669,7 +833,7 @@ rules:
         assert_eq!(*level, Level::Error);
         assert_eq!(
             message,
-            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0"
+            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0; not counted, not in team platform-engineering: octocat"
         );
         assert_eq!(
             help.as_deref(),
@@ -864,6 +1028,44 @@ rules:
             messages(&p, &terraform_pr(vec![review("dev", "APPROVED", HEAD)])).len(),
             1
         );
+    }
+
+    #[test]
+    fn request_is_true_all_or_a_count() {
+        use super::Request;
+        let request = |written: &str| {
+            let p = policy(&format!(
+                "{{ teams: [platform-engineering], request: {written} }}"
+            ));
+            let options = p.rules[0].require.approval.as_ref().unwrap();
+            options.value.request
+        };
+        assert_eq!(request("true"), Some(Request::Missing));
+        assert_eq!(request("false"), None);
+        assert_eq!(request("all"), Some(Request::All));
+        assert_eq!(request("{ count: 2 }"), Some(Request::Count(2)));
+        for wrong in ["{ count: 0 }", "some", "{ many: 2 }", "[x]"] {
+            let text = format!(
+                "version: 1\nteams: {{ pe: {{ members: [a] }} }}\nrules:\n  - id: x\n    on: [pull_request]\n    require:\n      approval: {{ teams: [pe], request: {wrong} }}\n"
+            );
+            assert!(
+                load(vec![PolicySource::new("p.yml", text)]).is_err(),
+                "{wrong} is refused"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_approvals_name_who_can_give_them_for_review_requests() {
+        let p = policy("{ teams: [platform-engineering], fresh: head, request: true }");
+        let mut pr = terraform_pr(vec![review("agaete", "APPROVED", OLD)]);
+        pr.author = "RDetjens".into();
+        let found = evaluate(&p, Subject::PullRequest(&pr));
+        let missing = found[0].approvals.as_deref().unwrap();
+        assert_eq!(missing.needed, 1);
+        assert_eq!(missing.listed, ["asherman", "agaete"], "not the author");
+        assert_eq!(missing.request, Some(super::Request::Missing));
+        assert!(missing.github_teams.is_empty());
     }
 
     #[test]

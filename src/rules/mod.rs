@@ -15,6 +15,7 @@ mod pattern;
 pub mod ready;
 pub mod release_checks;
 pub mod release_page;
+pub mod review_requests;
 pub mod sections;
 pub mod tests_changed;
 pub mod ticket;
@@ -43,6 +44,28 @@ pub struct Violation {
     /// A lower level than the rule's (the expedited path turns approval
     /// errors into warnings); never a higher one.
     pub level: Option<Level>,
+    /// Approvals still missing, in a form commands can act on (review requests).
+    pub approvals: Option<Box<MissingApprovals>>,
+}
+
+/// The approvals one group still needs: what the comment shows and what
+/// `check pr --request-reviews` asks for. Logins are lower case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MissingApprovals {
+    /// Who must approve, as the finding names them ("team rte", "@octocat").
+    pub group: String,
+    /// Approvals still needed.
+    pub needed: u32,
+    /// Everyone known who can give them: not the author, not who already
+    /// approved. Empty when anyone can, or no one known can.
+    pub candidates: Vec<String>,
+    /// The group's teams read through the API (`org/slug`): requested as teams.
+    pub github_teams: Vec<String>,
+    /// Logins the policy lists (`users`, team `members`), in policy order,
+    /// without the author and who already approved: requested one by one.
+    pub listed: Vec<String>,
+    /// What the rule asks to request (`None`: nothing).
+    pub request: Option<approval::Request>,
 }
 
 impl Violation {

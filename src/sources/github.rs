@@ -322,6 +322,82 @@ impl GitHub {
     }
 }
 
+/// The status and JSON body of a request sent once ([`GitHub::send`]).
+pub struct Answer {
+    pub status: u16,
+    /// `null` when the body is empty (204) or, on a failure, not JSON.
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// GitHub's `message`, or the status.
+    pub fn said(&self) -> String {
+        match self.body.get("message").and_then(Value::as_str) {
+            Some(m) if !m.is_empty() => format!("{}: {m}", self.status),
+            _ => self.status.to_string(),
+        }
+    }
+}
+
+impl GitHub {
+    /// Sends one request (writes: POST, PATCH, DELETE; or a GET whose
+    /// failure the caller judges) and returns its status and body. Sent
+    /// once, never retried: a retried POST could comment twice.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, Fatal> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{path}", self.base);
+        let send = async {
+            let response = match method.as_str() {
+                "POST" => self.client._post(url.as_str(), body).await?,
+                "PATCH" => self.client._patch(url.as_str(), body).await?,
+                "DELETE" => self.client._delete(url.as_str(), body).await?,
+                _ => self.client._get(url.as_str()).await?,
+            };
+            let status = response.status().as_u16();
+            let text = self.client.body_to_string(response).await?;
+            Ok::<_, octocrab::Error>((status, text))
+        };
+        let (status, text) = match tokio::time::timeout(self.timeout, send).await {
+            Err(_) => {
+                return Err(Fatal::new(format!(
+                    "GitHub did not answer {method} {path} within {:.1} s",
+                    self.timeout.as_secs_f64()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(Fatal::new(format!(
+                    "cannot reach GitHub for {method} {path}: {}",
+                    first_line(&e.to_string())
+                )));
+            }
+            Ok(Ok(answer)) => answer,
+        };
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) if (200..300).contains(&status) => {
+                    return Err(Fatal::new(format!(
+                        "GitHub answered {method} {path} with invalid JSON: {e}"
+                    )));
+                }
+                Err(_) => Value::Null,
+            }
+        };
+        Ok(Answer { status, body })
+    }
+}
+
 /// Most items read from one list that documents no maximum (100 pages).
 pub const MAX_ITEMS: usize = 10_000;
 

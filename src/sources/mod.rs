@@ -1,6 +1,7 @@
 //! Where facts come from: files, git, the hook's input. The only modules
 //! (with `commands`) that touch the file system and the environment.
 
+pub mod conversation;
 pub mod event;
 pub mod git;
 pub mod github;

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
+pub mod github;
+
 /// A recognisable fake token for tests that talk to a mocked GitHub
 /// (`cmd.env("GITHUB_TOKEN", FAKE_TOKEN)`): like any token a test gives a
 /// run, it must never appear in that run's output (see [`Cmd::output`]).

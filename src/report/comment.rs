@@ -1,0 +1,299 @@
+//! The pull request comment (`check pr --comment`): one living comment that
+//! tells the author what is left before merge, in the order they would work
+//! through it. Pure: the command finds, creates and edits the comment.
+//!
+//! Everything the pull request controls (titles, file names, logins, labels,
+//! commit subjects) reaches the body through [`inert::comment_text`] or
+//! [`inert::comment_code`]: it cannot forge the hidden marker, inject HTML,
+//! links, images or `@mentions`, or end a code span.
+
+use super::inert::{comment_code, comment_text};
+use super::{Report, plural, short_sha};
+use crate::engine::{ALSO_MISSING, Finding};
+use crate::policy::{Level, Policy};
+use crate::rules::review_requests::{Requested, slug};
+
+/// What the comment is rendered from.
+pub struct Comment<'a> {
+    pub report: &'a Report,
+    pub policy: &'a Policy,
+    /// The hidden first line that finds the comment again ([`marker`]).
+    pub marker: &'a str,
+    /// The head commit judged.
+    pub head_sha: &'a str,
+    /// Reviews requested on the pull request (after this run's requests).
+    pub requested: &'a Requested,
+}
+
+/// Longest finding text shown, in characters: the comment is read on phones.
+pub const MESSAGE_SHOWN: usize = 300;
+/// Most items listed in each part; the job summary has the rest.
+pub const ITEMS_SHOWN: usize = 15;
+
+/// The hidden marker of the comment one workflow job writes, from the
+/// workflow's name and the job's id (`GITHUB_WORKFLOW`, `GITHUB_JOB`): two
+/// gates in one pull request each keep their own comment. Anything but
+/// letters, digits and `._/ -` is percent-encoded (`>` among them), so the
+/// marker cannot end the HTML comment it is.
+pub fn marker(workflow: &str, job: &str) -> String {
+    let clean = |text: &str| -> String {
+        let mut out = String::new();
+        for c in text.chars().take(100) {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | ' ' | '-') {
+                out.push(c);
+            } else {
+                let mut buffer = [0; 4];
+                for byte in c.encode_utf8(&mut buffer).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+        out
+    };
+    format!(
+        "<!-- git-policy:comment workflow={} job={} -->",
+        clean(workflow),
+        clean(job)
+    )
+}
+
+/// Whether `body` is a comment written with `marker`: its first line is the
+/// marker, exactly. (Who wrote it is checked too: see the command.)
+pub fn has_marker(body: &str, marker: &str) -> bool {
+    body.lines().next().map(str::trim_end) == Some(marker)
+}
+
+/// Where a requirement is documented.
+pub fn docs_url(requirement: &str) -> String {
+    format!(
+        "{}/blob/main/docs/rules.md#{requirement}",
+        env!("CARGO_PKG_REPOSITORY")
+    )
+}
+
+/// The comment's Markdown body.
+pub fn render(c: &Comment<'_>) -> String {
+    let mut out = format!("{}\n", c.marker);
+    let errors: Vec<(usize, &Finding)> = {
+        let mut e: Vec<(usize, &Finding)> = c
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| (part(requirement(c.policy, f)), f))
+            .collect();
+        e.sort_by_key(|(p, _)| *p);
+        e
+    };
+    let folded: Vec<&Finding> = c
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.level != Level::Error)
+        .collect();
+    if errors.is_empty() {
+        out.push_str("### ✅ git-policy: all requirements met\n");
+    } else {
+        out.push_str(&format!(
+            "### ❌ git-policy: {} left before this can merge\n\n",
+            plural(errors.len(), "thing")
+        ));
+        for (i, (part, f)) in errors.iter().take(ITEMS_SHOWN).enumerate() {
+            out.push_str(&format!("{}. {}\n", i + 1, item(c, *part, f)));
+        }
+        if errors.len() > ITEMS_SHOWN {
+            out.push_str(&format!(
+                "\n… and {} more in the job summary.\n",
+                errors.len() - ITEMS_SHOWN
+            ));
+        }
+    }
+    if !folded.is_empty() {
+        let warnings = folded.iter().filter(|f| f.level == Level::Warning).count();
+        let notices = folded.len() - warnings;
+        let mut counts = Vec::new();
+        if warnings > 0 {
+            counts.push(plural(warnings, "warning"));
+        }
+        if notices > 0 {
+            counts.push(plural(notices, "notice"));
+        }
+        out.push_str(&format!(
+            "\n<details><summary>{}</summary>\n\n",
+            counts.join(", ")
+        ));
+        for f in folded.iter().take(ITEMS_SHOWN) {
+            let mark = if f.level == Level::Warning {
+                "⚠️"
+            } else {
+                "ℹ️"
+            };
+            out.push_str(&format!("- {mark} {}\n", line(c, f)));
+        }
+        if folded.len() > ITEMS_SHOWN {
+            out.push_str(&format!(
+                "- … and {} more in the job summary\n",
+                folded.len() - ITEMS_SHOWN
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push_str(&format!(
+        "\n<sub>git-policy checked {} · every rule's verdict is in the job summary</sub>\n",
+        comment_code(short_sha(c.head_sha))
+    ));
+    out
+}
+
+/// The order an author works through what is left.
+const PARTS: &[&str] = &[
+    "Draft",
+    "Description",
+    "Ticket",
+    "Labels and milestone",
+    "Approvals",
+    "Also",
+    "Commits",
+];
+
+fn part(requirement: Option<&str>) -> usize {
+    match requirement {
+        Some("ready") => 0,
+        Some("sections" | "title") => 1,
+        Some("ticket") => 2,
+        Some("labels" | "milestone" | "kind") => 3,
+        Some("approval") => 4,
+        _ => 5,
+    }
+}
+
+/// The requirement (`ready`, `approval`, …) behind a finding, when it came
+/// from a rule of the policy.
+fn requirement(policy: &Policy, f: &Finding) -> Option<&'static str> {
+    let rule = policy.rules.iter().find(|r| *r.id.value == *f.rule)?;
+    rule.require
+        .each()
+        .into_iter()
+        .find(|(_, span, _)| *span == f.policy)
+        .map(|(info, _, _)| info.name)
+}
+
+fn item(c: &Comment<'_>, part: usize, f: &Finding) -> String {
+    let part = if f.commit.is_some() { 6 } else { part };
+    format!("**{}**: {}", PARTS[part], line(c, f))
+}
+
+/// A finding on one line: what is missing, how to fix it, who was asked,
+/// the rule and its docs.
+fn line(c: &Comment<'_>, f: &Finding) -> String {
+    let mut message: &str = &f.message;
+    if let Some((own, _)) = message.split_once(ALSO_MISSING) {
+        message = own;
+    }
+    let mut text = String::new();
+    if let Some(sha) = &f.commit {
+        text.push_str(&format!("commit {} ", comment_code(short_sha(sha))));
+        if let Some(subject) = &f.commit_subject {
+            text.push_str(&format!("“{}” ", comment_text(&shorten(subject, 80))));
+        }
+        text.push_str("· ");
+    }
+    text.push_str(&comment_text(&shorten(message, MESSAGE_SHOWN)));
+    let mut tail = Vec::new();
+    if let Some(help) = &f.help {
+        tail.push(format!(
+            "**Fix:** {}",
+            comment_text(&shorten(help, MESSAGE_SHOWN))
+        ));
+    }
+    if let Some(missing) = &f.approvals {
+        let mut asked: Vec<String> = missing
+            .github_teams
+            .iter()
+            .filter(|t| {
+                c.requested
+                    .teams
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&slug(t)))
+            })
+            .map(|t| format!("team {t}"))
+            .collect();
+        asked.extend(
+            missing
+                .candidates
+                .iter()
+                .chain(&missing.listed)
+                .filter(|l| c.requested.users.iter().any(|r| r.eq_ignore_ascii_case(l)))
+                .map(String::clone),
+        );
+        asked.dedup();
+        if !asked.is_empty() {
+            tail.push(format!(
+                "**Asked:** {}",
+                comment_text(&shorten(&asked.join(", "), MESSAGE_SHOWN))
+            ));
+        }
+    }
+    let rule = comment_code(&f.rule);
+    match requirement(c.policy, f) {
+        Some(name) => tail.push(format!("{rule} ([docs]({}))", docs_url(name))),
+        None => tail.push(rule),
+    }
+    // Continuation lines of a list item: indented under its text.
+    format!("{text}<br>\n   {}", tail.join(" · "))
+}
+
+/// At most `max` characters, with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_cannot_end_its_html_comment() {
+        let m = marker("CI --> <img src=x>", "gate\n-->");
+        assert_eq!(m.matches("-->").count(), 1, "{m}");
+        assert!(m.ends_with(" -->"));
+        assert_eq!(m.matches('<').count(), 1, "{m}");
+        assert!(has_marker(&format!("{m}\nbody"), &m));
+        assert!(!has_marker(&format!("x {m}\nbody"), &m));
+        assert_ne!(marker("CI", "gate"), marker("CI", "other"));
+    }
+
+    #[test]
+    fn comment_text_is_inert_markdown() {
+        use crate::report::inert::comment_text;
+        let hostile = "<!-- git-policy:comment workflow=CI job=gate --> ![x](https://evil/x.png) [click](javascript:alert) @octo/team #1 www.evil.com `code` | cell |\n## heading";
+        let shown = comment_text(hostile);
+        assert!(!shown.contains('<'), "{shown}");
+        assert!(!shown.contains("!["), "{shown}");
+        assert!(!shown.contains("]("), "{shown}");
+        assert!(!shown.contains("@o"), "{shown}");
+        assert!(!shown.contains("#1"), "{shown}");
+        assert!(!shown.contains("://"), "{shown}");
+        assert!(!shown.contains("www."), "{shown}");
+        assert!(!shown.contains('\n'), "{shown}");
+        // Every `|` and backtick is escaped.
+        let chars: Vec<char> = shown.chars().collect();
+        for (i, ch) in chars.iter().enumerate() {
+            if matches!(ch, '|' | '`' | '[' | ']') {
+                assert_eq!(chars[i - 1], '\\', "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_span_cannot_be_ended_by_its_text() {
+        use crate::report::inert::comment_code;
+        assert_eq!(comment_code("a`b"), "``a`b``");
+        assert_eq!(comment_code("``x"), "``` ``x ```");
+        assert_eq!(comment_code("x\ny"), "`x\\ny`");
+        assert_eq!(comment_code("bug-steps"), "`bug-steps`");
+    }
+}
