@@ -2,6 +2,7 @@
 //! (with `commands`) that touch the file system and the environment.
 
 pub mod event;
+pub mod evidence;
 pub mod git;
 pub mod github;
 pub mod history;
