@@ -405,23 +405,31 @@ fn finding(
     }
 }
 
-/// "12 changes: 10 through the gate, 1 pushed directly, 1 merged while a rule failed".
+/// "12 changes: 9 through the gate, 1 expedited and reviewed, 1 pushed
+/// directly, 1 merged while a rule failed".
 pub fn summary(changes: &[Change]) -> String {
     let count = |v: Verdict| changes.iter().filter(|c| c.verdict() == v).count();
-    let through = changes
+    let reviewed = changes
         .iter()
-        .filter(|c| c.verdict().through_the_gate())
+        .filter(|c| c.verdict() == Verdict::Expedited)
+        .filter(|c| c.expedited.as_ref().is_some_and(|e| e.reviewed.is_some()))
         .count();
-    let mut parts = vec![format!("{through} through the gate")];
-    for (verdict, what) in [
-        (Verdict::Expedited, "expedited"),
-        (Verdict::Exempt, "exempt release tooling"),
-        (Verdict::PushedDirectly, "pushed directly"),
-        (Verdict::Failed, "merged while a rule failed"),
-        (Verdict::NotJudged, "merged while the gate could not judge"),
-        (Verdict::NoPolicy, "merged before a policy existed"),
+    let mut parts = vec![format!("{} through the gate", count(Verdict::Passed))];
+    for (n, what) in [
+        (reviewed, "expedited and reviewed"),
+        (
+            count(Verdict::Expedited) - reviewed,
+            "expedited without its review",
+        ),
+        (count(Verdict::Exempt), "exempt release tooling"),
+        (count(Verdict::PushedDirectly), "pushed directly"),
+        (count(Verdict::Failed), "merged while a rule failed"),
+        (
+            count(Verdict::NotJudged),
+            "merged while the gate could not judge",
+        ),
+        (count(Verdict::NoPolicy), "merged before a policy existed"),
     ] {
-        let n = count(verdict);
         if n > 0 {
             parts.push(format!("{n} {what}"));
         }

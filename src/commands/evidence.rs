@@ -188,18 +188,20 @@ async fn judge_range(
             ..Change::default()
         });
     }
-    // In the range's order: by the position of each change's first commit.
+    // Oldest first (the walk gives the newest first): by each change's oldest commit.
     let position: HashMap<&str, usize> = shas
         .iter()
         .enumerate()
         .map(|(i, s)| (s.as_str(), i))
         .collect();
     changes.sort_by_key(|c| {
-        c.commits
-            .iter()
-            .filter_map(|s| position.get(s.as_str()))
-            .min()
-            .copied()
+        std::cmp::Reverse(
+            c.commits
+                .iter()
+                .filter_map(|s| position.get(s.as_str()))
+                .max()
+                .copied(),
+        )
     });
     Ok(changes)
 }

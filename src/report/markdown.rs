@@ -209,11 +209,12 @@ fn evidence_table(changes: &[crate::evidence::Change], out: &mut String) {
             Verdict::Exempt => String::from("✅ exempt (release tooling, signed)"),
             Verdict::PushedDirectly => String::from("❌ pushed directly"),
             Verdict::Failed => {
-                let rules: Vec<String> = c
+                let mut rules: Vec<String> = c
                     .failed
                     .iter()
                     .map(|(r, _)| format!("`{}`", md(r)))
                     .collect();
+                rules.dedup();
                 format!("❌ merged while {} failed", rules.join(", "))
             }
             Verdict::NoPolicy => String::from("⚠️ no policy at its base"),
