@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use common::{FAKE_TOKEN, Repo};
 use serde_json::{Value, json};
@@ -143,7 +142,6 @@ fn scenario() -> Scenario {
             merged_by: "rte-lead",
         }),
     );
-    drop(pr);
     Scenario { repo, commits }
 }
 
@@ -418,7 +416,7 @@ async fn a_cached_rerun_costs_one_query_and_a_corrupt_entry_is_read_again() {
     let sent = server.received_requests().await.unwrap().len();
     assert!(sent > 8, "{sent}");
     server.reset().await;
-    let server = Arc::new(server);
+
     // The same answers again, mounted on the same server.
     let again = serve(&s).await;
     let (_, second, stderr) = run(audit(&s, &again, cache.path())).await;
@@ -474,7 +472,6 @@ async fn a_cached_rerun_costs_one_query_and_a_corrupt_entry_is_read_again() {
         !paths.contains(&"/repos/octo/app/pulls/1".to_owned()),
         "{paths:?}"
     );
-    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread")]
