@@ -35,15 +35,18 @@ async fn main() {
     for n in [100usize, 500] {
         let dir = tempfile::tempdir().unwrap();
         let shas = history(dir.path(), n);
+        let (base, shas) = (shas[0].clone(), shas[1..].to_vec());
         let cache = tempfile::tempdir().unwrap();
         for run in ["first run", "cached re-run"] {
-            let server = serve(&shas).await;
+            let server = serve(&base, &shas).await;
             let started = Instant::now();
             let output = Command::new(&binary)
                 .current_dir(dir.path())
                 .env("GITHUB_API_URL", server.uri())
                 .env("GITHUB_TOKEN", "t")
-                .args(["--format", "json", "audit", "v0..HEAD", "--repo", "octo/app"])
+                .args([
+                    "--format", "json", "audit", "v0..HEAD", "--repo", "octo/app",
+                ])
                 .arg("--cache")
                 .arg(cache.path())
                 .output()
@@ -76,7 +79,11 @@ fn history(dir: &std::path::Path, n: usize) -> Vec<String> {
             .env("HOME", dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     git(&["init", "-q", "-b", "main"]);
@@ -116,11 +123,18 @@ fn history(dir: &std::path::Path, n: usize) -> Vec<String> {
         .unwrap();
     assert!(child.wait().unwrap().success());
     git(&["reset", "-q", "--hard", "main"]);
-    let listed = git(&["rev-list", "--reverse", "v0..main"]);
-    listed.lines().map(str::to_owned).collect()
+    // The tag first: pull request i's base is entry i - 1.
+    let mut shas = vec![git(&["rev-parse", "v0"])];
+    shas.extend(
+        git(&["rev-list", "--reverse", "v0..main"])
+            .lines()
+            .map(str::to_owned),
+    );
+    shas
 }
 
-async fn serve(shas: &[String]) -> MockServer {
+async fn serve(first_base: &str, shas: &[String]) -> MockServer {
+    let first_base = first_base.to_owned();
     let server = MockServer::start().await;
     let numbered: std::collections::HashMap<String, usize> = shas
         .iter()
@@ -154,24 +168,36 @@ async fn serve(shas: &[String]) -> MockServer {
         let n: usize = parts[5].parse().unwrap();
         let sha = &by_number[n - 1];
         let body = match parts.get(6) {
-            Some(&"reviews") => json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "commit_id": sha, "submitted_at": "2026-03-02T09:00:00Z" }]),
+            Some(&"reviews") => {
+                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "commit_id": sha, "submitted_at": "2026-03-02T09:00:00Z" }])
+            }
             Some(_) => json!([]),
             None => {
-                let parent = if n == 1 { sha.clone() } else { by_number[n - 2].clone() };
+                let parent = if n == 1 {
+                    first_base.clone()
+                } else {
+                    by_number[n - 2].clone()
+                };
                 json!({ "number": n, "title": format!("EPL-{n} Change {n}"), "body": null, "draft": false,
                     "user": { "login": "dev" }, "labels": [], "milestone": null, "commits": 1, "changed_files": 0,
                     "merged_at": MERGED_AT, "merge_commit_sha": sha, "merged_by": { "login": "dev" },
                     "head": { "ref": format!("feature/EPL-{n}"), "sha": sha }, "base": { "ref": "main", "sha": parent } })
             }
         };
-        ResponseTemplate::new(200).set_delay(DELAY).set_body_json(body)
+        ResponseTemplate::new(200)
+            .set_delay(DELAY)
+            .set_body_json(body)
     };
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/octo/app/pulls/[0-9]+(/reviews)?$"))
         .respond_with(pulls.clone())
         .mount(&server)
         .await;
-    let timeline = |_: &Request| ResponseTemplate::new(200).set_delay(DELAY).set_body_json(json!([]));
+    let timeline = |_: &Request| {
+        ResponseTemplate::new(200)
+            .set_delay(DELAY)
+            .set_body_json(json!([]))
+    };
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/octo/app/issues/[0-9]+/timeline$"))
         .respond_with(timeline)
