@@ -230,4 +230,13 @@ pub struct AuditArgs {
     /// OWNER/NAME for the API checks [default: $GITHUB_REPOSITORY, else the `origin` remote].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
+    /// Release evidence: only pull requests merged into this branch count (repeatable) [default: any branch].
+    #[arg(long, value_name = "NAME")]
+    pub branch: Vec<String>,
+    /// Keep merged pull requests' facts in DIR [default: $XDG_CACHE_HOME/git-policy/evidence].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// Read every pull request from GitHub; keep nothing on disk.
+    #[arg(long)]
+    pub no_cache: bool,
 }

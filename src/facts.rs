@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A file changed by a pull request or commit. A rename carries both paths.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangedPath {
     pub path: String,
@@ -30,7 +30,7 @@ impl ChangedPath {
 }
 
 /// One commit: from a commit-msg file (no sha yet) or from history.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Commit {
     pub sha: Option<String>,
@@ -56,7 +56,7 @@ pub struct Commit {
 }
 
 /// Where a commit is judged; exemptions and identities depend on it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// The commit-msg hook, `check commits` (pre-push): the developer's own
@@ -157,7 +157,7 @@ pub struct PullRequest {
 }
 
 /// A label applied to or removed from a pull request, from its timeline.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelEvent {
     pub label: String,
@@ -167,6 +167,148 @@ pub struct LabelEvent {
     pub added: bool,
     /// When, as GitHub writes it (ISO 8601, UTC).
     pub at: String,
+}
+
+/// A pull request's title changed (a `renamed` timeline event).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    /// When (ISO 8601, UTC).
+    pub at: String,
+}
+
+/// A merged pull request as the API describes it now, with the times that
+/// let it be seen as it stood when it was merged ([`Self::at_merge`]).
+/// Only merged pull requests are described: their facts before the merge
+/// no longer change, so the audit may keep them on disk.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergedPullRequest {
+    pub repo: String,
+    pub number: u64,
+    /// The title now (renames after the merge are undone by `at_merge`).
+    pub title: String,
+    /// The description now: GitHub keeps no history of it through its API.
+    pub body: String,
+    pub author: String,
+    pub base: String,
+    pub head: String,
+    pub base_sha: String,
+    pub head_sha: String,
+    pub milestone: Option<String>,
+    /// ISO 8601, UTC.
+    pub merged_at: String,
+    pub merged_by: Option<String>,
+    pub merge_commit_sha: String,
+    pub declared_commits: u64,
+    pub declared_files: u64,
+    /// Every review, with when it was submitted (`None`: never submitted).
+    pub reviews: Vec<DatedReview>,
+    /// Every label event and title change of its timeline, in order.
+    pub label_events: Vec<LabelEvent>,
+    pub renames: Vec<Rename>,
+    /// Files and commits as merged; `commit_changes`: each commit's own
+    /// files were read too.
+    pub changed: Vec<ChangedPath>,
+    pub commits: Vec<Commit>,
+    pub commit_changes: bool,
+    pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+}
+
+/// A review with the commit it was made on and when it was submitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatedReview {
+    pub author: String,
+    pub state: String,
+    pub commit: String,
+    /// ISO 8601, UTC; `None` for a review never submitted.
+    pub submitted_at: Option<String>,
+}
+
+/// Whether ISO 8601 time `a` is at or before `b`; `false` when either
+/// cannot be read (a fact of unknown time is not "before the merge").
+pub fn at_or_before(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a <= b,
+        _ => false,
+    }
+}
+
+impl MergedPullRequest {
+    /// The pull request as it stood when it was merged: the reviews
+    /// submitted by then, the labels it carried then (its timeline
+    /// replayed), its title then, not a draft; files, commits and
+    /// description as merged.
+    pub fn at_merge(&self) -> PullRequest {
+        let before = |at: &str| at_or_before(at, &self.merged_at);
+        let label_events: Vec<LabelEvent> = self
+            .label_events
+            .iter()
+            .filter(|e| before(&e.at))
+            .cloned()
+            .collect();
+        let mut labels: Vec<String> = Vec::new();
+        for event in &label_events {
+            labels.retain(|l| !l.eq_ignore_ascii_case(&event.label));
+            if event.added {
+                labels.push(event.label.clone());
+            }
+        }
+        let mut title = self.title.clone();
+        for rename in self.renames.iter().rev().filter(|r| !before(&r.at)) {
+            if rename.to == title {
+                title = rename.from.clone();
+            }
+        }
+        PullRequest {
+            repo: self.repo.clone(),
+            number: self.number,
+            title,
+            body: self.body.clone(),
+            draft: false,
+            labels,
+            author: self.author.clone(),
+            base: self.base.clone(),
+            head: self.head.clone(),
+            milestone: self.milestone.clone(),
+            changed: self.changed.clone(),
+            commits: self.commits.clone(),
+            head_sha: self.head_sha.clone(),
+            base_sha: self.base_sha.clone(),
+            reviews: self
+                .reviews
+                .iter()
+                .filter(|r| r.submitted_at.as_deref().is_some_and(before))
+                .map(|r| Review {
+                    author: r.author.clone(),
+                    state: r.state.clone(),
+                    commit: r.commit.clone(),
+                })
+                .collect(),
+            team_members: BTreeMap::new(),
+            offline: false,
+            label_events: Some(label_events),
+            declared_commits: self.declared_commits,
+            declared_files: self.declared_files,
+            changed_since: self.changed_since.clone(),
+        }
+    }
+
+    /// Approvals submitted after the merge: (login, when).
+    pub fn approved_after_merge(&self) -> Vec<(&str, &str)> {
+        self.reviews
+            .iter()
+            .filter(|r| r.state.eq_ignore_ascii_case("APPROVED"))
+            .filter_map(|r| Some((r.author.as_str(), r.submitted_at.as_deref()?)))
+            .filter(|(_, at)| !at_or_before(at, &self.merged_at))
+            .collect()
+    }
 }
 
 /// One review of a pull request.

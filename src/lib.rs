@@ -6,6 +6,7 @@
 //! `predicates`, `rules`, `waivers`, `markdown` and `report` are pure.
 
 pub mod engine;
+pub mod evidence;
 pub mod facts;
 pub mod markdown;
 pub mod policy;

@@ -65,6 +65,41 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     facts.page = read_page(&repo, &release_needs, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
+    let evidence = if super::evidence::due(&policy) {
+        let commits: Vec<(String, String)> = facts
+            .commits
+            .iter()
+            .filter_map(|c| Some((c.sha.clone()?, c.subject().to_owned())))
+            .collect();
+        let mut notes = Vec::new();
+        let gathered = super::evidence::gather(
+            global,
+            &repo,
+            args,
+            repository_name(&repo, args)?,
+            &commits,
+            &policy.audit.exempt_accounts,
+            &mut notes,
+        )?;
+        for note in notes {
+            err(&format!(
+                "note: {}\n",
+                crate::report::inert::one_line(&note)
+            ));
+        }
+        gathered
+    } else {
+        crate::evidence::Evidence::Off
+    };
+    let branch = if args.branch.is_empty() {
+        repo.head()
+            .ok()
+            .filter(|h| h.is_branch())
+            .and_then(|h| h.shorthand().ok().map(str::to_owned))
+            .unwrap_or_else(|| String::from("the branch"))
+    } else {
+        args.branch.join("`, `")
+    };
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
     let mut interner = Interner::default();
@@ -83,6 +118,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .is_some()
         .then(|| crate::rules::release_checks::expedited_evidence(&policy, &facts));
     findings.extend(judged);
+    findings.extend(crate::evidence::findings(&policy, &evidence, &branch));
+    release.evidence = evidence;
     // The tickets gathered during the walk move into the summary (not copied).
     if borrowed {
         release.tickets = facts.tickets.take().map(|t| t.tickets).unwrap_or_default();
@@ -278,24 +315,10 @@ fn read_api_facts(
     let Some(token) = settings.token.as_deref() else {
         return Ok(());
     };
-    let name = args
-        .repo
-        .clone()
-        .or_else(|| {
-            std::env::var("GITHUB_REPOSITORY")
-                .ok()
-                .filter(|r| !r.is_empty())
-        })
-        .or_else(|| origin_repository(repo))
-        .ok_or_else(|| {
-            Fatal::new("cannot tell which GitHub repository to read the release checks from")
-                .help("pass --repo OWNER/NAME")
-        })?;
-    if !github::is_repository_name(&name) {
-        return Err(Fatal::new(format!("`{name}` is not OWNER/NAME"))
-            .help("e.g. --repo octo/app")
-            .into());
-    }
+    let name = repository_name(repo, args)?.ok_or_else(|| {
+        Fatal::new("cannot tell which GitHub repository to read the release checks from")
+            .help("pass --repo OWNER/NAME")
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -338,6 +361,28 @@ fn read_api_facts(
         facts.team_members.extend(members);
     }
     Ok(())
+}
+
+/// The GitHub repository: `--repo`, `$GITHUB_REPOSITORY`, else the
+/// `origin` remote; one that is not OWNER/NAME is exit 2.
+fn repository_name(repo: &Repository, args: &AuditArgs) -> Result<Option<String>, Failure> {
+    let name = args
+        .repo
+        .clone()
+        .or_else(|| {
+            std::env::var("GITHUB_REPOSITORY")
+                .ok()
+                .filter(|r| !r.is_empty())
+        })
+        .or_else(|| origin_repository(repo));
+    if let Some(name) = &name
+        && !github::is_repository_name(name)
+    {
+        return Err(Fatal::new(format!("`{name}` is not OWNER/NAME"))
+            .help("e.g. --repo octo/app")
+            .into());
+    }
+    Ok(name)
 }
 
 /// `owner/name` from the `origin` remote's GitHub URL.

@@ -539,7 +539,7 @@ async fn read_teams(
 
 /// PR rules on the pull request, commit rules on each commit, branch rules
 /// on the head branch. Returns findings and (judged, skipped) subject counts.
-fn judge(
+pub(super) fn judge(
     policy: &Policy,
     pr: &PullRequest,
     interner: &mut Interner,
@@ -606,7 +606,7 @@ async fn policy_at(
 }
 
 /// (path without the @sha suffix, text) of each policy file, to compare versions.
-fn texts(sources: &[PolicySource]) -> Vec<(String, String)> {
+pub(super) fn texts(sources: &[PolicySource]) -> Vec<(String, String)> {
     sources
         .iter()
         .map(|s| {

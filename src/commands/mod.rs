@@ -7,6 +7,7 @@ mod check_commit_msg;
 pub(crate) mod check_commits;
 mod check_pr;
 mod check_push;
+mod evidence;
 mod explain;
 mod init;
 mod install_hooks;

@@ -333,20 +333,54 @@ fn decode_file(
         }
     }
     if let Some(node) = fields.get("audit")
-        && let Some(audit) = d.fields(node, "`audit`", &["empty_range"])
-        && let Some(n) = audit.get("empty_range")
+        && let Some(audit) = d.fields(
+            node,
+            "`audit`",
+            &["empty_range", "evidence", "exempt_accounts"],
+        )
     {
-        match n.as_str() {
-            Some("fail") => policy.audit.empty_range = super::EmptyRange::Fail,
-            Some("pass") => policy.audit.empty_range = super::EmptyRange::Pass,
-            _ => d.error(
-                PolicyError::at(
-                    ErrorCode::UnknownValue,
-                    n.span,
-                    "`empty_range` is `fail` or `pass`",
-                )
-                .help("`fail` (default) stops the audit of an empty range with exit status 2"),
-            ),
+        if let Some(n) = audit.get("empty_range") {
+            match n.as_str() {
+                Some("fail") => policy.audit.empty_range = super::EmptyRange::Fail,
+                Some("pass") => policy.audit.empty_range = super::EmptyRange::Pass,
+                _ => d.error(
+                    PolicyError::at(
+                        ErrorCode::UnknownValue,
+                        n.span,
+                        "`empty_range` is `fail` or `pass`",
+                    )
+                    .help("`fail` (default) stops the audit of an empty range with exit status 2"),
+                ),
+            }
+        }
+        if let Some(n) = audit.get("evidence") {
+            use super::EvidenceMode;
+            let mode = match n.as_str() {
+                Some("off") => Some(EvidenceMode::Off),
+                Some("warn") => Some(EvidenceMode::Warn),
+                Some("on") => Some(EvidenceMode::On),
+                Some("require") => Some(EvidenceMode::Require),
+                _ => None,
+            };
+            match mode {
+                Some(mode) => {
+                    policy.audit.evidence = Some(mode);
+                    policy.audit.evidence_span = Some(n.span);
+                }
+                None => d.error(
+                    PolicyError::at(
+                        ErrorCode::UnknownValue,
+                        n.span,
+                        "`evidence` is `off`, `warn`, `on` or `require`",
+                    )
+                    .help("`on` (default): bypasses are errors, and evidence not checked (no token) is a warning; `require` makes that an error too"),
+                ),
+            }
+        }
+        if let Some(n) = audit.get("exempt_accounts")
+            && let Some(accounts) = d.strings(n)
+        {
+            policy.audit.exempt_accounts = accounts.into_iter().map(|a| a.value).collect();
         }
     }
     super::waiver::decode(fields.get("waivers"), d, &mut policy.waivers);

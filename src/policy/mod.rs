@@ -331,6 +331,33 @@ pub struct AuditOptions {
     /// A range with no commit: `fail` (default, exit status 2) or `pass`.
     #[serde(default)]
     pub empty_range: EmptyRange,
+    /// Release evidence (every change reached the branch through a pull
+    /// request that passed the gate at merge time): `on` (default when the
+    /// policy has `pull_request` rules; not checked without a token is a
+    /// warning), `require` (not checked is an error), `warn` (bypasses are
+    /// warnings), `off`.
+    #[serde(default)]
+    pub evidence: Option<EvidenceMode>,
+    /// GitHub accounts whose commits may reach the branch without a pull
+    /// request (release tooling), matched on the account GitHub attributes
+    /// the commit to, and only for commits with a signature GitHub verified.
+    #[serde(default)]
+    pub exempt_accounts: Vec<String>,
+    /// Where `evidence` is set, for findings to point at.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub evidence_span: Option<Span>,
+}
+
+/// How the release audit treats release evidence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceMode {
+    Off,
+    Warn,
+    #[default]
+    On,
+    Require,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]

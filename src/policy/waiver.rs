@@ -363,6 +363,25 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
             );
         }
         for name in &waiver.rules {
+            // The audit's own rule: a commit pushed straight to the branch, or
+            // merged while a rule failed, is waived by that commit's sha.
+            if name.value == crate::evidence::RULE {
+                if !matches!(subject, WaivedSubject::Commit(_)) {
+                    errors.push(
+                        PolicyError::at(
+                            ErrorCode::WaiverNeverApplies,
+                            name.span,
+                            format!(
+                                "`{}` findings are about commits: a {} waiver would waive nothing",
+                                name.value,
+                                subject.key().replace('_', " ")
+                            ),
+                        )
+                        .help("waive a direct push or a merge over a failing rule by the commit's full sha (`commit:`)"),
+                    );
+                }
+                continue;
+            }
             let Some(rule) = policy.rules.iter().find(|r| r.id.value == name.value) else {
                 let how = if name.value == "all" {
                     "a waiver names each rule it waives by its `id`; there is no `all`"

@@ -57,6 +57,18 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
         }
     }
     out.push_str(&waived(report, style.color));
+    if let Some(release) = &report.release {
+        match &release.evidence {
+            crate::evidence::Evidence::Checked(changes) => out.push_str(&format!(
+                "evidence: {}\n",
+                one_line(&crate::evidence::summary(changes))
+            )),
+            crate::evidence::Evidence::NotChecked(_) => {
+                out.push_str("evidence: not checked\n");
+            }
+            crate::evidence::Evidence::Off => {}
+        }
+    }
     out.push_str(&summary(report, style.color));
     out
 }

@@ -92,6 +92,92 @@ struct ReleaseOut<'a> {
     without_ticket: Vec<CommitOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expedited: Option<&'a [String]>,
+    /// `checked` or `not_checked`; absent when the policy has no evidence to give.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<ChangeOut<'a>>>,
+}
+
+/// One change of the release and whether it went through the gate.
+#[derive(Serialize)]
+struct ChangeOut<'a> {
+    pull_request: Option<u64>,
+    title: &'a str,
+    commits: &'a [String],
+    merge_commit: Option<&'a str>,
+    base: Option<&'a str>,
+    author: Option<&'a str>,
+    tickets: &'a [String],
+    approvers: Vec<ApproverOut<'a>>,
+    approved_after_merge: &'a [String],
+    merged_by: Option<&'a str>,
+    merged_at: Option<&'a str>,
+    policy_commit: Option<&'a str>,
+    verdict: &'static str,
+    failed: Vec<FailedOut<'a>>,
+    expedited: Option<ExpeditedOut<'a>>,
+    signed: bool,
+}
+
+#[derive(Serialize)]
+struct ApproverOut<'a> {
+    login: &'a str,
+    teams: &'a [String],
+}
+
+#[derive(Serialize)]
+struct FailedOut<'a> {
+    rule: &'a str,
+    missing: &'a str,
+}
+
+#[derive(Serialize)]
+struct ExpeditedOut<'a> {
+    label: &'a str,
+    granted_by: &'a str,
+    reviewed_by: Option<&'a str>,
+    reviewed_at: Option<&'a str>,
+}
+
+fn changes_out(changes: &[crate::evidence::Change]) -> Vec<ChangeOut<'_>> {
+    changes
+        .iter()
+        .map(|c| ChangeOut {
+            pull_request: c.pull_request,
+            title: &c.title,
+            commits: &c.commits,
+            merge_commit: c.merge_commit.as_deref(),
+            base: c.base.as_deref(),
+            author: c.author.as_deref(),
+            tickets: &c.tickets,
+            approvers: c
+                .approvers
+                .iter()
+                .map(|a| ApproverOut {
+                    login: &a.login,
+                    teams: &a.teams,
+                })
+                .collect(),
+            approved_after_merge: &c.approved_after_merge,
+            merged_by: c.merged_by.as_deref(),
+            merged_at: c.merged_at.as_deref(),
+            policy_commit: c.policy_commit.as_deref(),
+            verdict: c.verdict().name(),
+            failed: c
+                .failed
+                .iter()
+                .map(|(rule, missing)| FailedOut { rule, missing })
+                .collect(),
+            expedited: c.expedited.as_ref().map(|e| ExpeditedOut {
+                label: &e.label,
+                granted_by: &e.granted_by,
+                reviewed_by: e.reviewed.as_ref().map(|(who, _)| who.as_str()),
+                reviewed_at: e.reviewed.as_ref().map(|(_, at)| at.as_str()),
+            }),
+            signed: c.signed,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -246,6 +332,15 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
                 })
                 .collect(),
             expedited: r.expedited.as_deref(),
+            evidence: match &r.evidence {
+                crate::evidence::Evidence::Off => None,
+                crate::evidence::Evidence::NotChecked(_) => Some("not_checked"),
+                crate::evidence::Evidence::Checked(_) => Some("checked"),
+            },
+            changes: match &r.evidence {
+                crate::evidence::Evidence::Checked(changes) => Some(changes_out(changes)),
+                _ => None,
+            },
         }),
         waivers: report
             .waivers

@@ -116,6 +116,13 @@ pub fn render(report: &Report) -> String {
                 }
                 out.push('\n');
             }
+            match &r.evidence {
+                crate::evidence::Evidence::Checked(changes) => evidence_table(changes, &mut out),
+                crate::evidence::Evidence::NotChecked(why) => {
+                    out.push_str(&format!("## Evidence\n\nNot checked: {}.\n\n", md(why)))
+                }
+                crate::evidence::Evidence::Off => {}
+            }
             if !r.sections.is_empty() {
                 let page = md(r.page.as_deref().unwrap_or("the release page"));
                 out.push_str(&format!(
@@ -169,4 +176,74 @@ fn waived(report: &Report) -> String {
         0 => String::new(),
         n => format!(", {n} waived"),
     }
+}
+
+/// The "Evidence" table: every change, whether it went through the gate.
+fn evidence_table(changes: &[crate::evidence::Change], out: &mut String) {
+    use crate::evidence::Verdict;
+    out.push_str(&format!(
+        "## Evidence ({})\n\n| change | tickets | author | approvers | merged by | merged at | verdict at merge |\n|---|---|---|---|---|---|---|\n",
+        md(&crate::evidence::summary(changes))
+    ));
+    let login = |l: &str| format!("@{}", md(l));
+    for c in changes {
+        let change = match c.pull_request {
+            Some(n) => format!(
+                "#{n} {}",
+                super::table_cell(&crate::facts::shown_subject(&c.title))
+            ),
+            None => format!(
+                "`{}` {}",
+                md(short_sha(c.commits.first().map_or("", String::as_str))),
+                super::table_cell(&crate::facts::shown_subject(&c.title))
+            ),
+        };
+        let approvers: Vec<String> = c
+            .approvers
+            .iter()
+            .map(|a| {
+                if a.teams.is_empty() {
+                    login(&a.login)
+                } else {
+                    format!("{} ({})", login(&a.login), md(&a.teams.join(", ")))
+                }
+            })
+            .collect();
+        let mut approvers = approvers.join(", ");
+        if !c.approved_after_merge.is_empty() {
+            let late: Vec<String> = c.approved_after_merge.iter().map(|l| login(l)).collect();
+            approvers.push_str(&format!(" · after the merge: {}", late.join(", ")));
+        }
+        let verdict = match c.verdict() {
+            Verdict::Passed => String::from("✅ passed"),
+            Verdict::Expedited => match c.expedited.as_ref().and_then(|e| e.reviewed.as_ref()) {
+                Some((who, at)) => {
+                    format!("⚠️ expedited, reviewed by {} at {}", login(who), md(at))
+                }
+                None => String::from("❌ expedited, no post-implementation review"),
+            },
+            Verdict::Exempt => String::from("✅ exempt (release tooling, signed)"),
+            Verdict::PushedDirectly => String::from("❌ pushed directly"),
+            Verdict::Failed => {
+                let mut rules: Vec<String> = c
+                    .failed
+                    .iter()
+                    .map(|(r, _)| format!("`{}`", md(r)))
+                    .collect();
+                rules.dedup();
+                format!("❌ merged while {} failed", rules.join(", "))
+            }
+            Verdict::NoPolicy => String::from("⚠️ no policy at its base"),
+            Verdict::NotJudged => String::from("❌ policy at its base invalid"),
+        };
+        out.push_str(&format!(
+            "| {change} | {} | {} | {} | {} | {} | {verdict} |\n",
+            md(&c.tickets.join(", ")),
+            c.author.as_deref().map(login).unwrap_or_default(),
+            approvers,
+            c.merged_by.as_deref().map(login).unwrap_or_default(),
+            md(c.merged_at.as_deref().unwrap_or("")),
+        ));
+    }
+    out.push('\n');
 }

@@ -146,6 +146,8 @@ pub struct ReleaseSummary {
     pub checks: Option<crate::facts::ChecksState>,
     /// Incident ticket → test files that reference it.
     pub incidents: std::collections::BTreeMap<String, Vec<String>>,
+    /// Whether each change went through the merge gate.
+    pub evidence: crate::evidence::Evidence,
 }
 
 impl ReleaseSummary {

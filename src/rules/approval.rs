@@ -484,6 +484,25 @@ impl Requirement for Options {
     }
 }
 
+/// The expedited path a pull request took, when an applicable `approval`
+/// rule's label was on it and a member of its `granted_by` teams applied
+/// it: (label, who granted it, the granting teams).
+pub fn expedited_grant(
+    policy: &Policy,
+    pr: &PullRequest,
+) -> Option<(String, String, crate::policy::Strings)> {
+    let subject = Subject::PullRequest(pr);
+    policy
+        .rules_on(SubjectKind::PullRequest)
+        .filter(|rule| crate::engine::applies(policy, rule, &subject))
+        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
+        .find_map(|e| {
+            let label = e.label(&pr.labels)?;
+            let granter = granted(e, label, policy, pr).ok()?;
+            Some((label.to_owned(), granter, e.granted_by.clone()))
+        })
+}
+
 /// Who granted the expedited path through `label`, or why nobody did.
 fn granted(
     expedited: &super::expedited::Expedited,

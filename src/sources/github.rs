@@ -26,6 +26,9 @@ pub struct GitHub {
     timeout: Duration,
     retry_delay: Duration,
     authenticated: bool,
+    /// Longest wait for a rate limit (`Retry-After`, `X-RateLimit-Reset`)
+    /// within one run; a longer one is exit 2.
+    longest_wait: Duration,
     /// Requests sent (retries included), for the benchmark.
     pub requests: AtomicUsize,
 }
@@ -92,8 +95,14 @@ impl GitHub {
             timeout,
             retry_delay,
             authenticated,
+            longest_wait: Duration::from_secs(LONGEST_RETRY_AFTER),
             requests: AtomicUsize::new(0),
         })
+    }
+
+    /// Waits for rate limits up to `longest` (default 5 s) instead of stopping.
+    pub fn wait_for_rate_limits_up_to(&mut self, longest: Duration) {
+        self.longest_wait = longest;
     }
 
     /// GET one resource as JSON, retrying what may pass on retry.
@@ -202,10 +211,10 @@ impl GitHub {
         if missing_ok && status.as_u16() == 404 {
             return Ok(None);
         }
-        Err(self.status_failure(status.as_u16(), &headers, &body, path))
+        Err(self.status_failure(status.as_u16(), &headers, &body, &format!("GET {path}")))
     }
 
-    fn status_failure(&self, status: u16, headers: &HeaderMap, body: &str, path: &str) -> Failure {
+    fn status_failure(&self, status: u16, headers: &HeaderMap, body: &str, what: &str) -> Failure {
         let said = serde_json::from_str::<Value>(body)
             .ok()
             .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
@@ -218,26 +227,31 @@ impl GitHub {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match status {
             401 => Failure::Final(
-                Fatal::new(format!("GitHub rejected the token (401{said}) for GET {path}"))
+                Fatal::new(format!("GitHub rejected the token (401{said}) for {what}"))
                     .help("check GITHUB_TOKEN (in a workflow: the action's `token` input, default `${{ github.token }}`)"),
             ),
             403 | 429 if header("x-ratelimit-remaining") == Some("0") => {
                 let reset = header("x-ratelimit-reset").and_then(|r| r.parse::<u64>().ok());
-                Failure::Final(
-                    Fatal::new(format!("GitHub's API rate limit is used up ({status}) for GET {path}; {}", describe_reset(reset)))
-                        .help(if self.authenticated {
-                            "wait for the reset and re-run the job"
-                        } else {
-                            "give a token (GITHUB_TOKEN): authenticated requests have a much higher limit"
-                        }),
-                )
+                let fatal = Fatal::new(format!("GitHub's API rate limit is used up ({status}) for {what}; {}", describe_reset(reset)))
+                    .help(if self.authenticated {
+                        "wait for the reset and re-run the job"
+                    } else {
+                        "give a token (GITHUB_TOKEN): authenticated requests have a much higher limit"
+                    });
+                // A reset soon enough is waited for; a later one stops the run.
+                match reset.map(|r| r.saturating_sub(now_secs())) {
+                    Some(secs) if Duration::from_secs(secs) <= self.longest_wait => {
+                        Failure::Retry(fatal, Some(Duration::from_secs(secs + 1)))
+                    }
+                    _ => Failure::Final(fatal),
+                }
             }
-            429 => {
+            403 | 429 if header("retry-after").is_some() => {
                 let wait = header("retry-after").and_then(|r| r.parse::<u64>().ok());
-                let fatal = Fatal::new(format!("GitHub is throttling requests (429{said}) for GET {path}"))
+                let fatal = Fatal::new(format!("GitHub is throttling requests ({status}{said}) for {what}"))
                     .help("wait a minute and re-run the job");
                 match wait {
-                    Some(secs) if secs > LONGEST_RETRY_AFTER => Failure::Final(Fatal {
+                    Some(secs) if Duration::from_secs(secs) > self.longest_wait => Failure::Final(Fatal {
                         message: format!("{}; GitHub asks to retry after {secs} s", fatal.message),
                         help: fatal.help,
                     }),
@@ -245,16 +259,21 @@ impl GitHub {
                     None => Failure::Retry(fatal, None),
                 }
             }
+            429 => Failure::Retry(
+                Fatal::new(format!("GitHub is throttling requests (429{said}) for {what}"))
+                    .help("wait a minute and re-run the job"),
+                None,
+            ),
             403 => Failure::Final(
-                Fatal::new(format!("GitHub refused GET {path} (403{said})"))
+                Fatal::new(format!("GitHub refused {what} (403{said})"))
                     .help("the token lacks a permission: in a workflow, grant `permissions: contents: read, pull-requests: read`; reading org teams needs members:read"),
             ),
             404 => Failure::Final(
-                Fatal::new(format!("GitHub found nothing at GET {path} (404{said})"))
+                Fatal::new(format!("GitHub found nothing at {what} (404{said})"))
                     .help("check the repository and number; a token without access to a private repository also gets 404"),
             ),
-            500..=599 => Failure::Retry(Fatal::new(format!("GitHub failed GET {path} ({status}{said})")).help("GitHub is having trouble: re-run the job"), None),
-            _ => Failure::Final(Fatal::new(format!("GitHub answered GET {path} with {status}{said}"))),
+            500..=599 => Failure::Retry(Fatal::new(format!("GitHub failed {what} ({status}{said})")).help("GitHub is having trouble: re-run the job"), None),
+            _ => Failure::Final(Fatal::new(format!("GitHub answered {what} with {status}{said}"))),
         }
     }
 
@@ -546,14 +565,18 @@ fn last_page_number(part: &str) -> Option<u32> {
         .and_then(|n| n.parse().ok())
 }
 
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// "resets at 14:05:00 UTC (in 12 min)".
 fn describe_reset(reset: Option<u64>) -> String {
     let Some(reset) = reset else {
         return String::from("GitHub did not say when it resets");
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = now_secs();
     let in_minutes = reset.saturating_sub(now).div_ceil(60);
     let day = reset % 86_400;
     format!(
@@ -985,6 +1008,16 @@ pub async fn label_events(
     repo: &str,
     number: u64,
 ) -> Result<Vec<crate::facts::LabelEvent>, Fatal> {
+    Ok(timeline(gh, repo, number).await?.0)
+}
+
+/// A pull request's label events and title changes (`renamed`), in order,
+/// from its timeline.
+pub async fn timeline(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+) -> Result<(Vec<crate::facts::LabelEvent>, Vec<crate::facts::Rename>), Fatal> {
     #[derive(serde::Deserialize)]
     struct Actor {
         login: String,
@@ -999,16 +1032,37 @@ pub async fn label_events(
         label: Label,
         created_at: String,
     }
+    #[derive(serde::Deserialize)]
+    struct Renamed {
+        rename: Rename,
+        created_at: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Rename {
+        from: String,
+        to: String,
+    }
     let path = format!("/repos/{repo}/issues/{number}/timeline");
     let events = gh.all(&path, MAX_ITEMS).await?;
     let mut out = Vec::new();
+    let mut renames = Vec::new();
     for (i, event) in events.iter().enumerate() {
+        let what = || format!("GET {path} (event {i})");
         let added = match event.get("event").and_then(Value::as_str) {
             Some("labeled") => true,
             Some("unlabeled") => false,
+            Some("renamed") => {
+                let e: Renamed = decode(event, &what())?;
+                renames.push(crate::facts::Rename {
+                    from: e.rename.from,
+                    to: e.rename.to,
+                    at: e.created_at,
+                });
+                continue;
+            }
             _ => continue,
         };
-        let e: Labelled = decode(event, &format!("GET {path} (event {i})"))?;
+        let e: Labelled = decode(event, &what())?;
         out.push(crate::facts::LabelEvent {
             label: e.label.name,
             actor: e.actor.map_or_else(|| String::from("ghost"), |a| a.login),
@@ -1016,7 +1070,110 @@ pub async fn label_events(
             at: e.created_at,
         });
     }
-    Ok(out)
+    Ok((out, renames))
+}
+
+/// The GraphQL endpoint for a REST base URL: `https://api.github.com/graphql`;
+/// on GitHub Enterprise Server, `https://HOST/api/v3` → `https://HOST/api/graphql`.
+pub fn graphql_url(api: &str) -> String {
+    let base = api.trim_end_matches('/');
+    match base.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
+
+impl GitHub {
+    /// POST one GraphQL query; its `data`. Retries what may pass on retry
+    /// (5xx, throttling within the longest wait); an `errors` answer is exit 2.
+    pub async fn graphql(&self, query: &str) -> Result<Value, Fatal> {
+        let url = graphql_url(&self.base);
+        let what = "the GraphQL query (POST /graphql)";
+        let body = serde_json::json!({ "query": query });
+        let mut last = None;
+        for attempt in 1..=ATTEMPTS {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let send = async {
+                let response = self.client._post(url.as_str(), Some(&body)).await?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let text = self.client.body_to_string(response).await?;
+                Ok::<_, octocrab::Error>((status, headers, text))
+            };
+            let failure = match tokio::time::timeout(self.timeout, send).await {
+                Err(_) => Failure::Retry(
+                    Fatal::new(format!("GitHub did not answer {what} within {:.1} s", self.timeout.as_secs_f64()))
+                        .help("GitHub may be slow or down: re-run the job; git-policy never passes a check it could not finish"),
+                    None,
+                ),
+                Ok(Err(e)) => Failure::Retry(
+                    Fatal::new(format!("cannot reach GitHub for {what}: {}", first_line(&e.to_string())))
+                        .help(format!("check GITHUB_API_URL ({}) and the network", self.base)),
+                    None,
+                ),
+                Ok(Ok((status, headers, text))) if status.is_success() => {
+                    let value: Value = serde_json::from_str(&text).map_err(|e| {
+                        Fatal::new(format!("GitHub answered {what} with invalid JSON: {e}"))
+                            .help("re-run the job; if it persists, GitHub is failing")
+                    })?;
+                    match graphql_errors(&value) {
+                        None => match value.get("data") {
+                            Some(data) if data.is_object() => return Ok(data.clone()),
+                            _ => {
+                                return Err(Fatal::new(format!("GitHub answered {what} without `data`"))
+                                    .help("re-run the job; if it persists, the API (or a proxy in front of it) is misbehaving"));
+                            }
+                        },
+                        // GraphQL's rate limit comes as an error with a 200.
+                        Some((kind, _)) if kind == "RATE_LIMITED" => {
+                            self.status_failure(403, &headers, &text, what)
+                        }
+                        Some((kind, message)) => {
+                            return Err(Fatal::new(format!(
+                                "GitHub refused {what}: {} ({})",
+                                crate::report::inert::one_line(&message),
+                                crate::report::inert::one_line(&kind)
+                            ))
+                            .help("the token needs `contents: read` and `pull-requests: read` on the repository; re-run the job if GitHub was failing"));
+                        }
+                    }
+                }
+                Ok(Ok((status, headers, text))) => {
+                    self.status_failure(status.as_u16(), &headers, &text, what)
+                }
+            };
+            match failure {
+                Failure::Final(fatal) => return Err(fatal),
+                Failure::Retry(fatal, wait) => {
+                    last = Some(fatal);
+                    if attempt < ATTEMPTS {
+                        tokio::time::sleep(wait.unwrap_or(self.retry_delay * attempt)).await;
+                    }
+                }
+            }
+        }
+        let fatal = last.unwrap_or_else(|| Fatal::new(format!("{what} failed")));
+        Err(Fatal {
+            message: format!("{} (after {ATTEMPTS} attempts)", fatal.message),
+            help: fatal.help,
+        })
+    }
+}
+
+/// The first GraphQL error: (type, message).
+fn graphql_errors(value: &Value) -> Option<(String, String)> {
+    let first = value.get("errors")?.as_array()?.first()?;
+    let kind = first
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ERROR")
+        .to_owned();
+    let message = first
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message")
+        .to_owned();
+    Some((kind, message))
 }
 
 #[cfg(test)]
@@ -1029,6 +1186,22 @@ mod tests {
         assert_eq!(last_page(link), Some(3));
         assert_eq!(last_page(r#"<https://x/y?page=2>; rel="next""#), None);
         assert_eq!(last_page(""), None);
+    }
+
+    #[test]
+    fn the_graphql_endpoint_follows_the_rest_base() {
+        assert_eq!(
+            graphql_url("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            graphql_url("https://ghe.example.com/api/v3/"),
+            "https://ghe.example.com/api/graphql"
+        );
+        assert_eq!(
+            graphql_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/graphql"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod conversation;
 pub mod event;
+pub mod evidence;
 pub mod git;
 pub mod github;
 pub mod history;

@@ -1,0 +1,207 @@
+//! Release evidence at release scale: `audit` of a range of N squash-merged
+//! pull requests (N = 100 and 500), against a local mock of GitHub that
+//! delays every answer by DELAY. Requests sent together come back
+//! together, so wall time / DELAY is about the number of sequential rounds.
+//! Each N runs twice: first with an empty cache, then re-run on the cache.
+//! Usage: cargo run --release --example evidence -- target/release/git-policy
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const DELAY: Duration = Duration::from_millis(50);
+const MERGED_AT: &str = "2026-03-02T10:00:00Z";
+
+const POLICY: &str = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b' }
+rules:
+  - id: peer-review
+    on: [pull_request]
+    require:
+      approval: { count: 1 }
+"#;
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let binary = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| String::from("target/release/git-policy"));
+    let binary = std::fs::canonicalize(&binary)
+        .unwrap_or_else(|e| panic!("{binary}: {e} (build it: cargo build --release)"));
+    for n in [100usize, 500] {
+        let dir = tempfile::tempdir().unwrap();
+        let shas = history(dir.path(), n);
+        let (base, shas) = (shas[0].clone(), shas[1..].to_vec());
+        let cache = tempfile::tempdir().unwrap();
+        for run in ["first run", "cached re-run"] {
+            let server = serve(&base, &shas).await;
+            let started = Instant::now();
+            let output = Command::new(&binary)
+                .current_dir(dir.path())
+                .env("GITHUB_API_URL", server.uri())
+                .env("GITHUB_TOKEN", "t")
+                .args([
+                    "--format", "json", "audit", "v0..HEAD", "--repo", "octo/app",
+                ])
+                .arg("--cache")
+                .arg(cache.path())
+                .output()
+                .unwrap();
+            let wall = started.elapsed();
+            let requests = server.received_requests().await.unwrap().len();
+            let v: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+            let changes = v["release"]["changes"].as_array().map_or(0, Vec::len);
+            println!(
+                "{n} pull requests, {run}: {requests} requests, {:.2} s with {} ms per answer -> {:.0} sequential rounds (exit {:?}, {changes} changes judged)",
+                wall.as_secs_f64(),
+                DELAY.as_millis(),
+                wall.as_secs_f64() / DELAY.as_secs_f64(),
+                output.status.code(),
+            );
+            if changes != n {
+                eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+            }
+        }
+    }
+}
+
+/// A repository with the policy, tag `v0`, then `n` commits (each a squash-merged pull request).
+fn history(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["config", "user.name", "Bench"]);
+    git(&["config", "user.email", "bench@example.com"]);
+    git(&["config", "commit.gpgsign", "false"]);
+    std::fs::write(dir.join(".git-policy.yml"), POLICY).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "EPL-0 policy"]);
+    git(&["tag", "v0"]);
+    // One fast-import stream for the n commits.
+    let mut stream = String::new();
+    for i in 1..=n {
+        let message = format!("EPL-{i} Change {i} (#{i})");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Bench <bench@example.com> {} +0000\ndata {}\n{message}\n",
+            1_700_000_000 + i,
+            message.len() + 1
+        ));
+        if i == 1 {
+            stream.push_str("from refs/heads/main^0\n");
+        }
+        stream.push('\n');
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet", "--force"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    git(&["reset", "-q", "--hard", "main"]);
+    // The tag first: pull request i's base is entry i - 1.
+    let mut shas = vec![git(&["rev-parse", "v0"])];
+    shas.extend(
+        git(&["rev-list", "--reverse", "v0..main"])
+            .lines()
+            .map(str::to_owned),
+    );
+    shas
+}
+
+async fn serve(first_base: &str, shas: &[String]) -> MockServer {
+    let first_base = first_base.to_owned();
+    let server = MockServer::start().await;
+    let numbered: std::collections::HashMap<String, usize> = shas
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i + 1))
+        .collect();
+    let by_number: Vec<String> = shas.to_vec();
+    let graphql = move |request: &Request| {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let mut repository = serde_json::Map::new();
+        for line in body["query"].as_str().unwrap().lines() {
+            let Some((alias, rest)) = line.trim().split_once(": object(oid: \"") else {
+                continue;
+            };
+            let sha = &rest[..40];
+            let n = numbered[sha];
+            repository.insert(alias.to_owned(), json!({ "oid": sha, "author": { "user": { "login": "dev" } }, "signature": null,
+                "associatedPullRequests": { "totalCount": 1, "nodes": [{ "number": n, "mergedAt": MERGED_AT, "baseRefName": "main", "headRefOid": sha, "mergeCommit": { "oid": sha } }] } }));
+        }
+        ResponseTemplate::new(200)
+            .set_delay(DELAY)
+            .set_body_json(json!({ "data": { "repository": repository } }))
+    };
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(graphql)
+        .mount(&server)
+        .await;
+    let pulls = move |request: &Request| {
+        let parts: Vec<&str> = request.url.path().split('/').collect();
+        let n: usize = parts[5].parse().unwrap();
+        let sha = &by_number[n - 1];
+        let body = match parts.get(6) {
+            Some(&"reviews") => {
+                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "commit_id": sha, "submitted_at": "2026-03-02T09:00:00Z" }])
+            }
+            Some(_) => json!([]),
+            None => {
+                let parent = if n == 1 {
+                    first_base.clone()
+                } else {
+                    by_number[n - 2].clone()
+                };
+                json!({ "number": n, "title": format!("EPL-{n} Change {n}"), "body": null, "draft": false,
+                    "user": { "login": "dev" }, "labels": [], "milestone": null, "commits": 1, "changed_files": 0,
+                    "merged_at": MERGED_AT, "merge_commit_sha": sha, "merged_by": { "login": "dev" },
+                    "head": { "ref": format!("feature/EPL-{n}"), "sha": sha }, "base": { "ref": "main", "sha": parent } })
+            }
+        };
+        ResponseTemplate::new(200)
+            .set_delay(DELAY)
+            .set_body_json(body)
+    };
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/octo/app/pulls/[0-9]+(/reviews)?$"))
+        .respond_with(pulls.clone())
+        .mount(&server)
+        .await;
+    let timeline = |_: &Request| {
+        ResponseTemplate::new(200)
+            .set_delay(DELAY)
+            .set_body_json(json!([]))
+    };
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/octo/app/issues/[0-9]+/timeline$"))
+        .respond_with(timeline)
+        .mount(&server)
+        .await;
+    server
+}

@@ -1,0 +1,367 @@
+//! The audit's release evidence: for every commit of the range, the pull
+//! request that brought it, re-judged as it stood at merge time with the
+//! policy of its base commit.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+use git2::{Oid, Repository};
+
+use super::{Failure, Global};
+use crate::cli::AuditArgs;
+use crate::engine::{Interner, needs};
+use crate::evidence::{Change, Evidence, Verdict};
+use crate::facts::MergedPullRequest;
+use crate::policy::{EvidenceMode, Policy, PolicySource, SubjectKind, load};
+use crate::sources::evidence::{self as api, CONCURRENCY, Cache, CommitOrigin, PullRef};
+use crate::sources::github::{self, GitHub};
+use crate::sources::policy_files::{self, read_at_commit};
+use crate::sources::{Fatal, pull_request};
+
+/// Whether the audit owes evidence: the policy has `pull_request` rules
+/// (or asks for it), and does not turn it off.
+pub fn due(policy: &Policy) -> bool {
+    match policy.audit.evidence {
+        Some(EvidenceMode::Off) => false,
+        Some(_) => true,
+        None => policy.rules_on(SubjectKind::PullRequest).next().is_some(),
+    }
+}
+
+/// Gathers and judges the evidence of `commits` (sha, subject), in the
+/// range's order. `repository` is OWNER/NAME when known. Notes go to `notes`.
+pub fn gather(
+    global: &Global,
+    git: &Repository,
+    args: &AuditArgs,
+    repository: Option<String>,
+    commits: &[(String, String)],
+    exempt: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Evidence, Failure> {
+    let settings = github::Settings::from_env()?;
+    let Some(token) = settings.token.as_deref() else {
+        return Ok(Evidence::NotChecked(String::from(
+            "there is no GitHub token (GITHUB_TOKEN) to read the pull requests with",
+        )));
+    };
+    let Some(name) = repository else {
+        return Ok(Evidence::NotChecked(String::from(
+            "the GitHub repository is not known (pass --repo OWNER/NAME)",
+        )));
+    };
+    let longest_wait = github::seconds_from_env("GIT_POLICY_LONGEST_WAIT", 60.0, 0.0, 3600.0)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
+    let _inside = runtime.enter();
+    let mut gh = GitHub::new(
+        &settings.api,
+        Some(token),
+        settings.timeout,
+        settings.retry_delay,
+    )?;
+    gh.wait_for_rate_limits_up_to(longest_wait);
+    let cache = if args.no_cache {
+        None
+    } else {
+        match args.cache.clone().or_else(api::default_dir) {
+            Some(dir) => match Cache::open(&dir) {
+                Ok(cache) => Some(cache),
+                Err(why) => {
+                    notes.push(format!("{why}; every pull request is read from GitHub"));
+                    None
+                }
+            },
+            None => None,
+        }
+    };
+    let bar = progress(commits.len());
+    let work = Work {
+        global,
+        git,
+        gh: &gh,
+        repo: &name,
+        cache: cache.as_ref(),
+        policies: RefCell::default(),
+        teams: RefCell::default(),
+        notes: RefCell::default(),
+        bar: &bar,
+    };
+    let changes = runtime.block_on(judge_range(&work, args, commits, exempt));
+    bar.finish_and_clear();
+    notes.extend(work.notes.take());
+    if std::env::var_os("GIT_POLICY_REPORT_REQUESTS").is_some() {
+        notes.push(format!(
+            "release evidence: {} GitHub requests",
+            gh.requests.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+    Ok(Evidence::Checked(changes?))
+}
+
+/// What every pull request's judgement shares.
+struct Work<'a> {
+    global: &'a Global,
+    git: &'a Repository,
+    gh: &'a GitHub,
+    repo: &'a str,
+    cache: Option<&'a Cache>,
+    /// Policies by the texts of their files (most pull requests share one).
+    policies: RefCell<HashMap<Vec<(String, String)>, Loaded>>,
+    /// Members of `github:` teams, by `org/slug`.
+    teams: RefCell<HashMap<String, Vec<String>>>,
+    notes: RefCell<Vec<String>>,
+    bar: &'a indicatif::ProgressBar,
+}
+
+async fn judge_range(
+    work: &Work<'_>,
+    args: &AuditArgs,
+    commits: &[(String, String)],
+    exempt: &[String],
+) -> Result<Vec<Change>, Failure> {
+    use futures_util::stream::{StreamExt, TryStreamExt};
+    let shas: Vec<String> = commits.iter().map(|(s, _)| s.clone()).collect();
+    let in_range: HashSet<&str> = shas.iter().map(String::as_str).collect();
+    work.bar
+        .set_message("finding the pull request of each commit");
+    let origins = api::origins(work.gh, work.repo, &shas, &|n| work.bar.inc(n as u64)).await?;
+    // Each commit's pull request: merged, with its merge commit in the
+    // range, into one of the given branches; the one that merged it first.
+    let mut by_pull: BTreeMap<u64, (PullRef, Vec<String>)> = BTreeMap::new();
+    let mut direct: Vec<(usize, &CommitOrigin)> = Vec::new();
+    for (i, origin) in origins.iter().enumerate() {
+        let brought = origin
+            .pulls
+            .iter()
+            .filter(|p| p.merged_at.is_some())
+            .filter(|p| {
+                p.merge_commit
+                    .as_deref()
+                    .is_some_and(|m| in_range.contains(m))
+            })
+            .filter(|p| args.branch.is_empty() || args.branch.contains(&p.base))
+            .min_by_key(|p| {
+                (
+                    p.merge_commit.as_deref() != Some(origin.sha.as_str()),
+                    p.number,
+                )
+            });
+        match brought {
+            Some(pull) => by_pull
+                .entry(pull.number)
+                .or_insert_with(|| (pull.clone(), Vec::new()))
+                .1
+                .push(origin.sha.clone()),
+            None => direct.push((i, origin)),
+        }
+    }
+    work.bar.set_length((commits.len() + by_pull.len()) as u64);
+    work.bar
+        .set_message(format!("re-judging {} merged pull requests", by_pull.len()));
+    let reads = by_pull
+        .into_values()
+        .map(|(pull, shas)| async move { judge_pull(work, &pull, shas).await });
+    let mut changes: Vec<Change> = futures_util::stream::iter(reads)
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (i, origin) in direct {
+        let account_exempt = origin.signed
+            && origin
+                .account
+                .as_deref()
+                .is_some_and(|a| exempt.iter().any(|e| e.eq_ignore_ascii_case(a)));
+        changes.push(Change {
+            title: commits[i].1.clone(),
+            commits: vec![origin.sha.clone()],
+            author: origin.account.clone(),
+            verdict: Some(if account_exempt {
+                Verdict::Exempt
+            } else {
+                Verdict::PushedDirectly
+            }),
+            signed: origin.signed,
+            ..Change::default()
+        });
+    }
+    // Oldest first (the walk gives the newest first): by each change's oldest commit.
+    let position: HashMap<&str, usize> = shas
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    changes.sort_by_key(|c| {
+        std::cmp::Reverse(
+            c.commits
+                .iter()
+                .filter_map(|s| position.get(s.as_str()))
+                .max()
+                .copied(),
+        )
+    });
+    Ok(changes)
+}
+
+/// One merged pull request: its facts (cache or API), the policy at its
+/// base commit, and the verdict of that policy on it as it stood at merge.
+async fn judge_pull(work: &Work<'_>, pull: &PullRef, shas: Vec<String>) -> Result<Change, Failure> {
+    let merge = pull.merge_commit.clone().unwrap_or_default();
+    let cached = match work.cache {
+        Some(cache) => match cache.get(work.repo, pull.number, &merge, &pull.head_sha) {
+            Ok(found) => found,
+            Err(why) => {
+                work.notes.borrow_mut().push(why);
+                None
+            }
+        },
+        None => None,
+    };
+    let from_cache = cached.is_some();
+    let mut merged = match cached {
+        Some(m) => m,
+        None => pull_request::read_merged(work.gh, work.repo, pull.number).await?,
+    };
+    if merged.merge_commit_sha != merge {
+        return Err(Fatal::new(format!(
+            "GitHub gives pull request #{} two merge commits ({merge} and {})",
+            pull.number, merged.merge_commit_sha
+        ))
+        .into());
+    }
+    let policy = policy_at(work, &merged.base_sha).await?;
+    let loaded: Loaded = match policy.as_ref() {
+        None => {
+            work.bar.inc(1);
+            return Ok(row_without_policy(&merged, shas, Verdict::NoPolicy));
+        }
+        Some(loaded) => loaded.clone(),
+    };
+    let Ok(policy) = loaded.as_ref() else {
+        work.bar.inc(1);
+        return Ok(row_without_policy(&merged, shas, Verdict::NotJudged));
+    };
+    let commit_needs = needs(policy, SubjectKind::Commit);
+    let wanted = pull_request::CommitFacts {
+        changes: commit_needs.changed_files,
+        accounts: commit_needs.commit_accounts,
+    };
+    if !from_cache || (wanted.changes && !merged.commit_changes) {
+        let mut at_merge = merged.at_merge();
+        let mut notes = Vec::new();
+        pull_request::complete(work.gh, Some(work.git), &mut at_merge, wanted, &mut notes).await?;
+        merged.changed = at_merge.changed;
+        merged.commits = at_merge.commits;
+        merged.changed_since = at_merge.changed_since;
+        merged.commit_changes = wanted.changes;
+        if let Some(cache) = work.cache
+            && let Err(why) = cache.put(&merged)
+        {
+            work.notes.borrow_mut().push(why);
+        }
+    }
+    let mut pr = merged.at_merge();
+    let pr_needs = needs(policy, SubjectKind::PullRequest);
+    for team in pr_needs.teams.union(&pr_needs.grant_teams) {
+        if let Some(members) = team_members(work, policy, team).await? {
+            pr.team_members.insert(team.clone(), members);
+        }
+    }
+    let (findings, _) = super::check_pr::judge(policy, &pr, &mut Interner::default());
+    work.bar.inc(1);
+    Ok(crate::evidence::pull_request_change(
+        policy, &merged, &pr, &findings, shas,
+    ))
+}
+
+fn row_without_policy(merged: &MergedPullRequest, shas: Vec<String>, verdict: Verdict) -> Change {
+    let pr = merged.at_merge();
+    Change {
+        pull_request: Some(merged.number),
+        title: pr.title,
+        commits: shas,
+        merge_commit: Some(merged.merge_commit_sha.clone()),
+        base: Some(merged.base.clone()),
+        author: Some(merged.author.clone()),
+        merged_by: merged.merged_by.clone(),
+        merged_at: Some(merged.merged_at.clone()),
+        policy_commit: Some(merged.base_sha.clone()),
+        verdict: Some(verdict),
+        ..Change::default()
+    }
+}
+
+type Loaded = Rc<Result<Policy, String>>;
+
+/// The policy at a base commit: `None` when it has none; an invalid one is
+/// `Some(Err)`. Read with git when the clone has the commit, else through
+/// the API; loaded once per distinct set of files.
+async fn policy_at(work: &Work<'_>, sha: &str) -> Result<Rc<Option<Loaded>>, Failure> {
+    if !work.global.policies.is_empty() {
+        let sources = policy_files::discover(None, &work.global.policies, false)?.0;
+        return Ok(Rc::new(Some(load_once(work, sources))));
+    }
+    let local = Oid::from_str(sha)
+        .ok()
+        .filter(|oid| work.git.find_commit(*oid).is_ok());
+    let found = match local {
+        Some(oid) => read_at_commit(work.git, oid)?,
+        None => github::policy_at(work.gh, work.repo, sha).await?,
+    };
+    Ok(Rc::new(found.map(|sources| load_once(work, sources))))
+}
+
+fn load_once(work: &Work<'_>, sources: Vec<PolicySource>) -> Loaded {
+    let key = super::check_pr::texts(&sources);
+    if let Some(known) = work.policies.borrow().get(&key) {
+        return known.clone();
+    }
+    let loaded = Rc::new(
+        load(sources)
+            .map_err(|invalid| format!("invalid policy ({} problem(s))", invalid.errors.len())),
+    );
+    work.policies.borrow_mut().insert(key, loaded.clone());
+    loaded
+}
+
+/// Members of a `github:` team, read once per run. A team that cannot be
+/// read stops the audit: the verdict of every pull request it gates would
+/// be unknown.
+async fn team_members(
+    work: &Work<'_>,
+    policy: &Policy,
+    team: &str,
+) -> Result<Option<Vec<String>>, Failure> {
+    let Some(slug) = policy
+        .teams
+        .get(team)
+        .and_then(|t| t.github.as_ref())
+        .map(|g| g.value.clone())
+    else {
+        return Ok(None);
+    };
+    if let Some(members) = work.teams.borrow().get(&slug) {
+        return Ok(Some(members.clone()));
+    }
+    let wanted: BTreeSet<String> = std::iter::once(team.to_owned()).collect();
+    let mut read = pull_request::resolve_teams(work.gh, policy, &wanted).await?;
+    let members = read.remove(team).unwrap_or_default();
+    work.teams.borrow_mut().insert(slug, members.clone());
+    Ok(Some(members))
+}
+
+/// A bar on stderr while the evidence is read; hidden unless stderr is a terminal.
+fn progress(commits: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(commits as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}

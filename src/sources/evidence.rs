@@ -1,0 +1,431 @@
+//! Release evidence from GitHub: which pull request brought each commit of
+//! a range (GraphQL, 100 commits a query), and a disk cache of merged pull
+//! requests (their facts before the merge no longer change).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Fatal;
+use super::github::{GitHub, MAX_ITEMS, Sha, decode};
+use crate::facts::MergedPullRequest;
+
+/// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
+pub const BATCH: usize = 100;
+/// Requests (or pull requests being read) in flight at once: GitHub asks
+/// integrations not to send many concurrent requests (secondary rate limits).
+pub const CONCURRENCY: usize = 4;
+/// Pull requests GraphQL lists per commit before the REST list is read instead.
+const ASSOCIATED: usize = 5;
+
+/// What GitHub says about one commit of the range.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitOrigin {
+    pub sha: String,
+    /// The account GitHub attributes the commit to (from its author e-mail).
+    pub account: Option<String>,
+    /// GitHub verified the commit's signature.
+    pub signed: bool,
+    /// Pull requests associated with it (merged or not).
+    pub pulls: Vec<PullRef>,
+}
+
+/// A pull request associated with a commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullRef {
+    pub number: u64,
+    pub merged_at: Option<String>,
+    pub base: String,
+    pub merge_commit: Option<String>,
+    pub head_sha: String,
+}
+
+/// The origin of each of `shas`, in order: one GraphQL query per
+/// [`BATCH`] commits, [`CONCURRENCY`] at a time. `done` is told how many
+/// commits were answered.
+pub async fn origins(
+    gh: &GitHub,
+    repo: &str,
+    shas: &[String],
+    done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<CommitOrigin>, Fatal> {
+    use futures_util::stream::{StreamExt, TryStreamExt};
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+    let batches = shas.chunks(BATCH).map(|chunk| async move {
+        let found = batch(gh, owner, name, chunk).await?;
+        done(chunk.len());
+        Ok::<_, Fatal>(found)
+    });
+    let answered: Vec<Vec<CommitOrigin>> = futures_util::stream::iter(batches)
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut all: Vec<CommitOrigin> = answered.into_iter().flatten().collect();
+    // A commit with more associated pull requests than GraphQL listed: its
+    // REST list, read whole.
+    let partial: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.pulls.len() >= ASSOCIATED)
+        .map(|(i, _)| i)
+        .collect();
+    let reads = partial.iter().map(|&i| {
+        let sha = all[i].sha.clone();
+        async move { Ok::<_, Fatal>((i, pulls_of(gh, repo, &sha).await?)) }
+    });
+    let listed: Vec<(usize, Vec<PullRef>)> = futures_util::stream::iter(reads)
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (i, pulls) in listed {
+        all[i].pulls = pulls;
+    }
+    Ok(all)
+}
+
+#[derive(Deserialize)]
+struct GqlCommit {
+    oid: Sha,
+    author: Option<GqlActor>,
+    signature: Option<GqlSignature>,
+    #[serde(rename = "associatedPullRequests")]
+    associated: GqlPulls,
+}
+
+#[derive(Deserialize)]
+struct GqlActor {
+    user: Option<GqlUser>,
+}
+
+#[derive(Deserialize)]
+struct GqlUser {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct GqlSignature {
+    #[serde(rename = "isValid")]
+    is_valid: bool,
+}
+
+#[derive(Deserialize)]
+struct GqlPulls {
+    #[serde(rename = "totalCount")]
+    total_count: usize,
+    nodes: Vec<GqlPull>,
+}
+
+#[derive(Deserialize)]
+struct GqlPull {
+    number: u64,
+    #[serde(rename = "mergedAt")]
+    merged_at: Option<String>,
+    #[serde(rename = "baseRefName")]
+    base_ref_name: String,
+    #[serde(rename = "headRefOid")]
+    head_ref_oid: Sha,
+    #[serde(rename = "mergeCommit")]
+    merge_commit: Option<GqlOid>,
+}
+
+#[derive(Deserialize)]
+struct GqlOid {
+    oid: Sha,
+}
+
+/// The GraphQL query for a batch: `owner`, `name` and every sha are checked
+/// before they are written into it (GitHub names and hex digits only).
+pub fn query(owner: &str, name: &str, shas: &[String]) -> String {
+    let mut q = format!("query {{ repository(owner: \"{owner}\", name: \"{name}\") {{\n");
+    for (i, sha) in shas.iter().enumerate() {
+        q.push_str(&format!(
+            "  c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ oid author {{ user {{ login }} }} signature {{ isValid }} associatedPullRequests(first: {ASSOCIATED}) {{ totalCount nodes {{ number mergedAt baseRefName headRefOid mergeCommit {{ oid }} }} }} }} }}\n"
+        ));
+    }
+    q.push_str("} }");
+    q
+}
+
+async fn batch(
+    gh: &GitHub,
+    owner: &str,
+    name: &str,
+    shas: &[String],
+) -> Result<Vec<CommitOrigin>, Fatal> {
+    if let Some(bad) = shas.iter().find(|s| !Sha::is_valid(s)) {
+        return Err(Fatal::new(format!("`{bad}` is not a commit id")));
+    }
+    let data = gh.graphql(&query(owner, name, shas)).await?;
+    let what = "the GraphQL query for the range's pull requests";
+    let Some(repository) = data.get("repository").filter(|r| r.is_object()) else {
+        return Err(Fatal::new(format!(
+            "GitHub found no repository {owner}/{name} for {what}"
+        ))
+        .help("check --repo; a token without access to a private repository sees nothing"));
+    };
+    let mut out = Vec::with_capacity(shas.len());
+    for (i, sha) in shas.iter().enumerate() {
+        let node = repository.get(format!("c{i}")).unwrap_or(&Value::Null);
+        if node.is_null() {
+            return Err(Fatal::new(format!(
+                "GitHub does not know commit {sha} of the range in {owner}/{name}"
+            ))
+            .help("push the branch before auditing it, or audit a range of commits GitHub has"));
+        }
+        let commit: GqlCommit = decode(node, &format!("{what} (commit {sha})"))?;
+        if commit.oid.0 != *sha {
+            return Err(Fatal::new(format!(
+                "GitHub answered about commit {} when asked about {sha}",
+                commit.oid.0
+            ))
+            .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+        }
+        let listed = commit.associated.nodes.len();
+        let mut pulls: Vec<PullRef> = commit
+            .associated
+            .nodes
+            .into_iter()
+            .map(|p| PullRef {
+                number: p.number,
+                merged_at: p.merged_at,
+                base: p.base_ref_name,
+                merge_commit: p.merge_commit.map(|m| m.oid.0),
+                head_sha: p.head_ref_oid.0,
+            })
+            .collect();
+        if commit.associated.total_count > listed {
+            // Marks the commit for its REST list (`origins`).
+            pulls.resize(ASSOCIATED.max(listed), PullRef::default());
+        }
+        out.push(CommitOrigin {
+            sha: sha.clone(),
+            account: commit.author.and_then(|a| a.user).map(|u| u.login),
+            signed: commit.signature.is_some_and(|s| s.is_valid),
+            pulls,
+        });
+    }
+    Ok(out)
+}
+
+/// Every pull request associated with a commit, through REST
+/// (`GET /repos/{repo}/commits/{sha}/pulls`, every page).
+async fn pulls_of(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<PullRef>, Fatal> {
+    #[derive(Deserialize)]
+    struct Pull {
+        number: u64,
+        merged_at: Option<String>,
+        merge_commit_sha: Option<Sha>,
+        base: Ref,
+        head: Ref,
+    }
+    #[derive(Deserialize)]
+    struct Ref {
+        #[serde(rename = "ref")]
+        name: String,
+        sha: Sha,
+    }
+    let path = format!("/repos/{repo}/commits/{sha}/pulls");
+    let listed: Vec<Pull> = decode(
+        &Value::Array(gh.all(&path, MAX_ITEMS).await?),
+        &format!("GET {path}"),
+    )?;
+    Ok(listed
+        .into_iter()
+        .map(|p| {
+            let _ = p.base.sha;
+            PullRef {
+                number: p.number,
+                merged_at: p.merged_at,
+                base: p.base.name,
+                merge_commit: p.merge_commit_sha.map(|s| s.0),
+                head_sha: p.head.sha.0,
+            }
+        })
+        .collect())
+}
+
+/// Merged pull requests kept on disk, one JSON file each, keyed by
+/// repository, number, merge commit and head commit. An entry is read only
+/// when it is a regular file of this user that no one else may write, and
+/// it decodes whole, matches its key and holds well-formed facts; anything
+/// else is ignored (and read again from GitHub), never trusted.
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Version of the entries' format; entries of another are ignored.
+const FORMAT: u32 = 1;
+/// Largest entry read back.
+const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    format: u32,
+    pull: MergedPullRequest,
+}
+
+/// The default cache folder: `$XDG_CACHE_HOME/git-policy/evidence`, else
+/// `~/.cache/git-policy/evidence` (`%LOCALAPPDATA%` on Windows).
+pub fn default_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = var("XDG_CACHE_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".cache")))
+        .or_else(|| var("LOCALAPPDATA"))?;
+    Some(base.join("git-policy").join("evidence"))
+}
+
+impl Cache {
+    /// The cache in `dir`, made (private to this user) if need be.
+    pub fn open(dir: &Path) -> Result<Cache, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the cache folder `{}`: {e}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        Ok(Cache {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, repo: &str, number: u64, merge: &str, head: &str) -> PathBuf {
+        self.dir
+            .join(repo.replace('/', "+"))
+            .join(format!("{number}-{merge}-{head}.json"))
+    }
+
+    /// The entry for this pull request, if one is there and sound; `Err`
+    /// says why an entry that is there was ignored.
+    pub fn get(
+        &self,
+        repo: &str,
+        number: u64,
+        merge: &str,
+        head: &str,
+    ) -> Result<Option<MergedPullRequest>, String> {
+        let path = self.path(repo, number, merge, head);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return Ok(None);
+        };
+        let why = |reason: &str| format!("cache entry `{}` ignored: {reason}", path.display());
+        if !meta.is_file() {
+            return Err(why("not a regular file"));
+        }
+        if meta.len() > MAX_ENTRY_BYTES {
+            return Err(why("too large"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let me = unsafe { libc::getuid() };
+            if meta.uid() != me || meta.mode() & 0o022 != 0 {
+                return Err(why("another user owns it or may write it"));
+            }
+        }
+        let bytes = std::fs::read(&path).map_err(|e| why(&e.to_string()))?;
+        let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| why(&e.to_string()))?;
+        if entry.format != FORMAT {
+            return Err(why("written by another version"));
+        }
+        let pull = entry.pull;
+        if pull.repo != repo
+            || pull.number != number
+            || pull.merge_commit_sha != merge
+            || pull.head_sha != head
+        {
+            return Err(why("it is about another pull request"));
+        }
+        sound(&pull).map_err(|reason| why(&reason))?;
+        Ok(Some(pull))
+    }
+
+    /// Keeps a merged pull request (written whole, then renamed into place).
+    pub fn put(&self, pull: &MergedPullRequest) -> Result<(), String> {
+        let path = self.path(
+            &pull.repo,
+            pull.number,
+            &pull.merge_commit_sha,
+            &pull.head_sha,
+        );
+        let fail = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(fail)?;
+        }
+        let entry = Entry {
+            format: FORMAT,
+            pull: pull.clone(),
+        };
+        let bytes = serde_json::to_vec(&entry).map_err(|e| e.to_string())?;
+        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temporary, bytes).map_err(fail)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))
+                .map_err(fail)?;
+        }
+        std::fs::rename(&temporary, &path).map_err(fail)
+    }
+}
+
+/// The checks GitHub's answers passed when first read.
+fn sound(pull: &MergedPullRequest) -> Result<(), String> {
+    let time = |t: &str| chrono::DateTime::parse_from_rfc3339(t).is_ok();
+    let shas = [&pull.base_sha, &pull.head_sha, &pull.merge_commit_sha];
+    if shas.iter().any(|s| !Sha::is_valid(s)) {
+        return Err(String::from("a commit id is malformed"));
+    }
+    if !time(&pull.merged_at)
+        || pull
+            .reviews
+            .iter()
+            .any(|r| r.submitted_at.as_deref().is_some_and(|t| !time(t)))
+        || pull.label_events.iter().any(|e| !time(&e.at))
+        || pull.renames.iter().any(|r| !time(&r.at))
+    {
+        return Err(String::from("a time is malformed"));
+    }
+    if pull
+        .commits
+        .iter()
+        .any(|c| !c.sha.as_deref().is_some_and(Sha::is_valid))
+    {
+        return Err(String::from("a commit of the pull request has no valid id"));
+    }
+    if pull.commits.len() as u64 != pull.declared_commits && pull.commits.len() < 250 {
+        return Err(String::from("its commits are fewer than it declares"));
+    }
+    let seen: HashSet<&str> = pull
+        .commits
+        .iter()
+        .filter_map(|c| c.sha.as_deref())
+        .collect();
+    if seen.len() != pull.commits.len() {
+        return Err(String::from("a commit is listed twice"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_names_each_commit_by_alias() {
+        let shas = vec!["a".repeat(40), "b".repeat(40)];
+        let q = query("octo", "app", &shas);
+        assert!(q.starts_with("query { repository(owner: \"octo\", name: \"app\")"));
+        assert!(q.contains(&format!("c1: object(oid: \"{}\")", "b".repeat(40))));
+        assert!(q.contains("associatedPullRequests(first: 5)"));
+    }
+}
