@@ -22,6 +22,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     }
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(&policy, &[SubjectKind::Commit])?;
     let changed = if needs_changes(&policy, SubjectKind::Commit) {
         Some(git::staged_changes(&repo)?)
     } else {

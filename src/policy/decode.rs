@@ -2,17 +2,19 @@
 
 use crate::policy::ErrorCode;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::Regex;
 
 use super::error::{PolicyError, did_you_mean};
 use super::node::{Node, Span, Value};
-use super::{Globs, Pattern, Spanned};
+use super::{Globs, GlobsError, Matcher, Pattern, Spanned};
 
 /// Collects errors while the model is decoded; a decode function returns
 /// `None` after it has recorded why.
 #[derive(Default)]
 pub struct Decoder {
     pub errors: Vec<PolicyError>,
+    /// Every regex and glob set decoded, to be compiled when needed: the
+    /// loader hands each rule and each definition its own.
+    pub matchers: Vec<Matcher>,
 }
 
 /// The entries of one mapping, checked against the keys it may have.
@@ -195,23 +197,23 @@ impl Decoder {
         ok.then_some(out)
     }
 
+    /// A regex: its syntax is checked now (cheap); it is compiled when a
+    /// rule that uses it is about to judge a subject.
     pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
         let source = self.string(node)?;
-        match Regex::new(&source.value) {
-            Ok(regex) => Some(Pattern { source, regex }),
+        // The parser `Regex::new` runs first, with its defaults: the same
+        // syntax errors, worded the same.
+        match regex_syntax::Parser::new().parse(&source.value) {
+            Ok(_) => {
+                let pattern = Pattern::new(source);
+                self.matchers.push(Matcher::Pattern(pattern.clone()));
+                Some(pattern)
+            }
             Err(err) => {
-                let detail = match &err {
-                    regex::Error::Syntax(text) => {
-                        let last = text.lines().last().unwrap_or(text).trim();
-                        last.strip_prefix("error: ").unwrap_or(last).to_owned()
-                    }
-                    other => other.to_string(),
-                };
-                self.error(
-                    PolicyError::at(ErrorCode::InvalidRegex, node.span, format!("invalid regular expression: {detail}"))
-                        .label("this regex does not compile")
-                        .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'"),
-                );
+                self.error(invalid_regex(
+                    node.span,
+                    &regex::Error::Syntax(err.to_string()),
+                ));
                 None
             }
         }
@@ -332,22 +334,38 @@ pub fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> Poli
 }
 
 impl Decoder {
-    /// Compiles a decoded list of globs at load time.
+    /// A decoded list of globs, its matcher built when first needed.
     fn build_globs(
         &mut self,
         node: &Node,
         patterns: Vec<Spanned<String>>,
         compiled: Vec<Glob>,
     ) -> Option<Globs> {
-        let count = patterns.len();
-        match Globs::new(patterns, compiled) {
-            Ok(globs) => Some(globs),
-            Err(err) => {
-                self.error(unbuildable_globs(node.span, count, &err));
-                None
-            }
-        }
+        let globs = Globs::new(patterns, compiled, node.span, GlobsError::TooLarge);
+        self.matchers.push(Matcher::Globs(globs.clone()));
+        Some(globs)
     }
+
+    /// One glob of `changed` (a set of its own), built when first needed.
+    pub fn changed_glob(&mut self, name: &Spanned<String>, compiled: Vec<Glob>) -> Globs {
+        let globs = Globs::new(vec![name.clone()], compiled, name.span, GlobsError::Invalid);
+        self.matchers.push(Matcher::Globs(globs.clone()));
+        globs
+    }
+}
+
+/// A regex that does not compile, as a policy error at `span`.
+pub fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
+    let detail = match err {
+        regex::Error::Syntax(text) => {
+            let last = text.lines().last().unwrap_or(text).trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_owned()
+        }
+        other => other.to_string(),
+    };
+    PolicyError::at(ErrorCode::InvalidRegex, span, format!("invalid regular expression: {detail}"))
+        .label("this regex does not compile")
+        .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'")
 }
 
 impl Decoder {

@@ -115,6 +115,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         rules: Vec::new(),
         sources: Vec::new(),
         definitions: BTreeMap::new(),
+        matchers: BTreeMap::new(),
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -252,6 +253,7 @@ fn decode_file(
     let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else {
         return;
     };
+    let mut matchers = std::mem::take(&mut policy.matchers);
     match fields.get("version") {
         None => d.error(
             PolicyError::at(ErrorCode::MissingVersion, Span { len: 1, ..root.span }, "the policy file has no `version`")
@@ -271,48 +273,81 @@ fn decode_file(
             ),
         },
     }
-    named_entries(&fields, "tickets", "tracker", d, seen, |name, node, d| {
-        let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
-        policy.tickets.insert(name, tracker);
-        Some(())
-    });
-    named_entries(&fields, "teams", "team", d, seen, |name, node, d| {
-        let team = decode_team(node, d).unwrap_or(Team {
-            members: Strings::default(),
-            github: None,
-        });
-        policy.teams.insert(name, team);
-        Some(())
-    });
-    named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
-        let Some(globs) = d.globs(node) else {
-            policy.paths.insert(name, Globs::default());
-            return None;
-        };
-        if globs.patterns.is_empty() {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::EmptyPathSet,
-                    node.span,
-                    format!("path set `{name}` can match nothing"),
-                )
-                .label("no globs")
-                .help("list at least one glob, e.g. ['.github/workflows/**']"),
-            );
-            return None;
-        }
-        policy.paths.insert(name, globs);
-        Some(())
-    });
-    named_entries(&fields, "kinds", "kind", d, seen, |name, node, d| {
-        let kind = decode_kind(node, d).unwrap_or(Kind {
-            labels: Strings::default(),
-            branches: None,
-            title: None,
-        });
-        policy.kinds.insert(name, kind);
-        Some(())
-    });
+    named_entries(
+        &fields,
+        "tickets",
+        "tracker",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
+            policy.tickets.insert(name, tracker);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "teams",
+        "team",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let team = decode_team(node, d).unwrap_or(Team {
+                members: Strings::default(),
+                github: None,
+            });
+            policy.teams.insert(name, team);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "paths",
+        "path set",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let Some(globs) = d.globs(node) else {
+                policy.paths.insert(name, Globs::default());
+                return None;
+            };
+            if globs.patterns.is_empty() {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::EmptyPathSet,
+                        node.span,
+                        format!("path set `{name}` can match nothing"),
+                    )
+                    .label("no globs")
+                    .help("list at least one glob, e.g. ['.github/workflows/**']"),
+                );
+                return None;
+            }
+            policy.paths.insert(name, globs);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "kinds",
+        "kind",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let kind = decode_kind(node, d).unwrap_or(Kind {
+                labels: Strings::default(),
+                branches: None,
+                title: None,
+            });
+            policy.kinds.insert(name, kind);
+            Some(())
+        },
+    );
+    policy.matchers = matchers;
     if let Some(node) = fields.get("commits") {
         if let Some(first) = commits_set {
             d.error(
@@ -377,6 +412,7 @@ fn named_entries(
     what: &'static str,
     d: &mut Decoder,
     seen: &mut BTreeMap<(&'static str, String), Span>,
+    matchers_of: &mut BTreeMap<(&'static str, String), Vec<super::Matcher>>,
     mut decode: impl FnMut(String, &Node, &mut Decoder) -> Option<()>,
 ) {
     let Some(node) = fields.get(key) else { return };
@@ -424,7 +460,12 @@ fn named_entries(
             continue;
         }
         seen.insert((key, name.to_owned()), name_node.span);
+        let mark = d.matchers.len();
         decode(name.to_owned(), value, d);
+        let matchers = d.matchers.split_off(mark);
+        if !matchers.is_empty() {
+            matchers_of.insert((key, name.to_owned()), matchers);
+        }
     }
 }
 
@@ -474,7 +515,7 @@ fn placeholder_tracker(span: Span) -> Tracker {
     let regex =
         regex::Regex::new(&source.value).unwrap_or_else(|_| unreachable!("a constant regex"));
     Tracker {
-        pattern: super::Pattern { source, regex },
+        pattern: super::Pattern::compiled(source, regex),
         url: None,
         example: None,
         incident: false,
@@ -628,6 +669,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
     let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else {
         return Err(Vec::new());
     };
+    let mark = d.matchers.len();
     let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
     let description = fields.get("description").and_then(|n| d.string(n));
     let mut ok = true;
@@ -716,6 +758,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         }
         None => None,
     };
+    let matchers = d.matchers.split_off(mark);
     let (Some(id), Some(require), true) = (id, require, ok) else {
         return Err(when.into_iter().chain(unless).collect());
     };
@@ -729,6 +772,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         level,
         span: node.span,
         require_span: require_key.map_or(node.span, |k| k.span),
+        matchers,
     })
 }
 

@@ -68,16 +68,58 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
-/// A compiled regular expression with its source text.
+/// A regular expression with its source text. Its syntax is checked when
+/// the policy loads; it is compiled on first use, or by [`Policy::prepare`]
+/// for the rules that apply to a subject (a compile failure there is a
+/// policy error, exit 2, never a pattern that matches nothing).
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub source: Spanned<String>,
-    pub regex: Regex,
+    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
 }
 
 impl Pattern {
+    /// A pattern whose syntax has been checked ([`Decoder::pattern`]).
+    pub fn new(source: Spanned<String>) -> Pattern {
+        Pattern {
+            source,
+            compiled: Default::default(),
+        }
+    }
+
+    /// An already compiled pattern.
+    pub fn compiled(source: Spanned<String>, regex: Regex) -> Pattern {
+        let pattern = Pattern::new(source);
+        let _ = pattern.compiled.set(regex);
+        pattern
+    }
+
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.is_match(text)
+        self.regex().is_match(text)
+    }
+
+    /// The compiled regex. Commands compile what a subject needs before
+    /// judging it ([`Policy::prepare`]); a pattern that still fails here
+    /// stops the run (exit 2), it never matches nothing.
+    pub fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            Regex::new(&self.source.value).unwrap_or_else(|e| {
+                panic!(
+                    "the pattern at line {} cannot be compiled: {e}",
+                    self.source.span.line
+                )
+            })
+        })
+    }
+
+    /// Compiles the pattern now; the policy error says why it cannot be.
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        if self.compiled.get().is_none() {
+            let regex = Regex::new(&self.source.value)
+                .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
+            let _ = self.compiled.set(regex);
+        }
+        Ok(())
     }
 }
 
@@ -115,32 +157,101 @@ impl JsonSchema for Patterns {
     }
 }
 
-/// Globs with their source text, compiled once when the policy loads: a
-/// set that cannot be built is a policy error, never a set that matches
-/// nothing.
+/// Globs with their source text. Each glob is parsed when the policy loads;
+/// the matcher is built on first use, or by [`Policy::prepare`] for the
+/// rules that apply to a subject (and for all by `validate`): a set that
+/// cannot be built is a policy error, never a set that matches nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
     pub patterns: Vec<Spanned<String>>,
-    set: GlobSet,
+    globs: Vec<globset::Glob>,
+    /// Where the list is written, for the error when the set cannot be built.
+    span: Span,
+    /// How a build failure is reported.
+    error: GlobsError,
+    set: std::sync::Arc<std::sync::OnceLock<GlobSet>>,
+}
+
+/// How a glob set that cannot be built is reported.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum GlobsError {
+    /// A list of globs: `policy::glob-set-too-large` on the list.
+    #[default]
+    TooLarge,
+    /// One glob of `changed`: `policy::invalid-glob` on it.
+    Invalid,
 }
 
 impl Globs {
+    /// Parsed globs (their syntax checked), to be built into one matcher.
     pub fn new(
         patterns: Vec<Spanned<String>>,
         globs: Vec<globset::Glob>,
-    ) -> Result<Globs, globset::Error> {
-        let mut builder = globset::GlobSetBuilder::new();
-        for glob in globs {
-            builder.add(glob);
-        }
-        Ok(Globs {
+        span: Span,
+        error: GlobsError,
+    ) -> Globs {
+        Globs {
             patterns,
-            set: builder.build()?,
-        })
+            globs,
+            span,
+            error,
+            set: Default::default(),
+        }
     }
 
     pub fn is_match(&self, path: &str) -> bool {
-        self.set.is_match(path)
+        self.set().is_match(path)
+    }
+
+    fn set(&self) -> &GlobSet {
+        self.set.get_or_init(|| {
+            self.build().unwrap_or_else(|e| {
+                panic!(
+                    "the globs at line {} cannot be compiled: {}",
+                    self.span.line, e.message
+                )
+            })
+        })
+    }
+
+    fn build(&self) -> Result<GlobSet, PolicyError> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for glob in &self.globs {
+            builder.add(glob.clone());
+        }
+        builder.build().map_err(|err| match self.error {
+            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.patterns.len(), &err),
+            GlobsError::Invalid => PolicyError::at(
+                ErrorCode::InvalidGlob,
+                self.span,
+                format!("invalid glob: {err}"),
+            ),
+        })
+    }
+
+    /// Builds the matcher now; the policy error says why it cannot be.
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        if self.set.get().is_none() {
+            let set = self.build()?;
+            let _ = self.set.set(set);
+        }
+        Ok(())
+    }
+}
+
+/// A regex or glob set compiled on demand ([`Policy::prepare`]).
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    Pattern(Pattern),
+    Globs(Globs),
+}
+
+impl Matcher {
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        match self {
+            Matcher::Pattern(p) => p.compile(),
+            Matcher::Globs(g) => g.compile(),
+        }
     }
 }
 
@@ -362,6 +473,18 @@ pub struct Rule {
     pub span: Span,
     #[schemars(skip)]
     pub require_span: Span,
+    /// Its regexes and glob sets, compiled before it judges a subject.
+    #[schemars(skip)]
+    pub matchers: Vec<Matcher>,
+}
+
+fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by_key(|e| e.span);
+    errors.dedup();
+    Err(errors)
 }
 
 /// A value, or `true` for its defaults (`ticket: true`).
@@ -446,6 +569,9 @@ pub struct Policy {
     /// Where each named definition is: `("tickets" | "teams" | "paths" |
     /// "kinds", name)` to the span of its name.
     pub definitions: BTreeMap<(&'static str, String), Span>,
+    /// The regexes and glob sets of each definition, compiled when a rule
+    /// that refers to it is about to judge a subject.
+    pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
 }
 
 /// The shape of one policy file, for the JSON Schema.
@@ -493,6 +619,43 @@ impl Policy {
 
     pub fn source(&self, span: Span) -> Option<&PolicySource> {
         self.sources.get(span.file as usize)
+    }
+
+    /// Compiles the regexes and glob sets that judging these kinds of
+    /// subject needs: those of the rules on them and of the definitions
+    /// those rules refer to. Every pattern's syntax was checked at load; what
+    /// is compiled here can still be too large for the matcher, a policy
+    /// error like the others (exit 2).
+    pub fn prepare(&self, kinds: &[SubjectKind]) -> Result<(), Vec<PolicyError>> {
+        let mut used = crate::rules::Used::default();
+        let mut errors = Vec::new();
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.on.iter().any(|o| kinds.contains(&o.value)))
+        {
+            crate::rules::rule_uses(self, rule, &mut used);
+            errors.extend(rule.matchers.iter().filter_map(|m| m.compile().err()));
+        }
+        for ((section, name), matchers) in &self.matchers {
+            if used.contains(section, name) {
+                errors.extend(matchers.iter().filter_map(|m| m.compile().err()));
+            }
+        }
+        finish_errors(errors)
+    }
+
+    /// Compiles every regex and glob set (`validate`: a set too large is
+    /// reported even when no subject at hand needs it).
+    pub fn prepare_all(&self) -> Result<(), Vec<PolicyError>> {
+        let errors = self
+            .rules
+            .iter()
+            .flat_map(|r| &r.matchers)
+            .chain(self.matchers.values().flatten())
+            .filter_map(|m| m.compile().err())
+            .collect();
+        finish_errors(errors)
     }
 
     /// Rules that apply to a kind of subject.

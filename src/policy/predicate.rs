@@ -50,7 +50,7 @@ pub struct Predicate {
 #[derive(Clone, Debug)]
 pub enum ChangedRef {
     Set(Spanned<String>),
-    Glob(Spanned<String>, globset::GlobSet),
+    Glob(Spanned<String>, Globs),
 }
 
 pub const KEYS: &[&str] = &[
@@ -149,21 +149,8 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
         if looks_like_glob(&name.value) {
             match glob(&name.value) {
                 Ok(globs) => {
-                    let mut builder = globset::GlobSetBuilder::new();
-                    for g in globs {
-                        builder.add(g);
-                    }
-                    match builder.build() {
-                        Ok(set) => out.push(ChangedRef::Glob(name.clone(), set)),
-                        Err(err) => {
-                            ok = false;
-                            d.error(PolicyError::at(
-                                ErrorCode::InvalidGlob,
-                                name.span,
-                                format!("invalid glob: {err}"),
-                            ));
-                        }
-                    }
+                    let set = d.changed_glob(&name, globs);
+                    out.push(ChangedRef::Glob(name, set));
                 }
                 Err(err) => {
                     ok = false;
