@@ -52,11 +52,13 @@ impl<'a> Fields<'a> {
     pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
         let found = self.get(key);
         // A misspelt key (`requre`) was already reported with "did you mean".
-        let misspelt = self.entries.iter().any(|(k, _)| {
-            k.as_str()
-                .is_some_and(|k| k != key && did_you_mean(k, [key]).is_some())
-        });
-        if found.is_none() && !misspelt {
+        let misspelt = || {
+            self.entries.iter().any(|(k, _)| {
+                k.as_str()
+                    .is_some_and(|k| k != key && did_you_mean(k, [key]).is_some())
+            })
+        };
+        if found.is_none() && !misspelt() {
             decoder.error(
                 PolicyError::at(
                     ErrorCode::MissingKey,
@@ -241,9 +243,9 @@ impl Decoder {
                 ok = false;
                 continue;
             };
-            match glob(&text.value) {
-                Ok(globs) => {
-                    compiled.extend(globs);
+            match base_glob(&text.value) {
+                Ok((glob, folder)) => {
+                    compiled.push((glob, folder, text.span));
                     patterns.push(text);
                 }
                 Err(err) => {
@@ -288,6 +290,18 @@ impl Decoder {
 /// pattern that names a folder also matches everything inside it
 /// (`*security-group*` matches `infra/security-groups/web.json`).
 pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
+    let (glob, folder) = base_glob(text)?;
+    let mut out = vec![glob];
+    if folder {
+        out.push(glob_builder(&format!("{}/**", out[0].glob())).build()?);
+    }
+    Ok(out)
+}
+
+/// The glob as written (made to match at any depth when it has no slash),
+/// and whether `glob/**` must be added for everything under a folder it
+/// names. Parsing one is the syntax check; the second is built with the set.
+pub fn base_glob(text: &str) -> Result<(Glob, bool), globset::Error> {
     let trimmed = text.trim_end_matches('/');
     let anchored = trimmed.trim_start_matches('/');
     let pattern = if trimmed.contains('/') {
@@ -295,17 +309,25 @@ pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
     } else {
         format!("**/{trimmed}")
     };
-    let build = |p: &str| {
-        GlobBuilder::new(p)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-    };
-    let mut out = vec![build(&pattern)?];
-    if !pattern.ends_with("/**") {
-        out.push(build(&format!("{pattern}/**"))?);
-    }
-    Ok(out)
+    let folder = !pattern.ends_with("/**");
+    Ok((glob_builder(&pattern).build()?, folder))
+}
+
+/// How policy globs are read: `*` stays within a path segment, `\` escapes.
+pub fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
+    let mut builder = GlobBuilder::new(pattern);
+    builder.literal_separator(true).backslash_escape(true);
+    builder
+}
+
+/// A glob that does not parse, as a policy error at `span`.
+pub fn invalid_glob(span: Span, err: &globset::Error) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::InvalidGlob,
+        span,
+        format!("invalid glob: {}", err.kind()),
+    )
+    .label("this glob does not parse")
 }
 
 /// Builds a set from built-in globs (defaults of the code, tested to build).
@@ -339,17 +361,22 @@ impl Decoder {
         &mut self,
         node: &Node,
         patterns: Vec<Spanned<String>>,
-        compiled: Vec<Glob>,
+        compiled: Vec<(Glob, bool, Span)>,
     ) -> Option<Globs> {
         let globs = Globs::new(patterns, compiled, node.span, GlobsError::TooLarge);
-        self.matchers.push(Matcher::Globs(globs.clone()));
+        self.matchers.push(globs.matcher());
         Some(globs)
     }
 
     /// One glob of `changed` (a set of its own), built when first needed.
-    pub fn changed_glob(&mut self, name: &Spanned<String>, compiled: Vec<Glob>) -> Globs {
-        let globs = Globs::new(vec![name.clone()], compiled, name.span, GlobsError::Invalid);
-        self.matchers.push(Matcher::Globs(globs.clone()));
+    pub fn changed_glob(&mut self, name: &Spanned<String>, glob: Glob, folder: bool) -> Globs {
+        let globs = Globs::new(
+            vec![name.clone()],
+            vec![(glob, folder, name.span)],
+            name.span,
+            GlobsError::Invalid,
+        );
+        self.matchers.push(globs.matcher());
         globs
     }
 }
@@ -384,7 +411,7 @@ impl Decoder {
                 .build()
             {
                 Ok(g) => {
-                    compiled.push(g);
+                    compiled.push((g, false, text.span));
                     patterns.push(text);
                 }
                 Err(err) => {

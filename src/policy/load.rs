@@ -152,7 +152,18 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     if d.errors.is_empty() {
         Ok(policy)
     } else {
-        let mut errors = d.errors;
+        // Invalid already: every problem is shown at once, those found
+        // compiling its regexes and glob sets (examples that do not match,
+        // sets too large) included.
+        let compiled = policy
+            .rules
+            .iter()
+            .flat_map(|r| &r.matchers)
+            .chain(policy.matchers.values().flatten())
+            .chain(&d.matchers)
+            .filter_map(|m| m.compile().err());
+        let mut errors = std::mem::take(&mut d.errors);
+        errors.extend(compiled);
         errors.sort_by_key(|e| e.span);
         errors.dedup();
         Err(InvalidPolicy {
@@ -483,22 +494,11 @@ fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
         .map(|n| d.bool(n).unwrap_or(false))
         .unwrap_or(false);
     let pattern = pattern?;
-    if let Some(example) = &example
-        && !pattern.is_match(&example.value)
-    {
-        d.error(
-            PolicyError::at(
-                ErrorCode::ExampleMismatch,
-                example.span,
-                format!(
-                    "example `{}` does not match the tracker's pattern",
-                    example.value
-                ),
-            )
-            .help(
-                "fix the example or the pattern: help messages show this example as a valid ticket",
-            ),
-        );
+    // Whether the example matches is known once the pattern is compiled:
+    // when a rule that uses the tracker is about to judge (or `validate`).
+    if let Some(example) = &example {
+        d.matchers
+            .push(super::Matcher::Example(pattern.clone(), example.clone()));
     }
     Some(Tracker {
         pattern,
@@ -758,10 +758,11 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         }
         None => None,
     };
-    let matchers = d.matchers.split_off(mark);
     let (Some(id), Some(require), true) = (id, require, ok) else {
+        // Its matchers stay with the decoder: compiled if the policy is invalid anyway.
         return Err(when.into_iter().chain(unless).collect());
     };
+    let matchers = d.matchers.split_off(mark);
     Ok(Rule {
         id,
         description,

@@ -164,12 +164,21 @@ impl JsonSchema for Patterns {
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
     pub patterns: Vec<Spanned<String>>,
-    globs: Vec<globset::Glob>,
+    matcher: std::sync::Arc<GlobsMatcher>,
+}
+
+/// The parsed globs of a [`Globs`] and the matcher built from them, shared
+/// with the policy's list of matchers to build.
+#[derive(Debug, Default)]
+pub struct GlobsMatcher {
+    /// Each glob, with whether it also stands for everything under it
+    /// (`glob/**`, added when the set is built), and where it is written.
+    globs: Vec<(globset::Glob, bool, Span)>,
     /// Where the list is written, for the error when the set cannot be built.
     span: Span,
     /// How a build failure is reported.
     error: GlobsError,
-    set: std::sync::Arc<std::sync::OnceLock<GlobSet>>,
+    set: std::sync::OnceLock<GlobSet>,
 }
 
 /// How a glob set that cannot be built is reported.
@@ -183,26 +192,41 @@ pub enum GlobsError {
 }
 
 impl Globs {
-    /// Parsed globs (their syntax checked), to be built into one matcher.
+    /// Parsed globs (their syntax checked), to be built into one matcher:
+    /// `(glob, also everything under it, where it is written)`.
     pub fn new(
         patterns: Vec<Spanned<String>>,
-        globs: Vec<globset::Glob>,
+        globs: Vec<(globset::Glob, bool, Span)>,
         span: Span,
         error: GlobsError,
     ) -> Globs {
         Globs {
             patterns,
-            globs,
-            span,
-            error,
-            set: Default::default(),
+            matcher: std::sync::Arc::new(GlobsMatcher {
+                globs,
+                span,
+                error,
+                set: std::sync::OnceLock::new(),
+            }),
         }
     }
 
     pub fn is_match(&self, path: &str) -> bool {
-        self.set().is_match(path)
+        self.matcher.set().is_match(path)
     }
 
+    /// Builds the matcher now; the policy error says why it cannot be.
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        self.matcher.compile()
+    }
+
+    /// What builds this set, to be kept in the policy's list.
+    pub fn matcher(&self) -> Matcher {
+        Matcher::Globs(self.matcher.clone())
+    }
+}
+
+impl GlobsMatcher {
     fn set(&self) -> &GlobSet {
         self.set.get_or_init(|| {
             self.build().unwrap_or_else(|e| {
@@ -216,11 +240,19 @@ impl Globs {
 
     fn build(&self) -> Result<GlobSet, PolicyError> {
         let mut builder = globset::GlobSetBuilder::new();
-        for glob in &self.globs {
+        for (glob, folder, span) in &self.globs {
             builder.add(glob.clone());
+            if *folder {
+                // The glob parsed, so the glob followed by `/**` does too;
+                // should it not, it is reported, never skipped.
+                let under = decode::glob_builder(&format!("{}/**", glob.glob()))
+                    .build()
+                    .map_err(|err| decode::invalid_glob(*span, &err))?;
+                builder.add(under);
+            }
         }
         builder.build().map_err(|err| match self.error {
-            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.patterns.len(), &err),
+            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.globs.len(), &err),
             GlobsError::Invalid => PolicyError::at(
                 ErrorCode::InvalidGlob,
                 self.span,
@@ -229,8 +261,7 @@ impl Globs {
         })
     }
 
-    /// Builds the matcher now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
+    fn compile(&self) -> Result<(), PolicyError> {
         if self.set.get().is_none() {
             let set = self.build()?;
             let _ = self.set.set(set);
@@ -243,7 +274,10 @@ impl Globs {
 #[derive(Clone, Debug)]
 pub enum Matcher {
     Pattern(Pattern),
-    Globs(Globs),
+    Globs(std::sync::Arc<GlobsMatcher>),
+    /// A tracker's pattern and the example that must match it: checked when
+    /// the pattern is compiled.
+    Example(Pattern, Spanned<String>),
 }
 
 impl Matcher {
@@ -251,6 +285,23 @@ impl Matcher {
         match self {
             Matcher::Pattern(p) => p.compile(),
             Matcher::Globs(g) => g.compile(),
+            Matcher::Example(pattern, example) => {
+                pattern.compile()?;
+                if pattern.is_match(&example.value) {
+                    return Ok(());
+                }
+                Err(PolicyError::at(
+                    ErrorCode::ExampleMismatch,
+                    example.span,
+                    format!(
+                        "example `{}` does not match the tracker's pattern",
+                        example.value
+                    ),
+                )
+                .help(
+                    "fix the example or the pattern: help messages show this example as a valid ticket",
+                ))
+            }
         }
     }
 }
@@ -705,5 +756,78 @@ impl Policy {
             .iter()
             .filter(move |(name, _)| names.0.is_empty() || names.contains(name))
             .map(|(n, t)| (n.as_str(), t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = "version: 1
+tickets:
+  jira: { pattern: 'EPL-[0-9]+', example: EPL-1 }
+  other: { pattern: 'X-[0-9]+', example: nope }
+paths:
+  infra: ['terraform/**', '*.tf']
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { trackers: [jira], in: [message] } }
+  - id: infra-ready
+    on: [pull_request]
+    when: { changed: [infra] }
+    require: { ready: true }
+";
+
+    fn built(matchers: &[Matcher]) -> Vec<bool> {
+        matchers
+            .iter()
+            .map(|m| match m {
+                Matcher::Pattern(p) | Matcher::Example(p, _) => p.compiled.get().is_some(),
+                Matcher::Globs(g) => g.set.get().is_some(),
+            })
+            .collect()
+    }
+
+    /// The commit-msg hook builds the commit rules' matchers and the
+    /// trackers they use, not the pull request's path sets, nor a tracker
+    /// no commit rule uses; `validate` builds (and checks) everything.
+    #[test]
+    fn prepare_builds_only_what_the_subjects_need() {
+        let policy = load(vec![PolicySource::new("p.yml", POLICY)]).unwrap();
+        let key = |section: &'static str, name: &str| (section, name.to_owned());
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [false]);
+        policy.prepare(&[SubjectKind::Commit]).unwrap();
+        assert!(
+            built(&policy.matchers[&key("tickets", "jira")])
+                .iter()
+                .all(|b| *b)
+        );
+        assert!(
+            built(&policy.matchers[&key("tickets", "other")])
+                .iter()
+                .all(|b| !b)
+        );
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [false]);
+        // The tracker no commit rule uses has an example that does not match:
+        // reported when everything is built, as `validate` does.
+        let errors = policy.prepare_all().unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, "policy::example-mismatch");
+        assert_eq!(
+            (errors[0].span.unwrap().line, errors[0].span.unwrap().column),
+            (4, 42)
+        );
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [true]);
+    }
+
+    /// An invalid policy shows every problem at once, those that only
+    /// compiling finds included.
+    #[test]
+    fn an_invalid_policy_reports_compile_problems_too() {
+        let text = POLICY.replace("on: [commit]", "on: [nothing]");
+        let invalid = load(vec![PolicySource::new("p.yml", text)]).unwrap_err();
+        let codes: Vec<&str> = invalid.errors.iter().map(|e| e.code).collect();
+        assert_eq!(codes, ["policy::example-mismatch", "policy::unknown-value"]);
     }
 }

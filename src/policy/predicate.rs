@@ -3,7 +3,7 @@
 use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
-use super::decode::{Decoder, glob};
+use super::decode::{Decoder, base_glob};
 use super::node::{Node, Span};
 use super::{Globs, Pattern, PolicyError, Spanned, Strings};
 
@@ -147,9 +147,9 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
     let mut ok = true;
     for name in names {
         if looks_like_glob(&name.value) {
-            match glob(&name.value) {
-                Ok(globs) => {
-                    let set = d.changed_glob(&name, globs);
+            match base_glob(&name.value) {
+                Ok((glob, folder)) => {
+                    let set = d.changed_glob(&name, glob, folder);
                     out.push(ChangedRef::Glob(name, set));
                 }
                 Err(err) => {
