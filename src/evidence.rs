@@ -250,7 +250,7 @@ pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
             found.extend(
                 tracker
                     .pattern
-                    .regex
+                    .regex()
                     .find_iter(text)
                     .map(|m| m.as_str().to_owned()),
             );

@@ -20,6 +20,13 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(
+        &policy,
+        &[
+            crate::policy::SubjectKind::Commit,
+            crate::policy::SubjectKind::Release,
+        ],
+    )?;
     let tags = release::release_tags(&repo, args.tag_pattern.as_deref())?;
     if args.tag_pattern.is_some() && tags.is_empty() {
         return Err(Fatal::new(format!(

@@ -17,6 +17,7 @@ pub fn run(global: &Global, name: Option<String>) -> Outcome {
     };
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(&policy, &[crate::policy::SubjectKind::Branch])?;
     let branch = Branch { name };
     let report = Report {
         subject_kind: "branch",

@@ -22,6 +22,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     }
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(&policy, &[SubjectKind::Commit])?;
     let changed = if needs_changes(&policy, SubjectKind::Commit) {
         Some(git::staged_changes(&repo)?)
     } else {
@@ -54,5 +55,8 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
         skipped: usize::from(skipped),
         ..Report::default()
     };
-    Ok(finish(global, &policy, &report))
+    let code = finish(global, &policy, &report);
+    // The process ends here: its memory goes back whole, not freed piece by piece.
+    std::mem::forget(policy);
+    Ok(code)
 }

@@ -22,6 +22,7 @@ pub fn run(
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(&policy, &[crate::policy::SubjectKind::Commit])?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
     let mut judged = judge(&policy, history, Stage::Local, branch, false, None)?;

@@ -18,6 +18,13 @@ use crate::sources::github::{self, GitHub};
 use crate::sources::policy_files::{self, read_at_commit};
 use crate::sources::{Fatal, git, pull_request};
 
+/// What `check pr` judges: the pull request, each of its commits, its head branch.
+const JUDGED: &[SubjectKind] = &[
+    SubjectKind::PullRequest,
+    SubjectKind::Commit,
+    SubjectKind::Branch,
+];
+
 /// Which pull request: from the event file, or named.
 pub struct Target<'a> {
     pub event: Option<&'a Path>,
@@ -423,6 +430,7 @@ async fn check(
     let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
     let base_texts = texts(&base_sources);
     let policy = load(base_sources).map_err(Failure::Policy)?;
+    super::prepare(&policy, JUDGED)?;
     // What the policy needs gathered: the union over every rule that can
     // run here (the pull request, each commit, the head branch).
     let commit_needs = needs(&policy, SubjectKind::Commit);
@@ -664,7 +672,14 @@ async fn proposed(
             "this pull request removes the policy files; the base policy still applies to it",
         ))));
     }
-    let message = match load(head) {
+    let proposed = load(head).and_then(|policy| match policy.prepare(JUDGED) {
+        Ok(()) => Ok(policy),
+        Err(errors) => Err(crate::policy::InvalidPolicy {
+            sources: policy.sources,
+            errors,
+        }),
+    });
+    let message = match proposed {
         Err(invalid) => format!(
             "this pull request changes the policy, and the proposed policy is invalid ({} problem(s), first: {}); it would stop every check once merged",
             invalid.errors.len(),

@@ -29,6 +29,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
     let policy = policy_for(global, root.as_deref())?;
+    super::prepare(&policy, &[SubjectKind::Commit, SubjectKind::Branch])?;
     let (updates, remote) = updates(remote)?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let mut report = Report {

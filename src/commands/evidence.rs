@@ -319,9 +319,18 @@ fn load_once(work: &Work<'_>, sources: Vec<PolicySource>) -> Loaded {
     if let Some(known) = work.policies.borrow().get(&key) {
         return known.clone();
     }
+    // Compiled before judging, as `check pr` does: a set that cannot be
+    // built makes the policy invalid (not judged), never a set matching nothing.
+    let kinds = [
+        crate::policy::SubjectKind::PullRequest,
+        crate::policy::SubjectKind::Commit,
+        crate::policy::SubjectKind::Branch,
+    ];
     let loaded = Rc::new(
         load(sources)
-            .map_err(|invalid| format!("invalid policy ({} problem(s))", invalid.errors.len())),
+            .map_err(|invalid| invalid.errors.len())
+            .and_then(|policy| policy.prepare(&kinds).map(|()| policy).map_err(|e| e.len()))
+            .map_err(|problems| format!("invalid policy ({problems} problem(s))")),
     );
     work.policies.borrow_mut().insert(key, loaded.clone());
     loaded

@@ -70,6 +70,12 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     // What is written must load: a bad glob or key is reported before anything is written.
     let policy =
         load(vec![PolicySource::new(POLICY_FILE, text.clone())]).map_err(Failure::Policy)?;
+    policy.prepare_all().map_err(|errors| {
+        Failure::Policy(crate::policy::InvalidPolicy {
+            sources: policy.sources.clone(),
+            errors,
+        })
+    })?;
     let write = |path: &std::path::Path, text: &str| {
         std::fs::write(path, text)
             .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))

@@ -517,6 +517,18 @@ pub fn waive(policy: &Policy, report: &mut Report, scope: &crate::waivers::Scope
     crate::waivers::apply(policy, report, scope, today());
 }
 
+/// Compiles the regexes and glob sets that judging these kinds of subject
+/// needs (only the rules on them: the hook does not build the pull
+/// request's path sets); one that cannot be built is a policy error, exit 2.
+pub fn prepare(policy: &Policy, kinds: &[crate::policy::SubjectKind]) -> Result<(), Failure> {
+    policy.prepare(kinds).map_err(|errors| {
+        Failure::Policy(InvalidPolicy {
+            sources: policy.sources.clone(),
+            errors,
+        })
+    })
+}
+
 /// Renders a report in the chosen format and maps it to 0 or 1.
 pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
     match global.format {

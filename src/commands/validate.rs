@@ -15,6 +15,14 @@ pub fn run(global: &Global) -> Outcome {
         .and_then(|r| git::work_tree(&r))
         .or_else(|| global.dir.canonicalize().ok());
     let policy = policy_for(global, root.as_deref())?;
+    // Every matcher is built, so a set too large is reported here even when
+    // no subject at hand would need it.
+    policy.prepare_all().map_err(|errors| {
+        super::Failure::Policy(crate::policy::InvalidPolicy {
+            sources: policy.sources.clone(),
+            errors,
+        })
+    })?;
     let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
     let mut unused = unused_warnings(&policy);
     unused.extend(place_warnings(&policy));

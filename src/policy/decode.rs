@@ -2,17 +2,19 @@
 
 use crate::policy::ErrorCode;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::Regex;
 
 use super::error::{PolicyError, did_you_mean};
 use super::node::{Node, Span, Value};
-use super::{Globs, Pattern, Spanned};
+use super::{Globs, GlobsError, Matcher, Pattern, Spanned};
 
 /// Collects errors while the model is decoded; a decode function returns
 /// `None` after it has recorded why.
 #[derive(Default)]
 pub struct Decoder {
     pub errors: Vec<PolicyError>,
+    /// Every regex and glob set decoded, to be compiled when needed: the
+    /// loader hands each rule and each definition its own.
+    pub matchers: Vec<Matcher>,
 }
 
 /// The entries of one mapping, checked against the keys it may have.
@@ -50,11 +52,13 @@ impl<'a> Fields<'a> {
     pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
         let found = self.get(key);
         // A misspelt key (`requre`) was already reported with "did you mean".
-        let misspelt = self.entries.iter().any(|(k, _)| {
-            k.as_str()
-                .is_some_and(|k| k != key && did_you_mean(k, [key]).is_some())
-        });
-        if found.is_none() && !misspelt {
+        let misspelt = || {
+            self.entries.iter().any(|(k, _)| {
+                k.as_str()
+                    .is_some_and(|k| k != key && did_you_mean(k, [key]).is_some())
+            })
+        };
+        if found.is_none() && !misspelt() {
             decoder.error(
                 PolicyError::at(
                     ErrorCode::MissingKey,
@@ -195,27 +199,27 @@ impl Decoder {
         ok.then_some(out)
     }
 
+    /// A regex: its syntax is checked now (cheap); it is compiled when a
+    /// rule that uses it is about to judge a subject.
     pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
         let source = self.string(node)?;
         if let Some(error) = super::escapes::trap(node, &source.value) {
             self.error(error);
             return None;
         }
-        match Regex::new(&source.value) {
-            Ok(regex) => Some(Pattern { source, regex }),
+        // The parser `Regex::new` runs first, with its defaults: the same
+        // syntax errors, worded the same.
+        match regex_syntax::Parser::new().parse(&source.value) {
+            Ok(_) => {
+                let pattern = Pattern::new(source);
+                self.matchers.push(Matcher::Pattern(pattern.clone()));
+                Some(pattern)
+            }
             Err(err) => {
-                let detail = match &err {
-                    regex::Error::Syntax(text) => {
-                        let last = text.lines().last().unwrap_or(text).trim();
-                        last.strip_prefix("error: ").unwrap_or(last).to_owned()
-                    }
-                    other => other.to_string(),
-                };
-                self.error(
-                    PolicyError::at(ErrorCode::InvalidRegex, node.span, format!("invalid regular expression: {detail}"))
-                        .label("this regex does not compile")
-                        .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'"),
-                );
+                self.error(invalid_regex(
+                    node.span,
+                    &regex::Error::Syntax(err.to_string()),
+                ));
                 None
             }
         }
@@ -243,9 +247,9 @@ impl Decoder {
                 ok = false;
                 continue;
             };
-            match glob(&text.value) {
-                Ok(globs) => {
-                    compiled.extend(globs);
+            match base_glob(&text.value) {
+                Ok((glob, folder)) => {
+                    compiled.push((glob, folder, text.span));
                     patterns.push(text);
                 }
                 Err(err) => {
@@ -290,6 +294,18 @@ impl Decoder {
 /// pattern that names a folder also matches everything inside it
 /// (`*security-group*` matches `infra/security-groups/web.json`).
 pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
+    let (glob, folder) = base_glob(text)?;
+    let mut out = vec![glob];
+    if folder {
+        out.push(glob_builder(&format!("{}/**", out[0].glob())).build()?);
+    }
+    Ok(out)
+}
+
+/// The glob as written (made to match at any depth when it has no slash),
+/// and whether `glob/**` must be added for everything under a folder it
+/// names. Parsing one is the syntax check; the second is built with the set.
+pub fn base_glob(text: &str) -> Result<(Glob, bool), globset::Error> {
     let trimmed = text.trim_end_matches('/');
     let anchored = trimmed.trim_start_matches('/');
     let pattern = if trimmed.contains('/') {
@@ -297,17 +313,25 @@ pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
     } else {
         format!("**/{trimmed}")
     };
-    let build = |p: &str| {
-        GlobBuilder::new(p)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-    };
-    let mut out = vec![build(&pattern)?];
-    if !pattern.ends_with("/**") {
-        out.push(build(&format!("{pattern}/**"))?);
-    }
-    Ok(out)
+    let folder = !pattern.ends_with("/**");
+    Ok((glob_builder(&pattern).build()?, folder))
+}
+
+/// How policy globs are read: `*` stays within a path segment, `\` escapes.
+pub fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
+    let mut builder = GlobBuilder::new(pattern);
+    builder.literal_separator(true).backslash_escape(true);
+    builder
+}
+
+/// A glob that does not parse, as a policy error at `span`.
+pub fn invalid_glob(span: Span, err: &globset::Error) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::InvalidGlob,
+        span,
+        format!("invalid glob: {}", err.kind()),
+    )
+    .label("this glob does not parse")
 }
 
 /// Builds a set from built-in globs (defaults of the code, tested to build).
@@ -336,22 +360,43 @@ pub fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> Poli
 }
 
 impl Decoder {
-    /// Compiles a decoded list of globs at load time.
+    /// A decoded list of globs, its matcher built when first needed.
     fn build_globs(
         &mut self,
         node: &Node,
         patterns: Vec<Spanned<String>>,
-        compiled: Vec<Glob>,
+        compiled: Vec<(Glob, bool, Span)>,
     ) -> Option<Globs> {
-        let count = patterns.len();
-        match Globs::new(patterns, compiled) {
-            Ok(globs) => Some(globs),
-            Err(err) => {
-                self.error(unbuildable_globs(node.span, count, &err));
-                None
-            }
-        }
+        let globs = Globs::new(patterns, compiled, node.span, GlobsError::TooLarge);
+        self.matchers.push(globs.matcher());
+        Some(globs)
     }
+
+    /// One glob of `changed` (a set of its own), built when first needed.
+    pub fn changed_glob(&mut self, name: &Spanned<String>, glob: Glob, folder: bool) -> Globs {
+        let globs = Globs::new(
+            vec![name.clone()],
+            vec![(glob, folder, name.span)],
+            name.span,
+            GlobsError::Invalid,
+        );
+        self.matchers.push(globs.matcher());
+        globs
+    }
+}
+
+/// A regex that does not compile, as a policy error at `span`.
+pub fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
+    let detail = match err {
+        regex::Error::Syntax(text) => {
+            let last = text.lines().last().unwrap_or(text).trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_owned()
+        }
+        other => other.to_string(),
+    };
+    PolicyError::at(ErrorCode::InvalidRegex, span, format!("invalid regular expression: {detail}"))
+        .label("this regex does not compile")
+        .help("patterns use Rust regex syntax (https://docs.rs/regex); in YAML, single quotes keep backslashes as written: '\\bABC-[0-9]+\\b'")
 }
 
 impl Decoder {
@@ -370,7 +415,7 @@ impl Decoder {
                 .build()
             {
                 Ok(g) => {
-                    compiled.push(g);
+                    compiled.push((g, false, text.span));
                     patterns.push(text);
                 }
                 Err(err) => {

@@ -116,6 +116,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
         sources: Vec::new(),
         definitions: BTreeMap::new(),
         waivers: Vec::new(),
+        matchers: BTreeMap::new(),
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -153,7 +154,18 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     if d.errors.is_empty() {
         Ok(policy)
     } else {
-        let mut errors = d.errors;
+        // Invalid already: every problem is shown at once, those found
+        // compiling its regexes and glob sets (examples that do not match,
+        // sets too large) included.
+        let compiled = policy
+            .rules
+            .iter()
+            .flat_map(|r| &r.matchers)
+            .chain(policy.matchers.values().flatten())
+            .chain(&d.matchers)
+            .filter_map(|m| m.compile().err());
+        let mut errors = std::mem::take(&mut d.errors);
+        errors.extend(compiled);
         errors.sort_by_key(|e| e.span);
         errors.dedup();
         Err(InvalidPolicy {
@@ -254,6 +266,7 @@ fn decode_file(
     let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else {
         return;
     };
+    let mut matchers = std::mem::take(&mut policy.matchers);
     match fields.get("version") {
         None => d.error(
             PolicyError::at(ErrorCode::MissingVersion, Span { len: 1, ..root.span }, "the policy file has no `version`")
@@ -273,48 +286,81 @@ fn decode_file(
             ),
         },
     }
-    named_entries(&fields, "tickets", "tracker", d, seen, |name, node, d| {
-        let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
-        policy.tickets.insert(name, tracker);
-        Some(())
-    });
-    named_entries(&fields, "teams", "team", d, seen, |name, node, d| {
-        let team = decode_team(node, d).unwrap_or(Team {
-            members: Strings::default(),
-            github: None,
-        });
-        policy.teams.insert(name, team);
-        Some(())
-    });
-    named_entries(&fields, "paths", "path set", d, seen, |name, node, d| {
-        let Some(globs) = d.globs(node) else {
-            policy.paths.insert(name, Globs::default());
-            return None;
-        };
-        if globs.patterns.is_empty() {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::EmptyPathSet,
-                    node.span,
-                    format!("path set `{name}` can match nothing"),
-                )
-                .label("no globs")
-                .help("list at least one glob, e.g. ['.github/workflows/**']"),
-            );
-            return None;
-        }
-        policy.paths.insert(name, globs);
-        Some(())
-    });
-    named_entries(&fields, "kinds", "kind", d, seen, |name, node, d| {
-        let kind = decode_kind(node, d).unwrap_or(Kind {
-            labels: Strings::default(),
-            branches: None,
-            title: None,
-        });
-        policy.kinds.insert(name, kind);
-        Some(())
-    });
+    named_entries(
+        &fields,
+        "tickets",
+        "tracker",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
+            policy.tickets.insert(name, tracker);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "teams",
+        "team",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let team = decode_team(node, d).unwrap_or(Team {
+                members: Strings::default(),
+                github: None,
+            });
+            policy.teams.insert(name, team);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "paths",
+        "path set",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let Some(globs) = d.globs(node) else {
+                policy.paths.insert(name, Globs::default());
+                return None;
+            };
+            if globs.patterns.is_empty() {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::EmptyPathSet,
+                        node.span,
+                        format!("path set `{name}` can match nothing"),
+                    )
+                    .label("no globs")
+                    .help("list at least one glob, e.g. ['.github/workflows/**']"),
+                );
+                return None;
+            }
+            policy.paths.insert(name, globs);
+            Some(())
+        },
+    );
+    named_entries(
+        &fields,
+        "kinds",
+        "kind",
+        d,
+        seen,
+        &mut matchers,
+        |name, node, d| {
+            let kind = decode_kind(node, d).unwrap_or(Kind {
+                labels: Strings::default(),
+                branches: None,
+                title: None,
+            });
+            policy.kinds.insert(name, kind);
+            Some(())
+        },
+    );
+    policy.matchers = matchers;
     if let Some(node) = fields.get("commits") {
         if let Some(first) = commits_set {
             d.error(
@@ -414,6 +460,7 @@ fn named_entries(
     what: &'static str,
     d: &mut Decoder,
     seen: &mut BTreeMap<(&'static str, String), Span>,
+    matchers_of: &mut BTreeMap<(&'static str, String), Vec<super::Matcher>>,
     mut decode: impl FnMut(String, &Node, &mut Decoder) -> Option<()>,
 ) {
     let Some(node) = fields.get(key) else { return };
@@ -461,7 +508,12 @@ fn named_entries(
             continue;
         }
         seen.insert((key, name.to_owned()), name_node.span);
+        let mark = d.matchers.len();
         decode(name.to_owned(), value, d);
+        let matchers = d.matchers.split_off(mark);
+        if !matchers.is_empty() {
+            matchers_of.insert((key, name.to_owned()), matchers);
+        }
     }
 }
 
@@ -479,22 +531,11 @@ fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
         .map(|n| d.bool(n).unwrap_or(false))
         .unwrap_or(false);
     let pattern = pattern?;
-    if let Some(example) = &example
-        && !pattern.is_match(&example.value)
-    {
-        d.error(
-            PolicyError::at(
-                ErrorCode::ExampleMismatch,
-                example.span,
-                format!(
-                    "example `{}` does not match the tracker's pattern",
-                    example.value
-                ),
-            )
-            .help(
-                "fix the example or the pattern: help messages show this example as a valid ticket",
-            ),
-        );
+    // Whether the example matches is known once the pattern is compiled:
+    // when a rule that uses the tracker is about to judge (or `validate`).
+    if let Some(example) = &example {
+        d.matchers
+            .push(super::Matcher::Example(pattern.clone(), example.clone()));
     }
     Some(Tracker {
         pattern,
@@ -511,7 +552,7 @@ fn placeholder_tracker(span: Span) -> Tracker {
     let regex =
         regex::Regex::new(&source.value).unwrap_or_else(|_| unreachable!("a constant regex"));
     Tracker {
-        pattern: super::Pattern { source, regex },
+        pattern: super::Pattern::compiled(source, regex),
         url: None,
         example: None,
         incident: false,
@@ -665,6 +706,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
     let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else {
         return Err(Vec::new());
     };
+    let mark = d.matchers.len();
     let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
     let description = fields.get("description").and_then(|n| d.string(n));
     let mut ok = true;
@@ -754,8 +796,10 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         None => None,
     };
     let (Some(id), Some(require), true) = (id, require, ok) else {
+        // Its matchers stay with the decoder: compiled if the policy is invalid anyway.
         return Err(when.into_iter().chain(unless).collect());
     };
+    let matchers = d.matchers.split_off(mark);
     Ok(Rule {
         id,
         description,
@@ -766,6 +810,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
         level,
         span: node.span,
         require_span: require_key.map_or(node.span, |k| k.span),
+        matchers,
     })
 }
 

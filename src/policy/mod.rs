@@ -71,16 +71,58 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
-/// A compiled regular expression with its source text.
+/// A regular expression with its source text. Its syntax is checked when
+/// the policy loads; it is compiled on first use, or by [`Policy::prepare`]
+/// for the rules that apply to a subject (a compile failure there is a
+/// policy error, exit 2, never a pattern that matches nothing).
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub source: Spanned<String>,
-    pub regex: Regex,
+    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
 }
 
 impl Pattern {
+    /// A pattern whose syntax has been checked ([`Decoder::pattern`]).
+    pub fn new(source: Spanned<String>) -> Pattern {
+        Pattern {
+            source,
+            compiled: Default::default(),
+        }
+    }
+
+    /// An already compiled pattern.
+    pub fn compiled(source: Spanned<String>, regex: Regex) -> Pattern {
+        let pattern = Pattern::new(source);
+        let _ = pattern.compiled.set(regex);
+        pattern
+    }
+
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.is_match(text)
+        self.regex().is_match(text)
+    }
+
+    /// The compiled regex. Commands compile what a subject needs before
+    /// judging it ([`Policy::prepare`]); a pattern that still fails here
+    /// stops the run (exit 2), it never matches nothing.
+    pub fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            Regex::new(&self.source.value).unwrap_or_else(|e| {
+                panic!(
+                    "the pattern at line {} cannot be compiled: {e}",
+                    self.source.span.line
+                )
+            })
+        })
+    }
+
+    /// Compiles the pattern now; the policy error says why it cannot be.
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        if self.compiled.get().is_none() {
+            let regex = Regex::new(&self.source.value)
+                .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
+            let _ = self.compiled.set(regex);
+        }
+        Ok(())
     }
 }
 
@@ -118,32 +160,152 @@ impl JsonSchema for Patterns {
     }
 }
 
-/// Globs with their source text, compiled once when the policy loads: a
-/// set that cannot be built is a policy error, never a set that matches
-/// nothing.
+/// Globs with their source text. Each glob is parsed when the policy loads;
+/// the matcher is built on first use, or by [`Policy::prepare`] for the
+/// rules that apply to a subject (and for all by `validate`): a set that
+/// cannot be built is a policy error, never a set that matches nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
     pub patterns: Vec<Spanned<String>>,
-    set: GlobSet,
+    matcher: std::sync::Arc<GlobsMatcher>,
+}
+
+/// The parsed globs of a [`Globs`] and the matcher built from them, shared
+/// with the policy's list of matchers to build.
+#[derive(Debug, Default)]
+pub struct GlobsMatcher {
+    /// Each glob, with whether it also stands for everything under it
+    /// (`glob/**`, added when the set is built), and where it is written.
+    globs: Vec<(globset::Glob, bool, Span)>,
+    /// Where the list is written, for the error when the set cannot be built.
+    span: Span,
+    /// How a build failure is reported.
+    error: GlobsError,
+    set: std::sync::OnceLock<GlobSet>,
+}
+
+/// How a glob set that cannot be built is reported.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum GlobsError {
+    /// A list of globs: `policy::glob-set-too-large` on the list.
+    #[default]
+    TooLarge,
+    /// One glob of `changed`: `policy::invalid-glob` on it.
+    Invalid,
 }
 
 impl Globs {
+    /// Parsed globs (their syntax checked), to be built into one matcher:
+    /// `(glob, also everything under it, where it is written)`.
     pub fn new(
         patterns: Vec<Spanned<String>>,
-        globs: Vec<globset::Glob>,
-    ) -> Result<Globs, globset::Error> {
-        let mut builder = globset::GlobSetBuilder::new();
-        for glob in globs {
-            builder.add(glob);
-        }
-        Ok(Globs {
+        globs: Vec<(globset::Glob, bool, Span)>,
+        span: Span,
+        error: GlobsError,
+    ) -> Globs {
+        Globs {
             patterns,
-            set: builder.build()?,
-        })
+            matcher: std::sync::Arc::new(GlobsMatcher {
+                globs,
+                span,
+                error,
+                set: std::sync::OnceLock::new(),
+            }),
+        }
     }
 
     pub fn is_match(&self, path: &str) -> bool {
-        self.set.is_match(path)
+        self.matcher.set().is_match(path)
+    }
+
+    /// Builds the matcher now; the policy error says why it cannot be.
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        self.matcher.compile()
+    }
+
+    /// What builds this set, to be kept in the policy's list.
+    pub fn matcher(&self) -> Matcher {
+        Matcher::Globs(self.matcher.clone())
+    }
+}
+
+impl GlobsMatcher {
+    fn set(&self) -> &GlobSet {
+        self.set.get_or_init(|| {
+            self.build().unwrap_or_else(|e| {
+                panic!(
+                    "the globs at line {} cannot be compiled: {}",
+                    self.span.line, e.message
+                )
+            })
+        })
+    }
+
+    fn build(&self) -> Result<GlobSet, PolicyError> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for (glob, folder, span) in &self.globs {
+            builder.add(glob.clone());
+            if *folder {
+                // The glob parsed, so the glob followed by `/**` does too;
+                // should it not, it is reported, never skipped.
+                let under = decode::glob_builder(&format!("{}/**", glob.glob()))
+                    .build()
+                    .map_err(|err| decode::invalid_glob(*span, &err))?;
+                builder.add(under);
+            }
+        }
+        builder.build().map_err(|err| match self.error {
+            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.globs.len(), &err),
+            GlobsError::Invalid => PolicyError::at(
+                ErrorCode::InvalidGlob,
+                self.span,
+                format!("invalid glob: {err}"),
+            ),
+        })
+    }
+
+    fn compile(&self) -> Result<(), PolicyError> {
+        if self.set.get().is_none() {
+            let set = self.build()?;
+            let _ = self.set.set(set);
+        }
+        Ok(())
+    }
+}
+
+/// A regex or glob set compiled on demand ([`Policy::prepare`]).
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    Pattern(Pattern),
+    Globs(std::sync::Arc<GlobsMatcher>),
+    /// A tracker's pattern and the example that must match it: checked when
+    /// the pattern is compiled.
+    Example(Pattern, Spanned<String>),
+}
+
+impl Matcher {
+    pub fn compile(&self) -> Result<(), PolicyError> {
+        match self {
+            Matcher::Pattern(p) => p.compile(),
+            Matcher::Globs(g) => g.compile(),
+            Matcher::Example(pattern, example) => {
+                pattern.compile()?;
+                if pattern.is_match(&example.value) {
+                    return Ok(());
+                }
+                Err(PolicyError::at(
+                    ErrorCode::ExampleMismatch,
+                    example.span,
+                    format!(
+                        "example `{}` does not match the tracker's pattern",
+                        example.value
+                    ),
+                )
+                .help(
+                    "fix the example or the pattern: help messages show this example as a valid ticket",
+                ))
+            }
+        }
     }
 }
 
@@ -392,6 +554,18 @@ pub struct Rule {
     pub span: Span,
     #[schemars(skip)]
     pub require_span: Span,
+    /// Its regexes and glob sets, compiled before it judges a subject.
+    #[schemars(skip)]
+    pub matchers: Vec<Matcher>,
+}
+
+fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    errors.sort_by_key(|e| e.span);
+    errors.dedup();
+    Err(errors)
 }
 
 /// A value, or `true` for its defaults (`ticket: true`).
@@ -478,6 +652,9 @@ pub struct Policy {
     pub definitions: BTreeMap<(&'static str, String), Span>,
     /// Exemptions from named rules, every file's in order.
     pub waivers: Vec<Waiver>,
+    /// The regexes and glob sets of each definition, compiled when a rule
+    /// that refers to it is about to judge a subject.
+    pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
 }
 
 /// The shape of one policy file, for the JSON Schema.
@@ -531,6 +708,43 @@ impl Policy {
         self.sources.get(span.file as usize)
     }
 
+    /// Compiles the regexes and glob sets that judging these kinds of
+    /// subject needs: those of the rules on them and of the definitions
+    /// those rules refer to. Every pattern's syntax was checked at load; what
+    /// is compiled here can still be too large for the matcher, a policy
+    /// error like the others (exit 2).
+    pub fn prepare(&self, kinds: &[SubjectKind]) -> Result<(), Vec<PolicyError>> {
+        let mut used = crate::rules::Used::default();
+        let mut errors = Vec::new();
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.on.iter().any(|o| kinds.contains(&o.value)))
+        {
+            crate::rules::rule_uses(self, rule, &mut used);
+            errors.extend(rule.matchers.iter().filter_map(|m| m.compile().err()));
+        }
+        for ((section, name), matchers) in &self.matchers {
+            if used.contains(section, name) {
+                errors.extend(matchers.iter().filter_map(|m| m.compile().err()));
+            }
+        }
+        finish_errors(errors)
+    }
+
+    /// Compiles every regex and glob set (`validate`: a set too large is
+    /// reported even when no subject at hand needs it).
+    pub fn prepare_all(&self) -> Result<(), Vec<PolicyError>> {
+        let errors = self
+            .rules
+            .iter()
+            .flat_map(|r| &r.matchers)
+            .chain(self.matchers.values().flatten())
+            .filter_map(|m| m.compile().err())
+            .collect();
+        finish_errors(errors)
+    }
+
     /// Rules that apply to a kind of subject.
     pub fn rules_on(&self, kind: SubjectKind) -> impl Iterator<Item = &Rule> {
         self.rules
@@ -578,5 +792,78 @@ impl Policy {
             .iter()
             .filter(move |(name, _)| names.0.is_empty() || names.contains(name))
             .map(|(n, t)| (n.as_str(), t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = "version: 1
+tickets:
+  jira: { pattern: 'EPL-[0-9]+', example: EPL-1 }
+  other: { pattern: 'X-[0-9]+', example: nope }
+paths:
+  infra: ['terraform/**', '*.tf']
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { trackers: [jira], in: [message] } }
+  - id: infra-ready
+    on: [pull_request]
+    when: { changed: [infra] }
+    require: { ready: true }
+";
+
+    fn built(matchers: &[Matcher]) -> Vec<bool> {
+        matchers
+            .iter()
+            .map(|m| match m {
+                Matcher::Pattern(p) | Matcher::Example(p, _) => p.compiled.get().is_some(),
+                Matcher::Globs(g) => g.set.get().is_some(),
+            })
+            .collect()
+    }
+
+    /// The commit-msg hook builds the commit rules' matchers and the
+    /// trackers they use, not the pull request's path sets, nor a tracker
+    /// no commit rule uses; `validate` builds (and checks) everything.
+    #[test]
+    fn prepare_builds_only_what_the_subjects_need() {
+        let policy = load(vec![PolicySource::new("p.yml", POLICY)]).unwrap();
+        let key = |section: &'static str, name: &str| (section, name.to_owned());
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [false]);
+        policy.prepare(&[SubjectKind::Commit]).unwrap();
+        assert!(
+            built(&policy.matchers[&key("tickets", "jira")])
+                .iter()
+                .all(|b| *b)
+        );
+        assert!(
+            built(&policy.matchers[&key("tickets", "other")])
+                .iter()
+                .all(|b| !b)
+        );
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [false]);
+        // The tracker no commit rule uses has an example that does not match:
+        // reported when everything is built, as `validate` does.
+        let errors = policy.prepare_all().unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, "policy::example-mismatch");
+        assert_eq!(
+            (errors[0].span.unwrap().line, errors[0].span.unwrap().column),
+            (4, 42)
+        );
+        assert!(built(&policy.matchers[&key("paths", "infra")]) == [true]);
+    }
+
+    /// An invalid policy shows every problem at once, those that only
+    /// compiling finds included.
+    #[test]
+    fn an_invalid_policy_reports_compile_problems_too() {
+        let text = POLICY.replace("on: [commit]", "on: [nothing]");
+        let invalid = load(vec![PolicySource::new("p.yml", text)]).unwrap_err();
+        let codes: Vec<&str> = invalid.errors.iter().map(|e| e.code).collect();
+        assert_eq!(codes, ["policy::example-mismatch", "policy::unknown-value"]);
     }
 }

@@ -3,7 +3,7 @@
 use crate::policy::ErrorCode;
 use schemars::JsonSchema;
 
-use super::decode::{Decoder, glob};
+use super::decode::{Decoder, base_glob};
 use super::node::{Node, Span};
 use super::{Globs, Pattern, PolicyError, Spanned, Strings};
 
@@ -50,7 +50,7 @@ pub struct Predicate {
 #[derive(Clone, Debug)]
 pub enum ChangedRef {
     Set(Spanned<String>),
-    Glob(Spanned<String>, globset::GlobSet),
+    Glob(Spanned<String>, Globs),
 }
 
 pub const KEYS: &[&str] = &[
@@ -147,23 +147,10 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
     let mut ok = true;
     for name in names {
         if looks_like_glob(&name.value) {
-            match glob(&name.value) {
-                Ok(globs) => {
-                    let mut builder = globset::GlobSetBuilder::new();
-                    for g in globs {
-                        builder.add(g);
-                    }
-                    match builder.build() {
-                        Ok(set) => out.push(ChangedRef::Glob(name.clone(), set)),
-                        Err(err) => {
-                            ok = false;
-                            d.error(PolicyError::at(
-                                ErrorCode::InvalidGlob,
-                                name.span,
-                                format!("invalid glob: {err}"),
-                            ));
-                        }
-                    }
+            match base_glob(&name.value) {
+                Ok((glob, folder)) => {
+                    let set = d.changed_glob(&name, glob, folder);
+                    out.push(ChangedRef::Glob(name, set));
                 }
                 Err(err) => {
                     ok = false;

@@ -336,7 +336,7 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
         if let WaivedSubject::Ticket(ticket) = subject
             && !policy.tickets.values().any(|t| {
                 t.pattern
-                    .regex
+                    .regex()
                     .find_iter(ticket)
                     .any(|m| m.as_str() == ticket)
             })

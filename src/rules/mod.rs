@@ -155,24 +155,30 @@ impl Used {
     }
 }
 
+/// The definitions one rule refers to, through its conditions and its
+/// requirements.
+pub fn rule_uses(policy: &Policy, rule: &Rule, used: &mut Used) {
+    for p in rule.when.iter().chain(rule.unless.iter()) {
+        p.visit(&mut |q| {
+            if let Some(kinds) = &q.kind {
+                used.names("kinds", kinds);
+            }
+            if let Some(changed) = &q.changed {
+                used.path_sets(changed);
+            }
+        });
+    }
+    for (_, _, requirement) in rule.require.each() {
+        requirement.uses(policy, used);
+    }
+}
+
 /// Definitions no rule refers to: `(section, name, where it is defined)`,
 /// in file order.
 pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
     let mut used = Used::default();
     for rule in &policy.rules {
-        for p in rule.when.iter().chain(rule.unless.iter()) {
-            p.visit(&mut |q| {
-                if let Some(kinds) = &q.kind {
-                    used.names("kinds", kinds);
-                }
-                if let Some(changed) = &q.changed {
-                    used.path_sets(changed);
-                }
-            });
-        }
-        for (_, _, requirement) in rule.require.each() {
-            requirement.uses(policy, &mut used);
-        }
+        rule_uses(policy, rule, &mut used);
     }
     let mut out: Vec<(&'static str, &str, Span)> = policy
         .definitions

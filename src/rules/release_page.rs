@@ -263,7 +263,7 @@ pub fn trackers<'p>(policy: &'p Policy, named: &Strings, incident: bool) -> Vec<
                 named.contains(name)
             }
         })
-        .map(|(_, t)| &t.pattern.regex)
+        .map(|(_, t)| t.pattern.regex())
         .collect()
 }
 
@@ -477,7 +477,7 @@ impl Options {
         out.links = policy
             .tickets
             .values()
-            .filter_map(|t| Some((t.pattern.regex.clone(), t.url.as_ref()?.value.clone())))
+            .filter_map(|t| Some((t.pattern.regex().clone(), t.url.as_ref()?.value.clone())))
             .collect();
         out.missing = index.missing;
         out.unlisted = index.unlisted.into_iter().collect();

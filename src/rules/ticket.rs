@@ -201,7 +201,7 @@ impl Requirement for Options {
         let mut found = BTreeSet::new();
         for (_, text) in &texts {
             for (_, tracker) in &trackers {
-                for m in tracker.pattern.regex.find_iter(text) {
+                for m in tracker.pattern.regex().find_iter(text) {
                     found.insert(m.as_str().to_owned());
                 }
             }
