@@ -281,8 +281,13 @@ async fn serve(s: &Scenario) -> MockServer {
     server
 }
 
-fn audit(s: &Scenario, server: &MockServer, cache: &std::path::Path) -> common::Cmd {
+/// `audit v1.0.0..HEAD --repo octo/app` with JSON output, under `policy`
+/// when given (else the repository's own).
+fn json_audit(s: &Scenario, policy: Option<&std::path::Path>) -> common::Cmd {
     let mut cmd = s.repo.cmd();
+    if let Some(policy) = policy {
+        cmd.arg("--policy").arg(policy);
+    }
     cmd.args([
         "--format",
         "json",
@@ -290,13 +295,28 @@ fn audit(s: &Scenario, server: &MockServer, cache: &std::path::Path) -> common::
         "v1.0.0..HEAD",
         "--repo",
         "octo/app",
-    ])
-    .arg("--cache")
-    .arg(cache)
-    .env("GITHUB_API_URL", server.uri())
-    .env("GITHUB_TOKEN", FAKE_TOKEN)
-    .env("GIT_POLICY_RETRY_DELAY", "0.01");
+    ]);
     cmd
+}
+
+/// The audit against the mock, with a token and its own cache.
+fn audit_with(
+    s: &Scenario,
+    server: &MockServer,
+    cache: &std::path::Path,
+    policy: Option<&std::path::Path>,
+) -> common::Cmd {
+    let mut cmd = json_audit(s, policy);
+    cmd.arg("--cache")
+        .arg(cache)
+        .env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_TOKEN", FAKE_TOKEN)
+        .env("GIT_POLICY_RETRY_DELAY", "0.01");
+    cmd
+}
+
+fn audit(s: &Scenario, server: &MockServer, cache: &std::path::Path) -> common::Cmd {
+    audit_with(s, server, cache, None)
 }
 
 async fn run(mut cmd: common::Cmd) -> (i32, Value, String) {
@@ -553,19 +573,7 @@ async fn server_errors_are_retried_a_few_times_then_not_a_pass() {
 #[test]
 fn without_a_token_evidence_is_not_checked_a_warning_or_an_error_when_required() {
     let s = scenario();
-    let out = s
-        .repo
-        .cmd()
-        .args([
-            "--format",
-            "json",
-            "audit",
-            "v1.0.0..HEAD",
-            "--repo",
-            "octo/app",
-        ])
-        .output()
-        .unwrap();
+    let out = json_audit(&s, None).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{v}");
     assert_eq!(v["release"]["evidence"], "not_checked");
@@ -584,19 +592,7 @@ fn without_a_token_evidence_is_not_checked_a_warning_or_an_error_when_required()
     );
     s.repo.git(&["add", "."]);
     s.repo.commit("EPL-10 Require evidence");
-    let out = s
-        .repo
-        .cmd()
-        .args([
-            "--format",
-            "json",
-            "audit",
-            "v1.0.0..HEAD",
-            "--repo",
-            "octo/app",
-        ])
-        .output()
-        .unwrap();
+    let out = json_audit(&s, None).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(v["findings"][0]["level"], "error");
@@ -645,20 +641,7 @@ async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
             format!("{POLICY_V1}audit: {{ exempt_accounts: ['release-bot[bot]'] }}\n"),
         )
         .unwrap();
-        let mut cmd = s.repo.cmd();
-        cmd.arg("--policy").arg(&file);
-        cmd.args([
-            "--format",
-            "json",
-            "audit",
-            "v1.0.0..HEAD",
-            "--repo",
-            "octo/app",
-        ])
-        .arg("--cache")
-        .arg(cache.path())
-        .env("GITHUB_API_URL", server.uri())
-        .env("GITHUB_TOKEN", FAKE_TOKEN);
+        let cmd = audit_with(&s, &server, cache.path(), Some(&file));
         let (_, v, stderr) = run(cmd).await;
         assert_eq!(verdicts(&v)[1].1, verdict, "signed: {signed}\n{stderr}");
         assert_eq!(verdicts(&v)[1].0, Value::Null);
@@ -679,23 +662,7 @@ async fn a_direct_push_is_waived_by_its_commit_and_only_so() {
         )
     };
     std::fs::write(&file, waiver(&format!("commit: {direct}"))).unwrap();
-    let audit = |file: &std::path::Path| {
-        let mut cmd = s.repo.cmd();
-        cmd.arg("--policy").arg(file);
-        cmd.args([
-            "--format",
-            "json",
-            "audit",
-            "v1.0.0..HEAD",
-            "--repo",
-            "octo/app",
-        ])
-        .arg("--cache")
-        .arg(cache.path())
-        .env("GITHUB_API_URL", server.uri())
-        .env("GITHUB_TOKEN", FAKE_TOKEN);
-        cmd
-    };
+    let audit = |file: &std::path::Path| audit_with(&s, &server, cache.path(), Some(file));
     let (_, v, stderr) = run(audit(&file)).await;
     let about_direct = |waived: bool| -> Vec<Value> {
         v["findings"]
