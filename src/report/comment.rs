@@ -7,7 +7,7 @@
 //! [`inert::comment_code`]: it cannot forge the hidden marker, inject HTML,
 //! links, images or `@mentions`, or end a code span.
 
-use super::inert::{comment_code, comment_text};
+use super::inert::{comment_code, comment_rich, comment_text};
 use super::{Report, plural, short_sha};
 use crate::engine::{ALSO_MISSING, Finding};
 use crate::policy::{Level, Policy};
@@ -198,12 +198,12 @@ fn line(c: &Comment<'_>, f: &Finding) -> String {
         }
         text.push_str("· ");
     }
-    text.push_str(&comment_text(&shorten(message, MESSAGE_SHOWN)));
+    text.push_str(&comment_rich(&shorten(message, MESSAGE_SHOWN)));
     let mut tail = Vec::new();
     if let Some(help) = &f.help {
         tail.push(format!(
             "**Fix:** {}",
-            comment_text(&shorten(help, MESSAGE_SHOWN))
+            comment_rich(&shorten(help, MESSAGE_SHOWN))
         ));
     }
     if let Some(missing) = &f.approvals {
@@ -286,6 +286,29 @@ mod tests {
                 assert_eq!(chars[i - 1], '\\', "{shown}");
             }
         }
+    }
+
+    #[test]
+    fn quoted_parts_are_code_spans_and_stay_inert() {
+        use crate::report::inert::comment_rich;
+        assert_eq!(
+            comment_rich("section `Steps to reproduce` is empty (only text)"),
+            "section `Steps to reproduce` is empty \\(only text\\)"
+        );
+        // Odd backticks: all plain text, every backtick escaped.
+        assert_eq!(comment_rich("a `b c"), "a \\`b c");
+        // A hostile file name inside the quotes stays in its code span; one
+        // that brings backticks only moves the spans, and what falls outside
+        // them is escaped text.
+        let hostile = "changes to `x`<img src=x>`@octo/team` and `[a](javascript:b)`";
+        let shown = comment_rich(hostile);
+        assert!(!shown.contains("<img"), "{shown}");
+        assert!(shown.contains("`@octo/team`"), "{shown}");
+        assert_eq!(
+            shown,
+            "changes to `x`&lt;img src=x&gt;`@octo/team` and `[a](javascript:b)`"
+        );
+        assert_eq!(comment_rich("empty `` pair"), "empty \\`\\` pair");
     }
 
     #[test]

@@ -199,6 +199,29 @@ pub fn comment_code(text: &str) -> String {
     }
 }
 
+/// A message in a GitHub comment, its `quoted` parts (section names,
+/// labels, patterns, file names) as code spans and the rest as
+/// [`comment_text`]. Every part is inert either way: text that brings its
+/// own backticks can only move where a code span starts or ends. With an
+/// odd number of backticks the whole message is plain text.
+pub fn comment_rich(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return comment_text(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 0 {
+            out.push_str(&comment_text(part));
+        } else if part.is_empty() {
+            out.push_str(r"\`\`");
+        } else {
+            out.push_str(&comment_code(part));
+        }
+    }
+    out
+}
+
 /// Text whose byte offsets must not move (a policy file under a miette
 /// snippet): each control character, escape or bidirectional override
 /// becomes as many `?` as it has bytes.
