@@ -206,7 +206,7 @@ pub fn comment_code(text: &str) -> String {
 /// odd number of backticks the whole message is plain text.
 pub fn comment_rich(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return comment_text(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
