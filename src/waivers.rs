@@ -69,6 +69,7 @@ pub fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDa
         }
     }
     report.findings = kept;
+    forget_waived_in_draft(report);
     for (index, waiver) in policy.waivers.iter().enumerate() {
         let judged = uses[index].findings > 0 || in_scope(&waiver.subject.value, scope);
         let used = report.waived.iter().any(|w| w.waiver == index);
@@ -151,6 +152,39 @@ pub fn covers(waiver: &Waiver, finding: &Finding, scope: &Scope) -> bool {
                 && finding.commit.is_none()
                 && finding.ticket.as_deref() == Some(ticket.as_str())
         }
+    }
+}
+
+/// A draft's finding lists what else the pull request misses before it can
+/// merge (see `engine::evaluate`); a waived finding is not missing.
+fn forget_waived_in_draft(report: &mut Report) {
+    if report.waived.is_empty() {
+        return;
+    }
+    let waived: Vec<String> = report
+        .waived
+        .iter()
+        .map(|w| format!("{} ({})", w.finding.rule, w.finding.message))
+        .collect();
+    for finding in &mut report.findings {
+        let Some((own, rest)) = finding.message.split_once(crate::engine::ALSO_MISSING) else {
+            continue;
+        };
+        let mut items = rest.to_owned();
+        for item in &waived {
+            for shape in [format!("{item}; "), format!("; {item}"), item.clone()] {
+                if let Some(at) = items.find(&shape) {
+                    items.replace_range(at..at + shape.len(), "");
+                    break;
+                }
+            }
+        }
+        let message = if items.is_empty() {
+            own.to_owned()
+        } else {
+            format!("{own}{}{items}", crate::engine::ALSO_MISSING)
+        };
+        finding.message = Arc::from(message);
     }
 }
 
@@ -263,6 +297,54 @@ waivers:
         assert_eq!(r.waived.len(), 1);
         assert_eq!(&*r.waived[0].finding.rule, "commit-ticket");
         assert_eq!(r.waivers[0].state, WaiverState::Used);
+    }
+
+    #[test]
+    fn a_drafts_finding_no_longer_lists_what_was_waived() {
+        let text = r#"version: 1
+tickets: { jira: { pattern: '\bEPL-[0-9]+\b' } }
+rules:
+  - id: draft
+    on: [pull_request]
+    require: { ready: true }
+  - id: pr-ticket
+    on: [pull_request]
+    require: { ticket: { in: [title] } }
+  - id: pr-labelled
+    on: [pull_request]
+    require: { labels: { any_of: [bug, feature] } }
+waivers:
+  - { pull_request: 7, rules: [pr-ticket], reason: outage, granted_by: rte }
+"#;
+        let p = load(vec![PolicySource::new("p.yml", text.to_owned())])
+            .unwrap_or_else(|e| panic!("{:?}", e.errors));
+        let pr = crate::facts::PullRequest {
+            number: 7,
+            title: "No ticket here".into(),
+            draft: true,
+            ..crate::facts::PullRequest::default()
+        };
+        let mut r = Report {
+            findings: crate::engine::evaluate(&p, Subject::PullRequest(&pr)),
+            ..Report::default()
+        };
+        let draft = |r: &Report| {
+            r.findings
+                .iter()
+                .find(|f| &*f.rule == "draft")
+                .map(|f| f.message.to_string())
+                .unwrap()
+        };
+        assert!(draft(&r).contains("pr-ticket ("), "{}", draft(&r));
+        let scope = Scope {
+            pull_request: Some(7),
+            ..Scope::default()
+        };
+        apply(&p, &mut r, &scope, day("2026-01-01"));
+        assert_eq!(r.waived.len(), 1);
+        let message = draft(&r);
+        assert!(!message.contains("pr-ticket"), "{message}");
+        assert!(message.contains("pr-labelled ("), "{message}");
     }
 
     #[test]
