@@ -209,7 +209,14 @@ async fn judge_range(
 /// One merged pull request: its facts (cache or API), the policy at its
 /// base commit, and the verdict of that policy on it as it stood at merge.
 async fn judge_pull(work: &Work<'_>, pull: &PullRef, shas: Vec<String>) -> Result<Change, Failure> {
-    let merge = pull.merge_commit.clone().unwrap_or_default();
+    // Only merged pull requests whose merge commit is in the range get here.
+    let Some(merge) = pull.merge_commit.clone() else {
+        return Err(Fatal::new(format!(
+            "pull request #{} has no merge commit: it cannot be judged as merged",
+            pull.number
+        ))
+        .into());
+    };
     let cached = match work.cache {
         Some(cache) => match cache.get(work.repo, pull.number, &merge, &pull.head_sha) {
             Ok(found) => found,
