@@ -222,12 +222,15 @@ fn a_waiver_that_waived_nothing_warns_only_where_its_commit_was_judged() {
 #[test]
 fn a_short_or_forged_commit_id_is_refused() {
     let (repo, hotfix, _) = history();
+    // Quoted: twelve hex digits can all be decimal ones, which YAML reads as a number (its own error).
+    let short = format!("'{}'", &hotfix[..12]);
     for (sha, expected) in [
         (
-            &hotfix[..12],
+            short.as_str(),
             "is a short commit id; a waiver names the full one",
         ),
         ("'hotfix pushed during the outage'", "is not a commit id"),
+        ("229653622756", "YAML read this commit id as a number"),
     ] {
         let out = run(&repo, &policy(&waiver(sha, "")), "human", &["validate"]);
         assert_eq!(out.status.code(), Some(2), "{sha}");
