@@ -1,4 +1,4 @@
-use super::{Global, Outcome, finish, policy_for};
+use super::{Global, Outcome, finish, policy_cached};
 use crate::engine::evaluate;
 use crate::facts::{Branch, Subject};
 use crate::report::Report;
@@ -16,7 +16,7 @@ pub fn run(global: &Global, name: Option<String>) -> Outcome {
         })?,
     };
     let root = git::work_tree(&repo);
-    let policy = policy_for(global, root.as_deref())?;
+    let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
     super::prepare(&policy, &[crate::policy::SubjectKind::Branch])?;
     let branch = Branch { name };
     let report = Report {

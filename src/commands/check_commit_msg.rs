@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::{Global, Outcome, finish, policy_for};
+use super::{Global, Outcome, finish, policy_cached};
 use crate::engine::{evaluate, needs_changes, skip_reason};
 use crate::facts::{Commit, Subject};
 use crate::policy::SubjectKind;
@@ -21,7 +21,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
             .into());
     }
     let root = git::work_tree(&repo);
-    let policy = policy_for(global, root.as_deref())?;
+    let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
     super::prepare(&policy, &[SubjectKind::Commit])?;
     let changed = if needs_changes(&policy, SubjectKind::Commit) {
         Some(git::staged_changes(&repo)?)

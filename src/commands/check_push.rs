@@ -2,7 +2,7 @@ use std::io::{BufRead, IsTerminal};
 
 use git2::{Oid, Repository};
 
-use super::{Global, Outcome, err, finish, policy_for};
+use super::{Global, Outcome, err, finish, policy_cached};
 use crate::engine::{evaluate, needs};
 use crate::facts::{Branch, Stage, Subject};
 use crate::policy::SubjectKind;
@@ -28,7 +28,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);
-    let policy = policy_for(global, root.as_deref())?;
+    let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
     super::prepare(&policy, &[SubjectKind::Commit, SubjectKind::Branch])?;
     let (updates, remote) = updates(remote)?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use crate::cli::{Check, Cli, ColorChoice, Command, Format};
-use crate::policy::{InvalidPolicy, Policy, load};
+use crate::policy::{InvalidPolicy, Policy};
 use crate::report::inert::{Inert, Mode};
 use crate::report::{self, Report, human::Style};
 use crate::sources::Fatal;
@@ -490,6 +490,16 @@ impl Write for InertStdout {
 
 /// Finds, reads and validates the policy for a work tree.
 pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failure> {
+    policy_cached(global, root, None)
+}
+
+/// [`policy_for`] for the hooks, which run on every commit and push: the
+/// parsed files are kept in `git_dir` between runs ([`crate::sources::policy_cache`]).
+pub fn policy_cached(
+    global: &Global,
+    root: Option<&Path>,
+    git_dir: Option<&Path>,
+) -> Result<Policy, Failure> {
     let (sources, origin) = policy_files::discover(root, &global.policies, global.builtin)?;
     if origin == Origin::Builtin {
         err(&format!(
@@ -499,7 +509,11 @@ pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failur
             crate::policy::BUILTIN_NAME
         ));
     }
-    load(sources).map_err(Failure::Policy)
+    let trees = match git_dir {
+        Some(dir) => crate::sources::policy_cache::parsed(dir, &sources),
+        None => crate::policy::parse_files(&sources),
+    };
+    crate::policy::load_parsed(sources, trees).map_err(Failure::Policy)
 }
 
 /// Today's date (UTC): the one fact waivers need. A clock that cannot be

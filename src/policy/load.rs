@@ -86,6 +86,29 @@ pub const MAX_POLICY_FILES: usize = 1000;
 
 /// Loads and validates policy files, merged in order.
 pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
+    let trees = parse_files(&sources);
+    load_parsed(sources, trees)
+}
+
+/// Each file's node tree, or why it is not YAML: the part of [`load`]
+/// that the hooks keep between runs ([`super::tree_cache`]).
+/// Too many files: none is parsed ([`load_parsed`] refuses them).
+pub fn parse_files(sources: &[PolicySource]) -> Vec<Result<Node, serde_saphyr::Error>> {
+    if sources.len() > MAX_POLICY_FILES {
+        return Vec::new();
+    }
+    sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| node::parse(&source.text, u16::try_from(index).unwrap_or(u16::MAX)))
+        .collect()
+}
+
+/// [`load`] with the files already parsed (`trees[i]` is `sources[i]`'s).
+pub fn load_parsed(
+    sources: Vec<PolicySource>,
+    trees: Vec<Result<Node, serde_saphyr::Error>>,
+) -> Result<Policy, InvalidPolicy> {
     if sources.len() > MAX_POLICY_FILES {
         let count = sources.len();
         return Err(InvalidPolicy {
@@ -121,10 +144,10 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
     let mut orphans: Vec<Predicate> = Vec::new();
-    for (index, source) in sources.iter().enumerate() {
+    for ((index, source), tree) in sources.iter().enumerate().zip(trees) {
         // At most MAX_POLICY_FILES (checked above): the index fits.
         let file = u16::try_from(index).unwrap_or(u16::MAX);
-        let root = match node::parse(&source.text, file) {
+        let root = match tree {
             Ok(root) => root,
             Err(err) => {
                 d.error(syntax_error(&err, source, file));

@@ -8,6 +8,7 @@ mod load;
 pub mod node;
 mod predicate;
 pub mod tracker;
+pub mod tree_cache;
 mod waiver;
 
 use std::borrow::Cow;
@@ -21,7 +22,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 pub use crate::facts::SubjectKind;
 pub use decode::{Decoder, Fields, glob, glob_set};
 pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
-pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
+pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load, load_parsed, parse_files};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
 pub use tracker::Tracker;

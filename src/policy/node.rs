@@ -102,8 +102,7 @@ fn from_events(text: &str, file: u16) -> Option<Node> {
         simple_key_max_lookahead: 1024,
         flow_nesting_limit: 255,
         block_nesting_limit: 255,
-        emit_comments: true,
-        max_buffered_comment_events: 32,
+        emit_comments: false,
     };
     enum Frame {
         Seq(Vec<Node>, Span),

@@ -9,6 +9,7 @@ pub mod github;
 pub mod history;
 pub mod hook;
 pub mod pack;
+pub mod policy_cache;
 pub mod policy_files;
 pub mod pull_request;
 pub mod release;

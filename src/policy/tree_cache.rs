@@ -1,0 +1,289 @@
+//! The parsed node trees of a policy, as bytes: what the hooks keep between
+//! runs so a commit does not parse the same YAML again.
+//!
+//! Parsing is most of what loading a policy costs (about 3 million
+//! instructions for the 14 KB built-in pack; reading it back from these bytes
+//! costs a tenth of that). An entry holds the full text of every file it was
+//! parsed from and is used only when each text is byte for byte the one being
+//! loaded, so a changed, renamed or reordered policy is parsed again: there is
+//! no key to collide. Everything after the parse (decoding, validation, every
+//! error) runs on every load as before.
+//!
+//! Pure: the bytes are read and written by [`crate::sources::policy_cache`].
+//! Bytes that are not a well-formed entry of this build are ignored (the
+//! files are parsed), never trusted: lengths are checked against what is
+//! left, nesting against the parser's own limit.
+
+use super::PolicySource;
+use super::node::{Node, Span, Value};
+
+const MAGIC: &[u8] = b"git-policy node trees\n";
+/// Bumped when the encoding changes; the crate version is checked too, since
+/// another build may resolve the same YAML differently.
+const FORMAT: u8 = 1;
+/// Deeper than any tree the parser hands over (it stops at 48).
+const MAX_DEPTH: usize = 64;
+
+/// The entry for `sources` and their parsed trees (in the same order).
+pub fn encode(sources: &[PolicySource], trees: &[Node]) -> Vec<u8> {
+    let size: usize = sources.iter().map(|s| s.text.len() * 3).sum();
+    let mut out = Vec::with_capacity(size + 64);
+    out.extend_from_slice(MAGIC);
+    out.push(FORMAT);
+    bytes(&mut out, env!("CARGO_PKG_VERSION").as_bytes());
+    u32(&mut out, sources.len() as u32);
+    for (source, tree) in sources.iter().zip(trees) {
+        bytes(&mut out, source.text.as_bytes());
+        node(&mut out, tree);
+    }
+    let crc = checksum(&out);
+    u32(&mut out, crc);
+    out
+}
+
+/// CRC-32 of an entry's body: a damaged file is parsed again, not believed.
+fn checksum(body: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(body);
+    crc.sum()
+}
+
+/// The trees of `sources` when `entry` was written for exactly these texts
+/// by this build; `None` otherwise.
+pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
+    let (body, crc) = entry.split_at_checked(entry.len().checked_sub(4)?)?;
+    if checksum(body).to_le_bytes() != crc {
+        return None;
+    }
+    let mut r = Reader { rest: body };
+    if r.take(MAGIC.len())? != MAGIC || r.byte()? != FORMAT {
+        return None;
+    }
+    let version = r.bytes()?;
+    if version != env!("CARGO_PKG_VERSION").as_bytes() || r.u32()? as usize != sources.len() {
+        return None;
+    }
+    let mut trees = Vec::with_capacity(sources.len());
+    for (index, source) in sources.iter().enumerate() {
+        if r.bytes()? != source.text.as_bytes() {
+            return None;
+        }
+        let file = u16::try_from(index).ok()?;
+        trees.push(r.node(file, source.text.len(), 0)?);
+    }
+    r.rest.is_empty().then_some(trees)
+}
+
+fn u32(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+    u32(out, b.len() as u32);
+    out.extend_from_slice(b);
+}
+
+fn node(out: &mut Vec<u8>, n: &Node) {
+    let tag = match &n.value {
+        Value::Null => 0,
+        Value::Bool(false) => 1,
+        Value::Bool(true) => 2,
+        Value::Int(_) => 3,
+        Value::Float(_) => 4,
+        Value::String(_) => 5,
+        Value::Seq(_) => 6,
+        Value::Map(_) => 7,
+    };
+    out.push(tag | if n.double_quoted { 0x80 } else { 0 });
+    for v in [n.span.offset, n.span.len, n.span.line, n.span.column] {
+        u32(out, v);
+    }
+    match &n.value {
+        Value::Null | Value::Bool(_) => {}
+        Value::Int(i) => out.extend_from_slice(&i.to_le_bytes()),
+        Value::Float(f) => out.extend_from_slice(&f.to_bits().to_le_bytes()),
+        Value::String(s) => bytes(out, s.as_bytes()),
+        Value::Seq(items) => {
+            u32(out, items.len() as u32);
+            items.iter().for_each(|item| node(out, item));
+        }
+        Value::Map(entries) => {
+            u32(out, entries.len() as u32);
+            for (k, v) in entries {
+                node(out, k);
+                node(out, v);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.rest.len() {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    /// A count of items, each at least `min` bytes long: no more than what is left.
+    fn count(&mut self, min: usize) -> Option<usize> {
+        let n = self.u32()? as usize;
+        (n.checked_mul(min)? <= self.rest.len()).then_some(n)
+    }
+
+    fn node(&mut self, file: u16, text_len: usize, depth: usize) -> Option<Node> {
+        // Tag and span: the least a node takes.
+        const NODE: usize = 17;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let tag = self.byte()?;
+        let [offset, len, line, column] = [self.u32()?, self.u32()?, self.u32()?, self.u32()?];
+        // Spans index the text (miette slices it): they must lie inside it.
+        if (offset as usize).checked_add(len as usize)? > text_len {
+            return None;
+        }
+        let value = match tag & 0x7f {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::Int(self.u64()? as i64),
+            4 => Value::Float(f64::from_bits(self.u64()?)),
+            5 => Value::String(String::from(std::str::from_utf8(self.bytes()?).ok()?)),
+            6 => {
+                let n = self.count(NODE)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.node(file, text_len, depth + 1)?);
+                }
+                Value::Seq(items)
+            }
+            7 => {
+                let n = self.count(2 * NODE)?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let key = self.node(file, text_len, depth + 1)?;
+                    entries.push((key, self.node(file, text_len, depth + 1)?));
+                }
+                Value::Map(entries)
+            }
+            _ => return None,
+        };
+        Some(Node {
+            value,
+            span: Span {
+                file,
+                offset,
+                len,
+                line,
+                column,
+            },
+            double_quoted: tag & 0x80 != 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::node::parse;
+
+    fn sources() -> Vec<PolicySource> {
+        vec![
+            PolicySource::new("a.yml", crate::policy::BUILTIN_TEXT),
+            PolicySource::new(
+                "b.yml",
+                "version: 1\nrules:\n  - id: x\n    on: [commit]\n    require: { message: { pattern: \"^x\" } }\n    n: [1, 2.5, null, true, false, ~]\n",
+            ),
+        ]
+    }
+
+    fn parsed(sources: &[PolicySource]) -> Vec<Node> {
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse(&s.text, i as u16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_trees_read_back_are_the_trees_parsed() {
+        let sources = sources();
+        let trees = parsed(&sources);
+        let entry = encode(&sources, &trees);
+        assert_eq!(decode(&entry, &sources), Some(trees));
+    }
+
+    #[test]
+    fn an_entry_is_used_only_for_the_very_same_texts() {
+        let sources = sources();
+        let entry = encode(&sources, &parsed(&sources));
+        let mut edited = sources.clone();
+        edited[1].text = edited[1].text.replace("^x", "^y");
+        assert_eq!(decode(&entry, &edited), None, "an edited file");
+        let reordered: Vec<PolicySource> = sources.iter().rev().cloned().collect();
+        assert_eq!(decode(&entry, &reordered), None, "files in another order");
+        assert_eq!(decode(&entry, &sources[..1]), None, "a file fewer");
+    }
+
+    #[test]
+    fn damaged_bytes_are_never_trusted() {
+        let sources = &sources()[1..];
+        let entry = encode(sources, &parsed(sources));
+        assert!(decode(&entry, sources).is_some());
+        for cut in 0..entry.len() {
+            assert_eq!(decode(&entry[..cut], sources), None, "cut at {cut}");
+        }
+        let mut longer = entry.clone();
+        longer.push(0);
+        assert_eq!(decode(&longer, sources), None, "trailing bytes");
+        for at in 0..entry.len() {
+            let mut bad = entry.clone();
+            bad[at] ^= 0x24;
+            assert_eq!(decode(&bad, sources), None, "byte {at} changed");
+        }
+    }
+
+    #[test]
+    fn a_well_formed_entry_with_spans_outside_the_text_is_refused() {
+        let sources = &sources()[1..];
+        let mut trees = parsed(sources);
+        trees[0].span.offset = sources[0].text.len() as u32;
+        trees[0].span.len = 1;
+        assert_eq!(decode(&encode(sources, &trees), sources), None);
+    }
+
+    #[test]
+    fn an_entry_of_another_build_is_not_used() {
+        let sources = sources();
+        let entry = encode(&sources, &parsed(&sources));
+        let mut body = entry[..entry.len() - 4].to_vec();
+        body[MAGIC.len()] = FORMAT + 1;
+        let crc = checksum(&body);
+        u32(&mut body, crc);
+        assert_eq!(decode(&body, &sources), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! The hooks keep the parsed policy files in `.git/git-policy/node-trees`
+//! (see `src/policy/tree_cache.rs`). A cached run must judge exactly as an
+//! uncached one: same output, same exit status, and an edited, damaged or
+//! foreign entry is never believed.
+
+mod common;
+
+use common::{POLICY, Repo};
+
+fn cache_file(repo: &Repo) -> std::path::PathBuf {
+    repo.path().join(".git/git-policy/node-trees")
+}
+
+/// Runs the commit-msg hook on `message`: (exit status, stdout, stderr).
+fn hook(repo: &Repo, message: &str) -> (Option<i32>, String, String) {
+    repo.write(".git/COMMIT_EDITMSG", message);
+    let out = repo
+        .cmd()
+        .args(["check", "commit-msg", ".git/COMMIT_EDITMSG"])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn repo() -> Repo {
+    let repo = Repo::new("feature/EPL-1-cache");
+    repo.write(".git-policy.yml", POLICY);
+    repo
+}
+
+#[test]
+fn a_cached_run_judges_exactly_as_the_first() {
+    let repo = repo();
+    assert!(!cache_file(&repo).exists());
+    for message in ["EPL-7 Retry on timeout\n", "Retry on timeout\n"] {
+        let first = hook(&repo, message);
+        assert!(cache_file(&repo).exists(), "the first run keeps the parse");
+        let cached = hook(&repo, message);
+        assert_eq!(first, cached, "{message}");
+    }
+    assert_eq!(hook(&repo, "EPL-7 Retry\n").0, Some(0));
+    let (code, stdout, _) = hook(&repo, "Retry\n");
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("commit-ticket"), "{stdout}");
+}
+
+#[test]
+fn an_edited_policy_is_read_again() {
+    let repo = repo();
+    assert_eq!(hook(&repo, "EPL-7 Retry\n").0, Some(0));
+    // Same length, other ticket key: a stale entry would still pass EPL-7.
+    repo.write(".git-policy.yml", &POLICY.replace("EPL", "ABC"));
+    let (code, stdout, _) = hook(&repo, "EPL-7 Retry\n");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(hook(&repo, "ABC-7 Retry\n").0, Some(0));
+    // An invalid edit is reported, with its place, cached entry or not.
+    repo.write(
+        ".git-policy.yml",
+        &POLICY.replace("in: [message]", "in: [mesage]"),
+    );
+    let (code, _, stderr) = hook(&repo, "ABC-7 Retry\n");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(".git-policy.yml:9:"), "{stderr}");
+}
+
+#[test]
+fn a_damaged_entry_is_parsed_again_and_replaced() {
+    let repo = repo();
+    let clean = hook(&repo, "Retry\n");
+    let good = std::fs::read(cache_file(&repo)).unwrap();
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    for damaged in [
+        b"not an entry".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        flipped,
+        Vec::new(),
+    ] {
+        std::fs::write(cache_file(&repo), &damaged).unwrap();
+        assert_eq!(hook(&repo, "Retry\n"), clean);
+        assert_eq!(std::fs::read(cache_file(&repo)).unwrap(), good, "rewritten");
+    }
+}
+
+#[test]
+fn a_git_directory_that_cannot_be_written_is_no_error() {
+    let repo = repo();
+    // A file where the cache's folder would be: nothing can be written there.
+    repo.write(".git/git-policy", "in the way");
+    assert_eq!(hook(&repo, "EPL-7 Retry\n").0, Some(0));
+    let (code, stdout, _) = hook(&repo, "Retry\n");
+    assert_eq!(code, Some(1), "{stdout}");
+}
