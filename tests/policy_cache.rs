@@ -96,3 +96,58 @@ fn a_git_directory_that_cannot_be_written_is_no_error() {
     let (code, stdout, _) = hook(&repo, "Retry\n");
     assert_eq!(code, Some(1), "{stdout}");
 }
+
+/// Globs of every kind, read from the cache (parsed only when compiled):
+/// a path set, a folder, a glob in `changed`, branch globs in `unless`.
+#[test]
+fn globs_read_from_the_cache_match_as_parsed_ones() {
+    let repo = Repo::new("feature/cache");
+    repo.write(
+        ".git-policy.yml",
+        r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b', example: EPL-1 }
+paths:
+  infra: ['*.tf', 'deploy/']
+rules:
+  - id: infra-ticket
+    on: [commit]
+    when: { changed: [infra, 'db/**/*.sql'] }
+    unless: { branches: ['hotfix/*'] }
+    require: { ticket: { in: [message] } }
+"#,
+    );
+    repo.git(&["add", ".git-policy.yml"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 policy"]);
+    let staged = |path: &str| {
+        repo.git(&["reset", "-q"]);
+        repo.write(path, "x\n");
+        repo.git(&["add", path]);
+    };
+    for (path, refused) in [
+        ("infra/prod/main.tf", true),
+        ("deploy/web/app.yml", true),
+        ("db/migrations/001.sql", true),
+        ("README.md", false),
+        ("src/deploy.rs", false),
+    ] {
+        staged(path);
+        let first = hook(&repo, "Retry on timeout\n");
+        let cached = hook(&repo, "Retry on timeout\n");
+        assert_eq!(first, cached, "{path}");
+        assert_eq!(
+            first.0,
+            Some(if refused { 1 } else { 0 }),
+            "{path}: {first:?}"
+        );
+        std::fs::remove_file(cache_file(&repo)).unwrap();
+    }
+    repo.git(&["switch", "-q", "-c", "hotfix/login"]);
+    staged("infra/prod/main.tf");
+    hook(&repo, "Retry on timeout\n");
+    assert_eq!(
+        hook(&repo, "Retry on timeout\n").0,
+        Some(0),
+        "exempt on hotfix/*"
+    );
+}

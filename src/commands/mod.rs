@@ -509,11 +509,11 @@ pub fn policy_cached(
             crate::policy::BUILTIN_NAME
         ));
     }
-    let trees = match git_dir {
-        Some(dir) => crate::sources::policy_cache::parsed(dir, &sources),
-        None => crate::policy::parse_files(&sources),
-    };
-    crate::policy::load_parsed(sources, trees).map_err(Failure::Policy)
+    match git_dir {
+        Some(dir) => crate::sources::policy_cache::load(dir, sources),
+        None => crate::policy::load(sources),
+    }
+    .map_err(Failure::Policy)
 }
 
 /// Today's date (UTC): the one fact waivers need. A clock that cannot be

@@ -5,7 +5,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::error::{PolicyError, did_you_mean};
 use super::node::{Node, Span, Value};
-use super::{Globs, GlobsError, Matcher, Pattern, Spanned};
+use super::{GlobSyntax, Globs, GlobsError, Matcher, Pattern, Spanned};
 
 /// Collects errors while the model is decoded; a decode function returns
 /// `None` after it has recorded why.
@@ -15,6 +15,11 @@ pub struct Decoder {
     /// Every regex and glob set decoded, to be compiled when needed: the
     /// loader hands each rule and each definition its own.
     pub matchers: Vec<Matcher>,
+    /// These very texts loaded without an error before, with this build
+    /// (the hooks' cache says so): the syntax of regexes and globs is not
+    /// checked again; they are parsed when compiled, which still stops the
+    /// run on an error (exit 2).
+    pub trusted: bool,
 }
 
 /// The entries of one mapping, checked against the keys it may have.
@@ -203,6 +208,11 @@ impl Decoder {
     /// rule that uses it is about to judge a subject.
     pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
         let source = self.string(node)?;
+        if self.trusted {
+            let pattern = Pattern::new(source);
+            self.matchers.push(Matcher::Pattern(pattern.clone()));
+            return Some(pattern);
+        }
         if let Some(error) = super::escapes::trap(node, &source.value) {
             self.error(error);
             return None;
@@ -239,6 +249,9 @@ impl Decoder {
 
     /// gitignore-style globs: `*` stays within a path segment, `**` crosses them.
     pub fn globs(&mut self, node: &Node) -> Option<Globs> {
+        if self.trusted {
+            return self.unparsed_globs(node, GlobSyntax::Path);
+        }
         let mut compiled = Vec::new();
         let mut patterns = Vec::new();
         let mut ok = true;
@@ -372,6 +385,30 @@ impl Decoder {
         Some(globs)
     }
 
+    /// Globs of a trusted policy ([`Decoder::trusted`]): texts, parsed when built.
+    fn unparsed_globs(&mut self, node: &Node, syntax: GlobSyntax) -> Option<Globs> {
+        let items = self.list(node);
+        let patterns = items
+            .iter()
+            .map(|item| self.string(item))
+            .collect::<Option<Vec<_>>>()?;
+        let globs = Globs::unparsed(patterns, syntax, node.span, GlobsError::TooLarge);
+        self.matchers.push(globs.matcher());
+        Some(globs)
+    }
+
+    /// One glob of `changed` of a trusted policy, parsed when built.
+    pub fn unparsed_changed_glob(&mut self, name: &Spanned<String>) -> Globs {
+        let globs = Globs::unparsed(
+            vec![name.clone()],
+            GlobSyntax::Path,
+            name.span,
+            GlobsError::Invalid,
+        );
+        self.matchers.push(globs.matcher());
+        globs
+    }
+
     /// One glob of `changed` (a set of its own), built when first needed.
     pub fn changed_glob(&mut self, name: &Spanned<String>, glob: Glob, folder: bool) -> Globs {
         let globs = Globs::new(
@@ -402,6 +439,9 @@ pub fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
 impl Decoder {
     /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
     pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
+        if self.trusted {
+            return self.unparsed_globs(node, GlobSyntax::Branch);
+        }
         let mut compiled = Vec::new();
         let mut patterns = Vec::new();
         let mut ok = true;

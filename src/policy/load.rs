@@ -87,7 +87,7 @@ pub const MAX_POLICY_FILES: usize = 1000;
 /// Loads and validates policy files, merged in order.
 pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     let trees = parse_files(&sources);
-    load_parsed(sources, trees)
+    load_parsed(sources, trees, false)
 }
 
 /// Each file's node tree, or why it is not YAML: the part of [`load`]
@@ -105,9 +105,12 @@ pub fn parse_files(sources: &[PolicySource]) -> Vec<Result<Node, serde_saphyr::E
 }
 
 /// [`load`] with the files already parsed (`trees[i]` is `sources[i]`'s).
+/// `trusted`: these very sources loaded without an error before, with this
+/// build ([`Decoder::trusted`]); only the hooks' cache says so.
 pub fn load_parsed(
     sources: Vec<PolicySource>,
     trees: Vec<Result<Node, serde_saphyr::Error>>,
+    trusted: bool,
 ) -> Result<Policy, InvalidPolicy> {
     if sources.len() > MAX_POLICY_FILES {
         let count = sources.len();
@@ -126,7 +129,10 @@ pub fn load_parsed(
             }],
         });
     }
-    let mut d = Decoder::default();
+    let mut d = Decoder {
+        trusted,
+        ..Decoder::default()
+    };
     let mut policy = Policy {
         tickets: BTreeMap::new(),
         teams: BTreeMap::new(),

@@ -173,16 +173,43 @@ pub struct Globs {
 
 /// The parsed globs of a [`Globs`] and the matcher built from them, shared
 /// with the policy's list of matchers to build.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct GlobsMatcher {
     /// Each glob, with whether it also stands for everything under it
     /// (`glob/**`, added when the set is built), and where it is written.
     globs: Vec<(globset::Glob, bool, Span)>,
+    /// Globs of a policy known to be valid ([`Decoder::trusted`]): parsed
+    /// when the set is built, not when the policy is loaded.
+    unparsed: Vec<(Spanned<String>, GlobSyntax)>,
     /// Where the list is written, for the error when the set cannot be built.
     span: Span,
     /// How a build failure is reported.
     error: GlobsError,
     set: std::sync::OnceLock<GlobSet>,
+}
+
+/// How a glob's text is read.
+#[derive(Clone, Copy, Debug)]
+pub enum GlobSyntax {
+    /// A path: gitignore-style ([`decode::base_glob`]).
+    Path,
+    /// A branch name: `*` crosses `/`.
+    Branch,
+}
+
+impl GlobSyntax {
+    /// The glob, and whether everything under it must be added (`glob/**`).
+    pub fn parse(self, text: &str) -> Result<(globset::Glob, bool), globset::Error> {
+        match self {
+            GlobSyntax::Path => decode::base_glob(text),
+            GlobSyntax::Branch => Ok((
+                globset::GlobBuilder::new(text)
+                    .literal_separator(false)
+                    .build()?,
+                false,
+            )),
+        }
+    }
 }
 
 /// How a glob set that cannot be built is reported.
@@ -208,10 +235,30 @@ impl Globs {
             patterns,
             matcher: std::sync::Arc::new(GlobsMatcher {
                 globs,
+                unparsed: Vec::new(),
                 span,
                 error,
                 set: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Globs of a policy known to be valid, parsed when the set is built.
+    pub fn unparsed(
+        patterns: Vec<Spanned<String>>,
+        syntax: GlobSyntax,
+        span: Span,
+        error: GlobsError,
+    ) -> Globs {
+        Globs {
+            matcher: std::sync::Arc::new(GlobsMatcher {
+                globs: Vec::new(),
+                unparsed: patterns.iter().map(|p| (p.clone(), syntax)).collect(),
+                span,
+                error,
+                set: std::sync::OnceLock::new(),
+            }),
+            patterns,
         }
     }
 
@@ -230,6 +277,18 @@ impl Globs {
     }
 }
 
+/// What was written and what it built: the same whether the globs were
+/// parsed when loaded or when built.
+impl std::fmt::Debug for GlobsMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobsMatcher")
+            .field("span", &self.span)
+            .field("error", &self.error)
+            .field("set", &self.set)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GlobsMatcher {
     fn set(&self) -> &GlobSet {
         self.set.get_or_init(|| {
@@ -244,7 +303,14 @@ impl GlobsMatcher {
 
     fn build(&self) -> Result<GlobSet, PolicyError> {
         let mut builder = globset::GlobSetBuilder::new();
-        for (glob, folder, span) in &self.globs {
+        let mut parsed = Vec::with_capacity(self.unparsed.len());
+        for (text, syntax) in &self.unparsed {
+            let (glob, folder) = syntax
+                .parse(&text.value)
+                .map_err(|err| decode::invalid_glob(text.span, &err))?;
+            parsed.push((glob, folder, text.span));
+        }
+        for (glob, folder, span) in self.globs.iter().chain(&parsed) {
             builder.add(glob.clone());
             if *folder {
                 // The glob parsed, so the glob followed by `/**` does too;

@@ -146,7 +146,10 @@ fn decode_changed(node: &Node, d: &mut Decoder) -> Option<Vec<ChangedRef>> {
     let mut out = Vec::new();
     let mut ok = true;
     for name in names {
-        if looks_like_glob(&name.value) {
+        if looks_like_glob(&name.value) && d.trusted {
+            let set = d.unparsed_changed_glob(&name);
+            out.push(ChangedRef::Glob(name, set));
+        } else if looks_like_glob(&name.value) {
             match base_glob(&name.value) {
                 Ok((glob, folder)) => {
                     let set = d.changed_glob(&name, glob, folder);

@@ -1,13 +1,16 @@
 //! The hooks' cache of parsed policy files ([`crate::policy::tree_cache`]):
 //! one file in the repository's git directory, `git-policy/node-trees`.
 //!
-//! Only the parse is kept: decoding and validation run on every load. The
-//! cache is best effort: a missing, unreadable, damaged or stale file means
-//! the files are parsed, and a file that cannot be written is not an error.
+//! Only the parse of a policy that loaded without an error is kept; decoding
+//! and validation run on every load. The cache is best effort: a missing,
+//! unreadable, damaged or stale file means the files are parsed, and a file
+//! that cannot be written is not an error.
 
 use std::path::{Path, PathBuf};
 
-use crate::policy::{Node, PolicySource, parse_files, tree_cache};
+use crate::policy::{
+    InvalidPolicy, Node, Policy, PolicySource, load_parsed, parse_files, tree_cache,
+};
 
 /// Where the entry lives under a git directory (the common one, shared by
 /// worktrees).
@@ -15,23 +18,25 @@ pub fn path(git_dir: &Path) -> PathBuf {
     git_dir.join("git-policy").join("node-trees")
 }
 
-/// The node tree of each source: from the cache when it holds exactly these
-/// texts, else parsed (and the cache rewritten when every file parsed).
-pub fn parsed(git_dir: &Path, sources: &[PolicySource]) -> Vec<Result<Node, serde_saphyr::Error>> {
+/// Loads `sources`: from the cached trees when an entry holds exactly these
+/// files (then trusted: see [`tree_cache`]), else parsed, and the entry
+/// rewritten when they load without an error.
+pub fn load(git_dir: &Path, sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     let file = path(git_dir);
     if let Ok(entry) = std::fs::read(&file)
-        && let Some(trees) = tree_cache::decode(&entry, sources)
+        && let Some(trees) = tree_cache::decode(&entry, &sources)
     {
-        return trees.into_iter().map(Ok).collect();
+        return load_parsed(sources, trees.into_iter().map(Ok).collect(), true);
     }
-    let parsed = parse_files(sources);
+    let parsed = parse_files(&sources);
     let trees: Option<Vec<Node>> = parsed.iter().map(|t| t.as_ref().ok().cloned()).collect();
+    let policy = load_parsed(sources, parsed, false)?;
     if let Some(trees) = trees
         && !trees.is_empty()
     {
-        write(&file, &tree_cache::encode(sources, &trees));
+        write(&file, &tree_cache::encode(&policy.sources, &trees));
     }
-    parsed
+    Ok(policy)
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half an entry.
