@@ -226,7 +226,7 @@ pub fn comment_rich(text: &str) -> String {
 /// snippet): each control character, escape or bidirectional override
 /// becomes as many `?` as it has bytes.
 pub fn same_length(text: &str) -> Cow<'_, str> {
-    if text.chars().any(|c| needs_escape(c) && c != '\r') {
+    if has_escapes(text) {
         Cow::Owned(
             text.chars()
                 .map(|c| {
@@ -241,6 +241,32 @@ pub fn same_length(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// Whether `text` holds a character [`same_length`] replaces. A policy is
+/// mostly ASCII: bytes are checked one at a time and only the others are
+/// decoded, several times cheaper than decoding every character.
+fn has_escapes(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        if b.is_ascii() {
+            if !matches!(b, b' '..=b'~' | b'\t' | b'\n' | b'\r') {
+                return true;
+            }
+            at += 1;
+        } else {
+            // `at` is on a character boundary: only whole characters are skipped.
+            let Some(c) = text.get(at..).and_then(|rest| rest.chars().next()) else {
+                return true;
+            };
+            if needs_escape(c) {
+                return true;
+            }
+            at += c.len_utf8();
+        }
+    }
+    false
 }
 
 /// Whether the runner would read `line` as a workflow command.
@@ -348,6 +374,27 @@ fn redact_patterns(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_length_keeps_offsets_and_borrows_plain_text() {
+        let plain = "version: 1\r\n\trules: [] # ok ~\n";
+        assert!(matches!(same_length(plain), Cow::Borrowed(t) if t == plain));
+        let hostile = "a\x1b[31mb\x7f c\u{85}d\u{202e}e\r\né";
+        let out = same_length(hostile);
+        assert_eq!(out.len(), hostile.len());
+        assert_eq!(out, "a?[31mb? c??d???e\r\né");
+        // Non-ASCII without anything to replace is borrowed too.
+        assert!(matches!(same_length("naïve: ✓\n"), Cow::Borrowed(_)));
+        // The byte scan decides as decoding every character would.
+        for c in (0..0x3000)
+            .chain(0xFFF0..0x1_0010)
+            .filter_map(char::from_u32)
+        {
+            let text = format!("ok é {c} ✓");
+            let decoded = text.chars().any(|c| needs_escape(c) && c != '\r');
+            assert_eq!(has_escapes(&text), decoded, "U+{:04X}", c as u32);
+        }
+    }
 
     fn inert() -> Inert {
         Inert {
