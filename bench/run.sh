@@ -50,17 +50,29 @@ if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
   cargo install --quiet --locked --root "$tools" committed --version 1.1.11
 fi
 echo "== check commit-msg on one message, whole process, side by side with committed (the same message file)"
+# A task branch, where the built-in pack accepts the commit (on `main` it is refused: P9).
+task=$work/task-repo
+if [ ! -d "$task" ]; then
+  git init -q -b feature/EPL-123-retry-login "$task"
+fi
+# The hooks keep the parsed policy in .git/git-policy/ (warm-up runs write it);
+# the "first run" rows delete it before every run, as a changed policy would.
 # -i: with the built-in pack the commit on `main` is refused (P9), exit 1 by design
 hyperfine -N -i --warmup 50 --runs 500 --export-json "$work/commit-msg.json" \
-  -n 'git-policy check commit-msg' "$bin -C $repo --policy $policy check commit-msg $msg" \
-  -n 'git-policy check commit-msg (built-in pack)' "$bin -C $repo check commit-msg $msg" \
+  -n 'git-policy check commit-msg (one-rule policy)' "$bin -C $repo --policy $policy check commit-msg $msg" \
+  -n 'git-policy check commit-msg (built-in pack, task branch: passes)' "$bin -C $task check commit-msg $msg" \
+  -n 'git-policy check commit-msg (built-in pack, main: refused)' "$bin -C $repo check commit-msg $msg" \
   -n 'committed --commit-file (1.1.11, its default rules)' "$tools/bin/committed --commit-file $msg" \
   -n '/bin/true' "/bin/true" \
   -n 'git --version' "git --version"
-python3 - "$work/commit-msg.json" <<'PY'
+hyperfine -i --warmup 20 --runs 200 --export-json "$work/commit-msg-first.json" \
+  --prepare "rm -f $task/.git/git-policy/node-trees" \
+  -n 'git-policy check commit-msg (built-in pack, task branch, first run: parses)' "$bin -C $task check commit-msg $msg"
+python3 - "$work/commit-msg.json" "$work/commit-msg-first.json" <<'PY'
 import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"  {r['command']:<45} median {r['median'] * 1000:.2f} ms, mean {r['mean'] * 1000:.2f} ms")
+for f in sys.argv[1:]:
+    for r in json.load(open(f))["results"]:
+        print(f"  {r['command']:<75} median {r['median'] * 1000:.2f} ms, mean {r['mean'] * 1000:.2f} ms")
 PY
 echo "== check pr: GitHub API round-trips (local server, 250 ms per answer)"
 cargo run --quiet --release --example api-rounds -- "$bin"
