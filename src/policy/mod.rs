@@ -7,6 +7,7 @@ mod escapes;
 mod load;
 pub mod node;
 mod predicate;
+mod table;
 pub mod tracker;
 mod waiver;
 
@@ -24,6 +25,11 @@ pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use node::{Node, Span};
 pub use predicate::{ChangedRef, Predicate};
+pub use table::{
+    Decode, Field, Named, Shorthand, Spec, Table, TrueForDefaults, branch_globs, doc_text,
+    non_empty, schema_of, unknown_name,
+};
+pub(crate) use table::{names, options};
 pub use tracker::Tracker;
 pub use waiver::{WaivedSubject, Waiver};
 
@@ -126,15 +132,6 @@ impl Pattern {
     }
 }
 
-impl JsonSchema for Pattern {
-    fn schema_name() -> Cow<'static, str> {
-        "Pattern".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "format": "regex", "description": "A regular expression (Rust regex syntax)." })
-    }
-}
-
 /// One or more regexes; a single string stands for a list of one.
 #[derive(Clone, Debug, Default)]
 pub struct Patterns(pub Vec<Pattern>);
@@ -142,21 +139,6 @@ pub struct Patterns(pub Vec<Pattern>);
 impl Patterns {
     pub fn any_match(&self, text: &str) -> bool {
         self.0.iter().any(|p| p.is_match(text))
-    }
-}
-
-impl JsonSchema for Patterns {
-    fn schema_name() -> Cow<'static, str> {
-        "Patterns".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A regular expression, or a list of them (any may match).",
-            "oneOf": [
-                { "type": "string", "format": "regex" },
-                { "type": "array", "items": { "type": "string", "format": "regex" } }
-            ]
-        })
     }
 }
 
@@ -312,18 +294,6 @@ impl Matcher {
 /// Longest glob accepted (keeps compiled matchers within regex size limits).
 pub const MAX_GLOB_LEN: usize = 512;
 
-impl JsonSchema for Globs {
-    fn schema_name() -> Cow<'static, str> {
-        "Globs".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A glob, or a list of globs (gitignore-style: `*` within a folder, `**` across folders).",
-            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
-        })
-    }
-}
-
 /// Names or values: a single string stands for a list of one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Strings(pub Vec<Spanned<String>>);
@@ -337,37 +307,15 @@ impl Strings {
     }
 }
 
-impl JsonSchema for Strings {
-    fn schema_name() -> Cow<'static, str> {
-        "Strings".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A string, or a list of strings (any of them).",
-            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
-        })
-    }
-}
-
-/// How serious a finding is. Only `error` fails the check.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    #[default]
-    Error,
-    Warning,
-    Notice,
-}
-
-impl Level {
-    pub const ALL: [Level; 3] = [Self::Error, Self::Warning, Self::Notice];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Notice => "notice",
-        }
+names! {
+    /// How serious a finding is. Only `error` fails the check.
+    #[names(what = "level")]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Level {
+        #[default]
+        Error = "error",
+        Warning = "warning",
+        Notice = "notice",
     }
 }
 

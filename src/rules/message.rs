@@ -55,6 +55,15 @@ pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
     generator.subschema_for::<Options>()
 }
 
+impl crate::policy::Decode for Options {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        decode(node, d)
+    }
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schema(generator)
+    }
+}
+
 pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
     let fields = d.fields(
         node,

@@ -234,7 +234,7 @@ macro_rules! requirements {
             fn json_schema(generator: &mut SchemaGenerator) -> Schema {
                 let mut properties = serde_json::Map::new();
                 $(
-                    let mut schema = $name::schema(generator);
+                    let mut schema = crate::policy::schema_of::<$name::Options>(generator);
                     schema.insert("description".into(), $name::SUMMARY.into());
                     properties.insert(stringify!($name).into(), schema.to_value());
                 )*
@@ -256,7 +256,7 @@ macro_rules! requirements {
                 let mut ok = true;
                 $(
                     if let (Some(key), Some(value)) = (fields.key(stringify!($name)), fields.get(stringify!($name))) {
-                        match $name::decode(value, d) {
+                        match <$name::Options as crate::policy::Decode>::decode(value, d) {
                             Some(options) => out.$name = Some(Spanned::new(options, key.span)),
                             None => ok = false,
                         }
