@@ -3,6 +3,7 @@
 use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
+use super::Decode;
 use super::decode::Decoder;
 use super::node::{self, Node, Span, Value};
 use super::predicate::{ChangedRef, Predicate};

@@ -98,12 +98,13 @@ pub type Check<T> = fn(&T, &str, &Node) -> Result<(), PolicyError>;
 /// What a field adds to its type's decoding: a check of the decoded value,
 /// another way to decode it, a default other than `Default`, a touch to its
 /// schema. Written as `=> check(f)`, `=> with(f)`, `=> default(f)`,
-/// `=> schema(f)` after the field in [`options!`].
+/// `=> schema(f)`, `=> written(f)` after the field in [`options!`].
 pub struct Spec<T> {
     check: Option<Check<T>>,
     with: Option<fn(&Node, &mut Decoder) -> Option<T>>,
     default: Option<fn() -> T>,
     schema: Option<fn(&mut Schema)>,
+    written: Option<fn(&mut SchemaGenerator) -> Schema>,
 }
 
 impl<T: Decode> Spec<T> {
@@ -114,6 +115,7 @@ impl<T: Decode> Spec<T> {
             with: None,
             default: None,
             schema: None,
+            written: None,
         }
     }
     pub fn check(mut self, f: Check<T>) -> Self {
@@ -130,6 +132,12 @@ impl<T: Decode> Spec<T> {
     }
     pub fn schema(mut self, f: fn(&mut Schema)) -> Self {
         self.schema = Some(f);
+        self
+    }
+    /// How the field is written when `with` reads it other than its type
+    /// is written.
+    pub fn written(mut self, f: fn(&mut SchemaGenerator) -> Schema) -> Self {
+        self.written = Some(f);
         self
     }
 
@@ -149,7 +157,11 @@ impl<T: Decode> Spec<T> {
 
     /// The field's schema, with its doc comment as description.
     pub fn property(&self, generator: &mut SchemaGenerator, description: &str) -> Schema {
-        let mut schema = described(schema_of::<T>(generator), description);
+        let schema = match self.written {
+            Some(written) => written(generator),
+            None => schema_of::<T>(generator),
+        };
+        let mut schema = described(schema, description);
         if let Some(touch) = self.schema {
             touch(&mut schema);
         }
@@ -265,7 +277,7 @@ impl<T: Default> Shorthand<T> for TrueForDefaults {
 macro_rules! options {
     (
         $(#[doc = $doc:literal])*
-        #[options(what = $what:literal $(, check = $check:path)? $(, shorthand = $short:ty)?)]
+        #[options(what = $what:literal $(, check = $check:path)? $(, shorthand = $short:ty)? $(, schema = $touch:path)?)]
         $(#[$attr:meta])*
         $vis:vis struct $name:ident {
             $(
@@ -280,6 +292,12 @@ macro_rules! options {
             $( $(#[doc = $fdoc])* $fvis $field: $ty, )*
         }
 
+        impl $name {
+            /// The keys it is written with.
+            #[allow(dead_code)]
+            pub const KEYS: &'static [&'static str] = &[$($crate::policy::options!(@key $field $($key)?)),*];
+        }
+
         impl $crate::policy::Decode for $name {
             const NAME: Option<&'static str> = Some(stringify!($name));
 
@@ -292,8 +310,7 @@ macro_rules! options {
                         return value;
                     }
                 )?
-                const KEYS: &[&str] = &[$($crate::policy::options!(@key $field $($key)?)),*];
-                let mut table = $crate::policy::Table::open(node, $what, KEYS, d)?;
+                let mut table = $crate::policy::Table::open(node, $what, Self::KEYS, d)?;
                 $(
                     let $field = $crate::policy::options!(
                         @take table, d, $ty, $crate::policy::options!(@key $field $($key)?)
@@ -336,6 +353,7 @@ macro_rules! options {
                 if !required.is_empty() {
                     schema.insert("required".into(), required.into());
                 }
+                $( $touch(&mut schema); )?
                 $( let mut schema = <$short as $crate::policy::Shorthand<Self>>::schema(schema); )?
                 let description = $crate::policy::doc_text(&[$($doc),*]);
                 if !description.is_empty() {
@@ -379,7 +397,7 @@ pub(crate) use options;
 macro_rules! names {
     (
         $(#[doc = $doc:literal])*
-        #[names(what = $what:literal $(, label = $label:literal)?)]
+        #[names(what = $what:literal $(, label = $label:literal)? $(, unknown = $unknown:path)?)]
         $(#[$attr:meta])*
         $vis:vis enum $name:ident {
             $( $(#[$vattr:meta])* $variant:ident = $text:literal ),* $(,)?
@@ -412,6 +430,14 @@ macro_rules! names {
                 node: &$crate::policy::Node,
                 d: &mut $crate::policy::Decoder,
             ) -> Option<Self> {
+                $(
+                    let found = node.as_str().and_then(Self::parse);
+                    if found.is_none() {
+                        d.error($unknown(node));
+                    }
+                    return found;
+                )?
+                #[allow(unreachable_code)]
                 let text = d.string(node)?;
                 let found = Self::parse(&text.value);
                 if found.is_none() {
@@ -525,6 +551,15 @@ impl<T: Decode> Decode for Vec<T> {
     fn schema(generator: &mut SchemaGenerator) -> Schema {
         let item = schema_of::<T>(generator);
         json_schema!({ "anyOf": [ item.clone(), { "type": "array", "items": item } ] })
+    }
+}
+
+impl<T: Decode> Decode for Box<T> {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        T::decode(node, d).map(Box::new)
+    }
+    fn schema(generator: &mut SchemaGenerator) -> Schema {
+        schema_of::<T>(generator)
     }
 }
 

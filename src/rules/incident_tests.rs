@@ -1,11 +1,11 @@
 use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
 use crate::facts::{Release, Subject};
-use crate::policy::{ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind};
+use crate::policy::{
+    ChangedRef, Policy, PolicyError, Rule, Strings, SubjectKind, TrueForDefaults, options,
+};
 use crate::predicates::changed_matches;
 
 pub const SUMMARY: &str =
@@ -39,46 +39,16 @@ comment such as `// INC-42: login loop after token refresh` is enough).
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// Incidents of the release have regression tests.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Incident trackers (default: every tracker with `incident: true`).
-    #[serde(default)]
-    pub trackers: Strings,
-    /// Test files: path-set names or globs (default: common test locations).
-    #[schemars(with = "Option<crate::policy::Strings>")]
-    pub tests: Option<Vec<ChangedRef>>,
-}
-
-/// How `incident_tests` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-impl crate::policy::Decode for Options {
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        decode(node, d)
+options! {
+    /// Incidents of the release have regression tests.
+    #[options(what = "`incident_tests`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Incident trackers (default: every tracker with `incident: true`).
+        pub trackers: Strings,
+        /// Test files: path-set names or globs (default: common test locations).
+        pub tests: Option<Vec<ChangedRef>>,
     }
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema(generator)
-    }
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let crate::policy::node::Value::Bool(true) = node.value {
-        return Some(Options::default());
-    }
-    let fields = d.fields(node, "`incident_tests`", &["trackers", "tests"])?;
-    let trackers = match fields.get("trackers") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
-    };
-    let tests = match fields.get("tests") {
-        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
-        None => None,
-    };
-    Some(Options { trackers, tests })
 }
 
 impl Requirement for Options {

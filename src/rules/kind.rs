@@ -1,8 +1,7 @@
 use crate::policy::ErrorCode;
-use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind};
+use crate::policy::{Policy, PolicyError, Strings, SubjectKind, Table, options};
 use crate::predicates::kinds_of;
 
 pub const SUMMARY: &str =
@@ -40,42 +39,24 @@ pub const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::Commit,
 ];
 
-/// The change is classified as one of these kinds.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Kind names; the subject must be at least one.
-    pub any_of: Strings,
-}
-
-/// How `kind` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-impl crate::policy::Decode for Options {
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        decode(node, d)
-    }
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema(generator)
+options! {
+    /// The change is classified as one of these kinds.
+    #[options(what = "`kind`", check = lists_a_kind)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Kind names; the subject must be at least one.
+        pub any_of: Strings => required,
     }
 }
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(node, "`kind`", &["any_of"])?;
-    let node = fields.required("any_of", d)?;
-    let any_of = d.strings(node)?;
-    if any_of.is_empty() {
-        d.error(
-            PolicyError::at(ErrorCode::Empty, fields.span(), "`any_of` lists no kind")
-                .help("list kind names from `kinds:`"),
-        );
-        return None;
+fn lists_a_kind(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !options.any_of.0.is_empty() {
+        return Ok(());
     }
-    Some(Options {
-        any_of: Strings(any_of),
-    })
+    Err(
+        PolicyError::at(ErrorCode::Empty, table.span(), "`any_of` lists no kind")
+            .help("list kind names from `kinds:`"),
+    )
 }
 
 impl Requirement for Options {

@@ -1,8 +1,6 @@
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Level, Node, Strings, SubjectKind, node::Value};
+use crate::policy::{Level, SubjectKind, TrueForDefaults, branch_globs, options};
 
 pub const SUMMARY: &str = "The release commit's checks are all green; expedited changes had their post-implementation review.";
 
@@ -52,19 +50,18 @@ reviewer for the post-implementation review of each expedited pull request.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// The release commit's checks, and the expedited path's follow-up.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Not being able to check (no token) is an error, not a warning.
-    #[serde(default)]
-    pub required: bool,
-    /// The expedited path: who may grant it, who reviews after the merge, how soon.
-    pub expedited: Option<super::expedited::Expedited>,
-    /// Check names to leave out (globs; `*` matches any text).
-    #[serde(default)]
-    #[schemars(with = "Strings")]
-    pub ignore: crate::policy::Globs,
+options! {
+    /// The release commit's checks, and the expedited path's follow-up.
+    #[options(what = "`release_checks`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Not being able to check (no token) is an error, not a warning.
+        pub required: bool,
+        /// The expedited path: who may grant it, who reviews after the merge, how soon.
+        pub expedited: Option<super::expedited::Expedited>,
+        /// Check names to leave out (globs; `*` matches any text).
+        pub ignore: crate::policy::Globs => with(branch_globs),
+    }
 }
 
 /// What the audit must read through the API for a `release_checks` rule.
@@ -86,47 +83,6 @@ impl ChecksQuery<'_> {
             .flat_map(|e| e.labels.iter().map(|l| l.value.clone()))
             .collect()
     }
-}
-
-/// How `release_checks` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-impl crate::policy::Decode for Options {
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        decode(node, d)
-    }
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema(generator)
-    }
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let Value::Bool(true) = node.value {
-        return Some(Options::default());
-    }
-    let fields = d.fields(
-        node,
-        "`release_checks`",
-        &["required", "expedited", "ignore"],
-    )?;
-    let required = fields
-        .get("required")
-        .is_some_and(|n| d.bool(n).unwrap_or(false));
-    let expedited = match fields.get("expedited") {
-        Some(n) => Some(super::expedited::decode(n, d, true)?),
-        None => None,
-    };
-    let ignore = match fields.get("ignore") {
-        Some(n) => d.branch_globs(n)?,
-        None => crate::policy::Globs::default(),
-    };
-    Some(Options {
-        required,
-        expedited,
-        ignore,
-    })
 }
 
 impl Requirement for Options {

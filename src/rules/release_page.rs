@@ -2,13 +2,12 @@ use crate::policy::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-
-use super::sections::{self, SectionSpec};
+use super::sections;
 use super::{Context, Requirement, Violation};
 use crate::facts::{Release, ReleaseTickets, Subject, body_of, subject_of};
 use crate::policy::{
-    Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind,
+    Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind, Table, names, non_empty,
+    options,
 };
 
 pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
@@ -59,125 +58,57 @@ on the release page, commit it to the release branch, and audit again.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// The release page and what it must hold.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Path of the page at the release commit; `{version}` is replaced.
-    pub path: Option<Spanned<String>>,
-    /// Sections with real content.
-    #[serde(default)]
-    #[schemars(with = "crate::policy::OneOrMany<super::sections::Section>")]
-    pub sections: Vec<SectionSpec>,
-    /// Every ticket a commit of the range names appears on the page.
-    #[serde(default)]
-    pub lists_all_tickets: bool,
-    /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
-    #[serde(default)]
-    pub tickets_in: Vec<Part>,
-    /// Trackers that count (default: every tracker not marked `incident`).
-    #[serde(default)]
-    pub trackers: Strings,
-}
-
-/// A part of a commit message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Part {
-    Subject,
-    Body,
-    Message,
-}
-
-/// How `release_page` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-impl crate::policy::Decode for Options {
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        decode(node, d)
-    }
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema(generator)
+options! {
+    /// The release page and what it must hold.
+    #[options(what = "`release_page`", check = asks_for_something)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Path of the page at the release commit; `{version}` is replaced.
+        pub path: Option<Spanned<String>> => with(non_empty),
+        /// Sections with real content.
+        pub sections: sections::Options,
+        /// Every ticket a commit of the range names appears on the page.
+        pub lists_all_tickets: bool,
+        /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
+        pub tickets_in: Vec<Part>,
+        /// Trackers that count (default: every tracker not marked `incident`).
+        pub trackers: Strings,
     }
 }
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(
-        node,
-        "`release_page`",
-        &[
-            "path",
-            "sections",
-            "lists_all_tickets",
-            "tickets_in",
-            "trackers",
-        ],
-    )?;
-    let mut ok = true;
-    let path = fields.get("path").and_then(|n| {
-        d.non_empty_string(n).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    let sections = match fields.get("sections") {
-        Some(n) => sections::decode(n, d).map(|s| s.0).unwrap_or_else(|| {
-            ok = false;
-            Vec::new()
-        }),
-        None => Vec::new(),
-    };
-    let lists_all_tickets = fields
-        .get("lists_all_tickets")
-        .is_some_and(|n| d.bool(n).unwrap_or(false));
-    let mut tickets_in = Vec::new();
-    if let Some(n) = fields.get("tickets_in") {
-        for item in d.list(n) {
-            match item.as_str() {
-                Some("subject") => tickets_in.push(Part::Subject),
-                Some("body") => tickets_in.push(Part::Body),
-                Some("message") => tickets_in.push(Part::Message),
-                _ => {
-                    ok = false;
-                    d.error(
-                        PolicyError::at(
-                            ErrorCode::UnknownValue,
-                            item.span,
-                            format!(
-                                "unknown `tickets_in` value `{}`",
-                                item.as_str().unwrap_or("")
-                            ),
-                        )
-                        .help("use subject, body or message"),
-                    );
-                }
-            }
-        }
+names! {
+    /// A part of a commit message.
+    #[names(what = "`tickets_in` value", unknown = unknown_part)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Part {
+        Subject = "subject",
+        Body = "body",
+        Message = "message",
     }
-    let trackers = match fields.get("trackers") {
-        Some(n) => Strings(d.strings(n).unwrap_or_default()),
-        None => Strings::default(),
-    };
-    if ok && sections.is_empty() && !lists_all_tickets && path.is_none() {
-        d.error(
-            PolicyError::at(
-                ErrorCode::EmptyRequirement,
-                fields.span(),
-                "`release_page` asks for nothing",
-            )
-            .help("give `sections`, `lists_all_tickets: true`, or at least the page's `path`"),
-        );
-        ok = false;
+}
+
+fn unknown_part(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        format!(
+            "unknown `tickets_in` value `{}`",
+            node.as_str().unwrap_or("")
+        ),
+    )
+    .help("use subject, body or message")
+}
+
+fn asks_for_something(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !options.sections.0.is_empty() || options.lists_all_tickets || options.path.is_some() {
+        return Ok(());
     }
-    ok.then_some(Options {
-        path,
-        sections,
-        lists_all_tickets,
-        tickets_in,
-        trackers,
-    })
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        "`release_page` asks for nothing",
+    )
+    .help("give `sections`, `lists_all_tickets: true`, or at least the page's `path`"))
 }
 
 impl Requirement for Options {
@@ -215,7 +146,13 @@ impl Requirement for Options {
             return;
         };
         let what = format!("the release page {}", page.path);
-        sections::check_document(&page.text, &self.sections, &what, release.post_deploy, out);
+        sections::check_document(
+            &page.text,
+            &self.sections.0,
+            &what,
+            release.post_deploy,
+            out,
+        );
         if !self.lists_all_tickets {
             return;
         }
@@ -515,7 +452,7 @@ impl Options {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for spec in &self.sections {
+        for spec in &self.sections.0 {
             let mut found = Vec::new();
             sections::check_document(
                 &page.text,

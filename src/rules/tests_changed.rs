@@ -1,9 +1,9 @@
 use crate::policy::ErrorCode;
-use schemars::JsonSchema;
 
 use super::{Context, Requirement, Violation};
 use crate::policy::{
-    ChangedRef, Decoder, Node, Policy, PolicyError, SubjectKind, glob_set, node::Value,
+    ChangedRef, Decoder, Node, Policy, PolicyError, Shorthand, SubjectKind, glob_set, node::Value,
+    options,
 };
 use crate::predicates::changed_matches;
 
@@ -62,51 +62,40 @@ pub fn default_tests() -> &'static globset::GlobSet {
     &SET
 }
 
-/// At least one changed file is a test.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Path-set names or globs that are tests. Default: common test locations.
-    #[schemars(with = "Option<crate::policy::Strings>")]
-    pub paths: Option<Vec<ChangedRef>>,
-}
-
-/// How `tests_changed` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-impl crate::policy::Decode for Options {
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        decode(node, d)
-    }
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema(generator)
+options! {
+    /// At least one changed file is a test.
+    #[options(what = "`tests_changed`", shorthand = TrueOnly)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Path-set names or globs that are tests. Default: common test locations.
+        pub paths: Option<Vec<ChangedRef>>,
     }
 }
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    match node.value {
-        Value::Bool(true) => return Some(Options::default()),
-        Value::Bool(false) => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::InvalidValue,
-                    node.span,
-                    "`tests_changed: false` requires nothing",
-                )
-                .help("remove the requirement instead"),
-            );
-            return None;
+/// `tests_changed: true` means the defaults; `false` would require nothing.
+pub struct TrueOnly;
+
+impl Shorthand<Options> for TrueOnly {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Option<Options>> {
+        match node.value {
+            Value::Bool(true) => Some(Some(Options::default())),
+            Value::Bool(false) => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::InvalidValue,
+                        node.span,
+                        "`tests_changed: false` requires nothing",
+                    )
+                    .help("remove the requirement instead"),
+                );
+                Some(None)
+            }
+            _ => None,
         }
-        _ => {}
     }
-    let fields = d.fields(node, "`tests_changed`", &["paths"])?;
-    let paths = match fields.get("paths") {
-        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
-        None => None,
-    };
-    Some(Options { paths })
+    fn schema(mapping: schemars::Schema) -> schemars::Schema {
+        schemars::json_schema!({ "anyOf": [ { "const": true }, mapping ] })
+    }
 }
 
 impl Requirement for Options {
