@@ -48,7 +48,8 @@ pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
         return Some(Skip::Merge);
     }
     if policy.commits.exempt.iter().any(|e| e.holds(commit))
-        || (pending_fixup(policy, commit) && policy.commits.fixups_in_pull_requests.is_none())
+        || (pending_fixup(policy, commit)
+            && policy.commits.fixups_in_pull_requests.level().is_none())
     {
         return Some(Skip::ExemptMessage);
     }
@@ -122,7 +123,7 @@ pub fn evaluate_shared(
         return findings;
     }
     if let Subject::Commit(commit) = &subject
-        && let Some(level) = policy.commits.fixups_in_pull_requests
+        && let Some(level) = policy.commits.fixups_in_pull_requests.level()
         && pending_fixup(policy, commit)
     {
         findings.push(squash_before_merge(policy, commit, level, interner));

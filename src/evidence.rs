@@ -263,8 +263,18 @@ pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
 /// gate, and an expedited change without its review. `branch` names where
 /// the commits were pushed.
 pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Finding> {
-    let mode = policy.audit.evidence.unwrap_or_default();
-    let span = policy.audit.evidence_span.unwrap_or_default();
+    let mode = policy
+        .audit
+        .evidence
+        .as_ref()
+        .map(|e| e.value)
+        .unwrap_or_default();
+    let span = policy
+        .audit
+        .evidence
+        .as_ref()
+        .map(|e| e.span)
+        .unwrap_or_default();
     let bypass = if mode == EvidenceMode::Warn {
         Level::Warning
     } else {

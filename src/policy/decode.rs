@@ -15,6 +15,9 @@ pub struct Decoder {
     /// Every regex and glob set decoded, to be compiled when needed: the
     /// loader hands each rule and each definition its own.
     pub matchers: Vec<Matcher>,
+    /// Rules' conditions decoded so far ([`super::load`] cross-checks those
+    /// of rules that fail).
+    pub conditions: Vec<super::Predicate>,
 }
 
 /// The entries of one mapping, checked against the keys it may have.

@@ -319,56 +319,84 @@ names! {
     }
 }
 
-/// A team of approvers.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Team {
-    /// GitHub logins.
-    #[serde(default)]
-    pub members: Strings,
-    /// `org/team-slug`, resolved through the GitHub API.
-    pub github: Option<Spanned<String>>,
+options! {
+    /// A team of approvers.
+    #[options(what = "a team", check = has_members)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Team {
+        /// GitHub logins.
+        pub members: Strings,
+        /// `org/team-slug`, resolved through the GitHub API.
+        pub github: Option<Spanned<String>> => with(non_empty) => check(org_slash_team),
+    }
 }
 
-/// How a change is classified; any listed signal is enough.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Kind {
-    /// Pull request labels.
-    #[serde(default)]
-    pub labels: Strings,
-    /// Branch name globs, e.g. `bugfix/*`.
-    pub branches: Option<Globs>,
-    /// Regex on the pull request title or the commit subject.
-    pub title: Option<Pattern>,
+fn org_slash_team(github: &Spanned<String>, _: &str, _: &Node) -> Result<(), PolicyError> {
+    let parts: Vec<&str> = github.value.split('/').collect();
+    if parts.len() == 2 && parts.iter().all(|p| !p.is_empty()) {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        github.span,
+        format!("`{}` is not an `org/team-slug`", github.value),
+    )
+    .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"))
 }
 
-/// What counts as an exempt commit message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Exemption {
-    /// `fixup! …` and `amend! …`, squashed away before merge.
-    Fixup,
-    /// `squash! …`.
-    Squash,
-    /// `Merge …` messages git writes.
-    Merge,
-    /// `Revert "…"` messages git writes.
-    Revert,
+fn has_members(team: &Team, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !team.members.0.is_empty() || team.github.is_some() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyTeam,
+        table.span(),
+        "a team needs `members` or `github`",
+    )
+    .help("list GitHub logins under `members`, or name the GitHub team as `github: org/team-slug`"))
+}
+
+options! {
+    /// How a change is classified; any listed signal is enough.
+    #[options(what = "a kind", check = has_a_signal)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Kind {
+        /// Pull request labels.
+        pub labels: Strings,
+        /// Branch name globs, e.g. `bugfix/*`.
+        pub branches: Option<Globs> => with(branch_globs),
+        /// Regex on the pull request title or the commit subject.
+        pub title: Option<Pattern>,
+    }
+}
+
+fn has_a_signal(kind: &Kind, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !kind.labels.0.is_empty() || kind.branches.is_some() || kind.title.is_some() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyKind,
+        table.span(),
+        "a kind needs at least one signal",
+    )
+    .help("give `labels`, `branches` or `title`"))
+}
+
+names! {
+    /// What counts as an exempt commit message: `fixup` (`fixup! …` and
+    /// `amend! …`, squashed away before merge), `squash` (`squash! …`),
+    /// `merge` (`Merge …` messages git writes), `revert` (`Revert "…"`).
+    #[names(what = "exemption")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Exemption {
+        Fixup = "fixup",
+        Squash = "squash",
+        Merge = "merge",
+        Revert = "revert",
+    }
 }
 
 impl Exemption {
-    pub const ALL: [Exemption; 4] = [Self::Fixup, Self::Squash, Self::Merge, Self::Revert];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fixup => "fixup",
-            Self::Squash => "squash",
-            Self::Merge => "merge",
-            Self::Revert => "revert",
-        }
-    }
-
     /// Whether the message claims this exemption (what the commit really
     /// is decides whether it holds: [`Exemption::holds`]).
     pub fn claimed_by(self, message: &str) -> bool {
@@ -396,32 +424,58 @@ impl Exemption {
     }
 }
 
-/// How merge commits in a range are treated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Merges {
-    /// Merge commits (two or more parents) are not checked.
-    #[default]
-    Skip,
-    /// Merge commits are checked like any other.
-    Check,
+names! {
+    /// How merge commits in a range are treated: `skip` (not checked) or
+    /// `check` (checked like any other).
+    #[names(what = "`merges` value")]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Merges {
+        #[default]
+        Skip = "skip",
+        Check = "check",
+    }
 }
 
-/// Options for commit checks.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitOptions {
-    /// Messages that commit rules skip. Default: all four.
-    pub exempt: Vec<Exemption>,
-    /// Merge commits in a range: `skip` (default) or `check`.
-    #[serde(default)]
-    pub merges: Merges,
-    /// `fixup!`/`squash!` commits in a pull request (they are exempt only
-    /// locally, before they are squashed): `error` (default), `warning` or
-    /// `notice` "to be squashed before merge", or `allow`.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub fixups_in_pull_requests: Option<Level>,
+names! {
+    /// `fixup!`/`squash!` commits in a pull request: the level of the
+    /// finding "to be squashed before merge", or `allow`.
+    #[names(what = "`fixups_in_pull_requests` value")]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Fixups {
+        #[default]
+        Error = "error",
+        Warning = "warning",
+        Notice = "notice",
+        Allow = "allow",
+    }
+}
+
+impl Fixups {
+    /// The level of the finding; `None`: allowed.
+    pub fn level(self) -> Option<Level> {
+        match self {
+            Self::Error => Some(Level::Error),
+            Self::Warning => Some(Level::Warning),
+            Self::Notice => Some(Level::Notice),
+            Self::Allow => None,
+        }
+    }
+}
+
+options! {
+    /// Options for commit checks.
+    #[options(what = "`commits`")]
+    #[derive(Clone, Debug)]
+    pub struct CommitOptions {
+        /// Messages that commit rules skip. Default: all four.
+        pub exempt: Vec<Exemption> => default(|| Exemption::ALL.to_vec()),
+        /// Merge commits in a range: `skip` (default) or `check`.
+        pub merges: Merges,
+        /// `fixup!`/`squash!` commits in a pull request (they are exempt only
+        /// locally, before they are squashed): `error` (default), `warning` or
+        /// `notice` "to be squashed before merge", or `allow`.
+        pub fixups_in_pull_requests: Fixups,
+    }
 }
 
 impl Default for CommitOptions {
@@ -429,82 +483,133 @@ impl Default for CommitOptions {
         Self {
             exempt: Exemption::ALL.to_vec(),
             merges: Merges::Skip,
-            fixups_in_pull_requests: Some(Level::Error),
+            fixups_in_pull_requests: Fixups::Error,
         }
     }
 }
 
-/// Options of the release audit.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuditOptions {
-    /// A range with no commit: `fail` (default, exit status 2) or `pass`.
-    #[serde(default)]
-    pub empty_range: EmptyRange,
-    /// Release evidence (every change reached the branch through a pull
-    /// request that passed the gate at merge time): `on` (default when the
-    /// policy has `pull_request` rules; not checked without a token is a
-    /// warning), `require` (not checked is an error), `warn` (bypasses are
-    /// warnings), `off`.
-    #[serde(default)]
-    pub evidence: Option<EvidenceMode>,
-    /// GitHub accounts whose commits may reach the branch without a pull
-    /// request (release tooling), matched on the account GitHub attributes
-    /// the commit to, and only for commits with a signature GitHub verified.
-    #[serde(default)]
-    pub exempt_accounts: Vec<String>,
-    /// Where `evidence` is set, for findings to point at.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub evidence_span: Option<Span>,
+options! {
+    /// Options of the release audit.
+    #[options(what = "`audit`")]
+    #[derive(Clone, Debug, Default)]
+    pub struct AuditOptions {
+        /// A range with no commit: `fail` (default, exit status 2) or `pass`.
+        pub empty_range: EmptyRange,
+        /// Release evidence (every change reached the branch through a pull
+        /// request that passed the gate at merge time): `on` (default when the
+        /// policy has `pull_request` rules; not checked without a token is a
+        /// warning), `require` (not checked is an error), `warn` (bypasses are
+        /// warnings), `off`.
+        pub evidence: Option<Spanned<EvidenceMode>>,
+        /// GitHub accounts whose commits may reach the branch without a pull
+        /// request (release tooling), matched on the account GitHub attributes
+        /// the commit to, and only for commits with a signature GitHub verified.
+        pub exempt_accounts: Vec<String> => with(|node, d| {
+            d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
+        }),
+    }
 }
 
-/// How the release audit treats release evidence.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceMode {
-    Off,
-    Warn,
-    #[default]
-    On,
-    Require,
+names! {
+    /// How the release audit treats release evidence.
+    #[names(what = "`evidence` value", unknown = unknown_evidence)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum EvidenceMode {
+        Off = "off",
+        Warn = "warn",
+        #[default]
+        On = "on",
+        Require = "require",
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmptyRange {
-    #[default]
-    Fail,
-    Pass,
+fn unknown_evidence(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        "`evidence` is `off`, `warn`, `on` or `require`",
+    )
+    .help("`on` (default): bypasses are errors, and evidence not checked (no token) is a warning; `require` makes that an error too")
 }
 
-/// One rule: when it applies and what it requires.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// Unique, kebab-case; findings carry it.
-    pub id: Spanned<String>,
-    /// What the rule is for; name the process statements it encodes.
-    pub description: Option<Spanned<String>>,
-    /// Subjects the rule applies to. Default: every subject its requirements support.
-    #[schemars(with = "Option<OneOrMany<SubjectKind>>", extend("minItems" = 1))]
-    pub on: Vec<Spanned<SubjectKind>>,
-    /// The rule applies only when this holds.
-    pub when: Option<Predicate>,
-    /// The rule does not apply when this holds.
-    pub unless: Option<Predicate>,
-    /// What must be true.
-    pub require: Requirements,
-    /// `error` (default) fails the check; `warning` and `notice` inform.
-    #[serde(default)]
-    pub level: Level,
-    #[schemars(skip)]
-    pub span: Span,
-    #[schemars(skip)]
-    pub require_span: Span,
-    /// Its regexes and glob sets, compiled before it judges a subject.
-    #[schemars(skip)]
-    pub matchers: Vec<Matcher>,
+names! {
+    /// A range with no commit: `fail` (exit status 2) or `pass`.
+    #[names(what = "`empty_range` value", unknown = unknown_empty_range)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum EmptyRange {
+        #[default]
+        Fail = "fail",
+        Pass = "pass",
+    }
+}
+
+fn unknown_empty_range(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        "`empty_range` is `fail` or `pass`",
+    )
+    .help("`fail` (default) stops the audit of an empty range with exit status 2")
+}
+
+options! {
+    /// One rule: when it applies and what it requires.
+    #[options(what = "a rule")]
+    #[derive(Clone, Debug)]
+    pub struct Rule {
+        /// Unique, kebab-case; findings carry it.
+        pub id: Spanned<String> => required => with(non_empty),
+        /// What the rule is for; name the process statements it encodes.
+        pub description: Option<Spanned<String>>,
+        /// Subjects the rule applies to. Default: every subject its requirements support.
+        pub on: Vec<Spanned<SubjectKind>> => check(some_subject) => schema(load::non_empty_list),
+        /// The rule applies only when this holds.
+        pub when: Option<Predicate> => with(load::condition),
+        /// The rule does not apply when this holds.
+        pub unless: Option<Predicate> => with(load::condition),
+        /// What must be true.
+        pub require: Requirements => required => with(load::requirements),
+        /// `error` (default) fails the check; `warning` and `notice` inform.
+        pub level: Level,
+        ;
+        /// The whole rule.
+        pub span: Span = Span::default(),
+        /// Its `require:` key.
+        pub require_span: Span = Span::default(),
+        /// Its regexes and glob sets, compiled before it judges a subject.
+        pub matchers: Vec<Matcher> = Vec::new(),
+    }
+}
+
+#[allow(clippy::ptr_arg)] // a field check's signature
+fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if !on.is_empty() {
+        return Ok(());
+    }
+    Err(PolicyError::at(ErrorCode::Empty, node.span, "`on` is an empty list: the rule would never run")
+        .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"))
+}
+
+/// A subject a rule can judge.
+impl Decode for SubjectKind {
+    const NAME: Option<&'static str> = Some("SubjectKind");
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        let name = d.string(node)?;
+        let kind = SubjectKind::parse(&name.value);
+        if kind.is_none() {
+            d.error(unknown_name(
+                &name,
+                "subject",
+                None,
+                &SubjectKind::ALL.map(SubjectKind::name),
+            ));
+        }
+        kind
+    }
+    fn schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = SubjectKind::ALL.iter().map(|s| s.name()).collect();
+        json_schema!({ "description": "A subject a rule can judge.", "type": "string", "enum": names })
+    }
 }
 
 fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {

@@ -273,7 +273,8 @@ impl<T: Default> Shorthand<T> for TrueForDefaults {
 /// `=> required`, `=> check(f)`, `=> with(f)`, `=> default(f)`,
 /// `=> schema(f)` refine it ([`Spec`]). `check = f` on the struct checks
 /// the whole once every field decoded (`f(&Self, &Table)`); `shorthand = S`
-/// adds another way of writing it ([`Shorthand`]).
+/// adds another way of writing it ([`Shorthand`]); `schema = f` touches its
+/// schema. Fields after a `;` are not written: `name: Type = initial value`.
 macro_rules! options {
     (
         $(#[doc = $doc:literal])*
@@ -284,12 +285,19 @@ macro_rules! options {
                 $(#[doc = $fdoc:literal])*
                 $fvis:vis $field:ident : $ty:ty $(as $key:literal)? $(=> $flag:ident $(($($arg:tt)*))?)*
             ),* $(,)?
+            $(;
+                $(
+                    $(#[doc = $sdoc:literal])*
+                    $svis:vis $sfield:ident : $sty:ty = $sinit:expr
+                ),* $(,)?
+            )?
         }
     ) => {
         $(#[doc = $doc])*
         $(#[$attr])*
         $vis struct $name {
             $( $(#[doc = $fdoc])* $fvis $field: $ty, )*
+            $($( $(#[doc = $sdoc])* $svis $sfield: $sty, )*)?
         }
 
         impl $name {
@@ -320,7 +328,7 @@ macro_rules! options {
                 if table.failed() {
                     return None;
                 }
-                let value = Self { $( $field: $field?, )* };
+                let value = Self { $( $field: $field?, )* $($( $sfield: $sinit, )*)? };
                 $(
                     if let Err(error) = $check(&value, &table) {
                         d.error(error);

@@ -21,10 +21,13 @@ pub mod tests_changed;
 pub mod ticket;
 pub mod title;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{Schema, SchemaGenerator, json_schema};
 
 use crate::facts::Subject;
-use crate::policy::{Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, SubjectKind};
+use crate::policy::{
+    Decode, Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, Spec, SubjectKind,
+    Table, schema_of,
+};
 
 /// What a requirement needs to judge a subject.
 pub struct Context<'a> {
@@ -225,16 +228,30 @@ macro_rules! requirements {
             $( Info { name: stringify!($name), subjects: $name::SUBJECTS, summary: $name::SUMMARY, doc: $name::DOC }, )*
         ];
 
-        /// Each requirement's schema is the one its file gives (`schema()`,
-        /// next to its decoder): shorthands such as `ticket: true` included.
-        impl JsonSchema for Requirements {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                "Requirements".into()
+        /// Each key is one requirement, decoded and described by its file's
+        /// `Options` ([`Decode`]), shorthands such as `ticket: true` included.
+        impl Decode for Requirements {
+            const NAME: Option<&'static str> = Some("Requirements");
+
+            fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
+                const NAMES: &[&str] = &[$(stringify!($name)),*];
+                let mut table = Table::open(node, "`require`", NAMES, d)?;
+                let mut out = Requirements::default();
+                $(
+                    if let Some(key) = table.key(stringify!($name)) {
+                        out.$name = table
+                            .optional::<Option<$name::Options>>(d, stringify!($name), Spec::new())
+                            .flatten()
+                            .map(|options| Spanned::new(options, key.span));
+                    }
+                )*
+                (!table.failed()).then_some(out)
             }
-            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+
+            fn schema(generator: &mut SchemaGenerator) -> Schema {
                 let mut properties = serde_json::Map::new();
                 $(
-                    let mut schema = crate::policy::schema_of::<$name::Options>(generator);
+                    let mut schema = schema_of::<$name::Options>(generator);
                     schema.insert("description".into(), $name::SUMMARY.into());
                     properties.insert(stringify!($name).into(), schema.to_value());
                 )*
@@ -249,22 +266,6 @@ macro_rules! requirements {
         }
 
         impl Requirements {
-            pub fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
-                let names: Vec<&str> = ALL.iter().map(|i| i.name).collect();
-                let fields = d.fields(node, "`require`", &names)?;
-                let mut out = Requirements::default();
-                let mut ok = true;
-                $(
-                    if let (Some(key), Some(value)) = (fields.key(stringify!($name)), fields.get(stringify!($name))) {
-                        match <$name::Options as crate::policy::Decode>::decode(value, d) {
-                            Some(options) => out.$name = Some(Spanned::new(options, key.span)),
-                            None => ok = false,
-                        }
-                    }
-                )*
-                ok.then_some(out)
-            }
-
             /// Each requirement present, with its registry entry and the span of its key.
             pub fn each(&self) -> Vec<(&'static Info, Span, &dyn Requirement)> {
                 let mut out: Vec<(&'static Info, Span, &dyn Requirement)> = Vec::new();
