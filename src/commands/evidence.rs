@@ -352,6 +352,7 @@ async fn team_members(
     team: &str,
 ) -> Result<Option<Vec<String>>, Failure> {
     let Some(slug) = policy
+        .definitions
         .teams
         .get(team)
         .and_then(|t| t.github.as_ref())

@@ -4,14 +4,14 @@ use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
 use super::Decode;
-use super::decode::Decoder;
-use super::node::{self, Node, Span, Value};
-use super::predicate::{ChangedRef, Predicate};
 use super::{
     AuditOptions, CommitOptions, Globs, Kind, Policy, PolicyError, Spanned, SubjectKind, Team,
     Tracker, VERSION,
 };
+use super::{ChangedRef, Definitions, Predicate};
 use crate::rules::{self, Requirements};
+use crate::syntax::Decoder;
+use crate::syntax::node::{self, Node, Span, Value};
 
 /// One policy file's text and the name to show for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,16 +97,13 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     }
     let mut d = Decoder::default();
     let mut policy = Policy {
-        tickets: BTreeMap::new(),
-        teams: BTreeMap::new(),
-        paths: BTreeMap::new(),
-        kinds: BTreeMap::new(),
+        definitions: Definitions::default(),
         commits: CommitOptions::default(),
         commits_span: None,
         audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
-        definitions: BTreeMap::new(),
+        defined_at: BTreeMap::new(),
         waivers: Vec::new(),
         matchers: BTreeMap::new(),
     };
@@ -134,7 +131,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     }
     policy.sources = sources;
     policy.commits_span = commits_set;
-    policy.definitions = first_definition;
+    policy.defined_at = first_definition;
     // Cross-checks run even after decode errors, so every problem shows at
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.
@@ -287,7 +284,7 @@ fn decode_file(
         &mut matchers,
         |name, node, d| {
             let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
-            policy.tickets.insert(name, tracker);
+            policy.definitions.tickets.insert(name, tracker);
             Some(())
         },
     );
@@ -302,7 +299,7 @@ fn decode_file(
             // A team that failed to decode stays as a placeholder: references
             // to it are not reported as undefined.
             let team = Team::decode(node, d).unwrap_or_else(Team::default);
-            policy.teams.insert(name, team);
+            policy.definitions.teams.insert(name, team);
             Some(())
         },
     );
@@ -315,7 +312,7 @@ fn decode_file(
         &mut matchers,
         |name, node, d| {
             let Some(globs) = d.globs(node) else {
-                policy.paths.insert(name, Globs::default());
+                policy.definitions.paths.insert(name, Globs::default());
                 return None;
             };
             if globs.patterns.is_empty() {
@@ -330,7 +327,7 @@ fn decode_file(
                 );
                 return None;
             }
-            policy.paths.insert(name, globs);
+            policy.definitions.paths.insert(name, globs);
             Some(())
         },
     );
@@ -343,7 +340,7 @@ fn decode_file(
         &mut matchers,
         |name, node, d| {
             let kind = Kind::decode(node, d).unwrap_or_else(Kind::default);
-            policy.kinds.insert(name, kind);
+            policy.definitions.kinds.insert(name, kind);
             Some(())
         },
     );
@@ -499,30 +496,33 @@ fn placeholder_tracker(span: Span) -> Tracker {
 /// A rule, or on failure the conditions that did decode (still cross-checked).
 fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
     let mark = d.matchers.len();
-    let conditions = d.conditions.len();
     let Some(mut rule) = Rule::decode(node, d) else {
-        // Its matchers stay with the decoder: compiled if the policy is invalid anyway.
-        return Err(d.conditions.split_off(conditions));
+        // Its matchers stay with the decoder: compiled if the policy is
+        // invalid anyway. Its conditions are read again, quietly (their
+        // errors are reported already), to cross-check the names they use.
+        return Err(conditions_of(node));
     };
-    d.conditions.truncate(conditions);
+    let require_key = match &node.value {
+        Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some("require")),
+        _ => None,
+    };
     rule.span = node.span;
-    rule.require_span = match &node.value {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("require"))
-            .map_or(node.span, |(k, _)| k.span),
-        _ => node.span,
-    };
+    rule.require_span = require_key.map_or(node.span, |(k, _)| k.span);
     rule.matchers = d.matchers.split_off(mark);
     Ok(rule)
 }
 
-/// A rule's `when` or `unless`, kept by the decoder until the rule is
-/// decoded: those of a rule that fails are still cross-checked.
-pub(super) fn condition(node: &Node, d: &mut Decoder) -> Option<Predicate> {
-    let condition = Predicate::decode(node, d)?;
-    d.conditions.push(condition.clone());
-    Some(condition)
+/// The `when` and `unless` of a rule that failed to decode, those that do.
+fn conditions_of(node: &Node) -> Vec<Predicate> {
+    let Value::Map(entries) = &node.value else {
+        return Vec::new();
+    };
+    let mut quiet = Decoder::default();
+    entries
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), Some("when" | "unless")))
+        .filter_map(|(_, v)| Predicate::decode(v, &mut quiet))
+        .collect()
 }
 
 /// `require:`, which must require something.
@@ -597,7 +597,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
             predicate.visit(&mut |p| check_predicate(p, policy, errors));
         }
         for (info, span, requirement) in rule.require.each() {
-            requirement.validate(policy, rule, errors);
+            requirement.validate(&policy.definitions, rule.view(), errors);
             for subject in &rule.on {
                 if !info.subjects.contains(&subject.value) {
                     errors.push(
@@ -616,7 +616,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                     );
                 }
             }
-            if info.name == "ticket" && policy.tickets.is_empty() {
+            if info.name == "ticket" && policy.definitions.tickets.is_empty() {
                 errors.push(
                     PolicyError::at(
                         ErrorCode::NoTrackers,
@@ -658,7 +658,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
 
 fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>) {
     if let Some(kinds) = &p.kind {
-        policy.check_kinds(kinds, errors);
+        policy.definitions.check_kinds(kinds, errors);
     }
     if let Some(refs) = &p.changed {
         check_changed_refs(refs, policy, errors);
@@ -667,17 +667,7 @@ fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>
 
 /// Every named path set in `refs` is defined.
 pub fn check_changed_refs(refs: &[ChangedRef], policy: &Policy, errors: &mut Vec<PolicyError>) {
-    for r in refs {
-        if let ChangedRef::Set(name) = r
-            && !policy.paths.contains_key(&name.value)
-        {
-            let defined = policy.paths.keys().map(String::as_str);
-            let how = "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)";
-            errors.push(super::undefined_name(
-                "path set", "paths", name, defined, how,
-            ));
-        }
-    }
+    policy.definitions.check_changed_refs(refs, errors);
 }
 
 fn is_kebab_case(id: &str) -> bool {

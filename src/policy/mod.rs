@@ -1,36 +1,28 @@
 //! The policy: a serde-free typed model decoded from spanned YAML, strictly
 //! validated. Pure: text in, model or errors out; `sources` reads the files.
 
-mod decode;
-mod error;
-mod escapes;
 mod load;
-pub mod node;
-mod predicate;
-mod table;
-pub mod tracker;
 mod waiver;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use globset::GlobSet;
-use regex::Regex;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
+/// The leaf types, re-exported so existing paths keep working.
+pub use crate::definitions::{
+    ChangedRef, Definitions, Kind, Predicate, RuleView, Team, Tracker, predicate, tracker,
+};
 /// Moved to [`crate::facts`]; re-exported so existing paths keep working.
 pub use crate::facts::SubjectKind;
-pub use decode::{Decoder, Fields, glob, glob_set};
-pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
-pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
-pub use node::{Node, Span};
-pub use predicate::{ChangedRef, Predicate};
-pub use table::{
-    Decode, Field, Named, Shorthand, Spec, Table, TrueForDefaults, branch_globs, doc_text,
-    non_empty, schema_of, unknown_name,
+pub use crate::syntax::{
+    Check, Decode, Decoder, ErrorCode, Field, Fields, Globs, GlobsError, GlobsMatcher, Level,
+    MAX_GLOB_LEN, Matcher, Named, Node, Pattern, Patterns, PolicyError, Shorthand, Span, Spanned,
+    Spec, Strings, Table, TrueForDefaults, branch_globs, did_you_mean, doc_text, glob, glob_set,
+    node, non_empty, schema_of, undefined_name, unknown_name,
 };
-pub(crate) use table::{names, options};
-pub use tracker::Tracker;
+pub(crate) use crate::syntax::{names, options};
+pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load};
 pub use waiver::{WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
@@ -41,346 +33,6 @@ pub const BUILTIN_TEXT: &str = include_str!("../../policies/release-train.yml");
 
 /// The only policy format version this build reads.
 pub const VERSION: i64 = 1;
-
-/// A value with the place it was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub span: Span,
-}
-
-impl<T> Spanned<T> {
-    pub fn new(value: T, span: Span) -> Self {
-        Self { value, span }
-    }
-}
-
-impl<T> std::ops::Deref for Spanned<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for Spanned<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        T::json_schema(generator)
-    }
-}
-
-/// A regular expression with its source text. Its syntax is checked when
-/// the policy loads; it is compiled on first use, or by [`Policy::prepare`]
-/// for the rules that apply to a subject (a compile failure there is a
-/// policy error, exit 2, never a pattern that matches nothing).
-#[derive(Clone, Debug)]
-pub struct Pattern {
-    pub source: Spanned<String>,
-    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
-}
-
-impl Pattern {
-    /// A pattern whose syntax has been checked ([`Decoder::pattern`]).
-    pub fn new(source: Spanned<String>) -> Pattern {
-        Pattern {
-            source,
-            compiled: Default::default(),
-        }
-    }
-
-    /// An already compiled pattern.
-    pub fn compiled(source: Spanned<String>, regex: Regex) -> Pattern {
-        let pattern = Pattern::new(source);
-        let _ = pattern.compiled.set(regex);
-        pattern
-    }
-
-    pub fn is_match(&self, text: &str) -> bool {
-        self.regex().is_match(text)
-    }
-
-    /// The compiled regex. Commands compile what a subject needs before
-    /// judging it ([`Policy::prepare`]); a pattern that still fails here
-    /// stops the run (exit 2), it never matches nothing.
-    pub fn regex(&self) -> &Regex {
-        self.compiled.get_or_init(|| {
-            Regex::new(&self.source.value).unwrap_or_else(|e| {
-                panic!(
-                    "the pattern at line {} cannot be compiled: {e}",
-                    self.source.span.line
-                )
-            })
-        })
-    }
-
-    /// Compiles the pattern now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        if self.compiled.get().is_none() {
-            let regex = Regex::new(&self.source.value)
-                .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
-            let _ = self.compiled.set(regex);
-        }
-        Ok(())
-    }
-}
-
-/// One or more regexes; a single string stands for a list of one.
-#[derive(Clone, Debug, Default)]
-pub struct Patterns(pub Vec<Pattern>);
-
-impl Patterns {
-    pub fn any_match(&self, text: &str) -> bool {
-        self.0.iter().any(|p| p.is_match(text))
-    }
-}
-
-/// Globs with their source text. Each glob is parsed when the policy loads;
-/// the matcher is built on first use, or by [`Policy::prepare`] for the
-/// rules that apply to a subject (and for all by `validate`): a set that
-/// cannot be built is a policy error, never a set that matches nothing.
-#[derive(Clone, Debug, Default)]
-pub struct Globs {
-    pub patterns: Vec<Spanned<String>>,
-    matcher: std::sync::Arc<GlobsMatcher>,
-}
-
-/// The parsed globs of a [`Globs`] and the matcher built from them, shared
-/// with the policy's list of matchers to build.
-#[derive(Debug, Default)]
-pub struct GlobsMatcher {
-    /// Each glob, with whether it also stands for everything under it
-    /// (`glob/**`, added when the set is built), and where it is written.
-    globs: Vec<(globset::Glob, bool, Span)>,
-    /// Where the list is written, for the error when the set cannot be built.
-    span: Span,
-    /// How a build failure is reported.
-    error: GlobsError,
-    set: std::sync::OnceLock<GlobSet>,
-}
-
-/// How a glob set that cannot be built is reported.
-#[derive(Clone, Copy, Debug, Default)]
-pub enum GlobsError {
-    /// A list of globs: `policy::glob-set-too-large` on the list.
-    #[default]
-    TooLarge,
-    /// One glob of `changed`: `policy::invalid-glob` on it.
-    Invalid,
-}
-
-impl Globs {
-    /// Parsed globs (their syntax checked), to be built into one matcher:
-    /// `(glob, also everything under it, where it is written)`.
-    pub fn new(
-        patterns: Vec<Spanned<String>>,
-        globs: Vec<(globset::Glob, bool, Span)>,
-        span: Span,
-        error: GlobsError,
-    ) -> Globs {
-        Globs {
-            patterns,
-            matcher: std::sync::Arc::new(GlobsMatcher {
-                globs,
-                span,
-                error,
-                set: std::sync::OnceLock::new(),
-            }),
-        }
-    }
-
-    pub fn is_match(&self, path: &str) -> bool {
-        self.matcher.set().is_match(path)
-    }
-
-    /// Builds the matcher now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        self.matcher.compile()
-    }
-
-    /// What builds this set, to be kept in the policy's list.
-    pub fn matcher(&self) -> Matcher {
-        Matcher::Globs(self.matcher.clone())
-    }
-}
-
-impl GlobsMatcher {
-    fn set(&self) -> &GlobSet {
-        self.set.get_or_init(|| {
-            self.build().unwrap_or_else(|e| {
-                panic!(
-                    "the globs at line {} cannot be compiled: {}",
-                    self.span.line, e.message
-                )
-            })
-        })
-    }
-
-    fn build(&self) -> Result<GlobSet, PolicyError> {
-        let mut builder = globset::GlobSetBuilder::new();
-        for (glob, folder, span) in &self.globs {
-            builder.add(glob.clone());
-            if *folder {
-                // The glob parsed, so the glob followed by `/**` does too;
-                // should it not, it is reported, never skipped.
-                let under = decode::glob_builder(&format!("{}/**", glob.glob()))
-                    .build()
-                    .map_err(|err| decode::invalid_glob(*span, &err))?;
-                builder.add(under);
-            }
-        }
-        builder.build().map_err(|err| match self.error {
-            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.globs.len(), &err),
-            GlobsError::Invalid => PolicyError::at(
-                ErrorCode::InvalidGlob,
-                self.span,
-                format!("invalid glob: {err}"),
-            ),
-        })
-    }
-
-    fn compile(&self) -> Result<(), PolicyError> {
-        if self.set.get().is_none() {
-            let set = self.build()?;
-            let _ = self.set.set(set);
-        }
-        Ok(())
-    }
-}
-
-/// A regex or glob set compiled on demand ([`Policy::prepare`]).
-#[derive(Clone, Debug)]
-pub enum Matcher {
-    Pattern(Pattern),
-    Globs(std::sync::Arc<GlobsMatcher>),
-    /// A tracker's pattern and the example that must match it: checked when
-    /// the pattern is compiled.
-    Example(Pattern, Spanned<String>),
-}
-
-impl Matcher {
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        match self {
-            Matcher::Pattern(p) => p.compile(),
-            Matcher::Globs(g) => g.compile(),
-            Matcher::Example(pattern, example) => {
-                pattern.compile()?;
-                if pattern.is_match(&example.value) {
-                    return Ok(());
-                }
-                Err(PolicyError::at(
-                    ErrorCode::ExampleMismatch,
-                    example.span,
-                    format!(
-                        "example `{}` does not match the tracker's pattern",
-                        example.value
-                    ),
-                )
-                .help(
-                    "fix the example or the pattern: help messages show this example as a valid ticket",
-                ))
-            }
-        }
-    }
-}
-
-/// Longest glob accepted (keeps compiled matchers within regex size limits).
-pub const MAX_GLOB_LEN: usize = 512;
-
-/// Names or values: a single string stands for a list of one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Strings(pub Vec<Spanned<String>>);
-
-impl Strings {
-    pub fn iter(&self) -> impl Iterator<Item = &Spanned<String>> {
-        self.0.iter()
-    }
-    pub fn contains(&self, text: &str) -> bool {
-        self.0.iter().any(|s| s.value == text)
-    }
-}
-
-names! {
-    /// How serious a finding is. Only `error` fails the check.
-    #[names(what = "level")]
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-    pub enum Level {
-        #[default]
-        Error = "error",
-        Warning = "warning",
-        Notice = "notice",
-    }
-}
-
-options! {
-    /// A team of approvers.
-    #[options(what = "a team", check = has_members)]
-    #[derive(Clone, Debug, Default)]
-    pub struct Team {
-        /// GitHub logins.
-        pub members: Strings,
-        /// `org/team-slug`, resolved through the GitHub API.
-        pub github: Option<Spanned<String>> => with(non_empty) => check(org_slash_team),
-    }
-}
-
-fn org_slash_team(github: &Spanned<String>, _: &str, _: &Node) -> Result<(), PolicyError> {
-    let parts: Vec<&str> = github.value.split('/').collect();
-    if parts.len() == 2 && parts.iter().all(|p| !p.is_empty()) {
-        return Ok(());
-    }
-    Err(PolicyError::at(
-        ErrorCode::InvalidValue,
-        github.span,
-        format!("`{}` is not an `org/team-slug`", github.value),
-    )
-    .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"))
-}
-
-fn has_members(team: &Team, table: &Table<'_>) -> Result<(), PolicyError> {
-    if !team.members.0.is_empty() || team.github.is_some() {
-        return Ok(());
-    }
-    Err(PolicyError::at(
-        ErrorCode::EmptyTeam,
-        table.span(),
-        "a team needs `members` or `github`",
-    )
-    .help("list GitHub logins under `members`, or name the GitHub team as `github: org/team-slug`"))
-}
-
-options! {
-    /// How a change is classified; any listed signal is enough.
-    #[options(what = "a kind", check = has_a_signal)]
-    #[derive(Clone, Debug, Default)]
-    pub struct Kind {
-        /// Pull request labels.
-        pub labels: Strings,
-        /// Branch name globs, e.g. `bugfix/*`.
-        pub branches: Option<Globs> => with(branch_globs),
-        /// Regex on the pull request title or the commit subject.
-        pub title: Option<Pattern>,
-    }
-}
-
-fn has_a_signal(kind: &Kind, table: &Table<'_>) -> Result<(), PolicyError> {
-    if !kind.labels.0.is_empty() || kind.branches.is_some() || kind.title.is_some() {
-        return Ok(());
-    }
-    Err(PolicyError::at(
-        ErrorCode::EmptyKind,
-        table.span(),
-        "a kind needs at least one signal",
-    )
-    .help("give `labels`, `branches` or `title`"))
-}
 
 names! {
     /// What counts as an exempt commit message: `fixup` (`fixup! …` and
@@ -564,9 +216,9 @@ options! {
         /// Subjects the rule applies to. Default: every subject its requirements support.
         pub on: Vec<Spanned<SubjectKind>> => check(some_subject) => schema(load::non_empty_list),
         /// The rule applies only when this holds.
-        pub when: Option<Predicate> => with(load::condition),
+        pub when: Option<Predicate>,
         /// The rule does not apply when this holds.
-        pub unless: Option<Predicate> => with(load::condition),
+        pub unless: Option<Predicate>,
         /// What must be true.
         pub require: Requirements => required => with(load::requirements),
         /// `error` (default) fails the check; `warning` and `notice` inform.
@@ -590,25 +242,37 @@ fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<
         .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"))
 }
 
-/// A subject a rule can judge.
-impl Decode for SubjectKind {
-    const NAME: Option<&'static str> = Some("SubjectKind");
-    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        let name = d.string(node)?;
-        let kind = SubjectKind::parse(&name.value);
-        if kind.is_none() {
-            d.error(unknown_name(
-                &name,
-                "subject",
-                None,
-                &SubjectKind::ALL.map(SubjectKind::name),
-            ));
+impl Rule {
+    /// What its requirements see of it.
+    pub fn view(&self) -> RuleView<'_> {
+        RuleView {
+            id: &self.id,
+            on: &self.on,
+            when: self.when.as_ref(),
+            unless: self.unless.as_ref(),
+            require_span: self.require_span,
         }
-        kind
     }
-    fn schema(_: &mut SchemaGenerator) -> Schema {
-        let names: Vec<&str> = SubjectKind::ALL.iter().map(|s| s.name()).collect();
-        json_schema!({ "description": "A subject a rule can judge.", "type": "string", "enum": names })
+}
+
+/// A policy is its definitions and its rules: where the definitions are
+/// wanted (conditions, requirements), the policy will do.
+impl std::ops::Deref for Policy {
+    type Target = Definitions;
+    fn deref(&self) -> &Definitions {
+        &self.definitions
+    }
+}
+
+impl crate::rules::RuleSet for Policy {
+    fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+    fn defined_at(&self) -> &BTreeMap<(&'static str, String), Span> {
+        &self.defined_at
+    }
+    fn each_rule(&self) -> Vec<(RuleView<'_>, &Requirements)> {
+        self.rules.iter().map(|r| (r.view(), &r.require)).collect()
     }
 }
 
@@ -689,10 +353,8 @@ fn drop_null(value: &mut serde_json::Value) {
 /// A whole policy: every file merged.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    pub tickets: BTreeMap<String, Tracker>,
-    pub teams: BTreeMap<String, Team>,
-    pub paths: BTreeMap<String, Globs>,
-    pub kinds: BTreeMap<String, Kind>,
+    /// Trackers, teams, path sets and kinds, by name.
+    pub definitions: Definitions,
     pub commits: CommitOptions,
     /// Where `commits:` is set, when it is.
     pub commits_span: Option<Span>,
@@ -702,7 +364,7 @@ pub struct Policy {
     pub sources: Vec<PolicySource>,
     /// Where each named definition is: `("tickets" | "teams" | "paths" |
     /// "kinds", name)` to the span of its name.
-    pub definitions: BTreeMap<(&'static str, String), Span>,
+    pub defined_at: BTreeMap<(&'static str, String), Span>,
     /// Exemptions from named rules, every file's in order.
     pub waivers: Vec<Waiver>,
     /// The regexes and glob sets of each definition, compiled when a rule
@@ -774,7 +436,7 @@ impl Policy {
             .iter()
             .filter(|r| r.on.iter().any(|o| kinds.contains(&o.value)))
         {
-            crate::rules::rule_uses(self, rule, &mut used);
+            crate::rules::rule_uses(&self.definitions, rule.view(), &rule.require, &mut used);
             errors.extend(rule.matchers.iter().filter_map(|m| m.compile().err()));
         }
         for ((section, name), matchers) in &self.matchers {
@@ -803,48 +465,6 @@ impl Policy {
         self.rules
             .iter()
             .filter(move |r| r.on.iter().any(|o| o.value == kind))
-    }
-
-    /// Errors for kind names that `kinds:` does not define.
-    pub fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names.iter().filter(|n| !self.kinds.contains_key(&n.value)) {
-            let defined = self.kinds.keys().map(String::as_str);
-            errors.push(undefined_name(
-                "kind",
-                "kinds",
-                name,
-                defined,
-                "define it under `kinds:` (labels, branches or title)",
-            ));
-        }
-    }
-
-    /// Errors for tracker names that `tickets:` does not define.
-    pub fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names
-            .iter()
-            .filter(|n| !self.tickets.contains_key(&n.value))
-        {
-            let defined = self.tickets.keys().map(String::as_str);
-            errors.push(undefined_name(
-                "tracker",
-                "tickets",
-                name,
-                defined,
-                "define it under `tickets:` with a `pattern`",
-            ));
-        }
-    }
-
-    /// The trackers a ticket requirement means: the named ones, or all.
-    pub fn trackers<'a>(
-        &'a self,
-        names: &'a Strings,
-    ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
-        self.tickets
-            .iter()
-            .filter(move |(name, _)| names.0.is_empty() || names.contains(name))
-            .map(|(n, t)| (n.as_str(), t))
     }
 }
 

@@ -1,13 +1,15 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Requirement, Violation};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{PullRequest, Stance, Subject};
-use crate::policy::{
-    ChangedRef, Decode, Decoder, Level, Node, Policy, PolicyError, Rule, Strings, SubjectKind,
-    Table, did_you_mean, names, options, schema_of, undefined_name,
-};
 use crate::predicates::changed_matches;
+use crate::syntax::{
+    Decode, Decoder, Level, Node, PolicyError, Strings, Table, did_you_mean, names, options,
+    schema_of, undefined_name,
+};
 
 pub const SUMMARY: &str =
     "Approvals from teams or people, counted per group, fresh enough, with no changes requested.";
@@ -279,7 +281,7 @@ fn some_review(count: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
 
 impl Decode for RequestSetting {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
-        use crate::policy::node::Value;
+        use crate::syntax::node::Value;
         match &node.value {
             Value::Bool(b) => Some(RequestSetting(b.then_some(Request::Missing))),
             Value::String(s) if s == "all" => Some(RequestSetting(Some(Request::All))),
@@ -307,7 +309,7 @@ impl Decode for RequestSetting {
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         for group in &self.groups {
             used.names("teams", &group.teams);
         }
@@ -316,7 +318,7 @@ impl Requirement for Options {
         }
     }
 
-    fn needs<'a>(&'a self, _: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         for group in &self.groups {
             needs
                 .teams
@@ -330,7 +332,7 @@ impl Requirement for Options {
         }
     }
 
-    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
         }
@@ -381,18 +383,18 @@ impl Requirement for Options {
             .changed
             .iter()
             .flat_map(|c| c.paths())
-            .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.policy, p))
+            .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.definitions, p))
             .collect();
         let expedited = self.expedited.as_ref().and_then(|e| {
             let label = e.label(&pr.labels)?;
-            Some((e, label, granted(e, label, cx.policy, pr)))
+            Some((e, label, granted(e, label, cx.definitions, pr)))
         });
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
             check_group(
                 group,
-                cx.policy,
+                cx.definitions,
                 pr,
                 (&stances, self.request, self.groups.len() == 1),
                 &paths,
@@ -423,30 +425,11 @@ impl Requirement for Options {
     }
 }
 
-/// The expedited path a pull request took, when an applicable `approval`
-/// rule's label was on it and a member of its `granted_by` teams applied
-/// it: (label, who granted it, the granting teams).
-pub fn expedited_grant(
-    policy: &Policy,
-    pr: &PullRequest,
-) -> Option<(String, String, crate::policy::Strings)> {
-    let subject = Subject::PullRequest(pr);
-    policy
-        .rules_on(SubjectKind::PullRequest)
-        .filter(|rule| crate::engine::applies(policy, rule, &subject))
-        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
-        .find_map(|e| {
-            let label = e.label(&pr.labels)?;
-            let granter = granted(e, label, policy, pr).ok()?;
-            Some((label.to_owned(), granter, e.granted_by.clone()))
-        })
-}
-
 /// Who granted the expedited path through `label`, or why nobody did.
-fn granted(
+pub fn granted(
     expedited: &super::expedited::Expedited,
     label: &str,
-    policy: &Policy,
+    policy: &Definitions,
     pr: &PullRequest,
 ) -> Result<String, String> {
     let Some(events) = &pr.label_events else {
@@ -496,7 +479,7 @@ fn latest_stances(pr: &PullRequest) -> BTreeMap<String, (Stance, &str, &str)> {
 }
 
 /// The path sets and globs in the rule's conditions.
-fn rule_paths(rule: &Rule) -> Vec<ChangedRef> {
+fn rule_paths(rule: RuleView<'_>) -> Vec<ChangedRef> {
     let mut refs = Vec::new();
     for p in rule.when.iter() {
         p.visit(&mut |q| refs.extend(q.changed.iter().flatten().cloned()));
@@ -510,7 +493,7 @@ type Stances<'a> = BTreeMap<String, (Stance, &'a str, &'a str)>;
 
 fn check_group(
     group: &Group,
-    policy: &Policy,
+    policy: &Definitions,
     pr: &PullRequest,
     (stances, request, single): (&Stances<'_>, Option<Request>, bool),
     paths: &[ChangedRef],

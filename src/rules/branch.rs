@@ -1,5 +1,6 @@
 use super::{Context, Requirement, Violation, pattern};
-use crate::policy::{Patterns, PolicyError, Spanned, SubjectKind, Table, options};
+use crate::facts::SubjectKind;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
 pub const SUMMARY: &str = "The branch name matches a pattern (and is not a protected branch).";
 

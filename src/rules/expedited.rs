@@ -2,12 +2,13 @@
 //! `release_checks` (the audit): a label that counts only when a member of a
 //! named team applied it, never when the author (or anyone else) claims it.
 
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::definitions::Definitions;
 use crate::facts::LabelEvent;
-use crate::policy::{
-    Decoder, Node, Policy, PolicyError, Shorthand, Strings, node::Value, options, undefined_name,
+use crate::syntax::{
+    Decoder, Node, PolicyError, Shorthand, Strings, node::Value, options, undefined_name,
 };
 
 options! {
@@ -85,7 +86,7 @@ impl Expedited {
         used.names("teams", &self.reviewed_by);
     }
 
-    pub fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    pub fn validate(&self, policy: &Definitions, errors: &mut Vec<PolicyError>) {
         for team in self
             .granted_by
             .iter()
@@ -154,7 +155,7 @@ impl Expedited {
 /// through the API (`read`, by team name). Teams given as `github:` and not
 /// read are returned as unresolved (`name (org/slug)`), never as empty.
 pub fn members(
-    policy: &Policy,
+    policy: &Definitions,
     teams: &Strings,
     read: &BTreeMap<String, Vec<String>>,
 ) -> (BTreeSet<String>, Vec<String>) {

@@ -1,12 +1,12 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::BTreeMap;
 
 use super::{Context, Requirement, Violation};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{Release, Subject};
-use crate::policy::{
-    ChangedRef, Policy, PolicyError, Rule, Strings, SubjectKind, TrueForDefaults, options,
-};
 use crate::predicates::changed_matches;
+use crate::syntax::{PolicyError, Strings, TrueForDefaults, options};
 
 pub const SUMMARY: &str =
     "Every incident named in the release has a regression test that references it.";
@@ -52,7 +52,7 @@ options! {
 }
 
 impl Requirement for Options {
-    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+    fn uses(&self, policy: &Definitions, used: &mut super::Used) {
         // Default: every tracker marked `incident: true`.
         if self.trackers.0.is_empty() {
             for (name, _) in policy.tickets.iter().filter(|(_, t)| t.incident) {
@@ -65,17 +65,17 @@ impl Requirement for Options {
         }
     }
 
-    fn needs<'a>(&'a self, policy: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(&'a self, policy: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         needs.incident_references.push(IncidentQuery {
             options: self,
             policy,
         });
     }
 
-    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
         if let Some(tests) = &self.tests {
-            crate::policy::check_changed_refs(tests, policy, errors);
+            policy.check_changed_refs(tests, errors);
         }
         if self.trackers.0.is_empty() && !policy.tickets.values().any(|t| t.incident) {
             errors.push(
@@ -93,7 +93,7 @@ impl Requirement for Options {
         let Subject::Release(release) = &cx.subject else {
             return;
         };
-        for (ticket, commits) in self.incidents(cx.policy, release) {
+        for (ticket, commits) in self.incidents(cx.definitions, release) {
             let tests = release.incident_references.get(&ticket).map_or(0, Vec::len);
             if tests == 0 {
                 let shas: Vec<String> = commits
@@ -113,7 +113,7 @@ impl Requirement for Options {
 /// (at the release commit) that reference each incident ticket.
 pub struct IncidentQuery<'a> {
     options: &'a Options,
-    policy: &'a Policy,
+    policy: &'a Definitions,
 }
 
 impl IncidentQuery<'_> {
@@ -133,7 +133,11 @@ impl IncidentQuery<'_> {
 
 impl Options {
     /// Incident tickets named by the release's commits, with their commits.
-    pub fn incidents(&self, policy: &Policy, release: &Release) -> BTreeMap<String, Vec<String>> {
+    pub fn incidents(
+        &self,
+        policy: &Definitions,
+        release: &Release,
+    ) -> BTreeMap<String, Vec<String>> {
         let trackers = super::release_page::trackers(policy, &self.trackers, true);
         let mut found = BTreeMap::new();
         for (i, commit) in release.commits.iter().enumerate() {
@@ -147,7 +151,7 @@ impl Options {
     }
 
     /// Whether a path is a test file for this requirement.
-    pub fn is_test(&self, policy: &Policy, path: &str) -> bool {
+    pub fn is_test(&self, policy: &Definitions, path: &str) -> bool {
         match &self.tests {
             Some(refs) => changed_matches(refs, policy, path),
             None => super::tests_changed::default_tests().is_match(path),

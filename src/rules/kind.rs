@@ -1,8 +1,10 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{Policy, PolicyError, Strings, SubjectKind, Table, options};
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::predicates::kinds_of;
+use crate::syntax::{PolicyError, Strings, Table, options};
 
 pub const SUMMARY: &str =
     "The change is classified as one of the policy's kinds (bug, feature, …).";
@@ -60,28 +62,23 @@ fn lists_a_kind(options: &Options, table: &Table<'_>) -> Result<(), PolicyError>
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         used.names("kinds", &self.any_of);
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_kinds(&self.any_of, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let is = kinds_of(cx.policy, &cx.subject);
+        let is = kinds_of(cx.definitions, &cx.subject);
         if self.any_of.iter().any(|k| is.contains(&k.value.as_str())) {
             return;
         }
         let wanted: Vec<&str> = self.any_of.iter().map(|k| k.value.as_str()).collect();
         let mut signals = Vec::new();
         for name in &wanted {
-            if let Some(kind) = cx.policy.kinds.get(*name) {
+            if let Some(kind) = cx.definitions.kinds.get(*name) {
                 if let Some(label) = kind.labels.iter().next() {
                     signals.push(format!("label `{}`", label.value));
                 }

@@ -1,8 +1,9 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Node, PolicyError, Strings, SubjectKind, Table, options};
+use crate::facts::SubjectKind;
+use crate::syntax::{Node, PolicyError, Strings, Table, options};
 
 pub const SUMMARY: &str = "The pull request carries exactly one of, any of, or all of some labels.";
 

@@ -1,8 +1,9 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation, pattern};
 use crate::facts::Subject;
-use crate::policy::{Patterns, PolicyError, Spanned, SubjectKind, Table, options};
+use crate::facts::SubjectKind;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
 pub const SUMMARY: &str =
     "The commit message matches a pattern; the subject line has a length limit.";

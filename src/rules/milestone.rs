@@ -1,6 +1,7 @@
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Pattern, SubjectKind, TrueForDefaults, options};
+use crate::facts::SubjectKind;
+use crate::syntax::{Pattern, TrueForDefaults, options};
 
 pub const SUMMARY: &str = "The pull request is planned: it has a milestone (a sprint).";
 

@@ -23,18 +23,21 @@ pub mod title;
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
-use crate::facts::Subject;
-use crate::policy::{
-    Decode, Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, Spec, SubjectKind,
-    Table, schema_of,
+use std::collections::BTreeMap;
+
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::{Subject, SubjectKind};
+use crate::syntax::{
+    Decode, Decoder, Level, Node, PolicyError, Span, Spanned, Spec, Table, schema_of,
 };
 
 /// What a requirement needs to judge a subject.
 pub struct Context<'a> {
-    pub policy: &'a Policy,
+    /// What the rule can refer to by name.
+    pub definitions: &'a Definitions,
     pub subject: Subject<'a>,
     /// The rule being checked (its conditions name the paths it guards).
-    pub rule: &'a Rule,
+    pub rule: RuleView<'a>,
 }
 
 /// A requirement not met: what is missing and how to fix it.
@@ -133,7 +136,7 @@ impl Used {
         self.names.insert((section, name.to_owned()));
     }
 
-    pub fn names(&mut self, section: &'static str, names: &crate::policy::Strings) {
+    pub fn names(&mut self, section: &'static str, names: &crate::syntax::Strings) {
         for n in names.iter() {
             self.name(section, &n.value);
         }
@@ -145,9 +148,9 @@ impl Used {
     }
 
     /// Path-set names among `changed`-style references.
-    pub fn path_sets(&mut self, refs: &[crate::policy::ChangedRef]) {
+    pub fn path_sets(&mut self, refs: &[crate::definitions::ChangedRef]) {
         for r in refs {
-            if let crate::policy::ChangedRef::Set(name) = r {
+            if let crate::definitions::ChangedRef::Set(name) = r {
                 self.name("paths", &name.value);
             }
         }
@@ -158,9 +161,25 @@ impl Used {
     }
 }
 
+/// What [`unused_definitions`] reads of a policy: its definitions, where
+/// each is written, and its rules (the policy implements it; `rules` does
+/// not know the policy's type).
+pub trait RuleSet {
+    fn definitions(&self) -> &Definitions;
+    /// `("tickets" | "teams" | "paths" | "kinds", name)` to where it is written.
+    fn defined_at(&self) -> &BTreeMap<(&'static str, String), Span>;
+    /// Each rule, with what it requires.
+    fn each_rule(&self) -> Vec<(RuleView<'_>, &Requirements)>;
+}
+
 /// The definitions one rule refers to, through its conditions and its
 /// requirements.
-pub fn rule_uses(policy: &Policy, rule: &Rule, used: &mut Used) {
+pub fn rule_uses(
+    definitions: &Definitions,
+    rule: RuleView<'_>,
+    require: &Requirements,
+    used: &mut Used,
+) {
     for p in rule.when.iter().chain(rule.unless.iter()) {
         p.visit(&mut |q| {
             if let Some(kinds) = &q.kind {
@@ -171,20 +190,20 @@ pub fn rule_uses(policy: &Policy, rule: &Rule, used: &mut Used) {
             }
         });
     }
-    for (_, _, requirement) in rule.require.each() {
-        requirement.uses(policy, used);
+    for (_, _, requirement) in require.each() {
+        requirement.uses(definitions, used);
     }
 }
 
 /// Definitions no rule refers to: `(section, name, where it is defined)`,
 /// in file order.
-pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
+pub fn unused_definitions(policy: &impl RuleSet) -> Vec<(&'static str, &str, Span)> {
     let mut used = Used::default();
-    for rule in &policy.rules {
-        rule_uses(policy, rule, &mut used);
+    for (rule, require) in policy.each_rule() {
+        rule_uses(policy.definitions(), rule, require, &mut used);
     }
     let mut out: Vec<(&'static str, &str, Span)> = policy
-        .definitions
+        .defined_at()
         .iter()
         .filter(|((section, name), _)| !used.contains(section, name))
         .map(|((section, name), span)| (*section, name.as_str(), *span))
@@ -197,12 +216,13 @@ pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
 pub trait Requirement {
     /// The definitions it refers to, by name or by default (for warnings
     /// about unused ones).
-    fn uses(&self, _policy: &Policy, _used: &mut Used) {}
+    fn uses(&self, _policy: &Definitions, _used: &mut Used) {}
     /// The facts this requirement needs gathered (default: none beyond the subject's own).
-    fn needs<'a>(&'a self, _policy: &'a Policy, _rule: &'a Rule, _needs: &mut Needs<'a>) {}
+    fn needs<'a>(&'a self, _policy: &'a Definitions, _rule: RuleView<'a>, _needs: &mut Needs<'a>) {}
     /// Cross-checks against the rest of the policy (names it refers to) and
     /// the rule that holds it.
-    fn validate(&self, _policy: &Policy, _rule: &Rule, _errors: &mut Vec<PolicyError>) {}
+    fn validate(&self, _policy: &Definitions, _rule: RuleView<'_>, _errors: &mut Vec<PolicyError>) {
+    }
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
 }

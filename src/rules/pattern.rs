@@ -1,7 +1,7 @@
 //! Shared by `title`, `branch` and `message`: text must match / must not match.
 
-use crate::policy::ErrorCode;
-use crate::policy::{Patterns, PolicyError, Spanned, Table};
+use crate::syntax::ErrorCode;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table};
 
 use super::Violation;
 

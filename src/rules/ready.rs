@@ -1,8 +1,9 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decode, Decoder, Node, PolicyError, SubjectKind, node::Value};
+use crate::facts::SubjectKind;
+use crate::syntax::{Decode, Decoder, Node, PolicyError, node::Value};
 
 pub const SUMMARY: &str = "The pull request is not a draft.";
 

@@ -1,14 +1,13 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::sections;
 use super::{Context, Requirement, Violation};
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{Release, ReleaseTickets, Subject, body_of, subject_of};
-use crate::policy::{
-    Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind, Table, names, non_empty,
-    options,
-};
+use crate::syntax::{Level, Node, PolicyError, Spanned, Strings, Table, names, non_empty, options};
 
 pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
 
@@ -112,7 +111,7 @@ fn asks_for_something(options: &Options, table: &Table<'_>) -> Result<(), Policy
 }
 
 impl Requirement for Options {
-    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+    fn uses(&self, policy: &Definitions, used: &mut super::Used) {
         // Default: every tracker not marked `incident`.
         if self.trackers.0.is_empty() {
             for (name, _) in policy.tickets.iter().filter(|(_, t)| !t.incident) {
@@ -122,7 +121,12 @@ impl Requirement for Options {
         used.names("tickets", &self.trackers);
     }
 
-    fn needs<'a>(&'a self, policy: &'a Policy, rule: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(
+        &'a self,
+        policy: &'a Definitions,
+        rule: RuleView<'a>,
+        needs: &mut super::Needs<'a>,
+    ) {
         needs.release_pages.push(PageQuery {
             options: self,
             policy,
@@ -130,7 +134,7 @@ impl Requirement for Options {
         });
     }
 
-    fn validate(&self, policy: &Policy, _rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
     }
 
@@ -156,7 +160,7 @@ impl Requirement for Options {
         if !self.lists_all_tickets {
             return;
         }
-        let index = self.ticket_index(cx.policy, &cx.rule.id.value, release);
+        let index = self.ticket_index(cx.definitions, &cx.rule.id.value, release);
         for ticket in &index.missing {
             let shas: Vec<String> = index.tickets[ticket]
                 .iter()
@@ -198,7 +202,11 @@ fn short_sha(release: &Release, index: u32) -> String {
 
 /// The tracker regexes meant: the named trackers, else every tracker that is
 /// (`incident`) or is not an incident tracker.
-pub fn trackers<'p>(policy: &'p Policy, named: &Strings, incident: bool) -> Vec<&'p regex::Regex> {
+pub fn trackers<'p>(
+    policy: &'p Definitions,
+    named: &Strings,
+    incident: bool,
+) -> Vec<&'p regex::Regex> {
     policy
         .tickets
         .iter()
@@ -287,7 +295,7 @@ pub struct TicketIndex<'r> {
 /// tickets the release's commits name as the rule counts them.
 pub struct PageQuery<'a> {
     options: &'a Options,
-    policy: &'a Policy,
+    policy: &'a Definitions,
     rule: &'a str,
 }
 
@@ -317,7 +325,7 @@ impl<'a> PageQuery<'a> {
 
 impl Options {
     /// A collector of the tickets commits name, as this rule counts them.
-    pub fn collector<'p>(&'p self, policy: &'p Policy, rule: &str) -> TicketCollector<'p> {
+    pub fn collector<'p>(&'p self, policy: &'p Definitions, rule: &str) -> TicketCollector<'p> {
         TicketCollector {
             trackers: trackers(policy, &self.trackers, false),
             options: self,
@@ -332,7 +340,7 @@ impl Options {
     /// commits were read when the facts hold them, else from the commits.
     pub fn ticket_index<'r>(
         &self,
-        policy: &Policy,
+        policy: &Definitions,
         rule: &str,
         release: &'r Release,
     ) -> TicketIndex<'r> {
@@ -414,7 +422,7 @@ impl Options {
     /// moved into the summary rather than copied).
     pub fn summarize(
         &self,
-        policy: &Policy,
+        policy: &Definitions,
         rule: &str,
         release: &Release,
         out: &mut crate::report::ReleaseSummary,

@@ -1,11 +1,11 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
+use crate::facts::SubjectKind;
 use crate::markdown;
-use crate::policy::{
-    Decode, Decoder, Node, PolicyError, Shorthand, Spanned, SubjectKind, non_empty, options,
-    schema_of,
+use crate::syntax::{
+    Decode, Decoder, Node, PolicyError, Shorthand, Spanned, non_empty, options, schema_of,
 };
 
 pub const SUMMARY: &str = "The pull request description has these sections, with real content.";

@@ -1,11 +1,10 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{
-    ChangedRef, Decoder, Node, Policy, PolicyError, Shorthand, SubjectKind, glob_set, node::Value,
-    options,
-};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::predicates::changed_matches;
+use crate::syntax::{Decoder, Node, PolicyError, Shorthand, glob_set, node::Value, options};
 
 pub const SUMMARY: &str = "The change adds or updates at least one test file.";
 
@@ -99,29 +98,19 @@ impl Shorthand<Options> for TrueOnly {
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         if let Some(paths) = &self.paths {
             used.path_sets(paths);
         }
     }
 
-    fn needs<'a>(
-        &'a self,
-        _: &'a crate::policy::Policy,
-        _: &'a crate::policy::Rule,
-        needs: &mut super::Needs<'a>,
-    ) {
+    fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         needs.changed_files = true;
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         if let Some(paths) = &self.paths {
-            crate::policy::check_changed_refs(paths, policy, errors);
+            policy.check_changed_refs(paths, errors);
         }
     }
 
@@ -132,7 +121,7 @@ impl Requirement for Options {
         let is_test = match &self.paths {
             Some(refs) => changed
                 .iter()
-                .any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
+                .any(|c| c.paths().any(|p| changed_matches(refs, cx.definitions, p))),
             None => changed
                 .iter()
                 .any(|c| c.paths().any(|p| default_tests().is_match(p))),

@@ -1,15 +1,14 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::BTreeSet;
 
 use super::{Context, Requirement, Violation};
-use crate::facts::Subject;
 #[cfg(test)]
-use crate::policy::tracker::near_miss_pattern;
-use crate::policy::tracker::near_misses;
-use crate::policy::{
-    Node, Policy, PolicyError, Spanned, Strings, SubjectKind, Tracker, TrueForDefaults, names,
-    options,
-};
+use crate::definitions::tracker::near_miss_pattern;
+use crate::definitions::tracker::near_misses;
+use crate::definitions::{Definitions, RuleView, Tracker};
+use crate::facts::Subject;
+use crate::facts::SubjectKind;
+use crate::syntax::{Node, PolicyError, Spanned, Strings, TrueForDefaults, names, options};
 
 pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
 
@@ -104,25 +103,20 @@ fn not_zero(max: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         if self.trackers.0.is_empty() {
             used.every("tickets");
         }
         used.names("tickets", &self.trackers);
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let texts = self.texts(&cx.subject);
-        let trackers: Vec<(&str, &Tracker)> = cx.policy.trackers(&self.trackers).collect();
+        let trackers: Vec<(&str, &Tracker)> = cx.definitions.trackers(&self.trackers).collect();
         let mut found = BTreeSet::new();
         for (_, text) in &texts {
             for (_, tracker) in &trackers {
@@ -184,7 +178,7 @@ impl Options {
     /// Places `in:` lists that one of the rule's subjects does not have,
     /// with what they are read as there (a `validate` warning): `(where,
     /// message)`.
-    pub fn foreign_places(&self, rule: &crate::policy::Rule) -> Vec<(crate::policy::Span, String)> {
+    pub fn foreign_places(&self, rule: RuleView<'_>) -> Vec<(crate::syntax::Span, String)> {
         let mut out = Vec::new();
         for subject in rule.on.iter().map(|o| o.value) {
             let (native, read_as): (&[Place], fn(Place) -> &'static str) = match subject {
@@ -316,7 +310,7 @@ fn join_places<'a>(places: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
     use crate::facts::{Branch, Commit, PullRequest};
-    use crate::policy::{PolicySource, load};
+    use crate::policy::{Policy, PolicySource, load};
 
     fn policy(extra: &str) -> Policy {
         let text = format!(
@@ -327,9 +321,9 @@ mod tests {
 
     fn run(policy: &Policy, subject: Subject<'_>) -> Vec<Violation> {
         let cx = Context {
-            policy,
+            definitions: &policy.definitions,
             subject,
-            rule: &policy.rules[0],
+            rule: policy.rules[0].view(),
         };
         let mut out = Vec::new();
         for (_, _, req) in policy.rules[0].require.each() {

@@ -1,6 +1,7 @@
 use super::{Context, Requirement, Violation, pattern};
 use crate::facts::Subject;
-use crate::policy::{Patterns, PolicyError, Spanned, SubjectKind, Table, options};
+use crate::facts::SubjectKind;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
 pub const SUMMARY: &str = "The pull request title (or commit subject line) matches a pattern.";
 

@@ -303,25 +303,25 @@ macro_rules! options {
         impl $name {
             /// The keys it is written with.
             #[allow(dead_code)]
-            pub const KEYS: &'static [&'static str] = &[$($crate::policy::options!(@key $field $($key)?)),*];
+            pub const KEYS: &'static [&'static str] = &[$($crate::syntax::options!(@key $field $($key)?)),*];
         }
 
-        impl $crate::policy::Decode for $name {
+        impl $crate::syntax::Decode for $name {
             const NAME: Option<&'static str> = Some(stringify!($name));
 
             fn decode(
-                node: &$crate::policy::Node,
-                d: &mut $crate::policy::Decoder,
+                node: &$crate::syntax::Node,
+                d: &mut $crate::syntax::Decoder,
             ) -> Option<Self> {
                 $(
-                    if let Some(value) = <$short as $crate::policy::Shorthand<Self>>::decode(node, d) {
+                    if let Some(value) = <$short as $crate::syntax::Shorthand<Self>>::decode(node, d) {
                         return value;
                     }
                 )?
-                let mut table = $crate::policy::Table::open(node, $what, Self::KEYS, d)?;
+                let mut table = $crate::syntax::Table::open(node, $what, Self::KEYS, d)?;
                 $(
-                    let $field = $crate::policy::options!(
-                        @take table, d, $ty, $crate::policy::options!(@key $field $($key)?)
+                    let $field = $crate::syntax::options!(
+                        @take table, d, $ty, $crate::syntax::options!(@key $field $($key)?)
                         $(, $flag $(($($arg)*))?)*
                     );
                 )*
@@ -343,9 +343,9 @@ macro_rules! options {
                 let mut properties = serde_json::Map::new();
                 let mut required: Vec<&str> = Vec::new();
                 $(
-                    let key = $crate::policy::options!(@key $field $($key)?);
-                    let description = $crate::policy::doc_text(&[$($fdoc),*]);
-                    let (schema, is_required) = $crate::policy::options!(
+                    let key = $crate::syntax::options!(@key $field $($key)?);
+                    let description = $crate::syntax::doc_text(&[$($fdoc),*]);
+                    let (schema, is_required) = $crate::syntax::options!(
                         @schema generator, $ty, &description $(, $flag $(($($arg)*))?)*
                     );
                     if is_required {
@@ -362,8 +362,8 @@ macro_rules! options {
                     schema.insert("required".into(), required.into());
                 }
                 $( $touch(&mut schema); )?
-                $( let mut schema = <$short as $crate::policy::Shorthand<Self>>::schema(schema); )?
-                let description = $crate::policy::doc_text(&[$($doc),*]);
+                $( let mut schema = <$short as $crate::syntax::Shorthand<Self>>::schema(schema); )?
+                let description = $crate::syntax::doc_text(&[$($doc),*]);
                 if !description.is_empty() {
                     schema.insert("description".into(), description.into());
                 }
@@ -375,26 +375,26 @@ macro_rules! options {
                 stringify!($name).into()
             }
             fn schema_id() -> std::borrow::Cow<'static, str> {
-                <$crate::policy::Named<Self> as schemars::JsonSchema>::schema_id()
+                <$crate::syntax::Named<Self> as schemars::JsonSchema>::schema_id()
             }
             fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                <Self as $crate::policy::Decode>::schema(generator)
+                <Self as $crate::syntax::Decode>::schema(generator)
             }
         }
     };
     (@key $field:ident $key:literal) => { $key };
     (@key $field:ident) => { stringify!($field) };
     (@take $table:ident, $d:ident, $ty:ty, $key:expr, required $(, $flag:ident $(($($arg:tt)*))?)*) => {
-        $table.required::<$ty>($d, $key, $crate::policy::Spec::new() $(.$flag($($($arg)*)?))*)
+        $table.required::<$ty>($d, $key, $crate::syntax::Spec::new() $(.$flag($($($arg)*)?))*)
     };
     (@take $table:ident, $d:ident, $ty:ty, $key:expr $(, $flag:ident $(($($arg:tt)*))?)*) => {
-        $table.optional::<$ty>($d, $key, $crate::policy::Spec::new() $(.$flag($($($arg)*)?))*)
+        $table.optional::<$ty>($d, $key, $crate::syntax::Spec::new() $(.$flag($($($arg)*)?))*)
     };
     (@schema $g:ident, $ty:ty, $description:expr, required $(, $flag:ident $(($($arg:tt)*))?)*) => {
-        ($crate::policy::Spec::<$ty>::new() $(.$flag($($($arg)*)?))*.property($g, $description), true)
+        ($crate::syntax::Spec::<$ty>::new() $(.$flag($($($arg)*)?))*.property($g, $description), true)
     };
     (@schema $g:ident, $ty:ty, $description:expr $(, $flag:ident $(($($arg:tt)*))?)*) => {
-        ($crate::policy::Spec::<<$ty as $crate::policy::Field>::Item>::new() $(.$flag($($($arg)*)?))*.property($g, $description), false)
+        ($crate::syntax::Spec::<<$ty as $crate::syntax::Field>::Item>::new() $(.$flag($($($arg)*)?))*.property($g, $description), false)
     };
 }
 pub(crate) use options;
@@ -431,12 +431,12 @@ macro_rules! names {
             }
         }
 
-        impl $crate::policy::Decode for $name {
+        impl $crate::syntax::Decode for $name {
             const NAME: Option<&'static str> = Some(stringify!($name));
 
             fn decode(
-                node: &$crate::policy::Node,
-                d: &mut $crate::policy::Decoder,
+                node: &$crate::syntax::Node,
+                d: &mut $crate::syntax::Decoder,
             ) -> Option<Self> {
                 $(
                     let found = node.as_str().and_then(Self::parse);
@@ -452,7 +452,7 @@ macro_rules! names {
                     #[allow(unused_mut, unused_assignments)]
                     let mut label = None;
                     $( label = Some($label); )?
-                    d.error($crate::policy::unknown_name(&text, $what, label, &Self::ALL.map(Self::name)));
+                    d.error($crate::syntax::unknown_name(&text, $what, label, &Self::ALL.map(Self::name)));
                 }
                 found
             }
@@ -462,7 +462,7 @@ macro_rules! names {
                     "type": "string",
                     "enum": [$($text),*],
                 });
-                let description = $crate::policy::doc_text(&[$($doc),*]);
+                let description = $crate::syntax::doc_text(&[$($doc),*]);
                 if !description.is_empty() {
                     schema.insert("description".into(), description.into());
                 }
@@ -475,10 +475,10 @@ macro_rules! names {
                 stringify!($name).into()
             }
             fn schema_id() -> std::borrow::Cow<'static, str> {
-                <$crate::policy::Named<Self> as schemars::JsonSchema>::schema_id()
+                <$crate::syntax::Named<Self> as schemars::JsonSchema>::schema_id()
             }
             fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                <Self as $crate::policy::Decode>::schema(generator)
+                <Self as $crate::syntax::Decode>::schema(generator)
             }
         }    };
 }
@@ -657,7 +657,7 @@ json_schema_from_decode!(Strings, Pattern, Patterns, Globs);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Level, node};
+    use crate::syntax::{Level, node};
 
     options! {
         /// A test type.

@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use super::{Pattern, Spanned, non_empty, options};
+use crate::syntax::{Pattern, Spanned, non_empty, options};
 
 options! {
     /// A ticket tracker: what a reference to one of its tickets looks like.

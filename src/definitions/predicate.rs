@@ -1,9 +1,10 @@
 //! The `when` / `unless` model. Evaluation lives in `crate::predicates`.
 
-use super::decode::{Decoder, base_glob};
-use super::node::Node;
-use super::{Globs, Pattern, PolicyError, Spanned, Strings, Table, branch_globs, options};
-use crate::policy::ErrorCode;
+use crate::syntax::decode::base_glob;
+use crate::syntax::{
+    Decoder, ErrorCode, Globs, Node, Pattern, PolicyError, Spanned, Strings, Table, branch_globs,
+    options,
+};
 
 options! {
     /// Conditions on a subject: every key present must hold; a list inside a key
@@ -85,7 +86,7 @@ pub fn looks_like_glob(text: &str) -> bool {
 }
 
 /// A path-set name or a glob.
-impl super::Decode for ChangedRef {
+impl crate::syntax::Decode for ChangedRef {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
         let name = d.non_empty_string(node)?;
         if !looks_like_glob(&name.value) {

@@ -1,6 +1,6 @@
 //! Decoding the typed policy from a node tree, collecting every error.
 
-use crate::policy::ErrorCode;
+use super::ErrorCode;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::error::{PolicyError, did_you_mean};
@@ -15,9 +15,6 @@ pub struct Decoder {
     /// Every regex and glob set decoded, to be compiled when needed: the
     /// loader hands each rule and each definition its own.
     pub matchers: Vec<Matcher>,
-    /// Rules' conditions decoded so far ([`super::load`] cross-checks those
-    /// of rules that fail).
-    pub conditions: Vec<super::Predicate>,
 }
 
 /// The entries of one mapping, checked against the keys it may have.
@@ -274,7 +271,7 @@ impl Decoder {
     /// A glob's text: non-empty and not absurdly long.
     fn glob_text(&mut self, item: &Node) -> Option<Spanned<String>> {
         let text = self.non_empty_string(item)?;
-        if text.value.len() > crate::policy::MAX_GLOB_LEN {
+        if text.value.len() > super::MAX_GLOB_LEN {
             self.error(
                 PolicyError::at(
                     ErrorCode::InvalidGlob,
@@ -283,7 +280,7 @@ impl Decoder {
                 )
                 .help(format!(
                     "keep globs under {} characters; split it into several",
-                    crate::policy::MAX_GLOB_LEN
+                    super::MAX_GLOB_LEN
                 )),
             );
             return None;
