@@ -4,10 +4,9 @@
 mod load;
 mod waiver;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema};
 
 /// The leaf types, re-exported so existing paths keep working.
 pub use crate::definitions::{
@@ -283,38 +282,6 @@ fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
     errors.sort_by_key(|e| e.span);
     errors.dedup();
     Err(errors)
-}
-
-/// A value, or `true` for its defaults (`ticket: true`).
-pub struct OrTrue<T>(std::marker::PhantomData<T>);
-
-impl<T: JsonSchema> JsonSchema for OrTrue<T> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        format!("{}OrTrue", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let inner = generator.subschema_for::<T>();
-        json_schema!({ "anyOf": [ { "const": true }, inner ] })
-    }
-}
-
-/// One value, standing for a list of one, or a list of them.
-pub struct OneOrMany<T>(std::marker::PhantomData<T>);
-
-impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        format!("OneOrMany{}", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let inner = generator.subschema_for::<T>();
-        json_schema!({ "anyOf": [ inner.clone(), { "type": "array", "items": inner } ] })
-    }
 }
 
 /// Removes `null` from the types schemars allows for `Option` fields.
