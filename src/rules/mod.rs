@@ -1,7 +1,11 @@
 //! Requirements: one file each, registered here.
 //!
 //! Each file holds its documentation (`DOC`, printed by `explain` and
-//! rendered into `docs/`), its options, their decoding, validation and check.
+//! rendered into `docs/`), its options declared once (`options!`: the
+//! struct, its decoding and its schema), their validation and check.
+//! Requirements see the policy's [`Definitions`] and a [`RuleView`] of their
+//! rule, never the policy itself: `rules` builds on `syntax`, `definitions`
+//! and `facts`, and `policy` holds the rules.
 
 pub mod approval;
 pub mod branch;

@@ -1,7 +1,7 @@
 //! The leaf of the policy model: where things are written (spans, the
 //! node tree), the errors that point at them, and the decoding machinery
-//! every policy type is described with ([`Decode`], [`Table`], [`options!`],
-//! [`names!`]); the written values shared by all (strings, patterns, globs,
+//! every policy type is described with ([`Decode`], [`Table`], `options!`,
+//! `names!`); the written values shared by all (strings, patterns, globs,
 //! levels). Imports neither `policy` nor `rules`.
 
 pub mod decode;

@@ -1,7 +1,7 @@
 //! One description per policy type: how it is decoded and its JSON Schema
 //! come from the same place. A type implements [`Decode`] (leaf types by
 //! hand, decode and schema side by side); option structs and name enums are
-//! declared with [`options!`] and [`names!`], which generate the struct, its
+//! declared with `options!` and `names!`, which generate the struct, its
 //! decoding through a [`Table`] and its schema from the same field list.
 
 use std::borrow::Cow;
@@ -98,7 +98,7 @@ pub type Check<T> = fn(&T, &str, &Node) -> Result<(), PolicyError>;
 /// What a field adds to its type's decoding: a check of the decoded value,
 /// another way to decode it, a default other than `Default`, a touch to its
 /// schema. Written as `=> check(f)`, `=> with(f)`, `=> default(f)`,
-/// `=> schema(f)`, `=> written(f)` after the field in [`options!`].
+/// `=> schema(f)`, `=> written(f)` after the field in `options!`.
 pub struct Spec<T> {
     check: Option<Check<T>>,
     with: Option<fn(&Node, &mut Decoder) -> Option<T>>,
@@ -681,6 +681,48 @@ mod tests {
             /// Must be there.
             pattern: Pattern => required,
         }
+    }
+
+    names! {
+        /// A colour.
+        #[names(what = "colour", unknown = unknown_colour)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Colour {
+            Red = "red",
+            Green = "green",
+        }
+    }
+
+    fn unknown_colour(node: &Node) -> PolicyError {
+        PolicyError::at(ErrorCode::UnknownValue, node.span, "red or green")
+    }
+
+    #[test]
+    fn names_decode_with_suggestions_or_their_own_message() {
+        let (level, errors) = decode::<Level>("notise");
+        assert!(level.is_none());
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("unknown level `notise`")
+                && errors[0].contains("did you mean `notice`?"),
+            "{}",
+            errors[0]
+        );
+        let (colour, _) = decode::<Colour>("green");
+        assert_eq!(colour, Some(Colour::Green));
+        for text in ["blue", "3"] {
+            let (colour, errors) = decode::<Colour>(text);
+            assert!(colour.is_none());
+            assert_eq!(errors.len(), 1, "{text}: {errors:?}");
+            assert!(
+                errors[0].contains("red or green"),
+                "{text}: a non-string too: {}",
+                errors[0]
+            );
+        }
+        let schema = Colour::schema(&mut SchemaGenerator::default()).to_value();
+        assert_eq!(schema["enum"], serde_json::json!(["red", "green"]));
+        assert_eq!(schema["description"], "A colour.");
     }
 
     fn below_ten(size: &u32, key: &str, node: &Node) -> Result<(), PolicyError> {
