@@ -61,7 +61,7 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 }
 
 /// A regular expression with its source text. Its syntax is checked when
-/// the policy loads; it is compiled on first use, or by [`Policy::prepare`]
+/// the policy loads; it is compiled on first use, or by [`Policy::prepare`](crate::policy::Policy::prepare)
 /// for the rules that apply to a subject (a compile failure there is a
 /// policy error, exit 2, never a pattern that matches nothing).
 #[derive(Clone, Debug)]
@@ -91,7 +91,7 @@ impl Pattern {
     }
 
     /// The compiled regex. Commands compile what a subject needs before
-    /// judging it ([`Policy::prepare`]); a pattern that still fails here
+    /// judging it ([`Policy::prepare`](crate::policy::Policy::prepare)); a pattern that still fails here
     /// stops the run (exit 2), it never matches nothing.
     pub fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
@@ -126,7 +126,7 @@ impl Patterns {
 }
 
 /// Globs with their source text. Each glob is parsed when the policy loads;
-/// the matcher is built on first use, or by [`Policy::prepare`] for the
+/// the matcher is built on first use, or by [`Policy::prepare`](crate::policy::Policy::prepare) for the
 /// rules that apply to a subject (and for all by `validate`): a set that
 /// cannot be built is a policy error, never a set that matches nothing.
 #[derive(Clone, Debug, Default)]
@@ -238,7 +238,7 @@ impl GlobsMatcher {
     }
 }
 
-/// A regex or glob set compiled on demand ([`Policy::prepare`]).
+/// A regex or glob set compiled on demand ([`Policy::prepare`](crate::policy::Policy::prepare)).
 #[derive(Clone, Debug)]
 pub enum Matcher {
     Pattern(Pattern),
