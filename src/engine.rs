@@ -48,7 +48,8 @@ pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
         return Some(Skip::Merge);
     }
     if policy.commits.exempt.iter().any(|e| e.holds(commit))
-        || (pending_fixup(policy, commit) && policy.commits.fixups_in_pull_requests.is_none())
+        || (pending_fixup(policy, commit)
+            && policy.commits.fixups_in_pull_requests.level().is_none())
     {
         return Some(Skip::ExemptMessage);
     }
@@ -122,7 +123,7 @@ pub fn evaluate_shared(
         return findings;
     }
     if let Subject::Commit(commit) = &subject
-        && let Some(level) = policy.commits.fixups_in_pull_requests
+        && let Some(level) = policy.commits.fixups_in_pull_requests.level()
         && pending_fixup(policy, commit)
     {
         findings.push(squash_before_merge(policy, commit, level, interner));
@@ -132,17 +133,17 @@ pub fn evaluate_shared(
     let mut draft_finding = None;
     for rule in policy.rules_on(subject.kind()) {
         let cx = Context {
-            policy,
+            definitions: &policy.definitions,
             subject,
-            rule,
+            rule: rule.view(),
         };
         if let Some(when) = &rule.when
-            && !holds(when, policy, &subject)
+            && !holds(when, &policy.definitions, &subject)
         {
             continue;
         }
         if let Some(unless) = &rule.unless
-            && holds(unless, policy, &subject)
+            && holds(unless, &policy.definitions, &subject)
         {
             continue;
         }
@@ -221,7 +222,7 @@ pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: 
         });
     }
     for (_, _, requirement) in rule.require.each() {
-        requirement.needs(policy, rule, needs);
+        requirement.needs(&policy.definitions, rule.view(), needs);
     }
 }
 
@@ -322,15 +323,38 @@ rules:
     }
 }
 
+/// The expedited path a pull request took, when an applicable `approval`
+/// rule's label was on it and a member of its `granted_by` teams applied
+/// it: (label, who granted it, the granting teams).
+pub fn expedited_grant(
+    policy: &Policy,
+    pr: &crate::facts::PullRequest,
+) -> Option<(String, String, crate::syntax::Strings)> {
+    let subject = Subject::PullRequest(pr);
+    policy
+        .rules_on(crate::facts::SubjectKind::PullRequest)
+        .filter(|rule| applies(policy, rule, &subject))
+        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
+        .find_map(|e| {
+            let label = e.label(&pr.labels)?;
+            let granter =
+                crate::rules::approval::granted(e, label, &policy.definitions, pr).ok()?;
+            Some((label.to_owned(), granter, e.granted_by.clone()))
+        })
+}
+
 /// Whether a rule runs on a subject: it is `on` the subject's kind and its
 /// `when` holds and its `unless` does not.
 pub fn applies(policy: &Policy, rule: &crate::policy::Rule, subject: &Subject<'_>) -> bool {
     rule.on.iter().any(|o| o.value == subject.kind())
-        && rule.when.as_ref().is_none_or(|w| holds(w, policy, subject))
+        && rule
+            .when
+            .as_ref()
+            .is_none_or(|w| holds(w, &policy.definitions, subject))
         && !rule
             .unless
             .as_ref()
-            .is_some_and(|u| holds(u, policy, subject))
+            .is_some_and(|u| holds(u, &policy.definitions, subject))
 }
 
 /// What became of one rule over a check, for the step summary.

@@ -143,27 +143,26 @@ pub fn pull_request_change(
             (f.rule.to_string(), format!("{about}{}", f.message))
         })
         .collect();
-    let expedited =
-        crate::rules::approval::expedited_grant(policy, pr).map(|(label, by, teams)| {
-            let (reviewers, _) = crate::rules::expedited::members(policy, &teams, &pr.team_members);
-            let reviewed = merged
-                .approved_after_merge()
-                .into_iter()
-                .filter(|(login, _)| {
-                    !login.eq_ignore_ascii_case(&pr.author)
-                        && reviewers.contains(&login.to_lowercase())
-                })
-                .find(|(_, at)| {
-                    crate::rules::expedited::hours_between(&merged.merged_at, at)
-                        .is_some_and(|h| h > 0.0 && h <= REVIEW_WINDOW_HOURS)
-                })
-                .map(|(login, at)| (login.to_owned(), at.to_owned()));
-            Expedited {
-                label,
-                granted_by: by,
-                reviewed,
-            }
-        });
+    let expedited = crate::engine::expedited_grant(policy, pr).map(|(label, by, teams)| {
+        let (reviewers, _) =
+            crate::rules::expedited::members(&policy.definitions, &teams, &pr.team_members);
+        let reviewed = merged
+            .approved_after_merge()
+            .into_iter()
+            .filter(|(login, _)| {
+                !login.eq_ignore_ascii_case(&pr.author) && reviewers.contains(&login.to_lowercase())
+            })
+            .find(|(_, at)| {
+                crate::rules::expedited::hours_between(&merged.merged_at, at)
+                    .is_some_and(|h| h > 0.0 && h <= REVIEW_WINDOW_HOURS)
+            })
+            .map(|(login, at)| (login.to_owned(), at.to_owned()));
+        Expedited {
+            label,
+            granted_by: by,
+            reviewed,
+        }
+    });
     let verdict = if !failed.is_empty() {
         Verdict::Failed
     } else if expedited.is_some()
@@ -224,6 +223,7 @@ pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
         .map(|(login, (shown, _))| Approver {
             login: shown.to_owned(),
             teams: policy
+                .definitions
                 .teams
                 .iter()
                 .filter(|(name, team)| {
@@ -245,7 +245,7 @@ pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
 /// by every tracker of the policy.
 pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
     let mut found = BTreeSet::new();
-    for tracker in policy.tickets.values() {
+    for tracker in policy.definitions.tickets.values() {
         for text in [&pr.title, &pr.body, &pr.head] {
             found.extend(
                 tracker
@@ -263,8 +263,18 @@ pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
 /// gate, and an expedited change without its review. `branch` names where
 /// the commits were pushed.
 pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Finding> {
-    let mode = policy.audit.evidence.unwrap_or_default();
-    let span = policy.audit.evidence_span.unwrap_or_default();
+    let mode = policy
+        .audit
+        .evidence
+        .as_ref()
+        .map(|e| e.value)
+        .unwrap_or_default();
+    let span = policy
+        .audit
+        .evidence
+        .as_ref()
+        .map(|e| e.span)
+        .unwrap_or_default();
     let bypass = if mode == EvidenceMode::Warn {
         Level::Warning
     } else {

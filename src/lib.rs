@@ -2,9 +2,13 @@
 //! enforced on pull requests, branches, commits and releases.
 //!
 //! Data flows one way: `sources` gather facts → `engine` evaluates the
-//! policy → `report` renders → `commands` write. `policy`, `engine`,
+//! policy → `report` renders → `commands` write. `syntax` (spans, errors,
+//! decoding) and `definitions` (what rules refer to by name) are the leaves
+//! `policy` and `rules` both build on; `policy` holds the rules, never the
+//! reverse. `policy`, `engine`,
 //! `predicates`, `rules`, `waivers`, `markdown` and `report` are pure.
 
+pub mod definitions;
 pub mod engine;
 pub mod evidence;
 pub mod facts;
@@ -13,6 +17,7 @@ pub mod policy;
 pub mod predicates;
 pub mod report;
 pub mod rules;
+pub mod syntax;
 pub mod waivers;
 
 pub mod cli;

@@ -36,10 +36,10 @@ when:
 unless: { labels: [expedited] }
 ```
 "#;
-use crate::policy::{ChangedRef, Policy, Predicate};
+use crate::definitions::{ChangedRef, Definitions, Predicate};
 
 /// Whether every key of `p` holds for the subject.
-pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
+pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     if let Some(kinds) = &p.kind {
         let is = kinds_of(policy, subject);
         if !kinds.iter().any(|k| is.contains(&k.value.as_str())) {
@@ -157,7 +157,7 @@ pub fn holds(p: &Predicate, policy: &Policy, subject: &Subject<'_>) -> bool {
 }
 
 /// Whether a path matches any named set or glob.
-pub fn changed_matches(refs: &[ChangedRef], policy: &Policy, path: &str) -> bool {
+pub fn changed_matches(refs: &[ChangedRef], policy: &Definitions, path: &str) -> bool {
     refs.iter().any(|r| match r {
         ChangedRef::Set(name) => policy
             .paths
@@ -168,7 +168,7 @@ pub fn changed_matches(refs: &[ChangedRef], policy: &Policy, path: &str) -> bool
 }
 
 /// The kind names a subject is: any listed signal is enough.
-pub fn kinds_of<'a>(policy: &'a Policy, subject: &Subject<'_>) -> Vec<&'a str> {
+pub fn kinds_of<'a>(policy: &'a Definitions, subject: &Subject<'_>) -> Vec<&'a str> {
     policy
         .kinds
         .iter()
@@ -199,7 +199,7 @@ pub fn kinds_of<'a>(policy: &'a Policy, subject: &Subject<'_>) -> Vec<&'a str> {
 mod tests {
     use super::*;
     use crate::facts::{Branch, ChangedPath, Commit, PullRequest};
-    use crate::policy::{PolicySource, load};
+    use crate::policy::{Policy, PolicySource, load};
 
     const POLICY: &str = r#"version: 1
 tickets: { jira: { pattern: '\bEPL-[0-9]+\b' } }

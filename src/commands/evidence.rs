@@ -22,7 +22,7 @@ use crate::sources::{Fatal, pull_request};
 /// Whether the audit owes evidence: the policy has `pull_request` rules
 /// (or asks for it), and does not turn it off.
 pub fn due(policy: &Policy) -> bool {
-    match policy.audit.evidence {
+    match policy.audit.evidence.as_ref().map(|e| e.value) {
         Some(EvidenceMode::Off) => false,
         Some(_) => true,
         None => policy.rules_on(SubjectKind::PullRequest).next().is_some(),
@@ -352,6 +352,7 @@ async fn team_members(
     team: &str,
 ) -> Result<Option<Vec<String>>, Failure> {
     let Some(slug) = policy
+        .definitions
         .teams
         .get(team)
         .and_then(|t| t.github.as_ref())

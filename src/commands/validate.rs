@@ -115,7 +115,7 @@ fn place_warnings(policy: &Policy) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for rule in &policy.rules {
         if let Some(ticket) = &rule.require.ticket {
-            for (span, message) in ticket.value.foreign_places(rule) {
+            for (span, message) in ticket.value.foreign_places(rule.view()) {
                 out.push(warning(
                     policy,
                     crate::policy::ErrorCode::PlaceNotOnSubject,

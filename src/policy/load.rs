@@ -3,14 +3,15 @@
 use crate::policy::ErrorCode;
 use std::collections::BTreeMap;
 
-use super::decode::Decoder;
-use super::node::{self, Node, Span, Value};
-use super::predicate::{ChangedRef, Predicate};
+use super::Decode;
 use super::{
-    CommitOptions, Exemption, Globs, Kind, Level, Merges, Policy, PolicyError, Spanned, Strings,
-    SubjectKind, Team, Tracker, VERSION, did_you_mean,
+    AuditOptions, CommitOptions, Globs, Kind, Policy, PolicyError, Spanned, SubjectKind, Team,
+    Tracker, VERSION,
 };
+use super::{ChangedRef, Definitions, Predicate};
 use crate::rules::{self, Requirements};
+use crate::syntax::Decoder;
+use crate::syntax::node::{self, Node, Span, Value};
 
 /// One policy file's text and the name to show for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,15 +72,6 @@ pub struct InvalidPolicy {
 const TOP_KEYS: &[&str] = &[
     "version", "tickets", "teams", "paths", "kinds", "commits", "audit", "rules", "waivers",
 ];
-const RULE_KEYS: &[&str] = &[
-    "id",
-    "description",
-    "on",
-    "when",
-    "unless",
-    "require",
-    "level",
-];
 
 /// Most policy files one policy may be made of (spans number files in 16 bits).
 pub const MAX_POLICY_FILES: usize = 1000;
@@ -134,16 +126,13 @@ pub fn load_parsed(
         ..Decoder::default()
     };
     let mut policy = Policy {
-        tickets: BTreeMap::new(),
-        teams: BTreeMap::new(),
-        paths: BTreeMap::new(),
-        kinds: BTreeMap::new(),
+        definitions: Definitions::default(),
         commits: CommitOptions::default(),
         commits_span: None,
         audit: super::AuditOptions::default(),
         rules: Vec::new(),
         sources: Vec::new(),
-        definitions: BTreeMap::new(),
+        defined_at: BTreeMap::new(),
         waivers: Vec::new(),
         matchers: BTreeMap::new(),
     };
@@ -171,7 +160,7 @@ pub fn load_parsed(
     }
     policy.sources = sources;
     policy.commits_span = commits_set;
-    policy.definitions = first_definition;
+    policy.defined_at = first_definition;
     // Cross-checks run even after decode errors, so every problem shows at
     // once; entries that failed to decode left placeholders behind, so
     // references to them are not reported as undefined.
@@ -324,7 +313,7 @@ fn decode_file(
         &mut matchers,
         |name, node, d| {
             let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
-            policy.tickets.insert(name, tracker);
+            policy.definitions.tickets.insert(name, tracker);
             Some(())
         },
     );
@@ -336,11 +325,10 @@ fn decode_file(
         seen,
         &mut matchers,
         |name, node, d| {
-            let team = decode_team(node, d).unwrap_or(Team {
-                members: Strings::default(),
-                github: None,
-            });
-            policy.teams.insert(name, team);
+            // A team that failed to decode stays as a placeholder: references
+            // to it are not reported as undefined.
+            let team = Team::decode(node, d).unwrap_or_else(Team::default);
+            policy.definitions.teams.insert(name, team);
             Some(())
         },
     );
@@ -353,7 +341,7 @@ fn decode_file(
         &mut matchers,
         |name, node, d| {
             let Some(globs) = d.globs(node) else {
-                policy.paths.insert(name, Globs::default());
+                policy.definitions.paths.insert(name, Globs::default());
                 return None;
             };
             if globs.patterns.is_empty() {
@@ -368,7 +356,7 @@ fn decode_file(
                 );
                 return None;
             }
-            policy.paths.insert(name, globs);
+            policy.definitions.paths.insert(name, globs);
             Some(())
         },
     );
@@ -380,12 +368,8 @@ fn decode_file(
         seen,
         &mut matchers,
         |name, node, d| {
-            let kind = decode_kind(node, d).unwrap_or(Kind {
-                labels: Strings::default(),
-                branches: None,
-                title: None,
-            });
-            policy.kinds.insert(name, kind);
+            let kind = Kind::decode(node, d).unwrap_or_else(Kind::default);
+            policy.definitions.kinds.insert(name, kind);
             Some(())
         },
     );
@@ -402,60 +386,25 @@ fn decode_file(
             );
         } else {
             *commits_set = Some(node.span);
-            if let Some(options) = decode_commits(node, d) {
+            if let Some(options) = CommitOptions::decode(node, d) {
                 policy.commits = options;
             }
         }
     }
     if let Some(node) = fields.get("audit")
-        && let Some(audit) = d.fields(
-            node,
-            "`audit`",
-            &["empty_range", "evidence", "exempt_accounts"],
-        )
+        && let Some(audit) = AuditOptions::decode(node, d)
     {
-        if let Some(n) = audit.get("empty_range") {
-            match n.as_str() {
-                Some("fail") => policy.audit.empty_range = super::EmptyRange::Fail,
-                Some("pass") => policy.audit.empty_range = super::EmptyRange::Pass,
-                _ => d.error(
-                    PolicyError::at(
-                        ErrorCode::UnknownValue,
-                        n.span,
-                        "`empty_range` is `fail` or `pass`",
-                    )
-                    .help("`fail` (default) stops the audit of an empty range with exit status 2"),
-                ),
-            }
+        // Each file sets the options it writes; the others stay as earlier
+        // files set them.
+        let written = |key: &str| matches!(&node.value, Value::Map(entries) if entries.iter().any(|(k, _)| k.as_str() == Some(key)));
+        if written("empty_range") {
+            policy.audit.empty_range = audit.empty_range;
         }
-        if let Some(n) = audit.get("evidence") {
-            use super::EvidenceMode;
-            let mode = match n.as_str() {
-                Some("off") => Some(EvidenceMode::Off),
-                Some("warn") => Some(EvidenceMode::Warn),
-                Some("on") => Some(EvidenceMode::On),
-                Some("require") => Some(EvidenceMode::Require),
-                _ => None,
-            };
-            match mode {
-                Some(mode) => {
-                    policy.audit.evidence = Some(mode);
-                    policy.audit.evidence_span = Some(n.span);
-                }
-                None => d.error(
-                    PolicyError::at(
-                        ErrorCode::UnknownValue,
-                        n.span,
-                        "`evidence` is `off`, `warn`, `on` or `require`",
-                    )
-                    .help("`on` (default): bypasses are errors, and evidence not checked (no token) is a warning; `require` makes that an error too"),
-                ),
-            }
+        if written("evidence") {
+            policy.audit.evidence = audit.evidence;
         }
-        if let Some(n) = audit.get("exempt_accounts")
-            && let Some(accounts) = d.strings(n)
-        {
-            policy.audit.exempt_accounts = accounts.into_iter().map(|a| a.value).collect();
+        if written("exempt_accounts") {
+            policy.audit.exempt_accounts = audit.exempt_accounts;
         }
     }
     super::waiver::decode(fields.get("waivers"), d, &mut policy.waivers);
@@ -547,32 +496,16 @@ fn named_entries(
 }
 
 fn decode_tracker(node: &Node, d: &mut Decoder) -> Option<Tracker> {
-    let fields = d.fields(
-        node,
-        "a tracker",
-        &["pattern", "url", "example", "incident"],
-    )?;
-    let pattern = fields.required("pattern", d).and_then(|n| d.pattern(n));
-    let url = fields.get("url").and_then(|n| d.non_empty_string(n));
-    let example = fields.get("example").and_then(|n| d.non_empty_string(n));
-    let incident = fields
-        .get("incident")
-        .map(|n| d.bool(n).unwrap_or(false))
-        .unwrap_or(false);
-    let pattern = pattern?;
+    let tracker = Tracker::decode(node, d)?;
     // Whether the example matches is known once the pattern is compiled:
     // when a rule that uses the tracker is about to judge (or `validate`).
-    if let Some(example) = &example {
-        d.matchers
-            .push(super::Matcher::Example(pattern.clone(), example.clone()));
+    if let Some(example) = &tracker.example {
+        d.matchers.push(super::Matcher::Example(
+            tracker.pattern.clone(),
+            example.clone(),
+        ));
     }
-    Some(Tracker {
-        pattern,
-        url,
-        example,
-        incident,
-        near_miss: std::sync::OnceLock::new(),
-    })
+    Some(tracker)
 }
 
 /// Stands in for a tracker that failed to decode: matches nothing.
@@ -589,258 +522,69 @@ fn placeholder_tracker(span: Span) -> Tracker {
     }
 }
 
-fn decode_team(node: &Node, d: &mut Decoder) -> Option<Team> {
-    let fields = d.fields(node, "a team", &["members", "github"])?;
-    let members = match fields.get("members") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
-    };
-    let github = fields.get("github").and_then(|n| d.non_empty_string(n));
-    if let Some(g) = &github {
-        let parts: Vec<&str> = g.value.split('/').collect();
-        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::InvalidValue,
-                    g.span,
-                    format!("`{}` is not an `org/team-slug`", g.value),
-                )
-                .help("write the team as `org/team-slug`, e.g. `example-org/platform-engineering`"),
-            );
-            return None;
-        }
-    }
-    if members.0.is_empty() && github.is_none() {
-        d.error(
-            PolicyError::at(ErrorCode::EmptyTeam, fields.span(), "a team needs `members` or `github`")
-                .help("list GitHub logins under `members`, or name the GitHub team as `github: org/team-slug`"),
-        );
-        return None;
-    }
-    Some(Team { members, github })
-}
-
-fn decode_kind(node: &Node, d: &mut Decoder) -> Option<Kind> {
-    let fields = d.fields(node, "a kind", &["labels", "branches", "title"])?;
-    let mut ok = true;
-    let labels = match fields.get("labels") {
-        Some(n) => d.strings(n).map(Strings).unwrap_or_else(|| {
-            ok = false;
-            Strings::default()
-        }),
-        None => Strings::default(),
-    };
-    let branches = fields.get("branches").and_then(|n| {
-        d.branch_globs(n).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    let title = fields.get("title").and_then(|n| {
-        d.pattern(n).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    if ok && labels.0.is_empty() && branches.is_none() && title.is_none() {
-        d.error(
-            PolicyError::at(
-                ErrorCode::EmptyKind,
-                fields.span(),
-                "a kind needs at least one signal",
-            )
-            .help("give `labels`, `branches` or `title`"),
-        );
-        return None;
-    }
-    ok.then_some(Kind {
-        labels,
-        branches,
-        title,
-    })
-}
-
-fn decode_commits(node: &Node, d: &mut Decoder) -> Option<CommitOptions> {
-    let fields = d.fields(
-        node,
-        "`commits`",
-        &["exempt", "merges", "fixups_in_pull_requests"],
-    )?;
-    let mut options = CommitOptions::default();
-    if let Some(n) = fields.get("exempt") {
-        options.exempt.clear();
-        if !matches!(&n.value, Value::Seq(items) if items.is_empty()) {
-            for item in d.list(n) {
-                let name = d.string(item)?;
-                match Exemption::ALL.into_iter().find(|e| e.name() == name.value) {
-                    Some(e) => options.exempt.push(e),
-                    None => {
-                        d.error(unknown_value(
-                            &name,
-                            "exemption",
-                            &Exemption::ALL.map(Exemption::name),
-                        ));
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-    if let Some(n) = fields.get("merges") {
-        let name = d.string(n)?;
-        options.merges = match name.value.as_str() {
-            "skip" => Merges::Skip,
-            "check" => Merges::Check,
-            _ => {
-                d.error(unknown_value(&name, "`merges` value", &["skip", "check"]));
-                return None;
-            }
-        };
-    }
-    if let Some(n) = fields.get("fixups_in_pull_requests") {
-        let name = d.string(n)?;
-        options.fixups_in_pull_requests = match name.value.as_str() {
-            "allow" => None,
-            other => match Level::ALL.into_iter().find(|l| l.name() == other) {
-                Some(level) => Some(level),
-                None => {
-                    d.error(unknown_value(
-                        &name,
-                        "`fixups_in_pull_requests` value",
-                        &["error", "warning", "notice", "allow"],
-                    ));
-                    return None;
-                }
-            },
-        };
-    }
-    Some(options)
-}
-
-fn unknown_value(name: &Spanned<String>, what: &str, allowed: &[&str]) -> PolicyError {
-    let error = PolicyError::at(
-        ErrorCode::UnknownValue,
-        name.span,
-        format!("unknown {what} `{}`", name.value),
-    )
-    .label(format!("not a known {what}"));
-    match did_you_mean(&name.value, allowed.iter().copied()) {
-        Some(close) => error.help(format!("did you mean `{close}`?")),
-        None => error.help(format!("use one of: {}", allowed.join(", "))),
-    }
-}
-
 /// A rule, or on failure the conditions that did decode (still cross-checked).
 fn decode_rule(node: &Node, d: &mut Decoder) -> Result<Rule, Vec<Predicate>> {
-    let Some(fields) = d.fields(node, "a rule", RULE_KEYS) else {
-        return Err(Vec::new());
-    };
     let mark = d.matchers.len();
-    let id = fields.required("id", d).and_then(|n| d.non_empty_string(n));
-    let description = fields.get("description").and_then(|n| d.string(n));
-    let mut ok = true;
-    let mut on = Vec::new();
-    if let Some(n) = fields.get("on") {
-        let items = d.list(n);
-        if items.is_empty() {
-            d.error(
-                PolicyError::at(ErrorCode::Empty, n.span, "`on` is an empty list: the rule would never run")
-                    .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"),
-            );
-            ok = false;
-        }
-        for item in items {
-            let Some(name) = d.string(item) else {
-                ok = false;
-                continue;
-            };
-            match SubjectKind::parse(&name.value) {
-                Some(kind) => on.push(Spanned::new(kind, name.span)),
-                None => {
-                    ok = false;
-                    d.error(unknown_value(
-                        &name,
-                        "subject",
-                        &SubjectKind::ALL.map(SubjectKind::name),
-                    ));
-                }
-            }
-        }
+    let Some(mut rule) = Rule::decode(node, d) else {
+        // Its matchers stay with the decoder: compiled if the policy is
+        // invalid anyway. Its conditions are read again, quietly (their
+        // errors are reported already), to cross-check the names they use.
+        return Err(conditions_of(node));
+    };
+    let require_key = match &node.value {
+        Value::Map(entries) => entries.iter().find(|(k, _)| k.as_str() == Some("require")),
+        _ => None,
+    };
+    rule.span = node.span;
+    rule.require_span = require_key.map_or(node.span, |(k, _)| k.span);
+    rule.matchers = d.matchers.split_off(mark);
+    Ok(rule)
+}
+
+/// The `when` and `unless` of a rule that failed to decode, those that do.
+fn conditions_of(node: &Node) -> Vec<Predicate> {
+    let Value::Map(entries) = &node.value else {
+        return Vec::new();
+    };
+    let mut quiet = Decoder::default();
+    entries
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), Some("when" | "unless")))
+        .filter_map(|(_, v)| Predicate::decode(v, &mut quiet))
+        .collect()
+}
+
+/// `require:`, which must require something.
+pub(super) fn requirements(node: &Node, d: &mut Decoder) -> Option<Requirements> {
+    if matches!(&node.value, Value::Null) || matches!(&node.value, Value::Map(m) if m.is_empty()) {
+        d.error(
+            PolicyError::at(
+                ErrorCode::EmptyRequire,
+                node.span,
+                "`require` is empty: the rule would always pass",
+            )
+            .label("nothing required")
+            .help(format!(
+                "require at least one of: {}",
+                rules::ALL
+                    .iter()
+                    .map(|i| i.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+        return None;
     }
-    let when = fields.get("when").and_then(|n| {
-        Predicate::decode(n, d).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    let unless = fields.get("unless").and_then(|n| {
-        Predicate::decode(n, d).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    let level = match fields.get("level") {
-        None => Level::Error,
-        Some(n) => match d.string(n) {
-            Some(name) => match Level::ALL.into_iter().find(|l| l.name() == name.value) {
-                Some(level) => level,
-                None => {
-                    d.error(unknown_value(&name, "level", &Level::ALL.map(Level::name)));
-                    ok = false;
-                    Level::Error
-                }
-            },
-            None => {
-                ok = false;
-                Level::Error
-            }
-        },
-    };
-    let require_key = fields.key("require");
-    let require = match fields.required("require", d) {
-        Some(n) => {
-            if matches!(&n.value, Value::Null) || matches!(&n.value, Value::Map(m) if m.is_empty())
-            {
-                d.error(
-                    PolicyError::at(
-                        ErrorCode::EmptyRequire,
-                        n.span,
-                        "`require` is empty: the rule would always pass",
-                    )
-                    .label("nothing required")
-                    .help(format!(
-                        "require at least one of: {}",
-                        rules::ALL
-                            .iter()
-                            .map(|i| i.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                );
-                None
-            } else {
-                Requirements::decode(n, d)
-            }
-        }
-        None => None,
-    };
-    let (Some(id), Some(require), true) = (id, require, ok) else {
-        // Its matchers stay with the decoder: compiled if the policy is invalid anyway.
-        return Err(when.into_iter().chain(unless).collect());
-    };
-    let matchers = d.matchers.split_off(mark);
-    Ok(Rule {
-        id,
-        description,
-        on,
-        when,
-        unless,
-        require,
-        level,
-        span: node.span,
-        require_span: require_key.map_or(node.span, |k| k.span),
-        matchers,
-    })
+    Requirements::decode(node, d)
+}
+
+/// A list schema (one or many) that needs at least one item.
+pub(super) fn non_empty_list(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Array(forms)) = schema.get_mut("anyOf")
+        && let Some(serde_json::Value::Object(list)) = forms.get_mut(1)
+    {
+        list.insert("minItems".into(), 1.into());
+    }
 }
 
 use super::Rule;
@@ -882,7 +626,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
             predicate.visit(&mut |p| check_predicate(p, policy, errors));
         }
         for (info, span, requirement) in rule.require.each() {
-            requirement.validate(policy, rule, errors);
+            requirement.validate(&policy.definitions, rule.view(), errors);
             for subject in &rule.on {
                 if !info.subjects.contains(&subject.value) {
                     errors.push(
@@ -901,7 +645,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                     );
                 }
             }
-            if info.name == "ticket" && policy.tickets.is_empty() {
+            if info.name == "ticket" && policy.definitions.tickets.is_empty() {
                 errors.push(
                     PolicyError::at(
                         ErrorCode::NoTrackers,
@@ -943,7 +687,7 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
 
 fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>) {
     if let Some(kinds) = &p.kind {
-        policy.check_kinds(kinds, errors);
+        policy.definitions.check_kinds(kinds, errors);
     }
     if let Some(refs) = &p.changed {
         check_changed_refs(refs, policy, errors);
@@ -952,17 +696,7 @@ fn check_predicate(p: &Predicate, policy: &Policy, errors: &mut Vec<PolicyError>
 
 /// Every named path set in `refs` is defined.
 pub fn check_changed_refs(refs: &[ChangedRef], policy: &Policy, errors: &mut Vec<PolicyError>) {
-    for r in refs {
-        if let ChangedRef::Set(name) = r
-            && !policy.paths.contains_key(&name.value)
-        {
-            let defined = policy.paths.keys().map(String::as_str);
-            let how = "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)";
-            errors.push(super::undefined_name(
-                "path set", "paths", name, defined, how,
-            ));
-        }
-    }
+    policy.definitions.check_changed_refs(refs, errors);
 }
 
 fn is_kebab_case(id: &str) -> bool {

@@ -1,31 +1,28 @@
 //! The policy: a serde-free typed model decoded from spanned YAML, strictly
 //! validated. Pure: text in, model or errors out; `sources` reads the files.
 
-mod decode;
-mod error;
-mod escapes;
 mod load;
-pub mod node;
-mod predicate;
-pub mod tracker;
 pub mod tree_cache;
 mod waiver;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use globset::GlobSet;
-use regex::Regex;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema};
 
+/// The leaf types, re-exported so existing paths keep working.
+pub use crate::definitions::{
+    ChangedRef, Definitions, Kind, Predicate, RuleView, Team, Tracker, predicate, tracker,
+};
 /// Moved to [`crate::facts`]; re-exported so existing paths keep working.
 pub use crate::facts::SubjectKind;
-pub use decode::{Decoder, Fields, glob, glob_set};
-pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
+pub use crate::syntax::{
+    Check, Decode, Decoder, ErrorCode, Field, Fields, Globs, GlobsError, GlobsMatcher, Level,
+    MAX_GLOB_LEN, Matcher, Named, Node, Pattern, Patterns, PolicyError, Shorthand, Span, Spanned,
+    Spec, Strings, Table, TrueForDefaults, branch_globs, did_you_mean, doc_text, glob, glob_set,
+    node, non_empty, schema_of, undefined_name, unknown_name,
+};
+pub(crate) use crate::syntax::{names, options};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load, load_parsed, parse_files};
-pub use node::{Node, Span};
-pub use predicate::{ChangedRef, Predicate};
-pub use tracker::Tracker;
 pub use waiver::{WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
@@ -37,457 +34,21 @@ pub const BUILTIN_TEXT: &str = include_str!("../../policies/release-train.yml");
 /// The only policy format version this build reads.
 pub const VERSION: i64 = 1;
 
-/// A value with the place it was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub span: Span,
-}
-
-impl<T> Spanned<T> {
-    pub fn new(value: T, span: Span) -> Self {
-        Self { value, span }
+names! {
+    /// What counts as an exempt commit message: `fixup` (`fixup! …` and
+    /// `amend! …`, squashed away before merge), `squash` (`squash! …`),
+    /// `merge` (`Merge …` messages git writes), `revert` (`Revert "…"`).
+    #[names(what = "exemption")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Exemption {
+        Fixup = "fixup",
+        Squash = "squash",
+        Merge = "merge",
+        Revert = "revert",
     }
-}
-
-impl<T> std::ops::Deref for Spanned<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for Spanned<T> {
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        T::json_schema(generator)
-    }
-}
-
-/// A regular expression with its source text. Its syntax is checked when
-/// the policy loads; it is compiled on first use, or by [`Policy::prepare`]
-/// for the rules that apply to a subject (a compile failure there is a
-/// policy error, exit 2, never a pattern that matches nothing).
-#[derive(Clone, Debug)]
-pub struct Pattern {
-    pub source: Spanned<String>,
-    compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
-}
-
-impl Pattern {
-    /// A pattern whose syntax has been checked ([`Decoder::pattern`]).
-    pub fn new(source: Spanned<String>) -> Pattern {
-        Pattern {
-            source,
-            compiled: Default::default(),
-        }
-    }
-
-    /// An already compiled pattern.
-    pub fn compiled(source: Spanned<String>, regex: Regex) -> Pattern {
-        let pattern = Pattern::new(source);
-        let _ = pattern.compiled.set(regex);
-        pattern
-    }
-
-    pub fn is_match(&self, text: &str) -> bool {
-        self.regex().is_match(text)
-    }
-
-    /// The compiled regex. Commands compile what a subject needs before
-    /// judging it ([`Policy::prepare`]); a pattern that still fails here
-    /// stops the run (exit 2), it never matches nothing.
-    pub fn regex(&self) -> &Regex {
-        self.compiled.get_or_init(|| {
-            Regex::new(&self.source.value).unwrap_or_else(|e| {
-                panic!(
-                    "the pattern at line {} cannot be compiled: {e}",
-                    self.source.span.line
-                )
-            })
-        })
-    }
-
-    /// Compiles the pattern now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        if self.compiled.get().is_none() {
-            let regex = Regex::new(&self.source.value)
-                .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
-            let _ = self.compiled.set(regex);
-        }
-        Ok(())
-    }
-}
-
-impl JsonSchema for Pattern {
-    fn schema_name() -> Cow<'static, str> {
-        "Pattern".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string", "format": "regex", "description": "A regular expression (Rust regex syntax)." })
-    }
-}
-
-/// One or more regexes; a single string stands for a list of one.
-#[derive(Clone, Debug, Default)]
-pub struct Patterns(pub Vec<Pattern>);
-
-impl Patterns {
-    pub fn any_match(&self, text: &str) -> bool {
-        self.0.iter().any(|p| p.is_match(text))
-    }
-}
-
-impl JsonSchema for Patterns {
-    fn schema_name() -> Cow<'static, str> {
-        "Patterns".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A regular expression, or a list of them (any may match).",
-            "oneOf": [
-                { "type": "string", "format": "regex" },
-                { "type": "array", "items": { "type": "string", "format": "regex" } }
-            ]
-        })
-    }
-}
-
-/// Globs with their source text. Each glob is parsed when the policy loads;
-/// the matcher is built on first use, or by [`Policy::prepare`] for the
-/// rules that apply to a subject (and for all by `validate`): a set that
-/// cannot be built is a policy error, never a set that matches nothing.
-#[derive(Clone, Debug, Default)]
-pub struct Globs {
-    pub patterns: Vec<Spanned<String>>,
-    matcher: std::sync::Arc<GlobsMatcher>,
-}
-
-/// The parsed globs of a [`Globs`] and the matcher built from them, shared
-/// with the policy's list of matchers to build.
-#[derive(Default)]
-pub struct GlobsMatcher {
-    /// Each glob, with whether it also stands for everything under it
-    /// (`glob/**`, added when the set is built), and where it is written.
-    globs: Vec<(globset::Glob, bool, Span)>,
-    /// Globs of a policy known to be valid ([`Decoder::trusted`]): parsed
-    /// when the set is built, not when the policy is loaded.
-    unparsed: Vec<(Spanned<String>, GlobSyntax)>,
-    /// Where the list is written, for the error when the set cannot be built.
-    span: Span,
-    /// How a build failure is reported.
-    error: GlobsError,
-    set: std::sync::OnceLock<GlobSet>,
-}
-
-/// How a glob's text is read.
-#[derive(Clone, Copy, Debug)]
-pub enum GlobSyntax {
-    /// A path: gitignore-style ([`decode::base_glob`]).
-    Path,
-    /// A branch name: `*` crosses `/`.
-    Branch,
-}
-
-impl GlobSyntax {
-    /// The glob, and whether everything under it must be added (`glob/**`).
-    pub fn parse(self, text: &str) -> Result<(globset::Glob, bool), globset::Error> {
-        match self {
-            GlobSyntax::Path => decode::base_glob(text),
-            GlobSyntax::Branch => Ok((
-                globset::GlobBuilder::new(text)
-                    .literal_separator(false)
-                    .build()?,
-                false,
-            )),
-        }
-    }
-}
-
-/// How a glob set that cannot be built is reported.
-#[derive(Clone, Copy, Debug, Default)]
-pub enum GlobsError {
-    /// A list of globs: `policy::glob-set-too-large` on the list.
-    #[default]
-    TooLarge,
-    /// One glob of `changed`: `policy::invalid-glob` on it.
-    Invalid,
-}
-
-impl Globs {
-    /// Parsed globs (their syntax checked), to be built into one matcher:
-    /// `(glob, also everything under it, where it is written)`.
-    pub fn new(
-        patterns: Vec<Spanned<String>>,
-        globs: Vec<(globset::Glob, bool, Span)>,
-        span: Span,
-        error: GlobsError,
-    ) -> Globs {
-        Globs {
-            patterns,
-            matcher: std::sync::Arc::new(GlobsMatcher {
-                globs,
-                unparsed: Vec::new(),
-                span,
-                error,
-                set: std::sync::OnceLock::new(),
-            }),
-        }
-    }
-
-    /// Globs of a policy known to be valid, parsed when the set is built.
-    pub fn unparsed(
-        patterns: Vec<Spanned<String>>,
-        syntax: GlobSyntax,
-        span: Span,
-        error: GlobsError,
-    ) -> Globs {
-        Globs {
-            matcher: std::sync::Arc::new(GlobsMatcher {
-                globs: Vec::new(),
-                unparsed: patterns.iter().map(|p| (p.clone(), syntax)).collect(),
-                span,
-                error,
-                set: std::sync::OnceLock::new(),
-            }),
-            patterns,
-        }
-    }
-
-    pub fn is_match(&self, path: &str) -> bool {
-        self.matcher.set().is_match(path)
-    }
-
-    /// Builds the matcher now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        self.matcher.compile()
-    }
-
-    /// What builds this set, to be kept in the policy's list.
-    pub fn matcher(&self) -> Matcher {
-        Matcher::Globs(self.matcher.clone())
-    }
-}
-
-/// What was written and what it built: the same whether the globs were
-/// parsed when loaded or when built.
-impl std::fmt::Debug for GlobsMatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GlobsMatcher")
-            .field("span", &self.span)
-            .field("error", &self.error)
-            .field("set", &self.set)
-            .finish_non_exhaustive()
-    }
-}
-
-impl GlobsMatcher {
-    fn set(&self) -> &GlobSet {
-        self.set.get_or_init(|| {
-            self.build().unwrap_or_else(|e| {
-                panic!(
-                    "the globs at line {} cannot be compiled: {}",
-                    self.span.line, e.message
-                )
-            })
-        })
-    }
-
-    fn build(&self) -> Result<GlobSet, PolicyError> {
-        let mut builder = globset::GlobSetBuilder::new();
-        let mut parsed = Vec::with_capacity(self.unparsed.len());
-        for (text, syntax) in &self.unparsed {
-            let (glob, folder) = syntax
-                .parse(&text.value)
-                .map_err(|err| decode::invalid_glob(text.span, &err))?;
-            parsed.push((glob, folder, text.span));
-        }
-        for (glob, folder, span) in self.globs.iter().chain(&parsed) {
-            builder.add(glob.clone());
-            if *folder {
-                // The glob parsed, so the glob followed by `/**` does too;
-                // should it not, it is reported, never skipped.
-                let under = decode::glob_builder(&format!("{}/**", glob.glob()))
-                    .build()
-                    .map_err(|err| decode::invalid_glob(*span, &err))?;
-                builder.add(under);
-            }
-        }
-        builder.build().map_err(|err| match self.error {
-            GlobsError::TooLarge => decode::unbuildable_globs(self.span, self.globs.len(), &err),
-            GlobsError::Invalid => PolicyError::at(
-                ErrorCode::InvalidGlob,
-                self.span,
-                format!("invalid glob: {err}"),
-            ),
-        })
-    }
-
-    fn compile(&self) -> Result<(), PolicyError> {
-        if self.set.get().is_none() {
-            let set = self.build()?;
-            let _ = self.set.set(set);
-        }
-        Ok(())
-    }
-}
-
-/// A regex or glob set compiled on demand ([`Policy::prepare`]).
-#[derive(Clone, Debug)]
-pub enum Matcher {
-    Pattern(Pattern),
-    Globs(std::sync::Arc<GlobsMatcher>),
-    /// A tracker's pattern and the example that must match it: checked when
-    /// the pattern is compiled.
-    Example(Pattern, Spanned<String>),
-}
-
-impl Matcher {
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        match self {
-            Matcher::Pattern(p) => p.compile(),
-            Matcher::Globs(g) => g.compile(),
-            Matcher::Example(pattern, example) => {
-                pattern.compile()?;
-                if pattern.is_match(&example.value) {
-                    return Ok(());
-                }
-                Err(PolicyError::at(
-                    ErrorCode::ExampleMismatch,
-                    example.span,
-                    format!(
-                        "example `{}` does not match the tracker's pattern",
-                        example.value
-                    ),
-                )
-                .help(
-                    "fix the example or the pattern: help messages show this example as a valid ticket",
-                ))
-            }
-        }
-    }
-}
-
-/// Longest glob accepted (keeps compiled matchers within regex size limits).
-pub const MAX_GLOB_LEN: usize = 512;
-
-impl JsonSchema for Globs {
-    fn schema_name() -> Cow<'static, str> {
-        "Globs".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A glob, or a list of globs (gitignore-style: `*` within a folder, `**` across folders).",
-            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
-        })
-    }
-}
-
-/// Names or values: a single string stands for a list of one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Strings(pub Vec<Spanned<String>>);
-
-impl Strings {
-    pub fn iter(&self) -> impl Iterator<Item = &Spanned<String>> {
-        self.0.iter()
-    }
-    pub fn contains(&self, text: &str) -> bool {
-        self.0.iter().any(|s| s.value == text)
-    }
-}
-
-impl JsonSchema for Strings {
-    fn schema_name() -> Cow<'static, str> {
-        "Strings".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A string, or a list of strings (any of them).",
-            "oneOf": [ { "type": "string" }, { "type": "array", "items": { "type": "string" } } ]
-        })
-    }
-}
-
-/// How serious a finding is. Only `error` fails the check.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    #[default]
-    Error,
-    Warning,
-    Notice,
-}
-
-impl Level {
-    pub const ALL: [Level; 3] = [Self::Error, Self::Warning, Self::Notice];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-            Self::Notice => "notice",
-        }
-    }
-}
-
-/// A team of approvers.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Team {
-    /// GitHub logins.
-    #[serde(default)]
-    pub members: Strings,
-    /// `org/team-slug`, resolved through the GitHub API.
-    pub github: Option<Spanned<String>>,
-}
-
-/// How a change is classified; any listed signal is enough.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Kind {
-    /// Pull request labels.
-    #[serde(default)]
-    pub labels: Strings,
-    /// Branch name globs, e.g. `bugfix/*`.
-    pub branches: Option<Globs>,
-    /// Regex on the pull request title or the commit subject.
-    pub title: Option<Pattern>,
-}
-
-/// What counts as an exempt commit message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Exemption {
-    /// `fixup! …` and `amend! …`, squashed away before merge.
-    Fixup,
-    /// `squash! …`.
-    Squash,
-    /// `Merge …` messages git writes.
-    Merge,
-    /// `Revert "…"` messages git writes.
-    Revert,
 }
 
 impl Exemption {
-    pub const ALL: [Exemption; 4] = [Self::Fixup, Self::Squash, Self::Merge, Self::Revert];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Fixup => "fixup",
-            Self::Squash => "squash",
-            Self::Merge => "merge",
-            Self::Revert => "revert",
-        }
-    }
-
     /// Whether the message claims this exemption (what the commit really
     /// is decides whether it holds: [`Exemption::holds`]).
     pub fn claimed_by(self, message: &str) -> bool {
@@ -515,32 +76,58 @@ impl Exemption {
     }
 }
 
-/// How merge commits in a range are treated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Merges {
-    /// Merge commits (two or more parents) are not checked.
-    #[default]
-    Skip,
-    /// Merge commits are checked like any other.
-    Check,
+names! {
+    /// How merge commits in a range are treated: `skip` (not checked) or
+    /// `check` (checked like any other).
+    #[names(what = "`merges` value")]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Merges {
+        #[default]
+        Skip = "skip",
+        Check = "check",
+    }
 }
 
-/// Options for commit checks.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitOptions {
-    /// Messages that commit rules skip. Default: all four.
-    pub exempt: Vec<Exemption>,
-    /// Merge commits in a range: `skip` (default) or `check`.
-    #[serde(default)]
-    pub merges: Merges,
-    /// `fixup!`/`squash!` commits in a pull request (they are exempt only
-    /// locally, before they are squashed): `error` (default), `warning` or
-    /// `notice` "to be squashed before merge", or `allow`.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub fixups_in_pull_requests: Option<Level>,
+names! {
+    /// `fixup!`/`squash!` commits in a pull request: the level of the
+    /// finding "to be squashed before merge", or `allow`.
+    #[names(what = "`fixups_in_pull_requests` value")]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Fixups {
+        #[default]
+        Error = "error",
+        Warning = "warning",
+        Notice = "notice",
+        Allow = "allow",
+    }
+}
+
+impl Fixups {
+    /// The level of the finding; `None`: allowed.
+    pub fn level(self) -> Option<Level> {
+        match self {
+            Self::Error => Some(Level::Error),
+            Self::Warning => Some(Level::Warning),
+            Self::Notice => Some(Level::Notice),
+            Self::Allow => None,
+        }
+    }
+}
+
+options! {
+    /// Options for commit checks.
+    #[options(what = "`commits`")]
+    #[derive(Clone, Debug)]
+    pub struct CommitOptions {
+        /// Messages that commit rules skip. Default: all four.
+        pub exempt: Vec<Exemption> => default(|| Exemption::ALL.to_vec()),
+        /// Merge commits in a range: `skip` (default) or `check`.
+        pub merges: Merges,
+        /// `fixup!`/`squash!` commits in a pull request (they are exempt only
+        /// locally, before they are squashed): `error` (default), `warning` or
+        /// `notice` "to be squashed before merge", or `allow`.
+        pub fixups_in_pull_requests: Fixups,
+    }
 }
 
 impl Default for CommitOptions {
@@ -548,82 +135,145 @@ impl Default for CommitOptions {
         Self {
             exempt: Exemption::ALL.to_vec(),
             merges: Merges::Skip,
-            fixups_in_pull_requests: Some(Level::Error),
+            fixups_in_pull_requests: Fixups::Error,
         }
     }
 }
 
-/// Options of the release audit.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuditOptions {
-    /// A range with no commit: `fail` (default, exit status 2) or `pass`.
-    #[serde(default)]
-    pub empty_range: EmptyRange,
-    /// Release evidence (every change reached the branch through a pull
-    /// request that passed the gate at merge time): `on` (default when the
-    /// policy has `pull_request` rules; not checked without a token is a
-    /// warning), `require` (not checked is an error), `warn` (bypasses are
-    /// warnings), `off`.
-    #[serde(default)]
-    pub evidence: Option<EvidenceMode>,
-    /// GitHub accounts whose commits may reach the branch without a pull
-    /// request (release tooling), matched on the account GitHub attributes
-    /// the commit to, and only for commits with a signature GitHub verified.
-    #[serde(default)]
-    pub exempt_accounts: Vec<String>,
-    /// Where `evidence` is set, for findings to point at.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub evidence_span: Option<Span>,
+options! {
+    /// Options of the release audit.
+    #[options(what = "`audit`")]
+    #[derive(Clone, Debug, Default)]
+    pub struct AuditOptions {
+        /// A range with no commit: `fail` (default, exit status 2) or `pass`.
+        pub empty_range: EmptyRange,
+        /// Release evidence (every change reached the branch through a pull
+        /// request that passed the gate at merge time): `on` (default when the
+        /// policy has `pull_request` rules; not checked without a token is a
+        /// warning), `require` (not checked is an error), `warn` (bypasses are
+        /// warnings), `off`.
+        pub evidence: Option<Spanned<EvidenceMode>>,
+        /// GitHub accounts whose commits may reach the branch without a pull
+        /// request (release tooling), matched on the account GitHub attributes
+        /// the commit to, and only for commits with a signature GitHub verified.
+        pub exempt_accounts: Vec<String> => with(|node, d| {
+            d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
+        }),
+    }
 }
 
-/// How the release audit treats release evidence.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceMode {
-    Off,
-    Warn,
-    #[default]
-    On,
-    Require,
+names! {
+    /// How the release audit treats release evidence.
+    #[names(what = "`evidence` value", unknown = unknown_evidence)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum EvidenceMode {
+        Off = "off",
+        Warn = "warn",
+        #[default]
+        On = "on",
+        Require = "require",
+    }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EmptyRange {
-    #[default]
-    Fail,
-    Pass,
+fn unknown_evidence(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        "`evidence` is `off`, `warn`, `on` or `require`",
+    )
+    .help("`on` (default): bypasses are errors, and evidence not checked (no token) is a warning; `require` makes that an error too")
 }
 
-/// One rule: when it applies and what it requires.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// Unique, kebab-case; findings carry it.
-    pub id: Spanned<String>,
-    /// What the rule is for; name the process statements it encodes.
-    pub description: Option<Spanned<String>>,
-    /// Subjects the rule applies to. Default: every subject its requirements support.
-    #[schemars(with = "Option<OneOrMany<SubjectKind>>", extend("minItems" = 1))]
-    pub on: Vec<Spanned<SubjectKind>>,
-    /// The rule applies only when this holds.
-    pub when: Option<Predicate>,
-    /// The rule does not apply when this holds.
-    pub unless: Option<Predicate>,
-    /// What must be true.
-    pub require: Requirements,
-    /// `error` (default) fails the check; `warning` and `notice` inform.
-    #[serde(default)]
-    pub level: Level,
-    #[schemars(skip)]
-    pub span: Span,
-    #[schemars(skip)]
-    pub require_span: Span,
-    /// Its regexes and glob sets, compiled before it judges a subject.
-    #[schemars(skip)]
-    pub matchers: Vec<Matcher>,
+names! {
+    /// A range with no commit: `fail` (exit status 2) or `pass`.
+    #[names(what = "`empty_range` value", unknown = unknown_empty_range)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum EmptyRange {
+        #[default]
+        Fail = "fail",
+        Pass = "pass",
+    }
+}
+
+fn unknown_empty_range(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        "`empty_range` is `fail` or `pass`",
+    )
+    .help("`fail` (default) stops the audit of an empty range with exit status 2")
+}
+
+options! {
+    /// One rule: when it applies and what it requires.
+    #[options(what = "a rule")]
+    #[derive(Clone, Debug)]
+    pub struct Rule {
+        /// Unique, kebab-case; findings carry it.
+        pub id: Spanned<String> => required => with(non_empty),
+        /// What the rule is for; name the process statements it encodes.
+        pub description: Option<Spanned<String>>,
+        /// Subjects the rule applies to. Default: every subject its requirements support.
+        pub on: Vec<Spanned<SubjectKind>> => check(some_subject) => schema(load::non_empty_list),
+        /// The rule applies only when this holds.
+        pub when: Option<Predicate>,
+        /// The rule does not apply when this holds.
+        pub unless: Option<Predicate>,
+        /// What must be true.
+        pub require: Requirements => required => with(load::requirements),
+        /// `error` (default) fails the check; `warning` and `notice` inform.
+        pub level: Level,
+        ;
+        /// The whole rule.
+        pub span: Span = Span::default(),
+        /// Its `require:` key.
+        pub require_span: Span = Span::default(),
+        /// Its regexes and glob sets, compiled before it judges a subject.
+        pub matchers: Vec<Matcher> = Vec::new(),
+    }
+}
+
+#[allow(clippy::ptr_arg)] // a field check's signature
+fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if !on.is_empty() {
+        return Ok(());
+    }
+    Err(PolicyError::at(ErrorCode::Empty, node.span, "`on` is an empty list: the rule would never run")
+        .help("list subjects: pull_request, commit, branch, release; or remove `on` to use every subject the requirements support"))
+}
+
+impl Rule {
+    /// What its requirements see of it.
+    pub fn view(&self) -> RuleView<'_> {
+        RuleView {
+            id: &self.id,
+            on: &self.on,
+            when: self.when.as_ref(),
+            unless: self.unless.as_ref(),
+            require_span: self.require_span,
+        }
+    }
+}
+
+/// A policy is its definitions and its rules: where the definitions are
+/// wanted (conditions, requirements), the policy will do.
+impl std::ops::Deref for Policy {
+    type Target = Definitions;
+    fn deref(&self) -> &Definitions {
+        &self.definitions
+    }
+}
+
+impl crate::rules::RuleSet for Policy {
+    fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+    fn defined_at(&self) -> &BTreeMap<(&'static str, String), Span> {
+        &self.defined_at
+    }
+    fn each_rule(&self) -> Vec<(RuleView<'_>, &Requirements)> {
+        self.rules.iter().map(|r| (r.view(), &r.require)).collect()
+    }
 }
 
 fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
@@ -633,38 +283,6 @@ fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
     errors.sort_by_key(|e| e.span);
     errors.dedup();
     Err(errors)
-}
-
-/// A value, or `true` for its defaults (`ticket: true`).
-pub struct OrTrue<T>(std::marker::PhantomData<T>);
-
-impl<T: JsonSchema> JsonSchema for OrTrue<T> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        format!("{}OrTrue", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let inner = generator.subschema_for::<T>();
-        json_schema!({ "anyOf": [ { "const": true }, inner ] })
-    }
-}
-
-/// One value, standing for a list of one, or a list of them.
-pub struct OneOrMany<T>(std::marker::PhantomData<T>);
-
-impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        format!("OneOrMany{}", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let inner = generator.subschema_for::<T>();
-        json_schema!({ "anyOf": [ inner.clone(), { "type": "array", "items": inner } ] })
-    }
 }
 
 /// Removes `null` from the types schemars allows for `Option` fields.
@@ -703,10 +321,8 @@ fn drop_null(value: &mut serde_json::Value) {
 /// A whole policy: every file merged.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    pub tickets: BTreeMap<String, Tracker>,
-    pub teams: BTreeMap<String, Team>,
-    pub paths: BTreeMap<String, Globs>,
-    pub kinds: BTreeMap<String, Kind>,
+    /// Trackers, teams, path sets and kinds, by name.
+    pub definitions: Definitions,
     pub commits: CommitOptions,
     /// Where `commits:` is set, when it is.
     pub commits_span: Option<Span>,
@@ -716,7 +332,7 @@ pub struct Policy {
     pub sources: Vec<PolicySource>,
     /// Where each named definition is: `("tickets" | "teams" | "paths" |
     /// "kinds", name)` to the span of its name.
-    pub definitions: BTreeMap<(&'static str, String), Span>,
+    pub defined_at: BTreeMap<(&'static str, String), Span>,
     /// Exemptions from named rules, every file's in order.
     pub waivers: Vec<Waiver>,
     /// The regexes and glob sets of each definition, compiled when a rule
@@ -788,7 +404,7 @@ impl Policy {
             .iter()
             .filter(|r| r.on.iter().any(|o| kinds.contains(&o.value)))
         {
-            crate::rules::rule_uses(self, rule, &mut used);
+            crate::rules::rule_uses(&self.definitions, rule.view(), &rule.require, &mut used);
             errors.extend(rule.matchers.iter().filter_map(|m| m.compile().err()));
         }
         for ((section, name), matchers) in &self.matchers {
@@ -817,48 +433,6 @@ impl Policy {
         self.rules
             .iter()
             .filter(move |r| r.on.iter().any(|o| o.value == kind))
-    }
-
-    /// Errors for kind names that `kinds:` does not define.
-    pub fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names.iter().filter(|n| !self.kinds.contains_key(&n.value)) {
-            let defined = self.kinds.keys().map(String::as_str);
-            errors.push(undefined_name(
-                "kind",
-                "kinds",
-                name,
-                defined,
-                "define it under `kinds:` (labels, branches or title)",
-            ));
-        }
-    }
-
-    /// Errors for tracker names that `tickets:` does not define.
-    pub fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names
-            .iter()
-            .filter(|n| !self.tickets.contains_key(&n.value))
-        {
-            let defined = self.tickets.keys().map(String::as_str);
-            errors.push(undefined_name(
-                "tracker",
-                "tickets",
-                name,
-                defined,
-                "define it under `tickets:` with a `pattern`",
-            ));
-        }
-    }
-
-    /// The trackers a ticket requirement means: the named ones, or all.
-    pub fn trackers<'a>(
-        &'a self,
-        names: &'a Strings,
-    ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
-        self.tickets
-            .iter()
-            .filter(move |(name, _)| names.0.is_empty() || names.contains(name))
-            .map(|(n, t)| (n.as_str(), t))
     }
 }
 

@@ -18,7 +18,7 @@
 //! left, nesting against the parser's own limit.
 
 use super::PolicySource;
-use super::node::{Node, Span, Value};
+use crate::syntax::node::{Node, Span, Value};
 
 const MAGIC: &[u8] = b"git-policy node trees\n";
 /// Bumped when the encoding changes; the crate version is checked too, since
@@ -218,7 +218,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::node::parse;
+    use crate::syntax::node::parse;
 
     fn sources() -> Vec<PolicySource> {
         vec![

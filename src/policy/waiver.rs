@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use super::decode::Decoder;
-use super::error::{ErrorCode, PolicyError, undefined_name};
-use super::node::{Node, Span, Value};
 use super::{Policy, Spanned, SubjectKind};
+use crate::syntax::node::{Node, Span, Value};
+use crate::syntax::{Decoder, ErrorCode, PolicyError, undefined_name};
 
 /// One waiver.
 #[derive(Clone, Debug)]
@@ -334,7 +333,7 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
     for waiver in &policy.waivers {
         let subject = &waiver.subject.value;
         if let WaivedSubject::Ticket(ticket) = subject
-            && !policy.tickets.values().any(|t| {
+            && !policy.definitions.tickets.values().any(|t| {
                 t.pattern
                     .regex()
                     .find_iter(ticket)
@@ -342,6 +341,7 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
             })
         {
             let patterns: Vec<String> = policy
+                .definitions
                 .tickets
                 .iter()
                 .map(|(name, t)| format!("{name}: `{}`", t.pattern.source.value))

@@ -1,15 +1,15 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{PullRequest, Stance, Subject};
-use crate::policy::{
-    ChangedRef, Decoder, Level, Node, Policy, PolicyError, Rule, Strings, SubjectKind,
-    did_you_mean, undefined_name,
-};
 use crate::predicates::changed_matches;
+use crate::syntax::{
+    Decode, Decoder, Level, Node, PolicyError, Strings, Table, did_you_mean, names, options,
+    schema_of, undefined_name,
+};
 
 pub const SUMMARY: &str =
     "Approvals from teams or people, counted per group, fresh enough, with no changes requested.";
@@ -80,18 +80,166 @@ ask them to re-approve when the rule counts only fresh approvals.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
-/// Approvals the pull request needs.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// Approvals the pull request needs, as [`Written`] says them: one group
+/// inline, or several under `groups`.
+#[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Approver groups (a single group may be written inline: `teams`, `users`, `count`, `fresh`).
     pub groups: Vec<Group>,
-    /// The expedited path: approvals missing become warnings when a member of
-    /// a `granted_by` team applied one of its labels.
     pub expedited: Option<super::expedited::Expedited>,
-    /// Which reviews `check pr --request-reviews` requests for missing approvals.
-    #[schemars(with = "Option<RequestSchema>")]
     pub request: Option<Request>,
+}
+
+impl Decode for Options {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        let written = Written::decode(node, d)?;
+        let groups = match written.groups {
+            Some(groups) => groups,
+            None => vec![Group {
+                teams: written.teams,
+                users: written.users,
+                count: written.count,
+                fresh: written.fresh,
+            }],
+        };
+        Some(Options {
+            groups,
+            expedited: written.expedited.map(Into::into),
+            request: written.request.0,
+        })
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schema_of::<Written>(generator)
+    }
+}
+
+options! {
+    /// How `approval` is written: one group inline (`teams`, `users`, `count`,
+    /// `fresh`), or several under `groups`; not both.
+    #[options(what = "`approval`", check = inline_or_groups, schema = not_both)]
+    #[derive(Clone, Debug)]
+    pub struct Written {
+        /// Team names (under `teams:`).
+        pub teams: Strings,
+        /// GitHub logins.
+        pub users: Strings,
+        /// Approvals needed. Default 1.
+        pub count: u32 => default(|| 1) => check(some_approval) => schema(at_least_one),
+        /// Which approvals count: `any` (default), `head`, `paths`.
+        pub fresh: Fresh,
+        /// Several groups, each met on its own.
+        pub groups: Option<Vec<Group>> => check(lists_a_group) => schema(non_empty_list),
+        /// The expedited path: approvals missing become warnings when a member of
+        /// a `granted_by` team applied one of its labels.
+        pub expedited: Option<super::expedited::ExpeditedPath>,
+        /// Request the missing reviews when the pull request is ready for review
+        /// (`check pr --request-reviews`): `true` as many as are missing, `all`
+        /// everyone who can approve, `{ count: N }` up to N at once. A `github:`
+        /// team is requested as the team; `members` and `users` by login; never
+        /// the author, nor anyone already asked or who reviewed the head commit.
+        pub request: RequestSetting,
+    }
+}
+
+options! {
+    /// One group of approvers.
+    #[options(what = "an approver group")]
+    #[derive(Clone, Debug)]
+    pub struct Group {
+        /// Team names (under `teams:`).
+        pub teams: Strings,
+        /// GitHub logins.
+        pub users: Strings,
+        /// Approvals needed. Default 1.
+        pub count: u32 => default(|| 1) => check(some_approval) => schema(at_least_one),
+        /// Which approvals count: `any` (default), `head`, `paths`.
+        pub fresh: Fresh,
+    }
+}
+
+names! {
+    /// Which approvals still count after new commits.
+    #[names(what = "`fresh` value", unknown = unknown_fresh)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Fresh {
+        #[default]
+        Any = "any",
+        Head = "head",
+        Paths = "paths",
+    }
+}
+
+fn unknown_fresh(node: &Node) -> PolicyError {
+    let given = node.as_str().unwrap_or("");
+    let error = PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        format!("unknown `fresh` value `{given}`"),
+    )
+    .label("not a freshness");
+    match did_you_mean(given, ["any", "head", "paths"]) {
+        Some(close) => error.help(format!("did you mean `{close}`?")),
+        None => error.help("use one of: any, head, paths"),
+    }
+}
+
+fn some_approval(count: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if *count > 0 {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        node.span,
+        "`count: 0` requires no approval",
+    )
+    .help("use `count: 1` or more, or remove the group"))
+}
+
+fn at_least_one(schema: &mut schemars::Schema) {
+    schema.insert("minimum".into(), 1.into());
+}
+
+#[allow(clippy::ptr_arg)] // a field check's signature
+fn lists_a_group(groups: &Vec<Group>, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if !groups.is_empty() {
+        return Ok(());
+    }
+    Err(
+        PolicyError::at(ErrorCode::Empty, node.span, "`groups` lists no group")
+            .help("give at least one `{ teams: [...], count: 1 }`"),
+    )
+}
+
+fn non_empty_list(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Array(forms)) = schema.get_mut("anyOf")
+        && let Some(serde_json::Value::Object(list)) = forms.get_mut(1)
+    {
+        list.insert("minItems".into(), 1.into());
+    }
+}
+
+/// `groups` and an inline group are not both given.
+fn inline_or_groups(written: &Written, table: &Table<'_>) -> Result<(), PolicyError> {
+    if written.groups.is_none() {
+        return Ok(());
+    }
+    match Group::KEYS.iter().find_map(|k| table.key(k)) {
+        None => Ok(()),
+        Some(inline) => Err(PolicyError::at(
+            ErrorCode::ConflictingKeys,
+            inline.span,
+            "give either `groups` or one inline group, not both",
+        )
+        .help("move these keys into an item of `groups`")),
+    }
+}
+
+fn not_both(schema: &mut schemars::Schema) {
+    let both: Vec<serde_json::Value> = Group::KEYS
+        .iter()
+        .map(|k| serde_json::json!({ "required": ["groups", k] }))
+        .collect();
+    schema.insert("not".into(), serde_json::json!({ "anyOf": both }));
 }
 
 /// Which reviews to request when approvals are missing (never on a draft).
@@ -105,270 +253,63 @@ pub enum Request {
     Count(u32),
 }
 
-/// How `request` is written: `true`, `all`, or `{ count: N }`.
-struct RequestSchema;
+/// `request: true | false | all | { count: N }` (`false`, or absent: none).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestSetting(pub Option<Request>);
 
-impl JsonSchema for RequestSchema {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "ApprovalRequest".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "anyOf": [
-            { "type": "boolean" },
-            { "const": "all" },
-            { "type": "object", "additionalProperties": false, "required": ["count"],
-              "properties": { "count": { "type": "integer", "minimum": 1 } } }
-        ] })
+options! {
+    /// `request: { count: N }`.
+    #[options(what = "`request`")]
+    #[derive(Clone, Copy, Debug)]
+    pub struct RequestCount {
+        /// Reviews outstanding at once.
+        pub count: u32 => required => check(some_review) => schema(at_least_one),
     }
 }
 
-/// How `approval` is written: one group inline (`teams`, `users`, `count`,
-/// `fresh`), or several under `groups`; not both.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(extend("not" = { "anyOf": [
-    { "required": ["groups", "teams"] }, { "required": ["groups", "users"] },
-    { "required": ["groups", "count"] }, { "required": ["groups", "fresh"] }
-] }))]
-#[allow(dead_code)]
-struct Written {
-    /// Team names (under `teams:`).
-    teams: Option<Strings>,
-    /// GitHub logins.
-    users: Option<Strings>,
-    /// Approvals needed. Default 1.
-    #[schemars(range(min = 1))]
-    count: Option<u32>,
-    /// Which approvals count: `any` (default), `head`, `paths`.
-    fresh: Option<Fresh>,
-    /// Several groups, each met on its own.
-    #[schemars(with = "Option<crate::policy::OneOrMany<Group>>", extend("minItems" = 1))]
-    groups: Option<Vec<Group>>,
-    /// The expedited path: approvals missing become warnings when a member of
-    /// a `granted_by` team applied one of its labels.
-    expedited: Option<super::expedited::Expedited>,
-    /// Request the missing reviews when the pull request is ready for review
-    /// (`check pr --request-reviews`): `true` as many as are missing, `all`
-    /// everyone who can approve, `{ count: N }` up to N at once. A `github:`
-    /// team is requested as the team; `members` and `users` by login; never
-    /// the author, nor anyone already asked or who reviewed the head commit.
-    #[schemars(with = "Option<RequestSchema>")]
-    request: Option<bool>,
-}
-
-/// One group of approvers.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// Team names (under `teams:`).
-    #[serde(default)]
-    pub teams: Strings,
-    /// GitHub logins.
-    #[serde(default)]
-    pub users: Strings,
-    /// Approvals needed. Default 1.
-    #[serde(default = "one")]
-    #[schemars(range(min = 1))]
-    pub count: u32,
-    /// Which approvals count: `any` (default), `head`, `paths`.
-    #[serde(default)]
-    pub fresh: Fresh,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// Which approvals still count after new commits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Fresh {
-    #[default]
-    Any,
-    Head,
-    Paths,
-}
-
-const GROUP_KEYS: &[&str] = &["teams", "users", "count", "fresh"];
-
-/// How `approval` is written: one inline group, or `groups`.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Written>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(
-        node,
-        "`approval`",
-        &[
-            "teams",
-            "users",
-            "count",
-            "fresh",
-            "groups",
-            "expedited",
-            "request",
-        ],
-    )?;
-    let request = match fields.get("request") {
-        Some(n) => decode_request(n, d)?,
-        None => None,
-    };
-    let expedited = match fields.get("expedited") {
-        Some(n) => Some(super::expedited::decode(n, d, false)?),
-        None => None,
-    };
-    let groups = match fields.get("groups") {
-        Some(list) => {
-            if let Some(inline) = GROUP_KEYS.iter().find_map(|k| fields.key(k)) {
-                d.error(
-                    PolicyError::at(
-                        ErrorCode::ConflictingKeys,
-                        inline.span,
-                        "give either `groups` or one inline group, not both",
-                    )
-                    .help("move these keys into an item of `groups`"),
-                );
-                return None;
-            }
-            let items = d.list(list);
-            if items.is_empty() {
-                d.error(
-                    PolicyError::at(ErrorCode::Empty, list.span, "`groups` lists no group")
-                        .help("give at least one `{ teams: [...], count: 1 }`"),
-                );
-                return None;
-            }
-            let mut groups = Vec::new();
-            let mut ok = true;
-            for item in items {
-                match d
-                    .fields(item, "an approver group", GROUP_KEYS)
-                    .and_then(|f| decode_group(&f, d))
-                {
-                    Some(g) => groups.push(g),
-                    None => ok = false,
-                }
-            }
-            ok.then_some(groups)?
-        }
-        None => vec![decode_group(&fields, d)?],
-    };
-    Some(Options {
-        groups,
-        expedited,
-        request,
-    })
-}
-
-/// `request: true | false | all | { count: N }`.
-fn decode_request(node: &Node, d: &mut Decoder) -> Option<Option<Request>> {
-    use crate::policy::node::Value;
-    match &node.value {
-        Value::Bool(b) => Some(b.then_some(Request::Missing)),
-        Value::String(s) if s == "all" => Some(Some(Request::All)),
-        Value::Map(_) => {
-            let fields = d.fields(node, "`request`", &["count"])?;
-            let count = fields.required("count", d)?;
-            match d.count(count)? {
-                c if c.value == 0 => {
-                    d.error(
-                        PolicyError::at(
-                            ErrorCode::InvalidValue,
-                            count.span,
-                            "`request: { count: 0 }` requests no review",
-                        )
-                        .help("use `count: 1` or more, or `request: false`"),
-                    );
-                    None
-                }
-                c => Some(Some(Request::Count(c.value))),
-            }
-        }
-        _ => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::WrongType,
-                    node.span,
-                    format!("`request` is {}", node.type_name()),
-                )
-                .help("write `request: true` (the missing count), `request: all`, or `request: { count: 2 }`"),
-            );
-            None
-        }
+fn some_review(count: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if *count > 0 {
+        return Ok(());
     }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        node.span,
+        "`request: { count: 0 }` requests no review",
+    )
+    .help("use `count: 1` or more, or `request: false`"))
 }
 
-fn decode_group(fields: &crate::policy::Fields<'_>, d: &mut Decoder) -> Option<Group> {
-    let mut ok = true;
-    let mut strings = |key: &str, d: &mut Decoder| match fields.get(key) {
-        Some(n) => d.strings(n).map(Strings).unwrap_or_else(|| {
-            ok = false;
-            Strings::default()
-        }),
-        None => Strings::default(),
-    };
-    let teams = strings("teams", d);
-    let users = strings("users", d);
-    let count = match fields.get("count") {
-        Some(n) => match d.count(n) {
-            Some(c) if c.value == 0 => {
-                d.error(
-                    PolicyError::at(
-                        ErrorCode::InvalidValue,
-                        n.span,
-                        "`count: 0` requires no approval",
-                    )
-                    .help("use `count: 1` or more, or remove the group"),
-                );
-                ok = false;
-                0
+impl Decode for RequestSetting {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        use crate::syntax::node::Value;
+        match &node.value {
+            Value::Bool(b) => Some(RequestSetting(b.then_some(Request::Missing))),
+            Value::String(s) if s == "all" => Some(RequestSetting(Some(Request::All))),
+            Value::Map(_) => {
+                RequestCount::decode(node, d).map(|r| RequestSetting(Some(Request::Count(r.count))))
             }
-            Some(c) => c.value,
-            None => {
-                ok = false;
-                0
-            }
-        },
-        None => 1,
-    };
-    let fresh = match fields.get("fresh") {
-        None => Fresh::Any,
-        Some(n) => match n.as_str() {
-            Some("any") => Fresh::Any,
-            Some("head") => Fresh::Head,
-            Some("paths") => Fresh::Paths,
             _ => {
-                let given = n.as_str().unwrap_or("");
-                let mut e = PolicyError::at(
-                    ErrorCode::UnknownValue,
-                    n.span,
-                    format!("unknown `fresh` value `{given}`"),
-                )
-                .label("not a freshness");
-                e = match did_you_mean(given, ["any", "head", "paths"]) {
-                    Some(close) => e.help(format!("did you mean `{close}`?")),
-                    None => e.help("use one of: any, head, paths"),
-                };
-                d.error(e);
-                ok = false;
-                Fresh::Any
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::WrongType,
+                        node.span,
+                        format!("`request` is {}", node.type_name()),
+                    )
+                    .help("write `request: true` (the missing count), `request: all`, or `request: { count: 2 }`"),
+                );
+                None
             }
-        },
-    };
-    ok.then_some(Group {
-        teams,
-        users,
-        count,
-        fresh,
-    })
+        }
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let count = schema_of::<RequestCount>(generator);
+        schemars::json_schema!({ "anyOf": [ { "type": "boolean" }, { "const": "all" }, count ] })
+    }
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         for group in &self.groups {
             used.names("teams", &group.teams);
         }
@@ -377,7 +318,7 @@ impl Requirement for Options {
         }
     }
 
-    fn needs<'a>(&'a self, _: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         for group in &self.groups {
             needs
                 .teams
@@ -391,7 +332,7 @@ impl Requirement for Options {
         }
     }
 
-    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
         }
@@ -442,18 +383,18 @@ impl Requirement for Options {
             .changed
             .iter()
             .flat_map(|c| c.paths())
-            .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.policy, p))
+            .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.definitions, p))
             .collect();
         let expedited = self.expedited.as_ref().and_then(|e| {
             let label = e.label(&pr.labels)?;
-            Some((e, label, granted(e, label, cx.policy, pr)))
+            Some((e, label, granted(e, label, cx.definitions, pr)))
         });
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
             check_group(
                 group,
-                cx.policy,
+                cx.definitions,
                 pr,
                 (&stances, self.request, self.groups.len() == 1),
                 &paths,
@@ -484,30 +425,11 @@ impl Requirement for Options {
     }
 }
 
-/// The expedited path a pull request took, when an applicable `approval`
-/// rule's label was on it and a member of its `granted_by` teams applied
-/// it: (label, who granted it, the granting teams).
-pub fn expedited_grant(
-    policy: &Policy,
-    pr: &PullRequest,
-) -> Option<(String, String, crate::policy::Strings)> {
-    let subject = Subject::PullRequest(pr);
-    policy
-        .rules_on(SubjectKind::PullRequest)
-        .filter(|rule| crate::engine::applies(policy, rule, &subject))
-        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
-        .find_map(|e| {
-            let label = e.label(&pr.labels)?;
-            let granter = granted(e, label, policy, pr).ok()?;
-            Some((label.to_owned(), granter, e.granted_by.clone()))
-        })
-}
-
 /// Who granted the expedited path through `label`, or why nobody did.
-fn granted(
+pub fn granted(
     expedited: &super::expedited::Expedited,
     label: &str,
-    policy: &Policy,
+    policy: &Definitions,
     pr: &PullRequest,
 ) -> Result<String, String> {
     let Some(events) = &pr.label_events else {
@@ -557,7 +479,7 @@ fn latest_stances(pr: &PullRequest) -> BTreeMap<String, (Stance, &str, &str)> {
 }
 
 /// The path sets and globs in the rule's conditions.
-fn rule_paths(rule: &Rule) -> Vec<ChangedRef> {
+fn rule_paths(rule: RuleView<'_>) -> Vec<ChangedRef> {
     let mut refs = Vec::new();
     for p in rule.when.iter() {
         p.visit(&mut |q| refs.extend(q.changed.iter().flatten().cloned()));
@@ -571,7 +493,7 @@ type Stances<'a> = BTreeMap<String, (Stance, &'a str, &'a str)>;
 
 fn check_group(
     group: &Group,
-    policy: &Policy,
+    policy: &Definitions,
     pr: &PullRequest,
     (stances, request, single): (&Stances<'_>, Option<Request>, bool),
     paths: &[ChangedRef],

@@ -1,7 +1,6 @@
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation, pattern};
-use crate::policy::{Decoder, Node, Patterns, Spanned, SubjectKind};
+use crate::facts::SubjectKind;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
 pub const SUMMARY: &str = "The branch name matches a pattern (and is not a protected branch).";
 
@@ -38,30 +37,26 @@ pub const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::Commit,
 ];
 
-/// The branch name matches a pattern.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Any of these must match.
-    pub pattern: Option<Patterns>,
-    /// None of these may match.
-    pub forbid: Option<Patterns>,
-    /// How to fix, shown instead of the default help.
-    pub help: Option<Spanned<String>>,
+options! {
+    /// The branch name matches a pattern.
+    #[options(what = "`branch`", check = needs_a_pattern)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Any of these must match.
+        pub pattern: Option<Patterns>,
+        /// None of these may match.
+        pub forbid: Option<Patterns>,
+        /// How to fix, shown instead of the default help.
+        pub help: Option<Spanned<String>>,
+    }
 }
 
-/// How `branch` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let (pattern, forbid, help) = pattern::decode_match(node, d, "branch")?;
-    Some(Options {
-        pattern,
-        forbid,
-        help,
-    })
+fn needs_a_pattern(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    pattern::needs_a_pattern(
+        "branch",
+        options.pattern.is_some() || options.forbid.is_some(),
+        table,
+    )
 }
 
 impl Requirement for Options {

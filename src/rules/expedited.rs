@@ -2,36 +2,66 @@
 //! `release_checks` (the audit): a label that counts only when a member of a
 //! named team applied it, never when the author (or anyone else) claims it.
 
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-
+use crate::definitions::Definitions;
 use crate::facts::LabelEvent;
-use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, node::Value, undefined_name};
+use crate::syntax::{
+    Decoder, Node, PolicyError, Shorthand, Strings, node::Value, options, undefined_name,
+};
 
-/// `expedited: { labels: [...], granted_by: [teams] }` (the audit adds
-/// `reviewed_by` and `within_hours`).
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Expedited {
-    /// Labels of the expedited path.
-    pub labels: Strings,
-    /// Teams whose members may grant it (the label counts only when one of
-    /// them applied it, as the pull request's timeline shows).
-    pub granted_by: Strings,
-    /// Teams whose members give the post-implementation review (audit only;
-    /// default: `granted_by`).
-    #[serde(default)]
-    pub reviewed_by: Strings,
-    /// Hours after the merge within which that review is due (audit only; default 24).
-    pub within_hours: Option<u32>,
+options! {
+    /// `expedited: { labels: [...], granted_by: [teams], reviewed_by, within_hours }`
+    /// in `release_checks` (`approval` takes [`ExpeditedPath`]).
+    #[options(what = "`expedited`", shorthand = Granted)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Expedited {
+        /// Labels of the expedited path.
+        pub labels: Strings => required,
+        /// Teams whose members may grant it (the label counts only when one of
+        /// them applied it, as the pull request's timeline shows).
+        pub granted_by: Strings => required,
+        /// Teams whose members give the post-implementation review (audit only;
+        /// default: `granted_by`).
+        pub reviewed_by: Strings,
+        /// Hours after the merge within which that review is due (audit only; default 24).
+        pub within_hours: Option<u32>,
+    }
 }
 
-/// Decodes `expedited:`. The plain list of labels of earlier versions is
-/// refused: a label anyone can add must not turn approvals into warnings.
-pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
-    if !matches!(node.value, Value::Map(_)) {
+options! {
+    /// `expedited: { labels: [...], granted_by: [teams] }` in `approval`.
+    #[options(what = "`expedited`", shorthand = Granted)]
+    #[derive(Clone, Debug, Default)]
+    pub struct ExpeditedPath {
+        /// Labels of the expedited path.
+        pub labels: Strings => required,
+        /// Teams whose members may grant it (the label counts only when one of
+        /// them applied it, as the pull request's timeline shows).
+        pub granted_by: Strings => required,
+    }
+}
+
+impl From<ExpeditedPath> for Expedited {
+    fn from(path: ExpeditedPath) -> Self {
+        Expedited {
+            labels: path.labels,
+            granted_by: path.granted_by,
+            ..Expedited::default()
+        }
+    }
+}
+
+/// The plain list of labels of earlier versions is refused: a label anyone
+/// can add must not turn approvals into warnings.
+pub struct Granted;
+
+impl<T> Shorthand<T> for Granted {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Option<T>> {
+        if matches!(node.value, Value::Map(_)) {
+            return None;
+        }
         d.error(
             PolicyError::at(
                 ErrorCode::ExpeditedNotGranted,
@@ -41,32 +71,11 @@ pub fn decode(node: &Node, d: &mut Decoder, audit: bool) -> Option<Expedited> {
             .label("a label alone can be added by anyone, the pull request's author included")
             .help("write `expedited: { labels: [expedited], granted_by: [rte] }`: the label then counts only when a member of `rte` applied it"),
         );
-        return None;
+        Some(None)
     }
-    let keys: &[&str] = if audit {
-        &["labels", "granted_by", "reviewed_by", "within_hours"]
-    } else {
-        &["labels", "granted_by"]
-    };
-    let fields = d.fields(node, "`expedited`", keys)?;
-    let labels = fields.required("labels", d)?;
-    let labels = Strings(d.strings(labels)?);
-    let granted_by = fields.required("granted_by", d)?;
-    let granted_by = Strings(d.strings(granted_by)?);
-    let reviewed_by = match fields.get("reviewed_by") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
-    };
-    let within_hours = match fields.get("within_hours") {
-        Some(n) => Some(d.count(n)?.value),
-        None => None,
-    };
-    Some(Expedited {
-        labels,
-        granted_by,
-        reviewed_by,
-        within_hours,
-    })
+    fn schema(mapping: schemars::Schema) -> schemars::Schema {
+        mapping
+    }
 }
 
 impl Expedited {
@@ -77,7 +86,7 @@ impl Expedited {
         used.names("teams", &self.reviewed_by);
     }
 
-    pub fn validate(&self, policy: &Policy, errors: &mut Vec<PolicyError>) {
+    pub fn validate(&self, policy: &Definitions, errors: &mut Vec<PolicyError>) {
         for team in self
             .granted_by
             .iter()
@@ -146,7 +155,7 @@ impl Expedited {
 /// through the API (`read`, by team name). Teams given as `github:` and not
 /// read are returned as unresolved (`name (org/slug)`), never as empty.
 pub fn members(
-    policy: &Policy,
+    policy: &Definitions,
     teams: &Strings,
     read: &BTreeMap<String, Vec<String>>,
 ) -> (BTreeSet<String>, Vec<String>) {

@@ -1,12 +1,12 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{Release, Subject};
-use crate::policy::{ChangedRef, Decoder, Node, Policy, PolicyError, Rule, Strings, SubjectKind};
 use crate::predicates::changed_matches;
+use crate::syntax::{PolicyError, Strings, TrueForDefaults, options};
 
 pub const SUMMARY: &str =
     "Every incident named in the release has a regression test that references it.";
@@ -39,41 +39,20 @@ comment such as `// INC-42: login loop after token refresh` is enough).
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// Incidents of the release have regression tests.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Incident trackers (default: every tracker with `incident: true`).
-    #[serde(default)]
-    pub trackers: Strings,
-    /// Test files: path-set names or globs (default: common test locations).
-    #[schemars(with = "Option<crate::policy::Strings>")]
-    pub tests: Option<Vec<ChangedRef>>,
-}
-
-/// How `incident_tests` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let crate::policy::node::Value::Bool(true) = node.value {
-        return Some(Options::default());
+options! {
+    /// Incidents of the release have regression tests.
+    #[options(what = "`incident_tests`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Incident trackers (default: every tracker with `incident: true`).
+        pub trackers: Strings,
+        /// Test files: path-set names or globs (default: common test locations).
+        pub tests: Option<Vec<ChangedRef>>,
     }
-    let fields = d.fields(node, "`incident_tests`", &["trackers", "tests"])?;
-    let trackers = match fields.get("trackers") {
-        Some(n) => Strings(d.strings(n)?),
-        None => Strings::default(),
-    };
-    let tests = match fields.get("tests") {
-        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
-        None => None,
-    };
-    Some(Options { trackers, tests })
 }
 
 impl Requirement for Options {
-    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+    fn uses(&self, policy: &Definitions, used: &mut super::Used) {
         // Default: every tracker marked `incident: true`.
         if self.trackers.0.is_empty() {
             for (name, _) in policy.tickets.iter().filter(|(_, t)| t.incident) {
@@ -86,17 +65,17 @@ impl Requirement for Options {
         }
     }
 
-    fn needs<'a>(&'a self, policy: &'a Policy, _: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(&'a self, policy: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         needs.incident_references.push(IncidentQuery {
             options: self,
             policy,
         });
     }
 
-    fn validate(&self, policy: &Policy, rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
         if let Some(tests) = &self.tests {
-            crate::policy::check_changed_refs(tests, policy, errors);
+            policy.check_changed_refs(tests, errors);
         }
         if self.trackers.0.is_empty() && !policy.tickets.values().any(|t| t.incident) {
             errors.push(
@@ -114,7 +93,7 @@ impl Requirement for Options {
         let Subject::Release(release) = &cx.subject else {
             return;
         };
-        for (ticket, commits) in self.incidents(cx.policy, release) {
+        for (ticket, commits) in self.incidents(cx.definitions, release) {
             let tests = release.incident_references.get(&ticket).map_or(0, Vec::len);
             if tests == 0 {
                 let shas: Vec<String> = commits
@@ -134,7 +113,7 @@ impl Requirement for Options {
 /// (at the release commit) that reference each incident ticket.
 pub struct IncidentQuery<'a> {
     options: &'a Options,
-    policy: &'a Policy,
+    policy: &'a Definitions,
 }
 
 impl IncidentQuery<'_> {
@@ -154,7 +133,11 @@ impl IncidentQuery<'_> {
 
 impl Options {
     /// Incident tickets named by the release's commits, with their commits.
-    pub fn incidents(&self, policy: &Policy, release: &Release) -> BTreeMap<String, Vec<String>> {
+    pub fn incidents(
+        &self,
+        policy: &Definitions,
+        release: &Release,
+    ) -> BTreeMap<String, Vec<String>> {
         let trackers = super::release_page::trackers(policy, &self.trackers, true);
         let mut found = BTreeMap::new();
         for (i, commit) in release.commits.iter().enumerate() {
@@ -168,7 +151,7 @@ impl Options {
     }
 
     /// Whether a path is a test file for this requirement.
-    pub fn is_test(&self, policy: &Policy, path: &str) -> bool {
+    pub fn is_test(&self, policy: &Definitions, path: &str) -> bool {
         match &self.tests {
             Some(refs) => changed_matches(refs, policy, path),
             None => super::tests_changed::default_tests().is_match(path),

@@ -1,9 +1,10 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{Decoder, Node, Policy, PolicyError, Strings, SubjectKind};
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::predicates::kinds_of;
+use crate::syntax::{PolicyError, Strings, Table, options};
 
 pub const SUMMARY: &str =
     "The change is classified as one of the policy's kinds (bug, feature, …).";
@@ -40,58 +41,44 @@ pub const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::Commit,
 ];
 
-/// The change is classified as one of these kinds.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Kind names; the subject must be at least one.
-    pub any_of: Strings,
-}
-
-/// How `kind` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(node, "`kind`", &["any_of"])?;
-    let node = fields.required("any_of", d)?;
-    let any_of = d.strings(node)?;
-    if any_of.is_empty() {
-        d.error(
-            PolicyError::at(ErrorCode::Empty, fields.span(), "`any_of` lists no kind")
-                .help("list kind names from `kinds:`"),
-        );
-        return None;
+options! {
+    /// The change is classified as one of these kinds.
+    #[options(what = "`kind`", check = lists_a_kind)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Kind names; the subject must be at least one.
+        pub any_of: Strings => required,
     }
-    Some(Options {
-        any_of: Strings(any_of),
-    })
+}
+
+fn lists_a_kind(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !options.any_of.0.is_empty() {
+        return Ok(());
+    }
+    Err(
+        PolicyError::at(ErrorCode::Empty, table.span(), "`any_of` lists no kind")
+            .help("list kind names from `kinds:`"),
+    )
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         used.names("kinds", &self.any_of);
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_kinds(&self.any_of, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let is = kinds_of(cx.policy, &cx.subject);
+        let is = kinds_of(cx.definitions, &cx.subject);
         if self.any_of.iter().any(|k| is.contains(&k.value.as_str())) {
             return;
         }
         let wanted: Vec<&str> = self.any_of.iter().map(|k| k.value.as_str()).collect();
         let mut signals = Vec::new();
         for name in &wanted {
-            if let Some(kind) = cx.policy.kinds.get(*name) {
+            if let Some(kind) = cx.definitions.kinds.get(*name) {
                 if let Some(label) = kind.labels.iter().next() {
                     signals.push(format!("label `{}`", label.value));
                 }

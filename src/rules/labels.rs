@@ -1,9 +1,9 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, PolicyError, Strings, SubjectKind};
+use crate::facts::SubjectKind;
+use crate::syntax::{Node, PolicyError, Strings, Table, options};
 
 pub const SUMMARY: &str = "The pull request carries exactly one of, any of, or all of some labels.";
 
@@ -35,70 +35,49 @@ workflow runs again on `labeled` / `unlabeled`).
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
-/// Labels the pull request must (or must not) carry.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Exactly one of these.
-    pub one_of: Option<Strings>,
-    /// At least one of these.
-    pub any_of: Option<Strings>,
-    /// All of these.
-    pub all_of: Option<Strings>,
-    /// None of these.
-    pub none_of: Option<Strings>,
-}
-
-/// How `labels` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(node, "`labels`", &["one_of", "any_of", "all_of", "none_of"])?;
-    let mut ok = true;
-    let mut get = |key: &str, d: &mut Decoder| match fields.get(key) {
-        Some(n) => match d.strings(n) {
-            Some(v) if v.is_empty() => {
-                d.error(
-                    PolicyError::at(
-                        ErrorCode::Empty,
-                        n.span,
-                        format!("`{key}` is an empty list"),
-                    )
-                    .help("list at least one label"),
-                );
-                ok = false;
-                None
-            }
-            Some(v) => Some(Strings(v)),
-            None => {
-                ok = false;
-                None
-            }
-        },
-        None => None,
-    };
-    let options = Options {
-        one_of: get("one_of", d),
-        any_of: get("any_of", d),
-        all_of: get("all_of", d),
-        none_of: get("none_of", d),
-    };
-    if ok
-        && options.one_of.is_none()
-        && options.any_of.is_none()
-        && options.all_of.is_none()
-        && options.none_of.is_none()
-    {
-        d.error(PolicyError::at(
-            ErrorCode::EmptyRequirement,
-            fields.span(),
-            "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`",
-        ));
-        ok = false;
+options! {
+    /// Labels the pull request must (or must not) carry.
+    #[options(what = "`labels`", check = needs_a_list)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Exactly one of these.
+        pub one_of: Option<Strings> => check(not_empty),
+        /// At least one of these.
+        pub any_of: Option<Strings> => check(not_empty),
+        /// All of these.
+        pub all_of: Option<Strings> => check(not_empty),
+        /// None of these.
+        pub none_of: Option<Strings> => check(not_empty),
     }
-    ok.then_some(options)
+}
+
+fn not_empty(list: &Strings, key: &str, node: &Node) -> Result<(), PolicyError> {
+    if !list.0.is_empty() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::Empty,
+        node.span,
+        format!("`{key}` is an empty list"),
+    )
+    .help("list at least one label"))
+}
+
+fn needs_a_list(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    let lists = [
+        &options.one_of,
+        &options.any_of,
+        &options.all_of,
+        &options.none_of,
+    ];
+    if lists.iter().any(|l| l.is_some()) {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        "`labels` needs `one_of`, `any_of`, `all_of` or `none_of`",
+    ))
 }
 
 fn names(list: &Strings) -> String {

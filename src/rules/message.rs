@@ -1,9 +1,9 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation, pattern};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, Patterns, PolicyError, Spanned, SubjectKind};
+use crate::facts::SubjectKind;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
 pub const SUMMARY: &str =
     "The commit message matches a pattern; the subject line has a length limit.";
@@ -36,57 +36,33 @@ for older ones.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Commit];
 
-/// The commit message matches a pattern.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Any of these must match the whole message.
-    pub pattern: Option<Patterns>,
-    /// None of these may match.
-    pub forbid: Option<Patterns>,
-    /// Longest subject line allowed, in characters.
-    pub subject_max_length: Option<u32>,
-    /// How to fix, shown instead of the default help.
-    pub help: Option<Spanned<String>>,
-}
-
-/// How `message` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(
-        node,
-        "`message`",
-        &["pattern", "forbid", "subject_max_length", "help"],
-    )?;
-    let mut ok = true;
-    let options = Options {
-        pattern: pattern::patterns(&fields, "pattern", d, &mut ok),
-        forbid: pattern::patterns(&fields, "forbid", d, &mut ok),
-        subject_max_length: fields
-            .get("subject_max_length")
-            .and_then(|n| d.count(n))
-            .map(|n| n.value),
-        help: fields.get("help").and_then(|n| d.string(n)),
-    };
-    if options.pattern.is_none()
-        && options.forbid.is_none()
-        && options.subject_max_length.is_none()
-        && ok
-    {
-        d.error(
-            PolicyError::at(
-                ErrorCode::EmptyRequirement,
-                fields.span(),
-                "`message` needs `pattern`, `forbid` or `subject_max_length`",
-            )
-            .help("add `pattern: '<regex>'`"),
-        );
-        ok = false;
+options! {
+    /// The commit message matches a pattern.
+    #[options(what = "`message`", check = needs_a_limit)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Any of these must match the whole message.
+        pub pattern: Option<Patterns>,
+        /// None of these may match.
+        pub forbid: Option<Patterns>,
+        /// Longest subject line allowed, in characters.
+        pub subject_max_length: Option<u32>,
+        /// How to fix, shown instead of the default help.
+        pub help: Option<Spanned<String>>,
     }
-    ok.then_some(options)
+}
+
+fn needs_a_limit(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    if options.pattern.is_some() || options.forbid.is_some() || options.subject_max_length.is_some()
+    {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        "`message` needs `pattern`, `forbid` or `subject_max_length`",
+    )
+    .help("add `pattern: '<regex>'`"))
 }
 
 impl Requirement for Options {

@@ -1,8 +1,7 @@
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, Pattern, SubjectKind, node::Value};
+use crate::facts::SubjectKind;
+use crate::syntax::{Pattern, TrueForDefaults, options};
 
 pub const SUMMARY: &str = "The pull request is planned: it has a milestone (a sprint).";
 
@@ -32,29 +31,14 @@ Set the pull request's milestone to the sprint that plans the work.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
-/// The pull request has a milestone (matching `pattern`, when given).
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Regex the milestone title must match.
-    pub pattern: Option<Pattern>,
-}
-
-/// How `milestone` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let Value::Bool(true) = node.value {
-        return Some(Options::default());
+options! {
+    /// The pull request has a milestone (matching `pattern`, when given).
+    #[options(what = "`milestone`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Regex the milestone title must match.
+        pub pattern: Option<Pattern>,
     }
-    let fields = d.fields(node, "`milestone`", &["pattern"])?;
-    let pattern = match fields.get("pattern") {
-        Some(n) => Some(d.pattern(n)?),
-        None => None,
-    };
-    Some(Options { pattern })
 }
 
 impl Requirement for Options {

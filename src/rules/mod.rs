@@ -1,7 +1,11 @@
 //! Requirements: one file each, registered here.
 //!
 //! Each file holds its documentation (`DOC`, printed by `explain` and
-//! rendered into `docs/`), its options, their decoding, validation and check.
+//! rendered into `docs/`), its options declared once (`options!`: the
+//! struct, its decoding and its schema), their validation and check.
+//! Requirements see the policy's [`Definitions`] and a [`RuleView`] of their
+//! rule, never the policy itself: `rules` builds on `syntax`, `definitions`
+//! and `facts`, and `policy` holds the rules.
 
 pub mod approval;
 pub mod branch;
@@ -21,17 +25,23 @@ pub mod tests_changed;
 pub mod ticket;
 pub mod title;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{Schema, SchemaGenerator, json_schema};
 
-use crate::facts::Subject;
-use crate::policy::{Decoder, Level, Node, Policy, PolicyError, Rule, Span, Spanned, SubjectKind};
+use std::collections::BTreeMap;
+
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::{Subject, SubjectKind};
+use crate::syntax::{
+    Decode, Decoder, Level, Node, PolicyError, Span, Spanned, Spec, Table, schema_of,
+};
 
 /// What a requirement needs to judge a subject.
 pub struct Context<'a> {
-    pub policy: &'a Policy,
+    /// What the rule can refer to by name.
+    pub definitions: &'a Definitions,
     pub subject: Subject<'a>,
     /// The rule being checked (its conditions name the paths it guards).
-    pub rule: &'a Rule,
+    pub rule: RuleView<'a>,
 }
 
 /// A requirement not met: what is missing and how to fix it.
@@ -130,7 +140,7 @@ impl Used {
         self.names.insert((section, name.to_owned()));
     }
 
-    pub fn names(&mut self, section: &'static str, names: &crate::policy::Strings) {
+    pub fn names(&mut self, section: &'static str, names: &crate::syntax::Strings) {
         for n in names.iter() {
             self.name(section, &n.value);
         }
@@ -142,9 +152,9 @@ impl Used {
     }
 
     /// Path-set names among `changed`-style references.
-    pub fn path_sets(&mut self, refs: &[crate::policy::ChangedRef]) {
+    pub fn path_sets(&mut self, refs: &[crate::definitions::ChangedRef]) {
         for r in refs {
-            if let crate::policy::ChangedRef::Set(name) = r {
+            if let crate::definitions::ChangedRef::Set(name) = r {
                 self.name("paths", &name.value);
             }
         }
@@ -155,9 +165,25 @@ impl Used {
     }
 }
 
+/// What [`unused_definitions`] reads of a policy: its definitions, where
+/// each is written, and its rules (the policy implements it; `rules` does
+/// not know the policy's type).
+pub trait RuleSet {
+    fn definitions(&self) -> &Definitions;
+    /// `("tickets" | "teams" | "paths" | "kinds", name)` to where it is written.
+    fn defined_at(&self) -> &BTreeMap<(&'static str, String), Span>;
+    /// Each rule, with what it requires.
+    fn each_rule(&self) -> Vec<(RuleView<'_>, &Requirements)>;
+}
+
 /// The definitions one rule refers to, through its conditions and its
 /// requirements.
-pub fn rule_uses(policy: &Policy, rule: &Rule, used: &mut Used) {
+pub fn rule_uses(
+    definitions: &Definitions,
+    rule: RuleView<'_>,
+    require: &Requirements,
+    used: &mut Used,
+) {
     for p in rule.when.iter().chain(rule.unless.iter()) {
         p.visit(&mut |q| {
             if let Some(kinds) = &q.kind {
@@ -168,20 +194,20 @@ pub fn rule_uses(policy: &Policy, rule: &Rule, used: &mut Used) {
             }
         });
     }
-    for (_, _, requirement) in rule.require.each() {
-        requirement.uses(policy, used);
+    for (_, _, requirement) in require.each() {
+        requirement.uses(definitions, used);
     }
 }
 
 /// Definitions no rule refers to: `(section, name, where it is defined)`,
 /// in file order.
-pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
+pub fn unused_definitions(policy: &impl RuleSet) -> Vec<(&'static str, &str, Span)> {
     let mut used = Used::default();
-    for rule in &policy.rules {
-        rule_uses(policy, rule, &mut used);
+    for (rule, require) in policy.each_rule() {
+        rule_uses(policy.definitions(), rule, require, &mut used);
     }
     let mut out: Vec<(&'static str, &str, Span)> = policy
-        .definitions
+        .defined_at()
         .iter()
         .filter(|((section, name), _)| !used.contains(section, name))
         .map(|((section, name), span)| (*section, name.as_str(), *span))
@@ -194,12 +220,13 @@ pub fn unused_definitions(policy: &Policy) -> Vec<(&'static str, &str, Span)> {
 pub trait Requirement {
     /// The definitions it refers to, by name or by default (for warnings
     /// about unused ones).
-    fn uses(&self, _policy: &Policy, _used: &mut Used) {}
+    fn uses(&self, _policy: &Definitions, _used: &mut Used) {}
     /// The facts this requirement needs gathered (default: none beyond the subject's own).
-    fn needs<'a>(&'a self, _policy: &'a Policy, _rule: &'a Rule, _needs: &mut Needs<'a>) {}
+    fn needs<'a>(&'a self, _policy: &'a Definitions, _rule: RuleView<'a>, _needs: &mut Needs<'a>) {}
     /// Cross-checks against the rest of the policy (names it refers to) and
     /// the rule that holds it.
-    fn validate(&self, _policy: &Policy, _rule: &Rule, _errors: &mut Vec<PolicyError>) {}
+    fn validate(&self, _policy: &Definitions, _rule: RuleView<'_>, _errors: &mut Vec<PolicyError>) {
+    }
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
 }
@@ -225,16 +252,30 @@ macro_rules! requirements {
             $( Info { name: stringify!($name), subjects: $name::SUBJECTS, summary: $name::SUMMARY, doc: $name::DOC }, )*
         ];
 
-        /// Each requirement's schema is the one its file gives (`schema()`,
-        /// next to its decoder): shorthands such as `ticket: true` included.
-        impl JsonSchema for Requirements {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                "Requirements".into()
+        /// Each key is one requirement, decoded and described by its file's
+        /// `Options` ([`Decode`]), shorthands such as `ticket: true` included.
+        impl Decode for Requirements {
+            const NAME: Option<&'static str> = Some("Requirements");
+
+            fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
+                const NAMES: &[&str] = &[$(stringify!($name)),*];
+                let mut table = Table::open(node, "`require`", NAMES, d)?;
+                let mut out = Requirements::default();
+                $(
+                    if let Some(key) = table.key(stringify!($name)) {
+                        out.$name = table
+                            .optional::<Option<$name::Options>>(d, stringify!($name), Spec::new())
+                            .flatten()
+                            .map(|options| Spanned::new(options, key.span));
+                    }
+                )*
+                (!table.failed()).then_some(out)
             }
-            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+
+            fn schema(generator: &mut SchemaGenerator) -> Schema {
                 let mut properties = serde_json::Map::new();
                 $(
-                    let mut schema = $name::schema(generator);
+                    let mut schema = schema_of::<$name::Options>(generator);
                     schema.insert("description".into(), $name::SUMMARY.into());
                     properties.insert(stringify!($name).into(), schema.to_value());
                 )*
@@ -249,22 +290,6 @@ macro_rules! requirements {
         }
 
         impl Requirements {
-            pub fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
-                let names: Vec<&str> = ALL.iter().map(|i| i.name).collect();
-                let fields = d.fields(node, "`require`", &names)?;
-                let mut out = Requirements::default();
-                let mut ok = true;
-                $(
-                    if let (Some(key), Some(value)) = (fields.key(stringify!($name)), fields.get(stringify!($name))) {
-                        match $name::decode(value, d) {
-                            Some(options) => out.$name = Some(Spanned::new(options, key.span)),
-                            None => ok = false,
-                        }
-                    }
-                )*
-                ok.then_some(out)
-            }
-
             /// Each requirement present, with its registry entry and the span of its key.
             pub fn each(&self) -> Vec<(&'static Info, Span, &dyn Requirement)> {
                 let mut out: Vec<(&'static Info, Span, &dyn Requirement)> = Vec::new();

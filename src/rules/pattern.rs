@@ -1,24 +1,21 @@
 //! Shared by `title`, `branch` and `message`: text must match / must not match.
 
-use crate::policy::ErrorCode;
-use crate::policy::{Decoder, Fields, Node, Patterns, PolicyError, Spanned};
+use crate::syntax::ErrorCode;
+use crate::syntax::{Patterns, PolicyError, Spanned, Table};
 
 use super::Violation;
 
-pub fn patterns(
-    fields: &Fields<'_>,
-    key: &str,
-    d: &mut Decoder,
-    ok: &mut bool,
-) -> Option<Patterns> {
-    let node = fields.get(key)?;
-    match d.patterns(node) {
-        Some(p) => Some(Patterns(p)),
-        None => {
-            *ok = false;
-            None
-        }
+/// `{what}` needs `pattern` or `forbid` (the check of `title` and `branch`).
+pub fn needs_a_pattern(what: &str, has_one: bool, table: &Table<'_>) -> Result<(), PolicyError> {
+    if has_one {
+        return Ok(());
     }
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        format!("`{what}` needs `pattern` or `forbid`"),
+    )
+    .help("add `pattern: '<regex>'`"))
 }
 
 /// Checks `text` against `pattern` (any must match) and `forbid` (none may).
@@ -63,30 +60,4 @@ pub fn check(
             .help(custom.unwrap_or_else(|| String::from("change it so it no longer matches"))),
         );
     }
-}
-
-/// `pattern`, `forbid` and `help`, as decoded by [`decode_match`].
-pub type Match = (Option<Patterns>, Option<Patterns>, Option<Spanned<String>>);
-
-/// `{ pattern, forbid, help }` as `title` and `branch` take it; one of the
-/// first two is required.
-pub fn decode_match(node: &Node, d: &mut Decoder, what: &str) -> Option<Match> {
-    let label = format!("`{what}`");
-    let fields = d.fields(node, &label, &["pattern", "forbid", "help"])?;
-    let mut ok = true;
-    let pattern = patterns(&fields, "pattern", d, &mut ok);
-    let forbid = patterns(&fields, "forbid", d, &mut ok);
-    let help = fields.get("help").and_then(|n| d.string(n));
-    if ok && pattern.is_none() && forbid.is_none() {
-        d.error(
-            PolicyError::at(
-                ErrorCode::EmptyRequirement,
-                fields.span(),
-                format!("`{what}` needs `pattern` or `forbid`"),
-            )
-            .help("add `pattern: '<regex>'`"),
-        );
-        ok = false;
-    }
-    ok.then_some((pattern, forbid, help))
 }

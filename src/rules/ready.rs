@@ -1,9 +1,9 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Node, PolicyError, SubjectKind, node::Value};
+use crate::facts::SubjectKind;
+use crate::syntax::{Decode, Decoder, Node, PolicyError, node::Value};
 
 pub const SUMMARY: &str = "The pull request is not a draft.";
 
@@ -32,39 +32,43 @@ When the work is done, click **Ready for review** on the pull request (or
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 /// `ready: true`: the pull request is not a draft.
-#[derive(Clone, Debug, Default, JsonSchema)]
+#[derive(Clone, Debug, Default)]
 pub struct Options(pub bool);
 
-/// How `ready` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
+/// Written `ready: true`, nothing else.
+impl Decode for Options {
+    const NAME: Option<&'static str> = Some("Ready");
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    match node.value {
-        Value::Bool(true) => Some(Options(true)),
-        Value::Bool(false) => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::InvalidValue,
-                    node.span,
-                    "`ready: false` requires nothing",
-                )
-                .help("remove the requirement instead"),
-            );
-            None
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        match node.value {
+            Value::Bool(true) => Some(Options(true)),
+            Value::Bool(false) => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::InvalidValue,
+                        node.span,
+                        "`ready: false` requires nothing",
+                    )
+                    .help("remove the requirement instead"),
+                );
+                None
+            }
+            _ => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::WrongType,
+                        node.span,
+                        format!("expected `true`, found {}", node.type_name()),
+                    )
+                    .help("write `ready: true`"),
+                );
+                None
+            }
         }
-        _ => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::WrongType,
-                    node.span,
-                    format!("expected `true`, found {}", node.type_name()),
-                )
-                .help("write `ready: true`"),
-            );
-            None
-        }
+    }
+
+    fn schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "const": true, "description": "`ready: true`: the pull request is not a draft." })
     }
 }
 

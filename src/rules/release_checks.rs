@@ -1,8 +1,8 @@
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
+use crate::definitions::{Definitions, RuleView};
 use crate::facts::Subject;
-use crate::policy::{Decoder, Level, Node, Strings, SubjectKind, node::Value};
+use crate::facts::SubjectKind;
+use crate::syntax::{Level, TrueForDefaults, branch_globs, options};
 
 pub const SUMMARY: &str = "The release commit's checks are all green; expedited changes had their post-implementation review.";
 
@@ -52,19 +52,18 @@ reviewer for the post-implementation review of each expedited pull request.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// The release commit's checks, and the expedited path's follow-up.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Not being able to check (no token) is an error, not a warning.
-    #[serde(default)]
-    pub required: bool,
-    /// The expedited path: who may grant it, who reviews after the merge, how soon.
-    pub expedited: Option<super::expedited::Expedited>,
-    /// Check names to leave out (globs; `*` matches any text).
-    #[serde(default)]
-    #[schemars(with = "Strings")]
-    pub ignore: crate::policy::Globs,
+options! {
+    /// The release commit's checks, and the expedited path's follow-up.
+    #[options(what = "`release_checks`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Not being able to check (no token) is an error, not a warning.
+        pub required: bool,
+        /// The expedited path: who may grant it, who reviews after the merge, how soon.
+        pub expedited: Option<super::expedited::Expedited>,
+        /// Check names to leave out (globs; `*` matches any text).
+        pub ignore: crate::syntax::Globs => with(branch_globs),
+    }
 }
 
 /// What the audit must read through the API for a `release_checks` rule.
@@ -88,51 +87,14 @@ impl ChecksQuery<'_> {
     }
 }
 
-/// How `release_checks` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let Value::Bool(true) = node.value {
-        return Some(Options::default());
-    }
-    let fields = d.fields(
-        node,
-        "`release_checks`",
-        &["required", "expedited", "ignore"],
-    )?;
-    let required = fields
-        .get("required")
-        .is_some_and(|n| d.bool(n).unwrap_or(false));
-    let expedited = match fields.get("expedited") {
-        Some(n) => Some(super::expedited::decode(n, d, true)?),
-        None => None,
-    };
-    let ignore = match fields.get("ignore") {
-        Some(n) => d.branch_globs(n)?,
-        None => crate::policy::Globs::default(),
-    };
-    Some(Options {
-        required,
-        expedited,
-        ignore,
-    })
-}
-
 impl Requirement for Options {
-    fn uses(&self, _: &crate::policy::Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         if let Some(expedited) = &self.expedited {
             expedited.uses(used);
         }
     }
 
-    fn needs<'a>(
-        &'a self,
-        _: &'a crate::policy::Policy,
-        _: &'a crate::policy::Rule,
-        needs: &mut super::Needs<'a>,
-    ) {
+    fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         needs.status_checks.push(ChecksQuery { options: self });
         if let Some(expedited) = &self.expedited {
             needs.grant_teams.extend(expedited.teams());
@@ -141,9 +103,9 @@ impl Requirement for Options {
 
     fn validate(
         &self,
-        policy: &crate::policy::Policy,
-        _: &crate::policy::Rule,
-        errors: &mut Vec<crate::policy::PolicyError>,
+        policy: &Definitions,
+        _: RuleView<'_>,
+        errors: &mut Vec<crate::syntax::PolicyError>,
     ) {
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
@@ -202,10 +164,9 @@ impl Requirement for Options {
         match &release.expedited {
             None => out.push(not_checked("expedited pull requests were")),
             Some(prs) => {
-                out.extend(
-                    prs.iter()
-                        .filter_map(|pr| judge_expedited(expedited, cx.policy, release, pr).err()),
-                );
+                out.extend(prs.iter().filter_map(|pr| {
+                    judge_expedited(expedited, cx.definitions, release, pr).err()
+                }));
             }
         }
     }
@@ -214,23 +175,27 @@ impl Requirement for Options {
 /// Every expedited change of the release, as the audit reports it: who
 /// granted it, who merged it, who reviewed it and when, or what is missing.
 pub fn expedited_evidence(
-    policy: &crate::policy::Policy,
+    policy: &impl super::RuleSet,
     release: &crate::facts::Release,
 ) -> Vec<String> {
     let Some(prs) = &release.expedited else {
         return Vec::new();
     };
-    let Some(e) = policy
-        .rules_on(SubjectKind::Release)
-        .find_map(|r| r.require.release_checks.as_ref()?.value.expedited.as_ref())
+    let rules = policy.each_rule();
+    let Some(e) = rules
+        .iter()
+        .filter(|(rule, _)| rule.on.iter().any(|o| o.value == SubjectKind::Release))
+        .find_map(|(_, require)| require.release_checks.as_ref()?.value.expedited.as_ref())
     else {
         return Vec::new();
     };
     prs.iter()
-        .map(|pr| match judge_expedited(e, policy, release, pr) {
-            Ok(line) => line,
-            Err(v) => v.message,
-        })
+        .map(
+            |pr| match judge_expedited(e, policy.definitions(), release, pr) {
+                Ok(line) => line,
+                Err(v) => v.message,
+            },
+        )
         .collect()
 }
 
@@ -238,7 +203,7 @@ pub fn expedited_evidence(
 /// that says what is missing.
 fn judge_expedited(
     e: &super::expedited::Expedited,
-    policy: &crate::policy::Policy,
+    policy: &Definitions,
     release: &crate::facts::Release,
     pr: &crate::facts::ExpeditedPullRequest,
 ) -> Result<String, Violation> {
@@ -258,7 +223,7 @@ fn judge_expedited(
         ))
         .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"));
     }
-    let teams = |s: &crate::policy::Strings| {
+    let teams = |s: &crate::syntax::Strings| {
         s.iter()
             .map(|t| t.value.as_str())
             .collect::<Vec<_>>()

@@ -1,15 +1,13 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-
-use super::sections::{self, SectionSpec};
+use super::sections;
 use super::{Context, Requirement, Violation};
+use crate::definitions::{Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::facts::{Release, ReleaseTickets, Subject, body_of, subject_of};
-use crate::policy::{
-    Decoder, Level, Node, Policy, PolicyError, Rule, Spanned, Strings, SubjectKind,
-};
+use crate::syntax::{Level, Node, PolicyError, Spanned, Strings, Table, names, non_empty, options};
 
 pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
 
@@ -59,120 +57,61 @@ on the release page, commit it to the release branch, and audit again.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
-/// The release page and what it must hold.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Path of the page at the release commit; `{version}` is replaced.
-    pub path: Option<Spanned<String>>,
-    /// Sections with real content.
-    #[serde(default)]
-    #[schemars(with = "crate::policy::OneOrMany<super::sections::Section>")]
-    pub sections: Vec<SectionSpec>,
-    /// Every ticket a commit of the range names appears on the page.
-    #[serde(default)]
-    pub lists_all_tickets: bool,
-    /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
-    #[serde(default)]
-    pub tickets_in: Vec<Part>,
-    /// Trackers that count (default: every tracker not marked `incident`).
-    #[serde(default)]
-    pub trackers: Strings,
-}
-
-/// A part of a commit message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Part {
-    Subject,
-    Body,
-    Message,
-}
-
-/// How `release_page` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let fields = d.fields(
-        node,
-        "`release_page`",
-        &[
-            "path",
-            "sections",
-            "lists_all_tickets",
-            "tickets_in",
-            "trackers",
-        ],
-    )?;
-    let mut ok = true;
-    let path = fields.get("path").and_then(|n| {
-        d.non_empty_string(n).or_else(|| {
-            ok = false;
-            None
-        })
-    });
-    let sections = match fields.get("sections") {
-        Some(n) => sections::decode(n, d).map(|s| s.0).unwrap_or_else(|| {
-            ok = false;
-            Vec::new()
-        }),
-        None => Vec::new(),
-    };
-    let lists_all_tickets = fields
-        .get("lists_all_tickets")
-        .is_some_and(|n| d.bool(n).unwrap_or(false));
-    let mut tickets_in = Vec::new();
-    if let Some(n) = fields.get("tickets_in") {
-        for item in d.list(n) {
-            match item.as_str() {
-                Some("subject") => tickets_in.push(Part::Subject),
-                Some("body") => tickets_in.push(Part::Body),
-                Some("message") => tickets_in.push(Part::Message),
-                _ => {
-                    ok = false;
-                    d.error(
-                        PolicyError::at(
-                            ErrorCode::UnknownValue,
-                            item.span,
-                            format!(
-                                "unknown `tickets_in` value `{}`",
-                                item.as_str().unwrap_or("")
-                            ),
-                        )
-                        .help("use subject, body or message"),
-                    );
-                }
-            }
-        }
+options! {
+    /// The release page and what it must hold.
+    #[options(what = "`release_page`", check = asks_for_something)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Path of the page at the release commit; `{version}` is replaced.
+        pub path: Option<Spanned<String>> => with(non_empty),
+        /// Sections with real content.
+        pub sections: sections::Options,
+        /// Every ticket a commit of the range names appears on the page.
+        pub lists_all_tickets: bool,
+        /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
+        pub tickets_in: Vec<Part>,
+        /// Trackers that count (default: every tracker not marked `incident`).
+        pub trackers: Strings,
     }
-    let trackers = match fields.get("trackers") {
-        Some(n) => Strings(d.strings(n).unwrap_or_default()),
-        None => Strings::default(),
-    };
-    if ok && sections.is_empty() && !lists_all_tickets && path.is_none() {
-        d.error(
-            PolicyError::at(
-                ErrorCode::EmptyRequirement,
-                fields.span(),
-                "`release_page` asks for nothing",
-            )
-            .help("give `sections`, `lists_all_tickets: true`, or at least the page's `path`"),
-        );
-        ok = false;
+}
+
+names! {
+    /// A part of a commit message.
+    #[names(what = "`tickets_in` value", unknown = unknown_part)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Part {
+        Subject = "subject",
+        Body = "body",
+        Message = "message",
     }
-    ok.then_some(Options {
-        path,
-        sections,
-        lists_all_tickets,
-        tickets_in,
-        trackers,
-    })
+}
+
+fn unknown_part(node: &Node) -> PolicyError {
+    PolicyError::at(
+        ErrorCode::UnknownValue,
+        node.span,
+        format!(
+            "unknown `tickets_in` value `{}`",
+            node.as_str().unwrap_or("")
+        ),
+    )
+    .help("use subject, body or message")
+}
+
+fn asks_for_something(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !options.sections.0.is_empty() || options.lists_all_tickets || options.path.is_some() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        "`release_page` asks for nothing",
+    )
+    .help("give `sections`, `lists_all_tickets: true`, or at least the page's `path`"))
 }
 
 impl Requirement for Options {
-    fn uses(&self, policy: &Policy, used: &mut super::Used) {
+    fn uses(&self, policy: &Definitions, used: &mut super::Used) {
         // Default: every tracker not marked `incident`.
         if self.trackers.0.is_empty() {
             for (name, _) in policy.tickets.iter().filter(|(_, t)| !t.incident) {
@@ -182,7 +121,12 @@ impl Requirement for Options {
         used.names("tickets", &self.trackers);
     }
 
-    fn needs<'a>(&'a self, policy: &'a Policy, rule: &'a Rule, needs: &mut super::Needs<'a>) {
+    fn needs<'a>(
+        &'a self,
+        policy: &'a Definitions,
+        rule: RuleView<'a>,
+        needs: &mut super::Needs<'a>,
+    ) {
         needs.release_pages.push(PageQuery {
             options: self,
             policy,
@@ -190,7 +134,7 @@ impl Requirement for Options {
         });
     }
 
-    fn validate(&self, policy: &Policy, _rule: &Rule, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
     }
 
@@ -206,11 +150,17 @@ impl Requirement for Options {
             return;
         };
         let what = format!("the release page {}", page.path);
-        sections::check_document(&page.text, &self.sections, &what, release.post_deploy, out);
+        sections::check_document(
+            &page.text,
+            &self.sections.0,
+            &what,
+            release.post_deploy,
+            out,
+        );
         if !self.lists_all_tickets {
             return;
         }
-        let index = self.ticket_index(cx.policy, &cx.rule.id.value, release);
+        let index = self.ticket_index(cx.definitions, &cx.rule.id.value, release);
         for ticket in &index.missing {
             let shas: Vec<String> = index.tickets[ticket]
                 .iter()
@@ -252,7 +202,11 @@ fn short_sha(release: &Release, index: u32) -> String {
 
 /// The tracker regexes meant: the named trackers, else every tracker that is
 /// (`incident`) or is not an incident tracker.
-pub fn trackers<'p>(policy: &'p Policy, named: &Strings, incident: bool) -> Vec<&'p regex::Regex> {
+pub fn trackers<'p>(
+    policy: &'p Definitions,
+    named: &Strings,
+    incident: bool,
+) -> Vec<&'p regex::Regex> {
     policy
         .tickets
         .iter()
@@ -341,7 +295,7 @@ pub struct TicketIndex<'r> {
 /// tickets the release's commits name as the rule counts them.
 pub struct PageQuery<'a> {
     options: &'a Options,
-    policy: &'a Policy,
+    policy: &'a Definitions,
     rule: &'a str,
 }
 
@@ -371,7 +325,7 @@ impl<'a> PageQuery<'a> {
 
 impl Options {
     /// A collector of the tickets commits name, as this rule counts them.
-    pub fn collector<'p>(&'p self, policy: &'p Policy, rule: &str) -> TicketCollector<'p> {
+    pub fn collector<'p>(&'p self, policy: &'p Definitions, rule: &str) -> TicketCollector<'p> {
         TicketCollector {
             trackers: trackers(policy, &self.trackers, false),
             options: self,
@@ -386,7 +340,7 @@ impl Options {
     /// commits were read when the facts hold them, else from the commits.
     pub fn ticket_index<'r>(
         &self,
-        policy: &Policy,
+        policy: &Definitions,
         rule: &str,
         release: &'r Release,
     ) -> TicketIndex<'r> {
@@ -468,7 +422,7 @@ impl Options {
     /// moved into the summary rather than copied).
     pub fn summarize(
         &self,
-        policy: &Policy,
+        policy: &Definitions,
         rule: &str,
         release: &Release,
         out: &mut crate::report::ReleaseSummary,
@@ -506,7 +460,7 @@ impl Options {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for spec in &self.sections {
+        for spec in &self.sections.0 {
             let mut found = Vec::new();
             sections::check_document(
                 &page.text,

@@ -1,10 +1,12 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::facts::Subject;
+use crate::facts::SubjectKind;
 use crate::markdown;
-use crate::policy::{Decoder, Node, PolicyError, Spanned, SubjectKind};
+use crate::syntax::{
+    Decode, Decoder, Node, PolicyError, Shorthand, Spanned, non_empty, options, schema_of,
+};
 
 pub const SUMMARY: &str = "The pull request description has these sections, with real content.";
 
@@ -46,109 +48,68 @@ with real text, replacing the template's prompts.
 
 pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
-/// Sections the pull request description must have, with real content.
-#[derive(Clone, Debug, Default, JsonSchema)]
-pub struct Options(#[schemars(with = "crate::policy::OneOrMany<Section>")] pub Vec<SectionSpec>);
+/// Sections the pull request description must have, with real content:
+/// one or more, each its heading or a mapping with options.
+#[derive(Clone, Debug, Default)]
+pub struct Options(pub Vec<SectionSpec>);
 
-/// How one section is written: its heading, or a mapping with options.
-pub struct Section;
+impl Decode for Options {
+    const NAME: Option<&'static str> = Some("Sections");
 
-impl JsonSchema for Section {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Section".into()
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        if d.list(node).is_empty() {
+            d.error(
+                PolicyError::at(ErrorCode::Empty, node.span, "`sections` lists no section")
+                    .help("list at least one heading"),
+            );
+            return None;
+        }
+        Vec::<SectionSpec>::decode(node, d).map(Options)
     }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let options = generator.subschema_for::<SectionSpec>();
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let item = schema_of::<SectionSpec>(generator);
         schemars::json_schema!({
-            "description": "A section: its heading, or `{ heading, min_words, placeholder }`.",
-            "anyOf": [ { "type": "string", "minLength": 1 }, options ]
+            "description": "Sections the pull request description must have, with real content.",
+            "anyOf": [ item.clone(), { "type": "array", "items": item, "minItems": 1 } ]
         })
     }
 }
 
-/// One required section with options.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SectionSpec {
-    /// The heading or bold label text.
-    pub heading: Spanned<String>,
-    /// At least this many words of real content. Default 1.
-    pub min_words: Option<u32>,
-    /// Template prompt text that does not count as content.
-    #[serde(default)]
-    #[schemars(with = "crate::policy::OneOrMany<String>")]
-    pub placeholder: Vec<String>,
-    /// On a release page: "pending" is enough until the post-deployment audit.
-    #[serde(default)]
-    pub pending_until_deploy: bool,
+options! {
+    /// One required section: its heading, or `{ heading, min_words, placeholder }`.
+    #[options(what = "a section", shorthand = Heading)]
+    #[derive(Clone, Debug)]
+    pub struct SectionSpec {
+        /// The heading or bold label text.
+        pub heading: Spanned<String> => required => with(non_empty),
+        /// At least this many words of real content. Default 1.
+        pub min_words: Option<u32>,
+        /// Template prompt text that does not count as content.
+        pub placeholder: Vec<String> => with(|node, d| {
+            d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
+        }),
+        /// On a release page: "pending" is enough until the post-deployment audit.
+        pub pending_until_deploy: bool,
+    }
 }
 
-/// How `sections` is written (the JSON Schema of its options).
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<Options>()
-}
+/// A section written as its heading alone.
+pub struct Heading;
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    let items = d.list(node);
-    if items.is_empty() {
-        d.error(
-            PolicyError::at(ErrorCode::Empty, node.span, "`sections` lists no section")
-                .help("list at least one heading"),
-        );
-        return None;
+impl Shorthand<SectionSpec> for Heading {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Option<SectionSpec>> {
+        node.as_str()?;
+        Some(d.non_empty_string(node).map(|heading| SectionSpec {
+            heading,
+            min_words: None,
+            placeholder: Vec::new(),
+            pending_until_deploy: false,
+        }))
     }
-    let mut out = Vec::new();
-    let mut ok = true;
-    for item in items {
-        if item.as_str().is_some() {
-            match d.non_empty_string(item) {
-                Some(heading) => out.push(SectionSpec {
-                    heading,
-                    min_words: None,
-                    placeholder: Vec::new(),
-                    pending_until_deploy: false,
-                }),
-                None => ok = false,
-            }
-            continue;
-        }
-        let keys = [
-            "heading",
-            "min_words",
-            "placeholder",
-            "pending_until_deploy",
-        ];
-        let Some(fields) = d.fields(item, "a section", &keys) else {
-            ok = false;
-            continue;
-        };
-        let heading = fields
-            .required("heading", d)
-            .and_then(|n| d.non_empty_string(n));
-        let min_words = fields
-            .get("min_words")
-            .and_then(|n| d.count(n))
-            .map(|n| n.value);
-        let placeholder = match fields.get("placeholder") {
-            Some(n) => d
-                .strings(n)
-                .map(|v| v.into_iter().map(|s| s.value).collect()),
-            None => Some(Vec::new()),
-        };
-        let pending_until_deploy = fields
-            .get("pending_until_deploy")
-            .is_some_and(|n| d.bool(n).unwrap_or(false));
-        match (heading, placeholder) {
-            (Some(heading), Some(placeholder)) => out.push(SectionSpec {
-                heading,
-                min_words,
-                placeholder,
-                pending_until_deploy,
-            }),
-            _ => ok = false,
-        }
+    fn schema(mapping: schemars::Schema) -> schemars::Schema {
+        schemars::json_schema!({ "anyOf": [ { "type": "string", "minLength": 1 }, mapping ] })
     }
-    ok.then_some(Options(out))
 }
 
 /// Checks one Markdown document; shared with the release page, where

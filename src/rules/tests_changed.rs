@@ -1,11 +1,10 @@
-use crate::policy::ErrorCode;
-use schemars::JsonSchema;
+use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
-use crate::policy::{
-    ChangedRef, Decoder, Node, Policy, PolicyError, SubjectKind, glob_set, node::Value,
-};
+use crate::definitions::{ChangedRef, Definitions, RuleView};
+use crate::facts::SubjectKind;
 use crate::predicates::changed_matches;
+use crate::syntax::{Decoder, Node, PolicyError, Shorthand, glob_set, node::Value, options};
 
 pub const SUMMARY: &str = "The change adds or updates at least one test file.";
 
@@ -62,68 +61,56 @@ pub fn default_tests() -> &'static globset::GlobSet {
     &SET
 }
 
-/// At least one changed file is a test.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Path-set names or globs that are tests. Default: common test locations.
-    #[schemars(with = "Option<crate::policy::Strings>")]
-    pub paths: Option<Vec<ChangedRef>>,
-}
-
-/// How `tests_changed` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
-}
-
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    match node.value {
-        Value::Bool(true) => return Some(Options::default()),
-        Value::Bool(false) => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::InvalidValue,
-                    node.span,
-                    "`tests_changed: false` requires nothing",
-                )
-                .help("remove the requirement instead"),
-            );
-            return None;
-        }
-        _ => {}
+options! {
+    /// At least one changed file is a test.
+    #[options(what = "`tests_changed`", shorthand = TrueOnly)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Path-set names or globs that are tests. Default: common test locations.
+        pub paths: Option<Vec<ChangedRef>>,
     }
-    let fields = d.fields(node, "`tests_changed`", &["paths"])?;
-    let paths = match fields.get("paths") {
-        Some(n) => Some(crate::policy::Predicate::decode_changed_refs(n, d)?),
-        None => None,
-    };
-    Some(Options { paths })
+}
+
+/// `tests_changed: true` means the defaults; `false` would require nothing.
+pub struct TrueOnly;
+
+impl Shorthand<Options> for TrueOnly {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Option<Options>> {
+        match node.value {
+            Value::Bool(true) => Some(Some(Options::default())),
+            Value::Bool(false) => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::InvalidValue,
+                        node.span,
+                        "`tests_changed: false` requires nothing",
+                    )
+                    .help("remove the requirement instead"),
+                );
+                Some(None)
+            }
+            _ => None,
+        }
+    }
+    fn schema(mapping: schemars::Schema) -> schemars::Schema {
+        schemars::json_schema!({ "anyOf": [ { "const": true }, mapping ] })
+    }
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         if let Some(paths) = &self.paths {
             used.path_sets(paths);
         }
     }
 
-    fn needs<'a>(
-        &'a self,
-        _: &'a crate::policy::Policy,
-        _: &'a crate::policy::Rule,
-        needs: &mut super::Needs<'a>,
-    ) {
+    fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         needs.changed_files = true;
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         if let Some(paths) = &self.paths {
-            crate::policy::check_changed_refs(paths, policy, errors);
+            policy.check_changed_refs(paths, errors);
         }
     }
 
@@ -134,7 +121,7 @@ impl Requirement for Options {
         let is_test = match &self.paths {
             Some(refs) => changed
                 .iter()
-                .any(|c| c.paths().any(|p| changed_matches(refs, cx.policy, p))),
+                .any(|c| c.paths().any(|p| changed_matches(refs, cx.definitions, p))),
             None => changed
                 .iter()
                 .any(|c| c.paths().any(|p| default_tests().is_match(p))),

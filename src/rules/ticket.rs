@@ -1,16 +1,14 @@
-use crate::policy::ErrorCode;
+use crate::syntax::ErrorCode;
 use std::collections::BTreeSet;
 
-use schemars::JsonSchema;
-
 use super::{Context, Requirement, Violation};
-use crate::facts::Subject;
 #[cfg(test)]
-use crate::policy::tracker::near_miss_pattern;
-use crate::policy::tracker::near_misses;
-use crate::policy::{
-    Decoder, Node, Policy, PolicyError, Strings, SubjectKind, Tracker, did_you_mean,
-};
+use crate::definitions::tracker::near_miss_pattern;
+use crate::definitions::tracker::near_misses;
+use crate::definitions::{Definitions, RuleView, Tracker};
+use crate::facts::Subject;
+use crate::facts::SubjectKind;
+use crate::syntax::{Node, PolicyError, Spanned, Strings, TrueForDefaults, names, options};
 
 pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
 
@@ -64,140 +62,61 @@ pub const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::Branch,
 ];
 
-/// A ticket reference in the title, body, branch, commits or message.
-#[derive(Clone, Debug, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Options {
-    /// Where to look (see `explain ticket`).
-    #[serde(rename = "in", default)]
-    pub places: Vec<crate::policy::Spanned<Place>>,
-    /// Tracker names that count. Default: every tracker.
-    #[serde(default)]
-    pub trackers: Strings,
-    /// At most this many distinct tickets.
-    pub max: Option<u32>,
-}
-
-/// A place a ticket can be named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Place {
-    Title,
-    Body,
-    Branch,
-    Commits,
-    Subject,
-    Message,
-}
-
-impl Place {
-    const ALL: [Place; 6] = [
-        Self::Title,
-        Self::Body,
-        Self::Branch,
-        Self::Commits,
-        Self::Subject,
-        Self::Message,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Title => "title",
-            Self::Body => "body",
-            Self::Branch => "branch",
-            Self::Commits => "commits",
-            Self::Subject => "subject",
-            Self::Message => "message",
-        }
+options! {
+    /// A ticket reference in the title, body, branch, commits or message.
+    #[options(what = "`ticket`", shorthand = TrueForDefaults)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        /// Where to look (see `explain ticket`).
+        pub places: Vec<Spanned<Place>> as "in",
+        /// Tracker names that count. Default: every tracker.
+        pub trackers: Strings,
+        /// At most this many distinct tickets.
+        pub max: Option<u32> => check(not_zero),
     }
 }
 
-/// How `ticket` is written: its options, or `true` for the defaults.
-pub fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    generator.subschema_for::<crate::policy::OrTrue<Options>>()
+names! {
+    /// A place a ticket can be named.
+    #[names(what = "ticket place", label = "not a place a ticket can be named")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Place {
+        Title = "title",
+        Body = "body",
+        Branch = "branch",
+        Commits = "commits",
+        Subject = "subject",
+        Message = "message",
+    }
 }
 
-pub fn decode(node: &Node, d: &mut Decoder) -> Option<Options> {
-    if let crate::policy::node::Value::Bool(true) = node.value {
-        return Some(Options::default());
+fn not_zero(max: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if *max > 0 {
+        return Ok(());
     }
-    let fields = d.fields(node, "`ticket`", &["in", "trackers", "max"])?;
-    let mut options = Options::default();
-    let mut ok = true;
-    if let Some(places) = fields.get("in") {
-        for item in d.list(places) {
-            let Some(name) = d.string(item) else {
-                ok = false;
-                continue;
-            };
-            match Place::ALL.into_iter().find(|p| p.name() == name.value) {
-                Some(place) => options
-                    .places
-                    .push(crate::policy::Spanned::new(place, item.span)),
-                None => {
-                    ok = false;
-                    let names = Place::ALL.map(Place::name);
-                    let mut error = PolicyError::at(
-                        ErrorCode::UnknownValue,
-                        item.span,
-                        format!("unknown ticket place `{}`", name.value),
-                    )
-                    .label("not a place a ticket can be named");
-                    error = match did_you_mean(&name.value, names) {
-                        Some(close) => error.help(format!("did you mean `{close}`?")),
-                        None => error.help(format!("use one of: {}", names.join(", "))),
-                    };
-                    d.error(error);
-                }
-            }
-        }
-    }
-    if let Some(trackers) = fields.get("trackers") {
-        match d.strings(trackers) {
-            Some(names) => options.trackers = Strings(names),
-            None => ok = false,
-        }
-    }
-    if let Some(max) = fields.get("max") {
-        match d.count(max) {
-            Some(n) if n.value == 0 => {
-                ok = false;
-                d.error(
-                    PolicyError::at(
-                        ErrorCode::InvalidValue,
-                        max.span,
-                        "`max: 0` would forbid every ticket",
-                    )
-                    .help("use `max: 1` or more, or remove `max`"),
-                );
-            }
-            Some(n) => options.max = Some(n.value),
-            None => ok = false,
-        }
-    }
-    ok.then_some(options)
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        node.span,
+        "`max: 0` would forbid every ticket",
+    )
+    .help("use `max: 1` or more, or remove `max`"))
 }
 
 impl Requirement for Options {
-    fn uses(&self, _: &Policy, used: &mut super::Used) {
+    fn uses(&self, _: &Definitions, used: &mut super::Used) {
         if self.trackers.0.is_empty() {
             used.every("tickets");
         }
         used.names("tickets", &self.trackers);
     }
 
-    fn validate(
-        &self,
-        policy: &Policy,
-        _rule: &crate::policy::Rule,
-        errors: &mut Vec<PolicyError>,
-    ) {
+    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let texts = self.texts(&cx.subject);
-        let trackers: Vec<(&str, &Tracker)> = cx.policy.trackers(&self.trackers).collect();
+        let trackers: Vec<(&str, &Tracker)> = cx.definitions.trackers(&self.trackers).collect();
         let mut found = BTreeSet::new();
         for (_, text) in &texts {
             for (_, tracker) in &trackers {
@@ -259,7 +178,7 @@ impl Options {
     /// Places `in:` lists that one of the rule's subjects does not have,
     /// with what they are read as there (a `validate` warning): `(where,
     /// message)`.
-    pub fn foreign_places(&self, rule: &crate::policy::Rule) -> Vec<(crate::policy::Span, String)> {
+    pub fn foreign_places(&self, rule: RuleView<'_>) -> Vec<(crate::syntax::Span, String)> {
         let mut out = Vec::new();
         for subject in rule.on.iter().map(|o| o.value) {
             let (native, read_as): (&[Place], fn(Place) -> &'static str) = match subject {
@@ -391,7 +310,7 @@ fn join_places<'a>(places: impl Iterator<Item = &'a str>) -> String {
 mod tests {
     use super::*;
     use crate::facts::{Branch, Commit, PullRequest};
-    use crate::policy::{PolicySource, load};
+    use crate::policy::{Policy, PolicySource, load};
 
     fn policy(extra: &str) -> Policy {
         let text = format!(
@@ -402,9 +321,9 @@ mod tests {
 
     fn run(policy: &Policy, subject: Subject<'_>) -> Vec<Violation> {
         let cx = Context {
-            policy,
+            definitions: &policy.definitions,
             subject,
-            rule: &policy.rules[0],
+            rule: policy.rules[0].view(),
         };
         let mut out = Vec::new();
         for (_, _, req) in policy.rules[0].require.each() {

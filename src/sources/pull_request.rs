@@ -334,7 +334,7 @@ pub async fn resolve_teams(
     let wanted: Vec<(String, String)> = teams
         .iter()
         .filter_map(|name| {
-            let github = policy.teams.get(name)?.github.as_ref()?;
+            let github = policy.definitions.teams.get(name)?.github.as_ref()?;
             Some((name.clone(), github.value.clone()))
         })
         .collect();

@@ -1,6 +1,6 @@
 //! Decoding the typed policy from a node tree, collecting every error.
 
-use crate::policy::ErrorCode;
+use super::ErrorCode;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::error::{PolicyError, did_you_mean};
@@ -284,7 +284,7 @@ impl Decoder {
     /// A glob's text: non-empty and not absurdly long.
     fn glob_text(&mut self, item: &Node) -> Option<Spanned<String>> {
         let text = self.non_empty_string(item)?;
-        if text.value.len() > crate::policy::MAX_GLOB_LEN {
+        if text.value.len() > super::MAX_GLOB_LEN {
             self.error(
                 PolicyError::at(
                     ErrorCode::InvalidGlob,
@@ -293,7 +293,7 @@ impl Decoder {
                 )
                 .help(format!(
                     "keep globs under {} characters; split it into several",
-                    crate::policy::MAX_GLOB_LEN
+                    super::MAX_GLOB_LEN
                 )),
             );
             return None;

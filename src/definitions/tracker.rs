@@ -3,27 +3,27 @@
 //! requirements that look for tickets.
 
 use regex::Regex;
-use schemars::JsonSchema;
 
-use super::{Pattern, Spanned};
+use crate::syntax::{Pattern, Spanned, non_empty, options};
 
-/// A ticket tracker: what a reference to one of its tickets looks like.
-#[derive(Clone, Debug, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Tracker {
-    /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
-    pub pattern: Pattern,
-    /// Link template for reports; `{id}` is replaced by the ticket id.
-    pub url: Option<Spanned<String>>,
-    /// A sample id shown in help messages, e.g. `EPL-123`.
-    pub example: Option<Spanned<String>>,
-    /// Tickets of this tracker are incidents (used by the release audit).
-    #[serde(default)]
-    pub incident: bool,
-    /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
-    /// compiled on first use: only a failing check needs it.
-    #[schemars(skip)]
-    pub near_miss: std::sync::OnceLock<Option<Regex>>,
+options! {
+    /// A ticket tracker: what a reference to one of its tickets looks like.
+    #[options(what = "a tracker")]
+    #[derive(Clone, Debug)]
+    pub struct Tracker {
+        /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
+        pub pattern: Pattern => required,
+        /// Link template for reports; `{id}` is replaced by the ticket id.
+        pub url: Option<Spanned<String>> => with(non_empty),
+        /// A sample id shown in help messages, e.g. `EPL-123`.
+        pub example: Option<Spanned<String>> => with(non_empty),
+        /// Tickets of this tracker are incidents (used by the release audit).
+        pub incident: bool,
+        ;
+        /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
+        /// compiled on first use: only a failing check needs it.
+        pub near_miss: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new(),
+    }
 }
 
 impl Tracker {

@@ -76,8 +76,8 @@ fn single_quoted(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::node::Value;
-    use crate::policy::node::parse;
+    use crate::syntax::node::Value;
+    use crate::syntax::node::parse;
 
     fn scalar(yaml: &str) -> Node {
         let root = parse(&format!("p: {yaml}\n"), 0).unwrap();

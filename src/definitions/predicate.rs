@@ -1,0 +1,120 @@
+//! The `when` / `unless` model. Evaluation lives in `crate::predicates`.
+
+use crate::syntax::decode::base_glob;
+use crate::syntax::{
+    Decoder, ErrorCode, Globs, Node, Pattern, PolicyError, Spanned, Strings, Table, branch_globs,
+    options,
+};
+
+options! {
+    /// Conditions on a subject: every key present must hold; a list inside a key
+    /// is any-of. A fact the subject does not have (labels of a commit) never holds.
+    #[options(what = "a condition (`when`/`unless`)", check = not_empty, schema = at_least_one)]
+    #[derive(Clone, Debug, Default)]
+    pub struct Predicate {
+        /// Change kind names (from `kinds`).
+        pub kind: Option<Strings>,
+        /// Pull request labels (any of).
+        pub labels: Option<Strings>,
+        /// Authors: GitHub logins, or commit author names or emails.
+        pub authors: Option<Strings>,
+        /// Head branch globs, e.g. `hotfix/*`.
+        pub branches: Option<Globs> => with(branch_globs),
+        /// Target branch globs (pull requests).
+        pub base: Option<Globs> => with(branch_globs),
+        /// Path-set names or globs; holds when any changed file matches.
+        pub changed: Option<Vec<ChangedRef>>,
+        /// Regex on the pull request title.
+        pub title: Option<Pattern>,
+        /// Regex on the pull request body.
+        pub body: Option<Pattern>,
+        /// Regex on the commit message.
+        pub message: Option<Pattern>,
+        /// Whether the pull request is a draft.
+        pub draft: Option<bool>,
+        /// Holds when any of these holds.
+        pub any: Option<Vec<Predicate>>,
+        /// Holds when all of these hold.
+        pub all: Option<Vec<Predicate>>,
+        /// Holds when this does not.
+        pub not: Option<Box<Predicate>>,
+    }
+}
+
+fn not_empty(_: &Predicate, table: &Table<'_>) -> Result<(), PolicyError> {
+    if !table.entries().is_empty() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyCondition,
+        table.span(),
+        "this condition is empty",
+    )
+    .help(format!(
+        "give at least one of: {}",
+        Predicate::KEYS.join(", ")
+    )))
+}
+
+fn at_least_one(schema: &mut schemars::Schema) {
+    schema.insert("minProperties".into(), 1.into());
+}
+
+/// One entry of `changed`: a named path set or a glob.
+#[derive(Clone, Debug)]
+pub enum ChangedRef {
+    Set(Spanned<String>),
+    Glob(Spanned<String>, Globs),
+}
+
+impl Predicate {
+    /// Every `(kind name)` and `(path-set name)` it refers to, for validation.
+    pub fn visit(&self, f: &mut impl FnMut(&Predicate)) {
+        f(self);
+        for p in self.any.iter().chain(self.all.iter()).flatten() {
+            p.visit(f);
+        }
+        if let Some(p) = &self.not {
+            p.visit(f);
+        }
+    }
+}
+
+/// A word is a path-set name; anything with `/`, `.` or glob syntax is a glob.
+pub fn looks_like_glob(text: &str) -> bool {
+    text.contains(['/', '.', '*', '?', '[', '{'])
+}
+
+/// A path-set name or a glob.
+impl crate::syntax::Decode for ChangedRef {
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        let name = d.non_empty_string(node)?;
+        if !looks_like_glob(&name.value) {
+            return Some(ChangedRef::Set(name));
+        }
+        if d.trusted {
+            let set = d.unparsed_changed_glob(&name);
+            return Some(ChangedRef::Glob(name, set));
+        }
+        match base_glob(&name.value) {
+            Ok((glob, folder)) => {
+                let set = d.changed_glob(&name, glob, folder);
+                Some(ChangedRef::Glob(name, set))
+            }
+            Err(err) => {
+                d.error(
+                    PolicyError::at(
+                        ErrorCode::InvalidGlob,
+                        name.span,
+                        format!("invalid glob: {}", err.kind()),
+                    )
+                    .label("this glob does not parse"),
+                );
+                None
+            }
+        }
+    }
+    fn schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+}
