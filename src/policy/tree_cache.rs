@@ -29,7 +29,7 @@ const MAX_DEPTH: usize = 64;
 
 /// The entry for `sources`, which loaded without an error, and their parsed
 /// trees (in the same order).
-pub fn encode(sources: &[PolicySource], trees: &[Node]) -> Vec<u8> {
+pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
     let size: usize = sources.iter().map(|s| s.text.len() * 3).sum();
     let mut out = Vec::with_capacity(size + 64);
     out.extend_from_slice(MAGIC);
@@ -230,6 +230,10 @@ mod tests {
         ]
     }
 
+    fn refs(trees: &[Node]) -> Vec<&Node> {
+        trees.iter().collect()
+    }
+
     fn parsed(sources: &[PolicySource]) -> Vec<Node> {
         sources
             .iter()
@@ -242,14 +246,14 @@ mod tests {
     fn the_trees_read_back_are_the_trees_parsed() {
         let sources = sources();
         let trees = parsed(&sources);
-        let entry = encode(&sources, &trees);
+        let entry = encode(&sources, &refs(&trees));
         assert_eq!(decode(&entry, &sources), Some(trees));
     }
 
     #[test]
     fn an_entry_is_used_only_for_the_very_same_texts() {
         let sources = sources();
-        let entry = encode(&sources, &parsed(&sources));
+        let entry = encode(&sources, &refs(&parsed(&sources)));
         let mut edited = sources.clone();
         edited[1].text = edited[1].text.replace("^x", "^y");
         assert_eq!(decode(&entry, &edited), None, "an edited file");
@@ -264,7 +268,7 @@ mod tests {
     #[test]
     fn damaged_bytes_are_never_trusted() {
         let sources = &sources()[1..];
-        let entry = encode(sources, &parsed(sources));
+        let entry = encode(sources, &refs(&parsed(sources)));
         assert!(decode(&entry, sources).is_some());
         for cut in 0..entry.len() {
             assert_eq!(decode(&entry[..cut], sources), None, "cut at {cut}");
@@ -285,7 +289,7 @@ mod tests {
         let mut trees = parsed(sources);
         trees[0].span.offset = sources[0].text.len() as u32;
         trees[0].span.len = 1;
-        assert_eq!(decode(&encode(sources, &trees), sources), None);
+        assert_eq!(decode(&encode(sources, &refs(&trees)), sources), None);
     }
 
     /// Every policy of the repository that loads: read from an entry (its
@@ -330,7 +334,7 @@ mod tests {
             let Ok(checked) = crate::policy::load(sources.clone()) else {
                 continue;
             };
-            let entry = encode(&checked.sources, &parsed(&sources));
+            let entry = encode(&checked.sources, &refs(&parsed(&sources)));
             let trees = decode(&entry, &sources).unwrap();
             let trusted =
                 crate::policy::load_parsed(sources, trees.into_iter().map(Ok).collect(), true)
@@ -345,7 +349,7 @@ mod tests {
     #[test]
     fn an_entry_of_another_build_is_not_used() {
         let sources = sources();
-        let entry = encode(&sources, &parsed(&sources));
+        let entry = encode(&sources, &refs(&parsed(&sources)));
         let mut body = entry[..entry.len() - 4].to_vec();
         body[MAGIC.len()] = FORMAT + 1;
         let crc = checksum(&body);

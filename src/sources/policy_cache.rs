@@ -29,12 +29,14 @@ pub fn load(git_dir: &Path, sources: Vec<PolicySource>) -> Result<Policy, Invali
         return load_parsed(sources, trees.into_iter().map(Ok).collect(), true);
     }
     let parsed = parse_files(&sources);
-    let trees: Option<Vec<Node>> = parsed.iter().map(|t| t.as_ref().ok().cloned()).collect();
+    // Encoded now, written only once the policy has loaded without an error.
+    let trees: Option<Vec<&Node>> = parsed.iter().map(|t| t.as_ref().ok()).collect();
+    let entry = trees
+        .filter(|t| !t.is_empty())
+        .map(|trees| tree_cache::encode(&sources, &trees));
     let policy = load_parsed(sources, parsed, false)?;
-    if let Some(trees) = trees
-        && !trees.is_empty()
-    {
-        write(&file, &tree_cache::encode(&policy.sources, &trees));
+    if let Some(entry) = entry {
+        write(&file, &entry);
     }
     Ok(policy)
 }
