@@ -10,8 +10,9 @@ use super::{
 };
 use super::{ChangedRef, Definitions, Predicate};
 use crate::rules::{self, Requirements};
-use crate::syntax::Decoder;
 use crate::syntax::node::{self, Node, Span, Value};
+use crate::syntax::{Decoder, Key, key_names, keys_schema, schema_of};
+use schemars::{Schema, SchemaGenerator, json_schema};
 
 /// One policy file's text and the name to show for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,9 +70,62 @@ pub struct InvalidPolicy {
     pub errors: Vec<PolicyError>,
 }
 
-const TOP_KEYS: &[&str] = &[
-    "version", "tickets", "teams", "paths", "kinds", "commits", "audit", "rules", "waivers",
+/// The keys of a policy file, each once: the keys [`decode_file`] accepts
+/// and the file's schema ([`file_schema`]) come from this list. A file's
+/// keys are read together (definitions merge across files), so the file is
+/// decoded by hand, key by key, below.
+const TOP: [Key; 9] = [
+    Key::new(
+        "version",
+        "Format version; must be 1.",
+        |_| json_schema!({ "type": "integer", "format": "uint8", "minimum": 1, "maximum": 1 }),
+    )
+    .required(),
+    Key::new("tickets", "Ticket trackers by name.", by_name::<Tracker>),
+    Key::new("teams", "Approver teams by name.", by_name::<Team>),
+    Key::new(
+        "paths",
+        "Named sets of globs (gitignore-style).",
+        by_name::<Globs>,
+    ),
+    Key::new(
+        "kinds",
+        "Change kinds by name; any listed signal is enough.",
+        by_name::<Kind>,
+    ),
+    Key::new(
+        "commits",
+        "Commit check options.",
+        schema_of::<CommitOptions>,
+    ),
+    Key::new("audit", "Release audit options.", schema_of::<AuditOptions>),
+    Key::new("rules", "The rules.", list_of::<Rule>),
+    Key::new(
+        "waivers",
+        "Exemptions of one commit, pull request or ticket from named rules, with a reason, who granted them and an optional expiry.",
+        list_of::<super::Waiver>,
+    ),
 ];
+
+const TOP_KEYS: [&str; 9] = key_names(&TOP);
+
+/// What one policy file is, for its schema's description.
+const FILE_DOC: &str = "One git-policy policy file: named definitions (tickets, teams, paths, kinds), options (commits, audit), rules and waivers. The files of a policy are merged in order.";
+
+/// `key: { name: T, … }`.
+fn by_name<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object", "additionalProperties": schema_of::<T>(generator) })
+}
+
+/// `key: [T, …]` (a list, not one item for a list of one).
+fn list_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "array", "items": schema_of::<T>(generator) })
+}
+
+/// The schema of one policy file, from [`TOP`].
+pub(super) fn file_schema(generator: &mut SchemaGenerator) -> Schema {
+    keys_schema(&TOP, generator, FILE_DOC)
+}
 
 /// Most policy files one policy may be made of (spans number files in 16 bits).
 pub const MAX_POLICY_FILES: usize = 1000;
@@ -281,7 +335,7 @@ fn decode_file(
         );
         return;
     }
-    let Some(fields) = d.fields(root, "a policy file", TOP_KEYS) else {
+    let Some(fields) = d.fields(root, "a policy file", &TOP_KEYS) else {
         return;
     };
     let mut matchers = std::mem::take(&mut policy.matchers);
@@ -727,6 +781,39 @@ fn to_kebab(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys a policy file may have and its schema's properties are the
+    /// same list; `version` is the one required.
+    #[test]
+    fn the_file_schema_and_the_accepted_keys_are_one_list() {
+        let schema = super::super::Policy::json_schema().to_value();
+        let mut properties: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = TOP_KEYS.to_vec();
+        properties.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(properties, keys);
+        assert_eq!(schema["required"], serde_json::json!(["version"]));
+        assert_eq!(schema["additionalProperties"], false);
+        for key in TOP_KEYS {
+            assert!(
+                schema["properties"][key]["description"].is_string(),
+                "{key} is documented"
+            );
+        }
+        let invalid =
+            load(vec![PolicySource::new("p.yml", "version: 1\nwaiver: []\n")]).unwrap_err();
+        assert_eq!(invalid.errors.len(), 1, "{:?}", invalid.errors);
+        assert_eq!(invalid.errors[0].code, "policy::unknown-key");
+        assert_eq!(
+            invalid.errors[0].help.as_deref(),
+            Some("did you mean `waivers`?")
+        );
+    }
 
     /// 65,537 files used to wrap the 16-bit file index of spans, pinning
     /// errors to the wrong file.

@@ -285,39 +285,6 @@ fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
     Err(errors)
 }
 
-/// Removes `null` from the types schemars allows for `Option` fields.
-fn drop_null(value: &mut serde_json::Value) {
-    use serde_json::Value as Json;
-    match value {
-        Json::Object(map) => {
-            if let Some(Json::Array(types)) = map.get_mut("type") {
-                types.retain(|t| t != "null");
-                if types.len() == 1 {
-                    let only = types.remove(0);
-                    map.insert("type".into(), only);
-                }
-            }
-            if let Some(Json::Array(any)) = map.get_mut("anyOf") {
-                any.retain(|s| s.get("type").and_then(Json::as_str) != Some("null"));
-                if any.len() == 1 {
-                    let only = any.remove(0);
-                    map.remove("anyOf");
-                    if let Json::Object(only) = only {
-                        for (k, v) in only {
-                            map.entry(k).or_insert(v);
-                        }
-                    }
-                }
-            }
-            for v in map.values_mut() {
-                drop_null(v);
-            }
-        }
-        Json::Array(items) => items.iter_mut().for_each(drop_null),
-        _ => {}
-    }
-}
-
 /// A whole policy: every file merged.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -340,39 +307,16 @@ pub struct Policy {
     pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
 }
 
-/// The shape of one policy file, for the JSON Schema.
-#[derive(JsonSchema)]
-#[schemars(title = "git-policy policy file", deny_unknown_fields)]
-#[allow(dead_code)]
-struct PolicyFile {
-    /// Format version; must be 1.
-    #[schemars(range(min = 1, max = 1))]
-    version: u8,
-    /// Ticket trackers by name.
-    #[serde(default)]
-    tickets: BTreeMap<String, Tracker>,
-    /// Approver teams by name.
-    #[serde(default)]
-    teams: BTreeMap<String, Team>,
-    /// Named sets of globs (gitignore-style).
-    #[serde(default)]
-    paths: BTreeMap<String, Globs>,
-    /// Change kinds by name; any listed signal is enough.
-    #[serde(default)]
-    kinds: BTreeMap<String, Kind>,
-    /// Commit check options.
-    #[serde(default)]
-    commits: Option<CommitOptions>,
-    /// Release audit options.
-    #[serde(default)]
-    audit: Option<AuditOptions>,
-    /// The rules.
-    #[serde(default)]
-    rules: Vec<Rule>,
-    /// Exemptions of one commit, pull request or ticket from named rules,
-    /// with a reason, who granted them and an optional expiry.
-    #[serde(default)]
-    waivers: Vec<Waiver>,
+/// One policy file, as a schemars type: its schema is [`load::file_schema`].
+struct TopLevel;
+
+impl JsonSchema for TopLevel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "git-policy policy file".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> Schema {
+        load::file_schema(generator)
+    }
 }
 
 impl Policy {
@@ -380,11 +324,7 @@ impl Policy {
     /// not the same to the loader (a null value is the wrong type), so the
     /// schema does not let optional values be null either.
     pub fn json_schema() -> Schema {
-        let mut schema = schemars::schema_for!(PolicyFile);
-        if let Some(map) = schema.as_object_mut() {
-            map.values_mut().for_each(drop_null);
-        }
-        schema
+        schemars::schema_for!(TopLevel)
     }
 
     pub fn source(&self, span: Span) -> Option<&PolicySource> {

@@ -4,15 +4,16 @@
 //! and an optional expiry. Read from the policy like every other key (for a
 //! pull request: at the base commit, so a pull request cannot waive itself).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{Schema, SchemaGenerator, json_schema};
 
 use super::{Policy, Spanned, SubjectKind};
 use crate::syntax::node::{Node, Span, Value};
-use crate::syntax::{Decoder, ErrorCode, PolicyError, undefined_name};
+use crate::syntax::{
+    Decode, Decoder, ErrorCode, Key, PolicyError, key_names, keys_schema, undefined_name,
+};
 
 /// One waiver.
 #[derive(Clone, Debug)]
@@ -109,15 +110,74 @@ impl Waiver {
     }
 }
 
-const KEYS: &[&str] = &[
-    "commit",
-    "pull_request",
-    "ticket",
-    "rules",
-    "reason",
-    "granted_by",
-    "expires",
+/// A waiver's keys, each once: the keys [`Waiver::decode`] accepts and
+/// its schema come from this list. What it exempts is one of the first
+/// three (the schema's `oneOf`).
+const FIELDS: [Key; 7] = [
+    Key::new(
+        "commit",
+        "The commit's full id (40 or 64 hexadecimal characters; a short id is refused).",
+        |_| json_schema!({ "type": "string", "pattern": "^\\s*([0-9a-fA-F]{40}|[0-9a-fA-F]{64})\\s*$" }),
+    ),
+    Key::new(
+        "pull_request",
+        "A pull request of this repository, by number: its own, its head branch's and its commits' findings.",
+        |_| json_schema!({ "type": "integer", "minimum": 1 }),
+    ),
+    Key::new(
+        "ticket",
+        "A ticket, as its tracker writes it: the release's findings about it.",
+        |_| text_schema(),
+    ),
+    Key::new(
+        "rules",
+        "The ids of the rules it waives (each must exist; there is no `all`).",
+        |_| json_schema!({ "anyOf": [ text_schema(), { "type": "array", "items": text_schema(), "minItems": 1 } ] }),
+    )
+    .required(),
+    Key::new("reason", "Why it is waived (mandatory).", |_| text_schema()).required(),
+    Key::new("granted_by", "Who granted it (mandatory).", |_| text_schema()).required(),
+    Key::new(
+        "expires",
+        "The last day it waives anything, YYYY-MM-DD (UTC); after it, a warning and the findings stand.",
+        |_| json_schema!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date" }),
+    ),
 ];
+
+const KEYS: [&str; 7] = key_names(&FIELDS);
+
+/// A string that is not blank.
+fn text_schema() -> Schema {
+    json_schema!({ "type": "string", "pattern": "\\S" })
+}
+
+/// One waiver, read from the keys [`FIELDS`] describes. Its keys are read
+/// together (one of three names the subject), and an entry wrong only in
+/// its reason, who granted it or its expiry still comes back (see below).
+impl Decode for Waiver {
+    const NAME: Option<&'static str> = Some("Waiver");
+
+    fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
+        decode_one(node, d)
+    }
+
+    fn schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut schema = keys_schema(
+            &FIELDS,
+            generator,
+            "Exempts one commit, pull request or ticket from the rules it names.",
+        );
+        schema.insert(
+            "oneOf".into(),
+            serde_json::json!([
+                { "required": ["commit"] },
+                { "required": ["pull_request"] },
+                { "required": ["ticket"] }
+            ]),
+        );
+        schema
+    }
+}
 
 /// Decodes `waivers:` of one file into `out`.
 pub fn decode(node: Option<&Node>, d: &mut Decoder, out: &mut Vec<Waiver>) {
@@ -138,14 +198,14 @@ pub fn decode(node: Option<&Node>, d: &mut Decoder, out: &mut Vec<Waiver>) {
         }
     };
     for item in items {
-        if let Some(waiver) = decode_one(item, d) {
+        if let Some(waiver) = Waiver::decode(item, d) {
             out.push(waiver);
         }
     }
 }
 
 fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
-    let fields = d.fields(node, "a waiver", KEYS)?;
+    let fields = d.fields(node, "a waiver", &KEYS)?;
     let present: Vec<(&Node, &Node)> = ["commit", "pull_request", "ticket"]
         .iter()
         .filter_map(|k| Some((fields.key(k)?, fields.get(k)?)))
@@ -444,31 +504,41 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
     }
 }
 
-impl JsonSchema for Waiver {
-    fn schema_name() -> Cow<'static, str> {
-        "Waiver".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let text = json_schema!({ "type": "string", "pattern": "\\S" });
-        json_schema!({
-            "description": "Exempts one commit, pull request or ticket from the rules it names.",
-            "type": "object",
-            "properties": {
-                "commit": { "description": "The commit's full id (40 or 64 hexadecimal characters; a short id is refused).", "type": "string", "pattern": "^\\s*([0-9a-fA-F]{40}|[0-9a-fA-F]{64})\\s*$" },
-                "pull_request": { "description": "A pull request of this repository, by number: its own, its head branch's and its commits' findings.", "type": "integer", "minimum": 1 },
-                "ticket": { "description": "A ticket, as its tracker writes it: the release's findings about it.", "type": "string", "pattern": "\\S" },
-                "rules": { "description": "The ids of the rules it waives (each must exist; there is no `all`).", "anyOf": [ text.clone(), { "type": "array", "items": text.clone(), "minItems": 1 } ] },
-                "reason": { "description": "Why it is waived (mandatory).", "type": "string", "pattern": "\\S" },
-                "granted_by": { "description": "Who granted it (mandatory).", "type": "string", "pattern": "\\S" },
-                "expires": { "description": "The last day it waives anything, YYYY-MM-DD (UTC); after it, a warning and the findings stand.", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date" }
-            },
-            "required": ["rules", "reason", "granted_by"],
-            "oneOf": [
-                { "required": ["commit"] },
-                { "required": ["pull_request"] },
-                { "required": ["ticket"] }
-            ],
-            "additionalProperties": false
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::node;
+
+    /// The keys a waiver may have and its schema's properties are the same
+    /// list; `rules`, `reason` and `granted_by` are required, and it names
+    /// one of `commit`, `pull_request` or `ticket`.
+    #[test]
+    fn the_waiver_schema_and_the_accepted_keys_are_one_list() {
+        let schema = Waiver::schema(&mut SchemaGenerator::default()).to_value();
+        let mut properties: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut keys = KEYS.to_vec();
+        properties.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(properties, keys);
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["rules", "reason", "granted_by"])
+        );
+        assert_eq!(schema["oneOf"].as_array().unwrap().len(), 3);
+        let root = node::parse(
+            "ticket: EPL-1\nrules: a\nreason: r\ngranted_by: g\nexpire: 2027-01-01\n",
+            0,
+        )
+        .unwrap();
+        let mut d = Decoder::default();
+        let waiver = Waiver::decode(&root, &mut d);
+        assert!(waiver.is_some(), "only the unknown key is wrong");
+        assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+        assert_eq!(d.errors[0].help.as_deref(), Some("did you mean `expires`?"));
     }
 }

@@ -244,6 +244,72 @@ impl<'a> Table<'a> {
     }
 }
 
+/// One key of a mapping whose decoding is written by hand (the top level
+/// of a policy file, a waiver: their keys are read together, not one by
+/// one): its name, its doc and its schema, declared once beside that
+/// decoding. The keys it accepts ([`key_names`]) and its schema
+/// ([`keys_schema`]) both come from the list.
+pub struct Key {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub required: bool,
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
+}
+
+impl Key {
+    pub const fn new(
+        name: &'static str,
+        doc: &'static str,
+        schema: fn(&mut SchemaGenerator) -> Schema,
+    ) -> Self {
+        Self {
+            name,
+            doc,
+            required: false,
+            schema,
+        }
+    }
+
+    /// A key that must be present.
+    pub const fn required(self) -> Self {
+        Self {
+            required: true,
+            ..self
+        }
+    }
+}
+
+/// The names of `keys`, for [`Decoder::fields`] and [`Table::open`].
+pub const fn key_names<const N: usize>(keys: &[Key; N]) -> [&'static str; N] {
+    let mut names = [""; N];
+    let mut i = 0;
+    while i < N {
+        names[i] = keys[i].name;
+        i += 1;
+    }
+    names
+}
+
+/// The schema of a mapping of `keys` (no other key; those declared
+/// required are required), described by `description`.
+pub fn keys_schema(keys: &[Key], generator: &mut SchemaGenerator, description: &str) -> Schema {
+    let mut properties = serde_json::Map::new();
+    for key in keys {
+        let schema = described((key.schema)(generator), key.doc);
+        properties.insert(key.name.into(), schema.to_value());
+    }
+    let required: Vec<&str> = keys.iter().filter(|k| k.required).map(|k| k.name).collect();
+    let mut schema = json_schema!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        schema.insert("required".into(), required.into());
+    }
+    described(schema, description)
+}
+
 /// A way of writing a type other than its mapping (`ticket: true`):
 /// decoded before the mapping, and added to its schema.
 pub trait Shorthand<T> {
@@ -834,6 +900,36 @@ mod tests {
             1,
             "a misspelt key is reported once: {errors:?}"
         );
+    }
+
+    const KEYED: [Key; 2] = [
+        Key::new("colour", "Its colour.", schema_of::<Colour>).required(),
+        Key::new("size", "", |_| json_schema!({ "type": "integer" })),
+    ];
+
+    #[test]
+    fn a_key_list_gives_the_keys_and_the_schema() {
+        const NAMES: [&str; 2] = key_names(&KEYED);
+        assert_eq!(NAMES, ["colour", "size"]);
+        let root = node::parse("colour: red\nsise: 3\n", 0).unwrap();
+        let mut d = Decoder::default();
+        assert!(d.fields(&root, "a thing", &NAMES).is_some());
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].help.as_deref(), Some("did you mean `size`?"));
+        let mut generator = SchemaGenerator::default();
+        let schema = keys_schema(&KEYED, &mut generator, "A thing.").to_value();
+        assert_eq!(schema["description"], "A thing.");
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], serde_json::json!(["colour"]));
+        let colour = &schema["properties"]["colour"];
+        assert_eq!(colour["description"], "Its colour.");
+        assert_eq!(colour["$ref"], "#/$defs/Colour");
+        assert!(
+            schema["properties"]["size"].get("description").is_none(),
+            "no empty description"
+        );
+        let keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["colour", "size"]);
     }
 
     #[test]
