@@ -354,6 +354,10 @@ const VALID: &[(&str, &str)] = &[
     ),
     ("no rules", "version: 1\n"),
     (
+        "every top-level key written with nothing after it",
+        "version: 1\ntickets:\nteams:\npaths:\nkinds:\ncommits:\naudit:\nrules:\nwaivers:\n",
+    ),
+    (
         "waivers of each kind",
         "version: 1\ntickets:\n  j: { pattern: '\\bEPL-[0-9]+\\b' }\nrules:\n  - id: a\n    require: { ticket: true }\n  - id: b\n    on: [release]\n    require: { release_page: { path: 'x/{version}.md' } }\nwaivers:\n  - { commit: 3F2A9C1E3F2A9C1E3F2A9C1E3F2A9C1E3F2A9C1E, rules: a, reason: r, granted_by: x, expires: 2027-03-31 }\n  - { pull_request: 12, rules: [a], reason: r, granted_by: x }\n  - { ticket: EPL-7, rules: [b], reason: r, granted_by: x }\n",
     ),

@@ -96,9 +96,13 @@ const TOP: [Key; 9] = [
     Key::new(
         "commits",
         "Commit check options.",
-        schema_of::<CommitOptions>,
+        options_of::<CommitOptions>,
     ),
-    Key::new("audit", "Release audit options.", schema_of::<AuditOptions>),
+    Key::new(
+        "audit",
+        "Release audit options.",
+        options_of::<AuditOptions>,
+    ),
     Key::new("rules", "The rules.", list_of::<Rule>),
     Key::new(
         "waivers",
@@ -112,14 +116,25 @@ const TOP_KEYS: [&str; 9] = key_names(&TOP);
 /// What one policy file is, for its schema's description.
 const FILE_DOC: &str = "One git-policy policy file: named definitions (tickets, teams, paths, kinds), options (commits, audit), rules and waivers. The files of a policy are merged in order.";
 
+/// `key:` with nothing after it: the loader reads an empty mapping or list,
+/// so the schema accepts the null YAML makes of it.
+fn or_empty(schema: Schema) -> Schema {
+    json_schema!({ "anyOf": [ schema, { "type": "null" } ] })
+}
+
 /// `key: { name: T, … }`.
 fn by_name<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "object", "additionalProperties": schema_of::<T>(generator) })
+    or_empty(json_schema!({ "type": "object", "additionalProperties": schema_of::<T>(generator) }))
 }
 
 /// `key: [T, …]` (a list, not one item for a list of one).
 fn list_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "array", "items": schema_of::<T>(generator) })
+    or_empty(json_schema!({ "type": "array", "items": schema_of::<T>(generator) }))
+}
+
+/// `key: { option: …, … }`.
+fn options_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
+    or_empty(schema_of::<T>(generator))
 }
 
 /// The schema of one policy file, from [`TOP`].
