@@ -194,6 +194,14 @@ const INVALID: &[(&str, &str)] = &[
     ("version as string", "version: '1'\n"),
     ("unknown top-level key", "version: 1\nrule: []\n"),
     (
+        "a requirement written with nothing after it that needs an option",
+        "version: 1\nrules:\n  - id: a\n    on: [pull_request]\n    require:\n      labels:\n",
+    ),
+    (
+        "`require` with nothing after it",
+        "version: 1\nrules:\n  - id: a\n    on: [pull_request]\n    require:\n",
+    ),
+    (
         "unknown rule key",
         "version: 1\nrules:\n  - id: a\n    requre: { ready: true }\n",
     ),
@@ -353,6 +361,10 @@ const VALID: &[(&str, &str)] = &[
         "version: 1\nteams:\n  t: { members: [a] }\nrules:\n  - id: a\n    require: { approval: { teams: [t], request: true } }\n  - id: b\n    require: { approval: { teams: [t], request: all } }\n  - id: c\n    require: { approval: { groups: [{ teams: [t] }], request: { count: 2 } } }\n",
     ),
     ("no rules", "version: 1\n"),
+    (
+        "requirements and options written with nothing after them",
+        "version: 1\ntickets:\n  j: { pattern: 'X-[0-9]+' }\nrules:\n  - id: a\n    on: [pull_request]\n    require:\n      ticket:\n      milestone:\n      tests_changed:\n      approval:\n",
+    ),
     (
         "every top-level key written with nothing after it",
         "version: 1\ntickets:\nteams:\npaths:\nkinds:\ncommits:\naudit:\nrules:\nwaivers:\n",

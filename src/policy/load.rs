@@ -96,13 +96,9 @@ const TOP: [Key; 9] = [
     Key::new(
         "commits",
         "Commit check options.",
-        options_of::<CommitOptions>,
+        schema_of::<CommitOptions>,
     ),
-    Key::new(
-        "audit",
-        "Release audit options.",
-        options_of::<AuditOptions>,
-    ),
+    Key::new("audit", "Release audit options.", schema_of::<AuditOptions>),
     Key::new("rules", "The rules.", list_of::<Rule>),
     Key::new(
         "waivers",
@@ -130,11 +126,6 @@ fn by_name<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
 /// `key: [T, …]` (a list, not one item for a list of one).
 fn list_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
     or_empty(json_schema!({ "type": "array", "items": schema_of::<T>(generator) }))
-}
-
-/// `key: { option: …, … }`.
-fn options_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
-    or_empty(schema_of::<T>(generator))
 }
 
 /// The schema of one policy file, from [`TOP`].

@@ -257,6 +257,11 @@ macro_rules! requirements {
         impl Decode for Requirements {
             const NAME: Option<&'static str> = Some("Requirements");
 
+            /// An empty `require` is refused by the rule (it requires nothing).
+            fn empty_is_valid() -> bool {
+                false
+            }
+
             fn decode(node: &Node, d: &mut Decoder) -> Option<Requirements> {
                 const NAMES: &[&str] = &[$(stringify!($name)),*];
                 let mut table = Table::open(node, "`require`", NAMES, d)?;

@@ -21,13 +21,31 @@ pub trait Decode: Sized {
     const NAME: Option<&'static str> = None;
     fn decode(node: &Node, d: &mut Decoder) -> Option<Self>;
     fn schema(generator: &mut SchemaGenerator) -> Schema;
+    /// Whether `key:` with nothing after it (YAML's null) is a valid value,
+    /// for the schema ([`schema_of`]). By default the decoder is asked: it
+    /// reads null as an empty mapping, which options that are all optional
+    /// accept. A type whose emptiness is refused elsewhere says `false`.
+    fn empty_is_valid() -> bool {
+        let null = Node {
+            value: Value::Null,
+            span: Span::default(),
+            double_quoted: false,
+        };
+        let mut d = Decoder::default();
+        Self::decode(&null, &mut d).is_some() && d.errors.is_empty()
+    }
 }
 
 /// The schema of `T` where it is used: a `$ref` to a named type, or inline.
 pub fn schema_of<T: Decode>(generator: &mut SchemaGenerator) -> Schema {
-    match T::NAME {
+    let schema = match T::NAME {
         Some(_) => generator.subschema_for::<Named<T>>(),
         None => T::schema(generator),
+    };
+    if T::empty_is_valid() {
+        json_schema!({ "anyOf": [ schema, { "type": "null" } ] })
+    } else {
+        schema
     }
 }
 
