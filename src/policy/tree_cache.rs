@@ -21,9 +21,12 @@ use super::PolicySource;
 use crate::syntax::node::{Node, Span, Value};
 
 const MAGIC: &[u8] = b"git-policy node trees\n";
-/// Bumped when the encoding changes; the crate version is checked too, since
-/// another build may resolve the same YAML differently.
+/// Bumped when the encoding changes; the build is checked too, since another
+/// build may resolve the same YAML differently.
 const FORMAT: u8 = 1;
+/// The build: version and the commit it was built from (`--version`), so a
+/// build from other sources (a developer's) never reads another's entries.
+const BUILD: &str = env!("GIT_POLICY_LONG_VERSION");
 /// Deeper than any tree the parser hands over (it stops at 48).
 const MAX_DEPTH: usize = 64;
 
@@ -34,7 +37,7 @@ pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + 64);
     out.extend_from_slice(MAGIC);
     out.push(FORMAT);
-    bytes(&mut out, env!("CARGO_PKG_VERSION").as_bytes());
+    bytes(&mut out, BUILD.as_bytes());
     u32(&mut out, sources.len() as u32);
     for (source, tree) in sources.iter().zip(trees) {
         bytes(&mut out, source.name.as_bytes());
@@ -66,7 +69,7 @@ pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
         return None;
     }
     let version = r.bytes()?;
-    if version != env!("CARGO_PKG_VERSION").as_bytes() || r.u32()? as usize != sources.len() {
+    if version != BUILD.as_bytes() || r.u32()? as usize != sources.len() {
         return None;
     }
     let mut trees = Vec::with_capacity(sources.len());
