@@ -365,7 +365,13 @@ async fn team_members(
     }
     let wanted: BTreeSet<String> = std::iter::once(team.to_owned()).collect();
     let mut read = pull_request::resolve_teams(work.gh, policy, &wanted).await?;
-    let members = read.remove(team).unwrap_or_default();
+    // Never "no members" for a team that was not in the answer: that is an
+    // unread fact, and stops the audit like a team that cannot be read.
+    let members = read.remove(team).ok_or_else(|| {
+        Fatal::new(format!(
+            "the members of team `{team}` (GitHub team `{slug}`) were not read"
+        ))
+    })?;
     work.teams.borrow_mut().insert(slug, members.clone());
     Ok(Some(members))
 }
