@@ -151,3 +151,92 @@ rules:
         "exempt on hotfix/*"
     );
 }
+
+/// A policy with rules on pull requests and releases, and waivers naming them.
+const WITH_OTHER_SUBJECTS: &str = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b', example: EPL-1 }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message] } }
+  - id: task-branch
+    on: [branch]
+    require: { branch: { pattern: '^feature/' } }
+  - id: pr-ready
+    on: [pull_request]
+    require: { ready: true }
+  - id: release-tests
+    on: [release]
+    require: { release_checks: { required: true } }
+waivers:
+  - pull_request: 12
+    rules: [pr-ready, commit-ticket]
+    reason: the outage fix of 2026-11
+    granted_by: rte
+  - ticket: EPL-9
+    rules: [release-tests]
+    reason: tested by hand, see EPL-10
+    granted_by: rte
+"#;
+
+/// The kept parse holds only the rules a hook judges (the pull request and
+/// release rules are left out, waivers may name them): every hook, in
+/// every format, says exactly what it said when it parsed the files. SARIF
+/// lists every rule of the policy, so it always reads the files.
+#[test]
+fn the_rules_left_out_of_the_kept_parse_change_nothing_a_hook_says() {
+    let run = |repo: &Repo, args: &[&str], stdin: &str| {
+        let out = repo.cmd().args(args).write_stdin(stdin).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (policy, branch) in [
+        (Some(WITH_OTHER_SUBJECTS), "feature/EPL-1-cache"),
+        (Some(WITH_OTHER_SUBJECTS), "main"),
+        (None, "feature/EPL-1-cache"),
+        (None, "main"),
+    ] {
+        let repo = Repo::new(branch);
+        if let Some(policy) = policy {
+            repo.write(".git-policy.yml", policy);
+        }
+        let head = repo.commit("Retry on timeout");
+        repo.write(".git/COMMIT_EDITMSG", "Retry on timeout\n");
+        let push = format!(
+            "refs/heads/{branch} {head} refs/heads/{branch} {}\n",
+            "0".repeat(40)
+        );
+        for format in ["human", "json", "github", "sarif"] {
+            for (args, stdin) in [
+                (&["check", "commit-msg", ".git/COMMIT_EDITMSG"][..], ""),
+                (&["check", "branch"][..], ""),
+                (&["check", "push", "origin"][..], push.as_str()),
+            ] {
+                let args: Vec<&str> = args.iter().copied().chain(["--format", format]).collect();
+                let _ = std::fs::remove_file(cache_file(&repo));
+                let first = run(&repo, &args, stdin);
+                assert_eq!(cache_file(&repo).exists(), format != "sarif", "{args:?}");
+                let again = run(&repo, &args, stdin);
+                assert_eq!(first, again, "{branch} {args:?}");
+                assert!(
+                    matches!(first.0, Some(0 | 1)),
+                    "{branch} {args:?}: {first:?}"
+                );
+            }
+        }
+        // SARIF after a run that kept the parse: every rule is still listed.
+        run(&repo, &["check", "branch"], "");
+        assert!(cache_file(&repo).exists());
+        let (_, sarif, _) = run(&repo, &["check", "branch", "--format", "sarif"], "");
+        let listed = if policy.is_some() {
+            "release-tests"
+        } else {
+            "release-checks-green"
+        };
+        assert!(sarif.contains(&format!("\"id\": \"{listed}\"")), "{sarif}");
+    }
+}

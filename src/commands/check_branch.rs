@@ -17,7 +17,7 @@ pub fn run(global: &Global, name: Option<String>) -> Outcome {
     };
     let root = git::work_tree(&repo);
     let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
-    super::prepare(&policy, &[crate::policy::SubjectKind::Branch])?;
+    super::prepare_one(&policy, &[crate::policy::SubjectKind::Branch], name.len())?;
     let branch = Branch { name };
     let report = Report {
         subject_kind: "branch",

@@ -22,7 +22,7 @@ pub fn run(global: &Global, file: &Path) -> Outcome {
     }
     let root = git::work_tree(&repo);
     let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
-    super::prepare(&policy, &[SubjectKind::Commit])?;
+    super::prepare_one(&policy, &[SubjectKind::Commit], message.len())?;
     let changed = if needs_changes(&policy, SubjectKind::Commit) {
         Some(git::staged_changes(&repo)?)
     } else {

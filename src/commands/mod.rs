@@ -509,6 +509,9 @@ pub fn policy_cached(
             crate::policy::BUILTIN_NAME
         ));
     }
+    // SARIF lists every rule of the policy; the kept parse holds only those
+    // a hook judges.
+    let git_dir = git_dir.filter(|_| !matches!(global.format, Format::Sarif));
     match git_dir {
         Some(dir) => crate::sources::policy_cache::load(dir, sources),
         None => crate::policy::load(sources),
@@ -535,7 +538,32 @@ pub fn waive(policy: &Policy, report: &mut Report, scope: &crate::waivers::Scope
 /// needs (only the rules on them: the hook does not build the pull
 /// request's path sets); one that cannot be built is a policy error, exit 2.
 pub fn prepare(policy: &Policy, kinds: &[crate::policy::SubjectKind]) -> Result<(), Failure> {
-    policy.prepare(kinds).map_err(|errors| {
+    prepare_for(policy, kinds, crate::syntax::Haystacks::Many)
+}
+
+/// [`prepare`] for judging one text of `len` bytes (a hook's message or
+/// branch name): regexes built for one text when it is short.
+pub fn prepare_one(
+    policy: &Policy,
+    kinds: &[crate::policy::SubjectKind],
+    len: usize,
+) -> Result<(), Failure> {
+    // Past this, the lazy DFA pays for itself.
+    const SHORT: usize = 64 * 1024;
+    let haystacks = if len <= SHORT {
+        crate::syntax::Haystacks::One
+    } else {
+        crate::syntax::Haystacks::Many
+    };
+    prepare_for(policy, kinds, haystacks)
+}
+
+fn prepare_for(
+    policy: &Policy,
+    kinds: &[crate::policy::SubjectKind],
+    haystacks: crate::syntax::Haystacks,
+) -> Result<(), Failure> {
+    policy.prepare_for(kinds, haystacks).map_err(|errors| {
         Failure::Policy(InvalidPolicy {
             sources: policy.sources.clone(),
             errors,

@@ -47,7 +47,7 @@ pub fn near_misses(
             };
             for m in loose.find_iter(text) {
                 let candidate = m.as_str();
-                if tracker.pattern.regex().is_match(candidate) {
+                if tracker.pattern.is_match(candidate) {
                     continue;
                 }
                 let fixed: String = candidate
@@ -60,7 +60,7 @@ pub fn near_misses(
                         }
                     })
                     .collect();
-                let fixed = tracker.pattern.regex().is_match(&fixed).then_some(fixed);
+                let fixed = tracker.pattern.is_match(&fixed).then_some(fixed);
                 out.push((place.to_string(), candidate.to_owned(), fixed));
             }
         }

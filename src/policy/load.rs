@@ -195,6 +195,7 @@ pub fn load_parsed(
         defined_at: BTreeMap::new(),
         waivers: Vec::new(),
         matchers: BTreeMap::new(),
+        hooks_only: trusted,
     };
     let mut first_definition: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     let mut commits_set: Option<Span> = None;
@@ -241,7 +242,7 @@ pub fn load_parsed(
             .flat_map(|r| &r.matchers)
             .chain(policy.matchers.values().flatten())
             .chain(&d.matchers)
-            .filter_map(|m| m.compile().err());
+            .filter_map(|m| m.compile(crate::syntax::Haystacks::Many).err());
         let mut errors = std::mem::take(&mut d.errors);
         errors.extend(compiled);
         errors.sort_by_key(|e| e.span);

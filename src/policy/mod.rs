@@ -16,10 +16,10 @@ pub use crate::definitions::{
 /// Moved to [`crate::facts`]; re-exported so existing paths keep working.
 pub use crate::facts::SubjectKind;
 pub use crate::syntax::{
-    Check, Decode, Decoder, ErrorCode, Field, Fields, Globs, GlobsError, GlobsMatcher, Level,
-    MAX_GLOB_LEN, Matcher, Named, Node, Pattern, Patterns, PolicyError, Shorthand, Span, Spanned,
-    Spec, Strings, Table, TrueForDefaults, branch_globs, did_you_mean, doc_text, glob, glob_set,
-    node, non_empty, schema_of, undefined_name, unknown_name,
+    Check, Decode, Decoder, ErrorCode, Field, Fields, Globs, GlobsError, GlobsMatcher, Haystacks,
+    Level, MAX_GLOB_LEN, Matcher, Named, Node, Pattern, Patterns, PolicyError, Shorthand, Span,
+    Spanned, Spec, Strings, Table, TrueForDefaults, branch_globs, did_you_mean, doc_text, glob,
+    glob_set, node, non_empty, schema_of, undefined_name, unknown_name,
 };
 pub(crate) use crate::syntax::{names, options};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load, load_parsed, parse_files};
@@ -305,6 +305,10 @@ pub struct Policy {
     /// The regexes and glob sets of each definition, compiled when a rule
     /// that refers to it is about to judge a subject.
     pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
+    /// Read from the hooks' kept parse ([`tree_cache`]): it holds only the
+    /// rules that may judge one of [`tree_cache::HOOK_KINDS`], so it judges
+    /// nothing else ([`Policy::prepare`] refuses).
+    pub hooks_only: bool,
 }
 
 /// One policy file, as a schemars type: its schema is [`load::file_schema`].
@@ -337,6 +341,21 @@ impl Policy {
     /// is compiled here can still be too large for the matcher, a policy
     /// error like the others (exit 2).
     pub fn prepare(&self, kinds: &[SubjectKind]) -> Result<(), Vec<PolicyError>> {
+        self.prepare_for(kinds, Haystacks::Many)
+    }
+
+    /// [`Policy::prepare`], the regexes built for `haystacks` (a hook judges
+    /// one short text: [`Haystacks::One`]).
+    pub fn prepare_for(
+        &self,
+        kinds: &[SubjectKind],
+        haystacks: Haystacks,
+    ) -> Result<(), Vec<PolicyError>> {
+        // A bug, never a verdict: the run stops with an internal error.
+        assert!(
+            !self.hooks_only || kinds.iter().all(|k| tree_cache::HOOK_KINDS.contains(k)),
+            "a policy read from the hooks' kept parse holds no rule on {kinds:?}"
+        );
         let mut used = crate::rules::Used::default();
         let mut errors = Vec::new();
         for rule in self
@@ -345,11 +364,15 @@ impl Policy {
             .filter(|r| r.on.iter().any(|o| kinds.contains(&o.value)))
         {
             crate::rules::rule_uses(&self.definitions, rule.view(), &rule.require, &mut used);
-            errors.extend(rule.matchers.iter().filter_map(|m| m.compile().err()));
+            errors.extend(
+                rule.matchers
+                    .iter()
+                    .filter_map(|m| m.compile(haystacks).err()),
+            );
         }
         for ((section, name), matchers) in &self.matchers {
             if used.contains(section, name) {
-                errors.extend(matchers.iter().filter_map(|m| m.compile().err()));
+                errors.extend(matchers.iter().filter_map(|m| m.compile(haystacks).err()));
             }
         }
         finish_errors(errors)
@@ -363,7 +386,7 @@ impl Policy {
             .iter()
             .flat_map(|r| &r.matchers)
             .chain(self.matchers.values().flatten())
-            .filter_map(|m| m.compile().err())
+            .filter_map(|m| m.compile(Haystacks::Many).err())
             .collect();
         finish_errors(errors)
     }

@@ -7,23 +7,32 @@
 //! without an error, and holds the name and full text of every file: it is
 //! used only when each is byte for byte the one being loaded, so a changed,
 //! renamed or reordered policy is parsed again (there is no key to collide).
-//! A policy read from an entry is decoded and validated as always, except
-//! that the syntax of its regexes and globs, checked when the entry was
-//! written, is checked again only when they are compiled
-//! ([`super::decode::Decoder::trusted`]).
+//! An entry keeps only the rules a hook may judge: a rule whose `on` lists
+//! only subjects the hooks never check (`pull_request`, `release`) is left
+//! out of its trees ([`HOOK_KINDS`]); everything else is kept whole. A policy
+//! read from an entry is decoded and validated as always, except that the
+//! syntax of its regexes and globs, checked when the entry was written, is
+//! checked again only when they are compiled
+//! ([`super::decode::Decoder::trusted`]), and that a waiver may name a rule
+//! left out. Such a policy judges only [`HOOK_KINDS`]
+//! ([`super::Policy::prepare`] refuses any other).
 //!
 //! Pure: the bytes are read and written by [`crate::sources::policy_cache`].
 //! Bytes that are not a well-formed entry of this build are ignored (the
 //! files are parsed), never trusted: lengths are checked against what is
 //! left, nesting against the parser's own limit.
 
-use super::PolicySource;
+use super::{PolicySource, SubjectKind};
 use crate::syntax::node::{Node, Span, Value};
+
+/// The subjects the hooks judge (`check commit-msg`, `check branch`,
+/// `check push`): the only rules an entry keeps are those that may apply to one.
+pub const HOOK_KINDS: [SubjectKind; 2] = [SubjectKind::Commit, SubjectKind::Branch];
 
 const MAGIC: &[u8] = b"git-policy node trees\n";
 /// Bumped when the encoding changes; the build is checked too, since another
 /// build may resolve the same YAML differently.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 /// The build: version and the commit it was built from (`--version`), so a
 /// build from other sources (a developer's) never reads another's entries.
 const BUILD: &str = env!("GIT_POLICY_LONG_VERSION");
@@ -31,7 +40,7 @@ const BUILD: &str = env!("GIT_POLICY_LONG_VERSION");
 const MAX_DEPTH: usize = 64;
 
 /// The entry for `sources`, which loaded without an error, and their parsed
-/// trees (in the same order).
+/// trees (in the same order), without the rules no hook judges.
 pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
     let size: usize = sources.iter().map(|s| s.text.len() * 3).sum();
     let mut out = Vec::with_capacity(size + 64);
@@ -43,7 +52,7 @@ pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
         bytes(&mut out, source.name.as_bytes());
         out.push(u8::from(source.builtin));
         bytes(&mut out, source.text.as_bytes());
-        node(&mut out, tree);
+        file(&mut out, tree);
     }
     let crc = checksum(&out);
     u32(&mut out, crc);
@@ -95,7 +104,50 @@ fn bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-fn node(out: &mut Vec<u8>, n: &Node) {
+/// A file's tree, its top-level `rules` list without the rules no hook judges.
+fn file(out: &mut Vec<u8>, tree: &Node) {
+    let Value::Map(entries) = &tree.value else {
+        return node(out, tree);
+    };
+    head(out, tree);
+    u32(out, entries.len() as u32);
+    for (key, value) in entries {
+        node(out, key);
+        match &value.value {
+            Value::Seq(rules) if key.as_str() == Some("rules") => {
+                head(out, value);
+                let kept: Vec<&Node> = rules.iter().filter(|r| judged_by_a_hook(r)).collect();
+                u32(out, kept.len() as u32);
+                kept.into_iter().for_each(|rule| node(out, rule));
+            }
+            _ => node(out, value),
+        }
+    }
+}
+
+/// Whether a hook may judge this rule: unless its `on` is written and names
+/// only subjects no hook checks. Anything unexpected keeps the rule.
+fn judged_by_a_hook(rule: &Node) -> bool {
+    let Value::Map(entries) = &rule.value else {
+        return true;
+    };
+    let Some((_, on)) = entries.iter().find(|(k, _)| k.as_str() == Some("on")) else {
+        return true;
+    };
+    let names: Vec<Option<&str>> = match &on.value {
+        Value::String(name) => vec![Some(name.as_str())],
+        Value::Seq(items) => items.iter().map(Node::as_str).collect(),
+        _ => return true,
+    };
+    names.is_empty()
+        || names.into_iter().any(|name| {
+            name.and_then(SubjectKind::parse)
+                .is_none_or(|kind| HOOK_KINDS.contains(&kind))
+        })
+}
+
+/// A node's tag and span.
+fn head(out: &mut Vec<u8>, n: &Node) {
     let tag = match &n.value {
         Value::Null => 0,
         Value::Bool(false) => 1,
@@ -110,6 +162,10 @@ fn node(out: &mut Vec<u8>, n: &Node) {
     for v in [n.span.offset, n.span.len, n.span.line, n.span.column] {
         u32(out, v);
     }
+}
+
+fn node(out: &mut Vec<u8>, n: &Node) {
+    head(out, n);
     match &n.value {
         Value::Null | Value::Bool(_) => {}
         Value::Int(i) => out.extend_from_slice(&i.to_le_bytes()),
@@ -247,10 +303,11 @@ mod tests {
 
     #[test]
     fn the_trees_read_back_are_the_trees_parsed() {
-        let sources = sources();
-        let trees = parsed(&sources);
-        let entry = encode(&sources, &refs(&trees));
-        assert_eq!(decode(&entry, &sources), Some(trees));
+        // (Rules on a hook's subjects only: the others are left out, below.)
+        let sources = &sources()[1..];
+        let trees = parsed(sources);
+        let entry = encode(sources, &refs(&trees));
+        assert_eq!(decode(&entry, sources), Some(trees));
     }
 
     #[test]
@@ -339,14 +396,108 @@ mod tests {
             };
             let entry = encode(&checked.sources, &refs(&parsed(&sources)));
             let trees = decode(&entry, &sources).unwrap();
-            let trusted =
+            let kept =
                 crate::policy::load_parsed(sources, trees.into_iter().map(Ok).collect(), true)
                     .unwrap();
-            assert_eq!(checked.prepare_all(), trusted.prepare_all(), "{file}");
-            assert_eq!(format!("{checked:?}"), format!("{trusted:?}"), "{file}");
+            assert!(kept.hooks_only);
+            assert_eq!(
+                checked.prepare(&HOOK_KINDS),
+                kept.prepare(&HOOK_KINDS),
+                "{file}"
+            );
+            // The same rules on every subject a hook judges, the same
+            // definitions, options and waivers: the same policy for a hook.
+            for kind in HOOK_KINDS {
+                let on = |p: &crate::policy::Policy| {
+                    format!("{:?}", p.rules_on(kind).collect::<Vec<_>>())
+                };
+                assert_eq!(on(&checked), on(&kept), "{file}: rules on {kind}");
+            }
+            let rest = |p: &crate::policy::Policy| {
+                format!(
+                    "{:?}",
+                    (
+                        &p.definitions,
+                        &p.commits,
+                        &p.audit,
+                        &p.waivers,
+                        &p.matchers,
+                        &p.sources
+                    )
+                )
+            };
+            assert_eq!(rest(&checked), rest(&kept), "{file}");
+            // What is left out is what no hook judges.
+            for rule in &checked.rules {
+                let judged = rule.on.iter().any(|o| HOOK_KINDS.contains(&o.value));
+                let kept_it = kept.rules.iter().any(|r| r.id == rule.id);
+                assert!(kept_it || !judged, "{file}: {} left out", rule.id.value);
+            }
             compared += 1;
         }
         assert!(compared >= 18, "{compared} policies compared");
+    }
+
+    /// An entry keeps a rule unless its `on` names only subjects no hook
+    /// judges; the rest of the file is kept whole.
+    #[test]
+    fn an_entry_keeps_the_rules_a_hook_may_judge() {
+        let text = "version: 1\nrules:\n  - id: pr\n    on: pull_request\n    require: { ready: true }\n  - id: both\n    on: [pull_request, commit]\n    require: { message: { pattern: x } }\n  - id: release\n    on: [release, pull_request]\n    require: { tests_changed: true }\n  - id: implied\n    require: { message: { pattern: x } }\n  - id: branch\n    on: [branch]\n    require: { branch: { pattern: x } }\n";
+        let sources = vec![PolicySource::new("p.yml", text)];
+        let trees = decode(&encode(&sources, &refs(&parsed(&sources))), &sources).unwrap();
+        let Value::Map(entries) = &trees[0].value else {
+            panic!()
+        };
+        let (_, rules) = entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("rules"))
+            .unwrap();
+        let Value::Seq(rules) = &rules.value else {
+            panic!()
+        };
+        let ids: Vec<&str> = rules
+            .iter()
+            .map(|r| match &r.value {
+                Value::Map(e) => e
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some("id"))
+                    .unwrap()
+                    .1
+                    .as_str()
+                    .unwrap(),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(ids, ["both", "implied", "branch"]);
+        // The built-in pack: its commit and branch rules only.
+        let pack = vec![PolicySource::new("a.yml", crate::policy::BUILTIN_TEXT)];
+        let full = crate::policy::load(pack.clone()).unwrap();
+        let trees = decode(&encode(&pack, &refs(&parsed(&pack))), &pack).unwrap();
+        let kept =
+            crate::policy::load_parsed(pack, trees.into_iter().map(Ok).collect(), true).unwrap();
+        let judged = full
+            .rules
+            .iter()
+            .filter(|r| r.on.iter().any(|o| HOOK_KINDS.contains(&o.value)))
+            .count();
+        assert_eq!(kept.rules.len(), judged);
+        assert!(
+            kept.rules.len() * 4 < full.rules.len(),
+            "{} of {}",
+            kept.rules.len(),
+            full.rules.len()
+        );
+    }
+
+    /// A policy read from an entry judges only what a hook judges.
+    #[test]
+    #[should_panic(expected = "holds no rule on [PullRequest]")]
+    fn a_kept_policy_refuses_to_judge_a_pull_request() {
+        let sources = vec![PolicySource::new("a.yml", crate::policy::BUILTIN_TEXT)];
+        let trees = decode(&encode(&sources, &refs(&parsed(&sources))), &sources).unwrap();
+        let kept =
+            crate::policy::load_parsed(sources, trees.into_iter().map(Ok).collect(), true).unwrap();
+        let _ = kept.prepare(&[SubjectKind::PullRequest]);
     }
 
     #[test]

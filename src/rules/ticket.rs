@@ -120,8 +120,8 @@ impl Requirement for Options {
         let mut found = BTreeSet::new();
         for (_, text) in &texts {
             for (_, tracker) in &trackers {
-                for m in tracker.pattern.regex().find_iter(text) {
-                    found.insert(m.as_str().to_owned());
+                for ticket in tracker.pattern.find_all(text) {
+                    found.insert(ticket.to_owned());
                 }
             }
         }

@@ -60,6 +60,20 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
+/// How many texts a compiled regex will search: the engine it is built
+/// with, never what it matches (every configuration of the regex crate's
+/// engine finds the same matches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Haystacks {
+    /// Many, or long ones (a history, a pull request): the full engine, with
+    /// its literal prefilter and lazy DFA.
+    Many,
+    /// One short text (a hook's message or branch name): built without the
+    /// prefilter and the lazy DFA, which cost more to build than they save
+    /// on one short text.
+    One,
+}
+
 /// A regular expression with its source text. Its syntax is checked when
 /// the policy loads; it is compiled on first use, or by [`Policy::prepare`](crate::policy::Policy::prepare)
 /// for the rules that apply to a subject (a compile failure there is a
@@ -68,6 +82,8 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 pub struct Pattern {
     pub source: Spanned<String>,
     pub(crate) compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
+    /// Built for one short text ([`Haystacks::One`]); matching uses it when set.
+    one: std::sync::Arc<std::sync::OnceLock<regex_automata::meta::Regex>>,
 }
 
 impl Pattern {
@@ -76,6 +92,7 @@ impl Pattern {
         Pattern {
             source,
             compiled: Default::default(),
+            one: Default::default(),
         }
     }
 
@@ -87,7 +104,18 @@ impl Pattern {
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex().is_match(text)
+        match self.one.get() {
+            Some(one) => one.is_match(text),
+            None => self.regex().is_match(text),
+        }
+    }
+
+    /// Where the pattern matches `text`, left to right, without overlaps.
+    pub fn find_all<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        match self.one.get() {
+            Some(one) => one.find_iter(text).map(|m| &text[m.range()]).collect(),
+            None => self.regex().find_iter(text).map(|m| m.as_str()).collect(),
+        }
     }
 
     /// The compiled regex. Commands compile what a subject needs before
@@ -104,15 +132,44 @@ impl Pattern {
         })
     }
 
-    /// Compiles the pattern now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        if self.compiled.get().is_none() {
-            let regex = Regex::new(&self.source.value)
-                .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
-            let _ = self.compiled.set(regex);
+    /// Compiles the pattern now, for `haystacks`; the policy error says why
+    /// it cannot be.
+    pub fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
+        if self.compiled.get().is_some() || self.one.get().is_some() {
+            return Ok(());
         }
+        if haystacks == Haystacks::One
+            && let Some(one) = one_text_regex(&self.source.value)
+        {
+            let _ = self.one.set(one);
+            return Ok(());
+        }
+        // (A pattern the lean build refuses gets the full build, and its error.)
+        let regex = Regex::new(&self.source.value)
+            .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
+        let _ = self.compiled.set(regex);
         Ok(())
     }
+}
+
+/// `pattern` as `regex::Regex::new` builds it (same syntax, match kind,
+/// empty-match and size rules), without the prefilter and the lazy DFA.
+/// `None` when it cannot be built (the full build then says why).
+fn one_text_regex(pattern: &str) -> Option<regex_automata::meta::Regex> {
+    use regex_automata::{MatchKind, meta, util::syntax};
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(10 * (1 << 20)))
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(true)
+                .auto_prefilter(false)
+                .onepass(false)
+                .hybrid(false),
+        )
+        .syntax(syntax::Config::new().utf8(true))
+        .build(pattern)
+        .ok()
 }
 
 /// One or more regexes; a single string stands for a list of one.
@@ -315,12 +372,12 @@ pub enum Matcher {
 }
 
 impl Matcher {
-    pub fn compile(&self) -> Result<(), PolicyError> {
+    pub fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
         match self {
-            Matcher::Pattern(p) => p.compile(),
+            Matcher::Pattern(p) => p.compile(haystacks),
             Matcher::Globs(g) => g.compile(),
             Matcher::Example(pattern, example) => {
-                pattern.compile()?;
+                pattern.compile(haystacks)?;
                 if pattern.is_match(&example.value) {
                     return Ok(());
                 }
@@ -365,5 +422,68 @@ names! {
         Error = "error",
         Warning = "warning",
         Notice = "notice",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pattern(source: &str, haystacks: Haystacks) -> Pattern {
+        let p = Pattern::new(Spanned::new(source.to_owned(), Span::default()));
+        p.compile(haystacks).unwrap();
+        p
+    }
+
+    /// Patterns like the ones policies hold: tickets with Unicode `\b`,
+    /// anchored branch names with Unicode `.`, alternations, classes, empty
+    /// matches.
+    const SOURCES: &[&str] = &[
+        r"\b(EPL|EPLX|SCP)-[0-9]+\b",
+        r"^(main|master|release/.+)$",
+        r"^(feature|bugfix|hotfix)/[A-Z]+-[0-9]+-[a-z0-9-]+$",
+        r"(?i)^(fix|feat|chore)(\([\w-]+\))?!?: \S",
+        r"\bAB#[0-9]+\b",
+        r"^\s*$",
+        r"x*",
+        r"[\p{Greek}]+",
+        r"(?m)^Steps to reproduce:?$",
+    ];
+
+    #[test]
+    fn a_regex_built_for_one_text_is_the_full_one_in_its_engines_only() {
+        for source in SOURCES {
+            let one = pattern(source, Haystacks::One);
+            assert!(
+                one.one.get().is_some() && one.compiled.get().is_none(),
+                "{source}"
+            );
+            let many = pattern(source, Haystacks::Many);
+            assert!(
+                many.one.get().is_none() && many.compiled.get().is_some(),
+                "{source}"
+            );
+        }
+    }
+
+    proptest! {
+        /// Built for one text or for many, a pattern finds the same matches.
+        #[test]
+        fn one_text_and_many_find_the_same(
+            text in r"(EPL|SCP|EPLX|AB#|main|release/|feature/|fix|é|Ωλ| |-|_|\n|[0-9]|[a-zA-Z]|\(|\)|:|!){0,40}"
+        ) {
+            static BUILT: std::sync::LazyLock<Vec<(&str, Pattern, Pattern)>> =
+                std::sync::LazyLock::new(|| {
+                    SOURCES
+                        .iter()
+                        .map(|s| (*s, pattern(s, Haystacks::One), pattern(s, Haystacks::Many)))
+                        .collect()
+                });
+            for (source, one, many) in BUILT.iter() {
+                prop_assert_eq!(one.find_all(&text), many.find_all(&text), "{}", source);
+                prop_assert_eq!(one.is_match(&text), many.is_match(&text), "{}", source);
+            }
+        }
     }
 }
