@@ -732,3 +732,87 @@ async fn the_packs_bug_fix_and_infrastructure_comments() {
     .await;
     insta::assert_snapshot!("pack_infrastructure", body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warnings_and_notices_are_folded_below_what_is_left() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"  - id: sprint-milestone
+    on: [pull_request]
+    level: warning
+    require: { milestone: true }
+  - id: pr-labelled
+    on: [pull_request]
+    level: notice
+    require: { labels: { one_of: [bug, feature, improvement] } }
+"#
+    );
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["terraform/vpc.tf"], &policy).await;
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let body = gh.the_comment();
+    // What is left comes first; the warning and the notice after it, folded.
+    let (left, folded) = body.split_once("<details>").expect(&body);
+    assert!(
+        left.contains("1 thing left") && left.contains("`iac-approval`"),
+        "{body}"
+    );
+    assert!(
+        !left.contains("sprint-milestone") && !left.contains("pr-labelled"),
+        "{body}"
+    );
+    assert!(
+        folded.starts_with("<summary>1 warning, 1 notice</summary>"),
+        "{body}"
+    );
+    insta::assert_snapshot!("folded_warnings", body);
+
+    // The approval given: "all met", with the warning still folded below.
+    gh.with(|s| s.reviews = vec![review("asherman", "APPROVED", HEAD)]);
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        methods_and_paths(&gh.writes()),
+        [
+            "POST /repos/octo/app/issues/42/comments",
+            "PATCH /repos/octo/app/issues/comments/1000"
+        ]
+    );
+    insta::assert_snapshot!("folded_warnings_all_met", gh.the_comment());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waived_finding_of_a_pull_request_is_not_annotated_on_the_policy_file() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"waivers:
+  - pull_request: 42
+    rules: [iac-approval, bug-priority]
+    reason: 'EPL-9 reviewed in the incident call'
+    granted_by: rte
+"#
+    );
+    let gh = Fake::new(vpc_fix(false), &["terraform/vpc.tf"], &policy).await;
+    let mut cmd = common::git_policy(gh.dir.path());
+    cmd.env("GITHUB_API_URL", gh.server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["--format", "github", "--policy", "policy.yml"])
+        .args(["check", "pr", "--repo", "octo/app", "--number", "42"]);
+    let out = output_of(cmd).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The waived approval is about the changed file: annotated there; the
+    // waived label finding is about the pull request: on no file.
+    assert!(
+        stdout
+            .contains("::notice title=git-policy%3A iac-approval (waived),file=terraform/vpc.tf::"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::notice title=git-policy%3A bug-priority (waived)::"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("policy.yml"), "{stdout}");
+}
