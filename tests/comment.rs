@@ -816,3 +816,42 @@ async fn a_waived_finding_of_a_pull_request_is_not_annotated_on_the_policy_file(
     );
     assert!(!stdout.contains("policy.yml"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_list_stays_short_and_commit_subjects_are_inert() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message] } }
+"#
+    );
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["src/login.rs"], &policy).await;
+    let hostile = "@octo/everyone <img src=x> ![x](https://evil.example/x.png) ";
+    let commits: Vec<Value> = (0..20)
+        .map(|i| {
+            let sha = format!("c0ffee{i:02x}{}", "0".repeat(32));
+            commit(&sha, &format!("{hostile}{}", "long subject ".repeat(20)))
+        })
+        .collect();
+    gh.with(|s| s.commits = commits);
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let body = gh.the_comment();
+    assert!(body.contains("### ❌ git-policy: 20 things left"), "{body}");
+    assert_eq!(body.matches("**Commits**").count(), 15, "{body}");
+    assert!(body.contains("… and 5 more in the job summary."), "{body}");
+    assert!(
+        body.contains("commit `c0ffee0000`") && body.contains("commit `c0ffee0e00`"),
+        "{body}"
+    );
+    let rendered = outside_code_spans(&body);
+    for forbidden in ["@octo", "<img", "![", "](https://evil"] {
+        assert!(!rendered.contains(forbidden), "{forbidden:?} in {body}");
+    }
+    // A subject is cut to 80 characters on its line.
+    assert!(!body.contains(&"long subject ".repeat(6)), "{body}");
+    assert!(body.len() < 8_000, "{} bytes", body.len());
+}
