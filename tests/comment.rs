@@ -493,8 +493,7 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
         let gh = Fake::new(pr, &["terraform/vpc.tf"], POLICY).await;
         gh.with(|s| s.read_only = true);
         let summary = gh.dir.path().join("summary.md");
-        let mut cmd_args = vec!["--comment", "--request-reviews"];
-        cmd_args.extend(["--event-name-ignored"; 0]);
+        let cmd_args = ["--comment", "--request-reviews"];
         let out = {
             let mut cmd = common::git_policy(gh.dir.path());
             cmd.env("GITHUB_API_URL", gh.server.uri())
@@ -512,7 +511,7 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
                     "octo/app",
                 ])
                 .args(["--number", "42"])
-                .args(&cmd_args);
+                .args(cmd_args);
             output_of(cmd).await
         };
         assert_eq!(code(&out), expected, "{}", text(&out));
@@ -521,6 +520,14 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
             stdout.contains("::notice title=git-policy%3A pull request comment::git-policy did not write the pull request comment: GitHub refused the token (403: Resource not accessible by integration)"),
             "{stdout}"
         );
+        // The notice names a section the docs have.
+        let docs = std::fs::read_to_string(common::root().join("docs/github-action.md")).unwrap();
+        let section = stdout
+            .split("(docs/github-action.md, \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no docs section named: {stdout}"));
+        assert!(docs.contains(&format!("\n## {section}\n")), "{section}");
         // Annotations where the author looks: the changed file an approval
         // is about; the description's findings on no file (not the policy).
         assert!(
