@@ -278,3 +278,125 @@ fn the_comment_and_review_inputs_reach_check_pr_only() {
     assert_eq!(arguments("check pr", Some("sometimes"), None).0, Some(2));
     assert_eq!(arguments("check pr", None, Some("yes")).0, Some(2));
 }
+
+/// The workflows the README and docs/github-action.md tell people to copy.
+fn documented_workflows() -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for doc in ["README.md", "docs/github-action.md"] {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+        for block in text.split("```yaml").skip(1) {
+            let block = block.split("```").next().unwrap();
+            // Blocks indented in a list item: as written, less the indent.
+            let indent = block
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.len() - l.trim_start().len())
+                .min()
+                .unwrap_or(0);
+            let yaml: String = block
+                .lines()
+                .map(|l| l.get(indent..).unwrap_or("").to_owned() + "\n")
+                .collect();
+            if yaml.contains("\njobs:") {
+                let parsed: Value =
+                    serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{doc}: {e}\n{yaml}"));
+                found.push((doc.to_owned(), parsed));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn documented_workflows_give_each_job_the_least_it_needs() {
+    let workflows = documented_workflows();
+    assert!(workflows.len() >= 4, "{}", workflows.len());
+    let mut writers = 0;
+    for (doc, w) in &workflows {
+        assert_eq!(w["permissions"], serde_json::json!({}), "{doc}: {w:#}");
+        let events: Vec<&str> = w["on"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for (name, job) in w["jobs"].as_object().unwrap() {
+            let permissions = &job["permissions"];
+            assert!(
+                permissions.is_object(),
+                "{doc}: job {name} says what it needs"
+            );
+            let steps = job["steps"].as_array().unwrap();
+            for step in steps {
+                let uses = step["uses"].as_str().unwrap_or("");
+                // Outside `pull_request`, the job holds a write token: it
+                // never checks out the pull request's head, and an artifact
+                // (made by the pull request's run) lands outside the workspace.
+                if !events.contains(&"pull_request") {
+                    if uses.starts_with("actions/checkout") {
+                        assert!(
+                            step["with"]["ref"].is_null(),
+                            "{doc}: {name} checks out {step}"
+                        );
+                    }
+                    if uses.starts_with("actions/download-artifact") {
+                        let path = step["with"]["path"].as_str().unwrap_or("");
+                        assert!(
+                            path.starts_with("${{ runner.temp }}"),
+                            "{doc}: {name}: {path}"
+                        );
+                    }
+                }
+                if !uses.contains("/git-policy@") {
+                    continue;
+                }
+                let with = &step["with"];
+                let writes = with["comment"].as_str() != Some("never")
+                    || with["request-reviews"].as_str() != Some("false");
+                let can = permissions["pull-requests"].as_str();
+                if writes {
+                    writers += 1;
+                    assert_eq!(can, Some("write"), "{doc}: job {name} writes the comment");
+                } else {
+                    assert_eq!(can, Some("read"), "{doc}: job {name} writes nothing");
+                }
+            }
+        }
+    }
+    assert!(writers >= 3, "{writers}");
+}
+
+#[test]
+fn the_readme_workflow_runs_on_every_step_of_a_pull_request_and_may_comment() {
+    let (_, readme) = documented_workflows()
+        .into_iter()
+        .find(|(doc, _)| doc == "README.md")
+        .expect("the README has a workflow");
+    let types = |event: &str| -> Vec<String> {
+        readme["on"][event]["types"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{event}: {readme:#}"))
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for t in [
+        "opened",
+        "edited",
+        "synchronize",
+        "ready_for_review",
+        "converted_to_draft",
+        "labeled",
+        "unlabeled",
+    ] {
+        assert!(types("pull_request").contains(&t.to_owned()), "{t}");
+    }
+    for t in ["submitted", "dismissed"] {
+        assert!(types("pull_request_review").contains(&t.to_owned()), "{t}");
+    }
+    let gate = &readme["jobs"]["merge-gate"]["permissions"];
+    assert_eq!(gate["pull-requests"], "write");
+    assert_eq!(gate["contents"], "read");
+    assert_eq!(gate.as_object().unwrap().len(), 2, "nothing more: {gate}");
+}

@@ -493,8 +493,7 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
         let gh = Fake::new(pr, &["terraform/vpc.tf"], POLICY).await;
         gh.with(|s| s.read_only = true);
         let summary = gh.dir.path().join("summary.md");
-        let mut cmd_args = vec!["--comment", "--request-reviews"];
-        cmd_args.extend(["--event-name-ignored"; 0]);
+        let cmd_args = ["--comment", "--request-reviews"];
         let out = {
             let mut cmd = common::git_policy(gh.dir.path());
             cmd.env("GITHUB_API_URL", gh.server.uri())
@@ -512,7 +511,7 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
                     "octo/app",
                 ])
                 .args(["--number", "42"])
-                .args(&cmd_args);
+                .args(cmd_args);
             output_of(cmd).await
         };
         assert_eq!(code(&out), expected, "{}", text(&out));
@@ -521,6 +520,14 @@ async fn a_read_only_token_leaves_the_verdict_and_says_why() {
             stdout.contains("::notice title=git-policy%3A pull request comment::git-policy did not write the pull request comment: GitHub refused the token (403: Resource not accessible by integration)"),
             "{stdout}"
         );
+        // The notice names a section the docs have.
+        let docs = std::fs::read_to_string(common::root().join("docs/github-action.md")).unwrap();
+        let section = stdout
+            .split("(docs/github-action.md, \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no docs section named: {stdout}"));
+        assert!(docs.contains(&format!("\n## {section}\n")), "{section}");
         // Annotations where the author looks: the changed file an approval
         // is about; the description's findings on no file (not the policy).
         assert!(
@@ -731,4 +738,127 @@ async fn the_packs_bug_fix_and_infrastructure_comments() {
     )
     .await;
     insta::assert_snapshot!("pack_infrastructure", body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warnings_and_notices_are_folded_below_what_is_left() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"  - id: sprint-milestone
+    on: [pull_request]
+    level: warning
+    require: { milestone: true }
+  - id: pr-labelled
+    on: [pull_request]
+    level: notice
+    require: { labels: { one_of: [bug, feature, improvement] } }
+"#
+    );
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["terraform/vpc.tf"], &policy).await;
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let body = gh.the_comment();
+    // What is left comes first; the warning and the notice after it, folded.
+    let (left, folded) = body.split_once("<details>").expect(&body);
+    assert!(
+        left.contains("1 thing left") && left.contains("`iac-approval`"),
+        "{body}"
+    );
+    assert!(
+        !left.contains("sprint-milestone") && !left.contains("pr-labelled"),
+        "{body}"
+    );
+    assert!(
+        folded.starts_with("<summary>1 warning, 1 notice</summary>"),
+        "{body}"
+    );
+    insta::assert_snapshot!("folded_warnings", body);
+
+    // The approval given: "all met", with the warning still folded below.
+    gh.with(|s| s.reviews = vec![review("asherman", "APPROVED", HEAD)]);
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(
+        methods_and_paths(&gh.writes()),
+        [
+            "POST /repos/octo/app/issues/42/comments",
+            "PATCH /repos/octo/app/issues/comments/1000"
+        ]
+    );
+    insta::assert_snapshot!("folded_warnings_all_met", gh.the_comment());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waived_finding_of_a_pull_request_is_not_annotated_on_the_policy_file() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"waivers:
+  - pull_request: 42
+    rules: [iac-approval, bug-priority]
+    reason: 'EPL-9 reviewed in the incident call'
+    granted_by: rte
+"#
+    );
+    let gh = Fake::new(vpc_fix(false), &["terraform/vpc.tf"], &policy).await;
+    let mut cmd = common::git_policy(gh.dir.path());
+    cmd.env("GITHUB_API_URL", gh.server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["--format", "github", "--policy", "policy.yml"])
+        .args(["check", "pr", "--repo", "octo/app", "--number", "42"]);
+    let out = output_of(cmd).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The waived approval is about the changed file: annotated there; the
+    // waived label finding is about the pull request: on no file.
+    assert!(
+        stdout
+            .contains("::notice title=git-policy%3A iac-approval (waived),file=terraform/vpc.tf::"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::notice title=git-policy%3A bug-priority (waived)::"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("policy.yml"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_list_stays_short_and_commit_subjects_are_inert() {
+    let policy = format!(
+        "{POLICY}{}",
+        r#"  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message] } }
+"#
+    );
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["src/login.rs"], &policy).await;
+    let hostile = "@octo/everyone <img src=x> ![x](https://evil.example/x.png) ";
+    let commits: Vec<Value> = (0..20)
+        .map(|i| {
+            let sha = format!("c0ffee{i:02x}{}", "0".repeat(32));
+            commit(&sha, &format!("{hostile}{}", "long subject ".repeat(20)))
+        })
+        .collect();
+    gh.with(|s| s.commits = commits);
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let body = gh.the_comment();
+    assert!(body.contains("### ❌ git-policy: 20 things left"), "{body}");
+    assert_eq!(body.matches("**Commits**").count(), 15, "{body}");
+    assert!(body.contains("… and 5 more in the job summary."), "{body}");
+    assert!(
+        body.contains("commit `c0ffee0000`") && body.contains("commit `c0ffee0e00`"),
+        "{body}"
+    );
+    let rendered = outside_code_spans(&body);
+    for forbidden in ["@octo", "<img", "![", "](https://evil"] {
+        assert!(!rendered.contains(forbidden), "{forbidden:?} in {body}");
+    }
+    // A subject is cut to 80 characters on its line.
+    assert!(!body.contains(&"long subject ".repeat(6)), "{body}");
+    assert!(body.len() < 8_000, "{} bytes", body.len());
 }

@@ -175,7 +175,7 @@ async fn write_back(
             Refused::NotPermitted(answer) => (
                 Level::Notice,
                 format!(
-                    "git-policy did not {what}: GitHub refused the token ({answer}). A `pull_request` run from a fork gets a read-only token, and a job needs `permissions: pull-requests: write`; the verdict is unchanged and the job summary has every finding (docs/github-action.md, \"Forks\")"
+                    "git-policy did not {what}: GitHub refused the token ({answer}). A `pull_request` run from a fork gets a read-only token, and a job needs `permissions: pull-requests: write`; the verdict is unchanged and the job summary has every finding (docs/github-action.md, \"Permissions and forks\")"
                 ),
             ),
             Refused::Failed(fatal) => (

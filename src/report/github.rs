@@ -3,6 +3,7 @@
 
 use super::inert::{multi_line, one_line};
 use super::{Report, plural};
+use crate::engine::Finding;
 use crate::policy::{InvalidPolicy, Level, Policy};
 
 /// Escapes a message body of a workflow command.
@@ -44,19 +45,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
             Level::Warning => "warning",
             Level::Notice => "notice",
         };
-        // In a pull request, a finding about a changed file annotates that
-        // file (it shows in "Files changed"); the others (description,
-        // approvals, commits) are for the run and the comment, not the
-        // policy file. Elsewhere the policy line that asked for it; never
-        // the built-in pack, which is no file of the repository.
-        let place = if report.subject_kind == "pull_request" {
-            f.path.as_deref().map(|p| (p, 0))
-        } else {
-            policy
-                .source(f.policy)
-                .filter(|s| !s.builtin)
-                .map(|s| (s.path(), f.policy.line))
-        };
+        let place = place(report, policy, f);
         let mut message = match &f.commit {
             Some(sha) => format!("{}: {}", super::short_sha(sha), f.message),
             None => f.message.to_string(),
@@ -74,10 +63,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
     // A waived finding is a notice: shown on the run, never failing it.
     for w in &report.waived {
         let f = &w.finding;
-        let place = policy
-            .source(f.policy)
-            .filter(|s| !s.builtin)
-            .map(|s| (s.path(), f.policy.line));
+        let place = place(report, policy, f);
         let mut message = match &f.commit {
             Some(sha) => format!("{}: {}", super::short_sha(sha), f.message),
             None => f.message.to_string(),
@@ -102,6 +88,22 @@ pub fn render(report: &Report, policy: &Policy) -> String {
         one_line(&report.subject_ref)
     ));
     out
+}
+
+/// Where a finding is annotated. In a pull request, a finding about a
+/// changed file annotates that file (it shows in "Files changed"); the
+/// others (description, approvals, commits) are for the run and the
+/// comment, not the policy file. Elsewhere the policy line that asked for
+/// it; never the built-in pack, which is no file of the repository.
+fn place<'a>(report: &'a Report, policy: &'a Policy, f: &'a Finding) -> Option<(&'a str, u32)> {
+    if report.subject_kind == "pull_request" {
+        f.path.as_deref().map(|p| (p, 0))
+    } else {
+        policy
+            .source(f.policy)
+            .filter(|s| !s.builtin)
+            .map(|s| (s.path(), f.policy.line))
+    }
 }
 
 /// ", 2 waived" when findings were waived.
