@@ -894,6 +894,66 @@ fn init_on_a_task_branch_forbids_the_default_branch_not_the_current_one() {
         .code(0);
 }
 
+/// What `init` prints next is what the written policy accepts: followed
+/// literally, with the hooks installed, the policy's own commit goes through
+/// and its branch passes, for both presets. (The release-train pack once
+/// got `chore/ABC-1-git-policy` and "ABC-1 Add git-policy", both refused.)
+#[test]
+fn init_prints_next_steps_the_written_policy_accepts() {
+    for args in [
+        &["init", "--ticket-keys", "OPS", "--forbid-default-branch"][..],
+        &["init", "--no-input"][..],
+        &["init", "--preset", "release-train"][..],
+    ] {
+        let repo = Repo::new("main");
+        repo.commit("Initial commit");
+        let out = repo.cmd().args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {said}");
+        let step = |prefix: &str| {
+            said.lines()
+                .map(str::trim)
+                .find_map(|line| line.strip_prefix(prefix))
+                .map(str::to_owned)
+        };
+        let branch = step("git switch -c ");
+        if let Some(branch) = &branch {
+            repo.git(&["switch", "-q", "-c", branch]);
+        } else {
+            assert!(!args.contains(&"release-train"), "{said}");
+            repo.git(&["switch", "-q", "-c", "chore/OPS-1-git-policy"]);
+        }
+        let message = step("git add .git-policy.yml .git-policy.schema.json && git commit -m ")
+            .unwrap_or_else(|| panic!("{args:?}: no commit step in {said}"));
+        let message = message.trim_matches('"');
+        repo.cmd().arg("install-hooks").assert().success();
+        repo.git(&["add", ".git-policy.yml", ".git-policy.schema.json"]);
+        let commit = std::process::Command::new("git")
+            .args(["commit", "-q", "-m", message])
+            .current_dir(repo.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", repo.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            commit.status.success(),
+            "{args:?}: `{message}` refused by the hook: {}{}",
+            String::from_utf8_lossy(&commit.stdout),
+            String::from_utf8_lossy(&commit.stderr)
+        );
+        repo.cmd().args(["check", "branch"]).assert().code(0);
+    }
+    // Answers for the minimal policy are not silently dropped by the pack.
+    let repo = Repo::new("main");
+    repo.cmd()
+        .args(["init", "--preset", "release-train", "--ticket-keys", "ABC"])
+        .assert()
+        .code(2)
+        .stderr(contains("shape the minimal policy"));
+    assert!(!repo.path().join(".git-policy.yml").exists());
+}
+
 /// On a terminal `init` asks; answers typed at its prompts end up in the policy.
 #[test]
 fn init_asks_on_a_terminal() {
