@@ -1080,6 +1080,62 @@ fn pushes_always_get_a_verdict() {
     assert_eq!(v["checked"], 1, "the one commit origin lacks: {v}");
 }
 
+/// A first push of a history with its root commit through the pre-commit
+/// framework: pre-commit sets no `PRE_COMMIT_FROM_REF`/`TO_REF` then, only the
+/// branches (and has read git's stdin itself). Every commit the remote lacks
+/// is judged; run by pre-commit with neither, the answer is exit 2, never
+/// "the push updates no branch" and a pass.
+#[test]
+fn a_first_push_through_pre_commit_is_judged_whole() {
+    let remote = tempfile::tempdir().unwrap();
+    std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(remote.path())
+        .status()
+        .unwrap();
+    let repo = repo_with_policy("feature/EPL-1-x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 policy"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    let ticketless = repo.commit("Retry the login");
+    let pre_commit = |vars: &[(&str, &str)]| {
+        let mut cmd = repo.cmd();
+        cmd.args(["--format", "json", "check", "push"])
+            .env("PRE_COMMIT", "1")
+            .write_stdin("");
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    };
+    // What pre-commit 4 sets for a push that holds the root commit.
+    let out = pre_commit(&[
+        ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/feature/EPL-1-x"),
+        ("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/feature/EPL-1-x"),
+        ("PRE_COMMIT_REMOTE_NAME", "origin"),
+        ("PRE_COMMIT_REMOTE_URL", remote.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["checked"], 2, "both commits are new to origin: {v}");
+    assert_eq!(v["findings"][0]["commit"], ticketless.as_str(), "{v}");
+    // Run by pre-commit without either: what is pushed is unknown.
+    let out = pre_commit(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did not say what is pushed")),
+        "{v}"
+    );
+}
+
 /// Bash completion works past the first word (clap_complete names the
 /// states of a hyphenated binary two ways; tested in a real bash).
 #[test]

@@ -23,7 +23,8 @@ struct Update {
 /// `check push [REMOTE]`: what a push is about to publish — the branch names
 /// it updates and every commit the remote does not have. Reads git's pre-push
 /// protocol on stdin (`<local ref> <local sha> <remote ref> <remote sha>`),
-/// or the pre-commit framework's `PRE_COMMIT_*` variables.
+/// or the pre-commit framework's `PRE_COMMIT_*` variables (`TO_REF` and
+/// `FROM_REF`, or only the branches when the push holds a root commit).
 pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
@@ -116,6 +117,26 @@ fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal>
             }],
             remote,
         ));
+    }
+    // A push that publishes a root commit (an empty remote): pre-commit sets
+    // no FROM/TO refs then, only the branches; what is new is what no
+    // remote-tracking branch of the remote has.
+    if let Some(local) = var("PRE_COMMIT_LOCAL_BRANCH") {
+        let branch = var("PRE_COMMIT_REMOTE_BRANCH").map(|b| strip_heads(&b));
+        return Ok((
+            vec![Update {
+                local,
+                branch,
+                remote: None,
+            }],
+            remote,
+        ));
+    }
+    // Run by pre-commit, which has read git's stdin, without either: what is
+    // pushed is unknown, never "nothing".
+    if var("PRE_COMMIT").is_some() {
+        return Err(Fatal::new("the pre-commit framework did not say what is pushed (neither PRE_COMMIT_TO_REF nor PRE_COMMIT_LOCAL_BRANCH is set)")
+            .help("run `check push` in pre-commit's pre-push stage (`pre-commit install --hook-type pre-push`); to check a range by hand, use `git-policy check commits A..B --branch NAME`"));
     }
     if std::io::stdin().is_terminal() {
         return Err(Fatal::new("`check push` reads what is pushed from git's pre-push hook (stdin) or the pre-commit framework (PRE_COMMIT_TO_REF)")
