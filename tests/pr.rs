@@ -1336,6 +1336,28 @@ fn a_recorded_event_is_judged_offline() {
             .unwrap()
             .starts_with("approvals are not judged offline")
     );
+    // A hand-written event short of a field: exit 2 naming the field and what
+    // the file needs, not "GitHub's answer … re-run the job".
+    let mut short = event.clone();
+    short["pull_request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("changed_files");
+    repo.write("event.json", &short.to_string());
+    let out = repo
+        .cmd()
+        .args(["check", "pr", "--event", "event.json", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the event payload's `pull_request` is not as GitHub sends it: missing field `changed_files`")
+            && err.contains("$GITHUB_EVENT_PATH")
+            && !err.contains("GitHub's answer")
+            && !err.contains("re-run the job"),
+        "{err}"
+    );
     // Offline without the commits in the clone: exit 2 with the fix.
     let mut elsewhere = event.clone();
     elsewhere["pull_request"]["head"]["sha"] = json!("9".repeat(40));
@@ -1369,7 +1391,7 @@ async fn without_a_token_the_message_says_so() {
     let out = output_of(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("no GITHUB_TOKEN is set"), "{err}");
+    assert!(err.starts_with("error: no GITHUB_TOKEN is set: "), "{err}");
     assert!(err.contains("--offline"), "{err}");
 }
 
