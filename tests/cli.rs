@@ -1014,6 +1014,11 @@ fn pushes_always_get_a_verdict() {
         "{said}"
     );
     assert!(!said.contains("invalid"), "{said}");
+    // ... and says how to fix a commit already made: reword it, or waive it.
+    assert!(
+        said.contains("git commit --amend") && said.contains("docs/policy.md#waivers"),
+        "{said}"
+    );
     repo.git(&[
         "commit",
         "-q",

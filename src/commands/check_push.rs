@@ -8,6 +8,7 @@ use crate::facts::{Branch, Stage, Subject};
 use crate::policy::SubjectKind;
 use crate::report::Report;
 use crate::sources::{Fatal, git};
+use crate::syntax::Level;
 
 /// One ref a push updates.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,7 +84,21 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         err("note: the push updates no branch (tags and deletions are not checked)\n");
     }
     super::waive(&policy, &mut report, &scope);
-    Ok(finish(global, &policy, &report))
+    let status = finish(global, &policy, &report);
+    if report
+        .findings
+        .iter()
+        .any(|f| f.level == Level::Error && f.commit.is_some())
+    {
+        // The rule's own help says how to write the next commit; a commit
+        // already made needs rewording, or, once shared or older than the
+        // policy, a waiver.
+        err(&format!(
+            "note: reword a refused commit before pushing it (`git commit --amend` for the last one, `git rebase -i <its parent>` for an older one); one that cannot be rewritten (already shared, or made before the policy) can be waived by its full id, with a reason: {}/blob/main/docs/policy.md#waivers\n",
+            env!("CARGO_PKG_REPOSITORY")
+        ));
+    }
+    Ok(status)
 }
 
 fn resolve(repo: &Repository, spec: &str) -> Result<Oid, Fatal> {
