@@ -1448,4 +1448,29 @@ async fn an_unreadable_team_is_a_finding_beside_the_others() {
     let pr = Pr { server, ..pr };
     let out = pr.run(&["--format", "json"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // stdout is one JSON document, the could-not-judge one (it used to be the
+    // report followed by it: two documents); the finding is shown on stderr.
+    let v = json_of(&out);
+    assert_eq!(v["passed"], Value::Null, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the verdict depends on team members that could not be read"),
+        "{v}"
+    );
+    assert!(
+        stderr(&out).contains("cannot tell who may approve"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pr.run(&["--format", "sarif"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v = json_of(&out);
+    assert!(v["runs"].is_array(), "{v}");
+    // In the human format the finding comes first, then why there is no verdict.
+    let out = pr.run(&[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot tell who may approve"));
+    assert!(stderr(&out).contains("error: the verdict depends on team members"));
 }
