@@ -831,6 +831,13 @@ fn init_writes_the_teams_own_policy() {
         assert!(!text.contains(fictional), "{fictional} in:\n{text}");
     }
     assert!(said.contains("work-on-a-branch (branch, commit)"), "{said}");
+    // A team read through the API needs a token the default one is not.
+    assert!(
+        said.contains("the team acme/platform is read through the GitHub API")
+            && said.contains("members:read"),
+        "{said}"
+    );
+    assert!(!said.contains("the team alice+bob"), "{said}");
     assert!(
         said.contains("git switch -c chore/ABC-1-git-policy"),
         "{said}"

@@ -125,6 +125,11 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
             "chore",
         ),
     };
+    for (_, team) in answers.guards.iter().filter(|(_, t)| t.contains('/')) {
+        said.push_str(&format!(
+            "\nnote: the team {team} is read through the GitHub API: the pull request gate needs a token that can read org members (members:read; the default GITHUB_TOKEN cannot), or name its members instead (--guard 'GLOB=alice+bob')\n"
+        ));
+    }
     said.push_str("\nNext:\n  1. git-policy validate\n");
     let on_default = branch.as_deref() == Some(default_branch.as_str());
     if on_default && (answers.forbid_default_branch || preset == Preset::ReleaseTrain) {
@@ -329,6 +334,7 @@ fn minimal(answers: &Answers, default_branch: &str) -> String {
         out.push_str("\nteams:\n");
         for (name, team, _) in &teams {
             if team.contains('/') {
+                out.push_str("  # read through the GitHub API: the gate's token needs org members:read (the default GITHUB_TOKEN cannot), or list `members: [...]` instead\n");
                 out.push_str(&format!("  {name}: {{ github: {} }}\n", quoted(team)));
             } else {
                 let members: Vec<String> = team.split('+').map(quoted).collect();
