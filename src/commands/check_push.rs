@@ -147,11 +147,14 @@ fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal>
             remote,
         ));
     }
-    // Run by pre-commit, which has read git's stdin, without either: what is
-    // pushed is unknown, never "nothing".
-    if var("PRE_COMMIT").is_some() {
-        return Err(Fatal::new("the pre-commit framework did not say what is pushed (neither PRE_COMMIT_TO_REF nor PRE_COMMIT_LOCAL_BRANCH is set)")
-            .help("run `check push` in pre-commit's pre-push stage (`pre-commit install --hook-type pre-push`); to check a range by hand, use `git-policy check commits A..B --branch NAME`"));
+    // pre-commit sets PRE_COMMIT=1 for its hooks, and reads git's stdin itself.
+    let under_pre_commit = var("PRE_COMMIT").as_deref() == Some("1");
+    let unknown = || {
+        Fatal::new("the pre-commit framework did not say what is pushed (neither PRE_COMMIT_TO_REF nor PRE_COMMIT_LOCAL_BRANCH is set)")
+            .help("run `check push` in pre-commit's pre-push stage (`pre-commit install --hook-type pre-push`); to check a range by hand, use `git-policy check commits A..B --branch NAME`")
+    };
+    if under_pre_commit && std::io::stdin().is_terminal() {
+        return Err(unknown());
     }
     if std::io::stdin().is_terminal() {
         return Err(Fatal::new("`check push` reads what is pushed from git's pre-push hook (stdin) or the pre-commit framework (PRE_COMMIT_TO_REF)")
@@ -180,6 +183,11 @@ fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal>
                 .then(|| strip_heads(remote_ref)),
             remote: (!is_zero(remote_sha)).then(|| remote_sha.to_owned()),
         });
+    }
+    // Under pre-commit, an empty stdin is what pre-commit left of it: what is
+    // pushed is unknown, never "nothing".
+    if out.is_empty() && under_pre_commit {
+        return Err(unknown());
     }
     Ok((out, remote))
 }
