@@ -1146,6 +1146,20 @@ fn a_first_push_through_pre_commit_is_judged_whole() {
             .is_some_and(|m| m.contains("did not say what is pushed")),
         "{v}"
     );
+    // git's own lines on stdin are read even so (a hook run from such an environment).
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "push", "origin"])
+        .env("PRE_COMMIT", "1")
+        .write_stdin(format!(
+            "refs/heads/feature/EPL-1-x {head} refs/heads/feature/EPL-1-x {}\n",
+            "0".repeat(40)
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["checked"], 2);
 }
 
 /// Bash completion works past the first word (clap_complete names the
