@@ -99,7 +99,7 @@ pub enum Command {
         /// A requirement name or a rule id.
         topic: Option<String>,
     },
-    /// Write a starter policy (.git-policy.yml, the built-in pack) and its JSON Schema.
+    /// Write a starter policy for your team (.git-policy.yml) and its JSON Schema.
     Init(InitArgs),
     /// Install commit-msg and pre-push hooks that run git-policy.
     InstallHooks {

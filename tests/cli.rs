@@ -831,6 +831,13 @@ fn init_writes_the_teams_own_policy() {
         assert!(!text.contains(fictional), "{fictional} in:\n{text}");
     }
     assert!(said.contains("work-on-a-branch (branch, commit)"), "{said}");
+    // A team read through the API needs a token the default one is not.
+    assert!(
+        said.contains("the team acme/platform is read through the GitHub API")
+            && said.contains("members:read"),
+        "{said}"
+    );
+    assert!(!said.contains("the team alice+bob"), "{said}");
     assert!(
         said.contains("git switch -c chore/ABC-1-git-policy"),
         "{said}"
@@ -894,6 +901,66 @@ fn init_on_a_task_branch_forbids_the_default_branch_not_the_current_one() {
         .code(0);
 }
 
+/// What `init` prints next is what the written policy accepts: followed
+/// literally, with the hooks installed, the policy's own commit goes through
+/// and its branch passes, for both presets. (The release-train pack once
+/// got `chore/ABC-1-git-policy` and "ABC-1 Add git-policy", both refused.)
+#[test]
+fn init_prints_next_steps_the_written_policy_accepts() {
+    for args in [
+        &["init", "--ticket-keys", "OPS", "--forbid-default-branch"][..],
+        &["init", "--no-input"][..],
+        &["init", "--preset", "release-train"][..],
+    ] {
+        let repo = Repo::new("main");
+        repo.commit("Initial commit");
+        let out = repo.cmd().args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {said}");
+        let step = |prefix: &str| {
+            said.lines()
+                .map(str::trim)
+                .find_map(|line| line.strip_prefix(prefix))
+                .map(str::to_owned)
+        };
+        let branch = step("git switch -c ");
+        if let Some(branch) = &branch {
+            repo.git(&["switch", "-q", "-c", branch]);
+        } else {
+            assert!(!args.contains(&"release-train"), "{said}");
+            repo.git(&["switch", "-q", "-c", "chore/OPS-1-git-policy"]);
+        }
+        let message = step("git add .git-policy.yml .git-policy.schema.json && git commit -m ")
+            .unwrap_or_else(|| panic!("{args:?}: no commit step in {said}"));
+        let message = message.trim_matches('"');
+        repo.cmd().arg("install-hooks").assert().success();
+        repo.git(&["add", ".git-policy.yml", ".git-policy.schema.json"]);
+        let commit = std::process::Command::new("git")
+            .args(["commit", "-q", "-m", message])
+            .current_dir(repo.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", repo.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            commit.status.success(),
+            "{args:?}: `{message}` refused by the hook: {}{}",
+            String::from_utf8_lossy(&commit.stdout),
+            String::from_utf8_lossy(&commit.stderr)
+        );
+        repo.cmd().args(["check", "branch"]).assert().code(0);
+    }
+    // Answers for the minimal policy are not silently dropped by the pack.
+    let repo = Repo::new("main");
+    repo.cmd()
+        .args(["init", "--preset", "release-train", "--ticket-keys", "ABC"])
+        .assert()
+        .code(2)
+        .stderr(contains("shape the minimal policy"));
+    assert!(!repo.path().join(".git-policy.yml").exists());
+}
+
 /// On a terminal `init` asks; answers typed at its prompts end up in the policy.
 #[test]
 fn init_asks_on_a_terminal() {
@@ -954,6 +1021,11 @@ fn pushes_always_get_a_verdict() {
         "{said}"
     );
     assert!(!said.contains("invalid"), "{said}");
+    // ... and says how to fix a commit already made: reword it, or waive it.
+    assert!(
+        said.contains("git commit --amend") && said.contains("docs/policy.md#waivers"),
+        "{said}"
+    );
     repo.git(&[
         "commit",
         "-q",
@@ -1018,6 +1090,76 @@ fn pushes_always_get_a_verdict() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["checked"], 1, "the one commit origin lacks: {v}");
+}
+
+/// A first push of a history with its root commit through the pre-commit
+/// framework: pre-commit sets no `PRE_COMMIT_FROM_REF`/`TO_REF` then, only the
+/// branches (and has read git's stdin itself). Every commit the remote lacks
+/// is judged; run by pre-commit with neither, the answer is exit 2, never
+/// "the push updates no branch" and a pass.
+#[test]
+fn a_first_push_through_pre_commit_is_judged_whole() {
+    let remote = tempfile::tempdir().unwrap();
+    std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(remote.path())
+        .status()
+        .unwrap();
+    let repo = repo_with_policy("feature/EPL-1-x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 policy"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    let ticketless = repo.commit("Retry the login");
+    let pre_commit = |vars: &[(&str, &str)]| {
+        let mut cmd = repo.cmd();
+        cmd.args(["--format", "json", "check", "push"])
+            .env("PRE_COMMIT", "1")
+            .write_stdin("");
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    };
+    // What pre-commit 4 sets for a push that holds the root commit.
+    let out = pre_commit(&[
+        ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/feature/EPL-1-x"),
+        ("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/feature/EPL-1-x"),
+        ("PRE_COMMIT_REMOTE_NAME", "origin"),
+        ("PRE_COMMIT_REMOTE_URL", remote.path().to_str().unwrap()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["checked"], 2, "both commits are new to origin: {v}");
+    assert_eq!(v["findings"][0]["commit"], ticketless.as_str(), "{v}");
+    // Run by pre-commit without either: what is pushed is unknown.
+    let out = pre_commit(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("did not say what is pushed")),
+        "{v}"
+    );
+    // git's own lines on stdin are read even so (a hook run from such an environment).
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "push", "origin"])
+        .env("PRE_COMMIT", "1")
+        .write_stdin(format!(
+            "refs/heads/feature/EPL-1-x {head} refs/heads/feature/EPL-1-x {}\n",
+            "0".repeat(40)
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["checked"], 2);
 }
 
 /// Bash completion works past the first word (clap_complete names the

@@ -618,7 +618,15 @@ proptest! {
         let range = format!("{base}..{head}");
         // What the pre-push hook runs for this push.
         let push = run(repo.path(), &["--format", "json", "--policy", p, "check", "commits", &range, "--branch", branch], None);
-        prop_assert_eq!(&hook, &rules_and_levels(&push, true), "pre-push differs from the commit-msg hook under\n{}", policy);
+        prop_assert_eq!(&hook, &rules_and_levels(&push, true), "check commits --branch differs from the commit-msg hook under\n{}", policy);
+        // The pre-push hook itself: git's lines on stdin, the pushed branch named there.
+        let pushed = common::git_policy(repo.path())
+            .args(["--format", "json", "--policy", p, "check", "push", "origin"])
+            .write_stdin(format!("refs/heads/{branch} {head} refs/heads/{branch} {base}\n"))
+            .output()
+            .unwrap();
+        prop_assert!(matches!(pushed.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&pushed.stderr));
+        prop_assert_eq!(&hook, &rules_and_levels(&pushed, true), "pre-push differs from the commit-msg hook under\n{}", policy);
         // The pull request gate, from the clone and through the API.
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let server = runtime.block_on(serve_head(&repo, &base, &head, branch));

@@ -1338,6 +1338,28 @@ fn a_recorded_event_is_judged_offline() {
             .unwrap()
             .starts_with("approvals are not judged offline")
     );
+    // A hand-written event short of a field: exit 2 naming the field and what
+    // the file needs, not "GitHub's answer … re-run the job".
+    let mut short = event.clone();
+    short["pull_request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("changed_files");
+    repo.write("event.json", &short.to_string());
+    let out = repo
+        .cmd()
+        .args(["check", "pr", "--event", "event.json", "--offline"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the event payload's `pull_request` is not as GitHub sends it: missing field `changed_files`")
+            && err.contains("$GITHUB_EVENT_PATH")
+            && !err.contains("GitHub's answer")
+            && !err.contains("re-run the job"),
+        "{err}"
+    );
     // Offline without the commits in the clone: exit 2 with the fix.
     let mut elsewhere = event.clone();
     elsewhere["pull_request"]["head"]["sha"] = json!("9".repeat(40));
@@ -1371,7 +1393,7 @@ async fn without_a_token_the_message_says_so() {
     let out = output_of(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("no GITHUB_TOKEN is set"), "{err}");
+    assert!(err.starts_with("error: no GITHUB_TOKEN is set: "), "{err}");
     assert!(err.contains("--offline"), "{err}");
 }
 
@@ -1428,4 +1450,29 @@ async fn an_unreadable_team_is_a_finding_beside_the_others() {
     let pr = Pr { server, ..pr };
     let out = pr.run(&["--format", "json"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // stdout is one JSON document, the could-not-judge one (it used to be the
+    // report followed by it: two documents); the finding is shown on stderr.
+    let v = json_of(&out);
+    assert_eq!(v["passed"], Value::Null, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the verdict depends on team members that could not be read"),
+        "{v}"
+    );
+    assert!(
+        stderr(&out).contains("cannot tell who may approve"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pr.run(&["--format", "sarif"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let v = json_of(&out);
+    assert!(v["runs"].is_array(), "{v}");
+    // In the human format the finding comes first, then why there is no verdict.
+    let out = pr.run(&[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot tell who may approve"));
+    assert!(stderr(&out).contains("error: the verdict depends on team members"));
 }

@@ -356,3 +356,70 @@ fn the_release_archive_holds_the_wheels_own_binary() {
         std::fs::read(again.path().join(&name)).unwrap()
     );
 }
+
+/// A first push to an empty remote through pre-commit's pre-push stage, for
+/// real: pre-commit then sets no `PRE_COMMIT_FROM_REF`/`TO_REF` (the push holds
+/// the root commit), and the push hook still judges every commit pushed. It
+/// once said "the push updates no branch" and passed. The hook is git-policy
+/// itself (`language: system`, a copy of this build): no wheel, no cargo.
+#[test]
+fn a_first_push_to_an_empty_remote_through_pre_commit_gets_a_verdict() {
+    let bin = tempfile::tempdir().unwrap();
+    let git_policy = bin.path().join("git-policy");
+    std::fs::copy(env!("CARGO_BIN_EXE_git-policy"), &git_policy).unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let pre_commit_home = tempfile::tempdir().unwrap();
+    let repo = repo_with_policy();
+    assert!(
+        Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(remote.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    repo.write(
+        ".pre-commit-config.yaml",
+        &format!(
+            "repos:\n  - repo: local\n    hooks:\n      - id: git-policy-push\n        name: git-policy (pushed commits)\n        entry: {} check push\n        language: system\n        stages: [pre-push]\n        pass_filenames: false\n        always_run: true\n",
+            git_policy.display()
+        ),
+    );
+    repo.git(&["add", ".pre-commit-config.yaml"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "EPL-1 hooks"]);
+    repo.commit("no ticket here");
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    let run = |args: &[&str]| {
+        Command::new(args[0])
+            .args(&args[1..])
+            .current_dir(repo.path())
+            .env("PRE_COMMIT_HOME", pre_commit_home.path())
+            .env("NO_COLOR", "1")
+            .env("HOME", repo.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap()
+    };
+    let pre_commit = tool("PRE_COMMIT", "pre-commit");
+    let install = run(&[
+        pre_commit.to_str().unwrap(),
+        "install",
+        "--hook-type",
+        "pre-push",
+    ]);
+    assert!(install.status.success(), "{}", said(&install));
+    let push = run(&["git", "push", "origin", "feature/EPL-1-x"]);
+    let text = said(&push);
+    assert!(
+        !push.status.success(),
+        "a ticketless commit was pushed:\n{text}"
+    );
+    assert!(
+        text.contains("no ticket here") && text.contains("3 commits checked"),
+        "{text}"
+    );
+    // Once fixed, the same first push goes through.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let push = run(&["git", "push", "origin", "feature/EPL-1-x"]);
+    assert!(push.status.success(), "{}", said(&push));
+}

@@ -100,27 +100,39 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     for note in &notes {
         err(&format!("note: {note}\n"));
     }
-    let code = finish(global, &policy, &report);
+    // Teams that could not be read are findings of their rules; when they
+    // are the only errors, the verdict is theirs to decide: could not judge.
+    let undecided = unreadable.first().filter(|_| {
+        !report
+            .findings
+            .iter()
+            .any(|f| f.level == Level::Error && !f.message.starts_with(UNRESOLVED_TEAM))
+    });
+    let code = match (undecided, global.format) {
+        // stdout holds one document, the could-not-judge one that follows;
+        // every finding is still shown first, on stderr.
+        (Some(_), Format::Json | Format::Sarif) => {
+            err(&crate::report::human::render_report(
+                &report,
+                &policy,
+                global.style,
+            ));
+            ExitCode::from(super::FAILED)
+        }
+        _ => finish(global, &policy, &report),
+    };
     if global.format == Format::Github {
         write_github_files(&report)?;
     }
-    // Teams that could not be read are findings of their rules; when they
-    // are the only errors, the verdict is theirs to decide: could not judge.
-    if let Some(first) = unreadable.first() {
-        let decided = report
-            .findings
-            .iter()
-            .any(|f| f.level == Level::Error && !f.message.starts_with(UNRESOLVED_TEAM));
-        if !decided {
-            return Err(Fatal {
-                message: format!(
-                    "the verdict depends on team members that could not be read: {}",
-                    first.message
-                ),
-                help: first.help.clone(),
-            }
-            .into());
+    if let Some(first) = undecided {
+        return Err(Fatal {
+            message: format!(
+                "the verdict depends on team members that could not be read: {}",
+                first.message
+            ),
+            help: first.help.clone(),
         }
+        .into());
     }
     // Written after the verdict, which nothing here changes: what could not
     // be written is a notice or a warning, never another exit status.

@@ -8,6 +8,7 @@ use crate::facts::{Branch, Stage, Subject};
 use crate::policy::SubjectKind;
 use crate::report::Report;
 use crate::sources::{Fatal, git};
+use crate::syntax::Level;
 
 /// One ref a push updates.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,7 +24,8 @@ struct Update {
 /// `check push [REMOTE]`: what a push is about to publish — the branch names
 /// it updates and every commit the remote does not have. Reads git's pre-push
 /// protocol on stdin (`<local ref> <local sha> <remote ref> <remote sha>`),
-/// or the pre-commit framework's `PRE_COMMIT_*` variables.
+/// or the pre-commit framework's `PRE_COMMIT_*` variables (`TO_REF` and
+/// `FROM_REF`, or only the branches when the push holds a root commit).
 pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
@@ -82,7 +84,21 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         err("note: the push updates no branch (tags and deletions are not checked)\n");
     }
     super::waive(&policy, &mut report, &scope);
-    Ok(finish(global, &policy, &report))
+    let status = finish(global, &policy, &report);
+    if report
+        .findings
+        .iter()
+        .any(|f| f.level == Level::Error && f.commit.is_some())
+    {
+        // The rule's own help says how to write the next commit; a commit
+        // already made needs rewording, or, once shared or older than the
+        // policy, a waiver.
+        err(&format!(
+            "note: reword a refused commit before pushing it (`git commit --amend` for the last one, `git rebase -i <its parent>` for an older one); one that cannot be rewritten (already shared, or made before the policy) can be waived by its full id, with a reason: {}/blob/main/docs/policy.md#waivers\n",
+            env!("CARGO_PKG_REPOSITORY")
+        ));
+    }
+    Ok(status)
 }
 
 fn resolve(repo: &Repository, spec: &str) -> Result<Oid, Fatal> {
@@ -117,6 +133,29 @@ fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal>
             remote,
         ));
     }
+    // A push that publishes a root commit (an empty remote): pre-commit sets
+    // no FROM/TO refs then, only the branches; what is new is what no
+    // remote-tracking branch of the remote has.
+    if let Some(local) = var("PRE_COMMIT_LOCAL_BRANCH") {
+        let branch = var("PRE_COMMIT_REMOTE_BRANCH").map(|b| strip_heads(&b));
+        return Ok((
+            vec![Update {
+                local,
+                branch,
+                remote: None,
+            }],
+            remote,
+        ));
+    }
+    // pre-commit sets PRE_COMMIT=1 for its hooks, and reads git's stdin itself.
+    let under_pre_commit = var("PRE_COMMIT").as_deref() == Some("1");
+    let unknown = || {
+        Fatal::new("the pre-commit framework did not say what is pushed (neither PRE_COMMIT_TO_REF nor PRE_COMMIT_LOCAL_BRANCH is set)")
+            .help("run `check push` in pre-commit's pre-push stage (`pre-commit install --hook-type pre-push`); to check a range by hand, use `git-policy check commits A..B --branch NAME`")
+    };
+    if under_pre_commit && std::io::stdin().is_terminal() {
+        return Err(unknown());
+    }
     if std::io::stdin().is_terminal() {
         return Err(Fatal::new("`check push` reads what is pushed from git's pre-push hook (stdin) or the pre-commit framework (PRE_COMMIT_TO_REF)")
             .help("install it with `git-policy install-hooks`; to check a range by hand, use `git-policy check commits A..B --branch NAME`"));
@@ -144,6 +183,11 @@ fn updates(remote: Option<&str>) -> Result<(Vec<Update>, Option<String>), Fatal>
                 .then(|| strip_heads(remote_ref)),
             remote: (!is_zero(remote_sha)).then(|| remote_sha.to_owned()),
         });
+    }
+    // Under pre-commit, an empty stdin is what pre-commit left of it: what is
+    // pushed is unknown, never "nothing".
+    if out.is_empty() && under_pre_commit {
+        return Err(unknown());
     }
     Ok((out, remote))
 }

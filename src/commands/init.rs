@@ -51,6 +51,16 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
         || args.forbid_default_branch
         || !args.guard.is_empty();
     let preset = args.preset.unwrap_or(Preset::Minimal);
+    // The pack is copied as it is: answers meant for the minimal policy
+    // would be silently dropped, and the commands printed below would not
+    // match the policy written.
+    if preset == Preset::ReleaseTrain && flags_given {
+        return Err(Fatal::new(
+            "--ticket-keys, --tracker-url, --forbid-default-branch and --guard shape the minimal policy; `--preset release-train` copies the built-in pack as it is",
+        )
+        .help("drop those flags and edit the pack's `tickets:`, `teams:` and `paths:` after `init`, or leave out `--preset release-train`")
+        .into());
+    }
     let interactive = preset == Preset::Minimal
         && args.preset.is_none()
         && !flags_given
@@ -103,15 +113,32 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
             on.join(", ")
         ));
     }
-    let example = answers
-        .keys
-        .first()
-        .map_or_else(|| String::from("ABC-1"), |k| format!("{k}-1"));
+    // A ticket and a branch the written policy accepts: the pack wants its
+    // own keys and a kind's branch prefix (`feature/`).
+    let (example, prefix) = match preset {
+        Preset::ReleaseTrain => (String::from("EPL-1"), "feature"),
+        Preset::Minimal => (
+            answers
+                .keys
+                .first()
+                .map_or_else(|| String::from("ABC-1"), |k| format!("{k}-1")),
+            "chore",
+        ),
+    };
+    for (_, team) in answers.guards.iter().filter(|(_, t)| t.contains('/')) {
+        said.push_str(&format!(
+            "\nnote: the team {team} is read through the GitHub API: the pull request gate needs a token that can read org members (members:read; the default GITHUB_TOKEN cannot), or name its members instead (--guard 'GLOB=alice+bob')\n"
+        ));
+    }
     said.push_str("\nNext:\n  1. git-policy validate\n");
     let on_default = branch.as_deref() == Some(default_branch.as_str());
     if on_default && (answers.forbid_default_branch || preset == Preset::ReleaseTrain) {
         said.push_str(&format!(
-            "  2. you are on `{default_branch}`, where the policy refuses work: commit it on a branch\n       git switch -c chore/{example}-git-policy\n"
+            "  2. you are on `{default_branch}`, where the policy refuses work: commit it on a branch\n       git switch -c {prefix}/{example}-git-policy\n"
+        ));
+    } else if preset == Preset::ReleaseTrain {
+        said.push_str(&format!(
+            "  2. commit it on a task branch named after its ticket, as the pack asks\n       git switch -c {prefix}/{example}-git-policy\n"
         ));
     } else {
         said.push_str("  2. commit the policy on a branch, as any change\n");
@@ -307,6 +334,7 @@ fn minimal(answers: &Answers, default_branch: &str) -> String {
         out.push_str("\nteams:\n");
         for (name, team, _) in &teams {
             if team.contains('/') {
+                out.push_str("  # read through the GitHub API: the gate's token needs org members:read (the default GITHUB_TOKEN cannot), or list `members: [...]` instead\n");
                 out.push_str(&format!("  {name}: {{ github: {} }}\n", quoted(team)));
             } else {
                 let members: Vec<String> = team.split('+').map(quoted).collect();

@@ -128,7 +128,7 @@ impl GitHub {
             }
             // Without a token most failures have that cause: say so first.
             Fatal {
-                message: format!("{} — no GITHUB_TOKEN is set", f.message),
+                message: format!("no GITHUB_TOKEN is set: {}", f.message),
                 help: Some(String::from(
                     "set GITHUB_TOKEN (in Actions: the action's `token` input, default `${{ github.token }}`); to try a policy on a recorded event without the API, run `git-policy check pr --event FILE --offline` in a clone",
                 )),

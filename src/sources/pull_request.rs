@@ -142,7 +142,18 @@ pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
     let Some(pr) = payload.get("pull_request") else {
         return Err(Fatal::new("the event payload has no `pull_request`"));
     };
-    let api: ApiPull = decode(pr, "the event payload's `pull_request`")?;
+    // A recorded or hand-written file, not an API answer: say what it lacks.
+    let api: ApiPull = serde_path_to_error::deserialize(pr).map_err(
+        |e: serde_path_to_error::Error<serde_json::Error>| {
+            let at = e.path().to_string();
+            let at = if at == "." { String::new() } else { format!(".{at}") };
+            Fatal::new(format!(
+                "the event payload's `pull_request{at}` is not as GitHub sends it: {}",
+                e.inner()
+            ))
+            .help("use an event recorded from a run (the file at $GITHUB_EVENT_PATH); a hand-written `pull_request` needs `number`, `title`, `body` (or null), `draft`, `labels`, `user.login`, `base` and `head` (`ref`, `sha`), `milestone` (or null), `commits` and `changed_files`")
+        },
+    )?;
     let mut pr = api.into_facts(repo);
     pr.offline = true;
     Ok(pr)

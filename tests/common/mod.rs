@@ -30,6 +30,13 @@ pub fn git_policy(dir: &Path) -> Cmd {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("GITHUB_TOKEN")
         .env_remove("GH_TOKEN")
+        // A test run from a pre-commit hook must not look like one to `check push`.
+        .env_remove("PRE_COMMIT")
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .env_remove("PRE_COMMIT_LOCAL_BRANCH")
+        .env_remove("PRE_COMMIT_REMOTE_BRANCH")
+        .env_remove("PRE_COMMIT_REMOTE_NAME")
         .env_remove("GIT_POLICY_NO_BUILTIN")
         .env_remove("GIT_AUTHOR_NAME")
         .env_remove("GIT_AUTHOR_EMAIL")
