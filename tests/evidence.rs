@@ -778,3 +778,51 @@ async fn a_list_github_cuts_short_is_never_a_pass() {
         assert!(v["passed"].is_null() && v.get("release").is_none(), "{v}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_s_own_rate_limit_answer_is_waited_for_or_stops_the_audit() {
+    // GraphQL's primary rate limit: HTTP 200, an error of type RATE_LIMITED,
+    // and the reset time in the headers.
+    let s = scenario();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let limited = |reset: u64| {
+        ResponseTemplate::new(200)
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+            .set_body_json(
+                json!({ "errors": [{ "type": "RATE_LIMITED", "code": "graphql_rate_limit",
+                "message": "API rate limit already exceeded for user ID 1." }] }),
+            )
+    };
+    for (reset, code) in [(now + 1, 1), (now + 3600, 2)] {
+        let server = serve(&s).await;
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_string_contains("pullRequest(number: "))
+            .respond_with(limited(reset))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let cache = tempfile::tempdir().unwrap();
+        let mut cmd = audit(&s, &server, cache.path());
+        cmd.env("GIT_POLICY_LONGEST_WAIT", "5");
+        let (got, v, stderr) = run(cmd).await;
+        assert_eq!(got, code, "reset in {} s: {stderr}\n{v}", reset - now);
+        if code == 1 {
+            assert_eq!(verdicts(&v).len(), 8, "waited, asked again, judged: {v}");
+        } else {
+            assert!(v["passed"].is_null(), "{v}");
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("rate limit is used up"),
+                "{v}"
+            );
+        }
+    }
+}
