@@ -195,8 +195,11 @@ fn label_node((label, who, added, at): &(&str, &str, bool, &str)) -> Value {
 struct Lists {
     reviews: Vec<Value>,
     timeline: Vec<Value>,
+    files: Vec<Value>,
+    commits: Vec<Value>,
 }
 
+/// The lists of `pull`, whose head commit is `sha`.
 fn lists(pull: &Pull, sha: &str) -> Lists {
     let mut reviews: Vec<Value> = pull.reviews.iter().map(|r| review_node(r, sha)).collect();
     let mut timeline: Vec<Value> = pull.labels.iter().map(label_node).collect();
@@ -215,29 +218,43 @@ fn lists(pull: &Pull, sha: &str) -> Lists {
             .collect();
         timeline.splice(0..0, wip);
     }
-    Lists { reviews, timeline }
+    // One commit (its head) changing one file.
+    let files =
+        vec![json!({ "path": format!("src/change{}.rs", pull.number), "changeType": "ADDED" })];
+    let commits = vec![
+        json!({ "commit": { "oid": sha, "message": pull.title, "parents": { "totalCount": 1 },
+        "author": { "name": "Dev", "email": "dev@example.com", "user": { "login": "dev" } } } }),
+    ];
+    Lists {
+        reviews,
+        timeline,
+        files,
+        commits,
+    }
 }
 
 /// GraphQL's `PullRequest` with the fields git-policy asks for, and the
-/// first page of its reviews and timeline.
-fn pull_node(pull: &Pull, sha: &str, parent: &str, lists: &Lists) -> Value {
+/// first page of its files, commits, reviews and timeline.
+fn pull_node(pull: &Pull, merge: &str, head: &str, parent: &str, lists: &Lists) -> Value {
     json!({
         "number": pull.number, "title": pull.title, "body": "Made for the release.",
         "author": actor("dev"), "baseRefName": "main", "headRefName": format!("feature/EPL-{}", pull.number),
-        "baseRefOid": parent, "headRefOid": sha, "milestone": null,
-        "mergedAt": MERGED_AT, "mergedBy": actor(pull.merged_by), "mergeCommit": { "oid": sha },
-        "changedFiles": 0, "commits": { "totalCount": 1 },
+        "baseRefOid": parent, "headRefOid": head, "milestone": null,
+        "mergedAt": MERGED_AT, "mergedBy": actor(pull.merged_by), "mergeCommit": { "oid": merge },
+        "changedFiles": lists.files.len(),
+        "files": page(&lists.files, None, true),
+        "commits": page(&lists.commits, None, true),
         "reviews": page(&lists.reviews, None, true),
         "timelineItems": page(&lists.timeline, None, false),
     })
 }
 
 /// GraphQL's answer for one commit.
-fn commit_node(sha: &str, pull: Option<&Pull>) -> Value {
+fn commit_node(sha: &str, head: &str, pull: Option<&Pull>) -> Value {
     let nodes: Vec<Value> = pull
         .map(|p| {
             json!({ "number": p.number, "mergedAt": MERGED_AT, "baseRefName": "main",
-                "headRefOid": sha, "mergeCommit": { "oid": sha } })
+                "headRefOid": head, "mergeCommit": { "oid": sha } })
         })
         .into_iter()
         .collect();
@@ -265,6 +282,10 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
             let lists = &graph.pulls[&number].1;
             let (field, connection) = if query.contains("reviews(first: 100, after: $after)") {
                 ("reviews", page(&lists.reviews, Some(after), true))
+            } else if query.contains("files(first: 100, after: $after)") {
+                ("files", page(&lists.files, Some(after), true))
+            } else if query.contains("commits(first: 100, after: $after)") {
+                ("commits", page(&lists.commits, Some(after), true))
             } else {
                 assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT])"), "{query}");
                 ("timelineItems", page(&lists.timeline, Some(after), false))
@@ -299,15 +320,33 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
 
 /// The mock's knowledge of the scenario.
 fn graph(s: &Scenario) -> Graph {
+    graph_with(s, true)
+}
+
+/// The head commit of pull request `n` merged as `merge`: `merge` itself
+/// when the clone has the heads, else one only GitHub has (a squash merge
+/// whose branch is gone).
+fn head_of(n: u64, merge: &str, local_heads: bool) -> String {
+    if local_heads {
+        merge.to_owned()
+    } else {
+        format!("{n:040x}")
+    }
+}
+
+fn graph_with(s: &Scenario, local_heads: bool) -> Graph {
     let mut graph = Graph::default();
     let mut parent = s.repo.git(&["rev-parse", "v1.0.0"]);
     for (sha, pull) in &s.commits {
+        let head = pull
+            .as_ref()
+            .map_or(sha.clone(), |p| head_of(p.number, sha, local_heads));
         graph
             .commits
-            .insert(sha.clone(), commit_node(sha, pull.as_ref()));
+            .insert(sha.clone(), commit_node(sha, &head, pull.as_ref()));
         if let Some(pull) = pull {
-            let lists = lists(pull, sha);
-            let node = pull_node(pull, sha, &parent, &lists);
+            let lists = lists(pull, &head);
+            let node = pull_node(pull, sha, &head, &parent, &lists);
             graph
                 .pulls
                 .insert(pull.number, (node, std::sync::Arc::new(lists)));
@@ -674,7 +713,7 @@ fn without_a_token_evidence_is_not_checked_a_warning_or_an_error_when_required()
 async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
     let s = scenario();
     let direct = s.commits[1].0.clone();
-    let mut node = commit_node(&direct, None);
+    let mut node = commit_node(&direct, &direct, None);
     node["author"] = json!({ "user": { "login": "release-bot[bot]" } });
     for (signed, verdict) in [(false, "pushed_directly"), (true, "exempt")] {
         node["signature"] = json!({ "isValid": signed });
@@ -825,4 +864,74 @@ async fn graphql_s_own_rate_limit_answer_is_waited_for_or_stops_the_audit() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_heads_in_the_clone_files_and_commits_come_from_the_same_queries() {
+    // Squash merges whose branches are gone: the clone has no head commit,
+    // so each pull request's files and commits come from GitHub.
+    let s = scenario();
+    let cache = tempfile::tempdir().unwrap();
+    let server = serve_graph(graph_with(&s, false)).await;
+    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    let local = serve(&s).await;
+    let (_, expected, _) = run(audit(&s, &local, tempfile::tempdir().unwrap().path())).await;
+    assert_eq!(verdicts(&v), verdicts(&expected));
+    assert_eq!(evidence_messages(&v), evidence_messages(&expected));
+    let sent: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(sent, ["POST /graphql"; 4], "no REST list: {sent:?}");
+
+    // A renamed file: GraphQL does not name its previous path, REST does;
+    // that pull request's files and commits are read through REST.
+    let mut graph = graph_with(&s, false);
+    let node = &mut graph.pulls.get_mut(&3).unwrap().0;
+    node["files"]["nodes"][0]["changeType"] = json!("RENAMED");
+    let server = serve_graph(graph).await;
+    let head = format!("{:040x}", 3);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/3/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "sha": head, "filename": "src/change3.rs", "status": "renamed", "additions": 0, "deletions": 0,
+            "changes": 0, "previous_filename": "src/old3.rs" }])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/3/commits"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "sha": head, "node_id": "C_kwDOAJy2KtoAKDNk", "commit": { "message": "EPL-3 Admin merge",
+                "author": { "name": "Dev", "email": "dev@example.com", "date": BEFORE } },
+            "parents": [{ "sha": "0".repeat(40) }], "author": user_json("dev") }])))
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().unwrap();
+    let (_, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(verdicts(&v), verdicts(&expected), "{stderr}");
+    let mut rest: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    rest.sort();
+    assert_eq!(
+        rest,
+        [
+            "/repos/octo/app/pulls/3/commits",
+            "/repos/octo/app/pulls/3/files"
+        ],
+        "{rest:?}"
+    );
+}
+
+fn user_json(login: &str) -> Value {
+    json!({ "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User", "site_admin": false })
 }

@@ -161,7 +161,8 @@ async fn judge_range(
     }
     // Each pull request's facts: from the cache, else read from GitHub in
     // batches (one GraphQL query per 25 pull requests).
-    let mut known: HashMap<u64, (MergedPullRequest, bool)> = HashMap::new();
+    let mut known: HashMap<u64, (MergedPullRequest, bool, Option<pull_request::Listed>)> =
+        HashMap::new();
     let mut unread: Vec<u64> = Vec::new();
     for (number, (pull, _)) in &by_pull {
         // Only merged pull requests whose merge commit is in the range get here.
@@ -183,7 +184,7 @@ async fn judge_range(
         };
         match cached {
             Some(merged) => {
-                known.insert(*number, (merged, true));
+                known.insert(*number, (merged, true, None));
             }
             None => unread.push(*number),
         }
@@ -195,21 +196,21 @@ async fn judge_range(
     for merged in
         api::merged_pulls(work.gh, work.repo, &unread, &|n| work.bar.inc(n as u64)).await?
     {
-        known.insert(merged.number, (merged, false));
+        known.insert(merged.0.number, (merged.0, false, merged.1));
     }
     work.bar
         .set_message(format!("re-judging {} merged pull requests", by_pull.len()));
     let mut judged = Vec::with_capacity(by_pull.len());
     for (number, (pull, shas)) in by_pull {
-        let Some((merged, from_cache)) = known.remove(&number) else {
+        let Some((merged, from_cache, listed)) = known.remove(&number) else {
             return Err(Fatal::new(format!("pull request #{number} was not read")).into());
         };
-        judged.push((pull, merged, from_cache, shas));
+        judged.push((pull, merged, from_cache, listed, shas));
     }
     let reads = judged
         .into_iter()
-        .map(|(pull, merged, from_cache, shas)| async move {
-            judge_pull(work, &pull, merged, from_cache, shas).await
+        .map(|(pull, merged, from_cache, listed, shas)| async move {
+            judge_pull(work, &pull, merged, from_cache, listed, shas).await
         });
     let mut changes: Vec<Change> = futures_util::stream::iter(reads)
         .buffered(CONCURRENCY)
@@ -259,6 +260,7 @@ async fn judge_pull(
     pull: &PullRef,
     mut merged: MergedPullRequest,
     from_cache: bool,
+    listed: Option<pull_request::Listed>,
     shas: Vec<String>,
 ) -> Result<Change, Failure> {
     let Some(merge) = pull.merge_commit.clone() else {
@@ -295,7 +297,16 @@ async fn judge_pull(
     if !from_cache || (wanted.changes && !merged.commit_changes) {
         let mut at_merge = merged.at_merge();
         let mut notes = Vec::new();
-        pull_request::complete(work.gh, Some(work.git), &mut at_merge, wanted, &mut notes).await?;
+        // The files and commits GraphQL listed serve when the clone lacks them.
+        pull_request::complete_from(
+            work.gh,
+            Some(work.git),
+            &mut at_merge,
+            wanted,
+            &mut notes,
+            listed,
+        )
+        .await?;
         merged.changed = at_merge.changed;
         merged.commits = at_merge.commits;
         merged.changed_since = at_merge.changed_since;

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::Fatal;
 use super::github::{GitHub, MAX_ITEMS, Sha, decode};
-use crate::facts::MergedPullRequest;
+use super::pull_request::{COMMITS_CAP, FILES_CAP, Listed};
+use crate::facts::{ChangedPath, Commit, MergedPullRequest, Stage};
 
 /// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
 pub const BATCH: usize = 100;
@@ -266,6 +267,10 @@ const REVIEWS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { aut
 /// What is asked of the timeline: label changes and title changes.
 const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } }";
 const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT]";
+/// What is asked of each changed file.
+const FILES: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { path changeType }";
+/// What is asked of each commit (as REST's commit list gives it).
+const COMMITS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid message parents(first: 2) { totalCount } author { name email user { login } } } }";
 
 /// The GraphQL query for a batch of merged pull requests: the fields, the
 /// first 100 reviews and the first 100 label and title events of each.
@@ -279,7 +284,7 @@ pub fn pulls_query(numbers: &[u64]) -> String {
     }
     q.push_str("} }\n");
     q.push_str(&format!(
-        "fragment Pull on PullRequest {{ number title body author {{ __typename login }} baseRefName headRefName baseRefOid headRefOid milestone {{ title }} mergedAt mergedBy {{ __typename login }} mergeCommit {{ oid }} changedFiles commits {{ totalCount }} reviews(first: {PAGE}) {{ {REVIEWS} }} timelineItems(first: {PAGE}, {TIMELINE_TYPES}) {{ {TIMELINE} }} }}\n"
+        "fragment Pull on PullRequest {{ number title body author {{ __typename login }} baseRefName headRefName baseRefOid headRefOid milestone {{ title }} mergedAt mergedBy {{ __typename login }} mergeCommit {{ oid }} changedFiles files(first: {PAGE}) {{ {FILES} }} commits(first: {PAGE}) {{ {COMMITS} }} reviews(first: {PAGE}) {{ {REVIEWS} }} timelineItems(first: {PAGE}, {TIMELINE_TYPES}) {{ {TIMELINE} }} }}\n"
     ));
     q
 }
@@ -293,14 +298,14 @@ pub async fn merged_pulls(
     repo: &str,
     numbers: &[u64],
     done: &(dyn Fn(usize) + Sync),
-) -> Result<Vec<MergedPullRequest>, Fatal> {
+) -> Result<Vec<(MergedPullRequest, Option<Listed>)>, Fatal> {
     use futures_util::stream::{StreamExt, TryStreamExt};
     let batches = numbers.chunks(PULLS_PER_QUERY).map(|chunk| async move {
         let read = pull_batch(gh, repo, chunk).await?;
         done(chunk.len());
         Ok::<_, Fatal>(read)
     });
-    let read: Vec<Vec<MergedPullRequest>> = futures_util::stream::iter(batches)
+    let read: Vec<Vec<(MergedPullRequest, Option<Listed>)>> = futures_util::stream::iter(batches)
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
@@ -342,9 +347,37 @@ struct GqlPullRequest {
     merged_by: Option<GqlLogin>,
     merge_commit: Option<GqlOid>,
     changed_files: u64,
-    commits: GqlCount,
+    files: GqlPage<GqlFile>,
+    commits: GqlPage<GqlPullCommit>,
     reviews: GqlPage<GqlReview>,
     timeline_items: GqlPage<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlFile {
+    path: String,
+    change_type: String,
+}
+
+#[derive(Deserialize)]
+struct GqlPullCommit {
+    commit: GqlCommitDetail,
+}
+
+#[derive(Deserialize)]
+struct GqlCommitDetail {
+    oid: Sha,
+    message: String,
+    parents: GqlCount,
+    author: Option<GqlGitActor>,
+}
+
+#[derive(Deserialize)]
+struct GqlGitActor {
+    name: Option<String>,
+    email: Option<String>,
+    user: Option<GqlUser>,
 }
 
 #[derive(Deserialize)]
@@ -432,6 +465,8 @@ struct GqlRenamed {
 enum Connection {
     Reviews,
     Timeline,
+    Files,
+    Commits,
 }
 
 impl Connection {
@@ -439,6 +474,8 @@ impl Connection {
         match self {
             Connection::Reviews => "reviews",
             Connection::Timeline => "timelineItems",
+            Connection::Files => "files",
+            Connection::Commits => "commits",
         }
     }
 }
@@ -457,6 +494,8 @@ async fn rest_of<T: serde::de::DeserializeOwned>(
     let (arguments, selection) = match connection {
         Connection::Reviews => (String::new(), REVIEWS),
         Connection::Timeline => (format!(", {TIMELINE_TYPES}"), TIMELINE),
+        Connection::Files => (String::new(), FILES),
+        Connection::Commits => (String::new(), COMMITS),
     };
     let query = format!(
         "query($owner: String!, $name: String!, $number: Int!, $after: String!) {{ repository(owner: $owner, name: $name) {{ pullRequest(number: $number) {{ {field}(first: {PAGE}, after: $after{arguments}) {{ {selection} }} }} }} }}"
@@ -466,6 +505,8 @@ async fn rest_of<T: serde::de::DeserializeOwned>(
         match connection {
             Connection::Reviews => "reviews",
             Connection::Timeline => "timeline",
+            Connection::Files => "files",
+            Connection::Commits => "commits",
         }
     );
     let mut pages = 1;
@@ -512,7 +553,7 @@ async fn pull_batch(
     gh: &GitHub,
     repo: &str,
     numbers: &[u64],
-) -> Result<Vec<MergedPullRequest>, Fatal> {
+) -> Result<Vec<(MergedPullRequest, Option<Listed>)>, Fatal> {
     let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
     let data = gh
         .graphql_with(
@@ -554,8 +595,9 @@ async fn merged_from(
     gh: &GitHub,
     repo: &str,
     pull: GqlPullRequest,
-) -> Result<MergedPullRequest, Fatal> {
+) -> Result<(MergedPullRequest, Option<Listed>), Fatal> {
     let number = pull.number;
+    let listed = listed(gh, repo, number, pull.files, pull.commits).await?;
     let (Some(merged_at), Some(merge_commit)) = (pull.merged_at, pull.merge_commit) else {
         return Err(Fatal::new(format!(
             "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
@@ -651,7 +693,7 @@ async fn merged_from(
         ))
         .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
     }
-    Ok(MergedPullRequest {
+    let merged = MergedPullRequest {
         repo: repo.to_owned(),
         number,
         title: pull.title,
@@ -665,13 +707,108 @@ async fn merged_from(
         merged_at,
         merged_by: pull.merged_by.map(|a| login(Some(a))),
         merge_commit_sha: merge_commit.oid.0,
-        declared_commits: pull.commits.total_count,
+        declared_commits: listed.1 as u64,
         declared_files: pull.changed_files,
         reviews,
         label_events,
         renames,
         ..MergedPullRequest::default()
-    })
+    };
+    Ok((merged, listed.0))
+}
+
+/// A pull request's files and commits, read whole, as REST's lists give
+/// them; `None` where only REST gives the same facts (a renamed or copied
+/// file: REST names its previous path; a commit whose author is no GitHub
+/// user: REST names a bot account there; more than GitHub lists). With the
+/// number of commits GitHub counts.
+async fn listed(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    files: GqlPage<GqlFile>,
+    commits: GqlPage<GqlPullCommit>,
+) -> Result<(Option<Listed>, usize), Fatal> {
+    let (Some(file_count), Some(commit_count)) = (files.total_count, commits.total_count) else {
+        return Err(Fatal::new(format!(
+            "GitHub's answer about the files and commits of pull request {repo}#{number} has no `totalCount`"
+        )));
+    };
+    if file_count > FILES_CAP || commit_count > COMMITS_CAP {
+        return Ok((None, commit_count));
+    }
+    let mut file_nodes = files.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Files,
+        files.page_info,
+        &mut file_nodes,
+    )
+    .await?;
+    let mut commit_nodes = commits.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Commits,
+        commits.page_info,
+        &mut commit_nodes,
+    )
+    .await?;
+    if file_nodes.len() != file_count || commit_nodes.len() != commit_count {
+        return Err(Fatal::new(format!(
+            "GitHub counts {file_count} files and {commit_count} commits of pull request {repo}#{number} but listed {} and {}; its changes cannot be told",
+            file_nodes.len(),
+            commit_nodes.len()
+        ))
+        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+    }
+    let plain = |f: &GqlFile| {
+        matches!(
+            f.change_type.as_str(),
+            "ADDED" | "DELETED" | "MODIFIED" | "CHANGED"
+        )
+    };
+    let by_user = |c: &GqlPullCommit| {
+        c.commit
+            .author
+            .as_ref()
+            .is_some_and(|a| a.name.is_some() && a.email.is_some() && a.user.is_some())
+    };
+    if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(by_user) {
+        return Ok((None, commit_count));
+    }
+    let changed = file_nodes
+        .into_iter()
+        .map(|f| ChangedPath {
+            path: f.path,
+            previous: None,
+        })
+        .collect();
+    let commits = commit_nodes
+        .into_iter()
+        .map(|c| {
+            let c = c.commit;
+            let author = c.author;
+            Commit {
+                sha: Some(c.oid.0),
+                // git shows a message up to its first NUL.
+                message: match c.message.split_once('\0') {
+                    Some((shown, _)) => shown.to_owned(),
+                    None => c.message,
+                },
+                author_name: author.as_ref().and_then(|a| a.name.clone()),
+                author_email: author.as_ref().and_then(|a| a.email.clone()),
+                account: author.and_then(|a| a.user).map(|u| u.login),
+                parents: c.parents.total_count as usize,
+                stage: Stage::PullRequest,
+                ..Commit::default()
+            }
+        })
+        .collect();
+    Ok((Some(Listed { changed, commits }), commit_count))
 }
 
 /// Merged pull requests kept on disk, one JSON file each, keyed by

@@ -69,6 +69,27 @@ pub async fn complete(
     wanted: CommitFacts,
     notes: &mut Vec<String>,
 ) -> Result<(), Fatal> {
+    complete_from(gh, git, pr, wanted, notes, None).await
+}
+
+/// A pull request's files and commits as already read through GraphQL
+/// (whole, and only when REST would give the very same facts).
+#[derive(Clone, Debug, Default)]
+pub struct Listed {
+    pub changed: Vec<ChangedPath>,
+    pub commits: Vec<Commit>,
+}
+
+/// [`complete`], with the files and commits `listed` already (used instead
+/// of the two REST lists when the clone lacks the commits).
+pub async fn complete_from(
+    gh: &GitHub,
+    git: Option<&Repository>,
+    pr: &mut PullRequest,
+    wanted: CommitFacts,
+    notes: &mut Vec<String>,
+    listed: Option<Listed>,
+) -> Result<(), Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
     if let Some(repo) = local {
         pr.changed = git::changes_between(repo, &pr.base_sha, &pr.head_sha, true)?;
@@ -121,12 +142,25 @@ pub async fn complete(
             .help(clone_help));
         }
     }
-    let (files, commits) = futures_util::try_join!(
-        gh.all(&files_path, FILES_CAP),
-        gh.all(&commits_path, COMMITS_CAP)
-    )?;
-    let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
-    let commits: Vec<ApiCommit> = decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
+    let (files, commits) = match listed {
+        Some(listed) => (listed.changed, listed.commits),
+        None => {
+            let (files, commits) = futures_util::try_join!(
+                gh.all(&files_path, FILES_CAP),
+                gh.all(&commits_path, COMMITS_CAP)
+            )?;
+            let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
+            let commits: Vec<ApiCommit> =
+                decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
+            (
+                files.into_iter().map(ApiFile::into_facts).collect(),
+                commits
+                    .into_iter()
+                    .map(ApiCommit::into_facts)
+                    .collect::<Result<Vec<Commit>, Fatal>>()?,
+            )
+        }
+    };
     for (listed, declared, what) in [
         (files.len(), pr.declared_files, "files"),
         (commits.len(), pr.declared_commits, "commits"),
@@ -138,10 +172,9 @@ pub async fn complete(
             .help(clone_help));
         }
     }
-    pr.changed = files.into_iter().map(ApiFile::into_facts).collect();
+    pr.changed = files;
     let mut read: Vec<Commit> = Vec::with_capacity(commits.len());
-    for commit in commits {
-        let mut commit = commit.into_facts()?;
+    for mut commit in commits {
         commit.branch = Some(pr.head.clone());
         // Without the clone, a revert is verified only against the pull
         // request's own earlier commits.
