@@ -5,7 +5,8 @@
 //! Each N runs twice: first with an empty cache, then re-run on the cache;
 //! once with each pull request's head commit in the clone (files and
 //! commits from git), once without (a squash merge whose branch is gone:
-//! files and commits from two REST lists per pull request).
+//! files and commits from the same GraphQL queries; the REST lists the mock
+//! also serves are for a pull request GraphQL cannot describe exactly).
 //! Usage: cargo run --release --example evidence -- target/release/git-policy
 
 use std::process::Command;
@@ -188,7 +189,12 @@ async fn serve(first_base: &str, shas: &[String], local_heads: bool) -> MockServ
                     "number": n, "title": format!("EPL-{n} Change {n}"), "body": "", "author": user("dev"),
                     "baseRefName": "main", "headRefName": format!("feature/EPL-{n}"), "baseRefOid": parent, "headRefOid": head,
                     "milestone": null, "mergedAt": MERGED_AT, "mergedBy": user("dev"), "mergeCommit": { "oid": sha },
-                    "changedFiles": if local_heads { 0 } else { 1 }, "commits": { "totalCount": 1 },
+                    "changedFiles": if local_heads { 0 } else { 1 },
+                    "files": { "totalCount": if local_heads { 0 } else { 1 }, "pageInfo": { "hasNextPage": false, "endCursor": if local_heads { Value::Null } else { json!("Y3Vyc29yOnYyOpHOAAAAAQ==") } },
+                        "nodes": if local_heads { json!([]) } else { json!([{ "path": format!("src/change{n}.rs"), "changeType": "ADDED" }]) } },
+                    "commits": { "totalCount": 1, "pageInfo": { "hasNextPage": false, "endCursor": "Y3Vyc29yOnYyOpHOAAAAAQ==" },
+                        "nodes": [{ "commit": { "oid": head, "message": format!("EPL-{n} Change {n}"), "parents": { "totalCount": 1 },
+                            "author": { "name": "Dev", "email": "dev@example.com", "user": { "login": "dev" } } } }] },
                     "reviews": { "totalCount": 1, "pageInfo": { "hasNextPage": false, "endCursor": "Y3Vyc29yOnYyOpHOAAAAAQ==" },
                         "nodes": [{ "author": user("reviewer"), "state": "APPROVED", "submittedAt": "2026-03-02T09:00:00Z", "commit": { "oid": head } }] },
                     "timelineItems": { "pageInfo": { "hasNextPage": false, "endCursor": null }, "nodes": [] } }));

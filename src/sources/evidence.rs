@@ -250,9 +250,10 @@ async fn pulls_of(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<PullRef>, Fa
 }
 
 /// Pull requests read in one GraphQL query (aliases `p<number>`). With
-/// reviews and timeline events asked 100 at a time, a query asks for at
-/// most 25 × (1 + 100 + 100) = 5,025 nodes (GitHub's limit: 500,000) and
-/// costs GitHub's rate limit about one point.
+/// files, commits (and two parents each), reviews and timeline events asked
+/// 100 at a time, a query asks for at most 25 × (1 + 4 × 100 + 2 × 100) =
+/// 15,025 nodes (GitHub's limit: 500,000) and costs GitHub's rate limit
+/// about one point.
 pub const PULLS_PER_QUERY: usize = 25;
 /// Items of a connection asked for at a time (GraphQL's `first`: 100 at most).
 const PAGE: usize = 100;
@@ -260,7 +261,7 @@ const PAGE: usize = 100;
 const MAX_PAGES: usize = MAX_ITEMS / PAGE;
 
 // GitHub's limits: 100 items a page, 500,000 nodes a query (kept far below).
-const _: () = assert!(PAGE <= 100 && PULLS_PER_QUERY * (1 + 2 * PAGE) < 500_000 / 50);
+const _: () = assert!(PAGE <= 100 && PULLS_PER_QUERY * (1 + 6 * PAGE) < 500_000 / 20);
 
 /// What is asked of each review.
 const REVIEWS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { author { __typename login } state submittedAt commit { oid } }";
