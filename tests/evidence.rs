@@ -932,6 +932,69 @@ async fn without_the_heads_in_the_clone_files_and_commits_come_from_the_same_que
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_without_a_github_user_costs_rest_only_when_a_rule_matches_accounts() {
+    // GraphQL names no account for a commit whose author is no GitHub user
+    // — or is a bot, which REST names. Only a rule on accounts needs to know.
+    let s = scenario();
+    let mut graph = graph_with(&s, false);
+    let node = &mut graph.pulls.get_mut(&4).unwrap().0;
+    node["commits"]["nodes"][0]["commit"]["author"]["user"] = Value::Null;
+    let head = format!("{:040x}", 4);
+    let server = serve_graph(graph).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/4/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "sha": head, "filename": "src/change4.rs", "status": "added", "additions": 1, "deletions": 0,
+            "changes": 1, "previous_filename": null }])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/4/commits"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "sha": head, "node_id": "C_kwDOAJy2KtoAKDNk", "commit": { "message": "EPL-4 Approved too late",
+                "author": { "name": "Dev", "email": "dev@example.com", "date": BEFORE } },
+            "parents": [{ "sha": "0".repeat(40) }], "author": user_json("renovate[bot]") }])))
+        .mount(&server)
+        .await;
+    let rest = || async {
+        let mut paths: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "GET")
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        paths.sort();
+        paths
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(rest().await.is_empty(), "{:?}", rest().await);
+
+    let policy = tempfile::tempdir().unwrap();
+    let file = policy.path().join("p.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "{POLICY_V1}  - id: commit-ticket\n    on: [commit]\n    unless: {{ authors: ['renovate[bot]'] }}\n    require: {{ ticket: {{ in: [message] }} }}\n"
+        ),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, stderr) = run(audit_with(&s, &server, cache.path(), Some(&file))).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        rest().await,
+        [
+            "/repos/octo/app/pulls/4/commits",
+            "/repos/octo/app/pulls/4/files"
+        ]
+    );
+}
+
 fn user_json(login: &str) -> Value {
     json!({ "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User", "site_admin": false })
 }

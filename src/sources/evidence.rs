@@ -720,9 +720,10 @@ async fn merged_from(
 
 /// A pull request's files and commits, read whole, as REST's lists give
 /// them; `None` where only REST gives the same facts (a renamed or copied
-/// file: REST names its previous path; a commit whose author is no GitHub
-/// user: REST names a bot account there; more than GitHub lists). With the
-/// number of commits GitHub counts.
+/// file: REST names its previous path; more than GitHub lists). A commit
+/// whose author is no GitHub user may be a bot's, which REST names and
+/// GraphQL does not: then the accounts are not exact. With the number of
+/// commits GitHub counts.
 async fn listed(
     gh: &GitHub,
     repo: &str,
@@ -772,15 +773,18 @@ async fn listed(
             "ADDED" | "DELETED" | "MODIFIED" | "CHANGED"
         )
     };
-    let by_user = |c: &GqlPullCommit| {
+    let named = |c: &GqlPullCommit| {
         c.commit
             .author
             .as_ref()
-            .is_some_and(|a| a.name.is_some() && a.email.is_some() && a.user.is_some())
+            .is_some_and(|a| a.name.is_some() && a.email.is_some())
     };
-    if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(by_user) {
+    if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(named) {
         return Ok((None, commit_count));
     }
+    let accounts_exact = commit_nodes
+        .iter()
+        .all(|c| c.commit.author.as_ref().is_some_and(|a| a.user.is_some()));
     let changed = file_nodes
         .into_iter()
         .map(|f| ChangedPath {
@@ -809,7 +813,14 @@ async fn listed(
             }
         })
         .collect();
-    Ok((Some(Listed { changed, commits }), commit_count))
+    Ok((
+        Some(Listed {
+            changed,
+            commits,
+            accounts_exact,
+        }),
+        commit_count,
+    ))
 }
 
 /// Merged pull requests kept on disk, one JSON file each, keyed by

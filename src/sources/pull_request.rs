@@ -78,6 +78,9 @@ pub async fn complete(
 pub struct Listed {
     pub changed: Vec<ChangedPath>,
     pub commits: Vec<Commit>,
+    /// Every commit's account is the one REST gives (else they serve only
+    /// when no rule needs accounts).
+    pub accounts_exact: bool,
 }
 
 /// [`complete`], with the files and commits `listed` already (used instead
@@ -143,8 +146,10 @@ pub async fn complete_from(
         }
     }
     let (files, commits) = match listed {
-        Some(listed) => (listed.changed, listed.commits),
-        None => {
+        Some(listed) if listed.accounts_exact || !wanted.accounts => {
+            (listed.changed, listed.commits)
+        }
+        _ => {
             let (files, commits) = futures_util::try_join!(
                 gh.all(&files_path, FILES_CAP),
                 gh.all(&commits_path, COMMITS_CAP)
