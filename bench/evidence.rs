@@ -2,7 +2,11 @@
 //! pull requests (N = 100 and 500), against a local mock of GitHub that
 //! delays every answer by DELAY. Requests sent together come back
 //! together, so wall time / DELAY is about the number of sequential rounds.
-//! Each N runs twice: first with an empty cache, then re-run on the cache.
+//! Each N runs twice: first with an empty cache, then re-run on the cache;
+//! once with each pull request's head commit in the clone (files and
+//! commits from git), once without (a squash merge whose branch is gone:
+//! files and commits from the same GraphQL queries; the REST lists the mock
+//! also serves are for a pull request GraphQL cannot describe exactly).
 //! Usage: cargo run --release --example evidence -- target/release/git-policy
 
 use std::process::Command;
@@ -32,38 +36,43 @@ async fn main() {
         .unwrap_or_else(|| String::from("target/release/git-policy"));
     let binary = std::fs::canonicalize(&binary)
         .unwrap_or_else(|e| panic!("{binary}: {e} (build it: cargo build --release)"));
-    for n in [100usize, 500] {
-        let dir = tempfile::tempdir().unwrap();
-        let shas = history(dir.path(), n);
-        let (base, shas) = (shas[0].clone(), shas[1..].to_vec());
-        let cache = tempfile::tempdir().unwrap();
-        for run in ["first run", "cached re-run"] {
-            let server = serve(&base, &shas).await;
-            let started = Instant::now();
-            let output = Command::new(&binary)
-                .current_dir(dir.path())
-                .env("GITHUB_API_URL", server.uri())
-                .env("GITHUB_TOKEN", "t")
-                .args([
-                    "--format", "json", "audit", "v0..HEAD", "--repo", "octo/app",
-                ])
-                .arg("--cache")
-                .arg(cache.path())
-                .output()
-                .unwrap();
-            let wall = started.elapsed();
-            let requests = server.received_requests().await.unwrap().len();
-            let v: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-            let changes = v["release"]["changes"].as_array().map_or(0, Vec::len);
-            println!(
-                "{n} pull requests, {run}: {requests} requests, {:.2} s with {} ms per answer -> {:.0} sequential rounds (exit {:?}, {changes} changes judged)",
-                wall.as_secs_f64(),
-                DELAY.as_millis(),
-                wall.as_secs_f64() / DELAY.as_secs_f64(),
-                output.status.code(),
-            );
-            if changes != n {
-                eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    for (local_heads, clone) in [
+        (true, "heads in the clone"),
+        (false, "heads not in the clone"),
+    ] {
+        for n in [100usize, 500] {
+            let dir = tempfile::tempdir().unwrap();
+            let shas = history(dir.path(), n);
+            let (base, shas) = (shas[0].clone(), shas[1..].to_vec());
+            let cache = tempfile::tempdir().unwrap();
+            for run in ["first run", "cached re-run"] {
+                let server = serve(&base, &shas, local_heads).await;
+                let started = Instant::now();
+                let output = Command::new(&binary)
+                    .current_dir(dir.path())
+                    .env("GITHUB_API_URL", server.uri())
+                    .env("GITHUB_TOKEN", "t")
+                    .args([
+                        "--format", "json", "audit", "v0..HEAD", "--repo", "octo/app",
+                    ])
+                    .arg("--cache")
+                    .arg(cache.path())
+                    .output()
+                    .unwrap();
+                let wall = started.elapsed();
+                let requests = server.received_requests().await.unwrap().len();
+                let v: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+                let changes = v["release"]["changes"].as_array().map_or(0, Vec::len);
+                println!(
+                    "{n} pull requests ({clone}), {run}: {requests} requests, {:.2} s with {} ms per answer -> {:.0} sequential rounds (exit {:?}, {changes} changes judged)",
+                    wall.as_secs_f64(),
+                    DELAY.as_millis(),
+                    wall.as_secs_f64() / DELAY.as_secs_f64(),
+                    output.status.code(),
+                );
+                if changes != n {
+                    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+                }
             }
         }
     }
@@ -133,7 +142,18 @@ fn history(dir: &std::path::Path, n: usize) -> Vec<String> {
     shas
 }
 
-async fn serve(first_base: &str, shas: &[String]) -> MockServer {
+/// The head commit of pull request `n`: its merge commit when the clone
+/// has the heads; else a commit only GitHub has (as after a squash merge
+/// whose branch was deleted), whose files and commits come from REST.
+fn head_of(n: usize, merge: &str, local_heads: bool) -> String {
+    if local_heads {
+        merge.to_owned()
+    } else {
+        format!("{n:040x}")
+    }
+}
+
+async fn serve(first_base: &str, shas: &[String], local_heads: bool) -> MockServer {
     let first_base = first_base.to_owned();
     let server = MockServer::start().await;
     let numbered: std::collections::HashMap<String, usize> = shas
@@ -146,13 +166,39 @@ async fn serve(first_base: &str, shas: &[String]) -> MockServer {
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         let mut repository = serde_json::Map::new();
         for line in body["query"].as_str().unwrap().lines() {
-            let Some((alias, rest)) = line.trim().split_once(": object(oid: \"") else {
-                continue;
-            };
-            let sha = &rest[..40];
-            let n = numbered[sha];
-            repository.insert(alias.to_owned(), json!({ "oid": sha, "author": { "user": { "login": "dev" } }, "signature": null,
-                "associatedPullRequests": { "totalCount": 1, "nodes": [{ "number": n, "mergedAt": MERGED_AT, "baseRefName": "main", "headRefOid": sha, "mergeCommit": { "oid": sha } }] } }));
+            let line = line.trim();
+            if let Some((alias, rest)) = line.split_once(": object(oid: \"") {
+                // Which pull request brought each commit.
+                let sha = &rest[..40];
+                let n = numbered[sha];
+                let head = head_of(n, sha, local_heads);
+                repository.insert(alias.to_owned(), json!({ "oid": sha, "author": { "user": { "login": "dev" } }, "signature": null,
+                    "associatedPullRequests": { "totalCount": 1, "nodes": [{ "number": n, "mergedAt": MERGED_AT, "baseRefName": "main", "headRefOid": head, "mergeCommit": { "oid": sha } }] } }));
+            } else if let Some((alias, rest)) = line.split_once(": pullRequest(number: ") {
+                // A merged pull request, with one approval and no label events.
+                let n: usize = rest.split(')').next().unwrap().parse().unwrap();
+                let sha = &by_number[n - 1];
+                let parent = if n == 1 {
+                    &first_base
+                } else {
+                    &by_number[n - 2]
+                };
+                let head = head_of(n, sha, local_heads);
+                let user = |login: &str| json!({ "__typename": "User", "login": login });
+                repository.insert(alias.to_owned(), json!({
+                    "number": n, "title": format!("EPL-{n} Change {n}"), "body": "", "author": user("dev"),
+                    "baseRefName": "main", "headRefName": format!("feature/EPL-{n}"), "baseRefOid": parent, "headRefOid": head,
+                    "milestone": null, "mergedAt": MERGED_AT, "mergedBy": user("dev"), "mergeCommit": { "oid": sha },
+                    "changedFiles": if local_heads { 0 } else { 1 },
+                    "files": { "totalCount": if local_heads { 0 } else { 1 }, "pageInfo": { "hasNextPage": false, "endCursor": if local_heads { Value::Null } else { json!("Y3Vyc29yOnYyOpHOAAAAAQ==") } },
+                        "nodes": if local_heads { json!([]) } else { json!([{ "path": format!("src/change{n}.rs"), "changeType": "ADDED" }]) } },
+                    "commits": { "totalCount": 1, "pageInfo": { "hasNextPage": false, "endCursor": "Y3Vyc29yOnYyOpHOAAAAAQ==" },
+                        "nodes": [{ "commit": { "oid": head, "message": format!("EPL-{n} Change {n}"), "parents": { "totalCount": 1 },
+                            "author": { "name": "Dev", "email": "dev@example.com", "user": { "login": "dev" } } } }] },
+                    "reviews": { "totalCount": 1, "pageInfo": { "hasNextPage": false, "endCursor": "Y3Vyc29yOnYyOpHOAAAAAQ==" },
+                        "nodes": [{ "author": user("reviewer"), "state": "APPROVED", "submittedAt": "2026-03-02T09:00:00Z", "commit": { "oid": head } }] },
+                    "timelineItems": { "pageInfo": { "hasNextPage": false, "endCursor": null }, "nodes": [] } }));
+            }
         }
         ResponseTemplate::new(200)
             .set_delay(DELAY)
@@ -163,44 +209,27 @@ async fn serve(first_base: &str, shas: &[String]) -> MockServer {
         .respond_with(graphql)
         .mount(&server)
         .await;
-    let pulls = move |request: &Request| {
+    // A pull request's files and commits, read through REST when the clone
+    // lacks its head.
+    let lists = move |request: &Request| {
         let parts: Vec<&str> = request.url.path().split('/').collect();
         let n: usize = parts[5].parse().unwrap();
-        let sha = &by_number[n - 1];
-        let body = match parts.get(6) {
-            Some(&"reviews") => {
-                json!([{ "user": { "login": "reviewer" }, "state": "APPROVED", "commit_id": sha, "submitted_at": "2026-03-02T09:00:00Z" }])
-            }
-            Some(_) => json!([]),
-            None => {
-                let parent = if n == 1 {
-                    first_base.clone()
-                } else {
-                    by_number[n - 2].clone()
-                };
-                json!({ "number": n, "title": format!("EPL-{n} Change {n}"), "body": null, "draft": false,
-                    "user": { "login": "dev" }, "labels": [], "milestone": null, "commits": 1, "changed_files": 0,
-                    "merged_at": MERGED_AT, "merge_commit_sha": sha, "merged_by": { "login": "dev" },
-                    "head": { "ref": format!("feature/EPL-{n}"), "sha": sha }, "base": { "ref": "main", "sha": parent } })
-            }
+        let head = format!("{n:040x}");
+        let body = if parts[6] == "files" {
+            json!([{ "sha": head, "filename": format!("src/change{n}.rs"), "status": "added", "additions": 1, "deletions": 0, "changes": 1, "previous_filename": null }])
+        } else {
+            json!([{ "sha": head, "commit": { "message": format!("EPL-{n} Change {n}"), "author": { "name": "Dev", "email": "dev@example.com", "date": MERGED_AT } },
+                "parents": [{ "sha": "0".repeat(40) }], "author": { "login": "dev" } }])
         };
         ResponseTemplate::new(200)
             .set_delay(DELAY)
             .set_body_json(body)
     };
     Mock::given(method("GET"))
-        .and(path_regex(r"^/repos/octo/app/pulls/[0-9]+(/reviews)?$"))
-        .respond_with(pulls.clone())
-        .mount(&server)
-        .await;
-    let timeline = |_: &Request| {
-        ResponseTemplate::new(200)
-            .set_delay(DELAY)
-            .set_body_json(json!([]))
-    };
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/repos/octo/app/issues/[0-9]+/timeline$"))
-        .respond_with(timeline)
+        .and(path_regex(
+            r"^/repos/octo/app/pulls/[0-9]+/(files|commits)$",
+        ))
+        .respond_with(lists)
         .mount(&server)
         .await;
     server

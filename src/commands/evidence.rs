@@ -159,12 +159,59 @@ async fn judge_range(
             None => direct.push((i, origin)),
         }
     }
-    work.bar.set_length((commits.len() + by_pull.len()) as u64);
+    // Each pull request's facts: from the cache, else read from GitHub in
+    // batches (one GraphQL query per 25 pull requests).
+    let mut known: HashMap<u64, (MergedPullRequest, bool, Option<pull_request::Listed>)> =
+        HashMap::new();
+    let mut unread: Vec<u64> = Vec::new();
+    for (number, (pull, _)) in &by_pull {
+        // Only merged pull requests whose merge commit is in the range get here.
+        let Some(merge) = pull.merge_commit.as_deref() else {
+            return Err(Fatal::new(format!(
+                "pull request #{number} has no merge commit: it cannot be judged as merged"
+            ))
+            .into());
+        };
+        let cached = match work.cache {
+            Some(cache) => match cache.get(work.repo, *number, merge, &pull.head_sha) {
+                Ok(found) => found,
+                Err(why) => {
+                    work.notes.borrow_mut().push(why);
+                    None
+                }
+            },
+            None => None,
+        };
+        match cached {
+            Some(merged) => {
+                known.insert(*number, (merged, true, None));
+            }
+            None => unread.push(*number),
+        }
+    }
+    work.bar
+        .set_length((commits.len() + unread.len() + by_pull.len()) as u64);
+    work.bar
+        .set_message(format!("reading {} merged pull requests", unread.len()));
+    for merged in
+        api::merged_pulls(work.gh, work.repo, &unread, &|n| work.bar.inc(n as u64)).await?
+    {
+        known.insert(merged.0.number, (merged.0, false, merged.1));
+    }
     work.bar
         .set_message(format!("re-judging {} merged pull requests", by_pull.len()));
-    let reads = by_pull
-        .into_values()
-        .map(|(pull, shas)| async move { judge_pull(work, &pull, shas).await });
+    let mut judged = Vec::with_capacity(by_pull.len());
+    for (number, (pull, shas)) in by_pull {
+        let Some((merged, from_cache, listed)) = known.remove(&number) else {
+            return Err(Fatal::new(format!("pull request #{number} was not read")).into());
+        };
+        judged.push((pull, merged, from_cache, listed, shas));
+    }
+    let reads = judged
+        .into_iter()
+        .map(|(pull, merged, from_cache, listed, shas)| async move {
+            judge_pull(work, &pull, merged, from_cache, listed, shas).await
+        });
     let mut changes: Vec<Change> = futures_util::stream::iter(reads)
         .buffered(CONCURRENCY)
         .try_collect()
@@ -208,29 +255,20 @@ async fn judge_range(
 
 /// One merged pull request: its facts (cache or API), the policy at its
 /// base commit, and the verdict of that policy on it as it stood at merge.
-async fn judge_pull(work: &Work<'_>, pull: &PullRef, shas: Vec<String>) -> Result<Change, Failure> {
-    // Only merged pull requests whose merge commit is in the range get here.
+async fn judge_pull(
+    work: &Work<'_>,
+    pull: &PullRef,
+    mut merged: MergedPullRequest,
+    from_cache: bool,
+    listed: Option<pull_request::Listed>,
+    shas: Vec<String>,
+) -> Result<Change, Failure> {
     let Some(merge) = pull.merge_commit.clone() else {
         return Err(Fatal::new(format!(
             "pull request #{} has no merge commit: it cannot be judged as merged",
             pull.number
         ))
         .into());
-    };
-    let cached = match work.cache {
-        Some(cache) => match cache.get(work.repo, pull.number, &merge, &pull.head_sha) {
-            Ok(found) => found,
-            Err(why) => {
-                work.notes.borrow_mut().push(why);
-                None
-            }
-        },
-        None => None,
-    };
-    let from_cache = cached.is_some();
-    let mut merged = match cached {
-        Some(m) => m,
-        None => pull_request::read_merged(work.gh, work.repo, pull.number).await?,
     };
     if merged.merge_commit_sha != merge {
         return Err(Fatal::new(format!(
@@ -259,7 +297,16 @@ async fn judge_pull(work: &Work<'_>, pull: &PullRef, shas: Vec<String>) -> Resul
     if !from_cache || (wanted.changes && !merged.commit_changes) {
         let mut at_merge = merged.at_merge();
         let mut notes = Vec::new();
-        pull_request::complete(work.gh, Some(work.git), &mut at_merge, wanted, &mut notes).await?;
+        // The files and commits GraphQL listed serve when the clone lacks them.
+        pull_request::complete_from(
+            work.gh,
+            Some(work.git),
+            &mut at_merge,
+            wanted,
+            &mut notes,
+            listed,
+        )
+        .await?;
         merged.changed = at_merge.changed;
         merged.commits = at_merge.commits;
         merged.changed_since = at_merge.changed_since;

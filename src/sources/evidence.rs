@@ -1,6 +1,8 @@
 //! Release evidence from GitHub: which pull request brought each commit of
-//! a range (GraphQL, 100 commits a query), and a disk cache of merged pull
-//! requests (their facts before the merge no longer change).
+//! a range (GraphQL, 100 commits a query), what each merged pull request
+//! was (GraphQL, 25 pull requests a query, with their reviews and label
+//! and title events), and a disk cache of merged pull requests (their facts
+//! before the merge no longer change).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,8 @@ use serde_json::Value;
 
 use super::Fatal;
 use super::github::{GitHub, MAX_ITEMS, Sha, decode};
-use crate::facts::MergedPullRequest;
+use super::pull_request::{COMMITS_CAP, FILES_CAP, Listed};
+use crate::facts::{ChangedPath, Commit, MergedPullRequest, Stage};
 
 /// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
 pub const BATCH: usize = 100;
@@ -246,6 +249,580 @@ async fn pulls_of(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<PullRef>, Fa
         .collect())
 }
 
+/// Pull requests read in one GraphQL query (aliases `p<number>`). With
+/// files, commits (and two parents each), reviews and timeline events asked
+/// 100 at a time, a query asks for at most 25 × (1 + 4 × 100 + 2 × 100) =
+/// 15,025 nodes (GitHub's limit: 500,000) and costs GitHub's rate limit
+/// about one point.
+pub const PULLS_PER_QUERY: usize = 25;
+/// Items of a connection asked for at a time (GraphQL's `first`: 100 at most).
+const PAGE: usize = 100;
+/// Pages of one connection read at most: 10,000 items, as the REST lists.
+const MAX_PAGES: usize = MAX_ITEMS / PAGE;
+
+// GitHub's limits: 100 items a page, 500,000 nodes a query (kept far below).
+const _: () = assert!(PAGE <= 100 && PULLS_PER_QUERY * (1 + 6 * PAGE) < 500_000 / 20);
+
+/// What is asked of each review.
+const REVIEWS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { author { __typename login } state submittedAt commit { oid } }";
+/// What is asked of the timeline: label changes and title changes.
+const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } }";
+const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT]";
+/// What is asked of each changed file.
+const FILES: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { path changeType }";
+/// What is asked of each commit (as REST's commit list gives it).
+const COMMITS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid message parents(first: 2) { totalCount } author { name email user { login } } } }";
+
+/// The GraphQL query for a batch of merged pull requests: the fields, the
+/// first 100 reviews and the first 100 label and title events of each.
+/// Only numbers are written into it; the repository goes in variables.
+pub fn pulls_query(numbers: &[u64]) -> String {
+    let mut q = String::from(
+        "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {\n",
+    );
+    for n in numbers {
+        q.push_str(&format!("  p{n}: pullRequest(number: {n}) {{ ...Pull }}\n"));
+    }
+    q.push_str("} }\n");
+    q.push_str(&format!(
+        "fragment Pull on PullRequest {{ number title body author {{ __typename login }} baseRefName headRefName baseRefOid headRefOid milestone {{ title }} mergedAt mergedBy {{ __typename login }} mergeCommit {{ oid }} changedFiles files(first: {PAGE}) {{ {FILES} }} commits(first: {PAGE}) {{ {COMMITS} }} reviews(first: {PAGE}) {{ {REVIEWS} }} timelineItems(first: {PAGE}, {TIMELINE_TYPES}) {{ {TIMELINE} }} }}\n"
+    ));
+    q
+}
+
+/// The merged pull requests `numbers` (each brought a commit of the range),
+/// [`PULLS_PER_QUERY`] a GraphQL query, [`CONCURRENCY`] queries at a time;
+/// a pull request with more than 100 reviews or timeline events is paged
+/// on, never cut short. `done` is told how many were read.
+pub async fn merged_pulls(
+    gh: &GitHub,
+    repo: &str,
+    numbers: &[u64],
+    done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<(MergedPullRequest, Option<Listed>)>, Fatal> {
+    use futures_util::stream::{StreamExt, TryStreamExt};
+    let batches = numbers.chunks(PULLS_PER_QUERY).map(|chunk| async move {
+        let read = pull_batch(gh, repo, chunk).await?;
+        done(chunk.len());
+        Ok::<_, Fatal>(read)
+    });
+    let read: Vec<Vec<(MergedPullRequest, Option<Listed>)>> = futures_util::stream::iter(batches)
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// An actor's login as REST writes it: GraphQL names a GitHub App's bot
+/// `name`, REST `name[bot]`; a deleted account (null) is `ghost`.
+#[derive(Deserialize)]
+struct GqlLogin {
+    #[serde(rename = "__typename")]
+    typename: String,
+    login: String,
+}
+
+fn login(actor: Option<GqlLogin>) -> String {
+    match actor {
+        None => String::from("ghost"),
+        Some(a) if a.typename == "Bot" && !a.login.ends_with("[bot]") => {
+            format!("{}[bot]", a.login)
+        }
+        Some(a) => a.login,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlPullRequest {
+    number: u64,
+    title: String,
+    body: String,
+    author: Option<GqlLogin>,
+    base_ref_name: String,
+    head_ref_name: String,
+    base_ref_oid: Sha,
+    head_ref_oid: Sha,
+    milestone: Option<GqlMilestone>,
+    merged_at: Option<String>,
+    merged_by: Option<GqlLogin>,
+    merge_commit: Option<GqlOid>,
+    changed_files: u64,
+    files: GqlPage<GqlFile>,
+    commits: GqlPage<GqlPullCommit>,
+    reviews: GqlPage<GqlReview>,
+    timeline_items: GqlPage<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlFile {
+    path: String,
+    change_type: String,
+}
+
+#[derive(Deserialize)]
+struct GqlPullCommit {
+    commit: GqlCommitDetail,
+}
+
+#[derive(Deserialize)]
+struct GqlCommitDetail {
+    oid: Sha,
+    message: String,
+    parents: GqlCount,
+    author: Option<GqlGitActor>,
+}
+
+#[derive(Deserialize)]
+struct GqlGitActor {
+    name: Option<String>,
+    email: Option<String>,
+    user: Option<GqlUser>,
+}
+
+#[derive(Deserialize)]
+struct GqlMilestone {
+    title: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlCount {
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlPage<T> {
+    /// Asked of reviews only.
+    total_count: Option<usize>,
+    page_info: GqlPageInfo,
+    nodes: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlPageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlReview {
+    author: Option<GqlLogin>,
+    state: GqlReviewState,
+    submitted_at: Option<String>,
+    commit: Option<GqlOid>,
+}
+
+/// `PullRequestReviewState`: any other value is off the schema.
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum GqlReviewState {
+    Approved,
+    ChangesRequested,
+    Commented,
+    Dismissed,
+    Pending,
+}
+
+impl GqlReviewState {
+    fn name(&self) -> &'static str {
+        match self {
+            GqlReviewState::Approved => "APPROVED",
+            GqlReviewState::ChangesRequested => "CHANGES_REQUESTED",
+            GqlReviewState::Commented => "COMMENTED",
+            GqlReviewState::Dismissed => "DISMISSED",
+            GqlReviewState::Pending => "PENDING",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlLabelled {
+    actor: Option<GqlLogin>,
+    created_at: String,
+    label: GqlLabel,
+}
+
+#[derive(Deserialize)]
+struct GqlLabel {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlRenamed {
+    created_at: String,
+    previous_title: String,
+    current_title: String,
+}
+
+/// The two lists of a pull request that may need more than one page.
+#[derive(Clone, Copy)]
+enum Connection {
+    Reviews,
+    Timeline,
+    Files,
+    Commits,
+}
+
+impl Connection {
+    fn field(self) -> &'static str {
+        match self {
+            Connection::Reviews => "reviews",
+            Connection::Timeline => "timelineItems",
+            Connection::Files => "files",
+            Connection::Commits => "commits",
+        }
+    }
+}
+
+/// Every page after the first of one list of pull request `number`.
+async fn rest_of<T: serde::de::DeserializeOwned>(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    connection: Connection,
+    mut page: GqlPageInfo,
+    into: &mut Vec<T>,
+) -> Result<(), Fatal> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+    let field = connection.field();
+    let (arguments, selection) = match connection {
+        Connection::Reviews => (String::new(), REVIEWS),
+        Connection::Timeline => (format!(", {TIMELINE_TYPES}"), TIMELINE),
+        Connection::Files => (String::new(), FILES),
+        Connection::Commits => (String::new(), COMMITS),
+    };
+    let query = format!(
+        "query($owner: String!, $name: String!, $number: Int!, $after: String!) {{ repository(owner: $owner, name: $name) {{ pullRequest(number: $number) {{ {field}(first: {PAGE}, after: $after{arguments}) {{ {selection} }} }} }} }}"
+    );
+    let what = format!(
+        "the {} of pull request {repo}#{number}",
+        match connection {
+            Connection::Reviews => "reviews",
+            Connection::Timeline => "timeline",
+            Connection::Files => "files",
+            Connection::Commits => "commits",
+        }
+    );
+    let mut pages = 1;
+    while page.has_next_page {
+        let Some(after) = page.end_cursor.take() else {
+            return Err(Fatal::new(format!(
+                "GitHub says {what} has another page but gives no cursor to it; the list cannot be read whole"
+            ))
+            .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+        };
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(Fatal::new(format!(
+                "{what} has more than {MAX_PAGES} pages ({} items at most are read); the answer cannot be trusted",
+                MAX_PAGES * PAGE
+            )));
+        }
+        let data = gh
+            .graphql_with(
+                &query,
+                serde_json::json!({ "owner": owner, "name": name, "number": number, "after": after }),
+            )
+            .await?;
+        let node = data
+            .get("repository")
+            .and_then(|r| r.get("pullRequest"))
+            .and_then(|p| p.get(field))
+            .filter(|c| c.is_object())
+            .ok_or_else(|| {
+                Fatal::new(format!("GitHub's answer about {what} (page {pages}) has no `{field}`"))
+                    .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving")
+            })?;
+        let next: GqlPage<T> = decode(
+            node,
+            &format!("the GraphQL query for {what} (page {pages})"),
+        )?;
+        into.extend(next.nodes);
+        page = next.page_info;
+    }
+    Ok(())
+}
+
+async fn pull_batch(
+    gh: &GitHub,
+    repo: &str,
+    numbers: &[u64],
+) -> Result<Vec<(MergedPullRequest, Option<Listed>)>, Fatal> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+    let data = gh
+        .graphql_with(
+            &pulls_query(numbers),
+            serde_json::json!({ "owner": owner, "name": name }),
+        )
+        .await?;
+    let what = "the GraphQL query for the range's merged pull requests";
+    let Some(repository) = data.get("repository").filter(|r| r.is_object()) else {
+        return Err(Fatal::new(format!(
+            "GitHub found no repository {owner}/{name} for {what}"
+        ))
+        .help("check --repo; a token without access to a private repository sees nothing"));
+    };
+    let mut out = Vec::with_capacity(numbers.len());
+    for &number in numbers {
+        let node = repository.get(format!("p{number}")).unwrap_or(&Value::Null);
+        if node.is_null() {
+            return Err(Fatal::new(format!(
+                "GitHub does not know pull request {repo}#{number}, yet it brought a commit of the range"
+            ))
+            .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+        }
+        let pull: GqlPullRequest = decode(node, &format!("{what} (#{number})"))?;
+        if pull.number != number {
+            return Err(Fatal::new(format!(
+                "GitHub answered about pull request #{} when asked about #{number}",
+                pull.number
+            ))
+            .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+        }
+        out.push(merged_from(gh, repo, pull).await?);
+    }
+    Ok(out)
+}
+
+/// One pull request's answer, its lists read whole, as facts.
+async fn merged_from(
+    gh: &GitHub,
+    repo: &str,
+    pull: GqlPullRequest,
+) -> Result<(MergedPullRequest, Option<Listed>), Fatal> {
+    let number = pull.number;
+    let listed = listed(gh, repo, number, pull.files, pull.commits).await?;
+    let (Some(merged_at), Some(merge_commit)) = (pull.merged_at, pull.merge_commit) else {
+        return Err(Fatal::new(format!(
+            "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
+        ))
+        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+    };
+    let mut reviews = pull.reviews.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Reviews,
+        pull.reviews.page_info,
+        &mut reviews,
+    )
+    .await?;
+    // Reviews are counted, so a list cut short is seen.
+    let counted = pull.reviews.total_count.ok_or_else(|| {
+        Fatal::new(format!(
+            "GitHub's answer about the reviews of pull request {repo}#{number} has no `totalCount`"
+        ))
+    })?;
+    if reviews.len() != counted {
+        return Err(Fatal::new(format!(
+            "GitHub counts {counted} reviews of pull request {repo}#{number} but listed {}; its approvals cannot be told",
+            reviews.len()
+        ))
+        .help("re-run the audit (a review may have been submitted or deleted meanwhile)"));
+    }
+    let mut events = pull.timeline_items.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Timeline,
+        pull.timeline_items.page_info,
+        &mut events,
+    )
+    .await?;
+    let mut label_events = Vec::new();
+    let mut renames = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let what = || format!("the timeline of pull request {repo}#{number} (event {i})");
+        match event.get("__typename").and_then(Value::as_str) {
+            Some(kind @ ("LabeledEvent" | "UnlabeledEvent")) => {
+                let e: GqlLabelled = decode(event, &what())?;
+                label_events.push(crate::facts::LabelEvent {
+                    label: e.label.name,
+                    actor: login(e.actor),
+                    added: kind == "LabeledEvent",
+                    at: e.created_at,
+                });
+            }
+            Some("RenamedTitleEvent") => {
+                let e: GqlRenamed = decode(event, &what())?;
+                renames.push(crate::facts::Rename {
+                    from: e.previous_title,
+                    to: e.current_title,
+                    at: e.created_at,
+                });
+            }
+            other => {
+                return Err(Fatal::new(format!(
+                    "GitHub's answer to {} is an event of a kind not asked for ({})",
+                    what(),
+                    crate::report::inert::one_line(&other.unwrap_or("none").chars().take(40).collect::<String>())
+                ))
+                .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+            }
+        }
+    }
+    let reviews: Vec<crate::facts::DatedReview> = reviews
+        .into_iter()
+        .map(|r| crate::facts::DatedReview {
+            author: login(r.author),
+            state: r.state.name().to_owned(),
+            // No commit: the review is fresh for no head.
+            commit: r.commit.map(|c| c.oid.0).unwrap_or_default(),
+            submitted_at: r.submitted_at,
+        })
+        .collect();
+    let mut times_read = vec![merged_at.as_str()];
+    times_read.extend(reviews.iter().filter_map(|r| r.submitted_at.as_deref()));
+    times_read.extend(label_events.iter().map(|e| e.at.as_str()));
+    times_read.extend(renames.iter().map(|r| r.at.as_str()));
+    if let Some(bad) = times_read
+        .iter()
+        .find(|t| chrono::DateTime::parse_from_rfc3339(t).is_err())
+    {
+        return Err(Fatal::new(format!(
+            "GitHub's answers about pull request {repo}#{number} hold a time that is not ISO 8601 (`{}`); what happened before the merge cannot be told",
+            crate::report::inert::one_line(&bad.chars().take(40).collect::<String>())
+        ))
+        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+    }
+    let merged = MergedPullRequest {
+        repo: repo.to_owned(),
+        number,
+        title: pull.title,
+        body: pull.body,
+        author: login(pull.author),
+        base: pull.base_ref_name,
+        head: pull.head_ref_name,
+        base_sha: pull.base_ref_oid.0,
+        head_sha: pull.head_ref_oid.0,
+        milestone: pull.milestone.map(|m| m.title),
+        merged_at,
+        merged_by: pull.merged_by.map(|a| login(Some(a))),
+        merge_commit_sha: merge_commit.oid.0,
+        declared_commits: listed.1 as u64,
+        declared_files: pull.changed_files,
+        reviews,
+        label_events,
+        renames,
+        ..MergedPullRequest::default()
+    };
+    Ok((merged, listed.0))
+}
+
+/// A pull request's files and commits, read whole, as REST's lists give
+/// them; `None` where only REST gives the same facts (a renamed or copied
+/// file: REST names its previous path; more than GitHub lists). A commit
+/// whose author is no GitHub user may be a bot's, which REST names and
+/// GraphQL does not: then the accounts are not exact. With the number of
+/// commits GitHub counts.
+async fn listed(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    files: GqlPage<GqlFile>,
+    commits: GqlPage<GqlPullCommit>,
+) -> Result<(Option<Listed>, usize), Fatal> {
+    let (Some(file_count), Some(commit_count)) = (files.total_count, commits.total_count) else {
+        return Err(Fatal::new(format!(
+            "GitHub's answer about the files and commits of pull request {repo}#{number} has no `totalCount`"
+        )));
+    };
+    if file_count > FILES_CAP || commit_count > COMMITS_CAP {
+        return Ok((None, commit_count));
+    }
+    let mut file_nodes = files.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Files,
+        files.page_info,
+        &mut file_nodes,
+    )
+    .await?;
+    let mut commit_nodes = commits.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Commits,
+        commits.page_info,
+        &mut commit_nodes,
+    )
+    .await?;
+    if file_nodes.len() != file_count || commit_nodes.len() != commit_count {
+        return Err(Fatal::new(format!(
+            "GitHub counts {file_count} files and {commit_count} commits of pull request {repo}#{number} but listed {} and {}; its changes cannot be told",
+            file_nodes.len(),
+            commit_nodes.len()
+        ))
+        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+    }
+    let plain = |f: &GqlFile| {
+        matches!(
+            f.change_type.as_str(),
+            "ADDED" | "DELETED" | "MODIFIED" | "CHANGED"
+        )
+    };
+    let named = |c: &GqlPullCommit| {
+        c.commit
+            .author
+            .as_ref()
+            .is_some_and(|a| a.name.is_some() && a.email.is_some())
+    };
+    if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(named) {
+        return Ok((None, commit_count));
+    }
+    let accounts_exact = commit_nodes
+        .iter()
+        .all(|c| c.commit.author.as_ref().is_some_and(|a| a.user.is_some()));
+    let changed = file_nodes
+        .into_iter()
+        .map(|f| ChangedPath {
+            path: f.path,
+            previous: None,
+        })
+        .collect();
+    let commits = commit_nodes
+        .into_iter()
+        .map(|c| {
+            let c = c.commit;
+            let author = c.author;
+            Commit {
+                sha: Some(c.oid.0),
+                // git shows a message up to its first NUL.
+                message: match c.message.split_once('\0') {
+                    Some((shown, _)) => shown.to_owned(),
+                    None => c.message,
+                },
+                author_name: author.as_ref().and_then(|a| a.name.clone()),
+                author_email: author.as_ref().and_then(|a| a.email.clone()),
+                account: author.and_then(|a| a.user).map(|u| u.login),
+                parents: c.parents.total_count as usize,
+                stage: Stage::PullRequest,
+                ..Commit::default()
+            }
+        })
+        .collect();
+    Ok((
+        Some(Listed {
+            changed,
+            commits,
+            accounts_exact,
+        }),
+        commit_count,
+    ))
+}
+
 /// Merged pull requests kept on disk, one JSON file each, keyed by
 /// repository, number, merge commit and head commit. An entry is read only
 /// when it is a regular file of this user that no one else may write, and
@@ -427,5 +1004,30 @@ mod tests {
         assert!(q.starts_with("query { repository(owner: \"octo\", name: \"app\")"));
         assert!(q.contains(&format!("c1: object(oid: \"{}\")", "b".repeat(40))));
         assert!(q.contains("associatedPullRequests(first: 5)"));
+    }
+
+    #[test]
+    fn a_pull_request_query_asks_for_each_by_alias_and_pages_its_lists() {
+        let q = pulls_query(&[3, 14]);
+        assert!(q.contains("repository(owner: $owner, name: $name)"));
+        assert!(q.contains("  p3: pullRequest(number: 3) { ...Pull }\n"));
+        assert!(q.contains("  p14: pullRequest(number: 14) { ...Pull }\n"));
+        assert!(q.contains("reviews(first: 100) { totalCount pageInfo { hasNextPage endCursor }"));
+        assert!(q.contains(
+            "timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT]) { pageInfo { hasNextPage endCursor }"
+        ));
+    }
+
+    #[test]
+    fn a_bot_is_named_as_rest_names_it() {
+        let actor = |typename: &str, login: &str| {
+            Some(GqlLogin {
+                typename: typename.to_owned(),
+                login: login.to_owned(),
+            })
+        };
+        assert_eq!(login(actor("Bot", "renovate")), "renovate[bot]");
+        assert_eq!(login(actor("User", "renovate")), "renovate");
+        assert_eq!(login(None), "ghost");
     }
 }

@@ -1087,9 +1087,19 @@ impl GitHub {
     /// POST one GraphQL query; its `data`. Retries what may pass on retry
     /// (5xx, throttling within the longest wait); an `errors` answer is exit 2.
     pub async fn graphql(&self, query: &str) -> Result<Value, Fatal> {
+        self.graphql_with(query, Value::Null).await
+    }
+
+    /// POST one GraphQL query with its `variables` (values GitHub sent,
+    /// such as page cursors, go there, never into the query's text).
+    pub async fn graphql_with(&self, query: &str, variables: Value) -> Result<Value, Fatal> {
         let url = graphql_url(&self.base);
         let what = "the GraphQL query (POST /graphql)";
-        let body = serde_json::json!({ "query": query });
+        let body = if variables.is_null() {
+            serde_json::json!({ "query": query })
+        } else {
+            serde_json::json!({ "query": query, "variables": variables })
+        };
         let mut last = None;
         for attempt in 1..=ATTEMPTS {
             self.requests.fetch_add(1, Ordering::Relaxed);

@@ -35,96 +35,6 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
     Ok(pr)
 }
 
-/// A merged pull request: the pull request, its reviews with their times,
-/// its timeline (labels, renames); one round of requests. Files and
-/// commits are left for [`complete`]. A pull request that is not merged is
-/// exit 2: only a merge is asked about.
-pub async fn read_merged(
-    gh: &GitHub,
-    repo: &str,
-    number: u64,
-) -> Result<crate::facts::MergedPullRequest, Fatal> {
-    #[derive(Deserialize)]
-    struct Merge {
-        merged_at: Option<String>,
-        merged_by: Option<ApiUser>,
-        merge_commit_sha: Option<Sha>,
-    }
-    #[derive(Deserialize)]
-    struct When {
-        submitted_at: Option<String>,
-    }
-    let (pr_path, reviews_path) = (
-        format!("/repos/{repo}/pulls/{number}"),
-        format!("/repos/{repo}/pulls/{number}/reviews"),
-    );
-    let (pr, reviews, (label_events, renames)) = futures_util::try_join!(
-        gh.get(&pr_path),
-        gh.all(&reviews_path, MAX_ITEMS),
-        super::github::timeline(gh, repo, number)
-    )?;
-    let what = format!("GET {pr_path}");
-    let merge: Merge = decode(&pr.0, &what)?;
-    let api: ApiPull = decode(&pr.0, &what)?;
-    let (Some(merged_at), Some(merge_commit)) = (merge.merged_at, merge.merge_commit_sha) else {
-        return Err(Fatal::new(format!(
-            "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
-        ))
-        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
-    };
-    let reviews_what = format!("GET {reviews_path}");
-    let times: Vec<When> = decode(&Value::Array(reviews.clone()), &reviews_what)?;
-    let reviews: Vec<ApiReview> = decode(&Value::Array(reviews), &reviews_what)?;
-    let pr = api.into_facts(repo);
-    let mut times_read = vec![merged_at.as_str()];
-    times_read.extend(times.iter().filter_map(|t| t.submitted_at.as_deref()));
-    times_read.extend(label_events.iter().map(|e| e.at.as_str()));
-    times_read.extend(renames.iter().map(|r| r.at.as_str()));
-    if let Some(bad) = times_read
-        .iter()
-        .find(|t| chrono::DateTime::parse_from_rfc3339(t).is_err())
-    {
-        return Err(Fatal::new(format!(
-            "GitHub's answers about pull request {repo}#{number} hold a time that is not ISO 8601 (`{}`); what happened before the merge cannot be told",
-            crate::report::inert::one_line(&bad.chars().take(40).collect::<String>())
-        ))
-        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
-    }
-    Ok(crate::facts::MergedPullRequest {
-        repo: repo.to_owned(),
-        number: pr.number,
-        title: pr.title,
-        body: pr.body,
-        author: pr.author,
-        base: pr.base,
-        head: pr.head,
-        base_sha: pr.base_sha,
-        head_sha: pr.head_sha,
-        milestone: pr.milestone,
-        merged_at,
-        merged_by: merge.merged_by.map(|u| u.login),
-        merge_commit_sha: merge_commit.0,
-        declared_commits: pr.declared_commits,
-        declared_files: pr.declared_files,
-        reviews: reviews
-            .into_iter()
-            .zip(times)
-            .map(|(review, when)| {
-                let review = review.into_facts();
-                crate::facts::DatedReview {
-                    author: review.author,
-                    state: review.state,
-                    commit: review.commit,
-                    submitted_at: when.submitted_at,
-                }
-            })
-            .collect(),
-        label_events,
-        renames,
-        ..crate::facts::MergedPullRequest::default()
-    })
-}
-
 /// What to gather about a pull request's commits beyond their messages.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CommitFacts {
@@ -169,6 +79,30 @@ pub async fn complete(
     pr: &mut PullRequest,
     wanted: CommitFacts,
     notes: &mut Vec<String>,
+) -> Result<(), Fatal> {
+    complete_from(gh, git, pr, wanted, notes, None).await
+}
+
+/// A pull request's files and commits as already read through GraphQL
+/// (whole, and only when REST would give the very same facts).
+#[derive(Clone, Debug, Default)]
+pub struct Listed {
+    pub changed: Vec<ChangedPath>,
+    pub commits: Vec<Commit>,
+    /// Every commit's account is the one REST gives (else they serve only
+    /// when no rule needs accounts).
+    pub accounts_exact: bool,
+}
+
+/// [`complete`], with the files and commits `listed` already (used instead
+/// of the two REST lists when the clone lacks the commits).
+pub async fn complete_from(
+    gh: &GitHub,
+    git: Option<&Repository>,
+    pr: &mut PullRequest,
+    wanted: CommitFacts,
+    notes: &mut Vec<String>,
+    listed: Option<Listed>,
 ) -> Result<(), Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
     if let Some(repo) = local {
@@ -222,12 +156,27 @@ pub async fn complete(
             .help(clone_help));
         }
     }
-    let (files, commits) = futures_util::try_join!(
-        gh.all(&files_path, FILES_CAP),
-        gh.all(&commits_path, COMMITS_CAP)
-    )?;
-    let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
-    let commits: Vec<ApiCommit> = decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
+    let (files, commits) = match listed {
+        Some(listed) if listed.accounts_exact || !wanted.accounts => {
+            (listed.changed, listed.commits)
+        }
+        _ => {
+            let (files, commits) = futures_util::try_join!(
+                gh.all(&files_path, FILES_CAP),
+                gh.all(&commits_path, COMMITS_CAP)
+            )?;
+            let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
+            let commits: Vec<ApiCommit> =
+                decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
+            (
+                files.into_iter().map(ApiFile::into_facts).collect(),
+                commits
+                    .into_iter()
+                    .map(ApiCommit::into_facts)
+                    .collect::<Result<Vec<Commit>, Fatal>>()?,
+            )
+        }
+    };
     for (listed, declared, what) in [
         (files.len(), pr.declared_files, "files"),
         (commits.len(), pr.declared_commits, "commits"),
@@ -239,10 +188,9 @@ pub async fn complete(
             .help(clone_help));
         }
     }
-    pr.changed = files.into_iter().map(ApiFile::into_facts).collect();
+    pr.changed = files;
     let mut read: Vec<Commit> = Vec::with_capacity(commits.len());
-    for commit in commits {
-        let mut commit = commit.into_facts()?;
+    for mut commit in commits {
         commit.branch = Some(pr.head.clone());
         // Without the clone, a revert is verified only against the pull
         // request's own earlier commits.
