@@ -32,7 +32,7 @@ pub const HOOK_KINDS: [SubjectKind; 2] = [SubjectKind::Commit, SubjectKind::Bran
 const MAGIC: &[u8] = b"git-policy node trees\n";
 /// Bumped when the encoding changes; the build is checked too, since another
 /// build may resolve the same YAML differently.
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 /// The build: version and the commit it was built from (`--version`), so a
 /// build from other sources (a developer's) never reads another's entries.
 const BUILD: &str = env!("GIT_POLICY_LONG_VERSION");
@@ -51,11 +51,16 @@ pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
     for (source, tree) in sources.iter().zip(trees) {
         bytes(&mut out, source.name.as_bytes());
         out.push(u8::from(source.builtin));
-        bytes(&mut out, source.text.as_bytes());
+        u32(&mut out, source.text.len() as u32);
         file(&mut out, tree);
     }
     let crc = checksum(&out);
     u32(&mut out, crc);
+    // The texts last, outside the checksum: they are compared in full with
+    // the files being loaded.
+    for source in sources {
+        out.extend_from_slice(source.text.as_bytes());
+    }
     out
 }
 
@@ -69,7 +74,18 @@ fn checksum(body: &[u8]) -> u32 {
 /// The trees of `sources` when `entry` was written for exactly these texts
 /// by this build; `None` otherwise.
 pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
-    let (body, crc) = entry.split_at_checked(entry.len().checked_sub(4)?)?;
+    let texts_len = sources
+        .iter()
+        .try_fold(0usize, |n, s| n.checked_add(s.text.len()))?;
+    let (checked, mut texts) = entry.split_at_checked(entry.len().checked_sub(texts_len)?)?;
+    for source in sources {
+        let (text, rest) = texts.split_at(source.text.len());
+        if text != source.text.as_bytes() {
+            return None;
+        }
+        texts = rest;
+    }
+    let (body, crc) = checked.split_at_checked(checked.len().checked_sub(4)?)?;
     if checksum(body).to_le_bytes() != crc {
         return None;
     }
@@ -85,7 +101,7 @@ pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
     for (index, source) in sources.iter().enumerate() {
         if r.bytes()? != source.name.as_bytes()
             || r.byte()? != u8::from(source.builtin)
-            || r.bytes()? != source.text.as_bytes()
+            || r.u32()? as usize != source.text.len()
         {
             return None;
         }
@@ -504,10 +520,17 @@ mod tests {
     fn an_entry_of_another_build_is_not_used() {
         let sources = sources();
         let entry = encode(&sources, &refs(&parsed(&sources)));
-        let mut body = entry[..entry.len() - 4].to_vec();
-        body[MAGIC.len()] = FORMAT + 1;
-        let crc = checksum(&body);
-        u32(&mut body, crc);
-        assert_eq!(decode(&body, &sources), None);
+        let texts: usize = sources.iter().map(|s| s.text.len()).sum();
+        let (checked, texts) = entry.split_at(entry.len() - texts);
+        let rewritten = |format: u8| {
+            let mut body = checked[..checked.len() - 4].to_vec();
+            body[MAGIC.len()] = format;
+            let crc = checksum(&body);
+            u32(&mut body, crc);
+            body.extend_from_slice(texts);
+            body
+        };
+        assert!(decode(&rewritten(FORMAT), &sources).is_some());
+        assert_eq!(decode(&rewritten(FORMAT + 1), &sources), None);
     }
 }
