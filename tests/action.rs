@@ -40,6 +40,16 @@ fn inputs_are_the_documented_ones() {
     assert_eq!(action["inputs"]["comment"]["default"], "auto");
     assert_eq!(action["inputs"]["request-reviews"]["default"], "true");
     assert_eq!(action["runs"]["using"], "composite");
+    // And every input is in the documentation's table of inputs.
+    let docs = std::fs::read_to_string(common::root().join("docs/github-action.md")).unwrap();
+    let table = docs.split("## Action inputs").nth(1).unwrap();
+    let table = table.split("\n## ").next().unwrap();
+    for name in &inputs {
+        assert!(
+            table.contains(&format!("| `{name}` |")),
+            "input `{name}` is not in docs/github-action.md's table"
+        );
+    }
 }
 
 #[test]
