@@ -19,6 +19,21 @@ fi
 cargo build --release --quiet
 bin=$root/target/release/git-policy
 
+# The released Linux build: static musl, as in the archives, the wheels and the
+# action (release.yml). Its start-up differs from the glibc build's (no dynamic
+# loader), so the hook is measured both ways. NO_MUSL=1 skips it.
+musl=x86_64-unknown-linux-musl
+musl_bin=
+if [ -z "${NO_MUSL:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$musl" || ! need musl-gcc; then
+    echo "installing the musl target (rustup) and musl-tools (Debian), the release build's toolchain…" >&2
+    rustup target add "$musl" >/dev/null
+    need musl-gcc || { apt-get update -qq && apt-get install -y -qq musl-tools >/dev/null; }
+  fi
+  CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release --quiet --target "$musl"
+  musl_bin=$root/target/$musl/release/git-policy
+fi
+
 if [ ! -d "$repo" ]; then
   echo "building $commits commits with git fast-import…" >&2
   git init -q -b main "$repo"
@@ -49,6 +64,13 @@ if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
   cargo install --quiet --locked --root "$tools" cocogitto
   cargo install --quiet --locked --root "$tools" committed --version 1.1.11
 fi
+# committed's own Linux release is static musl too (its post-release.yml).
+tools_musl=$work/tools-musl
+if [ -n "$musl_bin" ] && [ ! -x "$tools_musl/bin/committed" ]; then
+  echo "installing committed 1.1.11 built as its release is (static musl) into $tools_musl…" >&2
+  CC_x86_64_unknown_linux_musl=musl-gcc cargo install --quiet --locked --root "$tools_musl" \
+    committed --version 1.1.11 --target "$musl"
+fi
 echo "== check commit-msg on one message, whole process, side by side with committed (the same message file)"
 # A task branch, where the built-in pack accepts the commit (on `main` it is refused: P9).
 task=$work/task-repo
@@ -57,23 +79,55 @@ if [ ! -d "$task" ]; then
 fi
 # The hooks keep the parsed policy in .git/git-policy/ (warm-up runs write it);
 # the "first run" rows delete it before every run, as a changed policy would.
+# The VM's speed drifts within minutes: the rows run interleaved, in 15 blocks
+# of 40 runs each, and each row's median is over all 600 runs.
 # -i: with the built-in pack the commit on `main` is refused (P9), exit 1 by design
-hyperfine -N -i --warmup 50 --runs 500 --export-json "$work/commit-msg.json" \
-  -n 'git-policy check commit-msg (one-rule policy)' "$bin -C $repo --policy $policy check commit-msg $msg" \
-  -n 'git-policy check commit-msg (built-in pack, task branch: passes)' "$bin -C $task check commit-msg $msg" \
-  -n 'git-policy check commit-msg (built-in pack, main: refused)' "$bin -C $repo check commit-msg $msg" \
-  -n 'committed --commit-file (1.1.11, its default rules)' "$tools/bin/committed --commit-file $msg" \
-  -n '/bin/true' "/bin/true" \
-  -n 'git --version' "git --version"
+rows=(
+  -n 'git-policy, built-in pack, task branch (passes) [glibc: cargo install]' "$bin -C $task check commit-msg $msg"
+  -n 'committed --commit-file 1.1.11, its default rules [glibc: cargo install]' "$tools/bin/committed --commit-file $msg"
+  -n 'git-policy, built-in pack, main (refused) [glibc]' "$bin -C $repo check commit-msg $msg"
+  -n 'git-policy, one-rule policy [glibc]' "$bin -C $repo --policy $policy check commit-msg $msg"
+)
+if [ -n "$musl_bin" ]; then
+  rows+=(
+    -n 'git-policy, built-in pack, task branch (passes) [static musl: released]' "$musl_bin -C $task check commit-msg $msg"
+    -n 'committed --commit-file 1.1.11, its default rules [static musl: released]' "$tools_musl/bin/committed --commit-file $msg"
+  )
+fi
+rows+=(-n '/bin/true' /bin/true -n 'git --version' 'git --version')
+rm -f "$work"/commit-msg-*.json
+for block in $(seq 1 15); do
+  hyperfine -N -i --warmup 10 --runs 40 --export-json "$work/commit-msg-$block.json" "${rows[@]}" > /dev/null 2>&1
+done
 hyperfine -i --warmup 20 --runs 200 --export-json "$work/commit-msg-first.json" \
   --prepare "rm -f $task/.git/git-policy/node-trees" \
-  -n 'git-policy check commit-msg (built-in pack, task branch, first run: parses)' "$bin -C $task check commit-msg $msg"
-python3 - "$work/commit-msg.json" "$work/commit-msg-first.json" <<'PY'
-import json, sys
-for f in sys.argv[1:]:
+  -n 'git-policy, built-in pack, task branch, first run: parses [glibc]' "$bin -C $task check commit-msg $msg" > /dev/null 2>&1
+python3 - "$work" <<'PY'
+import glob, json, statistics, sys
+times = {}
+for f in sorted(glob.glob(sys.argv[1] + "/commit-msg-*.json")):
     for r in json.load(open(f))["results"]:
-        print(f"  {r['command']:<75} median {r['median'] * 1000:.2f} ms, mean {r['mean'] * 1000:.2f} ms")
+        times.setdefault(r["command"], []).extend(r["times"])
+for name, t in times.items():
+    print(f"  {name:<77} median {statistics.median(t) * 1000:.2f} ms ({len(t)} runs)")
+def ratio(build):
+    ours = [k for k in times if k.startswith("git-policy, built-in pack, task branch (passes) [" + build)]
+    theirs = [k for k in times if k.startswith("committed") and "[" + build in k]
+    if ours and theirs:
+        r = statistics.median(times[ours[0]]) / statistics.median(times[theirs[0]])
+        print(f"  git-policy / committed, {build} builds: {r:.2f}x")
+ratio("glibc")
+ratio("static musl")
 PY
+# Instructions do not move with the VM's load (when valgrind is installed).
+if need valgrind; then
+  count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/refs:/ {print $NF}'; }
+  echo "  instructions (callgrind), built-in pack on the task branch · committed:"
+  echo "    glibc:       $(count "$bin" -C "$task" check commit-msg "$msg") · $(count "$tools/bin/committed" --commit-file "$msg")"
+  if [ -n "$musl_bin" ]; then
+    echo "    static musl: $(count "$musl_bin" -C "$task" check commit-msg "$msg") · $(count "$tools_musl/bin/committed" --commit-file "$msg")"
+  fi
+fi
 echo "== check pr: GitHub API round-trips (local server, 250 ms per answer)"
 cargo run --quiet --release --example api-rounds -- "$bin"
 
@@ -111,4 +165,4 @@ hyperfine -N -i --warmup 5 --runs 30 --export-markdown "$work/short.md" \
   -n 'git-policy audit HEAD~1000..HEAD' "$bin -C $repo --policy $audit_policy audit $base..HEAD --page $short_page" \
   -n 'git log HEAD~1000..HEAD' "git -C $repo log --format=%H%n%B $base..HEAD"
 
-echo "results: $work/commits.md, $work/commit-msg.json, $work/audit.md, $work/short.md"
+echo "results: $work/commits.md, $work/commit-msg-*.json, $work/audit.md, $work/short.md"

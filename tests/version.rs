@@ -149,3 +149,71 @@ fn sarif_names_the_repository_as_the_drivers_information_uri() {
     );
     assert!(env!("CARGO_PKG_REPOSITORY").starts_with("https://"));
 }
+
+/// The release workflow's "Check the archived binary" step, run as written on an
+/// archive of a real static-pie program (what rustc builds for musl by default;
+/// `file` calls it "static-pie linked", and the step used to grep for
+/// "statically linked"), and on a dynamic one, which it must refuse.
+#[test]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn the_release_check_passes_a_static_pie_binary_and_refuses_a_dynamic_one() {
+    let release: Value = serde_saphyr::from_str(&read(".github/workflows/release.yml")).unwrap();
+    let script = release["jobs"]["build"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| {
+            step["name"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("Check the archived binary"))
+        })
+        .expect("release.yml checks the archived binary")["run"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let target = "x86_64-unknown-linux-musl";
+    let version = "9.9.9";
+    let check = |link: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.c"),
+            "#include <stdio.h>\nint main(void) { puts(\"git-policy 9.9.9 (test)\"); return 0; }\n",
+        )
+        .unwrap();
+        let built = Command::new("cc")
+            .args([link, "main.c", "-o", "git-policy"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "cc {link}: {built:?}");
+        std::fs::create_dir(dir.path().join("assets")).unwrap();
+        let archive = format!("assets/git-policy-v{version}-{target}.tar.gz");
+        assert!(
+            Command::new("tar")
+                .args(["-czf", &archive, "git-policy"])
+                .current_dir(dir.path())
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::fs::remove_file(dir.path().join("git-policy")).unwrap();
+        Command::new("bash")
+            .args(["-c", &script])
+            .env("TARGET", target)
+            .env("VERSION", version)
+            .env("RUNNER_ARCH_NAME", "X64")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let static_pie = check("-static-pie");
+    assert!(static_pie.status.success(), "{static_pie:?}");
+    let dynamic = check("-pie");
+    assert!(!dynamic.status.success(), "{dynamic:?}");
+    assert!(
+        String::from_utf8_lossy(&dynamic.stdout).contains(&format!(
+            "::error::the {target} binary is dynamically linked"
+        )),
+        "{dynamic:?}"
+    );
+}
