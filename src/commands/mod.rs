@@ -574,7 +574,12 @@ fn prepare_for(
 /// Renders a report in the chosen format and maps it to 0 or 1.
 pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
     match global.format {
-        Format::Human => out(&report::human::render_report(report, policy, global.style)),
+        Format::Human => {
+            // Streamed, each line made inert as it goes (a closed pipe is not an error).
+            let mut stdout = InertStdout::new();
+            let _ = report::human::write_report(report, policy, global.style, &mut stdout);
+            let _ = stdout.flush();
+        }
         Format::Json => {
             // A closed pipe (`| head`) is not an error of the check.
             let _ = report::json::write(report, policy, InertStdout::new());

@@ -19,15 +19,28 @@ pub struct Style {
     pub width: usize,
 }
 
+/// The human report: each finding with its snippet (or, past [`FULL_LIMIT`],
+/// one snippet per rule and a line per finding), the waived findings, the summary.
 pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_report(report, policy, style, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`render_report`] written piece by piece: 30,000 findings are never held
+/// as one text (the audit of a long history stays within its memory goal).
+pub fn write_report(
+    report: &Report,
+    policy: &Policy,
+    style: Style,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     if report.findings.len() <= FULL_LIMIT {
         for finding in &report.findings {
-            out.push_str(&render(
-                &diagnostic(finding, policy, None),
-                style.color,
-                style.width,
-            ));
+            out.write_all(
+                render(&diagnostic(finding, policy, None), style.color, style.width).as_bytes(),
+            )?;
         }
     } else {
         // Many findings: the rule's snippet once, then a line per finding.
@@ -45,32 +58,37 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
                 .collect();
             let first = of_rule[0];
             let summary = format!("{} from rule `{rule}`", plural(of_rule.len(), "finding"));
-            out.push_str(&render(
-                &diagnostic(first, policy, Some(summary)),
-                style.color,
-                style.width,
-            ));
+            out.write_all(
+                render(
+                    &diagnostic(first, policy, Some(summary)),
+                    style.color,
+                    style.width,
+                )
+                .as_bytes(),
+            )?;
             for f in &of_rule {
-                out.push_str(&line(f, style.color));
+                out.write_all(line(f, style.color).as_bytes())?;
             }
-            out.push('\n');
+            out.write_all(b"\n")?;
         }
     }
-    out.push_str(&waived(report, style.color));
+    out.write_all(waived(report, style.color).as_bytes())?;
     if let Some(release) = &report.release {
         match &release.evidence {
-            crate::evidence::Evidence::Checked(changes) => out.push_str(&format!(
-                "evidence: {}\n",
-                one_line(&crate::evidence::summary(changes))
-            )),
+            crate::evidence::Evidence::Checked(changes) => out.write_all(
+                format!(
+                    "evidence: {}\n",
+                    one_line(&crate::evidence::summary(changes))
+                )
+                .as_bytes(),
+            )?,
             crate::evidence::Evidence::NotChecked(_) => {
-                out.push_str("evidence: not checked\n");
+                out.write_all(b"evidence: not checked\n")?;
             }
             crate::evidence::Evidence::Off => {}
         }
     }
-    out.push_str(&summary(report, style.color));
-    out
+    out.write_all(summary(report, style.color).as_bytes())
 }
 
 /// The waived findings, each with its waiver: shown, not counted.
