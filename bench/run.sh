@@ -50,13 +50,21 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/10485
 echo "== git $(git --version | cut -d' ' -f3), $("$bin" --version)"
 
 echo "== check commits over $commits commits vs git log | grep"
+released=()
+if [ -n "$musl_bin" ]; then
+  released=(-n 'git-policy check commits (human) [static musl: released]' "$musl_bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1")
+fi
 hyperfine --warmup 1 --runs 10 --export-markdown "$work/commits.md" \
   -n 'git-policy check commits (human)' "$bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1" \
   -n 'git-policy check commits (json)' "$bin -C $repo --policy $policy --format json check commits HEAD > /dev/null; test \$? -eq 1" \
+  "${released[@]}" \
   -n 'git log | grep -cE' "git -C $repo log --format=%H%n%B | grep -cE '$pattern' > /dev/null"
 
 echo "== peak memory (max RSS), check commits over $commits commits"
 /usr/bin/time -f 'git-policy: %M KiB max RSS, %e s' "$bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
+if [ -n "$musl_bin" ]; then
+  /usr/bin/time -f 'git-policy [static musl: released]: %M KiB max RSS, %e s' "$musl_bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
+fi
 
 tools=$work/tools
 if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then

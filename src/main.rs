@@ -3,6 +3,19 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use git_policy::commands::{err, out};
 
+/// musl's allocator makes the released (static musl) build's walks of long
+/// histories ~35% slower than the glibc build; jemalloc closes the gap.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read at its start: one arena for the two threads (the
+/// default, four per core, keeps more freed pages: the audit of 100,000 commits
+/// would pass the 64 MiB goal).
+#[cfg(target_env = "musl")]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &[u8; 10] = b"narenas:1\0";
+
 fn main() -> ExitCode {
     // `Cli::try_parse`, without dropping the command tree afterwards: the
     // process ends soon and its memory goes back whole (a hook runs on every
