@@ -140,7 +140,13 @@ pub fn pull_request_change(
                 .as_deref()
                 .map(|c| format!("{}: ", crate::report::short_sha(c)))
                 .unwrap_or_default();
-            (f.rule.to_string(), format!("{about}{}", f.message))
+            let mut message = format!("{about}{}", f.message);
+            if let Some(edited) = &merged.body_edited_at {
+                message.push_str(&format!(
+                    " (its description was edited after the merge, at {edited}: the text the gate judged cannot be read, so it counts as empty)"
+                ));
+            }
+            (f.rule.to_string(), message)
         })
         .collect();
     let expedited = crate::engine::expedited_grant(policy, pr).map(|(label, by, teams)| {

@@ -192,6 +192,9 @@ pub struct MergedPullRequest {
     pub title: String,
     /// The description now: GitHub keeps no history of it through its API.
     pub body: String,
+    /// When the description was edited after the merge (ISO 8601): then the
+    /// text the gate judged is unknown, and `at_merge` holds it empty.
+    pub body_edited_at: Option<String>,
     pub author: String,
     pub base: String,
     pub head: String,
@@ -243,8 +246,8 @@ pub fn at_or_before(a: &str, b: &str) -> bool {
 impl MergedPullRequest {
     /// The pull request as it stood when it was merged: the reviews
     /// submitted by then, the labels it carried then (its timeline
-    /// replayed), its title then, not a draft; files, commits and
-    /// description as merged.
+    /// replayed), its title then, not a draft; files and commits as merged;
+    /// the description as it reads now, or empty if edited after the merge.
     pub fn at_merge(&self) -> PullRequest {
         let before = |at: &str| at_or_before(at, &self.merged_at);
         let label_events: Vec<LabelEvent> = self
@@ -270,7 +273,13 @@ impl MergedPullRequest {
             repo: self.repo.clone(),
             number: self.number,
             title,
-            body: self.body.clone(),
+            // Edited after the merge: what the gate saw cannot be read, and
+            // today's text may have been written to pass (fail closed).
+            body: if self.body_edited_at.is_some() {
+                String::new()
+            } else {
+                self.body.clone()
+            },
             draft: false,
             labels,
             author: self.author.clone(),

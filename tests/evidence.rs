@@ -998,3 +998,85 @@ async fn a_commit_without_a_github_user_costs_rest_only_when_a_rule_matches_acco
 fn user_json(login: &str) -> Value {
     json!({ "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User", "site_admin": false })
 }
+
+/// A description edited after the merge is not the one the gate judged, and
+/// GitHub's API keeps no earlier text: it counts as empty (today's text may
+/// have been written to pass). Edited before the merge, it is the text judged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_description_edited_after_the_merge_counts_as_empty() {
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets:\n  jira: { pattern: '\\bEPL-[0-9]+\\b' }\nrules:\n  - id: testing-notes\n    on: [pull_request]\n    require:\n      sections: [Testing]\n",
+    );
+    repo.git(&["add", "."]);
+    repo.commit("EPL-0 initial policy");
+    repo.git(&["tag", "v1.0.0"]);
+    let mut commits = Vec::new();
+    for (number, title) in [
+        (11, "EPL-11 Edited before the merge"),
+        (12, "EPL-12 Edited after it"),
+    ] {
+        let sha = repo.commit(title);
+        commits.push((
+            sha,
+            Some(Pull {
+                number,
+                title,
+                reviews: vec![],
+                labels: vec![],
+                merged_by: "dev",
+            }),
+        ));
+    }
+    let s = Scenario { repo, commits };
+    let mut graph = graph(&s);
+    for (number, edited) in [(11, BEFORE), (12, AFTER)] {
+        let node = &mut graph.pulls.get_mut(&number).unwrap().0;
+        node["body"] = json!("## Testing\n\nRan the whole suite against staging.\n");
+        node["lastEditedAt"] = json!(edited);
+    }
+    let server = serve_graph(graph).await;
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(11), "passed".to_owned()),
+            (json!(12), "failed".to_owned())
+        ]
+    );
+    let messages = evidence_messages(&v);
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0].starts_with("pull request #12 (EPL-12 Edited after it) was merged while `testing-notes` failed: ")
+            && messages[0].contains(&format!("(its description was edited after the merge, at {AFTER}: the text the gate judged cannot be read, so it counts as empty)")),
+        "{messages:#?}"
+    );
+    // Never edited: the description is the one judged.
+    let mut graph = super_graph_never_edited(&s);
+    for number in [11, 12] {
+        graph.pulls.get_mut(&number).unwrap().0["lastEditedAt"] = Value::Null;
+    }
+    let server = serve_graph(graph).await;
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(code, 0, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(11), "passed".to_owned()),
+            (json!(12), "passed".to_owned())
+        ]
+    );
+}
+
+/// The scenario's graph, each description holding a `Testing` section.
+fn super_graph_never_edited(s: &Scenario) -> Graph {
+    let mut graph = graph(s);
+    for (node, _) in graph.pulls.values_mut() {
+        node["body"] = json!("## Testing\n\nRan the whole suite against staging.\n");
+    }
+    graph
+}

@@ -285,7 +285,7 @@ pub fn pulls_query(numbers: &[u64]) -> String {
     }
     q.push_str("} }\n");
     q.push_str(&format!(
-        "fragment Pull on PullRequest {{ number title body author {{ __typename login }} baseRefName headRefName baseRefOid headRefOid milestone {{ title }} mergedAt mergedBy {{ __typename login }} mergeCommit {{ oid }} changedFiles files(first: {PAGE}) {{ {FILES} }} commits(first: {PAGE}) {{ {COMMITS} }} reviews(first: {PAGE}) {{ {REVIEWS} }} timelineItems(first: {PAGE}, {TIMELINE_TYPES}) {{ {TIMELINE} }} }}\n"
+        "fragment Pull on PullRequest {{ number title body author {{ __typename login }} baseRefName headRefName baseRefOid headRefOid milestone {{ title }} lastEditedAt mergedAt mergedBy {{ __typename login }} mergeCommit {{ oid }} changedFiles files(first: {PAGE}) {{ {FILES} }} commits(first: {PAGE}) {{ {COMMITS} }} reviews(first: {PAGE}) {{ {REVIEWS} }} timelineItems(first: {PAGE}, {TIMELINE_TYPES}) {{ {TIMELINE} }} }}\n"
     ));
     q
 }
@@ -344,6 +344,8 @@ struct GqlPullRequest {
     base_ref_oid: Sha,
     head_ref_oid: Sha,
     milestone: Option<GqlMilestone>,
+    /// When the description was last edited (`None`: never).
+    last_edited_at: Option<String>,
     merged_at: Option<String>,
     merged_by: Option<GqlLogin>,
     merge_commit: Option<GqlOid>,
@@ -681,6 +683,7 @@ async fn merged_from(
         })
         .collect();
     let mut times_read = vec![merged_at.as_str()];
+    times_read.extend(pull.last_edited_at.as_deref());
     times_read.extend(reviews.iter().filter_map(|r| r.submitted_at.as_deref()));
     times_read.extend(label_events.iter().map(|e| e.at.as_str()));
     times_read.extend(renames.iter().map(|r| r.at.as_str()));
@@ -694,11 +697,17 @@ async fn merged_from(
         ))
         .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
     }
+    // A description edited after the merge is not the one the gate judged,
+    // and GitHub's API keeps no earlier text to read instead.
+    let body_edited_at = pull
+        .last_edited_at
+        .filter(|edited| !crate::facts::at_or_before(edited, &merged_at));
     let merged = MergedPullRequest {
         repo: repo.to_owned(),
         number,
         title: pull.title,
         body: pull.body,
+        body_edited_at,
         author: login(pull.author),
         base: pull.base_ref_name,
         head: pull.head_ref_name,
@@ -833,7 +842,7 @@ pub struct Cache {
 }
 
 /// Version of the entries' format; entries of another are ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// Largest entry read back.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
