@@ -179,6 +179,18 @@ pub struct Rename {
     pub at: String,
 }
 
+/// A pull request's milestone set or cleared (a `milestoned` or
+/// `demilestoned` timeline event).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneEvent {
+    pub title: String,
+    /// Set (`milestoned`) or cleared (`demilestoned`).
+    pub added: bool,
+    /// When (ISO 8601, UTC).
+    pub at: String,
+}
+
 /// A merged pull request as the API describes it now, with the times that
 /// let it be seen as it stood when it was merged ([`Self::at_merge`]).
 /// Only merged pull requests are described: their facts before the merge
@@ -200,6 +212,7 @@ pub struct MergedPullRequest {
     pub head: String,
     pub base_sha: String,
     pub head_sha: String,
+    /// The milestone now; the one at the merge is replayed from `milestone_events`.
     pub milestone: Option<String>,
     /// ISO 8601, UTC.
     pub merged_at: String,
@@ -212,6 +225,9 @@ pub struct MergedPullRequest {
     /// Every label event and title change of its timeline, in order.
     pub label_events: Vec<LabelEvent>,
     pub renames: Vec<Rename>,
+    /// Every milestone event of its timeline, in order: the milestone at the
+    /// merge is replayed from them, as the labels are.
+    pub milestone_events: Vec<MilestoneEvent>,
     /// Files and commits as merged; `commit_changes`: each commit's own
     /// files were read too.
     pub changed: Vec<ChangedPath>,
@@ -285,7 +301,16 @@ impl MergedPullRequest {
             author: self.author.clone(),
             base: self.base.clone(),
             head: self.head.clone(),
-            milestone: self.milestone.clone(),
+            // Replayed from the events up to the merge: a milestone set
+            // later does not count.
+            milestone: self.milestone_events.iter().filter(|e| before(&e.at)).fold(
+                None,
+                |now, e| match (e.added, now) {
+                    (true, _) => Some(e.title.clone()),
+                    (false, Some(t)) if t != e.title => Some(t),
+                    (false, _) => None,
+                },
+            ),
             changed: self.changed.clone(),
             commits: self.commits.clone(),
             head_sha: self.head_sha.clone(),

@@ -287,7 +287,7 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
             } else if query.contains("commits(first: 100, after: $after)") {
                 ("commits", page(&lists.commits, Some(after), true))
             } else {
-                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT])"), "{query}");
+                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT])"), "{query}");
                 ("timelineItems", page(&lists.timeline, Some(after), false))
             };
             return ResponseTemplate::new(200).set_body_json(
@@ -1079,4 +1079,86 @@ fn super_graph_never_edited(s: &Scenario) -> Graph {
         node["body"] = json!("## Testing\n\nRan the whole suite against staging.\n");
     }
     graph
+}
+
+/// The milestone a pull request had when it merged is replayed from its
+/// timeline's `milestoned` / `demilestoned` events, as its labels are: one
+/// set after the merge does not count, one cleared after it still does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_milestone_is_the_one_it_had_at_merge() {
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\nrules:\n  - id: planned\n    on: [pull_request]\n    require:\n      milestone: true\n",
+    );
+    repo.git(&["add", "."]);
+    repo.commit("EPL-0 initial policy");
+    repo.git(&["tag", "v1.0.0"]);
+    // (number, title, milestone now, its timeline's milestone events)
+    type Case = (u64, &'static str, Value, Vec<(&'static str, &'static str)>);
+    let cases: [Case; 3] = [
+        (
+            21,
+            "EPL-21 Planned before the merge",
+            json!({ "title": "Sprint 1" }),
+            vec![("MilestonedEvent", BEFORE)],
+        ),
+        (
+            22,
+            "EPL-22 Planned after it",
+            json!({ "title": "Sprint 1" }),
+            vec![("MilestonedEvent", AFTER)],
+        ),
+        (
+            23,
+            "EPL-23 Unplanned after it",
+            Value::Null,
+            vec![("MilestonedEvent", BEFORE), ("DemilestonedEvent", AFTER)],
+        ),
+    ];
+    let mut commits = Vec::new();
+    for (number, title, _, _) in &cases {
+        let sha = repo.commit(title);
+        commits.push((
+            sha,
+            Some(Pull {
+                number: *number,
+                title,
+                reviews: vec![],
+                labels: vec![],
+                merged_by: "dev",
+            }),
+        ));
+    }
+    let s = Scenario { repo, commits };
+    let mut graph = graph(&s);
+    for (number, _, milestone, events) in &cases {
+        let events: Vec<Value> = events
+            .iter()
+            .map(|(kind, at)| json!({ "__typename": kind, "createdAt": at, "milestoneTitle": "Sprint 1" }))
+            .collect();
+        let node = &mut graph.pulls.get_mut(number).unwrap().0;
+        node["milestone"] = milestone.clone();
+        node["timelineItems"] = page(&events, None, false);
+    }
+    let server = serve_graph(graph).await;
+    let cache = tempfile::tempdir().unwrap();
+    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(21), "passed".to_owned()),
+            (json!(22), "failed".to_owned()),
+            (json!(23), "passed".to_owned())
+        ]
+    );
+    let messages = evidence_messages(&v);
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert!(
+        messages[0].starts_with(
+            "pull request #22 (EPL-22 Planned after it) was merged while `planned` failed: "
+        ),
+        "{messages:#?}"
+    );
 }

@@ -266,8 +266,8 @@ const _: () = assert!(PAGE <= 100 && PULLS_PER_QUERY * (1 + 6 * PAGE) < 500_000 
 /// What is asked of each review.
 const REVIEWS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { author { __typename login } state submittedAt commit { oid } }";
 /// What is asked of the timeline: label changes and title changes.
-const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } }";
-const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT]";
+const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } ... on MilestonedEvent { createdAt milestoneTitle } ... on DemilestonedEvent { createdAt milestoneTitle } }";
+const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT]";
 /// What is asked of each changed file.
 const FILES: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { path changeType }";
 /// What is asked of each commit (as REST's commit list gives it).
@@ -463,6 +463,13 @@ struct GqlRenamed {
     current_title: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlMilestoned {
+    created_at: String,
+    milestone_title: String,
+}
+
 /// The two lists of a pull request that may need more than one page.
 #[derive(Clone, Copy)]
 enum Connection {
@@ -642,6 +649,7 @@ async fn merged_from(
     .await?;
     let mut label_events = Vec::new();
     let mut renames = Vec::new();
+    let mut milestone_events = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let what = || format!("the timeline of pull request {repo}#{number} (event {i})");
         match event.get("__typename").and_then(Value::as_str) {
@@ -651,6 +659,14 @@ async fn merged_from(
                     label: e.label.name,
                     actor: login(e.actor),
                     added: kind == "LabeledEvent",
+                    at: e.created_at,
+                });
+            }
+            Some(kind @ ("MilestonedEvent" | "DemilestonedEvent")) => {
+                let e: GqlMilestoned = decode(event, &what())?;
+                milestone_events.push(crate::facts::MilestoneEvent {
+                    title: e.milestone_title,
+                    added: kind == "MilestonedEvent",
                     at: e.created_at,
                 });
             }
@@ -687,6 +703,7 @@ async fn merged_from(
     times_read.extend(reviews.iter().filter_map(|r| r.submitted_at.as_deref()));
     times_read.extend(label_events.iter().map(|e| e.at.as_str()));
     times_read.extend(renames.iter().map(|r| r.at.as_str()));
+    times_read.extend(milestone_events.iter().map(|e| e.at.as_str()));
     if let Some(bad) = times_read
         .iter()
         .find(|t| chrono::DateTime::parse_from_rfc3339(t).is_err())
@@ -722,6 +739,7 @@ async fn merged_from(
         reviews,
         label_events,
         renames,
+        milestone_events,
         ..MergedPullRequest::default()
     };
     Ok((merged, listed.0))
@@ -1023,7 +1041,7 @@ mod tests {
         assert!(q.contains("  p14: pullRequest(number: 14) { ...Pull }\n"));
         assert!(q.contains("reviews(first: 100) { totalCount pageInfo { hasNextPage endCursor }"));
         assert!(q.contains(
-            "timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT]) { pageInfo { hasNextPage endCursor }"
+            "timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT]) { pageInfo { hasNextPage endCursor }"
         ));
     }
 
