@@ -847,13 +847,19 @@ async fn a_long_list_stays_short_and_commit_subjects_are_inert() {
     let out = gh.run(&["--comment"]).await;
     assert_eq!(code(&out), 1, "{}", text(&out));
     let body = gh.the_comment();
-    assert!(body.contains("### ❌ git-policy: 20 things left"), "{body}");
-    assert_eq!(body.matches("**Commits**").count(), 15, "{body}");
-    assert!(body.contains("… and 5 more in the job summary."), "{body}");
+    // Twenty commits failing one rule the same way are one thing to fix.
+    assert!(body.contains("### ❌ git-policy: 1 thing left"), "{body}");
+    assert_eq!(body.matches("**Commits**").count(), 1, "{body}");
     assert!(
-        body.contains("commit `c0ffee0000`") && body.contains("commit `c0ffee0e00`"),
+        body.contains("1. **Commits**: 20 commits: `c0ffee0000` “"),
         "{body}"
     );
+    assert!(
+        body.contains("`c0ffee0400` “") && !body.contains("`c0ffee0500`"),
+        "five commits named: {body}"
+    );
+    assert!(body.contains(", and 15 more · "), "{body}");
+    assert!(body.contains("`commit-ticket`"), "{body}");
     let rendered = outside_code_spans(&body);
     for forbidden in ["@octo", "<img", "![", "](https://evil"] {
         assert!(!rendered.contains(forbidden), "{forbidden:?} in {body}");
@@ -861,4 +867,28 @@ async fn a_long_list_stays_short_and_commit_subjects_are_inert() {
     // A subject is cut to 80 characters on its line.
     assert!(!body.contains(&"long subject ".repeat(6)), "{body}");
     assert!(body.len() < 8_000, "{} bytes", body.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_things_left_show_fifteen_and_say_how_many_more() {
+    // Twenty commit rules, each failing the one commit: twenty items.
+    let rules: String = (0..20)
+        .map(|i| format!("  - id: commit-ticket-{i:02}\n    on: [commit]\n    require: {{ ticket: {{ in: [message] }} }}\n"))
+        .collect();
+    let policy = format!("{POLICY}{rules}");
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["src/login.rs"], &policy).await;
+    let sha = format!("c0ffee{}", "0".repeat(34));
+    gh.with(|s| s.commits = vec![commit(&sha, "Retry the login")]);
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let body = gh.the_comment();
+    assert!(body.contains("### ❌ git-policy: 20 things left"), "{body}");
+    assert_eq!(body.matches("**Commits**").count(), 15, "{body}");
+    assert!(
+        body.contains("`commit-ticket-14`") && !body.contains("`commit-ticket-15`"),
+        "{body}"
+    );
+    assert!(body.contains("… and 5 more in the job summary."), "{body}");
 }

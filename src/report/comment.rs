@@ -91,20 +91,41 @@ pub fn render(c: &Comment<'_>) -> String {
         .iter()
         .filter(|f| f.level != Level::Error)
         .collect();
-    if errors.is_empty() {
+    // Commits failing a rule the same way are one item: twenty commits
+    // without a ticket are one thing to fix, not twenty lines.
+    let mut items: Vec<(usize, Vec<&Finding>)> = Vec::new();
+    for (part, f) in errors {
+        let same = |g: &(usize, Vec<&Finding>)| {
+            let first = g.1[0];
+            f.commit.is_some()
+                && first.commit.is_some()
+                && first.rule == f.rule
+                && first.message == f.message
+                && first.help == f.help
+        };
+        match items.iter_mut().find(|g| same(g)) {
+            Some(group) => group.1.push(f),
+            None => items.push((part, vec![f])),
+        }
+    }
+    if items.is_empty() {
         out.push_str("### ✅ git-policy: all requirements met\n");
     } else {
         out.push_str(&format!(
             "### ❌ git-policy: {} left before this can merge\n\n",
-            plural(errors.len(), "thing")
+            plural(items.len(), "thing")
         ));
-        for (i, (part, f)) in errors.iter().take(ITEMS_SHOWN).enumerate() {
-            out.push_str(&format!("{}. {}\n", i + 1, item(c, *part, f)));
+        for (i, (part, group)) in items.iter().take(ITEMS_SHOWN).enumerate() {
+            let shown = match group.as_slice() {
+                [f] => item(c, *part, f),
+                many => commits_item(c, many),
+            };
+            out.push_str(&format!("{}. {shown}\n", i + 1));
         }
-        if errors.len() > ITEMS_SHOWN {
+        if items.len() > ITEMS_SHOWN {
             out.push_str(&format!(
                 "\n… and {} more in the job summary.\n",
-                errors.len() - ITEMS_SHOWN
+                items.len() - ITEMS_SHOWN
             ));
         }
     }
@@ -183,21 +204,53 @@ fn item(c: &Comment<'_>, part: usize, f: &Finding) -> String {
     format!("**{}**: {}", PARTS[part], line(c, f))
 }
 
+/// Commits shown by name in a group; the job summary lists every one.
+const COMMITS_SHOWN: usize = 5;
+
+/// Several commits failing a rule the same way, as one item.
+fn commits_item(c: &Comment<'_>, group: &[&Finding]) -> String {
+    let mut named: Vec<String> = group
+        .iter()
+        .take(COMMITS_SHOWN)
+        .map(|f| commit_named(f, "").trim_end().to_owned())
+        .collect();
+    if group.len() > COMMITS_SHOWN {
+        named.push(format!("and {} more", group.len() - COMMITS_SHOWN));
+    }
+    let prefix = format!("{} commits: {} · ", group.len(), named.join(", "));
+    format!("**{}**: {}", PARTS[6], line_after(c, group[0], prefix))
+}
+
+/// `<word><sha> “<subject>” `, inert.
+fn commit_named(f: &Finding, word: &str) -> String {
+    let mut text = String::new();
+    if let Some(sha) = &f.commit {
+        text.push_str(&format!("{word}{} ", comment_code(short_sha(sha))));
+        if let Some(subject) = &f.commit_subject {
+            text.push_str(&format!("“{}” ", comment_text(&shorten(subject, 80))));
+        }
+    }
+    text
+}
+
 /// A finding on one line: what is missing, how to fix it, who was asked,
 /// the rule and its docs.
 fn line(c: &Comment<'_>, f: &Finding) -> String {
+    let prefix = if f.commit.is_some() {
+        format!("{}· ", commit_named(f, "commit "))
+    } else {
+        String::new()
+    };
+    line_after(c, f, prefix)
+}
+
+/// [`line`] with `prefix` (already inert) before the message.
+fn line_after(c: &Comment<'_>, f: &Finding, prefix: String) -> String {
     let mut message: &str = &f.message;
     if let Some((own, _)) = message.split_once(ALSO_MISSING) {
         message = own;
     }
-    let mut text = String::new();
-    if let Some(sha) = &f.commit {
-        text.push_str(&format!("commit {} ", comment_code(short_sha(sha))));
-        if let Some(subject) = &f.commit_subject {
-            text.push_str(&format!("“{}” ", comment_text(&shorten(subject, 80))));
-        }
-        text.push_str("· ");
-    }
+    let mut text = prefix;
     text.push_str(&comment_rich(&shorten(message, MESSAGE_SHOWN)));
     let mut tail = Vec::new();
     if let Some(help) = &f.help {
