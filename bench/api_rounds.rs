@@ -23,7 +23,8 @@ async fn main() {
     let server = MockServer::start().await;
     let pr = json!({ "number": 42, "title": "EPL-1 Widen the VPC", "body": null, "draft": false,
         "user": { "login": "dev" }, "labels": [{ "name": "bug" }], "milestone": { "title": "Sprint 9" },
-        "head": { "ref": "bugfix/EPL-1-vpc", "sha": HEAD }, "base": { "ref": "main", "sha": "2222222222222222222222222222222222222222" } });
+        "head": { "ref": "bugfix/EPL-1-vpc", "sha": HEAD }, "base": { "ref": "main", "sha": "2222222222222222222222222222222222222222" },
+        "commits": 1, "changed_files": 250 });
     answer(&server, "/repos/octo/app/pulls/42", None, pr).await;
     let reviews: Vec<Value> = (0..40).map(|i| json!({ "user": { "login": format!("reviewer{i}") }, "state": "COMMENTED", "commit_id": HEAD })).collect();
     list(&server, "/repos/octo/app/pulls/42/reviews", reviews).await;
@@ -31,7 +32,7 @@ async fn main() {
         .map(|i| json!({ "filename": format!("infra/module{i}/main.tf"), "status": "modified" }))
         .collect();
     list(&server, "/repos/octo/app/pulls/42/files", files).await;
-    list(&server, "/repos/octo/app/pulls/42/commits", vec![json!({ "sha": HEAD, "commit": { "message": "EPL-1 widen", "author": { "name": "Dev", "email": "d@x" } }, "parents": [{}] })]).await;
+    list(&server, "/repos/octo/app/pulls/42/commits", vec![json!({ "sha": HEAD, "commit": { "message": "EPL-1 widen", "author": { "name": "Dev", "email": "d@x" } }, "parents": [{ "sha": "2222222222222222222222222222222222222222" }] })]).await;
     for team in ["platform", "release-train"] {
         let members: Vec<Value> = (0..150)
             .map(|i| json!({ "login": format!("{team}-{i}") }))
@@ -67,6 +68,15 @@ async fn main() {
         output.status.code(),
         verdict["findings"].as_array().map_or(0, Vec::len)
     );
+    // A run that could not judge measured an error, not the rounds: stop the bench.
+    if output.status.code() == Some(2) {
+        eprintln!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::process::exit(1);
+    }
 }
 
 const POLICY: &str = r#"version: 1
