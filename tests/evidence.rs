@@ -1004,41 +1004,20 @@ fn user_json(login: &str) -> Value {
 /// have been written to pass). Edited before the merge, it is the text judged.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_description_edited_after_the_merge_counts_as_empty() {
-    let repo = Repo::new("main");
-    repo.write(
-        ".git-policy.yml",
+    let s = small_scenario(
         "version: 1\ntickets:\n  jira: { pattern: '\\bEPL-[0-9]+\\b' }\nrules:\n  - id: testing-notes\n    on: [pull_request]\n    require:\n      sections: [Testing]\n",
+        &[
+            (11, "EPL-11 Edited before the merge"),
+            (12, "EPL-12 Edited after it"),
+        ],
     );
-    repo.git(&["add", "."]);
-    repo.commit("EPL-0 initial policy");
-    repo.git(&["tag", "v1.0.0"]);
-    let mut commits = Vec::new();
-    for (number, title) in [
-        (11, "EPL-11 Edited before the merge"),
-        (12, "EPL-12 Edited after it"),
-    ] {
-        let sha = repo.commit(title);
-        commits.push((
-            sha,
-            Some(Pull {
-                number,
-                title,
-                reviews: vec![],
-                labels: vec![],
-                merged_by: "dev",
-            }),
-        ));
-    }
-    let s = Scenario { repo, commits };
     let mut graph = graph(&s);
     for (number, edited) in [(11, BEFORE), (12, AFTER)] {
         let node = &mut graph.pulls.get_mut(&number).unwrap().0;
         node["body"] = json!("## Testing\n\nRan the whole suite against staging.\n");
         node["lastEditedAt"] = json!(edited);
     }
-    let server = serve_graph(graph).await;
-    let cache = tempfile::tempdir().unwrap();
-    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    let (code, v, stderr) = audit_against(&s, graph).await;
     assert_eq!(code, 1, "{stderr}\n{v}");
     assert_eq!(
         verdicts(&v),
@@ -1055,13 +1034,11 @@ async fn a_description_edited_after_the_merge_counts_as_empty() {
         "{messages:#?}"
     );
     // Never edited: the description is the one judged.
-    let mut graph = super_graph_never_edited(&s);
+    let mut graph = graph_with_testing_notes(&s);
     for number in [11, 12] {
         graph.pulls.get_mut(&number).unwrap().0["lastEditedAt"] = Value::Null;
     }
-    let server = serve_graph(graph).await;
-    let cache = tempfile::tempdir().unwrap();
-    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    let (code, v, stderr) = audit_against(&s, graph).await;
     assert_eq!(code, 0, "{stderr}\n{v}");
     assert_eq!(
         verdicts(&v),
@@ -1073,7 +1050,7 @@ async fn a_description_edited_after_the_merge_counts_as_empty() {
 }
 
 /// The scenario's graph, each description holding a `Testing` section.
-fn super_graph_never_edited(s: &Scenario) -> Graph {
+fn graph_with_testing_notes(s: &Scenario) -> Graph {
     let mut graph = graph(s);
     for (node, _) in graph.pulls.values_mut() {
         node["body"] = json!("## Testing\n\nRan the whole suite against staging.\n");
@@ -1086,14 +1063,6 @@ fn super_graph_never_edited(s: &Scenario) -> Graph {
 /// set after the merge does not count, one cleared after it still does.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_milestone_is_the_one_it_had_at_merge() {
-    let repo = Repo::new("main");
-    repo.write(
-        ".git-policy.yml",
-        "version: 1\nrules:\n  - id: planned\n    on: [pull_request]\n    require:\n      milestone: true\n",
-    );
-    repo.git(&["add", "."]);
-    repo.commit("EPL-0 initial policy");
-    repo.git(&["tag", "v1.0.0"]);
     // (number, title, milestone now, its timeline's milestone events)
     type Case = (u64, &'static str, Value, Vec<(&'static str, &'static str)>);
     let cases: [Case; 3] = [
@@ -1116,21 +1085,11 @@ async fn the_milestone_is_the_one_it_had_at_merge() {
             vec![("MilestonedEvent", BEFORE), ("DemilestonedEvent", AFTER)],
         ),
     ];
-    let mut commits = Vec::new();
-    for (number, title, _, _) in &cases {
-        let sha = repo.commit(title);
-        commits.push((
-            sha,
-            Some(Pull {
-                number: *number,
-                title,
-                reviews: vec![],
-                labels: vec![],
-                merged_by: "dev",
-            }),
-        ));
-    }
-    let s = Scenario { repo, commits };
+    let pulls: Vec<(u64, &'static str)> = cases.iter().map(|c| (c.0, c.1)).collect();
+    let s = small_scenario(
+        "version: 1\nrules:\n  - id: planned\n    on: [pull_request]\n    require:\n      milestone: true\n",
+        &pulls,
+    );
     let mut graph = graph(&s);
     for (number, _, milestone, events) in &cases {
         let events: Vec<Value> = events
@@ -1141,9 +1100,7 @@ async fn the_milestone_is_the_one_it_had_at_merge() {
         node["milestone"] = milestone.clone();
         node["timelineItems"] = page(&events, None, false);
     }
-    let server = serve_graph(graph).await;
-    let cache = tempfile::tempdir().unwrap();
-    let (code, v, stderr) = run(audit(&s, &server, cache.path())).await;
+    let (code, v, stderr) = audit_against(&s, graph).await;
     assert_eq!(code, 1, "{stderr}\n{v}");
     assert_eq!(
         verdicts(&v),
@@ -1161,4 +1118,36 @@ async fn the_milestone_is_the_one_it_had_at_merge() {
         ),
         "{messages:#?}"
     );
+}
+
+/// A repository with `policy`, tag `v1.0.0`, then one squash-merged pull
+/// request per `(number, title)`, none reviewed or labelled.
+fn small_scenario(policy: &str, pulls: &[(u64, &'static str)]) -> Scenario {
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", policy);
+    repo.git(&["add", "."]);
+    repo.commit("EPL-0 initial policy");
+    repo.git(&["tag", "v1.0.0"]);
+    let mut commits = Vec::new();
+    for &(number, title) in pulls {
+        let sha = repo.commit(title);
+        commits.push((
+            sha,
+            Some(Pull {
+                number,
+                title,
+                reviews: vec![],
+                labels: vec![],
+                merged_by: "dev",
+            }),
+        ));
+    }
+    Scenario { repo, commits }
+}
+
+/// Serves `graph` and audits `s` against it, with a cache of its own.
+async fn audit_against(s: &Scenario, graph: Graph) -> (i32, Value, String) {
+    let server = serve_graph(graph).await;
+    let cache = tempfile::tempdir().unwrap();
+    run(audit(s, &server, cache.path())).await
 }
