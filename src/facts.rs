@@ -247,25 +247,28 @@ pub struct DatedReview {
     pub submitted_at: Option<String>,
 }
 
-/// Whether ISO 8601 time `a` is at or before `b`; `false` when either
-/// cannot be read (a fact of unknown time is not "before the merge").
-pub fn at_or_before(a: &str, b: &str) -> bool {
+/// Whether ISO 8601 time `a` is proved to be before `b`: in an earlier
+/// second. GitHub's times have one-second resolution, so something in the
+/// same second as `b` may have happened after it. `false` when either cannot
+/// be read (a fact of unknown time is not "before the merge").
+pub fn strictly_before(a: &str, b: &str) -> bool {
     match (
         chrono::DateTime::parse_from_rfc3339(a),
         chrono::DateTime::parse_from_rfc3339(b),
     ) {
-        (Ok(a), Ok(b)) => a <= b,
+        (Ok(a), Ok(b)) => a.timestamp() < b.timestamp(),
         _ => false,
     }
 }
 
 impl MergedPullRequest {
-    /// The pull request as it stood when it was merged: the reviews
+    /// The pull request as it stood when it was merged: what is proved to
+    /// come before it (an earlier second; see [`strictly_before`]): the reviews
     /// submitted by then, the labels it carried then (its timeline
     /// replayed), its title then, not a draft; files and commits as merged;
     /// the description as it reads now, or empty if edited after the merge.
     pub fn at_merge(&self) -> PullRequest {
-        let before = |at: &str| at_or_before(at, &self.merged_at);
+        let before = |at: &str| strictly_before(at, &self.merged_at);
         let label_events: Vec<LabelEvent> = self
             .label_events
             .iter()
@@ -340,7 +343,7 @@ impl MergedPullRequest {
             .iter()
             .filter(|r| r.state.eq_ignore_ascii_case("APPROVED"))
             .filter_map(|r| Some((r.author.as_str(), r.submitted_at.as_deref()?)))
-            .filter(|(_, at)| !at_or_before(at, &self.merged_at))
+            .filter(|(_, at)| !strictly_before(at, &self.merged_at))
             .collect()
     }
 }

@@ -1151,3 +1151,44 @@ async fn audit_against(s: &Scenario, graph: Graph) -> (i32, Value, String) {
     let cache = tempfile::tempdir().unwrap();
     run(audit(s, &server, cache.path())).await
 }
+
+/// GitHub's times have one-second resolution: an approval, a label or a
+/// description edit in the merge's own second is not proved to precede the
+/// merge, so it does not count for it (and such an edit counts as after).
+#[tokio::test(flavor = "multi_thread")]
+async fn what_happened_in_the_merges_own_second_does_not_count_for_it() {
+    const SAME_SECOND: &str = MERGED_AT;
+    const SECOND_BEFORE: &str = "2026-03-02T09:59:59Z";
+    let mut s = small_scenario(
+        POLICY_V1,
+        &[
+            (31, "EPL-31 Approved the second before"),
+            (32, "EPL-32 Approved in the merge's second"),
+            (33, "EPL-33 Labelled trivial in the merge's second"),
+        ],
+    );
+    let mut pulls = s.commits.iter_mut().filter_map(|(_, p)| p.as_mut());
+    pulls.next().unwrap().reviews = vec![("reviewer", "APPROVED", SECOND_BEFORE)];
+    pulls.next().unwrap().reviews = vec![("reviewer", "APPROVED", SAME_SECOND)];
+    pulls.next().unwrap().labels = vec![("trivial", "reviewer", true, SAME_SECOND)];
+    let (code, v, stderr) = audit_against(&s, graph(&s)).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(31), "passed".to_owned()),
+            (json!(32), "failed".to_owned()),
+            (json!(33), "failed".to_owned())
+        ]
+    );
+    // A description edited in the merge's second counts as edited after it.
+    let s = small_scenario(
+        "version: 1\nrules:\n  - id: testing-notes\n    on: [pull_request]\n    require:\n      sections: [Testing]\n",
+        &[(34, "EPL-34 Edited in the merge's second")],
+    );
+    let mut graph = graph_with_testing_notes(&s);
+    graph.pulls.get_mut(&34).unwrap().0["lastEditedAt"] = json!(SAME_SECOND);
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(verdicts(&v), [(json!(34), "failed".to_owned())]);
+}

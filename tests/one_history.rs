@@ -80,9 +80,12 @@ async fn check_pr(repo: &Repo, base: &str, head: &str) -> std::process::Output {
         "author_association": "MEMBER", "merged": false, "mergeable": true, "comments": 0, "commits": 2,
         "additions": 1, "deletions": 0, "changed_files": 0
     });
+    // The base branch has not moved: its tip is the pull request's base.
+    let tip = json!({ "ref": "refs/heads/main", "object": { "sha": base, "type": "commit" } });
     for (at, body) in [
         ("/repos/octo/app/pulls/42", pr),
         ("/repos/octo/app/pulls/42/reviews", json!([])),
+        ("/repos/octo/app/git/ref/heads/main", tip),
     ] {
         Mock::given(method("GET"))
             .and(path(at))

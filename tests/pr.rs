@@ -1476,3 +1476,237 @@ async fn an_unreadable_team_is_a_finding_beside_the_others() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("cannot tell who may approve"));
     assert!(stderr(&out).contains("error: the verdict depends on team members"));
 }
+
+// ---- the policy of record (issue 21, §3) ----
+
+/// `main` holds `first`, then `second` (the pull request's base commit),
+/// then `third` (the tip now); the pull request (no ticket anywhere) adds a
+/// file on top of `second`. The server says the base branch is at `third`.
+async fn base_moved_since(first: &str, second: &str, third: &str) -> (common::Repo, MockServer) {
+    base_moved_to(first, second, third, None).await
+}
+
+/// As [`base_moved_since`], the server giving `tip` (when given) as the base branch's tip.
+async fn base_moved_to(
+    first: &str,
+    second: &str,
+    third: &str,
+    tip_given: Option<&str>,
+) -> (common::Repo, MockServer) {
+    let repo = common::Repo::new("main");
+    repo.write(".git-policy.yml", first);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 policy"]);
+    repo.write(".git-policy.yml", second);
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-am",
+        "EPL-2 policy, changed",
+    ]);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "relax"]);
+    repo.write("src/x.txt", "x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "a change"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(".git-policy.yml", third);
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-am",
+        "EPL-3 policy, changed again",
+    ]);
+    let tip = repo.git(&["rev-parse", "HEAD"]);
+    let override_tip = tip_given;
+    let server = MockServer::start().await;
+    let mut pr = pr_json(42, "A change", None, false, &[]);
+    pr["head"]["ref"] = json!("relax");
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+    mount(&server, "/repos/octo/app/pulls/42", pr).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    common::github::base_tip(&server, "main", override_tip.unwrap_or(&tip)).await;
+    (repo, server)
+}
+
+fn without_pr_ticket() -> String {
+    POLICY.replace(
+        "  - id: pr-ticket\n    on: [pull_request]\n    require: { ticket: { in: [title, body, branch] } }\n",
+        "",
+    )
+}
+
+/// A pull request opened while a rule was lifted is judged by the policy
+/// its merge lands on once the base branch restores the rule: GitHub does
+/// not move `base.sha` when the base branch moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_restored_on_the_base_branch_applies_to_a_pull_request_opened_without_it() {
+    let (repo, server) = base_moved_since(POLICY, &without_pr_ticket(), POLICY).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(rules_failed(&json_of(&out)), ["pr-ticket"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("judged by the policy at the base branch's tip")
+            && err.contains("under the policy at the pull request's base commit")
+            && err.contains("it passes"),
+        "{err}"
+    );
+}
+
+/// The other way round: a rule lifted on the base branch after the pull
+/// request was opened does not lift it for this pull request until it is
+/// brought up to date: where the two policies differ, the stricter stands.
+#[tokio::test(flavor = "multi_thread")]
+async fn where_the_tip_and_the_base_commit_differ_the_stricter_outcome_stands() {
+    let (repo, server) = base_moved_since(POLICY, POLICY, &without_pr_ticket()).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(rules_failed(&json_of(&out)), ["pr-ticket"]);
+    assert!(
+        stderr(&out).contains("judged by the policy at the pull request's base commit"),
+        "{}",
+        stderr(&out)
+    );
+    // Both lifted: it passes, and no policy notice is made up.
+    let (repo, server) = base_moved_since(POLICY, &without_pr_ticket(), &without_pr_ticket()).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("differs"), "{}", stderr(&out));
+}
+
+/// The tip the clone does not hold is read through the contents API; a
+/// base branch GitHub does not know, or an answer for another ref, is exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_tip_that_cannot_be_read_is_not_a_pass() {
+    // Another ref in the answer (a prefix match, say).
+    let (repo, server) = base_moved_since(POLICY, &without_pr_ticket(), POLICY).await;
+    server.reset().await;
+    let mut pr = pr_json(42, "A change", None, false, &[]);
+    pr["head"]["ref"] = json!("relax");
+    pr["head"]["sha"] = json!(repo.git(&["rev-parse", "relax"]));
+    pr["base"]["sha"] = json!(repo.git(&["rev-parse", "main~1"]));
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(pr))
+        .mount(&server)
+        .await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        format!("{}{}", stdout(&out), stderr(&out)).contains("GitHub has no branch `main`"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/git/ref/heads/main"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ref": "refs/heads/main-old", "object": { "sha": OLD, "type": "commit" } })))
+        .mount(&server)
+        .await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        format!("{}{}", stdout(&out), stderr(&out)).contains("is not that branch's commit"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// A tip the clone lacks (the checkout is older than the branch) is read
+/// through the contents API, and still decides.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_tip_outside_the_clone_is_read_through_the_api() {
+    use base64::Engine;
+    let lifted = without_pr_ticket();
+    let (repo, server) = base_moved_to(POLICY, &lifted, &lifted, Some(OLD)).await;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(POLICY);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/contents/.github/policies"))
+        .and(query_param("ref", OLD))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/contents/.git-policy.yml"))
+        .and(query_param("ref", OLD))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "type": "file", "encoding": "base64", "path": ".git-policy.yml",
+            "size": POLICY.len(), "content": encoded })))
+        .mount(&server)
+        .await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(rules_failed(&json_of(&out)), ["pr-ticket"]);
+}
+
+/// Under the built-in pack (no policy at the base, none at the head) no
+/// pull request is told that it removes the policy files.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_built_in_pack_makes_up_no_removed_policy_notice() {
+    let repo = common::Repo::new("main");
+    repo.write("README.md", "hello");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 start"]);
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "feature/EPL-2-x"]);
+    repo.write("src/x.txt", "x");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-2 a change"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let server = MockServer::start().await;
+    let mut pr = pr_json(42, "EPL-2 A change", Some("EPL-2"), false, &[]);
+    pr["head"]["ref"] = json!("feature/EPL-2-x");
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+    mount(&server, "/repos/octo/app/pulls/42", pr).await;
+    mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
+    let out = run_with_repository_policy(repo.path(), &server).await;
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("using the built-in pack"), "{all}");
+    assert!(!all.contains("removes the policy files"), "{all}");
+    assert!(!all.contains("proposed-policy"), "{all}");
+}

@@ -100,11 +100,7 @@ fn commit(message: &str, author: &str) -> Value {
 }
 
 async fn mount(server: &MockServer, at: &str, body: Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .mount(server)
-        .await;
+    common::github::mount(server, at, body).await;
 }
 
 /// A pull request whose every author-controlled field is hostile.

@@ -88,7 +88,13 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         }
         (false, _) => None,
     };
-    let (policy, report, notes, unreadable, pr) = runtime.block_on(check(
+    let Checked {
+        policy,
+        report,
+        notes,
+        unreadable,
+        pr,
+    } = runtime.block_on(check(
         global,
         &gh,
         git.as_ref(),
@@ -420,6 +426,23 @@ fn offline_pull_request(
     Ok(pr)
 }
 
+/// What one run of `check pr` decided, under the policy that decided it.
+struct Checked {
+    policy: Policy,
+    report: Report,
+    notes: Vec<String>,
+    unreadable: Vec<Fatal>,
+    pr: PullRequest,
+}
+
+/// A policy the pull request may be judged by, and where it was read.
+struct Candidate {
+    /// "the base branch's tip", "the pull request's base commit".
+    what: &'static str,
+    sha: String,
+    sources: Vec<PolicySource>,
+}
+
 async fn check(
     global: &Global,
     gh: &GitHub,
@@ -427,10 +450,10 @@ async fn check(
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
-) -> Result<(Policy, Report, Vec<String>, Vec<Fatal>, PullRequest), Failure> {
+) -> Result<Checked, Failure> {
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
-    let mut pr = match offline {
+    let pr = match offline {
         Some(pr) => {
             notes.push(String::from(
                 "offline: judged from the event payload and the clone; reviews, team members, label history and commit accounts were not read, so approvals are not judged",
@@ -439,9 +462,144 @@ async fn check(
         }
         None => pull_request::read(gh, repo_name, number).await?,
     };
-    let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
-    let base_texts = texts(&base_sources);
-    let policy = load(base_sources).map_err(Failure::Policy)?;
+    // The base branch's tip is read while the base commit's policy is.
+    let reads_tip = !is_offline && global.policies.is_empty();
+    let (base, tip) = futures_util::join!(
+        policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes),
+        async {
+            match reads_tip {
+                true => github::branch_tip(gh, &pr.repo, &pr.base).await.map(Some),
+                false => Ok(None),
+            }
+        }
+    );
+    let (base, tip) = (base?, tip?);
+    // What the pull request's head is compared with: the files at its base
+    // commit (none when the built-in pack stood in for them).
+    let base_texts = if base.builtin {
+        Vec::new()
+    } else {
+        texts(&base.sources)
+    };
+    let candidates = of_record(global, gh, git, &pr, base, tip, &mut notes).await?;
+    let mut judged = Vec::with_capacity(candidates.len());
+    for candidate in &candidates {
+        let sources = candidate.sources.clone();
+        judged.push(
+            judge_under(
+                global,
+                gh,
+                git,
+                pr.clone(),
+                sources,
+                &base_texts,
+                is_offline,
+            )
+            .await?,
+        );
+    }
+    let chosen = stricter(&judged);
+    if let [tip, base] = candidates.as_slice() {
+        let verdict = |c: &Checked| if failing(c) { "fails" } else { "passes" };
+        let (decided, other) = if chosen == 0 {
+            (tip, base)
+        } else {
+            (base, tip)
+        };
+        notes.push(format!(
+            "the policy differs at the base branch's tip ({}) and at the pull request's base commit ({}): judged by the policy at {} {} (the stricter outcome); under the policy at {} {} it {}",
+            short(&tip.sha),
+            short(&base.sha),
+            decided.what,
+            short(&decided.sha),
+            other.what,
+            short(&other.sha),
+            verdict(&judged[1 - chosen]),
+        ));
+    }
+    let mut checked = judged.swap_remove(chosen);
+    notes.append(&mut checked.notes);
+    checked.notes = notes;
+    Ok(checked)
+}
+
+/// The first ten characters of a commit id (all of a shorter one).
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
+/// The policies a pull request is judged by. The policy of record is the
+/// one at the commit the merge will land on: the base branch's tip now,
+/// read through the API (GitHub does not move a pull request's `base.sha`
+/// when its base branch moves). Where the policy at the pull request's own
+/// base commit differs, both judge and the stricter outcome stands. Offline
+/// and with `--policy` there is one candidate.
+async fn of_record(
+    global: &Global,
+    gh: &GitHub,
+    git: Option<&Repository>,
+    pr: &PullRequest,
+    base: Record,
+    tip: Option<String>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Candidate>, Failure> {
+    let at_base = Candidate {
+        what: "the pull request's base commit",
+        sha: pr.base_sha.clone(),
+        sources: base.sources,
+    };
+    let Some(tip) = tip else {
+        if pr.offline {
+            notes.push(format!(
+                "offline: judged by the policy at the event's base commit {}; the base branch may have moved since, and the gate also applies its tip's policy",
+                short(&pr.base_sha)
+            ));
+        }
+        return Ok(vec![at_base]);
+    };
+    if tip.eq_ignore_ascii_case(&pr.base_sha) {
+        return Ok(vec![at_base]);
+    }
+    let mut read = Vec::new();
+    let at_tip = policy_at(global, gh, git, &pr.repo, &tip, &mut read).await?;
+    if at_tip.builtin == base.builtin && texts(&at_tip.sources) == texts(&at_base.sources) {
+        return Ok(vec![at_base]);
+    }
+    notes.append(&mut read);
+    Ok(vec![
+        Candidate {
+            what: "the base branch's tip",
+            sha: tip,
+            sources: at_tip.sources,
+        },
+        at_base,
+    ])
+}
+
+/// Whether a judgement fails the check (or cannot decide it).
+fn failing(checked: &Checked) -> bool {
+    !checked.report.passed() || !checked.unreadable.is_empty()
+}
+
+/// Which judgement stands: the first that fails, else the first (the
+/// policy of record).
+fn stricter(judged: &[Checked]) -> usize {
+    judged.iter().position(failing).unwrap_or(0)
+}
+
+/// The pull request judged under one policy: the facts that policy needs
+/// gathered, every rule applied, waivers and verdicts.
+async fn judge_under(
+    global: &Global,
+    gh: &GitHub,
+    git: Option<&Repository>,
+    mut pr: PullRequest,
+    sources: Vec<PolicySource>,
+    base_texts: &[(String, String)],
+    is_offline: bool,
+) -> Result<Checked, Failure> {
+    let mut notes = Vec::new();
+    let policy = load(sources).map_err(Failure::Policy)?;
     super::prepare(&policy, JUDGED)?;
     // What the policy needs gathered: the union over every rule that can
     // run here (the pull request, each commit, the head branch).
@@ -505,7 +663,7 @@ async fn check(
     // A pull request that changes the policy is judged by the base policy
     // (it must not weaken its own, nor waive its own findings); the proposed
     // one is reported as notices.
-    if let Some(notice) = proposed(global, gh, git, &pr, &base_texts, today, &mut notes).await? {
+    if let Some(notice) = proposed(global, gh, git, &pr, base_texts, today, &mut notes).await? {
         findings.push(notice);
     }
     let branch = Branch {
@@ -524,7 +682,13 @@ async fn check(
     crate::waivers::apply(&policy, &mut report, &waiver_scope(&pr), today);
     report.verdicts = verdicts(&policy, &subjects, &report.findings);
     crate::waivers::mark_verdicts(&mut report);
-    Ok((policy, report, notes, unreadable, pr))
+    Ok(Checked {
+        policy,
+        report,
+        notes,
+        unreadable,
+        pr,
+    })
 }
 
 /// What `check pr` judges, for waivers: the pull request and its commits.
@@ -582,6 +746,12 @@ pub(super) fn judge(
     (findings, (judged + 1, skipped))
 }
 
+/// The policy at a commit: its files, or the built-in pack when it has none.
+struct Record {
+    sources: Vec<PolicySource>,
+    builtin: bool,
+}
+
 /// The policy files at a commit: git when the clone has it, else the API.
 async fn policy_at(
     global: &Global,
@@ -590,12 +760,15 @@ async fn policy_at(
     repo: &str,
     sha: &str,
     notes: &mut Vec<String>,
-) -> Result<Vec<PolicySource>, Failure> {
+) -> Result<Record, Failure> {
     if !global.policies.is_empty() {
         notes.push(String::from(
             "the policy comes from --policy, not from the pull request's base commit",
         ));
-        return Ok(policy_files::discover(None, &global.policies, false)?.0);
+        return Ok(Record {
+            sources: policy_files::discover(None, &global.policies, false)?.0,
+            builtin: false,
+        });
     }
     let local = git.and_then(|r| {
         Oid::from_str(sha)
@@ -608,14 +781,20 @@ async fn policy_at(
         None => github::policy_at(gh, repo, sha).await?,
     };
     match found {
-        Some(sources) => Ok(sources),
+        Some(sources) => Ok(Record {
+            sources,
+            builtin: false,
+        }),
         None if global.builtin => {
             notes.push(format!(
                 "the base commit {} has no policy (.github/policies/ or .git-policy.yml); using the built-in pack {}",
                 &sha[..sha.len().min(10)],
                 crate::policy::BUILTIN_NAME
             ));
-            Ok(vec![PolicySource::builtin()])
+            Ok(Record {
+                sources: vec![PolicySource::builtin()],
+                builtin: true,
+            })
         }
         None => Err(Fatal::new(format!(
             "the base commit {sha} has no policy, and the built-in pack is disabled"

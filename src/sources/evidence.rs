@@ -714,11 +714,12 @@ async fn merged_from(
         ))
         .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
     }
-    // A description edited after the merge is not the one the gate judged,
-    // and GitHub's API keeps no earlier text to read instead.
+    // A description edited after the merge (or in its second: not proved
+    // before it) is not the one the gate judged, and GitHub's API keeps no
+    // earlier text to read instead.
     let body_edited_at = pull
         .last_edited_at
-        .filter(|edited| !crate::facts::at_or_before(edited, &merged_at));
+        .filter(|edited| !crate::facts::strictly_before(edited, &merged_at));
     let merged = MergedPullRequest {
         repo: repo.to_owned(),
         number,

@@ -724,6 +724,38 @@ fn too_many(what: &str) -> Fatal {
     .help("a policy is a few YAML files; no verdict is given on a policy that cannot be read whole")
 }
 
+/// The commit a branch points at now (`GET /repos/{repo}/git/ref/heads/{branch}`):
+/// where a pull request's merge will land. A branch GitHub does not have, or
+/// an answer that is not exactly that branch's commit, is exit 2.
+pub async fn branch_tip(gh: &GitHub, repo: &str, branch: &str) -> Result<String, Fatal> {
+    let shown = crate::report::inert::one_line(branch).into_owned();
+    let encoded: Vec<String> = branch.split('/').map(percent_encode).collect();
+    let path = format!("/repos/{repo}/git/ref/heads/{}", encoded.join("/"));
+    let Some(answer) = gh.get_optional(&path).await? else {
+        return Err(Fatal::new(format!(
+            "GitHub has no branch `{shown}` (the pull request's base): the policy it will merge under cannot be read"
+        ))
+        .help("re-run the check once the base branch exists; a pull request whose base was deleted cannot be merged"));
+    };
+    let wanted = format!("refs/heads/{branch}");
+    let named = answer.get("ref").and_then(Value::as_str);
+    let object = answer.get("object");
+    let kind = object.and_then(|o| o.get("type")).and_then(Value::as_str);
+    let sha = object.and_then(|o| o.get("sha")).and_then(Value::as_str);
+    match (named, kind, sha) {
+        (Some(name), Some("commit"), Some(sha))
+            if name == wanted && sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(sha.to_ascii_lowercase())
+        }
+        _ => Err(Fatal::new(format!(
+            "GitHub's answer for the base branch `{shown}` ({path}) is not that branch's commit (expected `ref: {}` and an `object` of type commit with a 40-hex sha)",
+            crate::report::inert::one_line(&wanted)
+        ))
+        .help("re-run the job; if it persists, the API answered in an unexpected shape")),
+    }
+}
+
 /// `/repos/{repo}/contents/{path}?ref={sha}`, each path segment
 /// percent-encoded (`my policy.yml`, `?`, `#`, `%`).
 pub fn contents_path(repo: &str, path: &str, sha: &str) -> String {

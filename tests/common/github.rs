@@ -64,10 +64,46 @@ pub async fn output_of(mut cmd: super::Cmd) -> std::process::Output {
     output
 }
 
+/// Serves `body` at `at`. A pull request (`/repos/{o}/{r}/pulls/{n}`) also
+/// has its base branch served at its `base.sha`, as `git/ref/heads/{base}`
+/// answers it: the base branch has not moved since (a test that moves it
+/// mounts [`base_tip`], which wins).
 pub async fn mount(server: &MockServer, at: &str, body: Value) {
+    let segments: Vec<&str> = at.trim_start_matches('/').split('/').collect();
+    if let ["repos", owner, repo, "pulls", number] = segments.as_slice()
+        && number.parse::<u64>().is_ok()
+        && let (Some(base), Some(sha)) =
+            (body["base"]["ref"].as_str(), body["base"]["sha"].as_str())
+    {
+        let tip = json!({ "ref": format!("refs/heads/{base}"), "node_id": "REF_1",
+            "url": format!("https://api.github.com/repos/{owner}/{repo}/git/refs/heads/{base}"),
+            "object": { "sha": sha, "type": "commit",
+                "url": format!("https://api.github.com/repos/{owner}/{repo}/git/commits/{sha}") } });
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{owner}/{repo}/git/ref/heads/{base}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tip))
+            .with_priority(10)
+            .mount(server)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path(at))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+/// The base branch `branch` of `octo/app` points at `sha` now (it moved
+/// since the pull request's `base.sha`).
+pub async fn base_tip(server: &MockServer, branch: &str, sha: &str) {
+    let tip = json!({ "ref": format!("refs/heads/{branch}"), "node_id": "REF_1",
+        "url": format!("https://api.github.com/repos/octo/app/git/refs/heads/{branch}"),
+        "object": { "sha": sha, "type": "commit",
+            "url": format!("https://api.github.com/repos/octo/app/git/commits/{sha}") } });
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/octo/app/git/ref/heads/{branch}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tip))
+        .with_priority(1)
         .mount(server)
         .await;
 }
