@@ -1192,3 +1192,58 @@ async fn what_happened_in_the_merges_own_second_does_not_count_for_it() {
     assert_eq!(code, 1, "{stderr}\n{v}");
     assert_eq!(verdicts(&v), [(json!(34), "failed".to_owned())]);
 }
+
+/// The policy of record is the one the merge landed on (its first parent),
+/// not GitHub's `baseRefOid`, which does not move with the base branch: a
+/// pull request opened while a rule was lifted, and merged after the rule
+/// came back, is judged by the rule. Where the two differ, the stricter stands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_opened_while_a_rule_was_lifted_is_judged_by_the_restored_rule() {
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", POLICY_V1);
+    repo.git(&["add", "."]);
+    repo.commit("EPL-0 initial policy");
+    repo.git(&["tag", "v1.0.0"]);
+    let approved = |number, title| Pull {
+        number,
+        title,
+        reviews: vec![("reviewer", "APPROVED", BEFORE)],
+        labels: vec![],
+        merged_by: "dev",
+    };
+    repo.write(".git-policy.yml", "version: 1\nrules: []\n");
+    repo.git(&["add", "."]);
+    let lifted = repo.commit("EPL-40 Lift peer review for a day");
+    repo.write(".git-policy.yml", POLICY_V1);
+    repo.git(&["add", "."]);
+    let restored = repo.commit("EPL-41 Restore peer review");
+    let late = repo.commit("EPL-42 Opened while it was lifted");
+    let mut unreviewed = approved(42, "EPL-42 Opened while it was lifted");
+    unreviewed.reviews.clear();
+    let s = Scenario {
+        repo,
+        commits: vec![
+            (
+                lifted.clone(),
+                Some(approved(40, "EPL-40 Lift peer review for a day")),
+            ),
+            (restored, Some(approved(41, "EPL-41 Restore peer review"))),
+            (late, Some(unreviewed)),
+        ],
+    };
+    let mut graph = graph(&s);
+    graph.pulls.get_mut(&42).unwrap().0["baseRefOid"] = json!(lifted);
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(40), "passed".to_owned()),
+            (json!(41), "passed".to_owned()),
+            (json!(42), "failed".to_owned())
+        ]
+    );
+    let changes = v["release"]["changes"].as_array().unwrap();
+    let decided = changes.iter().find(|c| c["pull_request"] == 42).unwrap();
+    assert_ne!(decided["policy_commit"], json!(lifted), "{decided}");
+}

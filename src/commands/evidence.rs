@@ -1,6 +1,8 @@
 //! The audit's release evidence: for every commit of the range, the pull
 //! request that brought it, re-judged as it stood at merge time with the
-//! policy of its base commit.
+//! policy of the commit its merge landed on (the merge commit's first
+//! parent) and, where it differs, the policy of its base commit: the
+//! stricter outcome stands.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -253,15 +255,15 @@ async fn judge_range(
     Ok(changes)
 }
 
-/// One merged pull request: its facts (cache or API), the policy at its
-/// base commit, and the verdict of that policy on it as it stood at merge.
+/// One merged pull request: its facts (cache or API), the policies it is
+/// judged by, and the stricter of their verdicts on it as it stood at merge.
 async fn judge_pull(
     work: &Work<'_>,
     pull: &PullRef,
     mut merged: MergedPullRequest,
     from_cache: bool,
     listed: Option<pull_request::Listed>,
-    shas: Vec<String>,
+    shas_in: Vec<String>,
 ) -> Result<Change, Failure> {
     let Some(merge) = pull.merge_commit.clone() else {
         return Err(Fatal::new(format!(
@@ -277,24 +279,44 @@ async fn judge_pull(
         ))
         .into());
     }
-    let policy = policy_at(work, &merged.base_sha).await?;
-    let loaded: Loaded = match policy.as_ref() {
-        None => {
-            work.bar.inc(1);
-            return Ok(row_without_policy(&merged, shas, Verdict::NoPolicy));
+    // The policy of record is the one at the merge's first parent (what the
+    // merge landed on); GitHub's `baseRefOid` may be older. Where the two
+    // differ, the stricter outcome stands.
+    let mut shas = vec![merged.base_sha.clone()];
+    if let Some(parent) = first_parent(work.git, &merge)?
+        && !parent.eq_ignore_ascii_case(&merged.base_sha)
+    {
+        shas.insert(0, parent);
+    }
+    let mut candidates: Vec<(String, Rc<Option<Loaded>>)> = Vec::new();
+    for sha in shas {
+        let policy = policy_at(work, &sha).await?;
+        let same = candidates
+            .iter()
+            .any(|(_, known)| match (known.as_ref(), policy.as_ref()) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                _ => false,
+            });
+        if !same {
+            candidates.push((sha, policy));
         }
-        Some(loaded) => loaded.clone(),
+    }
+    let policies: Vec<&Policy> = candidates
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().as_ref())
+        .filter_map(|loaded| loaded.as_ref().as_ref().ok())
+        .collect();
+    let mut wanted = pull_request::CommitFacts {
+        changes: false,
+        accounts: false,
     };
-    let Ok(policy) = loaded.as_ref() else {
-        work.bar.inc(1);
-        return Ok(row_without_policy(&merged, shas, Verdict::NotJudged));
-    };
-    let commit_needs = needs(policy, SubjectKind::Commit);
-    let wanted = pull_request::CommitFacts {
-        changes: commit_needs.changed_files,
-        accounts: commit_needs.commit_accounts,
-    };
-    if !from_cache || (wanted.changes && !merged.commit_changes) {
+    for policy in &policies {
+        let commit_needs = needs(policy, SubjectKind::Commit);
+        wanted.changes |= commit_needs.changed_files;
+        wanted.accounts |= commit_needs.commit_accounts;
+    }
+    if !policies.is_empty() && (!from_cache || (wanted.changes && !merged.commit_changes)) {
         let mut at_merge = merged.at_merge();
         let mut notes = Vec::new();
         // The files and commits GraphQL listed serve when the clone lacks them.
@@ -317,6 +339,61 @@ async fn judge_pull(
             work.notes.borrow_mut().push(why);
         }
     }
+    let mut judged: Vec<Change> = Vec::with_capacity(candidates.len());
+    for (sha, policy) in &candidates {
+        let mut change = match policy.as_ref() {
+            None => row_without_policy(&merged, shas_in.clone(), Verdict::NoPolicy),
+            Some(loaded) => match loaded.as_ref() {
+                Err(_) => row_without_policy(&merged, shas_in.clone(), Verdict::NotJudged),
+                Ok(policy) => judge_merged(work, policy, &merged, shas_in.clone()).await?,
+            },
+        };
+        change.policy_commit = Some(sha.clone());
+        judged.push(change);
+    }
+    work.bar.inc(1);
+    // The first of the most severe outcomes: the policy of record's on a tie.
+    let mut chosen = 0;
+    for (i, change) in judged.iter().enumerate() {
+        if severity(change.verdict()) > severity(judged[chosen].verdict()) {
+            chosen = i;
+        }
+    }
+    Ok(judged.swap_remove(chosen))
+}
+
+/// How far an outcome is from "through the gate", to pick the stricter of two.
+fn severity(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Passed | Verdict::Exempt => 0,
+        Verdict::Expedited => 1,
+        Verdict::NoPolicy => 2,
+        Verdict::PushedDirectly => 3,
+        Verdict::NotJudged => 4,
+        Verdict::Failed => 5,
+    }
+}
+
+/// The first parent of a merge commit of the range (in the clone).
+fn first_parent(git: &Repository, merge: &str) -> Result<Option<String>, Failure> {
+    let commit = Oid::from_str(merge)
+        .ok()
+        .and_then(|oid| git.find_commit(oid).ok())
+        .ok_or_else(|| {
+            Fatal::new(format!(
+                "the merge commit {merge} is not in the clone, though the range holds it"
+            ))
+        })?;
+    Ok(commit.parent_ids().next().map(|p| p.to_string()))
+}
+
+/// One merged pull request judged by one policy, as it stood at merge.
+async fn judge_merged(
+    work: &Work<'_>,
+    policy: &Policy,
+    merged: &MergedPullRequest,
+    shas: Vec<String>,
+) -> Result<Change, Failure> {
     let mut pr = merged.at_merge();
     let pr_needs = needs(policy, SubjectKind::PullRequest);
     for team in pr_needs.teams.union(&pr_needs.grant_teams) {
@@ -325,9 +402,8 @@ async fn judge_pull(
         }
     }
     let (findings, _) = super::check_pr::judge(policy, &pr, &mut Interner::default());
-    work.bar.inc(1);
     Ok(crate::evidence::pull_request_change(
-        policy, &merged, &pr, &findings, shas,
+        policy, merged, &pr, &findings, shas,
     ))
 }
 

@@ -872,18 +872,30 @@ struct Entry {
     pull: MergedPullRequest,
 }
 
-/// The default cache folder: `$XDG_CACHE_HOME/git-policy/evidence`, else
-/// `~/.cache/git-policy/evidence` (`%LOCALAPPDATA%` on Windows).
+/// The default cache folder. Under GitHub Actions: `$RUNNER_TEMP/git-policy/evidence`,
+/// which is private to the job (the runner empties it for each job), never a
+/// folder an earlier job of a self-hosted runner could have written; no
+/// cache when `RUNNER_TEMP` is not set. Elsewhere:
+/// `$XDG_CACHE_HOME/git-policy/evidence`, else `~/.cache/git-policy/evidence`
+/// (`%LOCALAPPDATA%` on Windows).
 pub fn default_dir() -> Option<PathBuf> {
+    default_dir_in(|name| std::env::var_os(name))
+}
+
+fn default_dir_in(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
     let var = |name: &str| {
-        std::env::var_os(name)
+        env(name)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
     };
-    let base = var("XDG_CACHE_HOME")
-        .or_else(|| var("HOME").map(|h| h.join(".cache")))
-        .or_else(|| var("LOCALAPPDATA"))?;
+    let base = if env("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        var("RUNNER_TEMP")?
+    } else {
+        var("XDG_CACHE_HOME")
+            .or_else(|| var("HOME").map(|h| h.join(".cache")))
+            .or_else(|| var("LOCALAPPDATA"))?
+    };
     Some(base.join("git-policy").join("evidence"))
 }
 
@@ -1024,6 +1036,36 @@ fn sound(pull: &MergedPullRequest) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn under_actions_the_cache_is_the_jobs_own_temporary_folder() {
+        fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        }
+        let actions = [
+            ("GITHUB_ACTIONS", "true"),
+            ("RUNNER_TEMP", "/runner/_temp"),
+            ("HOME", "/home/runner"),
+            ("XDG_CACHE_HOME", "/shared/cache"),
+        ];
+        assert_eq!(
+            default_dir_in(env(&actions)),
+            Some(PathBuf::from("/runner/_temp/git-policy/evidence"))
+        );
+        // Under Actions without RUNNER_TEMP: no cache, not the home folder
+        // a self-hosted runner keeps between jobs.
+        let without = [("GITHUB_ACTIONS", "true"), ("HOME", "/home/runner")];
+        assert_eq!(default_dir_in(env(&without)), None);
+        let local = [("HOME", "/home/dev"), ("RUNNER_TEMP", "/tmp/x")];
+        assert_eq!(
+            default_dir_in(env(&local)),
+            Some(PathBuf::from("/home/dev/.cache/git-policy/evidence"))
+        );
+    }
 
     #[test]
     fn a_query_names_each_commit_by_alias() {
