@@ -1249,3 +1249,45 @@ fn policy_files_are_named_from_the_repository_root() {
         );
     }
 }
+
+/// A tracker's `\d` is an ASCII digit: `EPL-١٢٣` (Arabic-Indic digits) names
+/// no ticket, in the hook and in `check commits`.
+#[test]
+fn a_ticket_in_another_scripts_digits_is_no_ticket() {
+    let repo = common::Repo::new("feature/x");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets: { jira: { pattern: '\\bEPL-\\d+\\b' } }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message] } }\n",
+    );
+    for (message, code) in [
+        ("EPL-١٢٣ Retry the call\n", 1),
+        ("EPL-１２３ Retry\n", 1),
+        ("EPL-123 Retry\n", 0),
+    ] {
+        repo.write("msg", message);
+        let out = repo
+            .cmd()
+            .args(["check", "commit-msg", "msg"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{message}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    repo.git(&["add", ".git-policy.yml"]);
+    repo.commit("EPL-١٢٣ Retry the call");
+    let out = repo
+        .cmd()
+        .args(["check", "commits", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

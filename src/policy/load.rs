@@ -373,7 +373,10 @@ fn decode_file(
         seen,
         &mut matchers,
         |name, node, d| {
-            let tracker = decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
+            let mut tracker =
+                decode_tracker(node, d).unwrap_or_else(|| placeholder_tracker(node.span));
+            // Ticket ids are ASCII: `\d` is 0-9 here, not any script's digit.
+            tracker.pattern = tracker.pattern.with_ascii_classes();
             policy.definitions.tickets.insert(name, tracker);
             Some(())
         },

@@ -81,6 +81,9 @@ pub enum Haystacks {
 #[derive(Clone, Debug)]
 pub struct Pattern {
     pub source: Spanned<String>,
+    /// What is compiled when it is not the source: a tracker's pattern with
+    /// its Perl classes made ASCII ([`Pattern::with_ascii_classes`]).
+    effective: Option<std::sync::Arc<str>>,
     pub(crate) compiled: std::sync::Arc<std::sync::OnceLock<Regex>>,
     /// Built for one short text ([`Haystacks::One`]); matching uses it when set.
     one: std::sync::Arc<std::sync::OnceLock<regex_automata::meta::Regex>>,
@@ -91,6 +94,7 @@ impl Pattern {
     pub fn new(source: Spanned<String>) -> Pattern {
         Pattern {
             source,
+            effective: None,
             compiled: Default::default(),
             one: Default::default(),
         }
@@ -101,6 +105,27 @@ impl Pattern {
         let pattern = Pattern::new(source);
         let _ = pattern.compiled.set(regex);
         pattern
+    }
+
+    /// The pattern with `\d`, `\w`, `\s` (and their negations, also inside
+    /// `[...]`) meaning ASCII digits, word characters and spaces, as they do
+    /// in most regex dialects, instead of the Rust regex crate's Unicode
+    /// classes: a ticket id is `EPL-123`, never `EPL-١٢٣` (Arabic-Indic
+    /// digits) or `EPL-１２３` (full-width). Explicit Unicode classes
+    /// (`\p{N}`) are left as written. A pattern that does not parse is left
+    /// as it is (compiling it reports the error).
+    pub fn with_ascii_classes(mut self) -> Pattern {
+        if let Some(ascii) = ascii_classes(&self.source.value) {
+            self.effective = Some(ascii.into());
+            self.compiled = Default::default();
+            self.one = Default::default();
+        }
+        self
+    }
+
+    /// What is compiled: the source, or its ASCII-class form.
+    fn text(&self) -> &str {
+        self.effective.as_deref().unwrap_or(&self.source.value)
     }
 
     pub fn is_match(&self, text: &str) -> bool {
@@ -123,7 +148,7 @@ impl Pattern {
     /// stops the run (exit 2), it never matches nothing.
     pub fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
-            Regex::new(&self.source.value).unwrap_or_else(|e| {
+            Regex::new(self.text()).unwrap_or_else(|e| {
                 panic!(
                     "the pattern at line {} cannot be compiled: {e}",
                     self.source.span.line
@@ -139,17 +164,73 @@ impl Pattern {
             return Ok(());
         }
         if haystacks == Haystacks::One
-            && let Some(one) = one_text_regex(&self.source.value)
+            && let Some(one) = one_text_regex(self.text())
         {
             let _ = self.one.set(one);
             return Ok(());
         }
         // (A pattern the lean build refuses gets the full build, and its error.)
-        let regex = Regex::new(&self.source.value)
-            .map_err(|e| decode::invalid_regex(self.source.span, &e))?;
+        let regex =
+            Regex::new(self.text()).map_err(|e| decode::invalid_regex(self.source.span, &e))?;
         let _ = self.compiled.set(regex);
         Ok(())
     }
+}
+
+/// `pattern` with each Perl class (`\d \D \w \W \s \S`) replaced by its
+/// ASCII POSIX class; `None` when it has none or does not parse.
+fn ascii_classes(pattern: &str) -> Option<String> {
+    use regex_syntax::ast::{self, Ast, ClassPerlKind, ClassSetItem, Visitor};
+    struct Perl(Vec<(usize, usize, String)>);
+    fn posix(class: &ast::ClassPerl) -> String {
+        let name = match class.kind {
+            ClassPerlKind::Digit => "digit",
+            ClassPerlKind::Space => "space",
+            ClassPerlKind::Word => "word",
+        };
+        format!("[:{}{name}:]", if class.negated { "^" } else { "" })
+    }
+    impl Visitor for Perl {
+        type Output = Vec<(usize, usize, String)>;
+        type Err = ();
+        fn finish(self) -> Result<Self::Output, ()> {
+            Ok(self.0)
+        }
+        fn visit_pre(&mut self, node: &Ast) -> Result<(), ()> {
+            if let Ast::ClassPerl(class) = node {
+                let span = class.span;
+                self.0.push((
+                    span.start.offset,
+                    span.end.offset,
+                    format!("[{}]", posix(class)),
+                ));
+            }
+            Ok(())
+        }
+        fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), ()> {
+            if let ClassSetItem::Perl(class) = item {
+                let span = class.span;
+                self.0
+                    .push((span.start.offset, span.end.offset, posix(class)));
+            }
+            Ok(())
+        }
+    }
+    let parsed = ast::parse::Parser::new().parse(pattern).ok()?;
+    let mut spans = ast::visit(&parsed, Perl(Vec::new())).ok()?;
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_by_key(|(start, _, _)| *start);
+    let mut out = String::with_capacity(pattern.len() + 16 * spans.len());
+    let mut at = 0;
+    for (start, end, with) in spans {
+        out.push_str(pattern.get(at..start)?);
+        out.push_str(&with);
+        at = end;
+    }
+    out.push_str(pattern.get(at..)?);
+    Some(out)
 }
 
 /// `pattern` as `regex::Regex::new` builds it (same syntax, match kind,
@@ -429,6 +510,48 @@ names! {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_trackers_perl_classes_are_ascii() {
+        let ticket = |source: &str| {
+            let p =
+                Pattern::new(Spanned::new(source.to_owned(), Span::default())).with_ascii_classes();
+            p.compile(Haystacks::Many).unwrap();
+            p
+        };
+        for source in [
+            r"\b[A-Z]+-\d+\b",
+            r"\bEPL-[\d]+\b",
+            r"\bEPL-\w+",
+            r"(?i)epl-\d{1,6}",
+        ] {
+            let p = ticket(source);
+            assert!(p.is_match("EPL-123"), "{source}");
+            for lookalike in ["EPL-١٢٣", "EPL-１２３", "EPL-߁߂", "EPL-໑໒"] {
+                assert!(!p.is_match(lookalike), "{source} matched {lookalike}");
+            }
+        }
+        // Negations and spaces stay ASCII too; explicit Unicode classes are kept.
+        assert!(ticket(r"EPL\s\d").is_match("EPL 1"));
+        assert!(!ticket(r"EPL\s\d").is_match("EPL\u{2003}1"));
+        assert!(ticket(r"EPL-[^\d\s]").is_match("EPL-١"));
+        assert!(ticket(r"EPL-\D").is_match("EPL-١"));
+        assert!(ticket(r"EPL-\p{Nd}").is_match("EPL-١"));
+        assert_eq!(
+            ascii_classes(r"\bAB#\d+\b|[\w.]+\S"),
+            Some(String::from(
+                r"\bAB#[[:digit:]]+\b|[[:word:].]+[[:^space:]]"
+            ))
+        );
+        assert_eq!(ascii_classes(r"\bEPL-[0-9]+\b"), None);
+        assert_eq!(
+            ascii_classes(r"\\d"),
+            None,
+            "an escaped backslash is no class"
+        );
+        // Without it, the regex crate's `\d` is any script's digit.
+        assert!(pattern(r"\bEPL-\d+\b", Haystacks::Many).is_match("EPL-١٢٣"));
+    }
 
     fn pattern(source: &str, haystacks: Haystacks) -> Pattern {
         let p = Pattern::new(Spanned::new(source.to_owned(), Span::default()));
