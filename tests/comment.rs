@@ -892,3 +892,35 @@ async fn twenty_things_left_show_fifteen_and_say_how_many_more() {
     );
     assert!(body.contains("… and 5 more in the job summary."), "{body}");
 }
+
+/// A run that cannot judge (exit 2) does not leave an earlier "all
+/// requirements met" standing: the comment says the check could not judge.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_cannot_judge_says_so_in_the_comment() {
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["src/login.rs"], POLICY).await;
+    let out = gh.run(&["--comment=always"]).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(gh.the_comment().contains("all requirements met"));
+    // The files list is now malformed: the run cannot judge.
+    gh.with(|s| s.files.push(json!({ "filename": 7 })));
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let body = gh.the_comment();
+    assert!(body.contains("could not judge this pull request"), "{body}");
+    assert!(!body.contains("all requirements met"), "{body}");
+    assert!(
+        text(&out).contains("now says that this run could not judge it"),
+        "{}",
+        text(&out)
+    );
+    // With no comment there, none is made for it.
+    let mut pr = pr_json(42, "EPL-7 Retry the login", None, false, &[]);
+    pr["head"]["ref"] = json!("retry-login");
+    let gh = Fake::new(pr, &["src/login.rs"], POLICY).await;
+    gh.with(|s| s.files.push(json!({ "filename": 7 })));
+    let out = gh.run(&["--comment"]).await;
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(gh.comments().is_empty());
+}

@@ -88,20 +88,47 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         }
         (false, _) => None,
     };
-    let Checked {
-        policy,
-        report,
-        notes,
-        unreadable,
-        pr,
-    } = runtime.block_on(check(
+    let marker = crate::report::comment::marker(
+        &std::env::var("GITHUB_WORKFLOW").unwrap_or_default(),
+        &std::env::var("GITHUB_JOB").unwrap_or_default(),
+    );
+    // A run that cannot judge says so in the comment an earlier run left
+    // (which may say "all requirements met"), then stops.
+    let undecided_comment = |why: &str| {
+        if comment != CommentWhen::Never && !offline {
+            let said = runtime.block_on(say_undecided(&gh, &repo_name, number, &marker, why));
+            for text in said {
+                err(&format!("note: {text}\n"));
+            }
+        }
+    };
+    let checked = runtime.block_on(check(
         global,
         &gh,
         git.as_ref(),
         &repo_name,
         number,
         offline_pr,
-    ))?;
+    ));
+    let Checked {
+        policy,
+        report,
+        notes,
+        unreadable,
+        pr,
+    } = match checked {
+        Ok(checked) => checked,
+        Err(failure) => {
+            undecided_comment(&match &failure {
+                Failure::Fatal(fatal) => fatal.message.clone(),
+                Failure::Policy(invalid) => format!(
+                    "the policy is invalid ({})",
+                    crate::report::plural(invalid.errors.len(), "problem")
+                ),
+            });
+            return Err(failure);
+        }
+    };
     // Notes go to stderr in every format: stdout stays one JSON object.
     for note in &notes {
         err(&format!("note: {note}\n"));
@@ -131,6 +158,10 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         write_github_files(&report)?;
     }
     if let Some(first) = undecided {
+        undecided_comment(&format!(
+            "the verdict depends on team members that could not be read: {}",
+            first.message
+        ));
         return Err(Fatal {
             message: format!(
                 "the verdict depends on team members that could not be read: {}",
@@ -143,10 +174,6 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     // Written after the verdict, which nothing here changes: what could not
     // be written is a notice or a warning, never another exit status.
     if comment != CommentWhen::Never || request_reviews {
-        let marker = crate::report::comment::marker(
-            &std::env::var("GITHUB_WORKFLOW").unwrap_or_default(),
-            &std::env::var("GITHUB_JOB").unwrap_or_default(),
-        );
         let writes = Writes {
             comment,
             request_reviews,
@@ -166,6 +193,50 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         }
     }
     Ok(code)
+}
+
+/// Edits the comment an earlier run left (if any) to say that this run could
+/// not judge the pull request, and why. Creates none. Returns what the
+/// reader should know.
+async fn say_undecided(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    marker: &str,
+    why: &str,
+) -> Vec<String> {
+    use crate::sources::conversation as c;
+    let found = async {
+        let me = c::identity(gh).await?;
+        c::own_comments(gh, repo, number, &me).await
+    }
+    .await;
+    let own = match found {
+        Ok(own) => own,
+        Err(_) => {
+            return vec![String::from(
+                "could not read the pull request's comments to say that it was not judged",
+            )];
+        }
+    };
+    let Some(first) = own
+        .into_iter()
+        .find(|x| crate::report::comment::has_marker(&x.body, marker))
+    else {
+        return Vec::new();
+    };
+    let body = super::redacted(&crate::report::comment::undecided(
+        marker,
+        &super::redacted(why),
+    ));
+    match c::edit(gh, repo, first.id, &body).await {
+        Ok(()) => vec![String::from(
+            "the pull request comment now says that this run could not judge it",
+        )],
+        Err(_) => vec![String::from(
+            "could not edit the pull request comment to say that this run could not judge it",
+        )],
+    }
 }
 
 /// What `check pr` writes to the pull request.

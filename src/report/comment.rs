@@ -166,6 +166,15 @@ pub fn render(c: &Comment<'_>) -> String {
     out
 }
 
+/// The comment of a run that could not judge the pull request (exit 2):
+/// whatever an earlier run said no longer stands.
+pub fn undecided(marker: &str, why: &str) -> String {
+    format!(
+        "{marker}\n### ⚠️ git-policy could not judge this pull request\n\n{}\n\nNothing earlier in this comment stands until a run can judge it again; the job's log says more.\n",
+        comment_text(&shorten(why, MESSAGE_SHOWN))
+    )
+}
+
 /// The order an author works through what is left.
 const PARTS: &[&str] = &[
     "Draft",
@@ -279,7 +288,9 @@ fn line_after(c: &Comment<'_>, f: &Finding, prefix: String) -> String {
                 .filter(|l| c.requested.users.iter().any(|r| r.eq_ignore_ascii_case(l)))
                 .map(String::clone),
         );
-        asked.dedup();
+        // Once each, whatever the case and wherever the name came from.
+        let mut seen = std::collections::HashSet::new();
+        asked.retain(|a| seen.insert(a.to_lowercase()));
         if !asked.is_empty() {
             tail.push(format!(
                 "**Asked:** {}",
@@ -317,6 +328,79 @@ mod tests {
         assert!(has_marker(&format!("{m}\nbody"), &m));
         assert!(!has_marker(&format!("x {m}\nbody"), &m));
         assert_ne!(marker("CI", "gate"), marker("CI", "other"));
+    }
+
+    #[test]
+    fn issue_and_commit_references_are_not_linked() {
+        use crate::report::inert::comment_text;
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let shown = comment_text(&format!("fixes GH-7 and gh-12 in {sha} (also deadbeef1)"));
+        assert!(
+            !shown.contains("GH-7") && !shown.contains("gh-12"),
+            "{shown}"
+        );
+        // No run of seven or more hex digits is left whole.
+        let longest = shown
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .map(str::len)
+            .max()
+            .unwrap();
+        assert!(longest < 7, "{shown}");
+        // What is read is unchanged once the zero-width spaces are gone.
+        assert_eq!(
+            shown.replace('\u{200b}', ""),
+            format!("fixes GH-7 and gh-12 in {sha} \\(also deadbeef1\\)")
+        );
+        // Words that only look like hex in part, and `GH` elsewhere, stay as they are.
+        assert_eq!(
+            comment_text("GHOST-1 ahead 123456 HIGH-7"),
+            "GHOST-1 ahead 123456 HIGH-7"
+        );
+    }
+
+    #[test]
+    fn who_was_asked_is_named_once() {
+        let policy = crate::policy::load(vec![crate::policy::PolicySource::builtin()]).unwrap();
+        let finding = Finding {
+            rule: "peer-review".into(),
+            level: Level::Error,
+            message: "needs 1 approval".into(),
+            help: None,
+            commit: None,
+            commit_subject: None,
+            ticket: None,
+            path: None,
+            policy: crate::policy::Span::default(),
+            approvals: Some(Box::new(crate::rules::MissingApprovals {
+                candidates: vec!["lee".into(), "kim".into()],
+                listed: vec!["kim".into(), "Lee".into()],
+                ..Default::default()
+            })),
+        };
+        let requested = Requested {
+            users: vec!["lee".into(), "kim".into()],
+            teams: vec![],
+        };
+        let report = Report::default();
+        let c = Comment {
+            report: &report,
+            policy: &policy,
+            marker: "m",
+            head_sha: "abc",
+            requested: &requested,
+        };
+        let shown = line(&c, &finding);
+        assert!(shown.contains("**Asked:** lee, kim ·"), "{shown}");
+    }
+
+    #[test]
+    fn a_run_that_cannot_judge_replaces_what_the_comment_said() {
+        let m = marker("CI", "gate");
+        let body = undecided(&m, "GitHub failed GET /repos/o/r/pulls/1 (502) @octo #9");
+        assert!(has_marker(&body, &m));
+        assert!(body.contains("could not judge this pull request"), "{body}");
+        assert!(!body.contains("all requirements met"), "{body}");
+        assert!(!body.contains("@o") && !body.contains("#9"), "{body}");
     }
 
     #[test]

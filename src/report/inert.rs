@@ -149,8 +149,12 @@ pub fn multi_line(text: &str) -> Cow<'_, str> {
 pub fn comment_text(text: &str) -> String {
     let line = one_line(text);
     let chars: Vec<char> = line.chars().collect();
+    let broken = reference_breaks(&chars);
     let mut out = String::with_capacity(line.len() + 16);
     for (i, &c) in chars.iter().enumerate() {
+        if broken.get(i).copied().unwrap_or(false) {
+            out.push(ZERO_WIDTH_SPACE);
+        }
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -175,6 +179,44 @@ pub fn comment_text(text: &str) -> String {
         }
     }
     out
+}
+
+/// Where a zero-width space goes before a character so that GitHub links
+/// no reference: inside `GH-123` (an issue), and every six characters of a
+/// run of seven or more hex digits (a commit id GitHub would link).
+fn reference_breaks(chars: &[char]) -> Vec<bool> {
+    let mut breaks = vec![false; chars.len()];
+    let word = |i: usize| {
+        chars
+            .get(i)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        if !word(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while word(i) {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        if run.len() >= 7 && run.iter().all(char::is_ascii_hexdigit) {
+            for at in (start + 6..i).step_by(6) {
+                breaks[at] = true;
+            }
+        }
+        // `GH-` then a digit, at the start of a word.
+        if run.len() == 2
+            && run.iter().map(char::to_ascii_uppercase).eq(['G', 'H'])
+            && chars.get(i) == Some(&'-')
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+        {
+            breaks[i] = true;
+        }
+    }
+    breaks
 }
 
 /// Untrusted text as a Markdown code span in a GitHub comment: fenced by one
