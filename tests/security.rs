@@ -1032,3 +1032,53 @@ fn escapes_in_a_policy_file_never_reach_a_terminal_even_in_colour() {
         }
     }
 }
+
+/// `core.commentChar` and `core.commentString` set one thing: git uses the
+/// one set last. A line hidden behind the one the hook did not use is not a
+/// ticket.
+#[cfg(unix)]
+#[test]
+fn the_comment_setting_set_last_is_the_one_the_hook_uses() {
+    use std::os::unix::fs::PermissionsExt;
+    for (first, second, hidden) in [
+        (("core.commentString", ";"), ("core.commentChar", "%"), "%"),
+        (("core.commentChar", "%"), ("core.commentString", ";"), ";"),
+    ] {
+        let repo = policy_repo("feature/EPL-1-x");
+        repo.git(&["config", first.0, first.1]);
+        repo.git(&["config", second.0, second.1]);
+        repo.cmd().arg("install-hooks").assert().success();
+        let editor = repo.path().join("editor.sh");
+        std::fs::write(
+            &editor,
+            format!("#!/bin/sh\nprintf '%s\\n' 'Fix login' '{hidden} EPL-1 here' > \"$1\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new("git")
+            .args(["commit", "--allow-empty"])
+            .current_dir(repo.path())
+            .env("GIT_EDITOR", &editor)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stored = repo.git(&["log", "-1", "--format=%B"]);
+        assert!(
+            !out.status.success(),
+            "{first:?} then {second:?}: a ticketless message got through: {stored:?}"
+        );
+        // The ticket in sight passes: the hook refused the hidden one only.
+        std::fs::write(&editor, "#!/bin/sh\nprintf 'EPL-1 Fix login\\n' > \"$1\"\n").unwrap();
+        let out = std::process::Command::new("git")
+            .args(["commit", "--allow-empty"])
+            .current_dir(repo.path())
+            .env("GIT_EDITOR", &editor)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

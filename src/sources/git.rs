@@ -67,7 +67,7 @@ pub fn hook_config(repo: &Repository) -> HookConfig {
     let config = repo.config().ok().and_then(|mut c| c.snapshot().ok());
     let get = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
     HookConfig {
-        comment: get("core.commentString").or_else(|| get("core.commentChar")),
+        comment: config.as_ref().and_then(last_comment_setting),
         author_name: std::env::var("GIT_AUTHOR_NAME")
             .ok()
             .or_else(|| get("user.name")),
@@ -75,6 +75,20 @@ pub fn hook_config(repo: &Repository) -> HookConfig {
             .ok()
             .or_else(|| get("user.email")),
     }
+}
+
+/// `core.commentChar` and `core.commentString` set one thing in git: the
+/// one set last (system, global, then local configuration, and within a
+/// file the later line) is the one git uses, so it is the one read here.
+fn last_comment_setting(config: &git2::Config) -> Option<String> {
+    let mut last = None;
+    let entries = config.entries(Some("^core\\.comment(char|string)$")).ok()?;
+    let _ = entries.for_each(|entry| {
+        if let Ok(value) = entry.value() {
+            last = Some(value.to_owned());
+        }
+    });
+    last
 }
 
 /// The checked-out branch; `None` when HEAD is detached.
