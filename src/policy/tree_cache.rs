@@ -32,7 +32,7 @@ pub const HOOK_KINDS: [SubjectKind; 2] = [SubjectKind::Commit, SubjectKind::Bran
 const MAGIC: &[u8] = b"git-policy node trees\n";
 /// Bumped when the encoding changes; the build is checked too, since another
 /// build may resolve the same YAML differently.
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
 /// The build: version and the commit it was built from (`--version`), so a
 /// build from other sources (a developer's) never reads another's entries.
 const BUILD: &str = env!("GIT_POLICY_LONG_VERSION");
@@ -54,20 +54,25 @@ pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
         u32(&mut out, source.text.len() as u32);
         file(&mut out, tree);
     }
-    let crc = checksum(&out);
+    let crc = checksum(&out, sources);
     u32(&mut out, crc);
-    // The texts last, outside the checksum: they are compared in full with
-    // the files being loaded.
+    // The texts last (compared in full with the files being loaded); the
+    // checksum binds them to the trees written for them.
     for source in sources {
         out.extend_from_slice(source.text.as_bytes());
     }
     out
 }
 
-/// CRC-32 of an entry's body: a damaged file is parsed again, not believed.
-fn checksum(body: &[u8]) -> u32 {
+/// CRC-32 of an entry's body and the texts its trees were parsed from: a
+/// damaged entry, or trees spliced beside other texts, is parsed again, not
+/// believed.
+fn checksum(body: &[u8], sources: &[PolicySource]) -> u32 {
     let mut crc = flate2::Crc::new();
     crc.update(body);
+    for source in sources {
+        crc.update(source.text.as_bytes());
+    }
     crc.sum()
 }
 
@@ -86,7 +91,7 @@ pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
         texts = rest;
     }
     let (body, crc) = checked.split_at_checked(checked.len().checked_sub(4)?)?;
-    if checksum(body).to_le_bytes() != crc {
+    if checksum(body, sources).to_le_bytes() != crc {
         return None;
     }
     let mut r = Reader { rest: body };
@@ -342,6 +347,23 @@ mod tests {
     }
 
     #[test]
+    fn trees_spliced_beside_other_texts_of_the_same_length_are_not_used() {
+        let sources = sources();
+        let entry = encode(&sources, &refs(&parsed(&sources)));
+        let mut other = sources.clone();
+        other[1].text = other[1].text.replace("^x", "^y");
+        assert_eq!(other[1].text.len(), sources[1].text.len());
+        assert_ne!(other[1].text, sources[1].text);
+        // The entry's texts replaced by the other texts, trees and checksum kept.
+        let texts: usize = sources.iter().map(|s| s.text.len()).sum();
+        let mut spliced = entry[..entry.len() - texts].to_vec();
+        for source in &other {
+            spliced.extend_from_slice(source.text.as_bytes());
+        }
+        assert_eq!(decode(&spliced, &other), None);
+    }
+
+    #[test]
     fn damaged_bytes_are_never_trusted() {
         let sources = &sources()[1..];
         let entry = encode(sources, &refs(&parsed(sources)));
@@ -525,7 +547,7 @@ mod tests {
         let rewritten = |format: u8| {
             let mut body = checked[..checked.len() - 4].to_vec();
             body[MAGIC.len()] = format;
-            let crc = checksum(&body);
+            let crc = checksum(&body, &sources);
             u32(&mut body, crc);
             body.extend_from_slice(texts);
             body
