@@ -1082,3 +1082,40 @@ fn the_comment_setting_set_last_is_the_one_the_hook_uses() {
         );
     }
 }
+
+/// `init` does not write through a committed symbolic link, dangling or
+/// not, with or without `--force`: it would write wherever the link points.
+#[cfg(unix)]
+#[test]
+fn init_does_not_write_through_a_committed_link() {
+    for name in [".git-policy.yml", ".git-policy.schema.json"] {
+        for force in [false, true] {
+            let repo = Repo::new("main");
+            let outside = tempfile::tempdir().unwrap();
+            let target = outside.path().join("written-by-init");
+            std::os::unix::fs::symlink(&target, repo.path().join(name)).unwrap();
+            let mut cmd = repo.cmd();
+            cmd.args(["init", "--no-input", "--ticket-keys", "EPL"]);
+            if force {
+                cmd.arg("--force");
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{name} force={force}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !target.exists(),
+                "{name} force={force}: written through the link"
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -33,6 +33,16 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     let policy_path = root.join(POLICY_FILE);
     let schema_path = root.join(SCHEMA_FILE);
     for path in [&policy_path, &schema_path] {
+        // A committed link (even a dangling one, which `exists` calls
+        // absent) would have `init` write wherever it points.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Fatal::new(format!(
+                "{} is a symbolic link; git-policy does not write through it",
+                path.display()
+            ))
+            .help("remove the link (or replace it with a file) and run init again")
+            .into());
+        }
         if path.exists() && !args.force {
             return Err(Fatal::new(format!("{} already exists", path.display()))
                 .help("pass --force to overwrite it")
