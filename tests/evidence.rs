@@ -1247,3 +1247,95 @@ async fn a_pull_request_opened_while_a_rule_was_lifted_is_judged_by_the_restored
     let decided = changes.iter().find(|c| c["pull_request"] == 42).unwrap();
     assert_ne!(decided["policy_commit"], json!(lifted), "{decided}");
 }
+
+/// A commit is credited to a merged pull request only when that pull
+/// request brought it (its merge commit, one of its commits, or a rebase
+/// of them), not because GitHub associates the two: a commit pushed
+/// straight to the branch, which GitHub also lists under a pull request
+/// merged later, is a direct push.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_github_merely_associates_with_a_pull_request_is_a_direct_push() {
+    let mut s = small_scenario(
+        POLICY_V1,
+        &[
+            (51, "EPL-51 Pushed straight to main"),
+            (52, "EPL-52 Reviewed and squash-merged"),
+        ],
+    );
+    for (_, pull) in &mut s.commits {
+        pull.as_mut().unwrap().reviews = vec![("reviewer", "APPROVED", BEFORE)];
+    }
+    let (direct, merge) = (s.commits[0].0.clone(), s.commits[1].0.clone());
+    let mut graph = graph(&s);
+    // GitHub lists the direct push under pull request 52, merged as `merge`.
+    let merge_pull = Pull {
+        number: 52,
+        title: "EPL-52 Reviewed and squash-merged",
+        reviews: vec![],
+        labels: vec![],
+        merged_by: "dev",
+    };
+    graph.pulls.remove(&51);
+    graph.commits.insert(
+        direct.clone(),
+        commit_node(&merge, &merge, Some(&merge_pull)),
+    );
+    graph.commits.get_mut(&direct).unwrap()["oid"] = json!(direct);
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (Value::Null, "pushed_directly".to_owned()),
+            (json!(52), "passed".to_owned())
+        ],
+        "{v}"
+    );
+}
+
+/// A rebase merge lands new commits made of the pull request's own (same
+/// subjects and authors, other ids): each is credited to it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_commits_of_a_rebase_merge_are_the_pull_requests() {
+    let mut s = small_scenario(POLICY_V1, &[(61, "EPL-61 First of two")]);
+    let first = s.commits[0].0.clone();
+    let second = s.repo.commit("EPL-61 Second of two");
+    let pull = Pull {
+        number: 61,
+        title: "EPL-61 Two commits, rebased",
+        reviews: vec![("reviewer", "APPROVED", BEFORE)],
+        labels: vec![],
+        merged_by: "dev",
+    };
+    s.commits = vec![(first.clone(), None), (second.clone(), None)];
+    let mut graph = graph(&s);
+    // The branch's own commits, which the clone does not have.
+    let original = |n: u64, subject: &str| {
+        json!({ "commit": { "oid": format!("{n:040x}"), "message": subject, "parents": { "totalCount": 1 },
+            "author": { "name": "Ada Lovelace", "email": "ada@example.com", "user": { "login": "dev" } } } })
+    };
+    let lists = Lists {
+        reviews: pull
+            .reviews
+            .iter()
+            .map(|r| review_node(r, &format!("{:040x}", 612)))
+            .collect(),
+        timeline: vec![],
+        files: vec![json!({ "path": "src/two.rs", "changeType": "ADDED" })],
+        commits: vec![
+            original(611, "EPL-61 First of two"),
+            original(612, "EPL-61 Second of two"),
+        ],
+    };
+    let parent = s.repo.git(&["rev-parse", "v1.0.0"]);
+    let node = pull_node(&pull, &second, &format!("{:040x}", 612), &parent, &lists);
+    graph.pulls.insert(61, (node, std::sync::Arc::new(lists)));
+    for sha in [&first, &second] {
+        let mut answer = commit_node(&second, &format!("{:040x}", 612), Some(&pull));
+        answer["oid"] = json!(sha);
+        graph.commits.insert(sha.clone(), answer);
+    }
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 0, "{stderr}\n{v}");
+    assert_eq!(verdicts(&v), [(json!(61), "passed".to_owned())], "{v}");
+}

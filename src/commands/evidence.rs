@@ -214,10 +214,22 @@ async fn judge_range(
         .map(|(pull, merged, from_cache, listed, shas)| async move {
             judge_pull(work, &pull, merged, from_cache, listed, shas).await
         });
-    let mut changes: Vec<Change> = futures_util::stream::iter(reads)
+    let credited: Vec<(Change, Vec<String>)> = futures_util::stream::iter(reads)
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
+    // A commit GitHub associates with a pull request that did not bring it
+    // reached the branch some other way: it is judged as a direct push.
+    let mut changes = Vec::with_capacity(credited.len());
+    for (change, uncredited) in credited {
+        for sha in uncredited {
+            if let Some(found) = origins.iter().enumerate().find(|(_, o)| o.sha == sha) {
+                direct.push(found);
+            }
+        }
+        changes.push(change);
+    }
+    direct.sort_by_key(|(i, _)| *i);
     for (i, origin) in direct {
         let account_exempt = origin.signed
             && origin
@@ -264,7 +276,7 @@ async fn judge_pull(
     from_cache: bool,
     listed: Option<pull_request::Listed>,
     shas_in: Vec<String>,
-) -> Result<Change, Failure> {
+) -> Result<(Change, Vec<String>), Failure> {
     let Some(merge) = pull.merge_commit.clone() else {
         return Err(Fatal::new(format!(
             "pull request #{} has no merge commit: it cannot be judged as merged",
@@ -316,7 +328,7 @@ async fn judge_pull(
         wanted.changes |= commit_needs.changed_files;
         wanted.accounts |= commit_needs.commit_accounts;
     }
-    if !policies.is_empty() && (!from_cache || (wanted.changes && !merged.commit_changes)) {
+    if !from_cache || (wanted.changes && !merged.commit_changes) {
         let mut at_merge = merged.at_merge();
         let mut notes = Vec::new();
         // The files and commits GraphQL listed serve when the clone lacks them.
@@ -339,6 +351,7 @@ async fn judge_pull(
             work.notes.borrow_mut().push(why);
         }
     }
+    let (shas_in, uncredited) = credit(work.git, &merged, shas_in)?;
     let mut judged: Vec<Change> = Vec::with_capacity(candidates.len());
     for (sha, policy) in &candidates {
         let mut change = match policy.as_ref() {
@@ -359,7 +372,81 @@ async fn judge_pull(
             chosen = i;
         }
     }
-    Ok(judged.swap_remove(chosen))
+    Ok((judged.swap_remove(chosen), uncredited))
+}
+
+/// Which of `shas` (the commits GitHub associates with a merged pull
+/// request) the pull request brought: its merge commit, one of its own
+/// commits, or one of the commits a rebase merge made of them (on the merge
+/// commit's first-parent line, at most as many as it has commits, each with
+/// the subject and author of one of its commits). Returns (credited, not).
+fn credit(
+    git: &Repository,
+    merged: &MergedPullRequest,
+    shas: Vec<String>,
+) -> Result<(Vec<String>, Vec<String>), Failure> {
+    let own: HashSet<String> = merged
+        .commits
+        .iter()
+        .filter_map(|c| c.sha.as_deref())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let made_of_them = rebased(git, merged)?;
+    Ok(shas.into_iter().partition(|sha| {
+        let sha = sha.to_ascii_lowercase();
+        sha.eq_ignore_ascii_case(&merged.merge_commit_sha)
+            || own.contains(&sha)
+            || made_of_them.contains(&sha)
+    }))
+}
+
+/// The commits a rebase merge made of the pull request's commits: from the
+/// merge commit back along first parents, while each one is a single-parent
+/// commit with the subject and author e-mail of one of its commits, at most
+/// as many as it has.
+fn rebased(git: &Repository, merged: &MergedPullRequest) -> Result<HashSet<String>, Failure> {
+    let mut originals: Vec<(String, String)> = merged
+        .commits
+        .iter()
+        .map(|c| {
+            (
+                c.message.lines().next().unwrap_or("").trim().to_owned(),
+                c.author_email.clone().unwrap_or_default().to_lowercase(),
+            )
+        })
+        .collect();
+    let mut found = HashSet::new();
+    let Ok(mut oid) = Oid::from_str(&merged.merge_commit_sha) else {
+        return Ok(found);
+    };
+    while !originals.is_empty() {
+        let Ok(commit) = git.find_commit(oid) else {
+            break;
+        };
+        if commit.parent_count() != 1 {
+            break;
+        }
+        let subject = String::from_utf8_lossy(commit.message_bytes())
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let email = String::from_utf8_lossy(commit.author().email_bytes()).to_lowercase();
+        let Some(at) = originals
+            .iter()
+            .position(|(s, e)| *s == subject && *e == email)
+        else {
+            break;
+        };
+        originals.swap_remove(at);
+        found.insert(oid.to_string());
+        let Ok(parent) = commit.parent_id(0) else {
+            break;
+        };
+        oid = parent;
+    }
+    Ok(found)
 }
 
 /// How far an outcome is from "through the gate", to pick the stricter of two.
