@@ -1,10 +1,15 @@
+// Event payloads and API answers are untrusted text: never sliced or indexed
+// by byte position (a hand-written event's short `base.sha` once reached
+// `&sha[..10]`).
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use git2::{Oid, Repository};
 
-use super::{Failure, Global, Outcome, PASSED, err, finish};
+use super::{Failure, Global, Outcome, err, finish};
 use crate::cli::{CommentWhen, Format};
 use crate::engine::{
     Finding, Interner, applies, evaluate_shared, needs, rule_needs, skip_reason, verdicts,
@@ -13,7 +18,7 @@ use crate::facts::{Branch, PullRequest, Subject};
 use crate::policy::{Level, Policy, PolicySource, SubjectKind, load};
 use crate::report::Report;
 use crate::rules::Needs;
-use crate::sources::event::{self, Event};
+use crate::sources::event::{self, Event, MergeGroup};
 use crate::sources::github::{self, GitHub};
 use crate::sources::policy_files::{self, read_at_commit};
 use crate::sources::{Fatal, git, pull_request};
@@ -43,15 +48,11 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let offline = target.offline;
     let (comment, request_reviews) = (target.comment, target.request_reviews);
     let event_file = target.event.map(Path::to_path_buf);
-    let (repo_name, number) = match which(target)? {
-        Some(found) => found,
-        None => {
-            err(
-                "note: merge_group event: the pull requests in a merge queue were checked before they were queued; nothing to check\n",
-            );
-            return Ok(ExitCode::from(PASSED));
-        }
-    };
+    let Which {
+        repo: repo_name,
+        number,
+        group,
+    } = which(target)?;
     let mut settings = github::Settings::from_env()?;
     if offline {
         // Nothing is asked of GitHub offline; an address nothing answers on
@@ -95,6 +96,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         &repo_name,
         number,
         offline_pr,
+        group.as_ref(),
     ))?;
     // Notes go to stderr in every format: stdout stays one JSON object.
     for note in &notes {
@@ -346,7 +348,14 @@ async fn keep_one_comment(
 /// How the approval rule starts a finding about a team it could not read.
 const UNRESOLVED_TEAM: &str = "cannot tell who may approve";
 
-fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
+/// The pull request to judge; for a merge queue entry, also the group.
+struct Which {
+    repo: String,
+    number: u64,
+    group: Option<MergeGroup>,
+}
+
+fn which(target: Target<'_>) -> Result<Which, Failure> {
     if let Some(number) = target.number {
         let repo = match target.repo {
             Some(r) => r.to_owned(),
@@ -368,7 +377,11 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
                 .help("pass the number GitHub shows, e.g. --number 42")
                 .into());
         }
-        return Ok(Some((repo, number)));
+        return Ok(Which {
+            repo,
+            number,
+            group: None,
+        });
     }
     if target.repo.is_some() {
         return Err(Fatal::new("--repo needs --number")
@@ -383,10 +396,18 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
         })?,
     };
     let name = std::env::var("GITHUB_EVENT_NAME").ok();
-    match event::read(&path, name.as_deref())? {
-        Event::MergeGroup => Ok(None),
-        Event::PullRequest { repo, number } => Ok(Some((repo, number))),
-    }
+    Ok(match event::read(&path, name.as_deref())? {
+        Event::MergeGroup(group) => Which {
+            repo: group.repo.clone(),
+            number: group.number,
+            group: Some(group),
+        },
+        Event::PullRequest { repo, number } => Which {
+            repo,
+            number,
+            group: None,
+        },
+    })
 }
 
 /// The pull request as the event payload describes it, for `--offline`:
@@ -411,8 +432,8 @@ fn offline_pull_request(
     if !held {
         return Err(Fatal::new(format!(
             "--offline reads the commits and files from git, and this clone does not hold both the base ({}) and head ({}) commits of the event",
-            &pr.base_sha[..10],
-            &pr.head_sha[..10]
+            short(&pr.base_sha),
+            short(&pr.head_sha)
         ))
         .help("run it in a clone with that history (`git fetch origin <sha>`, or actions/checkout with `fetch-depth: 0`)")
         .into());
@@ -427,6 +448,7 @@ async fn check(
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
+    group: Option<&MergeGroup>,
 ) -> Result<(Policy, Report, Vec<String>, Vec<Fatal>, PullRequest), Failure> {
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
@@ -439,7 +461,12 @@ async fn check(
         }
         None => pull_request::read(gh, repo_name, number).await?,
     };
-    let base_sources = policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes).await?;
+    // A merge queue entry lands on the group's base: its policy decides.
+    let policy_sha = match group {
+        Some(group) => merge_group_base(&pr, group, &mut notes)?,
+        None => pr.base_sha.clone(),
+    };
+    let base_sources = policy_at(global, gh, git, &pr.repo, &policy_sha, &mut notes).await?;
     let base_texts = texts(&base_sources);
     let policy = load(base_sources).map_err(Failure::Policy)?;
     super::prepare(&policy, JUDGED)?;
@@ -527,6 +554,35 @@ async fn check(
     Ok((policy, report, notes, unreadable, pr))
 }
 
+/// The commit whose policy judges a merge queue entry: the group's base,
+/// once the live pull request is known to merge into the group's branch.
+fn merge_group_base(
+    pr: &PullRequest,
+    group: &MergeGroup,
+    notes: &mut Vec<String>,
+) -> Result<String, Fatal> {
+    if pr.base != group.base_branch {
+        return Err(Fatal::new(format!(
+            "the merge group merges into `{}`, but pull request #{} targets `{}`",
+            group.base_branch, pr.number, pr.base
+        ))
+        .help("the queue branch names another pull request than the one GitHub reports; re-run the merge queue"));
+    }
+    notes.push(format!(
+        "merge group: pull request #{} judged as it merges onto {} at {}, by the policy there",
+        pr.number,
+        group.base_branch,
+        short(&group.base_sha)
+    ));
+    Ok(group.base_sha.clone())
+}
+
+/// The first ten characters of a commit id for a message (the whole text
+/// when it is shorter or not ASCII there).
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
 /// What `check pr` judges, for waivers: the pull request and its commits.
 fn waiver_scope(pr: &PullRequest) -> crate::waivers::Scope {
     crate::waivers::Scope {
@@ -612,7 +668,7 @@ async fn policy_at(
         None if global.builtin => {
             notes.push(format!(
                 "the base commit {} has no policy (.github/policies/ or .git-policy.yml); using the built-in pack {}",
-                &sha[..sha.len().min(10)],
+                short(sha),
                 crate::policy::BUILTIN_NAME
             ));
             Ok(vec![PolicySource::builtin()])
