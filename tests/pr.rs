@@ -1705,3 +1705,30 @@ async fn an_unreadable_team_is_a_finding_beside_the_others() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("cannot tell who may approve"));
     assert!(stderr(&out).contains("error: the verdict depends on team members"));
 }
+
+/// A hand-written event's short or non-ASCII `base.sha` once reached
+/// `&sha[..10]` (a panic: in a release build, SIGABRT and no verdict). It is
+/// refused as no commit id before any message quotes it; the slices are gone
+/// (`short()`, and clippy's `string_slice` denied in check_pr.rs).
+#[test]
+fn a_hand_written_event_with_a_short_base_sha_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for sha in ["abc", "ééééééééééé", "22222222é2"] {
+        let mut pr = pr_json(1, "EPL-1 t", None, false, &[]);
+        pr["base"]["sha"] = json!(sha);
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            json!({ "pull_request": pr, "repository": { "full_name": "octo/app" } }).to_string(),
+        )
+        .unwrap();
+        let out = event_cmd(dir.path(), &event, Some("pull_request"))
+            .arg("--offline")
+            .output()
+            .unwrap();
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{sha}: {said}");
+        assert!(said.contains("is not a commit id"), "{sha}: {said}");
+        assert!(!said.contains("internal error"), "{sha}: {said}");
+    }
+}
