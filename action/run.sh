@@ -30,8 +30,33 @@ physical() {
 }
 
 inside() { # inside PATH DIR
-  case "${1%/}/" in "${2%/}/"*) return 0 ;; esac
+  # `//x` is `/x` to the kernel (and bash's `pwd` keeps a leading `//`).
+  local path dir
+  path=$(printf '%s' "$1" | tr -s /)
+  dir=$(printf '%s' "$2" | tr -s /)
+  case "${path%/}/" in "${dir%/}/"*) return 0 ;; esac
   return 1
+}
+
+# Whether PATH is DIR or lies below it by the folders' identity (device and
+# inode), which a case-insensitive file system's other spelling cannot dodge.
+same_or_below() { # same_or_below PATH DIR
+  local path
+  path=$(physical "$1")
+  while [ -n "$path" ]; do
+    if [ "$path" -ef "$2" ]; then return 0; fi
+    if [ "$path" = / ] || [ "$path" = . ]; then return 1; fi
+    path=$(dirname "$path")
+  done
+  return 1
+}
+
+# Whether the policy at PATH could be chosen by what the checkout DIR holds:
+# as written, with links resolved, or by identity.
+in_checkout() { # in_checkout PATH DIR
+  local as_written=$1
+  case "$as_written" in /*) ;; *) as_written="$PWD/$as_written" ;; esac
+  inside "$as_written" "$2" || inside "$(physical "$1")" "$(physical "$2")" || same_or_below "$1" "$2"
 }
 
 # One line that the runner cannot read as a workflow command, whatever the
@@ -90,12 +115,9 @@ case "${GITHUB_EVENT_NAME:-}" in
   push | schedule | workflow_dispatch | release) ;;
   *)
     workspace=${GITHUB_WORKSPACE:-$PWD}
-    for policy in "${policies[@]}"; do
-      as_written=$policy
-      case "$as_written" in /*) ;; *) as_written="$PWD/$as_written" ;; esac
-      if inside "$as_written" "$workspace" || inside "$(physical "$policy")" "$(physical "$workspace")"; then
-        refuse "\`policy: $policy\` lies"
-      fi
+    # (`${a[@]+…}`: an empty array is "unbound" to macOS's bash 3.2 under set -u.)
+    for policy in ${policies[@]+"${policies[@]}"}; do
+      if in_checkout "$policy" "$workspace"; then refuse "\`policy: $policy\` lies"; fi
     done
     # Without a policy named, the commands that judge the checkout's own
     # history find the policy in it (`check pr` reads the base commit's).
@@ -104,9 +126,7 @@ case "${GITHUB_EVENT_NAME:-}" in
         check:pr | check:) ;;
         check:* | audit:*)
           root=${directory:-.}
-          as_written=$root
-          case "$as_written" in /*) ;; *) as_written="$PWD/$as_written" ;; esac
-          if inside "$as_written" "$workspace" || inside "$(physical "$root")" "$(physical "$workspace")"; then
+          if in_checkout "$root" "$workspace"; then
             refuse "\`${subcommand[*]}\` without \`policy:\` reads the policy found in $root,"
           fi
           ;;
@@ -139,4 +159,4 @@ if [ "${subcommand[0]:-}" = check ] && [ "${subcommand[1]:-}" = pr ]; then
       ;;
   esac
 fi
-exec git-policy "${options[@]}" "${command[@]}"
+exec git-policy "${options[@]}" ${command[@]+"${command[@]}"}
