@@ -5,11 +5,11 @@
 #                         pinned in action/checksums.txt beside this script (optionally
 #                         its build provenance too, with `gh attestation verify`);
 #                         when this action's own version has no release (the action is
-#                         used at a branch or commit), sets the step outputs source=true
-#                         and cache-key=… so the next steps build it from source.
-#   install.sh source     builds this action's source with cargo into
-#                         $RUNNER_TEMP/git-policy-source (restored by actions/cache
-#                         when an earlier run built the same source), then PATH.
+#                         used at a branch or commit), sets the step output source=true
+#                         so the next step builds it from source.
+#   install.sh source     builds this action's source with cargo into a new folder
+#                         under $RUNNER_TEMP, then PATH. Never from a cache: a cached
+#                         build could not be verified (docs/security.md, "The Action").
 #
 # Reads RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, GITHUB_PATH, GITHUB_OUTPUT and
 #   GIT_POLICY_VERSION             the `version` input; empty: this action's own version
@@ -23,8 +23,29 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 source_root=$(dirname "$here")
 checksums="$here/checksums.txt"
 
+# One line that the runner cannot read as a workflow command, whatever the
+# value holds (an input, a binary's answer): `%`, CR and LF escaped as the
+# runner's toolkit escapes command data, `##[` broken by a zero-width space,
+# other control characters shown as `?`.
+inert() {
+  local s=$1
+  s=${s//'%'/%25}
+  s=${s//$'\r'/%0D}
+  s=${s//$'\n'/%0A}
+  s=${s//'##['/$'#\xe2\x80\x8b#['}
+  printf '%s' "$s" | LC_ALL=C tr '\001-\037\177' '?'
+}
+
+# A line of the log, inert.
+say() {
+  {
+    inert "$*"
+    echo
+  } >&2
+}
+
 fail() {
-  echo "::error title=git-policy install::$*" >&2
+  echo "::error title=git-policy install::$(inert "$*")" >&2
   exit 1
 }
 
@@ -85,17 +106,6 @@ pinned_sha256() {
   done < "$checksums"
 }
 
-# A key that changes whenever the source that would be built changes.
-source_key() {
-  (
-    cd "$source_root"
-    find Cargo.toml Cargo.lock build.rs src policies -type f 2>/dev/null | LC_ALL=C sort | while read -r f; do
-      printf '%s  %s\n' "$(sha256_of "$f")" "$f"
-    done
-  ) > "$RUNNER_TEMP/git-policy-source.files"
-  echo "git-policy-source-${RUNNER_OS:-os}-${RUNNER_ARCH:-arch}-$(sha256_of "$RUNNER_TEMP/git-policy-source.files")"
-}
-
 download() {
   local requested=${GIT_POLICY_VERSION:-}
   requested=${requested#v}
@@ -110,9 +120,8 @@ download() {
     if [ -n "$requested" ]; then
       fail "git-policy $requested has no pinned SHA-256 for ${target:-this runner ($RUNNER_OS $RUNNER_ARCH)} in this action's action/checksums.txt: use a version listed there (pin the action to a newer tag or commit for newer versions), or leave \`version\` empty to build the action's own source"
     fi
-    echo "::notice title=git-policy::no released git-policy $version for ${target:-this runner} at this action's commit: building it from source (cached for the next runs)"
+    echo "::notice title=git-policy::$(inert "no released git-policy $version for ${target:-this runner} at this action's commit: building it from source (pin the action to a release tag to skip the build)")"
     output source true
-    output cache-key "$(source_key)"
     return 0
   fi
   case "$sha" in
@@ -134,7 +143,7 @@ download() {
 
   local work
   work=$(mktemp -d "$RUNNER_TEMP/git-policy-download.XXXXXX")
-  echo "downloading $url" >&2
+  say "downloading $url"
   curl --fail --silent --show-error --location --retry 3 --connect-timeout 20 --max-time 300 \
     --output "$work/$asset" "$url" || fail "could not download $url"
 
@@ -143,7 +152,7 @@ download() {
   if [ "$actual" != "$sha" ]; then
     fail "SHA-256 mismatch for $asset: expected $sha (pinned in action/checksums.txt), got $actual; nothing installed"
   fi
-  echo "verified SHA-256 $actual of $asset" >&2
+  say "verified SHA-256 $actual of $asset"
 
   if [ "${GIT_POLICY_VERIFY_ATTESTATION:-false}" = true ]; then
     local repository
@@ -181,21 +190,23 @@ download() {
   rm -rf "$work"
   echo "$dest" >> "$GITHUB_PATH"
   output source false
-  echo "installed $said from $url" >&2
+  say "installed $said from $url"
 }
 
 source_build() {
-  local root="$RUNNER_TEMP/git-policy-source"
   local exe=""
   case "${RUNNER_OS:-}" in Windows) exe=.exe ;; esac
-  if [ -x "$root/bin/git-policy$exe" ] && "$root/bin/git-policy$exe" --version >/dev/null 2>&1; then
-    echo "using the cached build of this action's source: $("$root/bin/git-policy$exe" --version)" >&2
-  else
-    command -v cargo >/dev/null 2>&1 || fail "building git-policy from source needs cargo (Rust) on the runner"
-    CARGO_TARGET_DIR="$RUNNER_TEMP/git-policy-target" \
-      cargo install --locked --quiet --path "$source_root" --root "$root" \
-      || fail "cargo could not build git-policy from $source_root"
-  fi
+  command -v cargo >/dev/null 2>&1 || fail "building git-policy from source needs cargo (Rust) on the runner"
+  # A new folder each time: nothing found on the runner is taken for a build
+  # (a cache entry, or a folder an earlier job of a self-hosted runner left).
+  local root
+  root=$(mktemp -d "$RUNNER_TEMP/git-policy-source.XXXXXX")
+  CARGO_TARGET_DIR="$root/target" \
+    cargo install --locked --quiet --path "$source_root" --root "$root" \
+    || fail "cargo could not build git-policy from $source_root"
+  local said
+  said=$("$root/bin/git-policy$exe" --version 2>&1) || fail "the git-policy just built does not run: $said"
+  say "built $said from this action's source (SHA-256 $(sha256_of "$root/bin/git-policy$exe"))"
   echo "$root/bin" >> "$GITHUB_PATH"
 }
 

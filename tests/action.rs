@@ -120,6 +120,10 @@ impl Job {
     }
 
     fn run(&self, event: &str, policy: &str) -> Output {
+        self.run_args(event, policy, "validate")
+    }
+
+    fn run_args(&self, event: &str, policy: &str, args: &str) -> Output {
         let bin = Path::new(env!("CARGO_BIN_EXE_git-policy"))
             .parent()
             .unwrap();
@@ -131,7 +135,7 @@ impl Job {
             .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_WORKSPACE", self.path("workspace"))
             .env("GIT_POLICY_POLICY", policy)
-            .env("GIT_POLICY_ARGS", "validate")
+            .env("GIT_POLICY_ARGS", args)
             .env("GIT_POLICY_FORMAT", "json")
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
@@ -168,6 +172,8 @@ fn a_policy_inside_a_pull_requests_checkout_is_refused() {
     let job = Job::new();
     let inside = job.path("workspace/policy.yml");
     let dotted = job.path("temp/../workspace/policy.yml");
+    // `//x` is `/x`, though no longer a prefix of the workspace as written.
+    let doubled = format!("/{}", inside.display()).replace("/policy.yml", "//policy.yml");
     for event in [
         "pull_request",
         "pull_request_target",
@@ -180,6 +186,7 @@ fn a_policy_inside_a_pull_requests_checkout_is_refused() {
             ".",
             inside.to_str().unwrap(),
             dotted.to_str().unwrap(),
+            &doubled,
         ] {
             assert_refused(&job.run(event, policy));
         }
@@ -208,10 +215,115 @@ fn a_trusted_policy_outside_the_checkout_is_used() {
 }
 
 #[test]
-fn outside_pull_request_events_the_checkout_is_trusted() {
+fn on_events_whose_workflow_comes_from_the_checkout_it_is_trusted() {
     let job = Job::new();
-    for event in ["push", "workflow_dispatch", "merge_group"] {
+    for event in ["push", "workflow_dispatch", "schedule", "release"] {
         assert_ran(&job.run(event, "policy.yml"));
+        assert_ran(&job.run_args(event, "", "validate --policy policy.yml"));
+    }
+}
+
+/// Fail closed: every event but the four whose workflow file comes from the
+/// checked-out commit may check out code a pull request chose (the merge
+/// queue's merge of it, a comment's or a finished run's pull request), and
+/// an event never heard of is one of them.
+#[test]
+fn every_other_event_refuses_a_policy_in_the_checkout() {
+    let job = Job::new();
+    for event in [
+        "merge_group",
+        "issue_comment",
+        "workflow_run",
+        "check_run",
+        "check_suite",
+        "pull_request_review",
+        "repository_dispatch",
+        "a_future_event",
+        "",
+    ] {
+        assert_refused(&job.run(event, "policy.yml"));
+    }
+}
+
+/// `args: … --policy PATH` names a policy as the input does.
+#[test]
+fn a_policy_named_in_args_inside_the_checkout_is_refused() {
+    let job = Job::new();
+    let inside = job.path("workspace/policy.yml");
+    let inside = inside.to_str().unwrap();
+    for args in [
+        "validate --policy policy.yml".to_owned(),
+        "validate --policy=policy.yml".to_owned(),
+        "--policy ./policy.yml validate".to_owned(),
+        format!("validate --policy {inside}"),
+        format!("check pr --policy={inside}"),
+        // A trusted one first, then one the pull request controls.
+        format!(
+            "validate --policy {} --policy policy.yml",
+            job.path("temp/trusted").display()
+        ),
+    ] {
+        for event in ["pull_request", "pull_request_target", "merge_group"] {
+            assert_refused(&job.run_args(event, "", &args));
+        }
+    }
+    // Outside the checkout it runs.
+    let trusted = format!("validate --policy={}", job.path("temp/trusted").display());
+    assert_ran(&job.run_args("pull_request", "", &trusted));
+}
+
+/// Commands that judge what the checkout holds find their policy in it when
+/// none is named: on these events the pull request would choose it.
+#[test]
+fn a_judging_command_without_a_trusted_policy_is_refused() {
+    let job = Job::new();
+    for args in [
+        "check commits HEAD~1..HEAD",
+        "check branch",
+        "--format json check branch feature/x",
+        "audit --version 1.0.0",
+        "check commits -C . HEAD",
+    ] {
+        assert_refused(&job.run_args("pull_request", "", args));
+        assert_refused(&job.run_args("issue_comment", "", args));
+    }
+    let trusted = job.path("temp/trusted").display().to_string();
+    for args in [
+        format!("-C {trusted} check branch main"),
+        format!("check branch -C{trusted} main"),
+    ] {
+        let out = job.run_args("pull_request", "", &args);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("::error title=git-policy policy::"),
+            "{out:?}"
+        );
+    }
+}
+
+/// What run.sh echoes is inert: a `policy:` value with line breaks or `##[`
+/// issues no workflow command.
+#[test]
+fn inputs_echoed_by_run_are_inert() {
+    let job = Job::new();
+    for policy in [
+        "policy.yml\n::add-mask::x",
+        "policy.yml\r::stop-commands::token",
+        "policy.yml\n  ::set-output name=passed::true",
+        "policy.yml ##[set-output name=passed;]true",
+        "policy.yml\u{1b}]8;;x\u{7}",
+    ] {
+        let out = job.run("pull_request", policy);
+        assert_refused(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in stderr.split(['\n', '\r']) {
+            assert!(
+                !line.trim_start().starts_with("::")
+                    || line.starts_with("::error title=git-policy policy::"),
+                "{policy:?}: {line}"
+            );
+            assert!(!line.contains("##["), "{policy:?}: {line}");
+            assert!(!line.contains('\u{1b}'), "{policy:?}: {line}");
+        }
     }
 }
 

@@ -392,40 +392,59 @@ fn no_release_for_the_actions_own_version_asks_for_a_build_from_source() {
         String::from_utf8_lossy(&out.stderr)
     );
     let outputs = runner.github_output();
-    assert!(outputs.contains("source=true"), "{outputs}");
-    let key = outputs
-        .lines()
-        .find_map(|l| l.strip_prefix("cache-key="))
-        .unwrap();
-    assert!(
-        key.starts_with("git-policy-source-Linux-X64-") && key.len() > 60,
-        "{key}"
+    assert_eq!(
+        outputs, "source=true\n",
+        "no cache key: builds are not cached"
     );
     assert_eq!(runner.github_path(), "");
-    // The key follows the source: another Cargo.toml, another key.
-    let again = Runner::new("");
-    let toml = again.dir.path().join("action-copy/Cargo.toml");
-    let text = std::fs::read_to_string(&toml).unwrap() + "\n# changed\n";
-    std::fs::write(&toml, text).unwrap();
-    assert!(again.install("download", &[]).status.success());
-    assert!(!again.github_output().contains(key));
 }
 
+/// The cache key was public and the entry unverifiable: whoever could write
+/// the cache chose the binary. A build left where the cache used to restore
+/// it, answering `--version` as a real one does, is never used.
 #[test]
-fn a_cached_build_from_source_is_used_without_compiling() {
+fn a_build_planted_where_the_cache_restored_it_is_never_used() {
     let runner = Runner::new("");
-    let cached = runner.dir.path().join("temp/git-policy-source/bin");
-    std::fs::create_dir_all(&cached).unwrap();
-    std::fs::copy(binary(), cached.join("git-policy")).unwrap();
-    // No cargo on PATH: a build attempt would fail.
+    let planted = runner.dir.path().join("temp/git-policy-source/bin");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::copy(binary(), planted.join("git-policy")).unwrap();
+    // No cargo on PATH: nothing can be built, so nothing may be installed.
     let out = runner.install("source", &[("PATH", "/usr/bin:/bin")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("needs cargo"), "{stderr}");
+    assert_eq!(runner.github_path(), "", "the planted build is not on PATH");
+    // And the action restores no cache at all.
+    let action = std::fs::read_to_string(common::root().join("action.yml")).unwrap();
+    assert!(!action.contains("actions/cache"), "{action}");
+}
+
+/// What install.sh prints is inert: a `version` input with a line break
+/// and `##[` cannot issue a workflow command.
+#[test]
+fn inputs_echoed_by_install_are_inert() {
+    let runner = Runner::new("");
+    let out = runner.install(
+        "download",
+        &[(
+            "GIT_POLICY_VERSION",
+            "9.9.9\n::add-mask::x\r::stop-commands::t ##[set-output name=passed;]true",
+        )],
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("using the cached build"));
-    assert_eq!(runner.github_path().trim_end(), cached.to_str().unwrap());
+    runner.assert_refused(&out, "has no pinned SHA-256");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stderr.split(['\n', '\r']) {
+        assert!(
+            !line.trim_start().starts_with("::")
+                || line.starts_with("::error title=git-policy install::"),
+            "{line}"
+        );
+        assert!(!line.contains("##["), "{line}");
+    }
+    assert!(
+        stderr.contains("9.9.9%0A::add-mask::x%0D::stop-commands"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -757,6 +757,7 @@ fn event_files_that_cannot_name_a_pull_request_exit_2() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("has no `pull_request`"));
+    // A merge group that names no pull request is not a pass.
     let queue = dir.path().join("merge_group.json");
     std::fs::write(
         &queue,
@@ -765,8 +766,236 @@ fn event_files_that_cannot_name_a_pull_request_exit_2() {
     .unwrap();
     event_cmd(dir.path(), &queue, Some("merge_group"))
         .assert()
-        .code(0)
-        .stderr(predicates::str::contains("merge_group"));
+        .code(2)
+        .stderr(predicates::str::contains("merge_group.head_ref"));
+    // Without GITHUB_EVENT_NAME a `merge_group` key makes nothing a merge group.
+    event_cmd(dir.path(), &queue, None)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("has no `pull_request`"));
+}
+
+// ---- merge queue ----
+
+const QUEUE_HEAD: &str = "4444444444444444444444444444444444444444";
+const NEW_BASE: &str = "5555555555555555555555555555555555555555";
+
+/// A `merge_group` event as GitHub sends it (`checks_requested`).
+fn merge_group_event(head_ref: &str, base_ref: &str, base_sha: &str) -> Value {
+    json!({
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": QUEUE_HEAD,
+            "head_ref": head_ref,
+            "base_sha": base_sha,
+            "base_ref": base_ref,
+            "head_commit": { "id": QUEUE_HEAD, "tree_id": QUEUE_HEAD, "message": "Merge pull request #42 from octo/feature/EPL-1-vpc", "timestamp": "2026-12-07T10:00:00Z",
+                             "author": { "name": "GitHub", "email": "noreply@github.com" }, "committer": { "name": "GitHub", "email": "noreply@github.com" } }
+        },
+        "repository": { "full_name": "octo/app" },
+        "sender": { "login": "dev", "type": "User" }
+    })
+}
+
+fn queue_ref(number: u64) -> String {
+    format!("refs/heads/gh-readonly-queue/main/pr-{number}-{NEW_BASE}")
+}
+
+/// `check pr` on a merge_group event file, with the given policy flags.
+async fn run_merge_group(pr: &Pr, event: &Value, with_policy: bool) -> std::process::Output {
+    let file = pr.dir.path().join("merge_group.json");
+    std::fs::write(&file, event.to_string()).unwrap();
+    let mut cmd = common::git_policy(pr.dir.path());
+    cmd.env("GITHUB_API_URL", pr.server.uri())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GIT_POLICY_RETRY_DELAY", "0.01")
+        .env("GITHUB_EVENT_NAME", "merge_group")
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_OUTPUT");
+    if with_policy {
+        cmd.args(["--policy", "policy.yml"]);
+    }
+    cmd.args(["--format", "json", "check", "pr", "--event"])
+        .arg(&file);
+    output_of(cmd).await
+}
+
+/// It used to pass with "checked before they were queued": the queued pull
+/// request is judged like on a pull_request event.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_group_judges_the_pull_request_it_queues() {
+    let mut branchless = pr_json(42, "Widen the VPC", None, false, &[]);
+    branchless["head"]["ref"] = json!("vpc");
+    let pr = Pr::new(
+        branchless,
+        vec![],
+        vec![file("a.rs")],
+        vec![commit(HEAD, "no ticket")],
+    )
+    .await;
+    let out = run_merge_group(
+        &pr,
+        &merge_group_event(&queue_ref(42), "refs/heads/main", NEW_BASE),
+        true,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v = json_of(&out);
+    assert_eq!(v["subject"]["ref"], "octo/app#42");
+    assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
+    // And one that meets the policy passes.
+    let good = Pr::new(
+        pr_json(42, "EPL-1 Widen the VPC", None, false, &[]),
+        vec![],
+        vec![file("a.rs")],
+        vec![commit(HEAD, "EPL-1 widen")],
+    )
+    .await;
+    let out = run_merge_group(
+        &good,
+        &merge_group_event(&queue_ref(42), "refs/heads/main", NEW_BASE),
+        true,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("merge group: pull request #42"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The merge lands on the group's base: the policy there decides, not the
+/// one at the pull request's older `base.sha`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_group_is_judged_by_the_policy_of_its_new_base() {
+    use base64::Engine;
+    let mut branchless = pr_json(42, "Widen the VPC", None, false, &[]);
+    branchless["head"]["ref"] = json!("vpc");
+    let pr = Pr::new(
+        branchless,
+        vec![],
+        vec![file("a.rs")],
+        vec![commit(HEAD, "no ticket")],
+    )
+    .await;
+    let lax = "version: 1\nrules:\n  - id: draft-until-ready\n    on: [pull_request]\n    require: { ready: true }\n";
+    for (sha, text) in [(BASE, lax), (HEAD, lax), (NEW_BASE, POLICY)] {
+        let content = base64::engine::general_purpose::STANDARD.encode(text);
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/app/contents/.git-policy.yml"))
+            .and(query_param("ref", sha))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({ "type": "file", "encoding": "base64", "name": ".git-policy.yml",
+                "path": ".git-policy.yml", "content": content }),
+            ))
+            .mount(&pr.server)
+            .await;
+    }
+    let out = run_merge_group(
+        &pr,
+        &merge_group_event(&queue_ref(42), "refs/heads/main", NEW_BASE),
+        false,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let v = json_of(&out);
+    assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
+    assert_eq!(
+        v["findings"][0]["policy"]["file"],
+        ".git-policy.yml@5555555555"
+    );
+}
+
+/// A queue branch that names no pull request, or a pull request that
+/// targets another branch than the group: could not judge.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_group_that_names_no_pull_request_of_its_base_exits_2() {
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Widen the VPC", None, false, &[]),
+        vec![],
+        vec![file("a.rs")],
+        vec![commit(HEAD, "EPL-1 widen")],
+    )
+    .await;
+    for (head_ref, base_ref, base_sha, says) in [
+        (
+            "refs/heads/main".to_owned(),
+            "refs/heads/main",
+            NEW_BASE,
+            "is not a merge queue branch",
+        ),
+        (
+            "refs/heads/gh-readonly-queue/main/pr-42".to_owned(),
+            "refs/heads/main",
+            NEW_BASE,
+            "is not a merge queue branch",
+        ),
+        (
+            queue_ref(42),
+            "refs/heads/main",
+            "5555",
+            "is not a commit id",
+        ),
+        (
+            queue_ref(42).replace("/main/", "/develop/"),
+            "refs/heads/main",
+            NEW_BASE,
+            "names the base `develop`",
+        ),
+    ] {
+        let out =
+            run_merge_group(&pr, &merge_group_event(&head_ref, base_ref, base_sha), true).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{head_ref}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        // --format json: the reason is the JSON document's.
+        assert!(stdout(&out).contains(says), "{head_ref}: {}", stdout(&out));
+    }
+    // The queue of `develop` naming #42, which GitHub says targets `main`.
+    let develop = queue_ref(42).replace("/main/", "/develop/");
+    let out = run_merge_group(
+        &pr,
+        &merge_group_event(&develop, "refs/heads/develop", NEW_BASE),
+        true,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out)
+            .contains("the merge group merges into `develop`, but pull request #42 targets `main`"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1709,4 +1938,31 @@ async fn the_built_in_pack_makes_up_no_removed_policy_notice() {
     assert!(all.contains("using the built-in pack"), "{all}");
     assert!(!all.contains("removes the policy files"), "{all}");
     assert!(!all.contains("proposed-policy"), "{all}");
+}
+
+/// A hand-written event's short or non-ASCII `base.sha` once reached
+/// `&sha[..10]` (a panic: in a release build, SIGABRT and no verdict). It is
+/// refused as no commit id before any message quotes it; the slices are gone
+/// (`short()`, and clippy's `string_slice` denied in check_pr.rs).
+#[test]
+fn a_hand_written_event_with_a_short_base_sha_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for sha in ["abc", "ééééééééééé", "22222222é2"] {
+        let mut pr = pr_json(1, "EPL-1 t", None, false, &[]);
+        pr["base"]["sha"] = json!(sha);
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            json!({ "pull_request": pr, "repository": { "full_name": "octo/app" } }).to_string(),
+        )
+        .unwrap();
+        let out = event_cmd(dir.path(), &event, Some("pull_request"))
+            .arg("--offline")
+            .output()
+            .unwrap();
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{sha}: {said}");
+        assert!(said.contains("is not a commit id"), "{sha}: {said}");
+        assert!(!said.contains("internal error"), "{sha}: {said}");
+    }
 }

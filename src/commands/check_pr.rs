@@ -1,10 +1,15 @@
+// Event payloads and API answers are untrusted text: never sliced or indexed
+// by byte position (a hand-written event's short `base.sha` once reached
+// `&sha[..10]`).
+#![deny(clippy::string_slice, clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use git2::{Oid, Repository};
 
-use super::{Failure, Global, Outcome, PASSED, err, finish};
+use super::{Failure, Global, Outcome, err, finish};
 use crate::cli::{CommentWhen, Format};
 use crate::engine::{
     Finding, Interner, applies, evaluate_shared, needs, rule_needs, skip_reason, verdicts,
@@ -13,7 +18,7 @@ use crate::facts::{Branch, PullRequest, Subject};
 use crate::policy::{Level, Policy, PolicySource, SubjectKind, load};
 use crate::report::Report;
 use crate::rules::Needs;
-use crate::sources::event::{self, Event};
+use crate::sources::event::{self, Event, MergeGroup};
 use crate::sources::github::{self, GitHub};
 use crate::sources::policy_files::{self, read_at_commit};
 use crate::sources::{Fatal, git, pull_request};
@@ -43,15 +48,11 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let offline = target.offline;
     let (comment, request_reviews) = (target.comment, target.request_reviews);
     let event_file = target.event.map(Path::to_path_buf);
-    let (repo_name, number) = match which(target)? {
-        Some(found) => found,
-        None => {
-            err(
-                "note: merge_group event: the pull requests in a merge queue were checked before they were queued; nothing to check\n",
-            );
-            return Ok(ExitCode::from(PASSED));
-        }
-    };
+    let Which {
+        repo: repo_name,
+        number,
+        group,
+    } = which(target)?;
     let mut settings = github::Settings::from_env()?;
     if offline {
         // Nothing is asked of GitHub offline; an address nothing answers on
@@ -109,6 +110,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         &repo_name,
         number,
         offline_pr,
+        group.as_ref(),
     ));
     let Checked {
         policy,
@@ -423,7 +425,14 @@ async fn keep_one_comment(
 /// How the approval rule starts a finding about a team it could not read.
 const UNRESOLVED_TEAM: &str = "cannot tell who may approve";
 
-fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
+/// The pull request to judge; for a merge queue entry, also the group.
+struct Which {
+    repo: String,
+    number: u64,
+    group: Option<MergeGroup>,
+}
+
+fn which(target: Target<'_>) -> Result<Which, Failure> {
     if let Some(number) = target.number {
         let repo = match target.repo {
             Some(r) => r.to_owned(),
@@ -445,7 +454,11 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
                 .help("pass the number GitHub shows, e.g. --number 42")
                 .into());
         }
-        return Ok(Some((repo, number)));
+        return Ok(Which {
+            repo,
+            number,
+            group: None,
+        });
     }
     if target.repo.is_some() {
         return Err(Fatal::new("--repo needs --number")
@@ -460,10 +473,18 @@ fn which(target: Target<'_>) -> Result<Option<(String, u64)>, Failure> {
         })?,
     };
     let name = std::env::var("GITHUB_EVENT_NAME").ok();
-    match event::read(&path, name.as_deref())? {
-        Event::MergeGroup => Ok(None),
-        Event::PullRequest { repo, number } => Ok(Some((repo, number))),
-    }
+    Ok(match event::read(&path, name.as_deref())? {
+        Event::MergeGroup(group) => Which {
+            repo: group.repo.clone(),
+            number: group.number,
+            group: Some(group),
+        },
+        Event::PullRequest { repo, number } => Which {
+            repo,
+            number,
+            group: None,
+        },
+    })
 }
 
 /// The pull request as the event payload describes it, for `--offline`:
@@ -488,8 +509,8 @@ fn offline_pull_request(
     if !held {
         return Err(Fatal::new(format!(
             "--offline reads the commits and files from git, and this clone does not hold both the base ({}) and head ({}) commits of the event",
-            &pr.base_sha[..10],
-            &pr.head_sha[..10]
+            short(&pr.base_sha),
+            short(&pr.head_sha)
         ))
         .help("run it in a clone with that history (`git fetch origin <sha>`, or actions/checkout with `fetch-depth: 0`)")
         .into());
@@ -521,6 +542,7 @@ async fn check(
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
+    group: Option<&MergeGroup>,
 ) -> Result<Checked, Failure> {
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
@@ -534,7 +556,7 @@ async fn check(
         None => pull_request::read(gh, repo_name, number).await?,
     };
     // The base branch's tip is read while the base commit's policy is.
-    let reads_tip = !is_offline && global.policies.is_empty();
+    let reads_tip = !is_offline && global.policies.is_empty() && group.is_none();
     let (base, tip) = futures_util::join!(
         policy_at(global, gh, git, &pr.repo, &pr.base_sha, &mut notes),
         async {
@@ -544,7 +566,11 @@ async fn check(
             }
         }
     );
-    let (base, tip) = (base?, tip?);
+    let (base, mut tip) = (base?, tip?);
+    // A merge queue entry lands on the group's base: that is the tip.
+    if let Some(group) = group {
+        tip = Some(merge_group_base(&pr, group, &mut notes)?);
+    }
     // What the pull request's head is compared with: the files at its base
     // commit (none when the built-in pack stood in for them).
     let base_texts = if base.builtin {
@@ -592,11 +618,6 @@ async fn check(
     notes.append(&mut checked.notes);
     checked.notes = notes;
     Ok(checked)
-}
-
-/// The first ten characters of a commit id (all of a shorter one).
-fn short(sha: &str) -> &str {
-    sha.get(..10).unwrap_or(sha)
 }
 
 /// The policies a pull request is judged by. The policy of record is the
@@ -762,6 +783,35 @@ async fn judge_under(
     })
 }
 
+/// The commit whose policy judges a merge queue entry: the group's base,
+/// once the live pull request is known to merge into the group's branch.
+fn merge_group_base(
+    pr: &PullRequest,
+    group: &MergeGroup,
+    notes: &mut Vec<String>,
+) -> Result<String, Fatal> {
+    if pr.base != group.base_branch {
+        return Err(Fatal::new(format!(
+            "the merge group merges into `{}`, but pull request #{} targets `{}`",
+            group.base_branch, pr.number, pr.base
+        ))
+        .help("the queue branch names another pull request than the one GitHub reports; re-run the merge queue"));
+    }
+    notes.push(format!(
+        "merge group: pull request #{} judged as it merges onto {} at {}, by the policy there",
+        pr.number,
+        group.base_branch,
+        short(&group.base_sha)
+    ));
+    Ok(group.base_sha.clone())
+}
+
+/// The first ten characters of a commit id for a message (the whole text
+/// when it is shorter or not ASCII there).
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
 /// What `check pr` judges, for waivers: the pull request and its commits.
 fn waiver_scope(pr: &PullRequest) -> crate::waivers::Scope {
     crate::waivers::Scope {
@@ -859,7 +909,7 @@ async fn policy_at(
         None if global.builtin => {
             notes.push(format!(
                 "the base commit {} has no policy (.github/policies/ or .git-policy.yml); using the built-in pack {}",
-                &sha[..sha.len().min(10)],
+                short(sha),
                 crate::policy::BUILTIN_NAME
             ));
             Ok(Record {

@@ -76,34 +76,34 @@ pub fn run(cli: Cli) -> ExitCode {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(100);
-    configure_output(format, color);
+    let style = Style { color, width };
+    configure_output(format, style);
     let global = Global {
         dir: g.dir.unwrap_or_else(|| PathBuf::from(".")),
         policies: g.policies,
         format,
         builtin: !g.no_builtin,
-        style: Style { color, width },
+        style,
     };
-    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        dispatch(&global, cli.command)
-    })) {
-        Ok(outcome) => outcome,
-        // The panic hook has shown it; an unfinished check is no verdict.
-        Err(_) => Err(Failure::Fatal(
-            Fatal::new("git-policy stopped on an internal error")
-                .help("please report it with the message above"),
-        )),
-    };
-    match outcome {
+    // A panic never returns here: the hook (`configure_output`) reports it
+    // and exits 2, under `panic = "abort"` (release builds) as under unwind.
+    match dispatch(&global, cli.command) {
         Ok(code) => code,
         Err(failure) => {
-            report_failure(&global, &failure);
+            report_failure(global.format, global.style, &failure);
             ExitCode::from(ERROR)
         }
     }
 }
 
 fn dispatch(global: &Global, command: Command) -> Outcome {
+    // Debug builds only (and the `release-test` profile, which keeps release's
+    // panic strategy): a panic on demand, for tests/panic.rs. Compiled out of
+    // release builds, so no environment can make a shipped binary panic.
+    #[cfg(debug_assertions)]
+    if let Some(message) = std::env::var_os("GIT_POLICY_DEBUG_PANIC") {
+        panic!("{}", message.to_string_lossy());
+    }
     match command {
         Command::Check(Check::Pr {
             event,
@@ -150,7 +150,7 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
     }
 }
 
-fn report_failure(global: &Global, failure: &Failure) {
+fn report_failure(format: Format, style: Style, failure: &Failure) {
     // Redacted before rendering, so that wrapping cannot split a secret.
     let redacted;
     let failure = match failure {
@@ -164,10 +164,10 @@ fn report_failure(global: &Global, failure: &Failure) {
         }
         Failure::Policy(_) => failure,
     };
-    if global.format == Format::Github {
+    if format == Format::Github {
         write_failure_outputs(failure);
     }
-    match (global.format, failure) {
+    match (format, failure) {
         (Format::Json, _) => out(&report::json::render_failure(failure_parts(failure))),
         (Format::Sarif, _) => {
             let parts = failure_parts(failure);
@@ -177,11 +177,11 @@ fn report_failure(global: &Global, failure: &Failure) {
                 parts.invalid,
             ));
             match failure {
-                Failure::Fatal(f) => err(&human_fatal(f, global.style.color)),
+                Failure::Fatal(f) => err(&human_fatal(f, style.color)),
                 Failure::Policy(invalid) => err(&report::render_policy_errors(
                     invalid,
-                    global.style.color,
-                    global.style.width,
+                    style.color,
+                    style.width,
                 )),
             }
         }
@@ -192,21 +192,19 @@ fn report_failure(global: &Global, failure: &Failure) {
                 None,
                 &with_help(&f.message, f.help.as_deref()),
             ));
-            err(&human_fatal(f, global.style.color));
+            err(&human_fatal(f, style.color));
         }
         (Format::Github, Failure::Policy(invalid)) => {
             out(&report::github::policy_errors(invalid));
             err(&report::render_policy_errors(
                 invalid,
-                global.style.color,
-                global.style.width,
+                style.color,
+                style.width,
             ));
         }
-        (Format::Human | Format::Markdown, Failure::Fatal(f)) => {
-            err(&human_fatal(f, global.style.color))
-        }
+        (Format::Human | Format::Markdown, Failure::Fatal(f)) => err(&human_fatal(f, style.color)),
         (Format::Human | Format::Markdown, Failure::Policy(invalid)) => err(
-            &report::render_policy_errors(invalid, global.style.color, global.style.width),
+            &report::render_policy_errors(invalid, style.color, style.width),
         ),
     }
 }
@@ -363,19 +361,44 @@ fn settings() -> &'static Output {
     })
 }
 
-/// Fixes the format and colour every later write uses, and routes panic
-/// messages through [`err`].
-pub fn configure_output(format: Format, color: bool) {
+/// Fixes the format and colour every later write uses, and makes a panic
+/// "could not judge": its message through [`err`], the failure reported as
+/// every other (`passed=false` under Actions), exit status 2. The hook runs
+/// under `panic = "abort"` too, where nothing unwinds to a `catch_unwind`.
+pub fn configure_output(format: Format, style: Style) {
     let _ = OUTPUT.set(Output {
         inert: Inert {
             secrets: secrets_from_env(),
-            color,
+            color: style.color,
         },
         format,
     });
-    std::panic::set_hook(Box::new(|info| {
+    std::panic::set_hook(Box::new(move |info| {
         err(&format!("error: internal error: {info}\n"));
+        let failure = Failure::Fatal(
+            Fatal::new(format!(
+                "git-policy stopped on an internal error: {}",
+                panic_message(info)
+            ))
+            .help("an unfinished check is no verdict; please report it with the message above"),
+        );
+        report_failure(format, style, &failure);
+        std::process::exit(ERROR.into());
     }));
+}
+
+/// What the panic said (its payload is a `&str` or a `String` from `panic!`).
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    match info.location() {
+        Some(at) => format!("{text} ({}:{})", at.file(), at.line()),
+        None => text.to_owned(),
+    }
 }
 
 /// Values that must never be shown: tokens the run may hold, and the
