@@ -38,9 +38,15 @@ pub struct Commit {
     pub message: String,
     pub author_name: Option<String>,
     pub author_email: Option<String>,
-    /// The GitHub account the API attributes the commit to (verified by
-    /// GitHub, unlike git's name fields); `None` when not read or unknown.
+    /// The GitHub account proved to have authored the commit: the account
+    /// GitHub attributes it to (from its author e-mail, which anyone can
+    /// type) counts only when a valid signature by that same account, not
+    /// GitHub's own web-flow signature, or the pull request (its author is
+    /// that account) proves it. `None`: not read, unknown or unproved.
     pub account: Option<String>,
+    /// Every account GitHub associates with the commit (its author and
+    /// committer, proved or not), lower case; `None`: not read.
+    pub associated: Option<Vec<String>>,
     /// Number of parents; two or more is a merge.
     pub parents: usize,
     /// The branch it is being committed on, when known (the commit-msg hook).
@@ -154,6 +160,23 @@ pub struct PullRequest {
     /// Files changed between a reviewed commit and the head, by reviewed
     /// commit (for `fresh: paths`). A commit missing here could not be diffed.
     pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+    /// When code reached the head branch, from the timeline (read with
+    /// `label_events`): a grant given before it does not cover it.
+    pub code_events: Vec<CodeEvent>,
+}
+
+/// Code reaching a pull request's head branch, from its timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodeEvent {
+    /// The commit (`None` for a force-push, which names the new head only
+    /// through the commits that follow).
+    pub sha: Option<String>,
+    /// When (ISO 8601, UTC): GitHub's time of a force-push; for a commit,
+    /// its committer date, which git writes (GitHub records no push time).
+    pub at: String,
+    /// A force-push (`head_ref_force_pushed`) rather than a commit.
+    pub forced: bool,
 }
 
 /// A label applied to or removed from a pull request, from its timeline.
@@ -224,6 +247,10 @@ pub struct MergedPullRequest {
     pub reviews: Vec<DatedReview>,
     /// Every label event and title change of its timeline, in order.
     pub label_events: Vec<LabelEvent>,
+    /// Its commits (committer dates) and force-pushes, for whether an
+    /// expedited grant covered the code merged.
+    #[serde(default)]
+    pub code_events: Vec<CodeEvent>,
     pub renames: Vec<Rename>,
     /// Every milestone event of its timeline, in order: the milestone at the
     /// merge is replayed from them, as the labels are.
@@ -331,6 +358,7 @@ impl MergedPullRequest {
             declared_commits: self.declared_commits,
             declared_files: self.declared_files,
             changed_since: self.changed_since.clone(),
+            code_events: self.code_events.clone(),
         }
     }
 

@@ -100,8 +100,9 @@ impl Violation {
 pub struct Needs<'a> {
     /// The files each subject changes (a pull request, each commit).
     pub changed_files: bool,
-    /// The GitHub account of each commit (conditions on `authors`: in a
-    /// pull request, commits are matched by verified account).
+    /// The GitHub accounts of each commit (conditions on `authors`: in a
+    /// pull request, commits are matched by proved account; approvals: the
+    /// authors of its commits do not review them).
     pub commit_accounts: bool,
     /// Labels (lower case) whose history matters: who applied them (the
     /// pull request's timeline), read when the pull request carries one.
