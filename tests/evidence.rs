@@ -39,6 +39,8 @@ struct Pull {
 const MERGED_AT: &str = "2026-03-02T10:00:00Z";
 const BEFORE: &str = "2026-03-02T09:00:00Z";
 const AFTER: &str = "2026-03-02T12:00:00Z";
+/// When each pull request's commit was committed: before its label.
+const COMMITTED_AT: &str = "2026-03-02T08:00:00Z";
 
 /// The scenario's repository: a tag, then one commit per change (squash
 /// merges: each pull request's merge commit is its head).
@@ -222,7 +224,7 @@ fn lists(pull: &Pull, sha: &str) -> Lists {
     let files =
         vec![json!({ "path": format!("src/change{}.rs", pull.number), "changeType": "ADDED" })];
     let commits = vec![
-        json!({ "commit": { "oid": sha, "message": pull.title, "parents": { "totalCount": 1 },
+        json!({ "commit": { "oid": sha, "message": pull.title, "parents": { "totalCount": 1 }, "committedDate": COMMITTED_AT,
         "author": { "name": "Dev", "email": "dev@example.com", "user": { "login": "dev" } } } }),
     ];
     Lists {
@@ -287,7 +289,7 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
             } else if query.contains("commits(first: 100, after: $after)") {
                 ("commits", page(&lists.commits, Some(after), true))
             } else {
-                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT])"), "{query}");
+                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT, HEAD_REF_FORCE_PUSHED_EVENT])"), "{query}");
                 ("timelineItems", page(&lists.timeline, Some(after), false))
             };
             return ResponseTemplate::new(200).set_body_json(
@@ -710,13 +712,54 @@ fn without_a_token_evidence_is_not_checked_a_warning_or_an_error_when_required()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
+async fn a_direct_push_is_exempt_only_by_the_exempt_accounts_own_signature() {
+    // Release tooling as a machine user whose own key signs its commits.
+    // The account GitHub attributes a commit to comes from the author
+    // e-mail anyone can type: only a valid signature whose signer is that
+    // account, and not GitHub's web-flow signature (which an API caller
+    // gets with an `author` of their choosing), proves it.
     let s = scenario();
     let direct = s.commits[1].0.clone();
     let mut node = commit_node(&direct, &direct, None);
-    node["author"] = json!({ "user": { "login": "release-bot[bot]" } });
-    for (signed, verdict) in [(false, "pushed_directly"), (true, "exempt")] {
-        node["signature"] = json!({ "isValid": signed });
+    node["author"] = json!({ "user": { "login": "release-bot" } });
+    let signature = |valid: bool, by_github: bool, signer: Option<&str>| {
+        json!({ "isValid": valid, "wasSignedByGitHub": by_github,
+            "signer": signer.map(|l| json!({ "login": l })) })
+    };
+    for (signature, verdict, case) in [
+        (Value::Null, "pushed_directly", "unsigned"),
+        (
+            signature(false, false, Some("release-bot")),
+            "pushed_directly",
+            "an invalid signature",
+        ),
+        (
+            signature(true, false, Some("Release-Bot")),
+            "exempt",
+            "its own signature",
+        ),
+        (
+            signature(true, false, Some("mallory")),
+            "pushed_directly",
+            "someone else's valid signature",
+        ),
+        (
+            signature(true, false, None),
+            "pushed_directly",
+            "a signer GitHub does not know",
+        ),
+        (
+            signature(true, true, Some("web-flow")),
+            "pushed_directly",
+            "GitHub's web-flow signature",
+        ),
+        (
+            signature(true, true, Some("release-bot")),
+            "pushed_directly",
+            "web-flow naming the account",
+        ),
+    ] {
+        node["signature"] = signature;
         let mut graph = graph(&s);
         graph.commits.insert(direct.clone(), node.clone());
         let server = serve_graph(graph).await;
@@ -725,12 +768,12 @@ async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
         let file = policy.path().join("p.yml");
         std::fs::write(
             &file,
-            format!("{POLICY_V1}audit: {{ exempt_accounts: ['release-bot[bot]'] }}\n"),
+            format!("{POLICY_V1}audit: {{ exempt_accounts: ['release-bot'] }}\n"),
         )
         .unwrap();
         let cmd = audit_with(&s, &server, cache.path(), Some(&file));
         let (_, v, stderr) = run(cmd).await;
-        assert_eq!(verdicts(&v)[1].1, verdict, "signed: {signed}\n{stderr}");
+        assert_eq!(verdicts(&v)[1].1, verdict, "{case}\n{stderr}");
         assert_eq!(verdicts(&v)[1].0, Value::Null);
     }
 }
@@ -941,6 +984,10 @@ async fn a_commit_without_a_github_user_costs_rest_only_when_a_rule_matches_acco
     let node = &mut graph.pulls.get_mut(&4).unwrap().0;
     node["commits"]["nodes"][0]["commit"]["author"]["user"] = Value::Null;
     let head = format!("{:040x}", 4);
+    // Its signature, asked when the account is to be proved: none.
+    graph
+        .commits
+        .insert(head.clone(), json!({ "oid": head, "signature": null }));
     let server = serve_graph(graph).await;
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/pulls/4/files"))

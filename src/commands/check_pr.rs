@@ -459,9 +459,8 @@ async fn check(
     });
     let wanted = pull_request::CommitFacts {
         changes: commit_needs.changed_files,
-        accounts: (commit_needs.commit_accounts
-            || (pr_needs.commit_accounts && (approved_by_another || granting)))
-            && !is_offline,
+        accounts: commit_needs.commit_accounts && !is_offline,
+        writers: pr_needs.commit_writers && (approved_by_another || granting) && !is_offline,
     };
     if granting {
         let (labels, code) = github::label_events(gh, &pr.repo, pr.number).await?;

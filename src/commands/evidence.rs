@@ -294,8 +294,8 @@ async fn judge_pull(
     let commit_needs = needs(policy, SubjectKind::Commit);
     let wanted = pull_request::CommitFacts {
         changes: commit_needs.changed_files,
-        accounts: commit_needs.commit_accounts
-            || needs(policy, SubjectKind::PullRequest).commit_accounts,
+        accounts: commit_needs.commit_accounts,
+        writers: needs(policy, SubjectKind::PullRequest).commit_writers,
     };
     if !from_cache || (wanted.changes && !merged.commit_changes) {
         let mut at_merge = merged.at_merge();

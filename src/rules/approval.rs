@@ -320,7 +320,7 @@ impl Requirement for Options {
 
     fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
         // The authors of its commits neither approve nor grant.
-        needs.commit_accounts = true;
+        needs.commit_writers = true;
         for group in &self.groups {
             needs
                 .teams
@@ -511,7 +511,11 @@ fn code_after(pr: &PullRequest, granted_at: &str) -> Option<String> {
         match (granted, at) {
             (Some(g), Some(a)) if a.timestamp() < g.timestamp() => {}
             (_, Some(_)) => return Some(format!("{what} reached the head at {}", code.at)),
-            (_, None) => return Some(format!("{what} reached the head at a time that cannot be read")),
+            (_, None) => {
+                return Some(format!(
+                    "{what} reached the head at a time that cannot be read"
+                ));
+            }
         }
     }
     None
@@ -1044,7 +1048,11 @@ rules:
         pr.author = "ASherman".into();
         let found = messages(&p, &pr);
         assert_eq!(found[0].0, Level::Error, "{found:?}");
-        assert!(found[0].1.contains("the pull request's author"), "{}", found[0].1);
+        assert!(
+            found[0].1.contains("the pull request's author"),
+            "{}",
+            found[0].1
+        );
     }
 
     #[test]
@@ -1056,14 +1064,24 @@ rules:
             pr.commits.push(commit_by(OLD, &writer));
             let found = messages(&p, &pr);
             assert_eq!(found[0].0, Level::Error, "{found:?}");
-            assert!(found[0].1.contains("an author of its commits"), "{}", found[0].1);
+            assert!(
+                found[0].1.contains("an author of its commits"),
+                "{}",
+                found[0].1
+            );
         }
         // Whose commits they are unknown: no grant.
         let mut pr = expedited_pr(vec![labelled("asherman")]);
         pr.commits[0].associated = None;
         let found = messages(&p, &pr);
         assert_eq!(found[0].0, Level::Error, "{found:?}");
-        assert!(found[0].1.contains("who wrote its commits could not be read"), "{}", found[0].1);
+        assert!(
+            found[0]
+                .1
+                .contains("who wrote its commits could not be read"),
+            "{}",
+            found[0].1
+        );
     }
 
     #[test]
@@ -1075,10 +1093,19 @@ rules:
             "code committed before the grant is covered"
         );
         for (code, why) in [
-            (code_at("2026-11-20T10:30:00Z", false), "reached the head at 2026-11-20T10:30:00Z"),
-            (code_at("2026-11-20T10:30:00Z", true), "a force-push reached the head"),
+            (
+                code_at("2026-11-20T10:30:00Z", false),
+                "reached the head at 2026-11-20T10:30:00Z",
+            ),
+            (
+                code_at("2026-11-20T10:30:00Z", true),
+                "a force-push reached the head",
+            ),
             // The same second is not proved to come before the grant.
-            (code_at("2026-11-20T10:00:00.500Z", false), "reached the head"),
+            (
+                code_at("2026-11-20T10:00:00.500Z", false),
+                "reached the head",
+            ),
             (code_at("yesterday", false), "a time that cannot be read"),
         ] {
             let mut pr = expedited_pr(vec![labelled("asherman")]);
@@ -1086,7 +1113,13 @@ rules:
             let found = messages(&p, &pr);
             assert_eq!(found[0].0, Level::Error, "{found:?}");
             assert!(found[0].1.contains(why), "{}", found[0].1);
-            assert!(found[0].1.contains("a grant covers only the code it was given for"), "{}", found[0].1);
+            assert!(
+                found[0]
+                    .1
+                    .contains("a grant covers only the code it was given for"),
+                "{}",
+                found[0].1
+            );
         }
     }
 
@@ -1118,7 +1151,11 @@ rules:
         ] {
             let found = messages(&p, &expedited_pr(events));
             assert_eq!(found[0].0, Level::Error, "{found:?}");
-            assert!(found[0].1.contains("does not make it expedited"), "{}", found[0].1);
+            assert!(
+                found[0].1.contains("does not make it expedited"),
+                "{}",
+                found[0].1
+            );
         }
     }
 
@@ -1128,7 +1165,13 @@ rules:
         for bot in ["github-actions[bot]", "Renovate[BOT]"] {
             let found = messages(&p, &terraform_pr(vec![review(bot, "APPROVED", HEAD)]));
             assert_eq!(found.len(), 1, "{bot}: {found:?}");
-            assert!(found[0].1.contains("not counted, a bot is no peer reviewer"), "{}", found[0].1);
+            assert!(
+                found[0]
+                    .1
+                    .contains("not counted, a bot is no peer reviewer"),
+                "{}",
+                found[0].1
+            );
         }
     }
 
@@ -1141,13 +1184,24 @@ rules:
             pr.commits = vec![commit_by(HEAD, &associated)];
             let found = messages(&p, &pr);
             assert_eq!(found.len(), 1, "{found:?}");
-            assert!(found[0].1.contains("not counted, an author of its commits: agaete"), "{}", found[0].1);
+            assert!(
+                found[0]
+                    .1
+                    .contains("not counted, an author of its commits: agaete"),
+                "{}",
+                found[0].1
+            );
         }
         // A commit whose accounts were not read: the approval is not proved independent.
         let mut pr = terraform_pr(vec![review("agaete", "APPROVED", HEAD)]);
         pr.commits = vec![crate::facts::Commit::default()];
         let found = messages(&p, &pr);
-        assert!(found[0].1.starts_with("cannot tell whether agaete wrote commits"), "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .starts_with("cannot tell whether agaete wrote commits"),
+            "{found:?}"
+        );
         // Someone who wrote none of it approves.
         pr.commits = vec![commit_by(HEAD, &["dev"])];
         assert!(messages(&p, &pr).is_empty());

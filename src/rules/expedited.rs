@@ -130,7 +130,10 @@ impl Expedited {
         until: Option<&str>,
     ) -> Option<&'e LabelEvent> {
         let mut timed = Vec::new();
-        for event in events.iter().filter(|e| e.label.eq_ignore_ascii_case(label)) {
+        for event in events
+            .iter()
+            .filter(|e| e.label.eq_ignore_ascii_case(label))
+        {
             let at = chrono::DateTime::parse_from_rfc3339(&event.at).ok()?;
             if until.is_none_or(|u| crate::facts::at_or_before(&event.at, u)) {
                 timed.push((at, event));
@@ -144,7 +147,9 @@ impl Expedited {
             .filter(|(at, _)| at.timestamp() == second)
             .map(|(_, e)| *e)
             .collect();
-        let one_actor = same.iter().all(|e| e.actor.eq_ignore_ascii_case(&event.actor));
+        let one_actor = same
+            .iter()
+            .all(|e| e.actor.eq_ignore_ascii_case(&event.actor));
         (same.iter().all(|e| e.added) && one_actor).then_some(event)
     }
 

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::Fatal;
 use super::github::{GitHub, MAX_ITEMS, Sha, decode};
-use super::pull_request::{COMMITS_CAP, FILES_CAP, GqlSignature, Listed, SIGNATURE, Signature, proved};
+use super::pull_request::{
+    COMMITS_CAP, FILES_CAP, GqlSignature, Listed, SIGNATURE, Signature, proved,
+};
 use crate::facts::{ChangedPath, Commit, MergedPullRequest, Stage};
 
 /// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
@@ -863,7 +865,10 @@ async fn listed(
         .map(|c| {
             let c = c.commit;
             let author = c.author;
-            let attributed = author.as_ref().and_then(|a| a.user.as_ref()).map(|u| u.login.clone());
+            let attributed = author
+                .as_ref()
+                .and_then(|a| a.user.as_ref())
+                .map(|u| u.login.clone());
             let signature = c.signature.map(GqlSignature::into_facts);
             let associated = attributed
                 .iter()

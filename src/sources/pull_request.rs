@@ -40,8 +40,11 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
 pub struct CommitFacts {
     /// Each commit's own changed files.
     pub changes: bool,
-    /// Each commit's GitHub account (always read on the API path).
+    /// Each commit's proved GitHub account (and its associated ones).
     pub accounts: bool,
+    /// Every account GitHub associates with each commit (author and
+    /// committer): who may not review or grant its code.
+    pub writers: bool,
 }
 
 /// The pull request an event payload describes (`pull_request` has the
@@ -120,15 +123,17 @@ pub async fn complete_from(
             commits.push(commit);
         }
         commits.reverse();
-        if wanted.accounts {
-            // GraphQL's list, when it is exact, else REST's.
+        if wanted.accounts || wanted.writers {
+            // GraphQL's list, when it is exact (or only who wrote the
+            // commits is asked: bots, which GraphQL does not name, review
+            // nothing), else REST's.
             let accounts: BTreeMap<String, (Option<String>, Vec<String>)> = match listed {
-                Some(listed) if listed.accounts_exact => listed
+                Some(listed) if listed.accounts_exact || !wanted.accounts => listed
                     .commits
                     .into_iter()
                     .filter_map(|c| Some((c.sha?, (c.account, c.associated?))))
                     .collect(),
-                _ => accounts(gh, pr).await?,
+                _ => accounts(gh, pr, wanted.accounts).await?,
             };
             for commit in &mut commits {
                 // A commit GitHub does not list for the pull request has no account.
@@ -189,8 +194,8 @@ pub async fn complete_from(
                 .into_iter()
                 .map(ApiCommit::into_facts)
                 .collect::<Result<Vec<Commit>, Fatal>>()?;
-            if wanted.accounts {
-                let proved = prove(gh, pr, attributed).await?;
+            if wanted.accounts || wanted.writers {
+                let proved = prove(gh, pr, attributed, wanted.accounts).await?;
                 for commit in &mut read {
                     let (account, associated) = commit
                         .sha
@@ -291,6 +296,7 @@ pub fn proved(
 async fn accounts(
     gh: &GitHub,
     pr: &PullRequest,
+    signed: bool,
 ) -> Result<BTreeMap<String, (Option<String>, Vec<String>)>, Fatal> {
     let (repo, number) = (&pr.repo, pr.number);
     if pr.declared_commits > COMMITS_CAP as u64 {
@@ -312,19 +318,28 @@ async fn accounts(
             pr.declared_commits
         )));
     }
-    prove(gh, pr, listed.iter().map(ApiCommit::attribution).collect()).await
+    prove(
+        gh,
+        pr,
+        listed.iter().map(ApiCommit::attribution).collect(),
+        signed,
+    )
+    .await
 }
 
 /// Each commit's proved account (see [`proved`]) and associated accounts,
 /// by sha. Signatures are read (GraphQL, 100 commits a query) only for
-/// commits attributed to someone other than the pull request's author.
+/// commits attributed to someone other than the pull request's author, and
+/// only when `signed` (else only the pull request proves an account).
 async fn prove(
     gh: &GitHub,
     pr: &PullRequest,
     attributed: Vec<Attribution>,
+    signed: bool,
 ) -> Result<BTreeMap<String, (Option<String>, Vec<String>)>, Fatal> {
     let unproved: Vec<String> = attributed
         .iter()
+        .filter(|_| signed)
         .filter(|a| {
             a.author
                 .as_deref()
@@ -382,7 +397,9 @@ pub async fn signatures(
             .await?;
         let what = "the GraphQL query for the signatures of the pull request's commits";
         let Some(repository) = data.get("repository").filter(|r| r.is_object()) else {
-            return Err(Fatal::new(format!("GitHub found no repository {repo} for {what}")));
+            return Err(Fatal::new(format!(
+                "GitHub found no repository {repo} for {what}"
+            )));
         };
         for (i, sha) in chunk.iter().enumerate() {
             let node = repository.get(format!("c{i}")).unwrap_or(&Value::Null);
@@ -611,7 +628,9 @@ impl ApiReview {
     fn into_facts(self) -> Review {
         Review {
             // GitHub shows a deleted account as "ghost".
-            author: self.user.map_or_else(|| String::from("ghost"), ApiUser::name),
+            author: self
+                .user
+                .map_or_else(|| String::from("ghost"), ApiUser::name),
             state: String::from(match self.state {
                 ReviewState::Approved => "APPROVED",
                 ReviewState::ChangesRequested => "CHANGES_REQUESTED",
@@ -719,17 +738,44 @@ mod tests {
     #[test]
     fn an_account_is_proved_by_its_own_signature_or_the_pull_request_only() {
         let own = signed(true, false, Some("Release-Bot"));
-        assert_eq!(proved(Some("release-bot"), Some(&own), "dev").as_deref(), Some("release-bot"));
-        assert_eq!(proved(Some("dev"), None, "DEV").as_deref(), Some("dev"), "the pull request's author");
+        assert_eq!(
+            proved(Some("release-bot"), Some(&own), "dev").as_deref(),
+            Some("release-bot")
+        );
+        assert_eq!(
+            proved(Some("dev"), None, "DEV").as_deref(),
+            Some("dev"),
+            "the pull request's author"
+        );
         for (signature, why) in [
             (None, "an e-mail alone"),
-            (Some(signed(false, false, Some("release-bot"))), "an invalid signature"),
-            (Some(signed(true, false, Some("mallory"))), "someone else's signature"),
-            (Some(signed(true, false, None)), "a signer GitHub does not know"),
-            (Some(signed(true, true, Some("release-bot"))), "GitHub's web-flow signature"),
+            (
+                Some(signed(false, false, Some("release-bot"))),
+                "an invalid signature",
+            ),
+            (
+                Some(signed(true, false, Some("mallory"))),
+                "someone else's signature",
+            ),
+            (
+                Some(signed(true, false, None)),
+                "a signer GitHub does not know",
+            ),
+            (
+                Some(signed(true, true, Some("release-bot"))),
+                "GitHub's web-flow signature",
+            ),
         ] {
-            assert_eq!(proved(Some("release-bot"), signature.as_ref(), "dev"), None, "{why}");
+            assert_eq!(
+                proved(Some("release-bot"), signature.as_ref(), "dev"),
+                None,
+                "{why}"
+            );
         }
-        assert_eq!(proved(None, Some(&own), "dev"), None, "no account attributed");
+        assert_eq!(
+            proved(None, Some(&own), "dev"),
+            None,
+            "no account attributed"
+        );
     }
 }
