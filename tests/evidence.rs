@@ -1198,3 +1198,62 @@ async fn audit_against(s: &Scenario, graph: Graph) -> (i32, Value, String) {
     let cache = tempfile::tempdir().unwrap();
     run(audit(s, &server, cache.path())).await
 }
+
+/// Issue 21 in the evidence: a merged pull request is re-judged with who
+/// wrote its commits and when its code arrived. An approval by a bot or by
+/// an author (or committer) of its commits is no review; the expedited
+/// label covers only code that was there when it was applied, and is no
+/// grant when a granter wrote the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_counts_independent_reviews_and_grants_for_the_code_merged() {
+    let s = small_scenario(
+        POLICY_V1,
+        &[
+            (21, "EPL-21 Expedited, code before the label"),
+            (22, "EPL-22 Commit after the label"),
+            (23, "EPL-23 Force-pushed after the label"),
+            (24, "EPL-24 Approved by its committer"),
+            (25, "EPL-25 Approved by a bot"),
+            (26, "EPL-26 Labelled by its author"),
+        ],
+    );
+    let mut graph = graph(&s);
+    let label = |who: &str| label_node(&("expedited", who, true, BEFORE));
+    let later = "2026-03-02T09:30:00Z";
+    for number in [21, 22, 23, 26] {
+        let node = &mut graph.pulls.get_mut(&number).unwrap().0;
+        node["timelineItems"]["nodes"] = json!([label("rte-lead")]);
+    }
+    fn commit(graph: &mut Graph, number: u64) -> &mut Value {
+        &mut graph.pulls.get_mut(&number).unwrap().0["commits"]["nodes"][0]["commit"]
+    }
+    commit(&mut graph, 22)["committedDate"] = json!(later);
+    graph.pulls.get_mut(&23).unwrap().0["timelineItems"]["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "__typename": "HeadRefForcePushedEvent", "createdAt": later }));
+    commit(&mut graph, 24)["committer"] = json!({ "user": { "login": "reviewer" } });
+    commit(&mut graph, 26)["author"]["user"] = json!({ "login": "rte-lead" });
+    for (number, reviewer) in [(24, "reviewer"), (25, "github-actions[bot]")] {
+        let head = graph.pulls[&number].0["headRefOid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reviews = vec![review_node(&(reviewer, "APPROVED", BEFORE), &head)];
+        graph.pulls.get_mut(&number).unwrap().0["reviews"] = page(&reviews, None, true);
+    }
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(21), "expedited".to_owned()),
+            (json!(22), "failed".to_owned()),
+            (json!(23), "failed".to_owned()),
+            (json!(24), "failed".to_owned()),
+            (json!(25), "failed".to_owned()),
+            (json!(26), "failed".to_owned()),
+        ],
+        "{v}"
+    );
+}
