@@ -307,13 +307,17 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
                 );
             } else if let Some((alias, rest)) = line.split_once(": pullRequest(number: ") {
                 let number: u64 = rest.split(')').next().unwrap().parse().unwrap();
-                repository.insert(
-                    alias.to_owned(),
-                    graph
-                        .pulls
-                        .get(&number)
-                        .map_or(Value::Null, |p| p.0.clone()),
-                );
+                let mut node = graph
+                    .pulls
+                    .get(&number)
+                    .map_or(Value::Null, |p| p.0.clone());
+                // GitHub sends only the timeline items asked for.
+                if !query.contains("HEAD_REF_FORCE_PUSHED_EVENT")
+                    && let Some(items) = node["timelineItems"]["nodes"].as_array_mut()
+                {
+                    items.retain(|i| i["__typename"] != "HeadRefForcePushedEvent");
+                }
+                repository.insert(alias.to_owned(), node);
             }
         }
         ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": repository } }))
