@@ -21,17 +21,28 @@ groups in one rule each need their own count.
 
 - Only each reviewer's latest approval or change request counts (a dismissed
   review counts as neither); comments do not change a stance.
-- The author never counts.
+- Only a peer's approval counts: never the author's, never a bot's (a login
+  ending `[bot]`: GitHub Apps, `github-actions[bot]`), and never that of an
+  account GitHub associates with one of its commits as author or committer
+  (proved or not), even when someone else opened the pull request. When the
+  commits' accounts could not be read, no approval counts.
 - A change request from someone who could approve blocks the group.
-- `fresh: head` counts only approvals of the head commit; `fresh: paths` also
-  keeps older approvals when no file matching the rule's `changed` paths was
-  touched since the approved commit; `fresh: any` (default) counts all.
+- `fresh: head` counts only approvals of the head commit (GitHub's "dismiss
+  stale approvals": a push needs a new approval; the built-in pack's peer
+  review and RTE review use it); `fresh: paths` also keeps older approvals
+  when no file matching the rule's `changed` paths was touched since the
+  approved commit; `fresh: any` (default) counts all.
 - `expedited: { labels: [expedited], granted_by: [rte] }` (P21): with one of
   these labels, **applied by a member of a `granted_by` team** (the pull
-  request's timeline says who applied it), a missing approval is a warning,
-  not an error, and the finding says who granted it and that a
-  post-implementation review is due. A label applied by anyone else (the
-  author included) grants nothing: the finding says so and stays an error.
+  request's timeline says who applied it, the latest by time), a missing
+  approval is a warning, not an error, and the finding says who granted it
+  and that a post-implementation review is due. No grant, the finding says
+  why and stays an error: a label applied by anyone else, by the pull
+  request's author or an author of its commits (even in a `granted_by`
+  team); code that reached the head at or after the label (a commit's
+  committer date, a force-push): a grant covers the code it was given for;
+  label events whose order cannot be told (a removal or two actors in the
+  last second).
 
 The finding names the paths that made the rule apply, the approvals still
 needed, who can give them, and approvals that do not count (an older
