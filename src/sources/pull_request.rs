@@ -136,15 +136,11 @@ pub async fn complete_from(
                 _ => accounts(gh, pr, wanted.accounts).await?,
             };
             for commit in &mut commits {
-                // A commit GitHub does not list for the pull request has no account.
-                let (account, associated) = commit
-                    .sha
-                    .as_ref()
-                    .and_then(|s| accounts.get(s))
-                    .cloned()
-                    .unwrap_or((None, Vec::new()));
-                commit.account = account;
-                commit.associated = Some(associated);
+                // A commit GitHub does not list for the pull request has no
+                // account, and who wrote it is unknown (fail closed).
+                let found = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
+                commit.account = found.as_ref().and_then(|(a, _)| a.clone());
+                commit.associated = found.map(|(_, associated)| associated);
             }
         }
         pr.commits = commits;
