@@ -1746,30 +1746,6 @@ async fn an_author_of_its_commits_does_not_approve_them() {
     assert_eq!(code, Some(0), "{v}");
 }
 
-/// GraphQL's answer about commits' signatures: `signature` by sha (null
-/// when unsigned).
-fn signatures(known: Vec<(String, Value)>) -> impl Fn(&wiremock::Request) -> ResponseTemplate {
-    move |request: &wiremock::Request| {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let query = body["query"].as_str().unwrap();
-        let mut repository = serde_json::Map::new();
-        for line in query.lines() {
-            if let Some((alias, rest)) = line.trim().split_once(": object(oid: \"") {
-                let sha = rest.split('"').next().unwrap();
-                let signature = known
-                    .iter()
-                    .find(|(s, _)| s == sha)
-                    .map_or(Value::Null, |(_, v)| v.clone());
-                repository.insert(
-                    alias.to_owned(),
-                    json!({ "oid": sha, "signature": signature }),
-                );
-            }
-        }
-        ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": repository } }))
-    }
-}
-
 /// A commit's account is the author e-mail's, which anyone can type: it
 /// exempts only when the pull request (opened by that account) or a valid
 /// signature by that account, not GitHub's web-flow one, proves it.
@@ -1845,11 +1821,7 @@ rules:
             vec![commit_by(HEAD, "Bump serde", account, "dev", early)],
         )
         .await;
-        Mock::given(method("POST"))
-            .and(path("/graphql"))
-            .respond_with(signatures(vec![(HEAD.to_owned(), signature)]))
-            .mount(&pr.server)
-            .await;
+        common::github::mount_signatures(&pr.server, vec![(HEAD.to_owned(), signature)]).await;
         std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
         let out = pr.run(&["--format", "json"]).await;
         let v = json_of(&out);
