@@ -274,6 +274,18 @@ pub struct DatedReview {
     pub submitted_at: Option<String>,
 }
 
+/// Whether ISO 8601 time `a` is in a later second than `b`; `false` when
+/// either cannot be read.
+fn after_second(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a.timestamp() > b.timestamp(),
+        _ => false,
+    }
+}
+
 /// Whether ISO 8601 time `a` is at or before `b`; `false` when either
 /// cannot be read (a fact of unknown time is not "before the merge").
 pub fn at_or_before(a: &str, b: &str) -> bool {
@@ -358,7 +370,14 @@ impl MergedPullRequest {
             declared_commits: self.declared_commits,
             declared_files: self.declared_files,
             changed_since: self.changed_since.clone(),
-            code_events: self.code_events.clone(),
+            // Code that reached the head after the merge was not merged
+            // (the merge's own second is kept: not proved before it).
+            code_events: self
+                .code_events
+                .iter()
+                .filter(|e| !after_second(&e.at, &self.merged_at))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -617,6 +636,39 @@ impl Subject<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_pushed_after_the_merge_is_not_what_was_merged() {
+        let code = |at: &str| CodeEvent {
+            sha: None,
+            at: at.into(),
+            forced: true,
+        };
+        let merged = MergedPullRequest {
+            merged_at: "2026-03-02T10:00:00Z".into(),
+            code_events: vec![
+                code("2026-03-02T09:00:00Z"),
+                code("2026-03-02T10:00:00.900Z"),
+                code("2026-03-02T10:00:01Z"),
+                code("unreadable"),
+            ],
+            ..MergedPullRequest::default()
+        };
+        let kept: Vec<String> = merged
+            .at_merge()
+            .code_events
+            .into_iter()
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "2026-03-02T09:00:00Z",
+                "2026-03-02T10:00:00.900Z",
+                "unreadable"
+            ]
+        );
+    }
 
     #[test]
     fn subject_and_body_split_on_first_line() {
