@@ -1834,3 +1834,73 @@ rules:
         );
     }
 }
+
+/// With the commits in the clone (files and commits from git), who wrote
+/// them is still read from GitHub: an approval by an author of a commit, as
+/// GitHub attributes it, does not count.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_clone_an_author_of_its_commits_does_not_approve_them() {
+    let repo = common::Repo::new("feature/EPL-1-x");
+    let base = repo.commit("EPL-0 base");
+    repo.write("src/lib.rs", "pub fn x() {}\n");
+    repo.git(&["add", "."]);
+    let head = repo.commit("EPL-1 change");
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy = policy_dir.path().join("peer.yml");
+    std::fs::write(&policy, PEER_POLICY).unwrap();
+    for (writer, passes) in [("colleague", false), ("dev", true)] {
+        let server = MockServer::start().await;
+        let mut pr = pr_json(42, "EPL-1 change", None, false, &[]);
+        pr["base"]["sha"] = json!(base);
+        pr["head"]["sha"] = json!(head);
+        mount(&server, "/repos/octo/app/pulls/42", pr).await;
+        mount_list(
+            &server,
+            "/repos/octo/app/pulls/42/reviews",
+            vec![review("colleague", "APPROVED", &head)],
+        )
+        .await;
+        mount_list(
+            &server,
+            "/repos/octo/app/pulls/42/commits",
+            vec![commit_by(
+                &head,
+                "EPL-1 change",
+                writer,
+                "dev",
+                "2026-11-20T08:00:00Z",
+            )],
+        )
+        .await;
+        let mut cmd = repo.cmd();
+        cmd.env("GITHUB_API_URL", server.uri())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_OUTPUT")
+            .arg("--policy")
+            .arg(&policy)
+            .args([
+                "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
+            ]);
+        let out = output_of(cmd).await;
+        let v = json_of(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(if passes { 0 } else { 1 }),
+            "{writer}: {v}\n{}",
+            stderr(&out)
+        );
+        let read: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert!(
+            !read.iter().any(|p| p.ends_with("/files")),
+            "files come from git: {read:?}"
+        );
+    }
+}
