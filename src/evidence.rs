@@ -36,7 +36,8 @@ pub enum Verdict {
     Failed,
     /// No merged pull request brought the commit.
     PushedDirectly,
-    /// Pushed without a pull request by an exempt account, signature verified.
+    /// Pushed without a pull request by an exempt account, proved by that
+    /// account's own valid signature (not GitHub's web-flow one).
     Exempt,
     /// Its base commit had no policy: no gate was in force.
     NoPolicy,
@@ -212,8 +213,10 @@ pub fn pull_request_change(
 }
 
 /// Each reviewer whose latest stance before the merge was an approval (the
-/// author never counts), with the policy teams they are in.
+/// author, an author of its commits and a bot never count), with the
+/// policy teams they are in.
 pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
+    let code = crate::rules::approval::code_authors(pr);
     let mut latest: std::collections::BTreeMap<String, (&str, Stance)> = Default::default();
     for review in &pr.reviews {
         let stance = review.stance();
@@ -224,7 +227,10 @@ pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
     latest
         .into_iter()
         .filter(|(login, (_, stance))| {
-            *stance == Stance::Approved && *login != pr.author.to_lowercase()
+            *stance == Stance::Approved
+                && *login != pr.author.to_lowercase()
+                && !crate::rules::approval::is_bot(login)
+                && !code.as_ref().is_some_and(|c| c.contains(login))
         })
         .map(|(login, (shown, _))| Approver {
             login: shown.to_owned(),

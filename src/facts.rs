@@ -38,9 +38,15 @@ pub struct Commit {
     pub message: String,
     pub author_name: Option<String>,
     pub author_email: Option<String>,
-    /// The GitHub account the API attributes the commit to (verified by
-    /// GitHub, unlike git's name fields); `None` when not read or unknown.
+    /// The GitHub account proved to have authored the commit: the account
+    /// GitHub attributes it to (from its author e-mail, which anyone can
+    /// type) counts only when a valid signature by that same account, not
+    /// GitHub's own web-flow signature, or the pull request (its author is
+    /// that account) proves it. `None`: not read, unknown or unproved.
     pub account: Option<String>,
+    /// Every account GitHub associates with the commit (its author and
+    /// committer, proved or not), lower case; `None`: not read.
+    pub associated: Option<Vec<String>>,
     /// Number of parents; two or more is a merge.
     pub parents: usize,
     /// The branch it is being committed on, when known (the commit-msg hook).
@@ -154,6 +160,23 @@ pub struct PullRequest {
     /// Files changed between a reviewed commit and the head, by reviewed
     /// commit (for `fresh: paths`). A commit missing here could not be diffed.
     pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+    /// When code reached the head branch, from the timeline (read with
+    /// `label_events`): a grant given before it does not cover it.
+    pub code_events: Vec<CodeEvent>,
+}
+
+/// Code reaching a pull request's head branch, from its timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodeEvent {
+    /// The commit (`None` for a force-push, which names the new head only
+    /// through the commits that follow).
+    pub sha: Option<String>,
+    /// When (ISO 8601, UTC): GitHub's time of a force-push; for a commit,
+    /// its committer date, which git writes (GitHub records no push time).
+    pub at: String,
+    /// A force-push (`head_ref_force_pushed`) rather than a commit.
+    pub forced: bool,
 }
 
 /// A label applied to or removed from a pull request, from its timeline.
@@ -224,6 +247,10 @@ pub struct MergedPullRequest {
     pub reviews: Vec<DatedReview>,
     /// Every label event and title change of its timeline, in order.
     pub label_events: Vec<LabelEvent>,
+    /// Its commits (committer dates) and force-pushes, for whether an
+    /// expedited grant covered the code merged.
+    #[serde(default)]
+    pub code_events: Vec<CodeEvent>,
     pub renames: Vec<Rename>,
     /// Every milestone event of its timeline, in order: the milestone at the
     /// merge is replayed from them, as the labels are.
@@ -245,6 +272,18 @@ pub struct DatedReview {
     pub commit: String,
     /// ISO 8601, UTC; `None` for a review never submitted.
     pub submitted_at: Option<String>,
+}
+
+/// Whether ISO 8601 time `a` is in a later second than `b`; `false` when
+/// either cannot be read.
+fn after_second(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(a), Ok(b)) => a.timestamp() > b.timestamp(),
+        _ => false,
+    }
 }
 
 /// Whether ISO 8601 time `a` is proved to be before `b`: in an earlier
@@ -334,6 +373,14 @@ impl MergedPullRequest {
             declared_commits: self.declared_commits,
             declared_files: self.declared_files,
             changed_since: self.changed_since.clone(),
+            // Code that reached the head after the merge was not merged
+            // (the merge's own second is kept: not proved before it).
+            code_events: self
+                .code_events
+                .iter()
+                .filter(|e| !after_second(&e.at, &self.merged_at))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -592,6 +639,39 @@ impl Subject<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_pushed_after_the_merge_is_not_what_was_merged() {
+        let code = |at: &str| CodeEvent {
+            sha: None,
+            at: at.into(),
+            forced: true,
+        };
+        let merged = MergedPullRequest {
+            merged_at: "2026-03-02T10:00:00Z".into(),
+            code_events: vec![
+                code("2026-03-02T09:00:00Z"),
+                code("2026-03-02T10:00:00.900Z"),
+                code("2026-03-02T10:00:01Z"),
+                code("unreadable"),
+            ],
+            ..MergedPullRequest::default()
+        };
+        let kept: Vec<String> = merged
+            .at_merge()
+            .code_events
+            .into_iter()
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "2026-03-02T09:00:00Z",
+                "2026-03-02T10:00:00.900Z",
+                "unreadable"
+            ]
+        );
+    }
 
     #[test]
     fn subject_and_body_split_on_first_line() {

@@ -16,7 +16,7 @@ never exempts a commit, and `when: { labels: [x] }` never selects one.
 |---|---|---|
 | `kind` | the subject is one of these kinds (`kinds:`; by label, branch or title) | pull_request, branch, commit |
 | `labels` | the pull request has one of these labels (case-insensitive) | pull_request |
-| `authors` | the author is one of these: for a pull request its author's GitHub login (verified); for a commit in a pull request or a release audit, the GitHub account the API attributes it to (verified; none in an audit without one); for a commit checked locally (hook, `check commits`), git's author name or email (self-asserted: anyone can set it) | pull_request, commit |
+| `authors` | the author is one of these: for a pull request its author's GitHub login (verified); for a commit in a pull request (the gate, the release evidence), its GitHub account only when proved — the account GitHub attributes from the author e-mail counts when it is the pull request's author, or when a valid signature by that same account (not GitHub's web-flow signature, which proves no author) signed the commit; otherwise the commit has no account and matches no `authors` (in a release audit's own commit rules, none is known); for a commit checked locally (hook, `check commits`), git's author name or email (self-asserted: anyone can set it) | pull_request, commit |
 | `branches` | the head branch matches one of these globs (`*` crosses `/`) | pull_request, branch, commit (hook only) |
 | `base` | the target branch matches one of these globs | pull_request |
 | `changed` | a changed file (old or new path of a rename) matches a named path set or glob | pull_request, commit |
@@ -62,7 +62,7 @@ pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool
             Subject::PullRequest(pr) => vec![pr.author.as_str()],
             // Locally, git's name fields are the developer's own; anywhere
             // else anyone could have written them: only a GitHub account
-            // the API attributes the commit to counts.
+            // proved for the commit counts (`Commit::account`).
             Subject::Commit(c) if c.stage == crate::facts::Stage::Local => c
                 .author_name
                 .iter()

@@ -217,6 +217,8 @@ async fn serve_head(repo: &common::Repo, base: &str, head: &str, branch: &str) -
     .await;
     mount_list(&server, "/repos/octo/app/pulls/42/reviews", vec![]).await;
     mount_list(&server, "/repos/octo/app/pulls/42/files", files).await;
+    // No commit is signed: `ada`, whose e-mail it is, is not proved.
+    common::github::mount_signatures(&server, vec![]).await;
     let mut commits = Vec::new();
     for sha in &shas {
         let message = repo.git(&["log", "-1", "--format=%B", sha]);

@@ -39,6 +39,8 @@ struct Pull {
 const MERGED_AT: &str = "2026-03-02T10:00:00Z";
 const BEFORE: &str = "2026-03-02T09:00:00Z";
 const AFTER: &str = "2026-03-02T12:00:00Z";
+/// When each pull request's commit was committed: before its label.
+const COMMITTED_AT: &str = "2026-03-02T08:00:00Z";
 
 /// The scenario's repository: a tag, then one commit per change (squash
 /// merges: each pull request's merge commit is its head).
@@ -222,7 +224,7 @@ fn lists(pull: &Pull, sha: &str) -> Lists {
     let files =
         vec![json!({ "path": format!("src/change{}.rs", pull.number), "changeType": "ADDED" })];
     let commits = vec![
-        json!({ "commit": { "oid": sha, "message": pull.title, "parents": { "totalCount": 1 },
+        json!({ "commit": { "oid": sha, "message": pull.title, "parents": { "totalCount": 1 }, "committedDate": COMMITTED_AT,
         "author": { "name": "Dev", "email": "dev@example.com", "user": { "login": "dev" } } } }),
     ];
     Lists {
@@ -287,7 +289,7 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
             } else if query.contains("commits(first: 100, after: $after)") {
                 ("commits", page(&lists.commits, Some(after), true))
             } else {
-                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT])"), "{query}");
+                assert!(query.contains("timelineItems(first: 100, after: $after, itemTypes: [LABELED_EVENT, UNLABELED_EVENT,"), "{query}");
                 ("timelineItems", page(&lists.timeline, Some(after), false))
             };
             return ResponseTemplate::new(200).set_body_json(
@@ -305,13 +307,17 @@ fn graphql(graph: Graph) -> impl Fn(&Request) -> ResponseTemplate {
                 );
             } else if let Some((alias, rest)) = line.split_once(": pullRequest(number: ") {
                 let number: u64 = rest.split(')').next().unwrap().parse().unwrap();
-                repository.insert(
-                    alias.to_owned(),
-                    graph
-                        .pulls
-                        .get(&number)
-                        .map_or(Value::Null, |p| p.0.clone()),
-                );
+                let mut node = graph
+                    .pulls
+                    .get(&number)
+                    .map_or(Value::Null, |p| p.0.clone());
+                // GitHub sends only the timeline items asked for.
+                if !query.contains("HEAD_REF_FORCE_PUSHED_EVENT")
+                    && let Some(items) = node["timelineItems"]["nodes"].as_array_mut()
+                {
+                    items.retain(|i| i["__typename"] != "HeadRefForcePushedEvent");
+                }
+                repository.insert(alias.to_owned(), node);
             }
         }
         ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": repository } }))
@@ -710,13 +716,54 @@ fn without_a_token_evidence_is_not_checked_a_warning_or_an_error_when_required()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
+async fn a_direct_push_is_exempt_only_by_the_exempt_accounts_own_signature() {
+    // Release tooling as a machine user whose own key signs its commits.
+    // The account GitHub attributes a commit to comes from the author
+    // e-mail anyone can type: only a valid signature whose signer is that
+    // account, and not GitHub's web-flow signature (which an API caller
+    // gets with an `author` of their choosing), proves it.
     let s = scenario();
     let direct = s.commits[1].0.clone();
     let mut node = commit_node(&direct, &direct, None);
-    node["author"] = json!({ "user": { "login": "release-bot[bot]" } });
-    for (signed, verdict) in [(false, "pushed_directly"), (true, "exempt")] {
-        node["signature"] = json!({ "isValid": signed });
+    node["author"] = json!({ "user": { "login": "release-bot" } });
+    let signature = |valid: bool, by_github: bool, signer: Option<&str>| {
+        json!({ "isValid": valid, "wasSignedByGitHub": by_github,
+            "signer": signer.map(|l| json!({ "login": l })) })
+    };
+    for (signature, verdict, case) in [
+        (Value::Null, "pushed_directly", "unsigned"),
+        (
+            signature(false, false, Some("release-bot")),
+            "pushed_directly",
+            "an invalid signature",
+        ),
+        (
+            signature(true, false, Some("Release-Bot")),
+            "exempt",
+            "its own signature",
+        ),
+        (
+            signature(true, false, Some("mallory")),
+            "pushed_directly",
+            "someone else's valid signature",
+        ),
+        (
+            signature(true, false, None),
+            "pushed_directly",
+            "a signer GitHub does not know",
+        ),
+        (
+            signature(true, true, Some("web-flow")),
+            "pushed_directly",
+            "GitHub's web-flow signature",
+        ),
+        (
+            signature(true, true, Some("release-bot")),
+            "pushed_directly",
+            "web-flow naming the account",
+        ),
+    ] {
+        node["signature"] = signature;
         let mut graph = graph(&s);
         graph.commits.insert(direct.clone(), node.clone());
         let server = serve_graph(graph).await;
@@ -725,12 +772,12 @@ async fn a_direct_push_by_release_tooling_is_exempt_only_when_signed() {
         let file = policy.path().join("p.yml");
         std::fs::write(
             &file,
-            format!("{POLICY_V1}audit: {{ exempt_accounts: ['release-bot[bot]'] }}\n"),
+            format!("{POLICY_V1}audit: {{ exempt_accounts: ['release-bot'] }}\n"),
         )
         .unwrap();
         let cmd = audit_with(&s, &server, cache.path(), Some(&file));
         let (_, v, stderr) = run(cmd).await;
-        assert_eq!(verdicts(&v)[1].1, verdict, "signed: {signed}\n{stderr}");
+        assert_eq!(verdicts(&v)[1].1, verdict, "{case}\n{stderr}");
         assert_eq!(verdicts(&v)[1].0, Value::Null);
     }
 }
@@ -941,6 +988,10 @@ async fn a_commit_without_a_github_user_costs_rest_only_when_a_rule_matches_acco
     let node = &mut graph.pulls.get_mut(&4).unwrap().0;
     node["commits"]["nodes"][0]["commit"]["author"]["user"] = Value::Null;
     let head = format!("{:040x}", 4);
+    // Its signature, asked when the account is to be proved: none.
+    graph
+        .commits
+        .insert(head.clone(), json!({ "oid": head, "signature": null }));
     let server = serve_graph(graph).await;
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/pulls/4/files"))
@@ -1150,6 +1201,65 @@ async fn audit_against(s: &Scenario, graph: Graph) -> (i32, Value, String) {
     let server = serve_graph(graph).await;
     let cache = tempfile::tempdir().unwrap();
     run(audit(s, &server, cache.path())).await
+}
+
+/// Issue 21 in the evidence: a merged pull request is re-judged with who
+/// wrote its commits and when its code arrived. An approval by a bot or by
+/// an author (or committer) of its commits is no review; the expedited
+/// label covers only code that was there when it was applied, and is no
+/// grant when a granter wrote the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_counts_independent_reviews_and_grants_for_the_code_merged() {
+    let s = small_scenario(
+        POLICY_V1,
+        &[
+            (21, "EPL-21 Expedited, code before the label"),
+            (22, "EPL-22 Commit after the label"),
+            (23, "EPL-23 Force-pushed after the label"),
+            (24, "EPL-24 Approved by its committer"),
+            (25, "EPL-25 Approved by a bot"),
+            (26, "EPL-26 Labelled by its author"),
+        ],
+    );
+    let mut graph = graph(&s);
+    let label = |who: &str| label_node(&("expedited", who, true, BEFORE));
+    let later = "2026-03-02T09:30:00Z";
+    for number in [21, 22, 23, 26] {
+        let node = &mut graph.pulls.get_mut(&number).unwrap().0;
+        node["timelineItems"]["nodes"] = json!([label("rte-lead")]);
+    }
+    fn commit(graph: &mut Graph, number: u64) -> &mut Value {
+        &mut graph.pulls.get_mut(&number).unwrap().0["commits"]["nodes"][0]["commit"]
+    }
+    commit(&mut graph, 22)["committedDate"] = json!(later);
+    graph.pulls.get_mut(&23).unwrap().0["timelineItems"]["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "__typename": "HeadRefForcePushedEvent", "createdAt": later }));
+    commit(&mut graph, 24)["committer"] = json!({ "user": { "login": "reviewer" } });
+    commit(&mut graph, 26)["author"]["user"] = json!({ "login": "rte-lead" });
+    for (number, reviewer) in [(24, "reviewer"), (25, "github-actions[bot]")] {
+        let head = graph.pulls[&number].0["headRefOid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reviews = vec![review_node(&(reviewer, "APPROVED", BEFORE), &head)];
+        graph.pulls.get_mut(&number).unwrap().0["reviews"] = page(&reviews, None, true);
+    }
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 1, "{stderr}\n{v}");
+    assert_eq!(
+        verdicts(&v),
+        [
+            (json!(21), "expedited".to_owned()),
+            (json!(22), "failed".to_owned()),
+            (json!(23), "failed".to_owned()),
+            (json!(24), "failed".to_owned()),
+            (json!(25), "failed".to_owned()),
+            (json!(26), "failed".to_owned()),
+        ],
+        "{v}"
+    );
 }
 
 /// GitHub's times have one-second resolution: an approval, a label or a

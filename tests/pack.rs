@@ -154,3 +154,43 @@ fn exemptions_need_what_an_author_cannot_claim() {
     let local = failing("branch: { name: develop }\n");
     assert!(!local.contains(&"branch-ticket".to_owned()), "{local:?}");
 }
+
+/// P11 "reviewed" means this code: the pack's peer review counts only an
+/// approval of the head commit (a push after it needs a new one), and an
+/// approval by a bot or by an author of its commits is no peer review.
+#[test]
+fn peer_review_counts_a_fresh_independent_approval_only() {
+    let policy = pack();
+    let failed = |reviewer: &str, commit: &str, associated: &str| -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.yml");
+        // No `associated` given: no commits listed.
+        let commits = if associated.is_empty() {
+            String::from("[]")
+        } else {
+            format!(
+                "[{{ sha: '1111111111111111111111111111111111111111', message: 'EPL-12 change', associated: [{associated}] }}]"
+            )
+        };
+        let yaml = format!(
+            "pull_request:\n  number: 12\n  author: dev\n  title: 'EPL-12 Change'\n  head: 'feature/EPL-12-change'\n  labels: [improvement]\n  head_sha: '1111111111111111111111111111111111111111'\n  commits: {commits}\n  reviews: [{{ author: '{reviewer}', state: APPROVED, commit: '{commit}' }}]\n"
+        );
+        std::fs::write(&path, yaml).unwrap();
+        findings_of(&policy, &path)
+            .iter()
+            .any(|f| f.starts_with("peer-review:"))
+    };
+    let head = "1111111111111111111111111111111111111111";
+    let older = "3333333333333333333333333333333333333333";
+    assert!(
+        !failed("colleague", head, ""),
+        "a colleague approved the head"
+    );
+    assert!(failed("colleague", older, ""), "approved an older head");
+    assert!(failed("github-actions[bot]", head, ""), "a bot approved");
+    assert!(!failed("colleague", head, "dev"), "someone else wrote it");
+    assert!(
+        failed("colleague", head, "colleague"),
+        "an author of its commits approved"
+    );
+}

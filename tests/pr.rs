@@ -1474,7 +1474,13 @@ rules:
             "dev",
             1,
             "error",
-            "it was applied by @dev, who is not in platform-engineering",
+            "it was applied by @dev, the pull request's author",
+        ),
+        (
+            "octocat",
+            1,
+            "error",
+            "it was applied by @octocat, who is not in platform-engineering",
         ),
         (
             "asherman",
@@ -1964,5 +1970,427 @@ fn a_hand_written_event_with_a_short_base_sha_exits_2() {
         assert_eq!(out.status.code(), Some(2), "{sha}: {said}");
         assert!(said.contains("is not a commit id"), "{sha}: {said}");
         assert!(!said.contains("internal error"), "{sha}: {said}");
+    }
+}
+
+// ---- issue 21: identity is proved; the expedited path is granted by someone else, for this code ----
+
+const EXPEDITED_POLICY: &str = r#"version: 1
+teams:
+  platform-engineering: { members: [asherman, agaete] }
+paths:
+  iac: ['*.tf']
+rules:
+  - id: iac-approval
+    on: [pull_request]
+    when: { changed: [iac] }
+    require:
+      approval: { teams: [platform-engineering], expedited: { labels: [expedited], granted_by: [platform-engineering] } }
+"#;
+
+/// A REST commit of the pull request whose author e-mail GitHub attributes
+/// to `author` and committer e-mail to `committer`, committed at `at`.
+fn commit_by(sha: &str, message: &str, author: &str, committer: &str, at: &str) -> Value {
+    let mut c = commit(sha, message);
+    c["commit"]["committer"] =
+        json!({ "name": committer, "email": format!("{committer}@example.com"), "date": at });
+    c["author"] = json!({ "login": author, "id": 5, "type": "User" });
+    c["committer"] = json!({ "login": committer, "id": 6, "type": "User" });
+    c
+}
+
+fn labeled(actor: &str, added: bool, at: &str) -> Value {
+    json!({ "event": if added { "labeled" } else { "unlabeled" }, "actor": { "login": actor },
+        "label": { "name": "expedited", "color": "f00" }, "created_at": at })
+}
+
+fn committed(sha: &str, at: &str) -> Value {
+    json!({ "event": "committed", "sha": sha, "node_id": "C_kw", "author": { "name": "Dev", "email": "dev@example.com", "date": at },
+        "committer": { "name": "Dev", "email": "dev@example.com", "date": at }, "message": "EPL-1 Open the port",
+        "parents": [{ "sha": BASE }], "verification": { "verified": false, "reason": "unsigned", "signature": null, "payload": null } })
+}
+
+/// `check pr` of an expedited pull request by `author` with `commits` and
+/// this timeline, under [`EXPEDITED_POLICY`]: (exit status, first finding).
+async fn expedited_run(
+    author: &str,
+    commits: Vec<Value>,
+    timeline: Vec<Value>,
+) -> (Option<i32>, Value) {
+    let mut json = pr_json(42, "EPL-1 Open the port", None, false, &["expedited"]);
+    json["user"]["login"] = json!(author);
+    let pr = Pr::new(json, vec![], vec![file("main.tf")], commits).await;
+    mount_list(&pr.server, "/repos/octo/app/issues/42/timeline", timeline).await;
+    std::fs::write(pr.dir.path().join("policy.yml"), EXPEDITED_POLICY).unwrap();
+    let out = pr.run(&["--format", "json"]).await;
+    let v = json_of(&out);
+    (out.status.code(), v["findings"][0].clone())
+}
+
+fn assert_not_granted((code, finding): &(Option<i32>, Value), why: &str) {
+    assert_eq!(*code, Some(1), "{finding}");
+    assert_eq!(finding["level"], "error", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.contains("does not make it expedited"), "{message}");
+    assert!(message.contains(why), "{message}");
+}
+
+/// Neither the pull request's author nor an author of its commits grants
+/// the expedited path, even as a member of the granting team.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_author_and_the_commits_authors_cannot_grant_the_expedited_path() {
+    let early = "2026-11-20T08:00:00Z";
+    let at = "2026-11-20T09:00:00Z";
+    // A granter opened it and labelled it.
+    let own = expedited_run(
+        "asherman",
+        vec![commit_by(
+            HEAD,
+            "EPL-1 Open the port",
+            "asherman",
+            "asherman",
+            early,
+        )],
+        vec![committed(HEAD, early), labeled("asherman", true, at)],
+    )
+    .await;
+    assert_not_granted(&own, "the pull request's author");
+    // A colleague opened it; the granter wrote (or committed) its code.
+    for (author, committer) in [("asherman", "dev"), ("dev", "asherman")] {
+        let theirs = expedited_run(
+            "dev",
+            vec![commit_by(
+                HEAD,
+                "EPL-1 Open the port",
+                author,
+                committer,
+                early,
+            )],
+            vec![committed(HEAD, early), labeled("asherman", true, at)],
+        )
+        .await;
+        assert_not_granted(&theirs, "an author of its commits");
+    }
+    // Someone who wrote none of it grants it.
+    let (code, finding) = expedited_run(
+        "dev",
+        vec![commit_by(HEAD, "EPL-1 Open the port", "dev", "dev", early)],
+        vec![committed(HEAD, early), labeled("asherman", true, at)],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{finding}");
+    assert_eq!(finding["level"], "warning", "{finding}");
+}
+
+/// A grant covers the code it was given for: a commit or a force-push
+/// after the label (by time, whatever the timeline's order), or in the
+/// label's own second, is not covered.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expedited_grant_does_not_cover_code_pushed_after_it() {
+    let label_at = "2026-11-20T09:00:00Z";
+    let later = "2026-11-20T09:30:00Z";
+    let force = |at: &str| json!({ "event": "head_ref_force_pushed", "actor": { "login": "dev" }, "commit_id": null, "created_at": at });
+    let c = || vec![commit_by(HEAD, "EPL-1 Open the port", "dev", "dev", later)];
+    for (timeline, why) in [
+        (
+            vec![labeled("asherman", true, label_at), committed(HEAD, later)],
+            "reached the head at 2026-11-20T09:30:00Z",
+        ),
+        // Listed before the label, committed after it.
+        (
+            vec![committed(HEAD, later), labeled("asherman", true, label_at)],
+            "reached the head at 2026-11-20T09:30:00Z",
+        ),
+        // In the label's own second.
+        (
+            vec![
+                committed(HEAD, label_at),
+                labeled("asherman", true, label_at),
+            ],
+            "reached the head at 2026-11-20T09:00:00Z",
+        ),
+    ] {
+        let ran = expedited_run("dev", c(), timeline).await;
+        assert_not_granted(&ran, why);
+        assert_not_granted(&ran, "a grant covers only the code it was given for");
+    }
+    let early = "2026-11-20T08:00:00Z";
+    let pushed = expedited_run(
+        "dev",
+        vec![commit_by(HEAD, "EPL-1 Open the port", "dev", "dev", early)],
+        vec![
+            committed(HEAD, early),
+            labeled("asherman", true, label_at),
+            force(later),
+        ],
+    )
+    .await;
+    assert_not_granted(&pushed, "a force-push reached the head");
+}
+
+/// Label events are ordered by their time: the last to apply the label is
+/// the last in time, not in the list; a removal and an application in the
+/// same second are not a grant.
+#[tokio::test(flavor = "multi_thread")]
+async fn expedited_label_events_are_ordered_by_time_not_list_position() {
+    let early = "2026-11-20T08:00:00Z";
+    let c = || vec![commit_by(HEAD, "EPL-1 Open the port", "dev", "dev", early)];
+    let reordered = expedited_run(
+        "dev",
+        c(),
+        vec![
+            committed(HEAD, early),
+            labeled("octocat", true, "2026-11-20T09:00:00Z"),
+            labeled("octocat", false, "2026-11-20T09:04:00Z"),
+            labeled("octocat", true, "2026-11-20T09:05:00Z"),
+            labeled("asherman", true, "2026-11-20T09:01:00Z"),
+        ],
+    )
+    .await;
+    assert_not_granted(&reordered, "applied by @octocat");
+    let tie = expedited_run(
+        "dev",
+        c(),
+        vec![
+            committed(HEAD, early),
+            labeled("asherman", false, "2026-11-20T09:05:00Z"),
+            labeled("asherman", true, "2026-11-20T09:05:00Z"),
+        ],
+    )
+    .await;
+    assert_not_granted(&tie, "not in an order that can be told");
+}
+
+const PEER_POLICY: &str = r#"version: 1
+rules:
+  - id: peer-review
+    on: [pull_request]
+    require: { approval: { count: 1 } }
+"#;
+
+async fn peer_review_run(reviews: Vec<Value>, commits: Vec<Value>) -> (Option<i32>, Value) {
+    let pr = Pr::new(
+        pr_json(42, "EPL-1 Open the port", None, false, &[]),
+        reviews,
+        vec![file("src/lib.rs")],
+        commits,
+    )
+    .await;
+    std::fs::write(pr.dir.path().join("policy.yml"), PEER_POLICY).unwrap();
+    let out = pr.run(&["--format", "json"]).await;
+    let v = json_of(&out);
+    (out.status.code(), v)
+}
+
+/// A bot's approval is no peer review: REST's `type: Bot`, a `[bot]` login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_approval_is_no_peer_review() {
+    let early = "2026-11-20T08:00:00Z";
+    let bot = |login: &str| {
+        let mut r = review(login, "APPROVED", HEAD);
+        r["user"]["type"] = json!("Bot");
+        r
+    };
+    for reviewer in ["github-actions[bot]", "copilot-pull-request-reviewer"] {
+        let (code, v) = peer_review_run(
+            vec![bot(reviewer)],
+            vec![commit_by(HEAD, "EPL-1 x", "dev", "dev", early)],
+        )
+        .await;
+        assert_eq!(code, Some(1), "{reviewer}: {v}");
+        assert!(
+            v["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a bot is no peer reviewer"),
+            "{v}"
+        );
+    }
+}
+
+/// The authors (and committers) of a pull request's commits do not approve
+/// their own code, even when someone else opened the pull request.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_author_of_its_commits_does_not_approve_them() {
+    let early = "2026-11-20T08:00:00Z";
+    for (author, committer) in [("colleague", "dev"), ("dev", "colleague")] {
+        let (code, v) = peer_review_run(
+            vec![review("colleague", "APPROVED", HEAD)],
+            vec![commit_by(HEAD, "EPL-1 x", author, committer, early)],
+        )
+        .await;
+        assert_eq!(code, Some(1), "{v}");
+        assert!(
+            v["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("an author of its commits: colleague"),
+            "{v}"
+        );
+    }
+    let (code, v) = peer_review_run(
+        vec![review("colleague", "APPROVED", HEAD)],
+        vec![commit_by(HEAD, "EPL-1 x", "dev", "dev", early)],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{v}");
+}
+
+/// A commit's account is the author e-mail's, which anyone can type: it
+/// exempts only when the pull request (opened by that account) or a valid
+/// signature by that account, not GitHub's web-flow one, proves it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_account_from_a_typed_email_exempts_nothing() {
+    const POLICY: &str = r#"version: 1
+tickets: { jira: { pattern: '\bEPL-[0-9]+\b' } }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    unless: { authors: ['dependabot[bot]', 'release-bot'] }
+    require: { ticket: { in: [message] } }
+"#;
+    let early = "2026-11-20T08:00:00Z";
+    let sig = |valid: bool, by_github: bool, signer: Option<&str>| json!({ "isValid": valid, "wasSignedByGitHub": by_github, "signer": signer.map(|l| json!({ "login": l })) });
+    for (pr_author, account, signature, exempt, case) in [
+        (
+            "dev",
+            "dependabot[bot]",
+            Value::Null,
+            false,
+            "an e-mail alone",
+        ),
+        (
+            "dev",
+            "dependabot[bot]",
+            sig(true, true, Some("web-flow")),
+            false,
+            "web-flow",
+        ),
+        (
+            "dev",
+            "release-bot",
+            sig(true, true, Some("release-bot")),
+            false,
+            "web-flow naming the account",
+        ),
+        (
+            "dev",
+            "release-bot",
+            sig(true, false, Some("dev")),
+            false,
+            "someone else's signature",
+        ),
+        (
+            "dev",
+            "release-bot",
+            sig(false, false, Some("release-bot")),
+            false,
+            "an invalid signature",
+        ),
+        (
+            "dev",
+            "release-bot",
+            sig(true, false, Some("release-bot")),
+            true,
+            "its own signature",
+        ),
+        (
+            "dependabot[bot]",
+            "dependabot[bot]",
+            Value::Null,
+            true,
+            "the pull request's own author",
+        ),
+    ] {
+        let mut json = pr_json(42, "EPL-1 Bump", None, false, &[]);
+        json["user"]["login"] = json!(pr_author);
+        let pr = Pr::new(
+            json,
+            vec![],
+            vec![file("Cargo.lock")],
+            vec![commit_by(HEAD, "Bump serde", account, "dev", early)],
+        )
+        .await;
+        common::github::mount_signatures(&pr.server, vec![(HEAD.to_owned(), signature)]).await;
+        std::fs::write(pr.dir.path().join("policy.yml"), POLICY).unwrap();
+        let out = pr.run(&["--format", "json"]).await;
+        let v = json_of(&out);
+        let code = if exempt { 0 } else { 1 };
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{case}: {v}\n{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// With the commits in the clone (files and commits from git), who wrote
+/// them is still read from GitHub: an approval by an author of a commit, as
+/// GitHub attributes it, does not count.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_clone_an_author_of_its_commits_does_not_approve_them() {
+    let repo = common::Repo::new("feature/EPL-1-x");
+    let base = repo.commit("EPL-0 base");
+    repo.write("src/lib.rs", "pub fn x() {}\n");
+    repo.git(&["add", "."]);
+    let head = repo.commit("EPL-1 change");
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy = policy_dir.path().join("peer.yml");
+    std::fs::write(&policy, PEER_POLICY).unwrap();
+    for (writer, passes) in [("colleague", false), ("dev", true)] {
+        let server = MockServer::start().await;
+        let mut pr = pr_json(42, "EPL-1 change", None, false, &[]);
+        pr["base"]["sha"] = json!(base);
+        pr["head"]["sha"] = json!(head);
+        mount(&server, "/repos/octo/app/pulls/42", pr).await;
+        mount_list(
+            &server,
+            "/repos/octo/app/pulls/42/reviews",
+            vec![review("colleague", "APPROVED", &head)],
+        )
+        .await;
+        mount_list(
+            &server,
+            "/repos/octo/app/pulls/42/commits",
+            vec![commit_by(
+                &head,
+                "EPL-1 change",
+                writer,
+                "dev",
+                "2026-11-20T08:00:00Z",
+            )],
+        )
+        .await;
+        let mut cmd = repo.cmd();
+        cmd.env("GITHUB_API_URL", server.uri())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_OUTPUT")
+            .arg("--policy")
+            .arg(&policy)
+            .args([
+                "--format", "json", "check", "pr", "--repo", "octo/app", "--number", "42",
+            ]);
+        let out = output_of(cmd).await;
+        let v = json_of(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(if passes { 0 } else { 1 }),
+            "{writer}: {v}\n{}",
+            stderr(&out)
+        );
+        let read: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert!(
+            !read.iter().any(|p| p.ends_with("/files")),
+            "files come from git: {read:?}"
+        );
     }
 }

@@ -611,8 +611,11 @@ async fn check(
             short(&decided.sha),
             other.what,
             short(&other.sha),
-            verdict(&judged[1 - chosen]),
+            judged.get(1 - chosen).map_or("", verdict),
         ));
+    }
+    if chosen >= judged.len() {
+        return Err(Fatal::new("no policy judged the pull request").into());
     }
     let mut checked = judged.swap_remove(chosen);
     notes.append(&mut checked.notes);
@@ -696,16 +699,26 @@ async fn judge_under(
     // What the policy needs gathered: the union over every rule that can
     // run here (the pull request, each commit, the head branch).
     let commit_needs = needs(&policy, SubjectKind::Commit);
-    let wanted = pull_request::CommitFacts {
-        changes: commit_needs.changed_files,
-        accounts: commit_needs.commit_accounts && !is_offline,
-    };
     let pr_needs = needs(&policy, SubjectKind::PullRequest);
     let carries = |labels: &std::collections::BTreeSet<String>| {
         pr.labels.iter().any(|l| labels.contains(&l.to_lowercase()))
     };
-    if carries(&pr_needs.label_events) && !is_offline {
-        pr.label_events = Some(github::label_events(gh, &pr.repo, pr.number).await?);
+    let granting = carries(&pr_needs.label_events) && !is_offline;
+    // Who wrote its commits is read when it can matter: an approval by
+    // someone other than the author (who may be a commit's author), or a
+    // label someone may have granted.
+    let approved_by_another = pr.reviews.iter().any(|r| {
+        r.stance() == crate::facts::Stance::Approved && !r.author.eq_ignore_ascii_case(&pr.author)
+    });
+    let wanted = pull_request::CommitFacts {
+        changes: commit_needs.changed_files,
+        accounts: commit_needs.commit_accounts && !is_offline,
+        writers: pr_needs.commit_writers && (approved_by_another || granting) && !is_offline,
+    };
+    if granting {
+        let (labels, code) = github::label_events(gh, &pr.repo, pr.number).await?;
+        pr.label_events = Some(labels);
+        pr.code_events = code;
     }
     let all_teams: std::collections::BTreeSet<String> = pr_needs
         .teams

@@ -231,11 +231,13 @@ async fn judge_range(
     }
     direct.sort_by_key(|(i, _)| *i);
     for (i, origin) in direct {
-        let account_exempt = origin.signed
-            && origin
-                .account
-                .as_deref()
-                .is_some_and(|a| exempt.iter().any(|e| e.eq_ignore_ascii_case(a)));
+        // The account is proved only by its own valid signature, not by
+        // the author e-mail nor by GitHub's web-flow signature (which an API
+        // caller gets with an author of their choosing).
+        let proved = pull_request::proved(origin.account.as_deref(), origin.signature.as_ref(), "");
+        let account_exempt = proved
+            .as_deref()
+            .is_some_and(|a| exempt.iter().any(|e| e.eq_ignore_ascii_case(a)));
         changes.push(Change {
             title: commits[i].1.clone(),
             commits: vec![origin.sha.clone()],
@@ -322,11 +324,13 @@ async fn judge_pull(
     let mut wanted = pull_request::CommitFacts {
         changes: false,
         accounts: false,
+        writers: false,
     };
     for policy in &policies {
         let commit_needs = needs(policy, SubjectKind::Commit);
         wanted.changes |= commit_needs.changed_files;
         wanted.accounts |= commit_needs.commit_accounts;
+        wanted.writers |= needs(policy, SubjectKind::PullRequest).commit_writers;
     }
     if !from_cache || (wanted.changes && !merged.commit_changes) {
         let mut at_merge = merged.at_merge();

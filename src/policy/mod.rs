@@ -154,8 +154,8 @@ options! {
         /// warnings), `off`.
         pub evidence: Option<Spanned<EvidenceMode>>,
         /// GitHub accounts whose commits may reach the branch without a pull
-        /// request (release tooling), matched on the account GitHub attributes
-        /// the commit to, and only for commits with a signature GitHub verified.
+        /// request (release tooling): only commits with a valid signature
+        /// whose signer is that account (not GitHub's web-flow signature).
         pub exempt_accounts: Vec<String> => with(|node, d| {
             d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
         }),

@@ -21,17 +21,28 @@ groups in one rule each need their own count.
 
 - Only each reviewer's latest approval or change request counts (a dismissed
   review counts as neither); comments do not change a stance.
-- The author never counts.
+- Only a peer's approval counts: never the author's, never a bot's (a login
+  ending `[bot]`: GitHub Apps, `github-actions[bot]`), and never that of an
+  account GitHub associates with one of its commits as author or committer
+  (proved or not), even when someone else opened the pull request. When the
+  commits' accounts could not be read, no approval counts.
 - A change request from someone who could approve blocks the group.
-- `fresh: head` counts only approvals of the head commit; `fresh: paths` also
-  keeps older approvals when no file matching the rule's `changed` paths was
-  touched since the approved commit; `fresh: any` (default) counts all.
+- `fresh: head` counts only approvals of the head commit (GitHub's "dismiss
+  stale approvals": a push needs a new approval; the built-in pack's peer
+  review and RTE review use it); `fresh: paths` also keeps older approvals
+  when no file matching the rule's `changed` paths was touched since the
+  approved commit; `fresh: any` (default) counts all.
 - `expedited: { labels: [expedited], granted_by: [rte] }` (P21): with one of
   these labels, **applied by a member of a `granted_by` team** (the pull
-  request's timeline says who applied it), a missing approval is a warning,
-  not an error, and the finding says who granted it and that a
-  post-implementation review is due. A label applied by anyone else (the
-  author included) grants nothing: the finding says so and stays an error.
+  request's timeline says who applied it, the latest by time), a missing
+  approval is a warning, not an error, and the finding says who granted it
+  and that a post-implementation review is due. No grant, the finding says
+  why and stays an error: a label applied by anyone else, by the pull
+  request's author or an author of its commits (even in a `granted_by`
+  team); code that reached the head at or after the label (a commit's
+  committer date, a force-push): a grant covers the code it was given for;
+  label events whose order cannot be told (a removal or two actors in the
+  last second).
 
 The finding names the paths that made the rule apply, the approvals still
 needed, who can give them, and approvals that do not count (an older
@@ -319,6 +330,8 @@ impl Requirement for Options {
     }
 
     fn needs<'a>(&'a self, _: &'a Definitions, _: RuleView<'a>, needs: &mut super::Needs<'a>) {
+        // The authors of its commits neither approve nor grant.
+        needs.commit_writers = true;
         for group in &self.groups {
             needs
                 .teams
@@ -425,7 +438,10 @@ impl Requirement for Options {
     }
 }
 
-/// Who granted the expedited path through `label`, or why nobody did.
+/// Who granted the expedited path through `label`, or why nobody did. A
+/// grant is a member of a `granted_by` team applying the label, who is
+/// neither the pull request's author nor an author of its commits, after
+/// the last code reached its head (a grant covers the code it was given for).
 pub fn granted(
     expedited: &super::expedited::Expedited,
     label: &str,
@@ -438,7 +454,9 @@ pub fn granted(
         ));
     };
     let Some(event) = super::expedited::Expedited::applied_by(label, events, None) else {
-        return Err(String::from("its timeline shows no one applying it"));
+        return Err(String::from(
+            "its timeline shows no one applying it last (or not in an order that can be told)",
+        ));
     };
     let (members, unresolved) =
         super::expedited::members(policy, &expedited.granted_by, &pr.team_members);
@@ -447,20 +465,89 @@ pub fn granted(
         .iter()
         .map(|t| t.value.as_str())
         .collect();
-    if members.contains(&event.actor.to_lowercase()) {
-        return Ok(format!("@{}", event.actor));
-    }
-    if !unresolved.is_empty() {
+    let actor = event.actor.to_lowercase();
+    if actor == pr.author.to_lowercase() {
         return Err(format!(
-            "who may grant it is unknown: the members of {} were not read",
-            unresolved.join(", ")
+            "it was applied by @{}, the pull request's author, who cannot grant their own expedited path",
+            event.actor
         ));
     }
-    Err(format!(
-        "it was applied by @{}, who is not in {} (only they may grant it)",
-        event.actor,
-        teams.join(", ")
-    ))
+    match code_authors(pr) {
+        None => {
+            return Err(String::from(
+                "who wrote its commits could not be read, so whether the label's author wrote them cannot be told",
+            ));
+        }
+        Some(code) if code.contains(&actor) => {
+            return Err(format!(
+                "it was applied by @{}, an author of its commits, who cannot grant an expedited path for their own code",
+                event.actor
+            ));
+        }
+        Some(_) => {}
+    }
+    if !members.contains(&actor) {
+        if !unresolved.is_empty() {
+            return Err(format!(
+                "who may grant it is unknown: the members of {} were not read",
+                unresolved.join(", ")
+            ));
+        }
+        return Err(format!(
+            "it was applied by @{}, who is not in {} (only they may grant it)",
+            event.actor,
+            teams.join(", ")
+        ));
+    }
+    if let Some(later) = code_after(pr, &event.at) {
+        return Err(format!(
+            "@{} applied it at {}, and {later}: a grant covers only the code it was given for (the label must be applied again after the last push)",
+            event.actor, event.at
+        ));
+    }
+    Ok(format!("@{}", event.actor))
+}
+
+/// The first code that reached the head at or after `granted_at` (the same
+/// second is not proved to come before), or whose time cannot be read.
+fn code_after(pr: &PullRequest, granted_at: &str) -> Option<String> {
+    let granted = chrono::DateTime::parse_from_rfc3339(granted_at).ok();
+    for code in &pr.code_events {
+        let at = chrono::DateTime::parse_from_rfc3339(&code.at).ok();
+        let what = match (&code.sha, code.forced) {
+            (_, true) => String::from("a force-push"),
+            (Some(sha), false) => format!("commit {}", sha.chars().take(7).collect::<String>()),
+            (None, false) => String::from("a commit"),
+        };
+        match (granted, at) {
+            (Some(g), Some(a)) if a.timestamp() < g.timestamp() => {}
+            (_, Some(_)) => return Some(format!("{what} reached the head at {}", code.at)),
+            (_, None) => {
+                return Some(format!(
+                    "{what} reached the head at a time that cannot be read"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// A GitHub App's or Actions' account: `name[bot]` (sources write a bot's
+/// login so whatever the API calls it).
+pub fn is_bot(login: &str) -> bool {
+    login.to_ascii_lowercase().ends_with("[bot]")
+}
+
+/// Every account (lower case) GitHub associates with a commit of the pull
+/// request, as author or committer, proved or not: none of them reviews or
+/// grants its own code. `None` when a commit's accounts were not read.
+pub fn code_authors(pr: &PullRequest) -> Option<BTreeSet<String>> {
+    let mut all = BTreeSet::new();
+    for commit in &pr.commits {
+        all.extend(commit.associated.as_ref()?.iter().map(|a| a.to_lowercase()));
+        all.extend(commit.account.iter().map(|a| a.to_lowercase()));
+    }
+    Some(all)
 }
 
 /// Each reviewer's latest approval / change request / dismissal, by lower-cased login.
@@ -523,8 +610,16 @@ fn check_group(
         }
         Some(set)
     };
-    let may_approve =
-        |login: &str| login != author && eligible.as_ref().is_none_or(|e| e.contains(login));
+    // The authors of its code review no more than the pull request's author
+    // does, whoever opened it; nor does a bot (no peer).
+    let code = code_authors(pr);
+    let writer = |login: &str| code.as_ref().is_some_and(|c| c.contains(login));
+    let may_approve = |login: &str| {
+        login != author
+            && !is_bot(login)
+            && !writer(login)
+            && eligible.as_ref().is_none_or(|e| e.contains(login))
+    };
     let fresh = |commit: &str| match group.fresh {
         Fresh::Any => true,
         Fresh::Head => commit == pr.head_sha,
@@ -542,7 +637,18 @@ fn check_group(
     // Approvals that cannot count, said so the author knows why (with
     // several groups, one may count for another: not said there).
     let mut outsiders = Vec::new();
+    let (mut bots, mut writers) = (Vec::new(), Vec::new());
     for (login, (stance, shown, commit)) in stances {
+        if *stance == Stance::Approved && *login != author {
+            if is_bot(login) {
+                bots.push(*shown);
+                continue;
+            }
+            if writer(login) {
+                writers.push(*shown);
+                continue;
+            }
+        }
         if !may_approve(login) {
             if single && *stance == Stance::Approved && *login != author && unresolved.is_empty() {
                 outsiders.push(*shown);
@@ -577,6 +683,13 @@ fn check_group(
     let unknown_blocker = stances.iter().any(|(login, (stance, _, _))| {
         *stance == Stance::ChangesRequested && *login != author && !may_approve(login)
     });
+    if code.is_none() && !approvers.is_empty() {
+        out.push(
+            Violation::new(format!("cannot tell whether {} wrote commits of this pull request: the GitHub accounts of its commits were not read", approvers.join(", ")))
+                .help("run `check pr` with a token that can read the pull request's commits; an author of its code does not review it"),
+        );
+        return;
+    }
     if !unresolved.is_empty() && (approvers.len() < group.count as usize || unknown_blocker) {
         out.push(
             Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
@@ -597,6 +710,18 @@ fn check_group(
                 stale.join(", ")
             ));
         }
+        if !bots.is_empty() {
+            message.push_str(&format!(
+                "; not counted, a bot is no peer reviewer: {}",
+                bots.join(", ")
+            ));
+        }
+        if !writers.is_empty() {
+            message.push_str(&format!(
+                "; not counted, an author of its commits: {}",
+                writers.join(", ")
+            ));
+        }
         if !outsiders.is_empty() {
             message.push_str(&format!(
                 "; not counted, not in {who}: {}",
@@ -609,7 +734,10 @@ fn check_group(
                     .iter()
                     .map(String::as_str)
                     .filter(|l| {
-                        *l != author && !approvers.iter().any(|a| a.eq_ignore_ascii_case(l))
+                        *l != author
+                            && !is_bot(l)
+                            && !writer(l)
+                            && !approvers.iter().any(|a| a.eq_ignore_ascii_case(l))
                     })
                     .collect();
                 if candidates.is_empty() {
@@ -631,7 +759,7 @@ fn check_group(
         );
         for login in inline {
             let lower = login.to_lowercase();
-            if lower != author && !approved(login) && !listed.contains(&lower) {
+            if lower != author && !writer(&lower) && !approved(login) && !listed.contains(&lower) {
                 listed.push(lower);
             }
         }
@@ -641,7 +769,7 @@ fn check_group(
             candidates: eligible
                 .iter()
                 .flatten()
-                .filter(|l| **l != author && !approved(l))
+                .filter(|l| **l != author && !is_bot(l) && !writer(l) && !approved(l))
                 .cloned()
                 .collect(),
             github_teams: group
@@ -886,6 +1014,210 @@ rules:
         }
     }
 
+    fn labelled_at(actor: &str, added: bool, at: &str) -> crate::facts::LabelEvent {
+        crate::facts::LabelEvent {
+            label: "expedited".into(),
+            actor: actor.into(),
+            added,
+            at: at.into(),
+        }
+    }
+
+    fn commit_by(sha: &str, associated: &[&str]) -> crate::facts::Commit {
+        crate::facts::Commit {
+            sha: Some(sha.into()),
+            associated: Some(associated.iter().map(|a| a.to_string()).collect()),
+            ..crate::facts::Commit::default()
+        }
+    }
+
+    fn code_at(at: &str, forced: bool) -> crate::facts::CodeEvent {
+        crate::facts::CodeEvent {
+            sha: (!forced).then(|| HEAD.to_owned()),
+            at: at.into(),
+            forced,
+        }
+    }
+
+    const EXPEDITED: &str = "{ teams: [platform-engineering], expedited: { labels: [expedited], granted_by: [platform-engineering] } }";
+
+    /// A pull request labelled `expedited` by `events`, one commit by `dev`
+    /// committed at 09:00.
+    fn expedited_pr(events: Vec<crate::facts::LabelEvent>) -> PullRequest {
+        let mut pr = terraform_pr(vec![]);
+        pr.labels = vec!["expedited".into()];
+        pr.label_events = Some(events);
+        pr.commits = vec![commit_by(HEAD, &["dev"])];
+        pr.code_events = vec![code_at("2026-11-20T09:00:00Z", false)];
+        pr
+    }
+
+    #[test]
+    fn an_author_in_the_granting_team_cannot_grant_their_own_expedited_path() {
+        let p = policy(EXPEDITED);
+        let mut pr = expedited_pr(vec![labelled("asherman")]);
+        pr.author = "ASherman".into();
+        let found = messages(&p, &pr);
+        assert_eq!(found[0].0, Level::Error, "{found:?}");
+        assert!(
+            found[0].1.contains("the pull request's author"),
+            "{}",
+            found[0].1
+        );
+    }
+
+    #[test]
+    fn an_author_of_its_commits_cannot_grant_the_expedited_path() {
+        let p = policy(EXPEDITED);
+        // Someone else opened it; a granter wrote (or committed) a commit.
+        for writer in [vec!["dev", "asherman"], vec!["agaete", "ASherman"]] {
+            let mut pr = expedited_pr(vec![labelled("asherman")]);
+            pr.commits.push(commit_by(OLD, &writer));
+            let found = messages(&p, &pr);
+            assert_eq!(found[0].0, Level::Error, "{found:?}");
+            assert!(
+                found[0].1.contains("an author of its commits"),
+                "{}",
+                found[0].1
+            );
+        }
+        // Whose commits they are unknown: no grant.
+        let mut pr = expedited_pr(vec![labelled("asherman")]);
+        pr.commits[0].associated = None;
+        let found = messages(&p, &pr);
+        assert_eq!(found[0].0, Level::Error, "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("who wrote its commits could not be read"),
+            "{}",
+            found[0].1
+        );
+    }
+
+    #[test]
+    fn a_grant_does_not_cover_code_pushed_after_it() {
+        let p = policy(EXPEDITED);
+        assert_eq!(
+            messages(&p, &expedited_pr(vec![labelled("asherman")]))[0].0,
+            Level::Warning,
+            "code committed before the grant is covered"
+        );
+        for (code, why) in [
+            (
+                code_at("2026-11-20T10:30:00Z", false),
+                "reached the head at 2026-11-20T10:30:00Z",
+            ),
+            (
+                code_at("2026-11-20T10:30:00Z", true),
+                "a force-push reached the head",
+            ),
+            // The same second is not proved to come before the grant.
+            (
+                code_at("2026-11-20T10:00:00.500Z", false),
+                "reached the head",
+            ),
+            (code_at("yesterday", false), "a time that cannot be read"),
+        ] {
+            let mut pr = expedited_pr(vec![labelled("asherman")]);
+            pr.code_events.push(code);
+            let found = messages(&p, &pr);
+            assert_eq!(found[0].0, Level::Error, "{found:?}");
+            assert!(found[0].1.contains(why), "{}", found[0].1);
+            assert!(
+                found[0]
+                    .1
+                    .contains("a grant covers only the code it was given for"),
+                "{}",
+                found[0].1
+            );
+        }
+    }
+
+    #[test]
+    fn label_events_are_ordered_by_time_not_by_list_position() {
+        let p = policy(EXPEDITED);
+        // Listed last, but the granter's label came first: octocat removed
+        // and re-applied it later.
+        let pr = expedited_pr(vec![
+            labelled_at("octocat", true, "2026-11-20T10:00:00Z"),
+            labelled_at("octocat", false, "2026-11-20T10:04:00Z"),
+            labelled_at("octocat", true, "2026-11-20T10:05:00Z"),
+            labelled_at("asherman", true, "2026-11-20T10:01:00Z"),
+        ]);
+        let found = messages(&p, &pr);
+        assert_eq!(found[0].0, Level::Error, "{found:?}");
+        assert!(found[0].1.contains("applied by @octocat"), "{}", found[0].1);
+        // Removed and applied in the same second: which came last is unknown.
+        for events in [
+            vec![
+                labelled_at("asherman", false, "2026-11-20T10:05:00Z"),
+                labelled_at("asherman", true, "2026-11-20T10:05:00Z"),
+            ],
+            vec![
+                labelled_at("octocat", true, "2026-11-20T10:05:00Z"),
+                labelled_at("asherman", true, "2026-11-20T10:05:00Z"),
+            ],
+            vec![labelled_at("asherman", true, "not a time")],
+        ] {
+            let found = messages(&p, &expedited_pr(events));
+            assert_eq!(found[0].0, Level::Error, "{found:?}");
+            assert!(
+                found[0].1.contains("does not make it expedited"),
+                "{}",
+                found[0].1
+            );
+        }
+    }
+
+    #[test]
+    fn a_bot_approval_is_no_peer_review() {
+        let p = policy("{ count: 1 }");
+        for bot in ["github-actions[bot]", "Renovate[BOT]"] {
+            let found = messages(&p, &terraform_pr(vec![review(bot, "APPROVED", HEAD)]));
+            assert_eq!(found.len(), 1, "{bot}: {found:?}");
+            assert!(
+                found[0]
+                    .1
+                    .contains("not counted, a bot is no peer reviewer"),
+                "{}",
+                found[0].1
+            );
+        }
+    }
+
+    #[test]
+    fn an_author_of_its_commits_does_not_approve_them() {
+        let p = policy("{ teams: [platform-engineering] }");
+        // dev opened it; agaete authored (or committed) a commit of it.
+        for associated in [vec!["agaete"], vec!["dev", "AGaete"]] {
+            let mut pr = terraform_pr(vec![review("agaete", "APPROVED", HEAD)]);
+            pr.commits = vec![commit_by(HEAD, &associated)];
+            let found = messages(&p, &pr);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0]
+                    .1
+                    .contains("not counted, an author of its commits: agaete"),
+                "{}",
+                found[0].1
+            );
+        }
+        // A commit whose accounts were not read: the approval is not proved independent.
+        let mut pr = terraform_pr(vec![review("agaete", "APPROVED", HEAD)]);
+        pr.commits = vec![crate::facts::Commit::default()];
+        let found = messages(&p, &pr);
+        assert!(
+            found[0]
+                .1
+                .starts_with("cannot tell whether agaete wrote commits"),
+            "{found:?}"
+        );
+        // Someone who wrote none of it approves.
+        pr.commits = vec![commit_by(HEAD, &["dev"])];
+        assert!(messages(&p, &pr).is_empty());
+    }
+
     #[test]
     fn a_granted_expedited_label_turns_missing_approval_into_a_warning() {
         let p = policy(
@@ -915,19 +1247,20 @@ rules:
         for (events, why) in [
             (
                 Some(vec![labelled("dev")]),
-                "it was applied by @dev, who is not in platform-engineering",
+                "it was applied by @dev, the pull request's author",
+            ),
+            (
+                Some(vec![labelled("octocat")]),
+                "it was applied by @octocat, who is not in platform-engineering",
             ),
             (None, "who applied it could not be read"),
             (
                 Some(vec![
-                    labelled("asherman"),
-                    crate::facts::LabelEvent {
-                        added: false,
-                        ..labelled("asherman")
-                    },
-                    labelled("dev"),
+                    labelled_at("asherman", true, "2026-11-20T10:00:00Z"),
+                    labelled_at("asherman", false, "2026-11-20T10:01:00Z"),
+                    labelled_at("octocat", true, "2026-11-20T10:02:00Z"),
                 ]),
-                "it was applied by @dev",
+                "it was applied by @octocat",
             ),
         ] {
             pr.label_events = events;

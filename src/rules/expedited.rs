@@ -120,21 +120,37 @@ impl Expedited {
     }
 
     /// Who applied `label` last (among events no later than `until`, when
-    /// given), if it is still applied then.
+    /// given), if it is still applied then. Events are ordered by their
+    /// time, not by their place in the list; an event whose time cannot be
+    /// read, or a last second holding a removal or two actors, grants
+    /// nothing (which came last cannot be told).
     pub fn applied_by<'e>(
         label: &str,
         events: &'e [LabelEvent],
         until: Option<&str>,
     ) -> Option<&'e LabelEvent> {
-        let mut last = None;
+        let mut timed = Vec::new();
         for event in events
             .iter()
             .filter(|e| e.label.eq_ignore_ascii_case(label))
-            .filter(|e| until.is_none_or(|u| e.at.as_str() <= u))
         {
-            last = event.added.then_some(event);
+            let at = chrono::DateTime::parse_from_rfc3339(&event.at).ok()?;
+            if until.is_none_or(|u| crate::facts::strictly_before(&event.at, u)) {
+                timed.push((at, event));
+            }
         }
-        last
+        timed.sort_by_key(|(at, _)| *at);
+        let (last, event) = *timed.last()?;
+        let second = last.timestamp();
+        let same: Vec<&LabelEvent> = timed
+            .iter()
+            .filter(|(at, _)| at.timestamp() == second)
+            .map(|(_, e)| *e)
+            .collect();
+        let one_actor = same
+            .iter()
+            .all(|e| e.actor.eq_ignore_ascii_case(&event.actor));
+        (same.iter().all(|e| e.added) && one_actor).then_some(event)
     }
 
     /// Reviewers of the post-implementation review.

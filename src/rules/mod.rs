@@ -101,8 +101,11 @@ pub struct Needs<'a> {
     /// The files each subject changes (a pull request, each commit).
     pub changed_files: bool,
     /// The GitHub account of each commit (conditions on `authors`: in a
-    /// pull request, commits are matched by verified account).
+    /// pull request, commits are matched by proved account).
     pub commit_accounts: bool,
+    /// Every account GitHub associates with a pull request's commits
+    /// (approvals and grants: the authors of its commits give neither).
+    pub commit_writers: bool,
     /// Labels (lower case) whose history matters: who applied them (the
     /// pull request's timeline), read when the pull request carries one.
     pub label_events: std::collections::BTreeSet<String>,

@@ -231,6 +231,16 @@ fn judge_expedited(
     };
     let granted = Expedited::applied_by(&pr.label, &pr.label_events, Some(&pr.merged_at));
     let granter = match granted {
+        Some(event)
+            if event.actor.eq_ignore_ascii_case(&pr.author)
+                && granters.contains(&event.actor.to_lowercase()) =>
+        {
+            return Err(Violation::new(format!(
+                "{name} was {merged} on the expedited path (`{}`), but its author @{} applied the label, and no one grants their own expedited path: its approvals were skipped without a grant",
+                pr.label, event.actor
+            ))
+            .help("have the change reviewed now and record the exception; a member of the granting team other than the author applies the label"));
+        }
         Some(event) if granters.contains(&event.actor.to_lowercase()) => event,
         Some(event) => {
             return Err(Violation::new(format!(
@@ -329,6 +339,23 @@ mod tests {
             expedited: Some(prs),
             ..Release::default()
         }
+    }
+
+    #[test]
+    fn an_author_in_the_granting_team_did_not_grant_their_own_expedited_change() {
+        let mut pr = expedited(
+            "rte-lead",
+            &[("reviewer", "APPROVED", "2026-11-20T15:00:00Z")],
+        );
+        pr.author = "RTE-lead".into();
+        let found = found(true, &green(vec![pr]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("but its author @rte-lead applied the label"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::Fatal;
 use super::github::{GitHub, MAX_ITEMS, Sha, decode};
-use super::pull_request::{COMMITS_CAP, FILES_CAP, Listed};
+use super::pull_request::{
+    COMMITS_CAP, FILES_CAP, GqlSignature, Listed, SIGNATURE, Signature, proved,
+};
 use crate::facts::{ChangedPath, Commit, MergedPullRequest, Stage};
 
 /// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
@@ -27,10 +29,14 @@ const ASSOCIATED: usize = 5;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CommitOrigin {
     pub sha: String,
-    /// The account GitHub attributes the commit to (from its author e-mail).
+    /// The account GitHub attributes the commit to (from its author e-mail,
+    /// which proves nothing on its own: see `signature`).
     pub account: Option<String>,
-    /// GitHub verified the commit's signature.
+    /// GitHub verified the commit's signature (by anyone).
     pub signed: bool,
+    /// The signature as GitHub verified it: who signed, and whether it is
+    /// GitHub's own web-flow signature.
+    pub signature: Option<Signature>,
     /// Pull requests associated with it (merged or not).
     pub pulls: Vec<PullRef>,
 }
@@ -108,12 +114,6 @@ struct GqlUser {
 }
 
 #[derive(Deserialize)]
-struct GqlSignature {
-    #[serde(rename = "isValid")]
-    is_valid: bool,
-}
-
-#[derive(Deserialize)]
 struct GqlPulls {
     #[serde(rename = "totalCount")]
     total_count: usize,
@@ -144,7 +144,7 @@ pub fn query(owner: &str, name: &str, shas: &[String]) -> String {
     let mut q = format!("query {{ repository(owner: \"{owner}\", name: \"{name}\") {{\n");
     for (i, sha) in shas.iter().enumerate() {
         q.push_str(&format!(
-            "  c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ oid author {{ user {{ login }} }} signature {{ isValid }} associatedPullRequests(first: {ASSOCIATED}) {{ totalCount nodes {{ number mergedAt baseRefName headRefOid mergeCommit {{ oid }} }} }} }} }}\n"
+            "  c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ oid author {{ user {{ login }} }} signature {{ {SIGNATURE} }} associatedPullRequests(first: {ASSOCIATED}) {{ totalCount nodes {{ number mergedAt baseRefName headRefOid mergeCommit {{ oid }} }} }} }} }}\n"
         ));
     }
     q.push_str("} }");
@@ -198,6 +198,7 @@ async fn batch(
                 head_sha: p.head_ref_oid.0,
             })
             .collect();
+        let signature = commit.signature.map(GqlSignature::into_facts);
         if commit.associated.total_count > listed {
             // Marks the commit for its REST list (`origins`).
             pulls.resize(ASSOCIATED.max(listed), PullRef::default());
@@ -205,7 +206,8 @@ async fn batch(
         out.push(CommitOrigin {
             sha: sha.clone(),
             account: commit.author.and_then(|a| a.user).map(|u| u.login),
-            signed: commit.signature.is_some_and(|s| s.is_valid),
+            signed: signature.as_ref().is_some_and(|s| s.valid),
+            signature,
             pulls,
         });
     }
@@ -265,13 +267,15 @@ const _: () = assert!(PAGE <= 100 && PULLS_PER_QUERY * (1 + 6 * PAGE) < 500_000 
 
 /// What is asked of each review.
 const REVIEWS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { author { __typename login } state submittedAt commit { oid } }";
-/// What is asked of the timeline: label changes and title changes.
-const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } ... on MilestonedEvent { createdAt milestoneTitle } ... on DemilestonedEvent { createdAt milestoneTitle } }";
-const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT]";
+/// What is asked of the timeline: label changes, title changes, milestone
+/// changes and force-pushes.
+const TIMELINE: &str = "pageInfo { hasNextPage endCursor } nodes { __typename ... on LabeledEvent { actor { __typename login } createdAt label { name } } ... on UnlabeledEvent { actor { __typename login } createdAt label { name } } ... on RenamedTitleEvent { createdAt previousTitle currentTitle } ... on MilestonedEvent { createdAt milestoneTitle } ... on DemilestonedEvent { createdAt milestoneTitle } ... on HeadRefForcePushedEvent { createdAt } }";
+const TIMELINE_TYPES: &str = "itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT, HEAD_REF_FORCE_PUSHED_EVENT]";
 /// What is asked of each changed file.
 const FILES: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { path changeType }";
-/// What is asked of each commit (as REST's commit list gives it).
-const COMMITS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid message parents(first: 2) { totalCount } author { name email user { login } } } }";
+/// What is asked of each commit (as REST's commit list gives it), with
+/// what proves who made it (its signature) and its committer date.
+const COMMITS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid message committedDate parents(first: 2) { totalCount } author { name email user { login } } committer { user { login } } signature { isValid wasSignedByGitHub signer { login } } } }";
 
 /// The GraphQL query for a batch of merged pull requests: the fields, the
 /// first 100 reviews and the first 100 label and title events of each.
@@ -369,11 +373,21 @@ struct GqlPullCommit {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct GqlCommitDetail {
     oid: Sha,
     message: String,
+    /// `None`: a time that cannot be read (no grant covers the commit).
+    committed_date: Option<String>,
     parents: GqlCount,
     author: Option<GqlGitActor>,
+    committer: Option<GqlCommitter>,
+    signature: Option<GqlSignature>,
+}
+
+#[derive(Deserialize)]
+struct GqlCommitter {
+    user: Option<GqlUser>,
 }
 
 #[derive(Deserialize)]
@@ -607,7 +621,8 @@ async fn merged_from(
     pull: GqlPullRequest,
 ) -> Result<(MergedPullRequest, Option<Listed>), Fatal> {
     let number = pull.number;
-    let listed = listed(gh, repo, number, pull.files, pull.commits).await?;
+    let author = login(pull.author);
+    let listed = listed(gh, repo, number, &author, pull.files, pull.commits).await?;
     let (Some(merged_at), Some(merge_commit)) = (pull.merged_at, pull.merge_commit) else {
         return Err(Fatal::new(format!(
             "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
@@ -650,6 +665,7 @@ async fn merged_from(
     let mut label_events = Vec::new();
     let mut renames = Vec::new();
     let mut milestone_events = Vec::new();
+    let mut code_events = listed.2;
     for (i, event) in events.iter().enumerate() {
         let what = || format!("the timeline of pull request {repo}#{number} (event {i})");
         match event.get("__typename").and_then(Value::as_str) {
@@ -668,6 +684,19 @@ async fn merged_from(
                     title: e.milestone_title,
                     added: kind == "MilestonedEvent",
                     at: e.created_at,
+                });
+            }
+            Some("HeadRefForcePushedEvent") => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct GqlForcePushed {
+                    created_at: String,
+                }
+                let e: GqlForcePushed = decode(event, &what())?;
+                code_events.push(crate::facts::CodeEvent {
+                    sha: None,
+                    at: e.created_at,
+                    forced: true,
                 });
             }
             Some("RenamedTitleEvent") => {
@@ -726,7 +755,7 @@ async fn merged_from(
         title: pull.title,
         body: pull.body,
         body_edited_at,
-        author: login(pull.author),
+        author,
         base: pull.base_ref_name,
         head: pull.head_ref_name,
         base_sha: pull.base_ref_oid.0,
@@ -739,6 +768,7 @@ async fn merged_from(
         declared_files: pull.changed_files,
         reviews,
         label_events,
+        code_events,
         renames,
         milestone_events,
         ..MergedPullRequest::default()
@@ -751,21 +781,24 @@ async fn merged_from(
 /// file: REST names its previous path; more than GitHub lists). A commit
 /// whose author is no GitHub user may be a bot's, which REST names and
 /// GraphQL does not: then the accounts are not exact. With the number of
-/// commits GitHub counts.
+/// commits GitHub counts, and when each commit was committed (its git date).
 async fn listed(
     gh: &GitHub,
     repo: &str,
     number: u64,
+    pr_author: &str,
     files: GqlPage<GqlFile>,
     commits: GqlPage<GqlPullCommit>,
-) -> Result<(Option<Listed>, usize), Fatal> {
+) -> Result<(Option<Listed>, usize, Vec<crate::facts::CodeEvent>), Fatal> {
     let (Some(file_count), Some(commit_count)) = (files.total_count, commits.total_count) else {
         return Err(Fatal::new(format!(
             "GitHub's answer about the files and commits of pull request {repo}#{number} has no `totalCount`"
         )));
     };
     if file_count > FILES_CAP || commit_count > COMMITS_CAP {
-        return Ok((None, commit_count));
+        // Not judged from these lists; no grant covers unknown code.
+        let unknown = crate::facts::CodeEvent::default();
+        return Ok((None, commit_count, vec![unknown]));
     }
     let mut file_nodes = files.nodes;
     rest_of(
@@ -807,8 +840,16 @@ async fn listed(
             .as_ref()
             .is_some_and(|a| a.name.is_some() && a.email.is_some())
     };
+    let code_events: Vec<crate::facts::CodeEvent> = commit_nodes
+        .iter()
+        .map(|c| crate::facts::CodeEvent {
+            sha: Some(c.commit.oid.0.clone()),
+            at: c.commit.committed_date.clone().unwrap_or_default(),
+            forced: false,
+        })
+        .collect();
     if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(named) {
-        return Ok((None, commit_count));
+        return Ok((None, commit_count, code_events));
     }
     let accounts_exact = commit_nodes
         .iter()
@@ -825,6 +866,17 @@ async fn listed(
         .map(|c| {
             let c = c.commit;
             let author = c.author;
+            let attributed = author
+                .as_ref()
+                .and_then(|a| a.user.as_ref())
+                .map(|u| u.login.clone());
+            let signature = c.signature.map(GqlSignature::into_facts);
+            let associated = attributed
+                .iter()
+                .cloned()
+                .chain(c.committer.and_then(|c| c.user).map(|u| u.login))
+                .map(|l| l.to_lowercase())
+                .collect();
             Commit {
                 sha: Some(c.oid.0),
                 // git shows a message up to its first NUL.
@@ -834,7 +886,8 @@ async fn listed(
                 },
                 author_name: author.as_ref().and_then(|a| a.name.clone()),
                 author_email: author.as_ref().and_then(|a| a.email.clone()),
-                account: author.and_then(|a| a.user).map(|u| u.login),
+                account: proved(attributed.as_deref(), signature.as_ref(), pr_author),
+                associated: Some(associated),
                 parents: c.parents.total_count as usize,
                 stage: Stage::PullRequest,
                 ..Commit::default()
@@ -848,6 +901,7 @@ async fn listed(
             accounts_exact,
         }),
         commit_count,
+        code_events,
     ))
 }
 
@@ -861,7 +915,9 @@ pub struct Cache {
 }
 
 /// Version of the entries' format; entries of another are ignored.
-const FORMAT: u32 = 2;
+/// 3: a commit's `account` is the proved one, with `associated` accounts,
+/// and the pull request's `code_events`.
+const FORMAT: u32 = 3;
 /// Largest entry read back.
 const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -1084,7 +1140,7 @@ mod tests {
         assert!(q.contains("  p14: pullRequest(number: 14) { ...Pull }\n"));
         assert!(q.contains("reviews(first: 100) { totalCount pageInfo { hasNextPage endCursor }"));
         assert!(q.contains(
-            "timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT]) { pageInfo { hasNextPage endCursor }"
+            "timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, RENAMED_TITLE_EVENT, MILESTONED_EVENT, DEMILESTONED_EVENT, HEAD_REF_FORCE_PUSHED_EVENT]) { pageInfo { hasNextPage endCursor }"
         ));
     }
 

@@ -1006,7 +1006,7 @@ pub async fn expedited(
         };
         let reviews: Vec<TimedReview> =
             decode(&Value::Array(reviews), &format!("GET {reviews_path}"))?;
-        let label_events = label_events(gh, repo, number).await?;
+        let (label_events, _) = label_events(gh, repo, number).await?;
         Ok(Some(crate::facts::ExpeditedPullRequest {
             number: pr.number,
             title: pr.title,
@@ -1033,23 +1033,32 @@ pub async fn expedited(
     Ok(found)
 }
 
-/// Who applied and removed labels on a pull request, from its timeline
-/// (`GET /repos/{repo}/issues/{n}/timeline`), in order.
+/// Who applied and removed labels on a pull request, and when code
+/// reached its head, from its timeline
+/// (`GET /repos/{repo}/issues/{n}/timeline`), in the timeline's order.
 pub async fn label_events(
     gh: &GitHub,
     repo: &str,
     number: u64,
-) -> Result<Vec<crate::facts::LabelEvent>, Fatal> {
-    Ok(timeline(gh, repo, number).await?.0)
+) -> Result<(Vec<crate::facts::LabelEvent>, Vec<crate::facts::CodeEvent>), Fatal> {
+    let (labels, _, code) = timeline(gh, repo, number).await?;
+    Ok((labels, code))
 }
 
-/// A pull request's label events and title changes (`renamed`), in order,
-/// from its timeline.
+/// A pull request's label events, title changes (`renamed`) and code
+/// events (`committed`, `head_ref_force_pushed`), in order, from its timeline.
 pub async fn timeline(
     gh: &GitHub,
     repo: &str,
     number: u64,
-) -> Result<(Vec<crate::facts::LabelEvent>, Vec<crate::facts::Rename>), Fatal> {
+) -> Result<
+    (
+        Vec<crate::facts::LabelEvent>,
+        Vec<crate::facts::Rename>,
+        Vec<crate::facts::CodeEvent>,
+    ),
+    Fatal,
+> {
     #[derive(serde::Deserialize)]
     struct Actor {
         login: String,
@@ -1074,10 +1083,25 @@ pub async fn timeline(
         from: String,
         to: String,
     }
+    // A `committed` event has no time of GitHub's: only its git dates.
+    #[derive(serde::Deserialize)]
+    struct Committed {
+        sha: Sha,
+        committer: GitPerson,
+    }
+    #[derive(serde::Deserialize)]
+    struct GitPerson {
+        date: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct ForcePushed {
+        created_at: String,
+    }
     let path = format!("/repos/{repo}/issues/{number}/timeline");
     let events = gh.all(&path, MAX_ITEMS).await?;
     let mut out = Vec::new();
     let mut renames = Vec::new();
+    let mut code = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let what = || format!("GET {path} (event {i})");
         let added = match event.get("event").and_then(Value::as_str) {
@@ -1092,6 +1116,24 @@ pub async fn timeline(
                 });
                 continue;
             }
+            Some("committed") => {
+                let e: Committed = decode(event, &what())?;
+                code.push(crate::facts::CodeEvent {
+                    sha: Some(e.sha.0),
+                    at: e.committer.date,
+                    forced: false,
+                });
+                continue;
+            }
+            Some("head_ref_force_pushed") => {
+                let e: ForcePushed = decode(event, &what())?;
+                code.push(crate::facts::CodeEvent {
+                    sha: None,
+                    at: e.created_at,
+                    forced: true,
+                });
+                continue;
+            }
             _ => continue,
         };
         let e: Labelled = decode(event, &what())?;
@@ -1102,7 +1144,7 @@ pub async fn timeline(
             at: e.created_at,
         });
     }
-    Ok((out, renames))
+    Ok((out, renames, code))
 }
 
 /// The GraphQL endpoint for a REST base URL: `https://api.github.com/graphql`;

@@ -40,8 +40,11 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
 pub struct CommitFacts {
     /// Each commit's own changed files.
     pub changes: bool,
-    /// Each commit's GitHub account (always read on the API path).
+    /// Each commit's proved GitHub account (and its associated ones).
     pub accounts: bool,
+    /// Every account GitHub associates with each commit (author and
+    /// committer): who may not review or grant its code.
+    pub writers: bool,
 }
 
 /// The pull request an event payload describes (`pull_request` has the
@@ -89,8 +92,8 @@ pub async fn complete(
 pub struct Listed {
     pub changed: Vec<ChangedPath>,
     pub commits: Vec<Commit>,
-    /// Every commit's account is the one REST gives (else they serve only
-    /// when no rule needs accounts).
+    /// Every commit's accounts (proved and associated) are as REST and the
+    /// signatures give them (else they serve only when no rule needs accounts).
     pub accounts_exact: bool,
 }
 
@@ -120,10 +123,24 @@ pub async fn complete_from(
             commits.push(commit);
         }
         commits.reverse();
-        if wanted.accounts {
-            let accounts = accounts(gh, pr).await?;
+        if wanted.accounts || wanted.writers {
+            // GraphQL's list, when it is exact (or only who wrote the
+            // commits is asked: bots, which GraphQL does not name, review
+            // nothing), else REST's.
+            let accounts: BTreeMap<String, (Option<String>, Vec<String>)> = match listed {
+                Some(listed) if listed.accounts_exact || !wanted.accounts => listed
+                    .commits
+                    .into_iter()
+                    .filter_map(|c| Some((c.sha?, (c.account, c.associated?))))
+                    .collect(),
+                _ => accounts(gh, pr, wanted.accounts).await?,
+            };
             for commit in &mut commits {
-                commit.account = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
+                // A commit GitHub does not list for the pull request has no
+                // account, and who wrote it is unknown (fail closed).
+                let found = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
+                commit.account = found.as_ref().and_then(|(a, _)| a.clone());
+                commit.associated = found.map(|(_, associated)| associated);
             }
         }
         pr.commits = commits;
@@ -168,13 +185,25 @@ pub async fn complete_from(
             let files: Vec<ApiFile> = decode(&Value::Array(files), &format!("GET {files_path}"))?;
             let commits: Vec<ApiCommit> =
                 decode(&Value::Array(commits), &format!("GET {commits_path}"))?;
-            (
-                files.into_iter().map(ApiFile::into_facts).collect(),
-                commits
-                    .into_iter()
-                    .map(ApiCommit::into_facts)
-                    .collect::<Result<Vec<Commit>, Fatal>>()?,
-            )
+            let attributed: Vec<Attribution> = commits.iter().map(ApiCommit::attribution).collect();
+            let mut read = commits
+                .into_iter()
+                .map(ApiCommit::into_facts)
+                .collect::<Result<Vec<Commit>, Fatal>>()?;
+            if wanted.accounts || wanted.writers {
+                let proved = prove(gh, pr, attributed, wanted.accounts).await?;
+                for commit in &mut read {
+                    let (account, associated) = commit
+                        .sha
+                        .as_ref()
+                        .and_then(|s| proved.get(s))
+                        .cloned()
+                        .unwrap_or((None, Vec::new()));
+                    commit.account = account;
+                    commit.associated = Some(associated);
+                }
+            }
+            (files.into_iter().map(ApiFile::into_facts).collect(), read)
         }
     };
     for (listed, declared, what) in [
@@ -213,9 +242,58 @@ pub async fn complete_from(
     Ok(())
 }
 
-/// The GitHub account of each commit of the pull request, by sha, from the
-/// API's commit list (which must hold every commit).
-async fn accounts(gh: &GitHub, pr: &PullRequest) -> Result<BTreeMap<String, String>, Fatal> {
+/// What GitHub says of who made one commit: the account it attributes the
+/// commit to (from the author e-mail), and every account it associates
+/// with it (author and committer), lower case.
+#[derive(Clone, Debug, Default)]
+pub struct Attribution {
+    pub sha: String,
+    pub author: Option<String>,
+    pub associated: Vec<String>,
+}
+
+/// A commit's signature as GitHub's GraphQL API verifies it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Signature {
+    /// `isValid`.
+    pub valid: bool,
+    /// `wasSignedByGitHub`: GitHub's web-flow key, for whoever was logged
+    /// in or held the token, with the author e-mail the caller chose.
+    pub by_github: bool,
+    /// `signer.login`: the account whose key made it (matched by GitHub on
+    /// the committer e-mail and the account's own keys).
+    pub signer: Option<String>,
+}
+
+/// The account proved to have authored a commit GitHub attributes to
+/// `attributed`: the pull request's own author (the pull request proves
+/// it), or the signer of a valid signature that is not GitHub's web-flow
+/// one. Anything else is an e-mail someone typed: no account.
+pub fn proved(
+    attributed: Option<&str>,
+    signature: Option<&Signature>,
+    pr_author: &str,
+) -> Option<String> {
+    let account = attributed?;
+    let by_pull_request = account.eq_ignore_ascii_case(pr_author);
+    let by_signature = signature.is_some_and(|s| {
+        s.valid
+            && !s.by_github
+            && s.signer
+                .as_deref()
+                .is_some_and(|signer| signer.eq_ignore_ascii_case(account))
+    });
+    (by_pull_request || by_signature).then(|| account.to_owned())
+}
+
+/// Proved account and associated accounts of each commit of the pull
+/// request, by sha, from the API's commit list (which must hold every
+/// commit) and, for commits not attributed to its author, their signatures.
+async fn accounts(
+    gh: &GitHub,
+    pr: &PullRequest,
+    signed: bool,
+) -> Result<BTreeMap<String, (Option<String>, Vec<String>)>, Fatal> {
     let (repo, number) = (&pr.repo, pr.number);
     if pr.declared_commits > COMMITS_CAP as u64 {
         return Err(Fatal::new(format!(
@@ -236,10 +314,136 @@ async fn accounts(gh: &GitHub, pr: &PullRequest) -> Result<BTreeMap<String, Stri
             pr.declared_commits
         )));
     }
-    Ok(listed
+    prove(
+        gh,
+        pr,
+        listed.iter().map(ApiCommit::attribution).collect(),
+        signed,
+    )
+    .await
+}
+
+/// Each commit's proved account (see [`proved`]) and associated accounts,
+/// by sha. Signatures are read (GraphQL, 100 commits a query) only for
+/// commits attributed to someone other than the pull request's author, and
+/// only when `signed` (else only the pull request proves an account).
+async fn prove(
+    gh: &GitHub,
+    pr: &PullRequest,
+    attributed: Vec<Attribution>,
+    signed: bool,
+) -> Result<BTreeMap<String, (Option<String>, Vec<String>)>, Fatal> {
+    let unproved: Vec<String> = attributed
+        .iter()
+        .filter(|_| signed)
+        .filter(|a| {
+            a.author
+                .as_deref()
+                .is_some_and(|login| !login.eq_ignore_ascii_case(&pr.author))
+        })
+        .map(|a| a.sha.clone())
+        .collect();
+    let signatures = signatures(gh, &pr.repo, &unproved).await?;
+    Ok(attributed
         .into_iter()
-        .filter_map(|c| Some((c.sha.0, c.author?.login)))
+        .map(|a| {
+            let account = proved(a.author.as_deref(), signatures.get(&a.sha), &pr.author);
+            (a.sha, (account, a.associated))
+        })
         .collect())
+}
+
+/// The signatures of `shas` as GitHub verifies them (GraphQL: REST's
+/// `verification` names no signer), by sha; a commit without one is absent.
+pub async fn signatures(
+    gh: &GitHub,
+    repo: &str,
+    shas: &[String],
+) -> Result<BTreeMap<String, Signature>, Fatal> {
+    #[derive(Deserialize)]
+    struct GqlCommit {
+        oid: Sha,
+        signature: Option<GqlSignature>,
+    }
+    let mut found = BTreeMap::new();
+    if shas.is_empty() {
+        return Ok(found);
+    }
+    let Some((owner, name)) = repo
+        .split_once('/')
+        .filter(|_| super::github::is_repository_name(repo))
+    else {
+        return Err(Fatal::new(format!("`{repo}` is not OWNER/NAME")));
+    };
+    if let Some(bad) = shas.iter().find(|s| !Sha::is_valid(s)) {
+        return Err(Fatal::new(format!("`{bad}` is not a commit id")));
+    }
+    for chunk in shas.chunks(100) {
+        let mut query = String::from(
+            "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {\n",
+        );
+        for (i, sha) in chunk.iter().enumerate() {
+            query.push_str(&format!(
+                "  c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ oid signature {{ {SIGNATURE} }} }} }}\n"
+            ));
+        }
+        query.push_str("} }");
+        let data = gh
+            .graphql_with(&query, serde_json::json!({ "owner": owner, "name": name }))
+            .await?;
+        let what = "the GraphQL query for the signatures of the pull request's commits";
+        let Some(repository) = data.get("repository").filter(|r| r.is_object()) else {
+            return Err(Fatal::new(format!(
+                "GitHub found no repository {repo} for {what}"
+            )));
+        };
+        for (i, sha) in chunk.iter().enumerate() {
+            let node = repository.get(format!("c{i}")).unwrap_or(&Value::Null);
+            if node.is_null() {
+                return Err(Fatal::new(format!(
+                    "GitHub does not know commit {sha} of the pull request in {repo}; who wrote it cannot be proved"
+                )));
+            }
+            let commit: GqlCommit = decode(node, &format!("{what} (commit {sha})"))?;
+            if commit.oid.0 != *sha {
+                return Err(Fatal::new(format!(
+                    "GitHub answered about commit {} when asked about {sha}",
+                    commit.oid.0
+                )));
+            }
+            if let Some(signature) = commit.signature {
+                found.insert(sha.clone(), signature.into_facts());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What is asked of a commit's signature (GraphQL `GitSignature`).
+pub const SIGNATURE: &str = "isValid wasSignedByGitHub signer { login }";
+
+/// A `GitSignature`, as [`SIGNATURE`] asks for it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GqlSignature {
+    is_valid: bool,
+    was_signed_by_git_hub: bool,
+    signer: Option<GqlSigner>,
+}
+
+#[derive(Deserialize)]
+struct GqlSigner {
+    login: String,
+}
+
+impl GqlSignature {
+    pub fn into_facts(self) -> Signature {
+        Signature {
+            valid: self.is_valid,
+            by_github: self.was_signed_by_git_hub,
+            signer: self.signer.map(|s| s.login),
+        }
+    }
 }
 
 /// The files one commit changes, through `GET /repos/{repo}/commits/{sha}`
@@ -345,6 +549,20 @@ struct ApiLabel {
 #[derive(Deserialize)]
 struct ApiUser {
     login: String,
+    /// `User`, `Bot`, `Organization`, `Mannequin`.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+impl ApiUser {
+    /// The login, a bot's as `name[bot]` whatever the API calls it.
+    fn name(self) -> String {
+        if self.kind.as_deref() == Some("Bot") && !crate::rules::approval::is_bot(&self.login) {
+            format!("{}[bot]", self.login)
+        } else {
+            self.login
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -406,7 +624,9 @@ impl ApiReview {
     fn into_facts(self) -> Review {
         Review {
             // GitHub shows a deleted account as "ghost".
-            author: self.user.map_or_else(|| String::from("ghost"), |u| u.login),
+            author: self
+                .user
+                .map_or_else(|| String::from("ghost"), ApiUser::name),
             state: String::from(match self.state {
                 ReviewState::Approved => "APPROVED",
                 ReviewState::ChangesRequested => "CHANGES_REQUESTED",
@@ -445,6 +665,8 @@ struct ApiCommit {
     /// The GitHub account the commit is attributed to (null when its email
     /// matches none).
     author: Option<ApiUser>,
+    /// The account of its committer e-mail (null when it matches none).
+    committer: Option<ApiUser>,
 }
 
 #[derive(Deserialize)]
@@ -466,6 +688,20 @@ struct ApiParent {
 }
 
 impl ApiCommit {
+    fn attribution(&self) -> Attribution {
+        Attribution {
+            sha: self.sha.0.clone(),
+            author: self.author.as_ref().map(|a| a.login.clone()),
+            associated: self
+                .author
+                .iter()
+                .chain(self.committer.iter())
+                .map(|u| u.login.to_lowercase())
+                .collect(),
+        }
+    }
+
+    /// The commit, with no account: e-mails prove none ([`prove`] does).
     fn into_facts(self) -> Result<Commit, Fatal> {
         Ok(Commit {
             sha: Some(self.sha.0),
@@ -476,10 +712,66 @@ impl ApiCommit {
             },
             author_name: self.commit.author.as_ref().map(|a| a.name.clone()),
             author_email: self.commit.author.map(|a| a.email),
-            account: self.author.map(|a| a.login),
             parents: self.parents.len(),
             stage: Stage::PullRequest,
             ..Commit::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Signature, proved};
+
+    fn signed(valid: bool, by_github: bool, signer: Option<&str>) -> Signature {
+        Signature {
+            valid,
+            by_github,
+            signer: signer.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_account_is_proved_by_its_own_signature_or_the_pull_request_only() {
+        let own = signed(true, false, Some("Release-Bot"));
+        assert_eq!(
+            proved(Some("release-bot"), Some(&own), "dev").as_deref(),
+            Some("release-bot")
+        );
+        assert_eq!(
+            proved(Some("dev"), None, "DEV").as_deref(),
+            Some("dev"),
+            "the pull request's author"
+        );
+        for (signature, why) in [
+            (None, "an e-mail alone"),
+            (
+                Some(signed(false, false, Some("release-bot"))),
+                "an invalid signature",
+            ),
+            (
+                Some(signed(true, false, Some("mallory"))),
+                "someone else's signature",
+            ),
+            (
+                Some(signed(true, false, None)),
+                "a signer GitHub does not know",
+            ),
+            (
+                Some(signed(true, true, Some("release-bot"))),
+                "GitHub's web-flow signature",
+            ),
+        ] {
+            assert_eq!(
+                proved(Some("release-bot"), signature.as_ref(), "dev"),
+                None,
+                "{why}"
+            );
+        }
+        assert_eq!(
+            proved(None, Some(&own), "dev"),
+            None,
+            "no account attributed"
+        );
     }
 }

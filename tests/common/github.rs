@@ -148,3 +148,34 @@ pub async fn mount_list(server: &MockServer, at: &str, items: Vec<Value>) {
         mock.respond_with(response).mount(server).await;
     }
 }
+
+/// GitHub's GraphQL answer about commits' signatures (`cN: object(oid: …) {
+/// ... on Commit { oid signature { … } } }`): `known` by sha, null (unsigned)
+/// for any other commit.
+#[allow(dead_code)] // not every test binary asks for signatures
+pub async fn mount_signatures(server: &MockServer, known: Vec<(String, Value)>) {
+    let answer = move |request: &wiremock::Request| {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let query = body["query"].as_str().unwrap_or_default();
+        let mut repository = serde_json::Map::new();
+        for line in query.lines() {
+            if let Some((alias, rest)) = line.trim().split_once(": object(oid: \"") {
+                let sha = rest.split('"').next().unwrap_or_default();
+                let signature = known
+                    .iter()
+                    .find(|(s, _)| s == sha)
+                    .map_or(Value::Null, |(_, v)| v.clone());
+                repository.insert(
+                    alias.to_owned(),
+                    json!({ "oid": sha, "signature": signature }),
+                );
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": repository } }))
+    };
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(answer)
+        .mount(server)
+        .await;
+}
