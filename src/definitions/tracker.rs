@@ -11,7 +11,7 @@ options! {
     #[options(what = "a tracker")]
     #[derive(Clone, Debug)]
     pub struct Tracker {
-        /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`.
+        /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`. Its `\d`, `\w` and `\s` are ASCII (`EPL-١٢٣` is no ticket); `\p{…}` classes are kept as written.
         pub pattern: Pattern => required,
         /// Link template for reports; `{id}` is replaced by the ticket id.
         pub url: Option<Spanned<String>> => with(non_empty),
