@@ -105,7 +105,7 @@ impl Commit {
     /// Short sha for messages, or "the commit message" before it is committed.
     pub fn label(&self) -> String {
         match &self.sha {
-            Some(sha) => format!("commit {}", &sha[..sha.len().min(10)]),
+            Some(sha) => format!("commit {}", crate::report::short_sha(sha)),
             None => String::from("the commit message"),
         }
     }
@@ -535,7 +535,7 @@ pub const SUBJECT_SHOWN: usize = 200;
 /// 100 MB subject must not become gigabytes of report).
 pub fn shown_subject(subject: &str) -> String {
     match subject.char_indices().nth(SUBJECT_SHOWN) {
-        Some((end, _)) => format!("{}…", &subject[..end]),
+        Some((end, _)) => format!("{}…", subject.get(..end).unwrap_or_default()),
         None => subject.to_owned(),
     }
 }

@@ -248,7 +248,7 @@ fn read_page(
         Some(text) => Ok(Some(ReleasePage { path, text })),
         None => Err(Fatal::new(format!(
             "release page `{path}` not found at {}",
-            &end.to_string()[..10]
+            crate::report::short_sha(&end.to_string())
         ))
         .help("write and commit it, or pass --page FILE")
         .into()),

@@ -57,7 +57,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
             Some(sha) => {
                 err(&format!(
                     "note: the remote's {} is not in this clone (fetch to see it): checking the commits {} does not have\n",
-                    &sha[..sha.len().min(10)],
+                    crate::report::short_sha(sha),
                     remote.as_deref().unwrap_or("the remote")
                 ));
                 (local.to_string(), remote.as_deref())

@@ -95,7 +95,8 @@ fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
         on.join(", ")
     ));
     if let Some(source) = source {
-        let start = source.text[..rule.span.offset as usize]
+        let before = |o: usize| source.text.get(..o).unwrap_or_default();
+        let start = before(rule.span.offset as usize)
             .rfind('\n')
             .map_or(0, |i| i + 1);
         let next = policy
@@ -104,13 +105,19 @@ fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
             .filter(|r| r.span.file == rule.span.file && r.span.offset > rule.span.offset)
             .map(|r| r.span.offset as usize)
             .min()
-            .map(|o| source.text[..o].rfind('\n').map_or(o, |i| i + 1))
+            .map(|o| before(o).rfind('\n').map_or(o, |i| i + 1))
             .unwrap_or(source.text.len());
         text.push_str(&format!(
             "Defined in {} at line {}:\n\n",
             source.name, rule.span.line
         ));
-        for line in source.text[start..next].trim_end().lines() {
+        for line in source
+            .text
+            .get(start..next)
+            .unwrap_or_default()
+            .trim_end()
+            .lines()
+        {
             text.push_str(&format!("    {line}\n"));
         }
     }

@@ -291,13 +291,19 @@ fn syntax_error(err: &serde_saphyr::Error, source: &PolicySource, file: u16) -> 
             .take(line - 1)
             .map(str::len)
             .sum();
-        let line_text = source.text[line_start.min(source.text.len())..]
+        let line_text = source
+            .text
+            .get(line_start.min(source.text.len())..)
+            .unwrap_or_default()
             .lines()
             .next()
             .unwrap_or("");
         let col_bytes: usize = line_text.chars().take(column - 1).map(char::len_utf8).sum();
         let offset = (line_start + col_bytes).min(source.text.len());
-        let len = source.text[offset..]
+        let len = source
+            .text
+            .get(offset..)
+            .unwrap_or_default()
             .chars()
             .next()
             .map_or(0, char::len_utf8)

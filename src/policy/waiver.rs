@@ -65,7 +65,7 @@ impl WaivedSubject {
     /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
     pub fn describe(&self) -> String {
         match self {
-            Self::Commit(sha) => format!("commit {}", &sha[..sha.len().min(10)]),
+            Self::Commit(sha) => format!("commit {}", crate::report::short_sha(sha)),
             Self::PullRequest(n) => format!("pull request #{n}"),
             Self::Ticket(t) => format!("ticket {t}"),
         }

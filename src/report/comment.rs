@@ -310,7 +310,7 @@ fn line_after(c: &Comment<'_>, f: &Finding, prefix: String) -> String {
 /// At most `max` characters, with `…` when cut.
 fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
         None => text.to_owned(),
     }
 }

@@ -356,9 +356,10 @@ fn escape_controls(line: &str, mode: Mode, color: bool) -> String {
     while let Some(c) = rest.chars().next() {
         if c == '\x1b' && color && mode != Mode::Json {
             let sgr = sgr_length(rest);
-            if sgr > 0 {
-                out.push_str(&rest[..sgr]);
-                rest = &rest[sgr..];
+            if let (true, Some(sequence), Some(after)) = (sgr > 0, rest.get(..sgr), rest.get(sgr..))
+            {
+                out.push_str(sequence);
+                rest = after;
                 continue;
             }
         }
@@ -371,7 +372,7 @@ fn escape_controls(line: &str, mode: Mode, color: bool) -> String {
         } else {
             out.push(c);
         }
-        rest = &rest[c.len_utf8()..];
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
     }
     out
 }

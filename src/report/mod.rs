@@ -252,7 +252,10 @@ pub fn markdown_text(text: &str) -> String {
 
 /// The first 10 characters of a commit id (never splitting a character).
 pub fn short_sha(sha: &str) -> &str {
-    sha.char_indices().nth(10).map_or(sha, |(i, _)| &sha[..i])
+    sha.char_indices()
+        .nth(10)
+        .and_then(|(i, _)| sha.get(..i))
+        .unwrap_or(sha)
 }
 
 /// "1 error", "2 warnings".

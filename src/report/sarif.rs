@@ -344,9 +344,9 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
             };
             let text = match (&f.commit, &f.commit_subject) {
                 (Some(sha), Some(subject)) => {
-                    format!("{} ({subject}): {}", &sha[..sha.len().min(10)], f.message)
+                    format!("{} ({subject}): {}", super::short_sha(sha), f.message)
                 }
-                (Some(sha), None) => format!("{}: {}", &sha[..sha.len().min(10)], f.message),
+                (Some(sha), None) => format!("{}: {}", super::short_sha(sha), f.message),
                 _ => f.message.to_string(),
             };
             SarifResult {

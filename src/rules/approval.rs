@@ -657,9 +657,10 @@ fn check_group(
         }
         match stance {
             Stance::Approved if fresh(commit) => approvers.push(*shown),
-            Stance::Approved => {
-                stale.push(format!("{shown} (on {})", &commit[..commit.len().min(7)]))
-            }
+            Stance::Approved => stale.push(format!(
+                "{shown} (on {})",
+                commit.get(..7).unwrap_or(commit)
+            )),
             Stance::ChangesRequested => blockers.push(*shown),
             _ => {}
         }

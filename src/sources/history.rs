@@ -384,7 +384,7 @@ fn damaged(oid: Oid, what: &str) -> Fatal {
 pub fn shallow_error(oid: Oid) -> Fatal {
     Fatal::new(format!(
         "history is shallow: the range reaches commit {} whose parents were not fetched, so it cannot be judged whole",
-        &oid.to_string()[..10]
+        crate::report::short_sha(&oid.to_string())
     ))
     .help("fetch the full history: `git fetch --unshallow`, or in GitHub Actions use actions/checkout with `fetch-depth: 0`")
 }

@@ -276,7 +276,8 @@ pub fn read_at_commit(
         .find_commit(commit)
         .and_then(|c| c.tree())
         .map_err(|e| Fatal::new(format!("cannot read commit {commit}: {}", e.message())))?;
-    let short = &commit.to_string()[..10];
+    let full = commit.to_string();
+    let short = crate::report::short_sha(&full);
     let mut budget = Budget::default();
     if let Some(entry) = entry_at(&tree, POLICY_DIR, commit)? {
         if entry.kind() != Some(git2::ObjectType::Tree) {

@@ -96,7 +96,7 @@ pub fn file_at(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Stri
         .map_err(|e| {
             Fatal::new(format!(
                 "{path} at {} is not valid UTF-8 (byte {})",
-                &commit.to_string()[..10],
+                crate::report::short_sha(&commit.to_string()),
                 e.utf8_error().valid_up_to()
             ))
             .help("save the page as UTF-8")

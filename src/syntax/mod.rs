@@ -138,7 +138,10 @@ impl Pattern {
     /// Where the pattern matches `text`, left to right, without overlaps.
     pub fn find_all<'t>(&self, text: &'t str) -> Vec<&'t str> {
         match self.one.get() {
-            Some(one) => one.find_iter(text).map(|m| &text[m.range()]).collect(),
+            Some(one) => one
+                .find_iter(text)
+                .filter_map(|m| text.get(m.range()))
+                .collect(),
             None => self.regex().find_iter(text).map(|m| m.as_str()).collect(),
         }
     }
