@@ -1291,3 +1291,62 @@ fn a_ticket_in_another_scripts_digits_is_no_ticket() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A push judges only what it brings: after a rebase onto `origin/main`, a
+/// teammate's ticketless commit already on the remote's `main` (pushed there
+/// without hooks) is not this push's to fix, and `check commits
+/// origin/main..HEAD` agrees.
+#[test]
+fn a_push_does_not_judge_what_the_remote_already_has() {
+    let git_in = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let remote = tempfile::tempdir().unwrap();
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().display().to_string();
+    let repo = repo_with_policy("feature/EPL-1-login");
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["remote", "add", "origin", &url]);
+    repo.git(&["push", "-q", "--no-verify", "origin", "HEAD:main", "HEAD"]);
+    // A teammate pushes straight to main, without hooks.
+    let teammate = tempfile::tempdir().unwrap();
+    git_in(teammate.path(), &["clone", "-q", &url, "."]);
+    git_in(teammate.path(), &["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "teammate's quick fix"]);
+    git_in(teammate.path(), &["push", "-q", "--no-verify", "origin", "main"]);
+    // Our branch: a good commit, rebased onto the new main, pushed with hooks.
+    repo.commit("EPL-1 good");
+    repo.cmd().arg("install-hooks").assert().success();
+    repo.git(&["fetch", "-q", "origin"]);
+    repo.git(&["rebase", "-q", "origin/main"]);
+    let out = std::process::Command::new("git")
+        .args(["push", "-q", "-f", "origin", "HEAD"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    repo.cmd()
+        .args(["check", "commits", "origin/main..HEAD"])
+        .assert()
+        .code(0);
+    // Our own ticketless commit is still refused.
+    repo.commit("ours, no ticket");
+    let out = std::process::Command::new("git")
+        .args(["push", "-q", "origin", "HEAD"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("ours, no ticket") && !said.contains("teammate"), "{said}");
+}

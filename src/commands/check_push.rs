@@ -48,11 +48,15 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
                 .extend(evaluate(&policy, Subject::Branch(&branch)));
         }
         let local = resolve(&repo, &update.local)?;
-        // The remote's commit may be one this clone never fetched: then what
-        // is new is what no remote-tracking branch of this remote has.
+        // What the push brings: what the remote's branch does not have, less
+        // what any remote-tracking branch of this remote already reaches
+        // (a teammate's commit on `main`, brought in by a merge or a rebase,
+        // was judged, or waived, where it landed). The remote's commit may be
+        // one this clone never fetched: then what no remote-tracking branch
+        // of this remote has.
         let range = match update.remote.as_deref() {
             Some(sha) if Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok()) => {
-                (format!("{sha}..{local}"), None)
+                (format!("{sha}..{local}"), remote.as_deref())
             }
             Some(sha) => {
                 err(&format!(
