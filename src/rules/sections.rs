@@ -141,7 +141,7 @@ pub fn check_document(
             .map(|s| s.heading.value.as_str())
             .collect();
         let content = markdown::real_content(
-            markdown::cut_at_labels(&section.content, &others),
+            markdown::cut_at_labels(section, &others),
             &spec.placeholder,
         );
         let words = markdown::word_count(&content);
