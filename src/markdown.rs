@@ -160,7 +160,7 @@ pub fn cut_at_labels<'a>(section: &'a Section, others: &[&str]) -> &'a str {
 /// or digit (not a combining mark alone, not a character that shows nothing).
 pub fn word_count(text: &str) -> usize {
     visible(text)
-        .split(|c: char| c.is_whitespace() || c == BRAILLE_BLANK)
+        .split_whitespace()
         .filter(|w| is_word(w))
         .count()
 }
@@ -181,12 +181,16 @@ static VISIBLE_LETTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid class")
 });
 
-/// The text without characters that show nothing.
+/// The text without characters that show nothing, and a braille blank as
+/// the space it shows.
 fn visible(text: &str) -> Cow<'_, str> {
     if text.is_ascii() {
         return Cow::Borrowed(text);
     }
-    INVISIBLE.replace_all(text, "")
+    match INVISIBLE.replace_all(text, "") {
+        shown if shown.contains(BRAILLE_BLANK) => Cow::Owned(shown.replace(BRAILLE_BLANK, " ")),
+        shown => shown,
+    }
 }
 
 fn is_word(word: &str) -> bool {
