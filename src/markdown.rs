@@ -274,6 +274,7 @@ impl Reader {
         for event in Parser::new_ext(markdown, options) {
             reader.event(event);
         }
+        reader.end_heading();
         reader.end_line();
         reader.pieces
     }
@@ -288,8 +289,13 @@ impl Reader {
                 }
             }
             Event::Html(html) | Event::InlineHtml(html) => {
-                let shown = self.html.read(&html);
-                self.show(&shown);
+                for shown in self.html.read(&html) {
+                    match shown {
+                        Shown::Text(text) => self.show(&text),
+                        Shown::Heading(level) => self.start_html_heading(level),
+                        Shown::HeadingEnd => self.end_heading(),
+                    }
+                }
             }
             Event::SoftBreak | Event::HardBreak => self.line_break(),
             Event::Rule => self.end_line(),
@@ -315,6 +321,8 @@ impl Reader {
                 self.in_text = true;
             }
             Tag::Heading { level, .. } => {
+                // A Markdown heading closes an HTML one, as in a browser.
+                self.end_heading();
                 self.end_line();
                 self.in_text = false;
                 if self.hidden == 0 && self.html.shows_text() {
@@ -366,15 +374,7 @@ impl Reader {
 
     fn end(&mut self, tag: TagEnd) {
         match tag {
-            TagEnd::Heading(_) => {
-                if let Some((level, text)) = self.heading.take() {
-                    self.pieces.push(Piece::Heading {
-                        level,
-                        text: text.trim().to_owned(),
-                    });
-                }
-                self.hidden_heading = false;
-            }
+            TagEnd::Heading(_) => self.end_heading(),
             TagEnd::Strong => {
                 if let Some((text, depth)) = &mut self.label {
                     *depth -= 1;
@@ -410,6 +410,26 @@ impl Reader {
                 self.in_text = false;
             }
         }
+    }
+
+    /// `<h1>` to `<h6>` in raw HTML: a heading, unless inside one.
+    fn start_html_heading(&mut self, level: u8) {
+        if self.heading.is_some() || self.hidden_heading || self.hidden > 0 || self.label.is_some() {
+            return;
+        }
+        self.end_line();
+        self.in_text = false;
+        self.heading = Some((level, String::new()));
+    }
+
+    fn end_heading(&mut self) {
+        if let Some((level, text)) = self.heading.take() {
+            self.pieces.push(Piece::Heading {
+                level,
+                text: text.trim().to_owned(),
+            });
+        }
+        self.hidden_heading = false;
     }
 
     /// Adds text shown (line breaks in it end lines).
@@ -524,12 +544,6 @@ const BLOCKS: &[&str] = &[
     "figcaption",
     "figure",
     "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
     "header",
     "hr",
     "li",
@@ -552,8 +566,9 @@ impl Html {
         matches!(self.state, HtmlState::Text)
     }
 
-    /// The text that this raw HTML shows.
-    fn read(&mut self, html: &str) -> String {
+    /// What this raw HTML shows: text, and where `<h1>` to `<h6>` start and end.
+    fn read(&mut self, html: &str) -> Vec<Shown> {
+        let mut out = Vec::new();
         let mut shown = String::new();
         let mut rest = html;
         while let Some(c) = rest.chars().next() {
@@ -614,7 +629,14 @@ impl Html {
                         let name = std::mem::take(name);
                         let closing = *closing;
                         self.state = HtmlState::Text;
-                        if BLOCKS.contains(&name.as_str()) {
+                        if let Some(level) = heading_level(&name) {
+                            out.push(Shown::Text(std::mem::take(&mut shown)));
+                            out.push(if closing {
+                                Shown::HeadingEnd
+                            } else {
+                                Shown::Heading(level)
+                            });
+                        } else if BLOCKS.contains(&name.as_str()) {
                             shown.push('\n');
                         }
                         if !closing {
@@ -665,7 +687,26 @@ impl Html {
             }
             rest = rest.get(step..).unwrap_or("");
         }
-        shown
+        out.push(Shown::Text(shown));
+        out
+    }
+}
+
+/// What a piece of raw HTML shows.
+#[derive(Debug, PartialEq, Eq)]
+enum Shown {
+    Text(String),
+    /// `<h2>`: a heading of level 2 starts.
+    Heading(u8),
+    /// `</h2>`
+    HeadingEnd,
+}
+
+/// `h1` to `h6`: the heading's level.
+fn heading_level(name: &str) -> Option<u8> {
+    match name.as_bytes() {
+        [b'h', level @ b'1'..=b'6'] => Some(level - b'0'),
+        _ => None,
     }
 }
 
@@ -848,22 +889,35 @@ mod tests {
         assert!(sections("## \u{3164}\n").iter().all(|s| normalize(&s.heading).is_empty()));
     }
 
+    /// The text raw HTML shows, with headings as `#`.
+    fn text_of(html: &mut Html, raw: &str) -> String {
+        html.read(raw)
+            .into_iter()
+            .map(|shown| match shown {
+                Shown::Text(text) => text,
+                Shown::Heading(level) => "#".repeat(level.into()) + " ",
+                Shown::HeadingEnd => String::from("\n"),
+            })
+            .collect()
+    }
+
     #[test]
     fn raw_html_shows_its_text_only() {
         let mut html = Html::default();
+        assert_eq!(text_of(&mut html, "<H2 id=x>Notes</h2>text"), "## Notes\ntext");
         assert_eq!(
-            html.read("<p title=\"a > b\">one <b>two</b><!-- x --></p>"),
+            text_of(&mut html, "<p title=\"a > b\">one <b>two</b><!-- x --></p>"),
             "\none two\n"
         );
-        assert_eq!(html.read("<SCRIPT>hidden</script >shown"), "shown");
-        assert_eq!(html.read("<style>a {}"), "");
+        assert_eq!(text_of(&mut html, "<SCRIPT>hidden</script >shown"), "shown");
+        assert_eq!(text_of(&mut html, "<style>a {}"), "");
         assert!(!html.shows_text());
-        assert_eq!(html.read("b</style><br/>c"), "\nc");
-        assert_eq!(html.read("&#x3164;&#65&amp;&nbsp&bogus;&"), "\u{3164}A&\u{A0}&bogus;&");
-        assert_eq!(html.read("<!-->a<!--->b<?x y?>c<!DOCTYPE html>d"), "abcd");
+        assert_eq!(text_of(&mut html, "b</style><br/>c"), "\nc");
+        assert_eq!(text_of(&mut html, "&#x3164;&#65&amp;&nbsp&bogus;&"), "\u{3164}A&\u{A0}&bogus;&");
+        assert_eq!(text_of(&mut html, "<!-->a<!--->b<?x y?>c<!DOCTYPE html>d"), "abcd");
         // `</` and no name starts a bogus comment, up to `>`.
-        assert_eq!(html.read("1 < 2 </ 3 > 4 </>5"), "1 < 2  4 5");
-        assert_eq!(html.read("<plaintext>x"), "");
-        assert_eq!(html.read("</plaintext>x"), "");
+        assert_eq!(text_of(&mut html, "1 < 2 </ 3 > 4 </>5"), "1 < 2  4 5");
+        assert_eq!(text_of(&mut html, "<plaintext>x"), "");
+        assert_eq!(text_of(&mut html, "</plaintext>x"), "");
     }
 }

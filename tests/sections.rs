@@ -258,6 +258,16 @@ fn a_heading_in_a_quote_or_a_list_ends_the_section_before_it() {
 }
 
 #[test]
+fn an_html_heading_ends_the_section_before_it() {
+    // GitHub keeps <h1> to <h6>: the words under <h2>Notes</h2> are its own.
+    without_words(
+        &format!("## Steps to reproduce\n<h2>Notes</h2>\nopen the app and click login\n\n{ENVIRONMENT}"),
+        "Steps to reproduce",
+    );
+    passes(&format!("{STEPS}<h2>Environment</h2>\n\nlinux\n"));
+}
+
+#[test]
 fn a_setext_underline_that_markdown_does_not_read_as_one_makes_no_heading() {
     // A lazy continuation line of a list item cannot be a setext heading.
     missing(
