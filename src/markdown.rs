@@ -414,7 +414,8 @@ impl Reader {
 
     /// `<h1>` to `<h6>` in raw HTML: a heading, unless inside one.
     fn start_html_heading(&mut self, level: u8) {
-        if self.heading.is_some() || self.hidden_heading || self.hidden > 0 || self.label.is_some() {
+        if self.heading.is_some() || self.hidden_heading || self.hidden > 0 || self.label.is_some()
+        {
             return;
         }
         self.end_line();
@@ -578,9 +579,8 @@ impl Html {
                     if c == '<' {
                         if let Some(after) = rest.strip_prefix("<!--") {
                             // `<!-->` and `<!--->` end where they start.
-                            if let Some(after) = after
-                                .strip_prefix('>')
-                                .or_else(|| after.strip_prefix("->"))
+                            if let Some(after) =
+                                after.strip_prefix('>').or_else(|| after.strip_prefix("->"))
                             {
                                 rest = after;
                             } else {
@@ -591,7 +591,11 @@ impl Html {
                         }
                         let next = rest[1..].chars().next();
                         let closing = next == Some('/');
-                        let first = if closing { rest[2..].chars().next() } else { next };
+                        let first = if closing {
+                            rest[2..].chars().next()
+                        } else {
+                            next
+                        };
                         if first.is_some_and(|c| c.is_ascii_alphabetic()) {
                             self.state = HtmlState::Tag {
                                 name: String::new(),
@@ -743,7 +747,11 @@ fn entity(text: &str) -> (Cow<'static, str>, usize) {
                 16,
                 3,
             ),
-            None => (number.chars().take_while(char::is_ascii_digit).count(), 10, 2),
+            None => (
+                number.chars().take_while(char::is_ascii_digit).count(),
+                10,
+                2,
+            ),
         };
         if digits > 0 {
             let start = skip;
@@ -760,10 +768,7 @@ fn entity(text: &str) -> (Cow<'static, str>, usize) {
         }
         return (Cow::Borrowed("&"), 1);
     }
-    let name_len = body
-        .chars()
-        .take_while(char::is_ascii_alphanumeric)
-        .count();
+    let name_len = body.chars().take_while(char::is_ascii_alphanumeric).count();
     if name_len > 0 && name_len <= 32 && body[name_len..].starts_with(';') {
         let reference = &text[..name_len + 2];
         // The parser knows every named reference: as Markdown, `&name;` alone
@@ -874,7 +879,10 @@ mod tests {
         assert_eq!(word_count("open the app"), 3);
         assert_eq!(word_count("Straße über 東京 42"), 4);
         assert_eq!(word_count("\u{3164} \u{115F} \u{1160} \u{FFA0}"), 0);
-        assert_eq!(word_count("\u{200B} \u{2060} \u{FEFF} \u{00AD} \u{E0041}"), 0);
+        assert_eq!(
+            word_count("\u{200B} \u{2060} \u{FEFF} \u{00AD} \u{E0041}"),
+            0
+        );
         assert_eq!(word_count("\u{0345} \u{0301}\u{0301} \u{093F}"), 0);
         assert_eq!(word_count("a\u{200B}b\u{200C}c"), 1, "zero-width joins");
         assert_eq!(word_count("a\u{2800}b\u{3000}c\u{00A0}d"), 4);
@@ -886,7 +894,11 @@ mod tests {
     fn headings_show_without_invisible_characters() {
         let s = sections("## Ste\u{200B}ps to re\u{3164}produce\ntext\n");
         assert!(heading_matches(&s[0].heading, "Steps to reproduce"));
-        assert!(sections("## \u{3164}\n").iter().all(|s| normalize(&s.heading).is_empty()));
+        assert!(
+            sections("## \u{3164}\n")
+                .iter()
+                .all(|s| normalize(&s.heading).is_empty())
+        );
     }
 
     /// The text raw HTML shows, with headings as `#`.
@@ -904,7 +916,10 @@ mod tests {
     #[test]
     fn raw_html_shows_its_text_only() {
         let mut html = Html::default();
-        assert_eq!(text_of(&mut html, "<H2 id=x>Notes</h2>text"), "## Notes\ntext");
+        assert_eq!(
+            text_of(&mut html, "<H2 id=x>Notes</h2>text"),
+            "## Notes\ntext"
+        );
         assert_eq!(
             text_of(&mut html, "<p title=\"a > b\">one <b>two</b><!-- x --></p>"),
             "\none two\n"
@@ -913,8 +928,14 @@ mod tests {
         assert_eq!(text_of(&mut html, "<style>a {}"), "");
         assert!(!html.shows_text());
         assert_eq!(text_of(&mut html, "b</style><br/>c"), "\nc");
-        assert_eq!(text_of(&mut html, "&#x3164;&#65&amp;&nbsp&bogus;&"), "\u{3164}A&\u{A0}&bogus;&");
-        assert_eq!(text_of(&mut html, "<!-->a<!--->b<?x y?>c<!DOCTYPE html>d"), "abcd");
+        assert_eq!(
+            text_of(&mut html, "&#x3164;&#65&amp;&nbsp&bogus;&"),
+            "\u{3164}A&\u{A0}&bogus;&"
+        );
+        assert_eq!(
+            text_of(&mut html, "<!-->a<!--->b<?x y?>c<!DOCTYPE html>d"),
+            "abcd"
+        );
         // `</` and no name starts a bogus comment, up to `>`.
         assert_eq!(text_of(&mut html, "1 < 2 </ 3 > 4 </>5"), "1 < 2  4 5");
         assert_eq!(text_of(&mut html, "<plaintext>x"), "");

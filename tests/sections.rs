@@ -36,7 +36,10 @@ const ENVIRONMENT: &str = "## Environment\nlinux\n";
 
 fn passes(body: &str) {
     let found = judge(body);
-    assert!(found.is_empty(), "expected a pass, got {found:?} for\n{body}");
+    assert!(
+        found.is_empty(),
+        "expected a pass, got {found:?} for\n{body}"
+    );
 }
 
 fn missing(body: &str, heading: &str) {
@@ -72,7 +75,10 @@ fn a_fence_closed_by_a_shorter_fence_is_still_open() {
         &format!("{STEPS}````\n```\n{ENVIRONMENT}````\n"),
         "Environment",
     );
-    missing(&format!("{STEPS}~~~~\n~~~\n{ENVIRONMENT}~~~~\n"), "Environment");
+    missing(
+        &format!("{STEPS}~~~~\n~~~\n{ENVIRONMENT}~~~~\n"),
+        "Environment",
+    );
     passes(&format!("{STEPS}````\n```\n````\n{ENVIRONMENT}"));
 }
 
@@ -83,7 +89,10 @@ fn a_fence_followed_by_text_does_not_close() {
         "Environment",
     );
     // A backtick fence's closer is no fence of the other kind either.
-    missing(&format!("{STEPS}```\n~~~\n{ENVIRONMENT}```\n"), "Environment");
+    missing(
+        &format!("{STEPS}```\n~~~\n{ENVIRONMENT}```\n"),
+        "Environment",
+    );
 }
 
 #[test]
@@ -100,8 +109,14 @@ fn a_fence_indented_four_spaces_does_not_close() {
 
 #[test]
 fn a_heading_indented_by_a_tab_or_four_spaces_is_code() {
-    missing(&format!("{STEPS}\t## Environment\n\tlinux\n"), "Environment");
-    missing(&format!("{STEPS}\n    **Environment:** linux\n"), "Environment");
+    missing(
+        &format!("{STEPS}\t## Environment\n\tlinux\n"),
+        "Environment",
+    );
+    missing(
+        &format!("{STEPS}\n    **Environment:** linux\n"),
+        "Environment",
+    );
 }
 
 #[test]
@@ -120,11 +135,15 @@ fn a_script_or_style_block_hides_a_heading() {
 #[test]
 fn a_script_or_style_block_supplies_no_words() {
     without_words(
-        &format!("## Steps to reproduce\n<style>\nopen the app and click login\n</style>\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n<style>\nopen the app and click login\n</style>\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     without_words(
-        &format!("## Steps to reproduce\nopen <script>the app and click login</script>\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\nopen <script>the app and click login</script>\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     without_words(
@@ -158,7 +177,9 @@ fn html_tags_and_their_attributes_are_no_words() {
         "Steps to reproduce",
     );
     without_words(
-        &format!("## Steps to reproduce\n<img src=\"x.png\" alt=\"open the app\"> <br>\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n<img src=\"x.png\" alt=\"open the app\"> <br>\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     // What an allowed tag holds is shown.
@@ -199,15 +220,26 @@ fn invisible_letters_are_no_words() {
 
 #[test]
 fn a_placeholder_dressed_in_markup_is_still_a_placeholder() {
-    for dressed in ["**N/A**", "_TBD_", "`TODO`", "[none](https://example.com)", "~~TBD~~"] {
-        without_words(&format!("{STEPS}## Environment\n{dressed}\n"), "Environment");
+    for dressed in [
+        "**N/A**",
+        "_TBD_",
+        "`TODO`",
+        "[none](https://example.com)",
+        "~~TBD~~",
+    ] {
+        without_words(
+            &format!("{STEPS}## Environment\n{dressed}\n"),
+            "Environment",
+        );
     }
     // A table of placeholders.
     without_words(
         &format!("{STEPS}## Environment\n| TBD |\n|-----|\n| N/A |\n"),
         "Environment",
     );
-    passes(&format!("{STEPS}## Environment\n| OS |\n|----|\n| linux |\n"));
+    passes(&format!(
+        "{STEPS}## Environment\n| OS |\n|----|\n| linux |\n"
+    ));
 }
 
 #[test]
@@ -217,7 +249,9 @@ fn links_and_images_without_text_are_no_words() {
         "Steps to reproduce",
     );
     without_words(
-        &format!("## Steps to reproduce\n![](a.png) ![](b.png) ![open the app](c.png)\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n![](a.png) ![](b.png) ![open the app](c.png)\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     // A code fence's info string is not shown.
@@ -231,7 +265,9 @@ fn links_and_images_without_text_are_no_words() {
 fn link_reference_definitions_and_footnotes_supply_no_words() {
     // A definition renders as nothing, also over several lines with a title.
     without_words(
-        &format!("## Steps to reproduce\n[a]:\n/url\n'open the app and click login'\n\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n[a]:\n/url\n'open the app and click login'\n\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     // A footnote no one refers to is not shown; one that is shows at the
@@ -246,11 +282,15 @@ fn link_reference_definitions_and_footnotes_supply_no_words() {
 fn a_heading_in_a_quote_or_a_list_ends_the_section_before_it() {
     // GitHub shows these as headings: the words under them are theirs.
     without_words(
-        &format!("## Steps to reproduce\n> ## Notes\n> open the app and click login\n\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n> ## Notes\n> open the app and click login\n\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     without_words(
-        &format!("## Steps to reproduce\n- ## Notes\n  open the app and click login\n\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n- ## Notes\n  open the app and click login\n\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     // And they are sections a policy can ask for.
@@ -261,7 +301,9 @@ fn a_heading_in_a_quote_or_a_list_ends_the_section_before_it() {
 fn an_html_heading_ends_the_section_before_it() {
     // GitHub keeps <h1> to <h6>: the words under <h2>Notes</h2> are its own.
     without_words(
-        &format!("## Steps to reproduce\n<h2>Notes</h2>\nopen the app and click login\n\n{ENVIRONMENT}"),
+        &format!(
+            "## Steps to reproduce\n<h2>Notes</h2>\nopen the app and click login\n\n{ENVIRONMENT}"
+        ),
         "Steps to reproduce",
     );
     passes(&format!("{STEPS}<h2>Environment</h2>\n\nlinux\n"));
@@ -275,7 +317,10 @@ fn a_setext_underline_that_markdown_does_not_read_as_one_makes_no_heading() {
         "Environment",
     );
     // An underline indented four spaces continues the paragraph.
-    missing(&format!("{STEPS}Environment\n    ---\nlinux\n"), "Environment");
+    missing(
+        &format!("{STEPS}Environment\n    ---\nlinux\n"),
+        "Environment",
+    );
 }
 
 #[test]
@@ -390,12 +435,17 @@ fn word() -> impl Strategy<Value = (String, String)> {
             "open", "the", "app", "click", "login", "linux", "TBD", "N/A", "none", "42", "Straße",
             "東京", "trace", "see", "Logs", "steps", "é", "v1.2", "#5", "—", "🐛",
         ]),
-        prop::sample::select(vec!["", "\u{200B}", "\u{3164}", "\u{2060}", "\u{FEFF}", "\u{115F}"]),
+        prop::sample::select(vec![
+            "", "\u{200B}", "\u{3164}", "\u{2060}", "\u{FEFF}", "\u{115F}",
+        ]),
     )
         .prop_map(|(word, invisible)| {
             let mut chars = word.chars();
             let first: String = chars.next().into_iter().collect();
-            (word.to_owned(), format!("{first}{invisible}{}", chars.as_str()))
+            (
+                word.to_owned(),
+                format!("{first}{invisible}{}", chars.as_str()),
+            )
         })
 }
 
@@ -422,7 +472,11 @@ fn block() -> impl Strategy<Value = Block> {
     prop_oneof![
         (1..=3usize, heading(), any::<bool>()).prop_map(|(level, h, closed)| {
             let hashes = "#".repeat(level);
-            let text = if closed { format!("{hashes} {h} {hashes}") } else { format!("{hashes} {h}") };
+            let text = if closed {
+                format!("{hashes} {h} {hashes}")
+            } else {
+                format!("{hashes} {h}")
+            };
             (text.clone(), text)
         }),
         (heading(), any::<bool>()).prop_map(|(h, one)| {
@@ -449,8 +503,16 @@ fn block() -> impl Strategy<Value = Block> {
         ),
         prop::collection::vec(words(6), 1..4).prop_map(|lines| {
             (
-                lines.iter().map(|l| l.0.clone()).collect::<Vec<_>>().join("\n"),
-                lines.iter().map(|l| l.1.clone()).collect::<Vec<_>>().join("\n"),
+                lines
+                    .iter()
+                    .map(|l| l.0.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                lines
+                    .iter()
+                    .map(|l| l.1.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             )
         }),
         (
@@ -467,8 +529,15 @@ fn block() -> impl Strategy<Value = Block> {
                 };
                 (join(false), join(true))
             }),
-        prop::sample::select(vec!["TBD", "N/A", "_No response_", "none", "...", PLACEHOLDER])
-            .prop_map(|p| (p.to_owned(), p.to_owned())),
+        prop::sample::select(vec![
+            "TBD",
+            "N/A",
+            "_No response_",
+            "none",
+            "...",
+            PLACEHOLDER
+        ])
+        .prop_map(|p| (p.to_owned(), p.to_owned())),
         (
             prop::sample::select(vec!["```", "~~~", "````"]),
             prop::collection::vec(

@@ -158,10 +158,8 @@ pub fn check_document(
             .filter(|s| s.heading.value != *wanted)
             .map(|s| s.heading.value.as_str())
             .collect();
-        let content = markdown::real_content(
-            markdown::cut_at_labels(section, &others),
-            &spec.placeholder,
-        );
+        let content =
+            markdown::real_content(markdown::cut_at_labels(section, &others), &spec.placeholder);
         let words = markdown::word_count(&content);
         let min = spec.min_words.unwrap_or(1) as usize;
         if spec.pending_until_deploy
