@@ -3,7 +3,8 @@
 //!
 //! The document is read by a CommonMark parser with GitHub's extensions
 //! (tables, task lists, strikethrough, footnotes, alerts), so a heading,
-//! a code fence or an HTML block is one exactly when GitHub renders it so.
+//! a code fence or an HTML block is one exactly when GitHub renders it so;
+//! raw `<h1>` to `<h6>`, which the sanitiser keeps, are headings too.
 //! The parser is pulldown-cmark, not comrak: both pass the CommonMark spec,
 //! which is all that decides where a heading, a fence or an HTML block is,
 //! and the GitHub-only differences comrak mirrors (tag filter, autolinks)

@@ -354,9 +354,25 @@ fn a_release_page_is_read_the_same_way() {
     assert_eq!(judge_page("```\n``` x\n## Changes\nfaster login\n```\n"), 1);
 }
 
-// The differential test: on Markdown outside the classes above (where the
-// reader of old was wrong on purpose), the new reader finds the same
-// sections and counts the same words as the old one did.
+// The differential test: on Markdown outside the classes where the reader
+// of old differs on purpose, the new reader finds the same sections and
+// counts the same words as the old one did. The classes (each has a test
+// above, or in `src/markdown.rs`):
+// - fences: closed by a shorter fence, by one followed by text or indented
+//   four spaces or a tab; a tab or four spaces before a heading or a label;
+// - setext: an underline under a lazy continuation line or indented four
+//   spaces is none; one `-` is one; a heading's text may span lines;
+// - raw HTML other than comments: tags and attributes are no words,
+//   `<script>`, `<style>` and the like hide what they hold, Markdown in an
+//   HTML block is text, `<h1>`-`<h6>` are headings, references are decoded;
+//   an unclosed `<!--` inside a paragraph is text, not a comment;
+// - words that show nothing: images, links without text, a fence's info
+//   string, link definitions over several lines, footnote definitions,
+//   invisible characters; placeholders in bold, code, links, table cells;
+// - containers: headings in quotes and lists are headings, a bold label
+//   may start a list item or a quoted line;
+// - labels: only bold as GitHub shows it (`** Env:**` is none); a label in
+//   a code block does not cut a section; comment syntax in code is shown.
 
 #[path = "sections/old_markdown.rs"]
 mod old_markdown;

@@ -13,11 +13,11 @@ pub const SUMMARY: &str = "The pull request description has these sections, with
 pub const DOC: &str = r#"## What it checks
 The pull request description has each listed section, with real content.
 The description is read as GitHub shows it (CommonMark with GitHub's
-extensions). A section is a heading (`## Steps to reproduce`, or underlined
-with `===` or `---`; also inside a quote or a list) or a line of text that
-starts with bold as GitHub shows it (`**Environment:** …`); it runs to the
-next heading of the same or a higher level (a bold label's, to the next
-heading or label). Not there at all: HTML comments (`<!-- … -->`),
+extensions). A section is a heading (`## Steps to reproduce`, underlined
+with `===` or `---`, or `<h2>`; also inside a quote or a list) or a line of
+text that starts with bold as GitHub shows it (`**Environment:** …`); it
+runs to the next heading of the same or a higher level (a bold label's, to
+the next heading or label). Not there at all: HTML comments (`<!-- … -->`),
 `<script>`, `<style>` and the other elements GitHub drops with their
 content (`title`, `textarea`, `xmp`, `iframe`, `noembed`, `noframes`,
 `noscript`, `plaintext`, `template`, `svg`, `math`, `object`, `select`),
