@@ -892,6 +892,30 @@ mod tests {
     }
 
     #[test]
+    fn what_github_shows_that_the_line_scanner_missed() {
+        // One `-` underlines a heading; a heading's text may span lines.
+        let s = sections("Steps to\nreproduce\n-\nopen the app\n");
+        assert_eq!(
+            (s[0].heading.as_str(), s[0].level),
+            ("Steps to reproduce", 2)
+        );
+        // A bold label may start a list item or a quoted line.
+        let s = sections("- **Environment:** linux\n> **Logs:** trace\n");
+        let names: Vec<&str> = s.iter().map(|s| s.heading.as_str()).collect();
+        assert_eq!(names, ["Environment", "Logs"]);
+        // A label shown in code is code: it does not cut the section.
+        let s = sections("## Steps\none\n```\n**Logs:** two\n```\n");
+        assert_eq!(word_count(cut_at_labels(&s[0], &["Logs"])), 3);
+        // An unclosed `<!--` inside a paragraph is text, shown as written;
+        // comment syntax in code is shown too.
+        let s = sections("## Steps\nsee <!-- the app\n\nmore\n\n```\n<!-- x --> y\n```\n");
+        assert_eq!(
+            real_content(&s[0].content, &[]),
+            "see <!-- the app\nmore\n<!-- x --> y"
+        );
+    }
+
+    #[test]
     fn headings_show_without_invisible_characters() {
         let s = sections("## Ste\u{200B}ps to re\u{3164}produce\ntext\n");
         assert!(heading_matches(&s[0].heading, "Steps to reproduce"));
