@@ -28,7 +28,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
 use regex::Regex;
 
 /// One section of a Markdown document.
@@ -182,6 +182,19 @@ static VISIBLE_LETTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid class")
 });
 
+/// GitHub's emoji shortcodes (`:x:`, `:+1:`), shown as pictures, not as words.
+static EMOJI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r":[a-z0-9_+\-]+:").expect("a valid pattern"));
+
+/// The text without emoji shortcodes (any that could be one: fewer words,
+/// never more).
+fn without_emoji(text: &str) -> Cow<'_, str> {
+    if !text.contains(':') {
+        return Cow::Borrowed(text);
+    }
+    EMOJI.replace_all(text, "")
+}
+
 /// The text without characters that show nothing, and a braille blank as
 /// the space it shows.
 fn visible(text: &str) -> Cow<'_, str> {
@@ -261,6 +274,10 @@ struct Reader {
     items: usize,
     /// Inside images and footnote definitions: shown elsewhere, or not as words.
     hidden: usize,
+    /// In a code block.
+    in_code: bool,
+    /// In a code block shown as a map or a model.
+    hidden_code: bool,
     html: Html,
 }
 
@@ -272,7 +289,8 @@ impl Reader {
             | Options::ENABLE_TASKLISTS
             | Options::ENABLE_GFM;
         let mut reader = Reader::default();
-        for event in Parser::new_ext(markdown, options) {
+        // Merged, so that `:white_check_mark:` is one text to find an emoji in.
+        for event in TextMergeStream::new(Parser::new_ext(markdown, options)) {
             reader.event(event);
         }
         reader.end_heading();
@@ -284,7 +302,16 @@ impl Reader {
         match event {
             Event::Start(tag) => self.start(tag),
             Event::End(tag) => self.end(tag),
-            Event::Text(text) | Event::Code(text) => {
+            Event::Text(text) => {
+                if self.html.shows_text() {
+                    if self.in_code {
+                        self.show(&text);
+                    } else {
+                        self.show(&without_emoji(&text));
+                    }
+                }
+            }
+            Event::Code(text) => {
                 if self.html.shows_text() {
                     self.show(&text);
                 }
@@ -292,7 +319,7 @@ impl Reader {
             Event::Html(html) | Event::InlineHtml(html) => {
                 for shown in self.html.read(&html) {
                     match shown {
-                        Shown::Text(text) => self.show(&text),
+                        Shown::Text(text) => self.show(&without_emoji(&text)),
                         Shown::Heading(level) => self.start_html_heading(level),
                         Shown::HeadingEnd => self.end_heading(),
                     }
@@ -350,8 +377,20 @@ impl Reader {
                 self.end_line();
                 self.hidden += 1;
             }
+            Tag::CodeBlock(kind) => {
+                self.end_line();
+                self.in_text = false;
+                self.in_code = true;
+                // GitHub shows these as a map or a 3D model, not as text.
+                if let CodeBlockKind::Fenced(info) = kind
+                    && let Some(language) = info.split_whitespace().next()
+                    && ["geojson", "topojson", "stl"].contains(&language.to_lowercase().as_str())
+                {
+                    self.hidden += 1;
+                    self.hidden_code = true;
+                }
+            }
             Tag::BlockQuote(_)
-            | Tag::CodeBlock(_)
             | Tag::HtmlBlock
             | Tag::List(_)
             | Tag::Table(_)
@@ -387,6 +426,14 @@ impl Reader {
                 }
             }
             TagEnd::Image => self.hidden = self.hidden.saturating_sub(1),
+            TagEnd::CodeBlock => {
+                self.end_line();
+                self.in_text = false;
+                self.in_code = false;
+                if std::mem::take(&mut self.hidden_code) {
+                    self.hidden = self.hidden.saturating_sub(1);
+                }
+            }
             TagEnd::FootnoteDefinition => {
                 self.end_line();
                 self.hidden = self.hidden.saturating_sub(1);

@@ -243,6 +243,24 @@ fn a_placeholder_dressed_in_markup_is_still_a_placeholder() {
 }
 
 #[test]
+fn emoji_and_maps_are_no_words() {
+    // `:a:` shows a picture, not the letter; GeoJSON, TopoJSON and STL
+    // fences show a map or a model, not their text.
+    without_words(
+        &format!("## Steps to reproduce\n:a: :b: :ab: :white_check_mark:\n{ENVIRONMENT}"),
+        "Steps to reproduce",
+    );
+    without_words(
+        &format!("{STEPS}## Environment\n```geojson\nlinux 6.1\n```\n"),
+        "Environment",
+    );
+    passes(&format!("{STEPS}## Environment\n:penguin: linux\n"));
+    passes(&format!(
+        "{STEPS}## :computer: Environment\n```text\nlinux 6.1\n```\n"
+    ));
+}
+
+#[test]
 fn links_and_images_without_text_are_no_words() {
     without_words(
         &format!("## Steps to reproduce\n[](https://a) [](https://b) [](https://c)\n{ENVIRONMENT}"),

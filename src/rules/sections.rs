@@ -24,10 +24,11 @@ content (`title`, `textarea`, `xmp`, `iframe`, `noembed`, `noframes`,
 and HTML tags with their attributes. Markdown inside a raw HTML block is
 text, never a heading or a label; in a code block, it is code.
 
-Not content: images, link reference definitions, footnote definitions
-(GitHub shows them at the end, if at all), a code fence's info string,
-empty lines, unchecked checkboxes (`[ ]`), `<angle-bracket>` prompts, lines
-that are only a common placeholder (`_No response_`, `TBD`, `TODO`, `N/A`,
+Not content: images, emoji shortcodes (`:bug:`), link reference
+definitions, footnote definitions (GitHub shows them at the end, if at
+all), a code fence's info string, `geojson`, `topojson` and `stl` fences
+(shown as a map or a model), empty lines, unchecked checkboxes (`[ ]`),
+`<angle-bracket>` prompts, lines that are only a common placeholder (`_No response_`, `TBD`, `TODO`, `N/A`,
 `-`, `...`; also in bold, code, a link or a table cell) or the section's
 own `placeholder` texts (the template's prompt). Code blocks, link text and
 the text of other raw HTML are content. A word is a run of characters
