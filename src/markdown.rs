@@ -764,22 +764,14 @@ fn heading_level(name: &str) -> Option<u8> {
 
 /// Where `</name` (followed by a space, `/` or `>`) ends in `html`, if it is there.
 fn closing_tag(html: &str, name: &str) -> Option<usize> {
-    let lower = html.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(at) = lower.get(from..)?.find("</") {
-        let start = from + at + 2;
-        let end = start + name.len();
-        if lower.get(start..end) == Some(name)
-            && lower[end..]
-                .chars()
-                .next()
-                .is_none_or(|c| c.is_ascii_whitespace() || c == '/' || c == '>')
-        {
-            return Some(end);
-        }
-        from = start;
-    }
-    None
+    html.match_indices("</").find_map(|(at, _)| {
+        let end = at + 2 + name.len();
+        let candidate = html.get(at + 2..end)?;
+        let after = html[end..].chars().next();
+        (candidate.eq_ignore_ascii_case(name)
+            && after.is_none_or(|c| c.is_ascii_whitespace() || c == '/' || c == '>'))
+        .then_some(end)
+    })
 }
 
 /// A character reference at the start of `text` (which starts with `&`):
