@@ -66,6 +66,7 @@ fn without_words(body: &str, heading: &str) {
 fn a_fair_description_passes() {
     passes(&format!("{STEPS}{ENVIRONMENT}"));
     passes("Steps to reproduce\n==\nopen the app, click login\n\n**Environment:** linux 6.1\n");
+    passes("## Steps to reproduce\r\n```\r\nopen the app\r\n```\r\n**Environment:** linux\r\n");
 }
 
 #[test]
@@ -641,8 +642,10 @@ proptest! {
             old.1.iter().map(|(h, l)| (markdown::normalize(h), *l)).collect();
         prop_assert_eq!(&new.0, &old.0, "words per section differ for\n{}", clean);
         prop_assert_eq!(&new.1, &old_names, "sections differ for\n{}", clean);
-        // Characters that show nothing change nothing.
-        prop_assert_eq!(new_findings(&noisy), new, "invisible characters counted in\n{:?}", noisy);
+        // Characters that show nothing change nothing, nor do the line
+        // endings of a description written in a browser.
+        prop_assert_eq!(new_findings(&noisy), new.clone(), "invisible characters counted in\n{:?}", noisy);
+        prop_assert_eq!(new_findings(&clean.replace('\n', "\r\n")), new, "CRLF changed\n{}", clean);
     }
 
     #[test]
