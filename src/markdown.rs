@@ -29,7 +29,6 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
-use regex::Regex;
 
 /// One section of a Markdown document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,46 +171,101 @@ const BRAILLE_BLANK: char = '\u{2800}';
 /// Characters that show nothing: format characters and default-ignorable
 /// code points (zero-width spaces and joiners, U+115F, U+1160, U+3164 and
 /// U+FFA0 Hangul fillers, variation selectors, tags).
-static INVISIBLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]").expect("a valid class")
-});
+static INVISIBLE: LazyLock<Vec<(char, char)>> =
+    LazyLock::new(|| unicode_class(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]"));
 
 /// A letter or digit that shows on its own.
-static VISIBLE_LETTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[[\p{Alphabetic}\p{N}]--[\p{M}\p{Default_Ignorable_Code_Point}]]")
-        .expect("a valid class")
+static VISIBLE_LETTER: LazyLock<Vec<(char, char)>> = LazyLock::new(|| {
+    unicode_class(r"[[\p{Alphabetic}\p{N}]--[\p{M}\p{Default_Ignorable_Code_Point}]]")
 });
 
-/// GitHub's emoji shortcodes (`:x:`, `:+1:`), shown as pictures, not as words.
-static EMOJI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r":[a-z0-9_+\-]+:").expect("a valid pattern"));
-
-/// The text without emoji shortcodes (any that could be one: fewer words,
-/// never more).
-fn without_emoji(text: &str) -> Cow<'_, str> {
-    if !text.contains(':') {
-        return Cow::Borrowed(text);
+/// The ranges of a Unicode character class, from the regex parser's tables
+/// (no automaton is built: a description is read in one pass).
+fn unicode_class(pattern: &str) -> Vec<(char, char)> {
+    use regex_syntax::hir::{Class, HirKind};
+    let hir = regex_syntax::Parser::new()
+        .parse(pattern)
+        .expect("a valid class");
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .map(|range| (range.start(), range.end()))
+            .collect(),
+        _ => unreachable!("a Unicode class"),
     }
-    EMOJI.replace_all(text, "")
+}
+
+fn in_class(c: char, class: &[(char, char)]) -> bool {
+    class
+        .binary_search_by(|&(start, end)| {
+            if end < c {
+                std::cmp::Ordering::Less
+            } else if start > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// The text without GitHub's emoji shortcodes (`:x:`, `:+1:`), shown as
+/// pictures, not as words: any that could be one (fewer words, never more).
+fn without_emoji(text: &str) -> Cow<'_, str> {
+    let is_name = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_+-".contains(&b);
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut kept = 0;
+    let mut at = 0;
+    while let Some(found) = text[at..].find(':') {
+        let open = at + found;
+        let name = bytes[open + 1..]
+            .iter()
+            .take_while(|&&b| is_name(b))
+            .count();
+        let close = open + 1 + name;
+        if name > 0 && bytes.get(close) == Some(&b':') {
+            out.get_or_insert_with(String::new)
+                .push_str(&text[kept..open]);
+            kept = close + 1;
+            at = close + 1;
+        } else {
+            at = open + 1;
+        }
+    }
+    match out {
+        Some(mut out) => {
+            out.push_str(&text[kept..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// The text without characters that show nothing, and a braille blank as
 /// the space it shows.
 fn visible(text: &str) -> Cow<'_, str> {
-    if text.is_ascii() {
+    if text.is_ascii()
+        || !text
+            .chars()
+            .any(|c| c == BRAILLE_BLANK || in_class(c, &INVISIBLE))
+    {
         return Cow::Borrowed(text);
     }
-    match INVISIBLE.replace_all(text, "") {
-        shown if shown.contains(BRAILLE_BLANK) => Cow::Owned(shown.replace(BRAILLE_BLANK, " ")),
-        shown => shown,
-    }
+    Cow::Owned(
+        text.chars()
+            .filter(|&c| !in_class(c, &INVISIBLE))
+            .map(|c| if c == BRAILLE_BLANK { ' ' } else { c })
+            .collect(),
+    )
 }
 
 fn is_word(word: &str) -> bool {
     if word.is_ascii() {
         word.bytes().any(|b| b.is_ascii_alphanumeric())
     } else {
-        VISIBLE_LETTER.is_match(word)
+        word.chars().any(|c| in_class(c, &VISIBLE_LETTER))
     }
 }
 
@@ -975,6 +1029,16 @@ mod tests {
                 Shown::HeadingEnd => String::from("\n"),
             })
             .collect()
+    }
+
+    #[test]
+    fn emoji_shortcodes_are_dropped() {
+        assert_eq!(without_emoji(":a: x :+1:y:white_check_mark:"), " x y");
+        assert_eq!(
+            without_emoji("10:30 a: b :: :X: é:"),
+            "10:30 a: b :: :X: é:"
+        );
+        assert_eq!(without_emoji("a:b:c"), "ac");
     }
 
     #[test]
