@@ -8,11 +8,14 @@
 //! The parser is pulldown-cmark, not comrak: both pass the CommonMark spec,
 //! which is all that decides where a heading, a fence or an HTML block is,
 //! and the GitHub-only differences comrak mirrors (tag filter, autolinks)
-//! do not change a section or its words here; pulldown-cmark is a small
-//! pull parser with one new dependency (`unicase`) that reads a description
-//! in microseconds, where comrak builds a tree and brings more crates. It is
-//! never on the commit hooks' path: only the pull request and release page
-//! requirements read Markdown.
+//! do not change a section or its words here. pulldown-cmark is a small
+//! pull parser with one new dependency (`unicase`; +0.4 MB of release
+//! binary with this module) that reads a 64 KB description in a few
+//! milliseconds, where comrak builds a tree and brings more crates and a
+//! larger entity table. Markdown is never read on the commit hooks' path
+//! (only the pull request and release page requirements read it); what the
+//! hooks pay is the loader relocating the parser's entity table at start
+//! (about 60,000 instructions, 4.7% of a commit-msg check).
 //!
 //! What GitHub's sanitiser drops is not there: HTML comments, `<script>`,
 //! `<style>` and the other elements whose content is not shown (everything
