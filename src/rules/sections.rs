@@ -11,15 +11,34 @@ use crate::syntax::{
 pub const SUMMARY: &str = "The pull request description has these sections, with real content.";
 
 pub const DOC: &str = r#"## What it checks
-The pull request description has each listed section — a Markdown heading
-(`## Steps to reproduce`) or a bold label at the start of a line
-(`**Environment:** …`) — and the section holds real content. Not content:
-HTML comments (`<!-- … -->`), empty lines, unchecked template checkboxes,
-`<angle-bracket>` prompts, common placeholders (`_No response_`, `TBD`,
-`TODO`, `N/A`, `-`, `...`) and the section's own `placeholder` texts (the
-template's prompt). `min_words` asks for at least that many words of real
-content. Headings compare case-insensitively, ignoring punctuation and
-emoji; `Steps to reproduce (required)` counts as `Steps to reproduce`.
+The pull request description has each listed section, with real content.
+The description is read as GitHub shows it (CommonMark with GitHub's
+extensions). A section is a heading (`## Steps to reproduce`, underlined
+with `===` or `---`, or `<h2>`; also inside a quote or a list) or a line of
+text that starts with bold as GitHub shows it (`**Environment:** …`); it
+runs to the next heading of the same or a higher level (a bold label's, to
+the next heading or label). Not there at all: HTML comments (`<!-- … -->`),
+`<script>`, `<style>` and the other elements GitHub drops with their
+content (`title`, `textarea`, `xmp`, `iframe`, `noembed`, `noframes`,
+`noscript`, `plaintext`, `template`, `svg`, `math`, `object`, `select`),
+and HTML tags with their attributes. Markdown inside a raw HTML block is
+text, never a heading or a label; in a code block, it is code.
+
+Not content: images, emoji shortcodes (`:bug:`), link reference
+definitions, footnote definitions (GitHub shows them at the end, if at
+all), a code fence's info string, `geojson`, `topojson` and `stl` fences
+(shown as a map or a model), empty lines, unchecked checkboxes (`[ ]`),
+`<angle-bracket>` prompts, lines that are only a common placeholder (`_No response_`, `TBD`, `TODO`, `N/A`,
+`-`, `...`; also in bold, code, a link or a table cell) or the section's
+own `placeholder` texts (the template's prompt). Code blocks, link text and
+the text of other raw HTML are content. A word is a run of characters
+between spaces that holds a visible letter or digit: characters that show
+nothing (zero-width and format characters, default-ignorable code points
+such as the U+3164 Hangul filler) are removed first, and a combining mark
+alone is no letter. `min_words` asks for at least that many words of real
+content (default 1). Headings compare case-insensitively, ignoring
+punctuation and emoji; `Steps to reproduce (required)` counts as `Steps to
+reproduce`.
 
 ## Why
 P4: a bug report carries reproduction steps, logs and environment details.
@@ -140,10 +159,8 @@ pub fn check_document(
             .filter(|s| s.heading.value != *wanted)
             .map(|s| s.heading.value.as_str())
             .collect();
-        let content = markdown::real_content(
-            markdown::cut_at_labels(&section.content, &others),
-            &spec.placeholder,
-        );
+        let content =
+            markdown::real_content(markdown::cut_at_labels(section, &others), &spec.placeholder);
         let words = markdown::word_count(&content);
         let min = spec.min_words.unwrap_or(1) as usize;
         if spec.pending_until_deploy
