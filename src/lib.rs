@@ -7,6 +7,10 @@
 //! `policy` and `rules` both build on; `policy` holds the rules, never the
 //! reverse. `policy`, `engine`,
 //! `predicates`, `rules`, `waivers`, `markdown` and `report` are pure.
+//!
+//! No text is sliced with `&text[a..b]` (a panic on a cut character, or on
+//! an offset a crafted input moved): `str::get` or [`report::short_sha`].
+#![deny(clippy::string_slice)]
 
 pub mod definitions;
 pub mod engine;

@@ -156,7 +156,9 @@ pub fn cut_at_labels<'a>(section: &'a Section, others: &[&str]) -> &'a str {
         .labels
         .iter()
         .find(|(_, label)| others.iter().any(|o| heading_matches(label, o)))
-        .map_or(&section.content, |&(at, _)| &section.content[..at])
+        .map_or(&section.content, |&(at, _)| {
+            section.content.get(..at).unwrap_or_default()
+        })
 }
 
 /// Words shown: runs of characters between spaces holding a visible letter
@@ -221,7 +223,7 @@ fn without_emoji(text: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     let mut kept = 0;
     let mut at = 0;
-    while let Some(found) = text[at..].find(':') {
+    while let Some(found) = text.get(at..).unwrap_or_default().find(':') {
         let open = at + found;
         let name = bytes[open + 1..]
             .iter()
@@ -230,7 +232,7 @@ fn without_emoji(text: &str) -> Cow<'_, str> {
         let close = open + 1 + name;
         if name > 0 && bytes.get(close) == Some(&b':') {
             out.get_or_insert_with(String::new)
-                .push_str(&text[kept..open]);
+                .push_str(text.get(kept..open).unwrap_or_default());
             kept = close + 1;
             at = close + 1;
         } else {
@@ -239,7 +241,7 @@ fn without_emoji(text: &str) -> Cow<'_, str> {
     }
     match out {
         Some(mut out) => {
-            out.push_str(&text[kept..]);
+            out.push_str(text.get(kept..).unwrap_or_default());
             Cow::Owned(out)
         }
         None => Cow::Borrowed(text),
@@ -285,7 +287,7 @@ fn strip_marker(line: &str) -> &str {
     }
     let digits = line.chars().take_while(char::is_ascii_digit).count();
     if digits > 0
-        && let Some(rest) = line[digits..].strip_prefix(". ")
+        && let Some(rest) = line.get(digits..).unwrap_or_default().strip_prefix(". ")
     {
         return rest.trim();
     }
@@ -694,10 +696,10 @@ impl Html {
                             }
                             continue;
                         }
-                        let next = rest[1..].chars().next();
+                        let next = rest.get(1..).unwrap_or_default().chars().next();
                         let closing = next == Some('/');
                         let first = if closing {
-                            rest[2..].chars().next()
+                            rest.get(2..).unwrap_or_default().chars().next()
                         } else {
                             next
                         };
@@ -708,19 +710,19 @@ impl Html {
                                 named: false,
                                 quote: None,
                             };
-                            rest = &rest[if closing { 2 } else { 1 }..];
+                            rest = rest.get(if closing { 2 } else { 1 }..).unwrap_or_default();
                             continue;
                         }
                         if matches!(next, Some('!' | '?')) || (closing && first.is_some()) {
                             self.state = HtmlState::Declaration;
-                            rest = &rest[2..];
+                            rest = rest.get(2..).unwrap_or_default();
                             continue;
                         }
                         shown.push('<');
                     } else if c == '&' {
                         let (text, used) = entity(rest);
                         shown.push_str(&text);
-                        rest = &rest[used..];
+                        rest = rest.get(used..).unwrap_or_default();
                         continue;
                     } else {
                         shown.push(c);
@@ -768,7 +770,7 @@ impl Html {
                 HtmlState::Comment => match rest.find("-->") {
                     Some(end) => {
                         self.state = HtmlState::Text;
-                        rest = &rest[end + 3..];
+                        rest = rest.get(end + 3..).unwrap_or_default();
                         continue;
                     }
                     None => rest = "",
@@ -786,7 +788,7 @@ impl Html {
                             named: true,
                             quote: None,
                         };
-                        rest = &rest[end..];
+                        rest = rest.get(end..).unwrap_or_default();
                         continue;
                     }
                     rest = "";
@@ -824,7 +826,7 @@ fn closing_tag(html: &str, name: &str) -> Option<usize> {
     html.match_indices("</").find_map(|(at, _)| {
         let end = at + 2 + name.len();
         let candidate = html.get(at + 2..end)?;
-        let after = html[end..].chars().next();
+        let after = html.get(end..).unwrap_or_default().chars().next();
         (candidate.eq_ignore_ascii_case(name)
             && after.is_none_or(|c| c.is_ascii_whitespace() || c == '/' || c == '>'))
         .then_some(end)
@@ -836,7 +838,7 @@ fn closing_tag(html: &str, name: &str) -> Option<usize> {
 /// leave out the `;`, as may `&nbsp` and `&shy` (the ones that show nothing;
 /// the other legacy references show a character, counted either way).
 fn entity(text: &str) -> (Cow<'static, str>, usize) {
-    let body = &text[1..];
+    let body = text.get(1..).unwrap_or_default();
     if let Some(number) = body.strip_prefix('#') {
         let (digits, radix, skip) = match number.strip_prefix(['x', 'X']) {
             Some(hex) => (
@@ -852,13 +854,15 @@ fn entity(text: &str) -> (Cow<'static, str>, usize) {
         };
         if digits > 0 {
             let start = skip;
-            let value = u32::from_str_radix(&text[start..start + digits], radix).ok();
+            let value =
+                u32::from_str_radix(text.get(start..start + digits).unwrap_or_default(), radix)
+                    .ok();
             let c = value
                 .and_then(char::from_u32)
                 .filter(|&c| c != '\0')
                 .unwrap_or('\u{FFFD}');
             let mut used = start + digits;
-            if text[used..].starts_with(';') {
+            if text.get(used..).unwrap_or_default().starts_with(';') {
                 used += 1;
             }
             return (Cow::Owned(c.to_string()), used);
@@ -866,8 +870,8 @@ fn entity(text: &str) -> (Cow<'static, str>, usize) {
         return (Cow::Borrowed("&"), 1);
     }
     let name_len = body.chars().take_while(char::is_ascii_alphanumeric).count();
-    if name_len > 0 && name_len <= 32 && body[name_len..].starts_with(';') {
-        let reference = &text[..name_len + 2];
+    if name_len > 0 && name_len <= 32 && body.get(name_len..).unwrap_or_default().starts_with(';') {
+        let reference = text.get(..name_len + 2).unwrap_or_default();
         // The parser knows every named reference: as Markdown, `&name;` alone
         // is the character it names, or itself when it names none.
         let decoded: String = Parser::new(reference)

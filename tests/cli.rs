@@ -1304,7 +1304,11 @@ fn a_push_does_not_judge_what_the_remote_already_has() {
             .current_dir(dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let remote = tempfile::tempdir().unwrap();
     git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
@@ -1317,8 +1321,24 @@ fn a_push_does_not_judge_what_the_remote_already_has() {
     // A teammate pushes straight to main, without hooks.
     let teammate = tempfile::tempdir().unwrap();
     git_in(teammate.path(), &["clone", "-q", &url, "."]);
-    git_in(teammate.path(), &["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "teammate's quick fix"]);
-    git_in(teammate.path(), &["push", "-q", "--no-verify", "origin", "main"]);
+    git_in(
+        teammate.path(),
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "teammate's quick fix",
+        ],
+    );
+    git_in(
+        teammate.path(),
+        &["push", "-q", "--no-verify", "origin", "main"],
+    );
     // Our branch: a good commit, rebased onto the new main, pushed with hooks.
     repo.commit("EPL-1 good");
     repo.cmd().arg("install-hooks").assert().success();
@@ -1348,5 +1368,8 @@ fn a_push_does_not_judge_what_the_remote_already_has() {
         .unwrap();
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("ours, no ticket") && !said.contains("teammate"), "{said}");
+    assert!(
+        said.contains("ours, no ticket") && !said.contains("teammate"),
+        "{said}"
+    );
 }

@@ -426,12 +426,12 @@ mod tests {
         };
         let (key, id) = &rule[0];
         assert_eq!(
-            &text[key.span.offset as usize..][..key.span.len as usize],
-            "id"
+            text.get(key.span.offset as usize..(key.span.offset + key.span.len) as usize),
+            Some("id")
         );
         assert_eq!(
-            &text[id.span.offset as usize..][..id.span.len as usize],
-            "'a b'"
+            text.get(id.span.offset as usize..(id.span.offset + id.span.len) as usize),
+            Some("'a b'")
         );
         assert_eq!((id.span.line, id.span.column), (3, 9));
         let (on, _) = &rule[1];
