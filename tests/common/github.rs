@@ -75,13 +75,11 @@ pub async fn mount(server: &MockServer, at: &str, body: Value) {
         && let (Some(base), Some(sha)) =
             (body["base"]["ref"].as_str(), body["base"]["sha"].as_str())
     {
-        let tip = json!({ "ref": format!("refs/heads/{base}"), "node_id": "REF_1",
-            "url": format!("https://api.github.com/repos/{owner}/{repo}/git/refs/heads/{base}"),
-            "object": { "sha": sha, "type": "commit",
-                "url": format!("https://api.github.com/repos/{owner}/{repo}/git/commits/{sha}") } });
         Mock::given(method("GET"))
             .and(path(format!("/repos/{owner}/{repo}/git/ref/heads/{base}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(tip))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(ref_json(owner, repo, base, sha)),
+            )
             .with_priority(10)
             .mount(server)
             .await;
@@ -93,16 +91,22 @@ pub async fn mount(server: &MockServer, at: &str, body: Value) {
         .await;
 }
 
+/// `GET /repos/{owner}/{repo}/git/ref/heads/{branch}` as GitHub answers it.
+fn ref_json(owner: &str, repo: &str, branch: &str, sha: &str) -> Value {
+    json!({ "ref": format!("refs/heads/{branch}"), "node_id": "REF_1",
+        "url": format!("https://api.github.com/repos/{owner}/{repo}/git/refs/heads/{branch}"),
+        "object": { "sha": sha, "type": "commit",
+            "url": format!("https://api.github.com/repos/{owner}/{repo}/git/commits/{sha}") } })
+}
+
 /// The base branch `branch` of `octo/app` points at `sha` now (it moved
 /// since the pull request's `base.sha`).
 pub async fn base_tip(server: &MockServer, branch: &str, sha: &str) {
-    let tip = json!({ "ref": format!("refs/heads/{branch}"), "node_id": "REF_1",
-        "url": format!("https://api.github.com/repos/octo/app/git/refs/heads/{branch}"),
-        "object": { "sha": sha, "type": "commit",
-            "url": format!("https://api.github.com/repos/octo/app/git/commits/{sha}") } });
     Mock::given(method("GET"))
         .and(path(format!("/repos/octo/app/git/ref/heads/{branch}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tip))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(ref_json("octo", "app", branch, sha)),
+        )
         .with_priority(1)
         .mount(server)
         .await;
