@@ -1373,3 +1373,41 @@ fn a_push_does_not_judge_what_the_remote_already_has() {
         "{said}"
     );
 }
+
+/// Following the tip to keep waivers in `.github/policies/waivers.yml` next
+/// to the `.git-policy.yml` that `init` wrote: the folder alone is read.
+/// Every run says that `.git-policy.yml` is not, and `validate` refuses it.
+#[test]
+fn a_policy_file_the_policy_folder_shadows_is_never_dropped_silently() {
+    let repo = repo_with_policy("feature/EPL-1-x");
+    repo.write(
+        ".github/policies/waivers.yml",
+        "version: 1\nrules:\n  - id: subject-length\n    on: [commit]\n    require: { message: { subject_max_length: 72 } }\n",
+    );
+    repo.write("msg", "no ticket here\n");
+    let out = repo
+        .cmd()
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("warning: both `.github/policies/` and `.git-policy.yml` exist")
+            && said.contains("`.git-policy.yml` is NOT read"),
+        "{said}"
+    );
+    repo.cmd()
+        .arg("validate")
+        .assert()
+        .code(2)
+        .stderr(contains("is NOT read").and(contains("git mv .git-policy.yml")));
+    // One place: no warning.
+    std::fs::remove_file(repo.path().join(".git-policy.yml")).unwrap();
+    let out = repo
+        .cmd()
+        .args(["check", "commit-msg", "msg"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("NOT read"));
+    repo.cmd().arg("validate").assert().code(0);
+}

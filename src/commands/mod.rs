@@ -524,6 +524,13 @@ pub fn policy_cached(
     git_dir: Option<&Path>,
 ) -> Result<Policy, Failure> {
     let (sources, origin) = policy_files::discover(root, &global.policies, global.builtin)?;
+    if origin == Origin::Repository && policy_files::unread_policy_file(root, &sources).is_some() {
+        err(&format!(
+            "warning: {}; {}\n",
+            policy_files::unread_policy_file_message(),
+            policy_files::UNREAD_POLICY_FILE_HELP
+        ));
+    }
     if origin == Origin::Builtin {
         err(&format!(
             "note: no policy in this repository ({}/ or {}); using the built-in pack {} (`git-policy init` copies it to adapt)\n",

@@ -15,6 +15,17 @@ pub fn run(global: &Global) -> Outcome {
         .and_then(|r| git::work_tree(&r))
         .or_else(|| global.dir.canonicalize().ok());
     let policy = policy_for(global, root.as_deref())?;
+    // Two places for one policy: `validate` refuses what every run warns about.
+    if global.policies.is_empty()
+        && crate::sources::policy_files::unread_policy_file(root.as_deref(), &policy.sources)
+            .is_some()
+    {
+        return Err(crate::sources::Fatal::new(
+            crate::sources::policy_files::unread_policy_file_message(),
+        )
+        .help(crate::sources::policy_files::UNREAD_POLICY_FILE_HELP)
+        .into());
+    }
     // Every matcher is built, so a set too large is reported here even when
     // no subject at hand would need it.
     policy.prepare_all().map_err(|errors| {

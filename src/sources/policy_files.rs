@@ -117,6 +117,28 @@ fn shown(path: &Path) -> String {
 }
 
 /// Whether something (a link included, even a dangling one) is at `path`.
+/// `.git-policy.yml` when it is not read because `.github/policies/` holds
+/// the policy (`sources`, from [`discover`]): a file `init` wrote, left
+/// behind when waivers went into the folder, would be dropped silently.
+pub fn unread_policy_file(root: Option<&Path>, sources: &[PolicySource]) -> Option<PathBuf> {
+    let root = root?;
+    let from_folder = sources
+        .first()
+        .is_some_and(|s| !s.builtin && s.name.starts_with(&format!("{POLICY_DIR}/")));
+    let file = root.join(POLICY_FILE);
+    (from_folder && exists(&file)).then_some(file)
+}
+
+/// What to say about [`unread_policy_file`].
+pub fn unread_policy_file_message() -> String {
+    format!(
+        "both `{POLICY_DIR}/` and `{POLICY_FILE}` exist: the policy is read from `{POLICY_DIR}/` only, and `{POLICY_FILE}` is NOT read"
+    )
+}
+
+/// How to fix it.
+pub const UNREAD_POLICY_FILE_HELP: &str = "move `.git-policy.yml` into the folder (e.g. `git mv .git-policy.yml .github/policies/policy.yml`; a folder's files are merged), or delete one of the two";
+
 fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
