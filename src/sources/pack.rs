@@ -1348,7 +1348,12 @@ mod tests {
         let (first, second) = (object_id(COMMIT, FIRST), object_id(COMMIT, SECOND));
         let d = delta(FIRST, SECOND);
         // Its own base.
-        let read = read_hand(|p| drop(p.ref_delta(second, second, &d)), second);
+        let read = read_hand(
+            |p| {
+                p.ref_delta(second, second, &d);
+            },
+            second,
+        );
         assert_damaged(read, "its own base");
         // Two deltas, each the other's base.
         let read = read_hand(
