@@ -66,6 +66,51 @@ if [ -n "$musl_bin" ]; then
   /usr/bin/time -f 'git-policy [static musl: released]: %M KiB max RSS, %e s' "$musl_bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
 fi
 
+# Histories packed as servers pack real ones: long messages (make-history.py
+# --real), repacked so that most commits are deltas in chains (one pack), the
+# same with a commit-graph, and a partial-clone-style pack (a .promisor file
+# beside it). Each row beside `git log | grep` on the same repository, in the
+# same run; then max RSS of both.
+real=$work/real-$commits
+if [ ! -d "$real" ]; then
+  echo "building $commits commits with long messages…" >&2
+  git init -q -b main "$real"
+  python3 "$root/bench/make-history.py" "$commits" --real | git -C "$real" fast-import --quiet
+  git -C "$real" reset -q --hard main
+fi
+repacked=$work/repacked-$commits.git
+if [ ! -d "$repacked" ]; then
+  echo "repacking it as a server would (git repack -adf --depth=50 --window=250; minutes)…" >&2
+  git clone -q --bare --no-local "$real" "$repacked.tmp"
+  git -C "$repacked.tmp" repack -q -adf --depth=50 --window=250
+  mv "$repacked.tmp" "$repacked"
+fi
+graph=$work/repacked-graph-$commits.git
+if [ ! -d "$graph" ]; then
+  cp -a "$repacked" "$graph.tmp" && git -C "$graph.tmp" commit-graph write --reachable && mv "$graph.tmp" "$graph"
+fi
+promisor=$work/repacked-promisor-$commits.git
+if [ ! -d "$promisor" ]; then
+  cp -a "$repacked" "$promisor.tmp"
+  for p in "$promisor.tmp"/objects/pack/*.pack; do : > "${p%.pack}.promisor"; done
+  mv "$promisor.tmp" "$promisor"
+fi
+git verify-pack -v "$repacked"/objects/pack/*.idx | awk '$2 == "commit" { n++; if (NF == 7) { d++; depth += $6 } }
+  END { printf "== repacked: %d of %d commits are deltas, chains %.1f deep on average\n", d, n, depth / d }'
+for r in "$repacked" "$graph" "$promisor"; do
+  name=$(basename "$r" .git)
+  echo "== $name: check commits and audit vs git log | grep, same run"
+  r_page=$work/page-$name.md
+  { echo '## Changes'; git -C "$r" log --format=%B | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$r_page"
+  hyperfine --warmup 1 --runs 5 --export-markdown "$work/$name.md" \
+    -n "git-policy check commits HEAD (json) [$name]" "$bin -C $r --policy $policy --format json check commits HEAD > /dev/null; test \$? -eq 1" \
+    -n "git-policy audit HEAD [$name]" "$bin -C $r --policy $root/bench/audit-policy.yml audit HEAD --page $r_page > /dev/null; test \$? -eq 1" \
+    -n "git log | grep -cE [$name]" "git -C $r log --format=%H%n%B HEAD | grep -cE '$pattern' > /dev/null"
+  /usr/bin/time -f "  git-policy check commits [$name]: %M KiB max RSS, %e s" "$bin" -C "$r" --policy "$policy" --format json check commits HEAD > /dev/null || true
+  /usr/bin/time -f "  git-policy audit [$name]: %M KiB max RSS, %e s" "$bin" -C "$r" --policy "$root/bench/audit-policy.yml" audit HEAD --page "$r_page" > /dev/null || true
+  /usr/bin/time -f "  git log [$name]: %M KiB max RSS, %e s" git -C "$r" log --format=%H%n%B HEAD > /dev/null
+done
+
 tools=$work/tools
 if [ ! -x "$tools/bin/cog" ] || [ ! -x "$tools/bin/committed" ]; then
   echo "installing cocogitto and committed 1.1.11 into $tools (cargo install --root; not project dependencies)…" >&2

@@ -19,8 +19,14 @@ const IDS_AT: usize = 8 + 256 * 4;
 
 /// 16 commits, every third without a ticket, written by fast-import as one
 /// pack; `repacked`: with long similar messages, repacked so that most
-/// commits are deltas (read through libgit2).
+/// commits are deltas.
 fn build(repacked: bool) -> Repo {
+    build_with(repacked, true)
+}
+
+/// As [`build`]; `ofs`: deltas name their base by offset (git's default),
+/// else by id.
+fn build_with(repacked: bool, ofs: bool) -> Repo {
     let repo = Repo::new("main");
     let mut stream = String::new();
     for i in 1..=16 {
@@ -55,7 +61,8 @@ fn build(repacked: bool) -> Repo {
         .unwrap();
     assert!(child.wait().unwrap().success());
     if repacked {
-        repo.git(&["repack", "-q", "-a", "-d", "-f", "--window=50"]);
+        let ofs = format!("repack.useDeltaBaseOffset={ofs}");
+        repo.git(&["-c", &ofs, "repack", "-q", "-a", "-d", "-f", "--window=50"]);
     }
     repo
 }
@@ -226,4 +233,91 @@ fn swapped_offsets_of_two_commits_are_not_a_pass() {
     // With `--format json` the error is reported in the JSON object.
     assert!(stdout.contains("holds other bytes"), "{stdout}");
     assert!(stdout.contains("git fsck"), "{stdout}");
+}
+
+/// A deltified commit of the range that is no other object's base, not
+/// HEAD (which libgit2 reads to resolve the range): its pack offset, and
+/// where its delta data starts after the type-and-size bytes.
+fn lone_delta(repo: &Repo) -> (String, usize, usize) {
+    lone_delta_where(repo, |_| true)
+}
+
+/// As [`lone_delta`], the first whose entry's first byte passes `first`.
+fn lone_delta_where(repo: &Repo, first: impl Fn(u8) -> bool) -> (String, usize, usize) {
+    let (idx, pack) = pack_files(repo);
+    let listing = repo.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
+    let rows: Vec<Vec<&str>> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let bases: Vec<&str> = rows.iter().filter(|r| r.len() == 7).map(|r| r[6]).collect();
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let bytes = std::fs::read(pack).unwrap();
+    let row = rows
+        .iter()
+        .find(|r| {
+            r.len() == 7
+                && r[1] == "commit"
+                && r[0] != head.trim()
+                && !bases.contains(&r[0])
+                && first(bytes[r[4].parse::<usize>().unwrap()])
+        })
+        .expect("a deltified commit that is no base");
+    let offset: usize = row[4].parse().unwrap();
+    let mut at = offset;
+    while bytes[at] & 0x80 != 0 {
+        at += 1;
+    }
+    (row[0].to_owned(), offset, at + 1)
+}
+
+/// Writes `damage` into the pack and runs `check commits HEAD`: exit 2,
+/// naming the damaged commit, never a verdict.
+fn assert_refused(repo: &Repo, commit: &str, damage: impl FnOnce(&mut Vec<u8>)) {
+    let policy = repo.path().join("policy.yml");
+    std::fs::write(&policy, POLICY).unwrap();
+    assert_eq!(run(repo, &policy).0, Some(1), "undamaged: judged");
+    let (_, pack) = pack_files(repo);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    damage(&mut bytes);
+    std::fs::write(&pack, &bytes).unwrap();
+    let (code, stdout, stderr) = run(repo, &policy);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("cannot read commit {commit}")),
+        "{stdout}{stderr}"
+    );
+    assert!(!stdout.contains("\"rule\": \"commit-ticket\""), "{stdout}");
+}
+
+#[test]
+fn a_delta_whose_base_offset_lies_outside_the_pack_is_not_a_pass() {
+    let repo = build(true);
+    let (commit, offset, distance_at) = lone_delta(&repo);
+    // Its base distance made longer than its offset: before the pack's start.
+    assert_refused(&repo, &commit, |bytes| {
+        assert_eq!(bytes[offset] >> 4 & 7, 6, "an OFS delta");
+        bytes[distance_at] |= 0x7f;
+    });
+}
+
+#[test]
+fn a_truncated_delta_is_not_a_pass() {
+    let repo = build(true);
+    let (commit, offset, _) = lone_delta_where(&repo, |first| first & 0x08 == 0);
+    // The delta's header claims 8 bytes more than its stream holds.
+    assert_refused(&repo, &commit, |bytes| bytes[offset] |= 0x08);
+}
+
+#[test]
+fn a_delta_that_is_its_own_base_is_not_a_pass() {
+    let repo = build_with(true, false);
+    let (commit, offset, base_at) = lone_delta(&repo);
+    let id: Vec<u8> = (0..20)
+        .map(|k| u8::from_str_radix(&commit[2 * k..2 * k + 2], 16).unwrap())
+        .collect();
+    assert_refused(&repo, &commit, |bytes| {
+        assert_eq!(bytes[offset] >> 4 & 7, 7, "a REF delta");
+        bytes[base_at..base_at + 20].copy_from_slice(&id);
+    });
 }

@@ -117,16 +117,26 @@ impl Requirement for Options {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let texts = self.texts(&cx.subject);
         let trackers: Vec<(&str, &Tracker)> = cx.definitions.trackers(&self.trackers).collect();
+        // Without `max`, one match is all that is asked: the search stops
+        // at the first (a history of matching messages costs one search
+        // each); the tickets are listed only when they are counted.
         let mut found = BTreeSet::new();
-        for (_, text) in &texts {
-            for (_, tracker) in &trackers {
-                for ticket in tracker.pattern.find_all(text) {
-                    found.insert(ticket.to_owned());
+        let named = if self.max.is_none() {
+            texts
+                .iter()
+                .any(|(_, text)| trackers.iter().any(|(_, t)| t.pattern.is_match(text)))
+        } else {
+            for (_, text) in &texts {
+                for (_, tracker) in &trackers {
+                    for ticket in tracker.pattern.find_all(text) {
+                        found.insert(ticket.to_owned());
+                    }
                 }
             }
-        }
-        let where_ = join_places(texts.iter().map(|(p, _)| *p));
-        if found.is_empty() {
+            !found.is_empty()
+        };
+        if !named {
+            let where_ = join_places(texts.iter().map(|(p, _)| *p));
             let mut help = format!("name a ticket in {where_}");
             if let Some(example) = trackers.iter().find_map(|(_, t)| t.example.as_ref()) {
                 help = format!("{help}, e.g. `{}`", example.value);
