@@ -1040,12 +1040,43 @@ fn escapes_in_a_policy_file_never_reach_a_terminal_even_in_colour() {
 #[test]
 fn the_comment_setting_set_last_is_the_one_the_hook_uses() {
     use std::os::unix::fs::PermissionsExt;
-    for (first, second, hidden) in [
-        (("core.commentString", ";"), ("core.commentChar", "%"), "%"),
-        (("core.commentChar", "%"), ("core.commentString", ";"), ";"),
+    // (first, second, whether the first is in the user's global file, the
+    // comment character git then uses)
+    for (first, second, global, hidden) in [
+        (
+            ("core.commentString", ";"),
+            ("core.commentChar", "%"),
+            false,
+            "%",
+        ),
+        (
+            ("core.commentChar", "%"),
+            ("core.commentString", ";"),
+            false,
+            ";",
+        ),
+        (
+            ("core.commentString", ";"),
+            ("core.commentChar", "%"),
+            true,
+            "%",
+        ),
+        (
+            ("core.commentChar", "%"),
+            ("core.commentString", ";"),
+            true,
+            ";",
+        ),
     ] {
         let repo = policy_repo("feature/EPL-1-x");
-        repo.git(&["config", first.0, first.1]);
+        let home = tempfile::tempdir().unwrap();
+        if global {
+            let file = home.path().join(".gitconfig");
+            let file = file.to_str().unwrap();
+            git_in(repo.path(), &["config", "--file", file, first.0, first.1]);
+        } else {
+            repo.git(&["config", first.0, first.1]);
+        }
         repo.git(&["config", second.0, second.1]);
         repo.cmd().arg("install-hooks").assert().success();
         let editor = repo.path().join("editor.sh");
@@ -1060,12 +1091,15 @@ fn the_comment_setting_set_last_is_the_one_the_hook_uses() {
             .current_dir(repo.path())
             .env("GIT_EDITOR", &editor)
             .env("NO_COLOR", "1")
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("GIT_CONFIG_GLOBAL")
             .output()
             .unwrap();
         let stored = repo.git(&["log", "-1", "--format=%B"]);
         assert!(
             !out.status.success(),
-            "{first:?} then {second:?}: a ticketless message got through: {stored:?}"
+            "{first:?} then {second:?} (global: {global}): a ticketless message got through: {stored:?}"
         );
         // The ticket in sight passes: the hook refused the hidden one only.
         std::fs::write(&editor, "#!/bin/sh\nprintf 'EPL-1 Fix login\\n' > \"$1\"\n").unwrap();
@@ -1073,6 +1107,9 @@ fn the_comment_setting_set_last_is_the_one_the_hook_uses() {
             .args(["commit", "--allow-empty"])
             .current_dir(repo.path())
             .env("GIT_EDITOR", &editor)
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("GIT_CONFIG_GLOBAL")
             .output()
             .unwrap();
         assert!(

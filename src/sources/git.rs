@@ -81,6 +81,23 @@ pub fn hook_config(repo: &Repository) -> HookConfig {
 /// one set last (system, global, then local configuration, and within a
 /// file the later line) is the one git uses, so it is the one read here.
 fn last_comment_setting(config: &git2::Config) -> Option<String> {
+    let entry = |key: &str| config.get_entry(key).ok().filter(|e| e.has_value());
+    let (char_entry, string_entry) = (entry("core.commentChar"), entry("core.commentString"));
+    match (&char_entry, &string_entry) {
+        (None, None) => return None,
+        (Some(one), None) | (None, Some(one)) => return one.value().ok().map(str::to_owned),
+        // Set in files of different levels: the later file's wins.
+        (Some(c), Some(s)) if c.level() != s.level() => {
+            let later = if level_rank(c.level()) > level_rank(s.level()) {
+                c
+            } else {
+                s
+            };
+            return later.value().ok().map(str::to_owned);
+        }
+        // In one file: the later line's, which only the entries' order tells.
+        (Some(_), Some(_)) => {}
+    }
     let mut last = None;
     let entries = config.entries(Some("^core\\.comment(char|string)$")).ok()?;
     let _ = entries.for_each(|entry| {
@@ -89,6 +106,20 @@ fn last_comment_setting(config: &git2::Config) -> Option<String> {
         }
     });
     last
+}
+
+/// The order git reads configuration files in (later wins).
+fn level_rank(level: git2::ConfigLevel) -> u8 {
+    match level {
+        git2::ConfigLevel::ProgramData => 0,
+        git2::ConfigLevel::System => 1,
+        git2::ConfigLevel::XDG => 2,
+        git2::ConfigLevel::Global => 3,
+        git2::ConfigLevel::Local => 4,
+        git2::ConfigLevel::Worktree => 5,
+        git2::ConfigLevel::App => 6,
+        git2::ConfigLevel::Highest => 7,
+    }
 }
 
 /// The checked-out branch; `None` when HEAD is detached.
