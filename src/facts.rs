@@ -440,6 +440,9 @@ pub struct Release {
     pub commits: Vec<ReleaseCommit>,
     /// The release page: its path and text (`None`: none was found).
     pub page: Option<ReleasePage>,
+    /// Where the page was looked for when it was not there: "`path` at
+    /// abc1234" (a finding with the others, not a stop).
+    pub page_missing: Option<String>,
     /// Audited after deployment: post-deployment sections may no longer be "pending".
     pub post_deploy: bool,
     /// Incident ticket → test files (at the range's end) that reference it.

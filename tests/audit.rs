@@ -238,11 +238,6 @@ fn bad_inputs_exit_2_with_the_reason() {
         .code(2)
         .stderr(contains("needs {version}"))
         .stderr(contains("--release VERSION"));
-    repo.cmd()
-        .args(["audit", "--release", "9.9.9"])
-        .assert()
-        .code(2)
-        .stderr(contains("release page `docs/releases/9.9.9.md` not found"));
     std::fs::write(repo.path().join("latin1.md"), b"## Changes\ncaf\xe9\n").unwrap();
     repo.cmd()
         .args(["audit", "--release", "1.3.0", "--page", "latin1.md"])
@@ -646,4 +641,33 @@ mod api {
             assert!(said.contains("announced") && said.contains(named), "{said}");
         }
     }
+}
+
+/// A missing release page is a finding with the others (exit 1: not ready),
+/// not a stop (exit 2) that hides every other finding of the release.
+#[test]
+fn a_missing_release_page_is_a_finding_beside_the_others() {
+    let repo = release_repo();
+    repo.commit("Quick fix without a ticket");
+    let out = repo
+        .cmd()
+        .args(["audit", "--release", "9.9.9"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("the release page `docs/releases/9.9.9.md` at ")
+            && said.contains("is not there"),
+        "{said}"
+    );
+    assert!(
+        said.contains("write and commit the page, or pass --page FILE"),
+        "{said}"
+    );
 }

@@ -69,7 +69,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         tickets: judged.tickets,
         ..Release::default()
     };
-    facts.page = read_page(&repo, &release_needs, args, end, version.as_deref())?;
+    (facts.page, facts.page_missing) =
+        read_page(&repo, &release_needs, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
     let evidence = if super::evidence::due(&policy) {
@@ -213,7 +214,7 @@ fn read_page(
     args: &AuditArgs,
     end: Oid,
     version: Option<&str>,
-) -> Result<Option<ReleasePage>, Failure> {
+) -> Result<(Option<ReleasePage>, Option<String>), Failure> {
     if let Some(file) = &args.page {
         let bytes = std::fs::read(file).map_err(|e| {
             Fatal::new(format!(
@@ -229,29 +230,35 @@ fn read_page(
             ))
             .help("save the page as UTF-8")
         })?;
-        return Ok(Some(ReleasePage {
-            path: file.display().to_string(),
-            text,
-        }));
+        return Ok((
+            Some(ReleasePage {
+                path: file.display().to_string(),
+                text,
+            }),
+            None,
+        ));
     }
     let Some(query) = needs.release_pages.first() else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let Some(path) = query.path(version) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let path = path.map_err(|template| {
         Fatal::new(format!("the release page path `{template}` needs {{version}}, and the release has none"))
             .help("pass --release VERSION (e.g. --release 1.3.0), or audit a range that ends at a release tag")
     })?;
+    // A missing page is a finding of the page rule, beside every other one
+    // (exit 1: not ready), not a stop that hides them.
     match release::file_at(repo, end, &path)? {
-        Some(text) => Ok(Some(ReleasePage { path, text })),
-        None => Err(Fatal::new(format!(
-            "release page `{path}` not found at {}",
-            crate::report::short_sha(&end.to_string())
-        ))
-        .help("write and commit it, or pass --page FILE")
-        .into()),
+        Some(text) => Ok((Some(ReleasePage { path, text }), None)),
+        None => Ok((
+            None,
+            Some(format!(
+                "`{path}` at {}",
+                crate::report::short_sha(&end.to_string())
+            )),
+        )),
     }
 }
 

@@ -143,9 +143,12 @@ impl Requirement for Options {
             return;
         };
         let Some(page) = &release.page else {
+            let message = match &release.page_missing {
+                Some(looked) => format!("the release page {looked} is not there"),
+                None => String::from("the release has no release page"),
+            };
             out.push(
-                Violation::new("the release has no release page")
-                    .help("write the page, or pass --page FILE"),
+                Violation::new(message).help("write and commit the page, or pass --page FILE"),
             );
             return;
         };
