@@ -671,3 +671,64 @@ fn a_missing_release_page_is_a_finding_beside_the_others() {
         "{said}"
     );
 }
+
+/// Tickets sort naturally in every report: EPL-842 before EPL-1200.
+#[test]
+fn tickets_in_reports_sort_naturally() {
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", POLICY);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.2.0"]);
+    repo.commit("EPL-1200 Later ticket");
+    repo.commit("EPL-842 Earlier ticket");
+    repo.commit("EPL-99 Small ticket");
+    let page = "## Changes\n- EPL-1200\n\n## Post-deployment snapshot\nPending\n";
+    std::fs::write(repo.path().join("page.md"), page).unwrap();
+    let out = repo
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--release",
+            "1.3.0",
+            "--page",
+            "page.md",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let ids: Vec<&str> = v["release"]["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["EPL-99", "EPL-842", "EPL-1200"], "{v}");
+    assert_eq!(
+        v["release"]["missing"],
+        serde_json::json!(["EPL-99", "EPL-842"]),
+        "{v}"
+    );
+    let out = repo
+        .cmd()
+        .args([
+            "--format",
+            "markdown",
+            "audit",
+            "--release",
+            "1.3.0",
+            "--page",
+            "page.md",
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    let table = md.split("## Tickets").nth(1).unwrap_or_default();
+    let at = |id: &str| table.find(id).unwrap_or_else(|| panic!("{id}: {md}"));
+    assert!(
+        at("EPL-99") < at("EPL-842") && at("EPL-842") < at("EPL-1200"),
+        "{md}"
+    );
+}

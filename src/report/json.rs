@@ -191,7 +191,9 @@ struct TicketOut<'a> {
 /// Streams the tickets, resolving commit indices and links as it goes.
 fn tickets<S: Serializer>(summary: &&ReleaseSummary, serializer: S) -> Result<S::Ok, S::Error> {
     let r = *summary;
-    serializer.collect_seq(r.tickets.iter().map(|(id, commits)| TicketOut {
+    let mut sorted: Vec<_> = r.tickets.iter().collect();
+    sorted.sort_by(|a, b| super::natural_cmp(a.0, b.0));
+    serializer.collect_seq(sorted.into_iter().map(|(id, commits)| TicketOut {
         id,
         commits: commits.iter().map(|&i| r.sha(i)).collect(),
         url: r.link(id),

@@ -34,7 +34,9 @@ pub fn render(report: &Report) -> String {
                 out.push_str("No commit of the range names a ticket.\n\n");
             } else {
                 out.push_str("| ticket | on the release page | commits |\n|---|---|---|\n");
-                for (ticket, commits) in &r.tickets {
+                let mut sorted: Vec<_> = r.tickets.iter().collect();
+                sorted.sort_by(|a, b| super::natural_cmp(a.0, b.0));
+                for (ticket, commits) in sorted {
                     let shown = match r.link(ticket) {
                         Some(url) => format!("[{}]({})", md(ticket), md(&url)),
                         None => md(ticket),
@@ -95,7 +97,9 @@ pub fn render(report: &Report) -> String {
                 out.push_str(
                     "## Incidents and their regression tests\n\n| incident | tests |\n|---|---|\n",
                 );
-                for (ticket, files) in &r.incidents {
+                let mut sorted: Vec<_> = r.incidents.iter().collect();
+                sorted.sort_by(|a, b| super::natural_cmp(a.0, b.0));
+                for (ticket, files) in sorted {
                     let shown: Vec<String> = files.iter().map(|f| format!("`{}`", md(f))).collect();
                     let tests = if shown.is_empty() {
                         String::from("❌ none")

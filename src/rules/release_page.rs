@@ -437,7 +437,10 @@ impl Options {
             .filter_map(|t| Some((t.pattern.regex().clone(), t.url.as_ref()?.value.clone())))
             .collect();
         out.missing = index.missing;
+        out.missing.sort_by(|a, b| crate::report::natural_cmp(a, b));
         out.unlisted = index.unlisted.into_iter().collect();
+        out.unlisted
+            .sort_by(|a, b| crate::report::natural_cmp(a, b));
         out.without_ticket = index
             .without_ticket
             .iter()
