@@ -1411,3 +1411,24 @@ fn a_policy_file_the_policy_folder_shadows_is_never_dropped_silently() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("NOT read"));
     repo.cmd().arg("validate").assert().code(0);
 }
+
+/// `init --policy PATH` was accepted and ignored (the file went to the
+/// repository's root): refused, nothing written.
+#[test]
+fn init_refuses_a_policy_path_it_would_ignore() {
+    let repo = Repo::new("main");
+    repo.cmd()
+        .args([
+            "--policy",
+            "custom/policy.yml",
+            "init",
+            "--no-input",
+            "--ticket-keys",
+            "EPL",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("does not write to --policy `custom/policy.yml`"));
+    assert!(!repo.path().join(".git-policy.yml").exists());
+    assert!(!repo.path().join("custom/policy.yml").exists());
+}

@@ -23,6 +23,16 @@ struct Answers {
 /// Schema it points editors at, then says what it will enforce and how to
 /// commit it.
 pub fn run(global: &Global, args: &InitArgs) -> Outcome {
+    // `--policy` names policies to read; `init` would silently write
+    // elsewhere than the user asked.
+    if let Some(asked) = global.policies.first() {
+        return Err(Fatal::new(format!(
+            "`init` writes `{POLICY_FILE}` at the repository's root; it does not write to --policy `{}`",
+            crate::report::inert::one_line(&asked.display().to_string())
+        ))
+        .help("run `git-policy init` without --policy (then move or rename the file if you keep policies elsewhere: the checks take --policy PATH)")
+        .into());
+    }
     let repo = git::open(&global.dir).ok();
     let root = match &repo {
         Some(repo) => git::work_tree(repo).ok_or_else(|| {
