@@ -409,14 +409,17 @@ fn credit(
 /// commit with the subject and author e-mail of one of its commits, at most
 /// as many as it has.
 fn rebased(git: &Repository, merged: &MergedPullRequest) -> Result<HashSet<String>, Failure> {
+    // A commit whose author e-mail is unknown (or empty) matches nothing:
+    // an empty e-mail on both sides proves no rebase.
     let mut originals: Vec<(String, String)> = merged
         .commits
         .iter()
-        .map(|c| {
-            (
+        .filter_map(|c| {
+            let email = c.author_email.as_deref().filter(|e| !e.is_empty())?;
+            Some((
                 c.message.lines().next().unwrap_or("").trim().to_owned(),
-                c.author_email.clone().unwrap_or_default().to_lowercase(),
-            )
+                email.to_lowercase(),
+            ))
         })
         .collect();
     let mut found = HashSet::new();
@@ -601,4 +604,69 @@ fn progress(commits: usize) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit with no author e-mail on the branch and one with an empty
+    /// e-mail on `main` are not a rebase of each other.
+    #[test]
+    fn a_commit_without_an_author_email_is_no_rebase() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        // libgit2 writes no empty e-mail, git's raw objects may hold one.
+        let tree = repo.treebuilder(None).unwrap().write().unwrap();
+        let raw = |parent: Option<Oid>, subject: &str| {
+            let parent = parent.map_or(String::new(), |p| format!("parent {p}\n"));
+            let text = format!(
+                "tree {tree}\n{parent}author X <> 1700000000 +0000\ncommitter X <> 1700000000 +0000\n\n{subject}\n"
+            );
+            repo.odb()
+                .unwrap()
+                .write(git2::ObjectType::Commit, text.as_bytes())
+                .unwrap()
+        };
+        let first = raw(None, "EPL-1 base");
+        let merge = raw(Some(first), "EPL-2 change");
+        let tree = repo.find_tree(tree).unwrap();
+        let parent = repo.find_commit(first).unwrap();
+        let commit = |email: Option<&str>| crate::facts::Commit {
+            sha: Some(format!("{:040x}", 7)),
+            message: String::from("EPL-2 change"),
+            author_email: email.map(str::to_owned),
+            ..crate::facts::Commit::default()
+        };
+        for email in [None, Some("")] {
+            let merged = MergedPullRequest {
+                merge_commit_sha: merge.to_string(),
+                commits: vec![commit(email)],
+                ..MergedPullRequest::default()
+            };
+            assert!(
+                rebased(&repo, &merged).ok().unwrap().is_empty(),
+                "{email:?}"
+            );
+        }
+        // The same commit with an e-mail on both sides is one.
+        let signature =
+            git2::Signature::new("X", "x@example.com", &git2::Time::new(1_700_000_000, 0)).unwrap();
+        let merge = repo
+            .commit(
+                None,
+                &signature,
+                &signature,
+                "EPL-2 change",
+                &tree,
+                &[&parent],
+            )
+            .unwrap();
+        let merged = MergedPullRequest {
+            merge_commit_sha: merge.to_string(),
+            commits: vec![commit(Some("X@example.com"))],
+            ..MergedPullRequest::default()
+        };
+        assert_eq!(rebased(&repo, &merged).ok().unwrap().len(), 1);
+    }
 }
