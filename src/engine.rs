@@ -3,32 +3,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+pub use crate::outcome::{ALSO_MISSING, Finding, Outcome, Verdict};
+
+use crate::outcome::FindingId;
+
 use crate::facts::{Commit, Stage, Subject};
-use crate::policy::{Exemption, Level, Merges, Policy, Span};
+use crate::policy::{Exemption, Level, Merges, Policy};
 use crate::predicates::holds;
 use crate::rules::{Context, Needs, Violation};
-
-/// One thing a subject is missing, attributed to the rule that requires it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-    pub rule: Arc<str>,
-    pub level: Level,
-    pub message: Arc<str>,
-    pub help: Option<Arc<str>>,
-    pub commit: Option<String>,
-    /// Subject line of the commit, for readable reports.
-    pub commit_subject: Option<String>,
-    pub ticket: Option<String>,
-    pub path: Option<String>,
-    /// The requirement key in the policy that asked for this.
-    pub policy: Span,
-    /// Approvals still missing (approval findings), for review requests.
-    pub approvals: Option<Box<crate::rules::MissingApprovals>>,
-}
-
-/// What the engine appends to a draft's finding before the rest it misses
-/// (the pull request comment lists those as items of their own).
-pub const ALSO_MISSING: &str = "; also missing before it can merge: ";
 
 /// Why a subject was not judged at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +55,7 @@ fn squash_before_merge(
     interner: &mut Interner,
 ) -> Finding {
     Finding {
-        rule: interner.get("squash-before-merge"),
+        rule: interner.get(FindingId::SquashBeforeMerge.as_str()),
         level,
         message: interner.get(&format!(
             "{} is a `fixup!`/`squash!` commit: it is exempt from commit rules only until it is squashed, and it is still here",
@@ -87,6 +69,7 @@ fn squash_before_merge(
         ticket: None,
         path: None,
         policy: policy.commits_span.unwrap_or_default(),
+        requirement: None,
         approvals: None,
     }
 }
@@ -158,7 +141,7 @@ pub fn evaluate_shared(
                     ),
                     _ => (None, None),
                 };
-                if info.name == "ready" {
+                if requirement.lists_what_else_is_missing() {
                     draft_finding = Some(findings.len());
                 }
                 findings.push(Finding {
@@ -172,6 +155,7 @@ pub fn evaluate_shared(
                     ticket: v.ticket,
                     path: v.path,
                     policy: span,
+                    requirement: Some(info.name),
                     approvals: v.approvals,
                 });
             }
@@ -224,6 +208,85 @@ pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: 
     for (_, _, requirement) in rule.require.each() {
         requirement.needs(&policy.definitions, rule.view(), needs);
     }
+}
+
+/// The expedited path a pull request took, when an applicable `approval`
+/// rule's label was on it and a member of its `granted_by` teams applied
+/// it: (label, who granted it, the granting teams).
+pub fn expedited_grant(
+    policy: &Policy,
+    pr: &crate::facts::PullRequest,
+) -> Option<(String, String, crate::syntax::Strings)> {
+    let subject = Subject::PullRequest(pr);
+    policy
+        .rules_on(crate::facts::SubjectKind::PullRequest)
+        .filter(|rule| applies(policy, rule, &subject))
+        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
+        .find_map(|e| {
+            let label = e.label(&pr.labels)?;
+            let granter =
+                crate::rules::approval::granted(e, label, &policy.definitions, pr).ok()?;
+            Some((label.to_owned(), granter, e.granted_by.clone()))
+        })
+}
+
+/// Whether a rule runs on a subject: it is `on` the subject's kind and its
+/// `when` holds and its `unless` does not.
+pub fn applies(policy: &Policy, rule: &crate::policy::Rule, subject: &Subject<'_>) -> bool {
+    rule.on.iter().any(|o| o.value == subject.kind())
+        && rule
+            .when
+            .as_ref()
+            .is_none_or(|w| holds(w, &policy.definitions, subject))
+        && !rule
+            .unless
+            .as_ref()
+            .is_some_and(|u| holds(u, &policy.definitions, subject))
+}
+
+/// One verdict per rule of the policy: applied (to any of `subjects`) or
+/// not, and the worst level found.
+pub fn verdicts(policy: &Policy, subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<Verdict> {
+    policy
+        .rules
+        .iter()
+        .map(|rule| {
+            let worst = findings
+                .iter()
+                .filter(|f| *f.rule == *rule.id.value)
+                .map(|f| f.level)
+                .min();
+            let outcome = match worst {
+                Some(level) => Some(Outcome::Found(level)),
+                None if subjects
+                    .iter()
+                    .any(|s| skip_reason(policy, s).is_none() && applies(policy, rule, s)) =>
+                {
+                    Some(Outcome::Passed)
+                }
+                None => None,
+            };
+            // A rule without a description is described by what it requires.
+            let description = rule
+                .description
+                .as_ref()
+                .map(|d| d.value.clone())
+                .or_else(|| {
+                    let names: Vec<String> = rule
+                        .require
+                        .each()
+                        .iter()
+                        .map(|(info, _, _)| format!("`{}`: {}", info.name, info.summary))
+                        .collect();
+                    (!names.is_empty()).then(|| names.join(" "))
+                });
+            Verdict {
+                rule: rule.id.value.clone(),
+                description,
+                outcome,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -321,100 +384,4 @@ rules:
                 .any(|f| &*f.rule == "commit-ticket")
         );
     }
-}
-
-/// The expedited path a pull request took, when an applicable `approval`
-/// rule's label was on it and a member of its `granted_by` teams applied
-/// it: (label, who granted it, the granting teams).
-pub fn expedited_grant(
-    policy: &Policy,
-    pr: &crate::facts::PullRequest,
-) -> Option<(String, String, crate::syntax::Strings)> {
-    let subject = Subject::PullRequest(pr);
-    policy
-        .rules_on(crate::facts::SubjectKind::PullRequest)
-        .filter(|rule| applies(policy, rule, &subject))
-        .filter_map(|rule| rule.require.approval.as_ref()?.value.expedited.as_ref())
-        .find_map(|e| {
-            let label = e.label(&pr.labels)?;
-            let granter =
-                crate::rules::approval::granted(e, label, &policy.definitions, pr).ok()?;
-            Some((label.to_owned(), granter, e.granted_by.clone()))
-        })
-}
-
-/// Whether a rule runs on a subject: it is `on` the subject's kind and its
-/// `when` holds and its `unless` does not.
-pub fn applies(policy: &Policy, rule: &crate::policy::Rule, subject: &Subject<'_>) -> bool {
-    rule.on.iter().any(|o| o.value == subject.kind())
-        && rule
-            .when
-            .as_ref()
-            .is_none_or(|w| holds(w, &policy.definitions, subject))
-        && !rule
-            .unless
-            .as_ref()
-            .is_some_and(|u| holds(u, &policy.definitions, subject))
-}
-
-/// What became of one rule over a check, for the step summary.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    pub rule: String,
-    pub description: Option<String>,
-    /// `None`: the rule did not apply.
-    pub outcome: Option<Outcome>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Passed,
-    Found(Level),
-    /// Every finding of the rule was waived.
-    Waived,
-}
-
-/// One verdict per rule of the policy: applied (to any of `subjects`) or
-/// not, and the worst level found.
-pub fn verdicts(policy: &Policy, subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<Verdict> {
-    policy
-        .rules
-        .iter()
-        .map(|rule| {
-            let worst = findings
-                .iter()
-                .filter(|f| *f.rule == *rule.id.value)
-                .map(|f| f.level)
-                .min();
-            let outcome = match worst {
-                Some(level) => Some(Outcome::Found(level)),
-                None if subjects
-                    .iter()
-                    .any(|s| skip_reason(policy, s).is_none() && applies(policy, rule, s)) =>
-                {
-                    Some(Outcome::Passed)
-                }
-                None => None,
-            };
-            // A rule without a description is described by what it requires.
-            let description = rule
-                .description
-                .as_ref()
-                .map(|d| d.value.clone())
-                .or_else(|| {
-                    let names: Vec<String> = rule
-                        .require
-                        .each()
-                        .iter()
-                        .map(|(info, _, _)| format!("`{}`: {}", info.name, info.summary))
-                        .collect();
-                    (!names.is_empty()).then(|| names.join(" "))
-                });
-            Verdict {
-                rule: rule.id.value.clone(),
-                description,
-                outcome,
-            }
-        })
-        .collect()
 }

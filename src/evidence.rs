@@ -6,119 +6,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::engine::Finding;
+pub use crate::outcome::evidence::{Approver, Change, Evidence, Expedited, RULE, Verdict};
+
 use crate::facts::{MergedPullRequest, PullRequest, Stance};
+use crate::outcome::Finding;
 use crate::policy::{EvidenceMode, Level, Policy, Span};
-
-/// The rule id evidence findings carry.
-pub const RULE: &str = "release-evidence";
-
-/// What the audit could establish about the release's changes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Evidence {
-    /// The policy turns evidence off, or has no `pull_request` rule.
-    #[default]
-    Off,
-    /// Evidence was due but could not be gathered: why.
-    NotChecked(String),
-    /// One row per change.
-    Checked(Vec<Change>),
-}
-
-/// How a change reached the branch, judged at merge time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Its pull request met every error-level rule of its base policy when merged.
-    Passed,
-    /// It met them on the expedited path (P21), granted by the right team.
-    Expedited,
-    /// It was merged while a rule failed.
-    Failed,
-    /// No merged pull request brought the commit.
-    PushedDirectly,
-    /// Pushed without a pull request by an exempt account, proved by that
-    /// account's own valid signature (not GitHub's web-flow one).
-    Exempt,
-    /// Its base commit had no policy: no gate was in force.
-    NoPolicy,
-    /// Its base commit's policy is invalid: the gate could not judge it.
-    NotJudged,
-}
-
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Expedited => "expedited",
-            Verdict::Failed => "failed",
-            Verdict::PushedDirectly => "pushed_directly",
-            Verdict::Exempt => "exempt",
-            Verdict::NoPolicy => "no_policy",
-            Verdict::NotJudged => "not_judged",
-        }
-    }
-
-    /// Whether the change went through the gate (or needed none).
-    pub fn through_the_gate(self) -> bool {
-        matches!(self, Verdict::Passed | Verdict::Expedited | Verdict::Exempt)
-    }
-}
-
-/// One change of the release: a merged pull request, or a commit that
-/// reached the branch without one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Change {
-    pub pull_request: Option<u64>,
-    /// The pull request's title at merge, or the commit's subject.
-    pub title: String,
-    /// The range's commits it brought.
-    pub commits: Vec<String>,
-    pub merge_commit: Option<String>,
-    /// The branch it was merged into.
-    pub base: Option<String>,
-    /// Its author's GitHub account (for a commit: the account GitHub
-    /// attributes it to, when any).
-    pub author: Option<String>,
-    pub tickets: Vec<String>,
-    /// Who approved it before the merge, with the policy teams each is in.
-    pub approvers: Vec<Approver>,
-    /// Who approved only after the merge (not counted).
-    pub approved_after_merge: Vec<String>,
-    pub merged_by: Option<String>,
-    pub merged_at: Option<String>,
-    /// The commit whose policy judged it (its base).
-    pub policy_commit: Option<String>,
-    pub verdict: Option<Verdict>,
-    /// The error-level rules it failed at merge: (rule, what was missing).
-    pub failed: Vec<(String, String)>,
-    /// The expedited path: who granted it and its post-implementation
-    /// review (`None` while none is found).
-    pub expedited: Option<Expedited>,
-    /// A commit's signature was verified by GitHub (direct pushes).
-    pub signed: bool,
-}
-
-/// An approver and the policy teams they are in.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Approver {
-    pub login: String,
-    pub teams: Vec<String>,
-}
-
-/// The expedited path of one change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Expedited {
-    pub label: String,
-    pub granted_by: String,
-    /// (who, when) of the post-implementation review.
-    pub reviewed: Option<(String, String)>,
-}
-
-impl Change {
-    pub fn verdict(&self) -> Verdict {
-        self.verdict.unwrap_or(Verdict::NotJudged)
-    }
-}
 
 /// Hours after the merge within which an expedited change's review is due.
 pub const REVIEW_WINDOW_HOURS: f64 = 24.0;
@@ -139,7 +31,7 @@ pub fn pull_request_change(
             let about = f
                 .commit
                 .as_deref()
-                .map(|c| format!("{}: ", crate::report::short_sha(c)))
+                .map(|c| format!("{}: ", crate::text::short_sha(c)))
                 .unwrap_or_default();
             let mut message = format!("{about}{}", f.message);
             if let Some(edited) = &merged.body_edited_at {
@@ -338,7 +230,7 @@ pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Findi
                     bypass,
                     format!(
                         "commit {} `{}`{who} was pushed directly to `{branch}`: no merged pull request brought it (P9, P11)",
-                        crate::report::short_sha(sha),
+                        crate::text::short_sha(sha),
                         crate::facts::shown_subject(&change.title)
                     ),
                     "changes reach a release branch through a reviewed pull request: revert it and open one; for release tooling, list its account in `audit: { exempt_accounts: [...] }` and have its commits signed",
@@ -386,7 +278,7 @@ pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Findi
                 Level::Warning,
                 format!(
                     "{name} was merged when its base commit {} had no policy: no gate was in force",
-                    change.policy_commit.as_deref().map_or("", crate::report::short_sha)
+                    change.policy_commit.as_deref().map_or("", crate::text::short_sha)
                 ),
                 "review the change now if the release needs it gated",
                 change.merge_commit.clone(),
@@ -396,7 +288,7 @@ pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Findi
                 bypass,
                 format!(
                     "{name} was merged while the gate could not judge it: the policy at its base commit {} is invalid, {merged_by}",
-                    change.policy_commit.as_deref().map_or("", crate::report::short_sha)
+                    change.policy_commit.as_deref().map_or("", crate::text::short_sha)
                 ),
                 "a merge the gate could not judge is a bypass: review the change now",
                 change.merge_commit.clone(),
@@ -424,6 +316,7 @@ fn finding(
         ticket: None,
         path: None,
         policy: span,
+        requirement: None,
         approvals: None,
     }
 }
@@ -459,7 +352,7 @@ pub fn summary(changes: &[Change]) -> String {
     }
     format!(
         "{}: {}",
-        crate::report::plural(changes.len(), "change"),
+        crate::text::plural(changes.len(), "change"),
         parts.join(", ")
     )
 }

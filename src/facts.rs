@@ -105,7 +105,7 @@ impl Commit {
     /// Short sha for messages, or "the commit message" before it is committed.
     pub fn label(&self) -> String {
         match &self.sha {
-            Some(sha) => format!("commit {}", crate::report::short_sha(sha)),
+            Some(sha) => format!("commit {}", crate::text::short_sha(sha)),
             None => String::from("the commit message"),
         }
     }

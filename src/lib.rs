@@ -9,7 +9,7 @@
 //! `predicates`, `rules`, `waivers`, `markdown` and `report` are pure.
 //!
 //! No text is sliced with `&text[a..b]` (a panic on a cut character, or on
-//! an offset a crafted input moved): `str::get` or [`report::short_sha`].
+//! an offset a crafted input moved): `str::get` or [`text::short_sha`].
 #![deny(clippy::string_slice)]
 
 pub mod definitions;
@@ -17,11 +17,13 @@ pub mod engine;
 pub mod evidence;
 pub mod facts;
 pub mod markdown;
+pub mod outcome;
 pub mod policy;
 pub mod predicates;
 pub mod report;
 pub mod rules;
 pub mod syntax;
+pub mod text;
 pub mod waivers;
 
 pub mod cli;

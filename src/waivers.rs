@@ -22,9 +22,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::engine::{Finding, Outcome};
+use crate::outcome::{Finding, FindingId, Outcome};
+use crate::outcome::{Report, Waived, WaiverState, WaiverUse};
 use crate::policy::{Level, Policy, WaivedSubject, Waiver};
-use crate::report::{Report, Waived, WaiverState, WaiverUse};
 
 /// What a run judged, to tell a waiver that matched nothing from one about
 /// something else.
@@ -40,9 +40,9 @@ pub struct Scope {
 }
 
 /// Rule id of the warning about an expired waiver.
-pub const EXPIRED: &str = "expired-waiver";
+pub const EXPIRED: &str = FindingId::ExpiredWaiver.as_str();
 /// Rule id of the warning about a waiver that waived nothing.
-pub const UNUSED: &str = "unused-waiver";
+pub const UNUSED: &str = FindingId::UnusedWaiver.as_str();
 
 /// Waives what the policy's waivers cover, and warns about expired and
 /// unused ones. Does nothing for a policy without waivers.
@@ -228,6 +228,7 @@ fn warning(rule: &str, waiver: &Waiver, message: String, help: &str) -> Finding 
         ticket: None,
         path: None,
         policy: waiver.span,
+        requirement: None,
         approvals: None,
     }
 }

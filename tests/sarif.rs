@@ -266,6 +266,7 @@ fn findings_about_a_changed_file_point_at_that_file() {
                 ticket: None,
                 path: Some(".github/workflows/deploy prod.yml".into()),
                 policy: policy.rules[0].require_span,
+                requirement: None,
                 approvals: None,
             },
             Finding {
@@ -278,6 +279,7 @@ fn findings_about_a_changed_file_point_at_that_file() {
                 ticket: None,
                 path: None,
                 policy: policy.rules[0].span,
+                requirement: None,
                 approvals: None,
             },
         ],

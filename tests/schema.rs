@@ -418,3 +418,28 @@ fn explain_lists_every_policy_error_code() {
         assert!(text.contains(code.as_str()), "`explain` lacks {code}");
     }
 }
+
+#[test]
+fn explain_lists_and_explains_every_built_in_finding_id() {
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("git-policy")
+            .unwrap()
+            .args(["-C", env!("CARGO_MANIFEST_DIR"), "explain"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "explain {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = run(&[]);
+    for id in git_policy::outcome::FindingId::ALL {
+        assert!(list.contains(id.as_str()), "`explain` lacks {id}");
+        let one = run(&[id.as_str()]);
+        assert!(one.starts_with(&format!("# Finding `{id}`")), "{one}");
+        assert!(one.contains(id.summary()), "{one}");
+    }
+    // The ids findings carry are the enum's: the waiver check, the audit and
+    // the pull request check all name them through it.
+    assert_eq!(git_policy::evidence::RULE, "release-evidence");
+    assert_eq!(git_policy::waivers::EXPIRED, "expired-waiver");
+}

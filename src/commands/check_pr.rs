@@ -22,6 +22,7 @@ use crate::sources::event::{self, Event, MergeGroup};
 use crate::sources::github::{self, GitHub};
 use crate::sources::policy_files::{self, read_at_commit};
 use crate::sources::{Fatal, git, pull_request};
+use crate::text::short_sha as short;
 
 /// What `check pr` judges: the pull request, each of its commits, its head branch.
 const JUDGED: &[SubjectKind] = &[
@@ -819,12 +820,6 @@ fn merge_group_base(
     Ok(group.base_sha.clone())
 }
 
-/// The first ten characters of a commit id for a message (the whole text
-/// when it is shorter or not ASCII there).
-fn short(sha: &str) -> &str {
-    sha.get(..10).unwrap_or(sha)
-}
-
 /// What `check pr` judges, for waivers: the pull request and its commits.
 fn waiver_scope(pr: &PullRequest) -> crate::waivers::Scope {
     crate::waivers::Scope {
@@ -979,7 +974,7 @@ async fn proposed(
         return Ok(None);
     }
     let notice = |message: String| Finding {
-        rule: "proposed-policy".into(),
+        rule: crate::outcome::FindingId::ProposedPolicy.as_str().into(),
         level: Level::Notice,
         message: message.into(),
         help: Some(
@@ -990,6 +985,7 @@ async fn proposed(
         ticket: None,
         path: None,
         policy: crate::policy::Span::default(),
+        requirement: None,
         approvals: None,
     };
     if head.is_empty() {

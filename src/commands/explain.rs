@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use super::{Global, Outcome, PASSED, out, policy_for};
+use crate::outcome::FindingId;
 use crate::policy::{ErrorCode, Policy, did_you_mean};
 use crate::rules;
 use crate::sources::{Fatal, git};
@@ -24,6 +25,10 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
         for code in ErrorCode::ALL {
             text.push_str(&format!("  {:<36} {}\n", code.as_str(), code.summary()));
+        }
+        text.push_str("\nFindings git-policy raises itself (not rules of the policy):\n");
+        for id in FindingId::ALL {
+            text.push_str(&format!("  {:<36} {}\n", id.as_str(), id.summary()));
         }
         if let Ok(policy) = policy_for(global, root.as_deref()) {
             text.push_str(&format!(
@@ -54,11 +59,31 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         ));
         return Ok(ExitCode::from(PASSED));
     }
+    // `expired-waiver` is both a policy error code (`validate`) and a
+    // finding a check raises: both are told.
+    let mut text = String::new();
+    if let Some(id) = FindingId::parse(topic) {
+        let waiver = if id == FindingId::ReleaseEvidence {
+            " A waiver of the commit (`commit:` with its full sha) can name it in `rules:`."
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "# Finding `{id}`\n\n{}\n\nRaised by git-policy itself, not by a rule of the policy.{waiver}\n",
+            id.summary()
+        ));
+    }
     if let Some(code) = ErrorCode::ALL
         .iter()
         .find(|c| c.as_str() == topic || c.as_str().strip_prefix("policy::") == Some(topic))
     {
-        out(&format!("# Policy error `{code}`\n\n{}\n", code.summary()));
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("# Policy error `{code}`\n\n{}\n", code.summary()));
+    }
+    if !text.is_empty() {
+        out(&text);
         return Ok(ExitCode::from(PASSED));
     }
     let policy = policy_for(global, root.as_deref())?;

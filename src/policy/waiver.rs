@@ -65,7 +65,7 @@ impl WaivedSubject {
     /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
     pub fn describe(&self) -> String {
         match self {
-            Self::Commit(sha) => format!("commit {}", crate::report::short_sha(sha)),
+            Self::Commit(sha) => format!("commit {}", crate::text::short_sha(sha)),
             Self::PullRequest(n) => format!("pull request #{n}"),
             Self::Ticket(t) => format!("ticket {t}"),
         }
@@ -425,7 +425,7 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
         for name in &waiver.rules {
             // The audit's own rule: a commit pushed straight to the branch, or
             // merged while a rule failed, is waived by that commit's sha.
-            if name.value == crate::evidence::RULE {
+            if name.value == crate::outcome::FindingId::ReleaseEvidence.as_str() {
                 if !matches!(subject, WaivedSubject::Commit(_)) {
                     errors.push(
                         PolicyError::at(

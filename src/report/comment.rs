@@ -80,7 +80,7 @@ pub fn render(c: &Comment<'_>) -> String {
             .findings
             .iter()
             .filter(|f| f.level == Level::Error)
-            .map(|f| (part(requirement(c.policy, f)), f))
+            .map(|f| (part(f.requirement), f))
             .collect();
         e.sort_by_key(|(p, _)| *p);
         e
@@ -197,17 +197,6 @@ fn part(requirement: Option<&str>) -> usize {
     }
 }
 
-/// The requirement (`ready`, `approval`, …) behind a finding, when it came
-/// from a rule of the policy.
-fn requirement(policy: &Policy, f: &Finding) -> Option<&'static str> {
-    let rule = policy.rules.iter().find(|r| *r.id.value == *f.rule)?;
-    rule.require
-        .each()
-        .into_iter()
-        .find(|(_, span, _)| *span == f.policy)
-        .map(|(info, _, _)| info.name)
-}
-
 fn item(c: &Comment<'_>, part: usize, f: &Finding) -> String {
     let part = if f.commit.is_some() { 6 } else { part };
     format!("**{}**: {}", PARTS[part], line(c, f))
@@ -299,7 +288,7 @@ fn line_after(c: &Comment<'_>, f: &Finding, prefix: String) -> String {
         }
     }
     let rule = comment_code(&f.rule);
-    match requirement(c.policy, f) {
+    match f.requirement {
         Some(name) => tail.push(format!("{rule} ([docs]({}))", docs_url(name))),
         None => tail.push(rule),
     }
@@ -371,6 +360,7 @@ mod tests {
             ticket: None,
             path: None,
             policy: crate::policy::Span::default(),
+            requirement: None,
             approvals: Some(Box::new(crate::rules::MissingApprovals {
                 candidates: vec!["lee".into(), "kim".into()],
                 listed: vec!["kim".into(), "Lee".into()],

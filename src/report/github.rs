@@ -251,6 +251,7 @@ mod tests {
             ticket: None,
             path: None,
             policy: crate::policy::Span::default(),
+            requirement: None,
             approvals: None,
         };
         Report {

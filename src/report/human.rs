@@ -5,6 +5,7 @@ use miette::Severity;
 
 use super::diagnostic::{Named, Plain, render};
 use super::inert::{multi_line, one_line};
+use super::short_sha as short;
 use super::{Report, plural};
 use crate::engine::Finding;
 use crate::policy::{Level, Policy};
@@ -153,10 +154,6 @@ fn severity(level: Level) -> Severity {
         Level::Warning => Severity::Warning,
         Level::Notice => Severity::Advice,
     }
-}
-
-fn short(sha: &str) -> &str {
-    super::short_sha(sha)
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {

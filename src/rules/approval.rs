@@ -1,6 +1,8 @@
 use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use crate::outcome::Request;
+
 use super::{Context, Requirement, Violation};
 use crate::definitions::{ChangedRef, Definitions, RuleView};
 use crate::facts::SubjectKind;
@@ -251,17 +253,6 @@ fn not_both(schema: &mut schemars::Schema) {
         .map(|k| serde_json::json!({ "required": ["groups", k] }))
         .collect();
     schema.insert("not".into(), serde_json::json!({ "anyOf": both }));
-}
-
-/// Which reviews to request when approvals are missing (never on a draft).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Request {
-    /// `request: true`: as many as approvals are still missing.
-    Missing,
-    /// `request: all`: everyone who can approve (a `github:` team as the team).
-    All,
-    /// `request: { count: N }`: up to N reviews outstanding at once.
-    Count(u32),
 }
 
 /// `request: true | false | all | { count: N }` (`false`, or absent: none).
@@ -657,10 +648,9 @@ fn check_group(
         }
         match stance {
             Stance::Approved if fresh(commit) => approvers.push(*shown),
-            Stance::Approved => stale.push(format!(
-                "{shown} (on {})",
-                commit.get(..7).unwrap_or(commit)
-            )),
+            Stance::Approved => {
+                stale.push(format!("{shown} (on {})", crate::text::short_sha(commit)))
+            }
             Stance::ChangesRequested => blockers.push(*shown),
             _ => {}
         }
@@ -919,7 +909,7 @@ rules:
         assert!(
             found[0]
                 .1
-                .contains("not counted, approved an older commit: agaete (on 2222222)"),
+                .contains("not counted, approved an older commit: agaete (on 2222222222)"),
             "{found:?}"
         );
         let any = policy("{ teams: [platform-engineering] }");

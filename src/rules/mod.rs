@@ -29,6 +29,8 @@ use schemars::{Schema, SchemaGenerator, json_schema};
 
 use std::collections::BTreeMap;
 
+pub use crate::outcome::MissingApprovals;
+
 use crate::definitions::{Definitions, RuleView};
 use crate::facts::{Subject, SubjectKind};
 use crate::syntax::{
@@ -56,26 +58,6 @@ pub struct Violation {
     pub level: Option<Level>,
     /// Approvals still missing, in a form commands can act on (review requests).
     pub approvals: Option<Box<MissingApprovals>>,
-}
-
-/// The approvals one group still needs: what the comment shows and what
-/// `check pr --request-reviews` asks for. Logins are lower case.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MissingApprovals {
-    /// Who must approve, as the finding names them ("team rte", "@octocat").
-    pub group: String,
-    /// Approvals still needed.
-    pub needed: u32,
-    /// Everyone known who can give them: not the author, not who already
-    /// approved. Empty when anyone can, or no one known can.
-    pub candidates: Vec<String>,
-    /// The group's teams read through the API (`org/slug`): requested as teams.
-    pub github_teams: Vec<String>,
-    /// Logins the policy lists (`users`, team `members`), in policy order,
-    /// without the author and who already approved: requested one by one.
-    pub listed: Vec<String>,
-    /// What the rule asks to request (`None`: nothing).
-    pub request: Option<approval::Request>,
 }
 
 impl Violation {
@@ -232,6 +214,11 @@ pub trait Requirement {
     }
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+    /// Whether its finding tells the subject everything else it is missing
+    /// (a draft is told what it needs before it can merge).
+    fn lists_what_else_is_missing(&self) -> bool {
+        false
+    }
 }
 
 /// Registry entry: a requirement's name, where it can run, and its docs.

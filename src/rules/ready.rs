@@ -85,6 +85,10 @@ impl Requirement for Options {
             );
         }
     }
+
+    fn lists_what_else_is_missing(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

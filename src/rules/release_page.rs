@@ -194,13 +194,7 @@ impl Requirement for Options {
 }
 
 fn short_sha(release: &Release, index: u32) -> String {
-    release.commits[index as usize]
-        .sha
-        .as_deref()
-        .unwrap_or("")
-        .chars()
-        .take(10)
-        .collect()
+    crate::text::short_sha(release.commits[index as usize].sha.as_deref().unwrap_or("")).to_owned()
 }
 
 /// The tracker regexes meant: the named trackers, else every tracker that is
@@ -316,12 +310,12 @@ impl<'a> PageQuery<'a> {
     }
 
     /// The release summary's tickets, page sections and links.
-    pub fn summarize(&self, release: &Release, out: &mut crate::report::ReleaseSummary) -> bool {
+    pub fn summarize(&self, release: &Release, out: &mut crate::outcome::ReleaseSummary) -> bool {
         self.options.summarize(self.policy, self.rule, release, out)
     }
 
     /// The state of each section this rule requires.
-    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::report::SectionState)> {
+    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::outcome::SectionState)> {
         self.options.section_states(release)
     }
 }
@@ -428,7 +422,7 @@ impl Options {
         policy: &Definitions,
         rule: &str,
         release: &Release,
-        out: &mut crate::report::ReleaseSummary,
+        out: &mut crate::outcome::ReleaseSummary,
     ) -> bool {
         let index = self.ticket_index(policy, rule, release);
         out.links = policy
@@ -437,10 +431,9 @@ impl Options {
             .filter_map(|t| Some((t.pattern.regex().clone(), t.url.as_ref()?.value.clone())))
             .collect();
         out.missing = index.missing;
-        out.missing.sort_by(|a, b| crate::report::natural_cmp(a, b));
+        out.missing.sort_by(|a, b| crate::text::natural_cmp(a, b));
         out.unlisted = index.unlisted.into_iter().collect();
-        out.unlisted
-            .sort_by(|a, b| crate::report::natural_cmp(a, b));
+        out.unlisted.sort_by(|a, b| crate::text::natural_cmp(a, b));
         out.without_ticket = index
             .without_ticket
             .iter()
@@ -460,8 +453,8 @@ impl Options {
     }
 
     /// The state of each section this rule requires, on the release's page.
-    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::report::SectionState)> {
-        use crate::report::SectionState;
+    pub fn section_states(&self, release: &Release) -> Vec<(String, crate::outcome::SectionState)> {
+        use crate::outcome::SectionState;
         let Some(page) = &release.page else {
             return Vec::new();
         };
