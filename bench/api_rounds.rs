@@ -3,6 +3,11 @@
 //! delays every answer by DELAY; requests sent together come back together,
 //! so wall time / DELAY is the number of sequential rounds.
 //! Usage: cargo run --release --example api-rounds -- target/release/git-policy
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark prints its figures"
+)]
 
 use std::time::{Duration, Instant};
 

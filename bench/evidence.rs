@@ -8,6 +8,11 @@
 //! files and commits from the same GraphQL queries; the REST lists the mock
 //! also serves are for a pull request GraphQL cannot describe exactly).
 //! Usage: cargo run --release --example evidence -- target/release/git-policy
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark prints its figures"
+)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

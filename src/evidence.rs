@@ -206,18 +206,31 @@ pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Findi
     };
     let mut out = Vec::new();
     for change in changes {
-        let name = match change.pull_request {
-            Some(n) => format!(
-                "pull request #{n} ({})",
-                crate::facts::shown_subject(&change.title)
-            ),
-            None => String::new(),
-        };
-        let merged_by = change.merged_by.as_deref().map_or_else(
-            || String::from("merged by an unknown account"),
-            |m| format!("merged by @{m}"),
-        );
-        match change.verdict() {
+        change_findings(change, branch, bypass, span, &mut out);
+    }
+    out
+}
+
+/// The findings about one change: none when it went through the gate.
+fn change_findings(
+    change: &Change,
+    branch: &str,
+    bypass: Level,
+    span: Span,
+    out: &mut Vec<Finding>,
+) {
+    let name = match change.pull_request {
+        Some(n) => format!(
+            "pull request #{n} ({})",
+            crate::facts::shown_subject(&change.title)
+        ),
+        None => String::new(),
+    };
+    let merged_by = change.merged_by.as_deref().map_or_else(
+        || String::from("merged by an unknown account"),
+        |m| format!("merged by @{m}"),
+    );
+    match change.verdict() {
             Verdict::Passed | Verdict::Exempt => {}
             Verdict::PushedDirectly => {
                 let sha = change.commits.first().map_or("", String::as_str);
@@ -295,8 +308,6 @@ pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Findi
                 span,
             )),
         }
-    }
-    out
 }
 
 fn finding(

@@ -40,6 +40,14 @@ use crate::definitions::{ChangedRef, Definitions, Predicate};
 
 /// Whether every key of `p` holds for the subject.
 pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
+    holds_who(p, policy, subject)
+        && holds_where(p, policy, subject)
+        && holds_text(p, subject)
+        && holds_combined(p, policy, subject)
+}
+
+/// `kind`, `labels`, `authors`: what the subject is and who wrote it.
+fn holds_who(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     if let Some(kinds) = &p.kind {
         let is = kinds_of(policy, subject);
         if !kinds.iter().any(|k| is.contains(&k.value.as_str())) {
@@ -79,6 +87,11 @@ pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool
             return false;
         }
     }
+    true
+}
+
+/// `branches`, `base`, `changed`: where the subject is and what it touches.
+fn holds_where(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     if let Some(branches) = &p.branches {
         match subject.branch() {
             Some(b) if branches.is_match(b) => {}
@@ -104,6 +117,11 @@ pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool
             return false;
         }
     }
+    true
+}
+
+/// `title`, `body`, `message`, `draft`: what the subject says.
+fn holds_text(p: &Predicate, subject: &Subject<'_>) -> bool {
     if let Some(title) = &p.title {
         let text = match subject {
             Subject::PullRequest(pr) => pr.title.as_str(),
@@ -138,6 +156,11 @@ pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool
             return false;
         }
     }
+    true
+}
+
+/// `any`, `all`, `not`: predicates of predicates.
+fn holds_combined(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     if let Some(any) = &p.any
         && !any.iter().any(|q| holds(q, policy, subject))
     {

@@ -76,7 +76,10 @@ fn pack_files(repo: &Repo) -> (PathBuf, PathBuf) {
     let pack = idx.with_extension("pack");
     for file in [&idx, &pack] {
         let mut permissions = std::fs::metadata(file).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
+        #[expect(
+            clippy::permissions_set_readonly_false,
+            reason = "a temp pack made writable to damage it"
+        )]
         permissions.set_readonly(false);
         std::fs::set_permissions(file, permissions).unwrap();
     }

@@ -60,7 +60,10 @@ fn wheelhouse() -> &'static Path {
                 "maturin build failed:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            eprintln!("maturin build (dev profile): {:?}", started.elapsed());
+            #[expect(clippy::print_stderr, reason = "the build's time, for the log")]
+            {
+                eprintln!("maturin build (dev profile): {:?}", started.elapsed());
+            }
             let setuptools = std::fs::read_dir(common::root().join(".ci/wheelhouse"))
                 .expect(".ci/wheelhouse: run `bash .ci/setup`")
                 .map(|e| e.unwrap().path())

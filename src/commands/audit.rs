@@ -414,8 +414,7 @@ fn origin_repository(repo: &Repository) -> Option<String> {
 /// A spinner on stderr while the range is read; hidden unless stderr is a
 /// terminal (nothing extra on stdout, nothing in logs).
 fn progress(range: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
+    if !super::stderr_is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();

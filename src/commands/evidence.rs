@@ -595,8 +595,7 @@ async fn team_members(
 
 /// A bar on stderr while the evidence is read; hidden unless stderr is a terminal.
 fn progress(commits: usize) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
+    if !super::stderr_is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(commits as u64);

@@ -1,4 +1,4 @@
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use super::{Failure, Global, Outcome, PASSED, err};
@@ -86,7 +86,7 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
         && !flags_given
         && !args.no_input
         && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal();
+        && super::stderr_is_terminal();
     let answers = if interactive {
         ask(&default_branch)?
     } else {
@@ -254,9 +254,9 @@ fn ask(default_branch: &str) -> Result<Answers, Fatal> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut prompt = |question: &str| -> Result<String, Fatal> {
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "{question}");
-        let _ = stderr.flush();
+        // A prompt, not a report: no newline, and never text from a
+        // pull request.
+        super::err(question);
         match lines.next() {
             Some(Ok(line)) => Ok(line.trim().to_owned()),
             Some(Err(e)) => Err(Fatal::new(format!("cannot read the answer: {e}"))),

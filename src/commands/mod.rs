@@ -14,7 +14,7 @@ mod install_hooks;
 mod schema;
 mod validate;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -68,8 +68,8 @@ pub fn run(cli: Cli) -> ExitCode {
         ColorChoice::Never => false,
         ColorChoice::Auto => {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-                && std::io::stdout().is_terminal()
+                && stderr_is_terminal()
+                && stdout_is_terminal()
         }
     };
     let width = std::env::var("COLUMNS")
@@ -442,8 +442,29 @@ pub fn redacted(text: &str) -> String {
     settings().inert.redact(text).into_owned()
 }
 
+/// Whether stderr is a terminal (progress bars, prompts, colour).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the output module: asks, writes nothing"
+)]
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// Whether stdout is a terminal (colour).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the output module: asks, writes nothing"
+)]
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+
 /// Writes to stdout, inert (see `report::inert`); a closed pipe (`| head`)
 /// is not an error.
+#[expect(clippy::disallowed_methods, reason = "the output module")]
 pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(settings().inert.text(text, stdout_mode()).as_bytes());
@@ -451,6 +472,7 @@ pub fn out(text: &str) {
 }
 
 /// Writes to stderr, inert: plain text in every format.
+#[expect(clippy::disallowed_methods, reason = "the output module")]
 pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(settings().inert.text(text, Mode::Text).as_bytes());
@@ -465,6 +487,7 @@ struct InertStdout {
 }
 
 impl InertStdout {
+    #[expect(clippy::disallowed_methods, reason = "the output module")]
     fn new() -> InertStdout {
         InertStdout {
             line: Vec::new(),

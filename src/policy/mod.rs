@@ -233,7 +233,7 @@ options! {
     }
 }
 
-#[allow(clippy::ptr_arg)] // a field check's signature
+#[expect(clippy::ptr_arg, reason = "a field check's signature takes `&Vec`")]
 fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<(), PolicyError> {
     if !on.is_empty() {
         return Ok(());

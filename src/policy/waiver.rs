@@ -392,96 +392,12 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
     let mut seen: BTreeMap<(WaivedSubject, &str), Span> = BTreeMap::new();
     for waiver in &policy.waivers {
         let subject = &waiver.subject.value;
-        if let WaivedSubject::Ticket(ticket) = subject
-            && !policy.definitions.tickets.values().any(|t| {
-                t.pattern
-                    .regex()
-                    .find_iter(ticket)
-                    .any(|m| m.as_str() == ticket)
-            })
-        {
-            let patterns: Vec<String> = policy
-                .definitions
-                .tickets
-                .iter()
-                .map(|(name, t)| format!("{name}: `{}`", t.pattern.source.value))
-                .collect();
-            errors.push(
-                PolicyError::at(
-                    ErrorCode::InvalidValue,
-                    waiver.subject.span,
-                    format!("`{ticket}` is not a ticket of any tracker"),
-                )
-                .help(if patterns.is_empty() {
-                    String::from("define the tracker under `tickets:`")
-                } else {
-                    format!(
-                        "write the ticket exactly as its tracker does ({})",
-                        patterns.join(", ")
-                    )
-                }),
-            );
+        if let WaivedSubject::Ticket(ticket) = subject {
+            validate_ticket(policy, ticket, waiver.subject.span, errors);
         }
         for name in &waiver.rules {
-            // The audit's own rule: a commit pushed straight to the branch, or
-            // merged while a rule failed, is waived by that commit's sha.
-            if name.value == crate::outcome::FindingId::ReleaseEvidence.as_str() {
-                if !matches!(subject, WaivedSubject::Commit(_)) {
-                    errors.push(
-                        PolicyError::at(
-                            ErrorCode::WaiverNeverApplies,
-                            name.span,
-                            format!(
-                                "`{}` findings are about commits: a {} waiver would waive nothing",
-                                name.value,
-                                subject.key().replace('_', " ")
-                            ),
-                        )
-                        .help("waive a direct push or a merge over a failing rule by the commit's full sha (`commit:`)"),
-                    );
-                }
+            if !validate_rule(policy, subject, name, errors) {
                 continue;
-            }
-            let Some(rule) = policy.rules.iter().find(|r| r.id.value == name.value) else {
-                if policy.hooks_only {
-                    // Left out of the hooks' kept parse: it was there when
-                    // the entry was written (the policy loaded without an error).
-                    continue;
-                }
-                let how = if name.value == "all" {
-                    "a waiver names each rule it waives by its `id`; there is no `all`"
-                } else {
-                    "name a rule by its `id`"
-                };
-                errors.push(undefined_name(
-                    "rule",
-                    "rules",
-                    name,
-                    policy.rules.iter().map(|r| r.id.value.as_str()),
-                    how,
-                ));
-                continue;
-            };
-            let judged_on = subject.judged_on();
-            if !rule.on.iter().any(|on| judged_on.contains(&on.value)) {
-                let on: Vec<&str> = rule.on.iter().map(|o| o.value.name()).collect();
-                errors.push(
-                    PolicyError::at(
-                        ErrorCode::WaiverNeverApplies,
-                        name.span,
-                        format!(
-                            "rule `{}` (on {}) never judges a {}: this waiver would waive nothing",
-                            name.value,
-                            on.join(", "),
-                            subject.key().replace('_', " ")
-                        ),
-                    )
-                    .help(match subject {
-                        WaivedSubject::Commit(_) => "a commit waiver covers rules on `commit`; waive a pull request's or a release's findings by `pull_request` or `ticket`",
-                        WaivedSubject::PullRequest(_) => "a pull request waiver covers rules on `pull_request`, `commit` and `branch`; waive release findings by `ticket`",
-                        WaivedSubject::Ticket(_) => "a ticket waiver covers release findings about that ticket (rules on `release`); waive a commit by its sha",
-                    }),
-                );
             }
             let key = (subject.clone(), name.value.as_str());
             if let Some(first) = seen.get(&key) {
@@ -507,6 +423,110 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
             }
         }
     }
+}
+
+/// A waived ticket is a ticket of one of the trackers.
+fn validate_ticket(policy: &Policy, ticket: &str, span: Span, errors: &mut Vec<PolicyError>) {
+    if policy.definitions.tickets.values().any(|t| {
+        t.pattern
+            .regex()
+            .find_iter(ticket)
+            .any(|m| m.as_str() == ticket)
+    }) {
+        return;
+    }
+    let patterns: Vec<String> = policy
+        .definitions
+        .tickets
+        .iter()
+        .map(|(name, t)| format!("{name}: `{}`", t.pattern.source.value))
+        .collect();
+    errors.push(
+        PolicyError::at(
+            ErrorCode::InvalidValue,
+            span,
+            format!("`{ticket}` is not a ticket of any tracker"),
+        )
+        .help(if patterns.is_empty() {
+            String::from("define the tracker under `tickets:`")
+        } else {
+            format!(
+                "write the ticket exactly as its tracker does ({})",
+                patterns.join(", ")
+            )
+        }),
+    );
+}
+
+/// A rule a waiver names exists and can judge what is waived. Whether the
+/// name is a rule of the policy to check for duplicates.
+fn validate_rule(
+    policy: &Policy,
+    subject: &WaivedSubject,
+    name: &Spanned<String>,
+    errors: &mut Vec<PolicyError>,
+) -> bool {
+    // The audit's own rule: a commit pushed straight to the branch, or
+    // merged while a rule failed, is waived by that commit's sha.
+    if name.value == crate::outcome::FindingId::ReleaseEvidence.as_str() {
+        if !matches!(subject, WaivedSubject::Commit(_)) {
+            errors.push(
+                        PolicyError::at(
+                            ErrorCode::WaiverNeverApplies,
+                            name.span,
+                            format!(
+                                "`{}` findings are about commits: a {} waiver would waive nothing",
+                                name.value,
+                                subject.key().replace('_', " ")
+                            ),
+                        )
+                        .help("waive a direct push or a merge over a failing rule by the commit's full sha (`commit:`)"),
+                    );
+        }
+        return false;
+    }
+    let Some(rule) = policy.rules.iter().find(|r| r.id.value == name.value) else {
+        if policy.hooks_only {
+            // Left out of the hooks' kept parse: it was there when
+            // the entry was written (the policy loaded without an error).
+            return false;
+        }
+        let how = if name.value == "all" {
+            "a waiver names each rule it waives by its `id`; there is no `all`"
+        } else {
+            "name a rule by its `id`"
+        };
+        errors.push(undefined_name(
+            "rule",
+            "rules",
+            name,
+            policy.rules.iter().map(|r| r.id.value.as_str()),
+            how,
+        ));
+        return false;
+    };
+    let judged_on = subject.judged_on();
+    if !rule.on.iter().any(|on| judged_on.contains(&on.value)) {
+        let on: Vec<&str> = rule.on.iter().map(|o| o.value.name()).collect();
+        errors.push(
+                    PolicyError::at(
+                        ErrorCode::WaiverNeverApplies,
+                        name.span,
+                        format!(
+                            "rule `{}` (on {}) never judges a {}: this waiver would waive nothing",
+                            name.value,
+                            on.join(", "),
+                            subject.key().replace('_', " ")
+                        ),
+                    )
+                    .help(match subject {
+                        WaivedSubject::Commit(_) => "a commit waiver covers rules on `commit`; waive a pull request's or a release's findings by `pull_request` or `ticket`",
+                        WaivedSubject::PullRequest(_) => "a pull request waiver covers rules on `pull_request`, `commit` and `branch`; waive release findings by `ticket`",
+                        WaivedSubject::Ticket(_) => "a ticket waiver covers release findings about that ticket (rules on `release`); waive a commit by its sha",
+                    }),
+                );
+    }
+    true
 }
 
 #[cfg(test)]

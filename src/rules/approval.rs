@@ -212,7 +212,7 @@ fn at_least_one(schema: &mut schemars::Schema) {
     schema.insert("minimum".into(), 1.into());
 }
 
-#[allow(clippy::ptr_arg)] // a field check's signature
+#[expect(clippy::ptr_arg, reason = "a field check's signature takes `&Vec`")]
 fn lists_a_group(groups: &Vec<Group>, _: &str, node: &Node) -> Result<(), PolicyError> {
     if !groups.is_empty() {
         return Ok(());
@@ -396,15 +396,17 @@ impl Requirement for Options {
         let stances = latest_stances(pr);
         for group in &self.groups {
             let mut found = Vec::new();
-            check_group(
+            GroupCheck {
                 group,
-                cx.definitions,
+                policy: cx.definitions,
                 pr,
-                (&stances, self.request, self.groups.len() == 1),
-                &paths,
-                &matched,
-                &mut found,
-            );
+                stances: &stances,
+                request: self.request,
+                single: self.groups.len() == 1,
+                paths: &paths,
+                matched: &matched,
+            }
+            .check(&mut found);
             for mut v in found {
                 match &expedited {
                     Some((e, label, Ok(granter))) => {
@@ -569,167 +571,211 @@ fn rule_paths(rule: RuleView<'_>) -> Vec<ChangedRef> {
 /// shown, reviewed commit).
 type Stances<'a> = BTreeMap<String, (Stance, &'a str, &'a str)>;
 
-fn check_group(
-    group: &Group,
-    policy: &Definitions,
-    pr: &PullRequest,
-    (stances, request, single): (&Stances<'_>, Option<Request>, bool),
-    paths: &[ChangedRef],
-    matched: &[&str],
-    out: &mut Vec<Violation>,
-) {
-    let author = pr.author.to_lowercase();
-    // Who may approve: `None` means anyone.
-    let mut unresolved = Vec::new();
-    let eligible: Option<BTreeSet<String>> = if group.teams.0.is_empty() && group.users.0.is_empty()
-    {
-        None
-    } else {
-        let mut set: BTreeSet<String> =
-            group.users.iter().map(|u| u.value.to_lowercase()).collect();
-        for team in group.teams.iter() {
-            let Some(def) = policy.teams.get(&team.value) else {
+/// One approval group judged on one pull request.
+struct GroupCheck<'a> {
+    group: &'a Group,
+    policy: &'a Definitions,
+    pr: &'a PullRequest,
+    stances: &'a Stances<'a>,
+    request: Option<Request>,
+    /// The rule has this one group: an approval from outside it is said so
+    /// (with several, it may count for another).
+    single: bool,
+    /// The rule's path sets and globs (for `fresh: paths`).
+    paths: &'a [ChangedRef],
+    /// The changed files the rule's paths matched.
+    matched: &'a [&'a str],
+}
+
+/// Whose approvals count and why the others do not, for one group.
+#[derive(Default)]
+struct Tally<'a> {
+    approvers: Vec<&'a str>,
+    /// Approved an older commit than `fresh` asks for.
+    stale: Vec<String>,
+    blockers: Vec<&'a str>,
+    /// Approved, but not in the group.
+    outsiders: Vec<&'a str>,
+    bots: Vec<&'a str>,
+    /// Approved, but wrote commits of the pull request.
+    writers: Vec<&'a str>,
+}
+
+impl<'a> GroupCheck<'a> {
+    fn check(&self, out: &mut Vec<Violation>) {
+        let author = self.pr.author.to_lowercase();
+        let (eligible, unresolved) = self.eligible();
+        // The authors of its code review no more than the pull request's
+        // author does, whoever opened it; nor does a bot (no peer).
+        let code = code_authors(self.pr);
+        let judge = Eligibility {
+            author: &author,
+            code: code.as_ref(),
+            eligible: eligible.as_ref(),
+        };
+        let tally = self.tally(&judge, unresolved.is_empty());
+        // Approvals by people known to be eligible may already be enough; if
+        // not, a team that was not read leaves the count unknown: say only that.
+        // A change request from someone who may be in an unread team could block.
+        let unknown_blocker = self.stances.iter().any(|(login, (stance, _, _))| {
+            *stance == Stance::ChangesRequested && *login != author && !judge.may_approve(login)
+        });
+        if code.is_none() && !tally.approvers.is_empty() {
+            out.push(
+                Violation::new(format!("cannot tell whether {} wrote commits of this pull request: the GitHub accounts of its commits were not read", tally.approvers.join(", ")))
+                    .help("run `check pr` with a token that can read the pull request's commits; an author of its code does not review it"),
+            );
+            return;
+        }
+        if !unresolved.is_empty()
+            && (tally.approvers.len() < self.group.count as usize || unknown_blocker)
+        {
+            out.push(
+                Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
+                    .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"),
+            );
+            return;
+        }
+        let who = group_name(self.group);
+        if tally.approvers.len() < self.group.count as usize {
+            out.push(self.missing(&judge, &tally, &who));
+        }
+        if !tally.blockers.is_empty() {
+            out.push(
+                Violation::new(format!(
+                    "changes requested by {} ({who})",
+                    tally.blockers.join(", ")
+                ))
+                .help("address the review, then ask them to approve or dismiss it"),
+            );
+        }
+    }
+
+    /// Who may approve (`None`: anyone), and the GitHub teams whose members
+    /// were not read.
+    fn eligible(&self) -> (Option<BTreeSet<String>>, Vec<String>) {
+        let mut unresolved = Vec::new();
+        if self.group.teams.0.is_empty() && self.group.users.0.is_empty() {
+            return (None, unresolved);
+        }
+        let mut set: BTreeSet<String> = self
+            .group
+            .users
+            .iter()
+            .map(|u| u.value.to_lowercase())
+            .collect();
+        for team in self.group.teams.iter() {
+            let Some(def) = self.policy.teams.get(&team.value) else {
                 continue;
             };
             set.extend(def.members.iter().map(|m| m.value.to_lowercase()));
             if let Some(github) = &def.github {
-                match pr.team_members.get(&team.value) {
+                match self.pr.team_members.get(&team.value) {
                     Some(members) => set.extend(members.iter().map(|m| m.to_lowercase())),
                     None => unresolved.push(format!("{} ({})", team.value, github.value)),
                 }
             }
         }
-        Some(set)
-    };
-    // The authors of its code review no more than the pull request's author
-    // does, whoever opened it; nor does a bot (no peer).
-    let code = code_authors(pr);
-    let writer = |login: &str| code.as_ref().is_some_and(|c| c.contains(login));
-    let may_approve = |login: &str| {
-        login != author
-            && !is_bot(login)
-            && !writer(login)
-            && eligible.as_ref().is_none_or(|e| e.contains(login))
-    };
-    let fresh = |commit: &str| match group.fresh {
-        Fresh::Any => true,
-        Fresh::Head => commit == pr.head_sha,
-        Fresh::Paths => {
-            commit == pr.head_sha
-                || pr.changed_since.get(commit).is_some_and(|since| {
-                    !since
-                        .iter()
-                        .flat_map(|c| c.paths())
-                        .any(|p| changed_matches(paths, policy, p))
-                })
-        }
-    };
-    let (mut approvers, mut stale, mut blockers) = (Vec::new(), Vec::new(), Vec::new());
-    // Approvals that cannot count, said so the author knows why (with
-    // several groups, one may count for another: not said there).
-    let mut outsiders = Vec::new();
-    let (mut bots, mut writers) = (Vec::new(), Vec::new());
-    for (login, (stance, shown, commit)) in stances {
-        if *stance == Stance::Approved && *login != author {
-            if is_bot(login) {
-                bots.push(*shown);
-                continue;
+        (Some(set), unresolved)
+    }
+
+    /// Whether an approval of `commit` is fresh enough for the group.
+    fn fresh(&self, commit: &str) -> bool {
+        match self.group.fresh {
+            Fresh::Any => true,
+            Fresh::Head => commit == self.pr.head_sha,
+            Fresh::Paths => {
+                commit == self.pr.head_sha
+                    || self.pr.changed_since.get(commit).is_some_and(|since| {
+                        !since
+                            .iter()
+                            .flat_map(|c| c.paths())
+                            .any(|p| changed_matches(self.paths, self.policy, p))
+                    })
             }
-            if writer(login) {
-                writers.push(*shown);
-                continue;
-            }
-        }
-        if !may_approve(login) {
-            if single && *stance == Stance::Approved && *login != author && unresolved.is_empty() {
-                outsiders.push(*shown);
-            }
-            continue;
-        }
-        match stance {
-            Stance::Approved if fresh(commit) => approvers.push(*shown),
-            Stance::Approved => {
-                stale.push(format!("{shown} (on {})", crate::text::short_sha(commit)))
-            }
-            Stance::ChangesRequested => blockers.push(*shown),
-            _ => {}
         }
     }
-    let who = group_name(group);
-    let why = if matched.is_empty() {
-        String::new()
-    } else {
-        let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
+
+    /// Sorts each reviewer's latest stance into what counts and what does
+    /// not (`teams_read`: every team's members are known).
+    fn tally(&self, judge: &Eligibility<'_>, teams_read: bool) -> Tally<'a> {
+        let author = judge.author;
+        let mut tally = Tally::default();
+        for (login, (stance, shown, commit)) in self.stances {
+            if *stance == Stance::Approved && login != author {
+                if is_bot(login) {
+                    tally.bots.push(*shown);
+                    continue;
+                }
+                if judge.writer(login) {
+                    tally.writers.push(*shown);
+                    continue;
+                }
+            }
+            if !judge.may_approve(login) {
+                if self.single && *stance == Stance::Approved && login != author && teams_read {
+                    tally.outsiders.push(*shown);
+                }
+                continue;
+            }
+            match stance {
+                Stance::Approved if self.fresh(commit) => tally.approvers.push(*shown),
+                Stance::Approved => tally
+                    .stale
+                    .push(format!("{shown} (on {})", crate::text::short_sha(commit))),
+                Stance::ChangesRequested => tally.blockers.push(*shown),
+                _ => {}
+            }
+        }
+        tally
+    }
+
+    /// " for changes to a, b and 3 more" (nothing when the rule names no paths).
+    fn why(&self) -> String {
+        if self.matched.is_empty() {
+            return String::new();
+        }
+        let mut shown: Vec<&str> = self.matched.iter().take(5).copied().collect();
         shown.dedup();
-        let more = if matched.len() > 5 {
-            format!(" and {} more", matched.len() - 5)
+        let more = if self.matched.len() > 5 {
+            format!(" and {} more", self.matched.len() - 5)
         } else {
             String::new()
         };
         format!(" for changes to {}{more}", shown.join(", "))
-    };
-    // Approvals by people known to be eligible may already be enough; if
-    // not, a team that was not read leaves the count unknown: say only that.
-    // A change request from someone who may be in an unread team could block.
-    let unknown_blocker = stances.iter().any(|(login, (stance, _, _))| {
-        *stance == Stance::ChangesRequested && *login != author && !may_approve(login)
-    });
-    if code.is_none() && !approvers.is_empty() {
-        out.push(
-            Violation::new(format!("cannot tell whether {} wrote commits of this pull request: the GitHub accounts of its commits were not read", approvers.join(", ")))
-                .help("run `check pr` with a token that can read the pull request's commits; an author of its code does not review it"),
-        );
-        return;
     }
-    if !unresolved.is_empty() && (approvers.len() < group.count as usize || unknown_blocker) {
-        out.push(
-            Violation::new(format!("cannot tell who may approve: the members of {} were not read", unresolved.join(", ")))
-                .help("list the team's `members` in the policy, or give a token that can read org team members (members:read)"),
-        );
-        return;
-    }
-    if approvers.len() < group.count as usize {
-        let needed = group.count as usize - approvers.len();
+
+    /// The finding for approvals still missing, with who could give them.
+    fn missing(&self, judge: &Eligibility<'_>, tally: &Tally<'_>, who: &str) -> Violation {
+        let author = judge.author;
+        let needed = self.group.count as usize - tally.approvers.len();
         let mut message = format!(
-            "needs {} from {who}{why}; has {}",
+            "needs {} from {who}{}; has {}",
             plural_approvals(needed),
-            approvers.len()
+            self.why(),
+            tally.approvers.len()
         );
-        if !stale.is_empty() {
-            message.push_str(&format!(
-                "; not counted, approved an older commit: {}",
-                stale.join(", ")
-            ));
+        for (list, why) in [
+            (
+                &tally.stale.iter().map(String::as_str).collect::<Vec<_>>(),
+                String::from("approved an older commit"),
+            ),
+            (&tally.bots, String::from("a bot is no peer reviewer")),
+            (&tally.writers, String::from("an author of its commits")),
+            (&tally.outsiders, format!("not in {who}")),
+        ] {
+            if !list.is_empty() {
+                message.push_str(&format!("; not counted, {why}: {}", list.join(", ")));
+            }
         }
-        if !bots.is_empty() {
-            message.push_str(&format!(
-                "; not counted, a bot is no peer reviewer: {}",
-                bots.join(", ")
-            ));
-        }
-        if !writers.is_empty() {
-            message.push_str(&format!(
-                "; not counted, an author of its commits: {}",
-                writers.join(", ")
-            ));
-        }
-        if !outsiders.is_empty() {
-            message.push_str(&format!(
-                "; not counted, not in {who}: {}",
-                outsiders.join(", ")
-            ));
-        }
-        let help = match &eligible {
+        let approved = |l: &str| tally.approvers.iter().any(|a| a.eq_ignore_ascii_case(l));
+        let can_still = |l: &str| l != author && !is_bot(l) && !judge.writer(l) && !approved(l);
+        let help = match judge.eligible {
             Some(set) => {
                 let candidates: Vec<&str> = set
                     .iter()
                     .map(String::as_str)
-                    .filter(|l| {
-                        *l != author
-                            && !is_bot(l)
-                            && !writer(l)
-                            && !approvers.iter().any(|a| a.eq_ignore_ascii_case(l))
-                    })
+                    .filter(|l| can_still(l))
                     .collect();
                 if candidates.is_empty() {
                     String::from("no one else in the group can approve: add approvers to the team")
@@ -739,52 +785,72 @@ fn check_group(
             }
             None => String::from("request a review from anyone but the author"),
         };
-        let approved = |l: &str| approvers.iter().any(|a| a.eq_ignore_ascii_case(l));
         let mut listed: Vec<String> = Vec::new();
-        let inline = group.users.iter().map(|u| u.value.as_str()).chain(
-            group
+        let inline = self.group.users.iter().map(|u| u.value.as_str()).chain(
+            self.group
                 .teams
                 .iter()
-                .filter_map(|t| policy.teams.get(&t.value))
+                .filter_map(|t| self.policy.teams.get(&t.value))
                 .flat_map(|def| def.members.iter().map(|m| m.value.as_str())),
         );
         for login in inline {
             let lower = login.to_lowercase();
-            if lower != author && !writer(&lower) && !approved(login) && !listed.contains(&lower) {
+            if lower != author
+                && !judge.writer(&lower)
+                && !approved(login)
+                && !listed.contains(&lower)
+            {
                 listed.push(lower);
             }
         }
         let missing = super::MissingApprovals {
-            group: who.clone(),
+            group: who.to_owned(),
             needed: needed as u32,
-            candidates: eligible
-                .iter()
+            candidates: judge
+                .eligible
+                .into_iter()
                 .flatten()
-                .filter(|l| **l != author && !is_bot(l) && !writer(l) && !approved(l))
+                .filter(|l| can_still(l))
                 .cloned()
                 .collect(),
-            github_teams: group
+            github_teams: self
+                .group
                 .teams
                 .iter()
-                .filter_map(|t| policy.teams.get(&t.value)?.github.as_ref())
+                .filter_map(|t| self.policy.teams.get(&t.value)?.github.as_ref())
                 .map(|g| g.value.clone())
                 .collect(),
             listed,
-            request,
+            request: self.request,
         };
         let mut violation = Violation::new(message).help(help);
-        violation.path = matched.first().map(|p| (*p).to_owned());
+        violation.path = self.matched.first().map(|p| (*p).to_owned());
         violation.approvals = Some(Box::new(missing));
-        out.push(violation);
+        violation
     }
-    if !blockers.is_empty() {
-        out.push(
-            Violation::new(format!(
-                "changes requested by {} ({who})",
-                blockers.join(", ")
-            ))
-            .help("address the review, then ask them to approve or dismiss it"),
-        );
+}
+
+/// Who may approve for a group: not the author, no bot, no author of the
+/// pull request's commits, and, when the group names people, one of them.
+struct Eligibility<'a> {
+    /// The pull request's author, lower case.
+    author: &'a str,
+    /// The accounts of its commits (`None`: not read).
+    code: Option<&'a BTreeSet<String>>,
+    /// `None`: anyone.
+    eligible: Option<&'a BTreeSet<String>>,
+}
+
+impl Eligibility<'_> {
+    fn writer(&self, login: &str) -> bool {
+        self.code.is_some_and(|c| c.contains(login))
+    }
+
+    fn may_approve(&self, login: &str) -> bool {
+        login != self.author
+            && !is_bot(login)
+            && !self.writer(login)
+            && self.eligible.is_none_or(|e| e.contains(login))
     }
 }
 

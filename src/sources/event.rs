@@ -178,7 +178,7 @@ fn shown(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
+#[expect(clippy::indexing_slicing, reason = "tests index fixtures they built")]
 mod tests {
     use super::*;
 

@@ -683,7 +683,7 @@ struct ApiPerson {
 
 #[derive(Deserialize)]
 struct ApiParent {
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read only to refuse an answer without it")]
     sha: Sha,
 }
 

@@ -126,7 +126,10 @@ pub struct Spec<T> {
 }
 
 impl<T: Decode> Spec<T> {
-    #[allow(clippy::new_without_default)]
+    #[expect(
+        clippy::new_without_default,
+        reason = "a spec is built by `options!`, never defaulted"
+    )]
     pub fn new() -> Self {
         Self {
             check: None,
@@ -386,7 +389,7 @@ macro_rules! options {
 
         impl $name {
             /// The keys it is written with.
-            #[allow(dead_code)]
+            #[allow(dead_code, reason = "macro-generated: not every options type reads its keys")]
             pub const KEYS: &'static [&'static str] = &[$($crate::syntax::options!(@key $field $($key)?)),*];
         }
 
@@ -529,11 +532,11 @@ macro_rules! names {
                     }
                     return found;
                 )?
-                #[allow(unreachable_code)]
+                #[allow(unreachable_code, reason = "macro-generated: the branch above may return")]
                 let text = d.string(node)?;
                 let found = Self::parse(&text.value);
                 if found.is_none() {
-                    #[allow(unused_mut, unused_assignments)]
+                    #[allow(unused_mut, unused_assignments, reason = "macro-generated: the label may not be given")]
                     let mut label = None;
                     $( label = Some($label); )?
                     d.error($crate::syntax::unknown_name(&text, $what, label, &Self::ALL.map(Self::name)));
@@ -760,7 +763,7 @@ mod tests {
     options! {
         #[options(what = "`needy`")]
         #[derive(Debug)]
-        #[allow(dead_code)]
+        #[expect(dead_code, reason = "a test type: only its decoding is checked")]
         struct Needy {
             /// Must be there.
             pattern: Pattern => required,

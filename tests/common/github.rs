@@ -156,7 +156,7 @@ pub async fn mount_list(server: &MockServer, at: &str, items: Vec<Value>) {
 /// GitHub's GraphQL answer about commits' signatures (`cN: object(oid: …) {
 /// ... on Commit { oid signature { … } } }`): `known` by sha, null (unsigned)
 /// for any other commit.
-#[allow(dead_code)] // not every test binary asks for signatures
+#[allow(dead_code, reason = "not every test binary asks for signatures")]
 pub async fn mount_signatures(server: &MockServer, known: Vec<(String, Value)>) {
     let answer = move |request: &wiremock::Request| {
         let body: Value = serde_json::from_slice(&request.body).unwrap();

@@ -1,4 +1,4 @@
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses some of the helpers")]
 //! Helpers shared by the integration tests: the binary, temp repositories.
 
 use std::ffi::OsStr;
