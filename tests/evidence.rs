@@ -1421,7 +1421,9 @@ async fn the_commits_of_a_rebase_merge_are_the_pull_requests() {
     let mut graph = graph(&s);
     // The branch's own commits, which the clone does not have.
     let original = |n: u64, subject: &str| {
+        // GitHub's `committedDate` is never null (GitTimestamp!).
         json!({ "commit": { "oid": format!("{n:040x}"), "message": subject, "parents": { "totalCount": 1 },
+            "committedDate": COMMITTED_AT,
             "author": { "name": "Ada Lovelace", "email": "ada@example.com", "user": { "login": "dev" } } } })
     };
     let lists = Lists {
@@ -1448,4 +1450,23 @@ async fn the_commits_of_a_rebase_merge_are_the_pull_requests() {
     let (code, v, stderr) = audit_against(&s, graph).await;
     assert_eq!(code, 0, "{stderr}\n{v}");
     assert_eq!(verdicts(&v), [(json!(61), "passed".to_owned())], "{v}");
+}
+
+/// A grant covers only code pushed before it: a commit whose commit date
+/// GitHub's answer leaves out is not dated "" (which would order it
+/// somewhere), it stops the audit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_without_its_date_stops_the_audit() {
+    let s = small_scenario(POLICY_V1, &[(41, "EPL-41 Expedited, commit undated")]);
+    let mut graph = graph(&s);
+    let node = &mut graph.pulls.get_mut(&41).unwrap().0;
+    node["timelineItems"]["nodes"] = json!([label_node(&("expedited", "rte-lead", true, BEFORE))]);
+    node["commits"]["nodes"][0]["commit"]
+        .as_object_mut()
+        .unwrap()
+        .remove("committedDate");
+    let (code, v, stderr) = audit_against(&s, graph).await;
+    assert_eq!(code, 2, "{stderr}\n{v}");
+    let said = format!("{stderr}{v}");
+    assert!(said.contains("has no `committedDate`"), "{said}");
 }

@@ -614,58 +614,26 @@ async fn pull_batch(
     Ok(out)
 }
 
-/// One pull request's answer, its lists read whole, as facts.
-async fn merged_from(
-    gh: &GitHub,
+/// What a pull request's timeline says happened to it before its merge.
+struct Timeline {
+    label_events: Vec<crate::facts::LabelEvent>,
+    renames: Vec<crate::facts::Rename>,
+    milestone_events: Vec<crate::facts::MilestoneEvent>,
+    /// Pushes of code (`code_events` of the commits, and force-pushes).
+    code_events: Vec<crate::facts::CodeEvent>,
+}
+
+/// The timeline's events as facts; an event of a kind not asked for is exit 2.
+fn timeline(
+    events: &[Value],
     repo: &str,
-    pull: GqlPullRequest,
-) -> Result<(MergedPullRequest, Option<Listed>), Fatal> {
-    let number = pull.number;
-    let author = login(pull.author);
-    let listed = listed(gh, repo, number, &author, pull.files, pull.commits).await?;
-    let (Some(merged_at), Some(merge_commit)) = (pull.merged_at, pull.merge_commit) else {
-        return Err(Fatal::new(format!(
-            "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
-        ))
-        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
-    };
-    let mut reviews = pull.reviews.nodes;
-    rest_of(
-        gh,
-        repo,
-        number,
-        Connection::Reviews,
-        pull.reviews.page_info,
-        &mut reviews,
-    )
-    .await?;
-    // Reviews are counted, so a list cut short is seen.
-    let counted = pull.reviews.total_count.ok_or_else(|| {
-        Fatal::new(format!(
-            "GitHub's answer about the reviews of pull request {repo}#{number} has no `totalCount`"
-        ))
-    })?;
-    if reviews.len() != counted {
-        return Err(Fatal::new(format!(
-            "GitHub counts {counted} reviews of pull request {repo}#{number} but listed {}; its approvals cannot be told",
-            reviews.len()
-        ))
-        .help("re-run the audit (a review may have been submitted or deleted meanwhile)"));
-    }
-    let mut events = pull.timeline_items.nodes;
-    rest_of(
-        gh,
-        repo,
-        number,
-        Connection::Timeline,
-        pull.timeline_items.page_info,
-        &mut events,
-    )
-    .await?;
+    number: u64,
+    code_events: Vec<crate::facts::CodeEvent>,
+) -> Result<Timeline, Fatal> {
     let mut label_events = Vec::new();
     let mut renames = Vec::new();
     let mut milestone_events = Vec::new();
-    let mut code_events = listed.2;
+    let mut code_events = code_events;
     for (i, event) in events.iter().enumerate() {
         let what = || format!("the timeline of pull request {repo}#{number} (event {i})");
         match event.get("__typename").and_then(Value::as_str) {
@@ -717,6 +685,80 @@ async fn merged_from(
             }
         }
     }
+    Ok(Timeline {
+        label_events,
+        renames,
+        milestone_events,
+        code_events,
+    })
+}
+
+/// Every review of a pull request, its list read whole and counted (a list
+/// cut short is exit 2).
+async fn all_reviews(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    first: GqlPage<GqlReview>,
+) -> Result<Vec<GqlReview>, Fatal> {
+    let mut reviews = first.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Reviews,
+        first.page_info,
+        &mut reviews,
+    )
+    .await?;
+    // Reviews are counted, so a list cut short is seen.
+    let counted = first.total_count.ok_or_else(|| {
+        Fatal::new(format!(
+            "GitHub's answer about the reviews of pull request {repo}#{number} has no `totalCount`"
+        ))
+    })?;
+    if reviews.len() != counted {
+        return Err(Fatal::new(format!(
+            "GitHub counts {counted} reviews of pull request {repo}#{number} but listed {}; its approvals cannot be told",
+            reviews.len()
+        ))
+        .help("re-run the audit (a review may have been submitted or deleted meanwhile)"));
+    }
+    Ok(reviews)
+}
+
+/// One pull request's answer, its lists read whole, as facts.
+async fn merged_from(
+    gh: &GitHub,
+    repo: &str,
+    pull: GqlPullRequest,
+) -> Result<(MergedPullRequest, Option<Listed>), Fatal> {
+    let number = pull.number;
+    let author = login(pull.author);
+    let listed = listed(gh, repo, number, &author, pull.files, pull.commits).await?;
+    let (Some(merged_at), Some(merge_commit)) = (pull.merged_at, pull.merge_commit) else {
+        return Err(Fatal::new(format!(
+            "GitHub says pull request {repo}#{number} is not merged, yet it brought a commit of the range"
+        ))
+        .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving"));
+    };
+    let reviews = all_reviews(gh, repo, number, pull.reviews).await?;
+    let mut events = pull.timeline_items.nodes;
+    rest_of(
+        gh,
+        repo,
+        number,
+        Connection::Timeline,
+        pull.timeline_items.page_info,
+        &mut events,
+    )
+    .await?;
+    let Timeline {
+        label_events,
+        renames,
+        milestone_events,
+        code_events,
+    } = timeline(&events, repo, number, listed.2)?;
     let reviews: Vec<crate::facts::DatedReview> = reviews
         .into_iter()
         .map(|r| crate::facts::DatedReview {
@@ -774,6 +816,39 @@ async fn merged_from(
         ..MergedPullRequest::default()
     };
     Ok((merged, listed.0))
+}
+
+/// One commit of a pull request's GraphQL list as facts: its account only
+/// as proved (see [`proved`]).
+fn commit_facts(c: GqlPullCommit, pr_author: &str) -> Commit {
+    let c = c.commit;
+    let author = c.author;
+    let attributed = author
+        .as_ref()
+        .and_then(|a| a.user.as_ref())
+        .map(|u| u.login.clone());
+    let signature = c.signature.map(GqlSignature::into_facts);
+    let associated = attributed
+        .iter()
+        .cloned()
+        .chain(c.committer.and_then(|c| c.user).map(|u| u.login))
+        .map(|l| l.to_lowercase())
+        .collect();
+    Commit {
+        sha: Some(c.oid.0),
+        // git shows a message up to its first NUL.
+        message: match c.message.split_once('\0') {
+            Some((shown, _)) => shown.to_owned(),
+            None => c.message,
+        },
+        author_name: author.as_ref().and_then(|a| a.name.clone()),
+        author_email: author.as_ref().and_then(|a| a.email.clone()),
+        account: proved(attributed.as_deref(), signature.as_ref(), pr_author),
+        associated: Some(associated),
+        parents: c.parents.total_count as usize,
+        stage: Stage::PullRequest,
+        ..Commit::default()
+    }
 }
 
 /// A pull request's files and commits, read whole, as REST's lists give
@@ -840,14 +915,25 @@ async fn listed(
             .as_ref()
             .is_some_and(|a| a.name.is_some() && a.email.is_some())
     };
-    let code_events: Vec<crate::facts::CodeEvent> = commit_nodes
+    // When each commit was committed: a grant covers only code pushed
+    // before it, so a commit without its date is refused, never dated "".
+    let code_events = commit_nodes
         .iter()
-        .map(|c| crate::facts::CodeEvent {
-            sha: Some(c.commit.oid.0.clone()),
-            at: c.commit.committed_date.clone().unwrap_or_default(),
-            forced: false,
+        .map(|c| {
+            let at = c.commit.committed_date.clone().ok_or_else(|| {
+                Fatal::new(format!(
+                    "GitHub's answer about commit {} of pull request {repo}#{number} has no `committedDate`",
+                    crate::text::short_sha(&c.commit.oid.0)
+                ))
+                .help("re-run the audit; if it persists, the API (or a proxy in front of it) is misbehaving")
+            })?;
+            Ok(crate::facts::CodeEvent {
+                sha: Some(c.commit.oid.0.clone()),
+                at,
+                forced: false,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<crate::facts::CodeEvent>, Fatal>>()?;
     if !file_nodes.iter().all(plain) || !commit_nodes.iter().all(named) {
         return Ok((None, commit_count, code_events));
     }
@@ -863,36 +949,7 @@ async fn listed(
         .collect();
     let commits = commit_nodes
         .into_iter()
-        .map(|c| {
-            let c = c.commit;
-            let author = c.author;
-            let attributed = author
-                .as_ref()
-                .and_then(|a| a.user.as_ref())
-                .map(|u| u.login.clone());
-            let signature = c.signature.map(GqlSignature::into_facts);
-            let associated = attributed
-                .iter()
-                .cloned()
-                .chain(c.committer.and_then(|c| c.user).map(|u| u.login))
-                .map(|l| l.to_lowercase())
-                .collect();
-            Commit {
-                sha: Some(c.oid.0),
-                // git shows a message up to its first NUL.
-                message: match c.message.split_once('\0') {
-                    Some((shown, _)) => shown.to_owned(),
-                    None => c.message,
-                },
-                author_name: author.as_ref().and_then(|a| a.name.clone()),
-                author_email: author.as_ref().and_then(|a| a.email.clone()),
-                account: proved(attributed.as_deref(), signature.as_ref(), pr_author),
-                associated: Some(associated),
-                parents: c.parents.total_count as usize,
-                stage: Stage::PullRequest,
-                ..Commit::default()
-            }
-        })
+        .map(|c| commit_facts(c, pr_author))
         .collect();
     Ok((
         Some(Listed {

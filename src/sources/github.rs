@@ -587,19 +587,9 @@ fn describe_reset(reset: Option<u64>) -> String {
     )
 }
 
-/// Policy files at a commit, through the contents API (when the clone lacks
-/// the commit): `.github/policies/**.yml`, else `.git-policy.yml`.
-///
-/// `None` only when GitHub says neither path exists (404). A link, a
-/// submodule, an entry off the documented shape, a file too large to be
-/// sent inline, or more entries than the caps of a local read
-/// (`policy_files::MAX_*`) is exit 2: the pull request chooses its head's
-/// files, so their number must not choose how many requests are sent.
-pub async fn policy_at(
-    gh: &GitHub,
-    repo: &str,
-    sha: &str,
-) -> Result<Option<Vec<crate::policy::PolicySource>>, Fatal> {
+/// The YAML files under `.github/policies/` at `sha`, listed through the
+/// contents API folder by folder, within the caps of a local read.
+async fn list_policy_folder(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<String>, Fatal> {
     use super::policy_files::{MAX_ENTRIES, MAX_FILES, POLICY_DIR, POLICY_FILE};
     let shown = |path: &str| crate::report::inert::one_line(path).into_owned();
     let mut files: Vec<String> = Vec::new();
@@ -644,30 +634,7 @@ pub async fn policy_at(
             )));
         }
         for entry in &listing {
-            let (Some(kind), Some(path)) = (
-                entry.get("type").and_then(Value::as_str),
-                entry.get("path").and_then(Value::as_str),
-            ) else {
-                return Err(Fatal::new(format!(
-                    "GitHub listed `{}` at {sha} with an entry that has no type or path",
-                    shown(&folder)
-                ))
-                .help("re-run the job; if it persists, GitHub is failing"));
-            };
-            let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
-            match kind {
-                "dir" => folders.push(path.to_owned()),
-                "file" if yaml => files.push(path.to_owned()),
-                "file" => {}
-                _ => {
-                    return Err(Fatal::new(format!(
-                        "`{}` at {sha} is a {}; git-policy does not read policy files through links or submodules",
-                        shown(path),
-                        shown(kind)
-                    ))
-                    .help("keep policy files as plain files in the policy folder"));
-                }
-            }
+            sort_listed(entry, &folder, sha, &mut folders, &mut files)?;
         }
         if files.len() > MAX_FILES {
             return Err(too_many(&format!(
@@ -675,11 +642,67 @@ pub async fn policy_at(
             )));
         }
     }
+    Ok(files)
+}
+
+/// One entry of a folder listing: a folder to list, a YAML file to read,
+/// another file to leave; a link or a submodule is exit 2.
+fn sort_listed(
+    entry: &Value,
+    folder: &str,
+    sha: &str,
+    folders: &mut Vec<String>,
+    files: &mut Vec<String>,
+) -> Result<(), Fatal> {
+    let shown = |path: &str| crate::report::inert::one_line(path).into_owned();
+    let (Some(kind), Some(path)) = (
+        entry.get("type").and_then(Value::as_str),
+        entry.get("path").and_then(Value::as_str),
+    ) else {
+        return Err(Fatal::new(format!(
+            "GitHub listed `{}` at {sha} with an entry that has no type or path",
+            shown(folder)
+        ))
+        .help("re-run the job; if it persists, GitHub is failing"));
+    };
+    let yaml = path.ends_with(".yml") || path.ends_with(".yaml");
+    match kind {
+        "dir" => folders.push(path.to_owned()),
+        "file" if yaml => files.push(path.to_owned()),
+        "file" => {}
+        _ => {
+            return Err(Fatal::new(format!(
+                "`{}` at {sha} is a {}; git-policy does not read policy files through links or submodules",
+                shown(path),
+                shown(kind)
+            ))
+            .help("keep policy files as plain files in the policy folder"));
+        }
+    }
+    Ok(())
+}
+
+/// Policy files at a commit, through the contents API (when the clone lacks
+/// the commit): `.github/policies/**.yml`, else `.git-policy.yml`.
+///
+/// `None` only when GitHub says neither path exists (404). A link, a
+/// submodule, an entry off the documented shape, a file too large to be
+/// sent inline, or more entries than the caps of a local read
+/// (`policy_files::MAX_*`) is exit 2: the pull request chooses its head's
+/// files, so their number must not choose how many requests are sent.
+pub async fn policy_at(
+    gh: &GitHub,
+    repo: &str,
+    sha: &str,
+) -> Result<Option<Vec<crate::policy::PolicySource>>, Fatal> {
+    use super::policy_files::POLICY_FILE;
+    let mut files = list_policy_folder(gh, repo, sha).await?;
     let single = files.is_empty();
     if single {
         files.push(POLICY_FILE.to_owned());
     }
     files.sort();
+    let shown = |path: &str| crate::report::inert::one_line(path).into_owned();
     let reads = files.iter().map(|path| async move {
         match gh.get_optional(&contents_path(repo, path, sha)).await? {
             Some(v) => decode_content(&v, path, sha).map(Some),

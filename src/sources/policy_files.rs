@@ -298,8 +298,6 @@ pub fn read_at_commit(
         .find_commit(commit)
         .and_then(|c| c.tree())
         .map_err(|e| Fatal::new(format!("cannot read commit {commit}: {}", e.message())))?;
-    let full = commit.to_string();
-    let short = crate::report::short_sha(&full);
     let mut budget = Budget::default();
     if let Some(entry) = entry_at(&tree, POLICY_DIR, commit)? {
         if entry.kind() != Some(git2::ObjectType::Tree) {
@@ -316,15 +314,7 @@ pub fn read_at_commit(
             ))
         })?;
         let mut found = Vec::new();
-        walk_tree(
-            repo,
-            &dir,
-            POLICY_DIR,
-            commit,
-            short,
-            &mut budget,
-            &mut found,
-        )?;
+        walk_tree(repo, &dir, POLICY_DIR, commit, &mut budget, &mut found)?;
         if !found.is_empty() {
             found.sort_by(|a, b| a.name.cmp(&b.name));
             return Ok(Some(found));
@@ -336,7 +326,6 @@ pub fn read_at_commit(
             &entry,
             POLICY_FILE,
             commit,
-            short,
             &mut budget,
         )?]));
     }
@@ -374,7 +363,6 @@ fn walk_tree(
     tree: &git2::Tree<'_>,
     prefix: &str,
     commit: git2::Oid,
-    short: &str,
     budget: &mut Budget,
     found: &mut Vec<PolicySource>,
 ) -> Result<(), Fatal> {
@@ -397,10 +385,10 @@ fn walk_tree(
                         e.message()
                     ))
                 })?;
-                walk_tree(repo, &sub, &path, commit, short, budget, found)?;
+                walk_tree(repo, &sub, &path, commit, budget, found)?;
             }
             (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) if yaml => {
-                found.push(blob_source(repo, &entry, &path, commit, short, budget)?);
+                found.push(blob_source(repo, &entry, &path, commit, budget)?);
             }
             (Some(git2::ObjectType::Blob), 0o100644 | 0o100755) => {}
             _ => {
@@ -422,9 +410,10 @@ fn blob_source(
     entry: &git2::TreeEntry<'_>,
     path: &str,
     commit: git2::Oid,
-    short: &str,
     budget: &mut Budget,
 ) -> Result<PolicySource, Fatal> {
+    let full = commit.to_string();
+    let short = crate::text::short_sha(&full);
     let shown = crate::report::inert::one_line(path);
     if entry.kind() != Some(git2::ObjectType::Blob) || entry.filemode() == 0o120000 {
         return Err(Fatal::new(format!(

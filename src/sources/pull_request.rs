@@ -97,6 +97,62 @@ pub struct Listed {
     pub accounts_exact: bool,
 }
 
+/// The changes, commits and per-review changes of a pull request whose
+/// base and head the clone has.
+async fn complete_from_clone(
+    gh: &GitHub,
+    repo: &Repository,
+    pr: &mut PullRequest,
+    wanted: CommitFacts,
+    listed: Option<Listed>,
+) -> Result<(), Fatal> {
+    pr.changed = git::changes_between(repo, &pr.base_sha, &pr.head_sha, true)?;
+    let range = format!("{}..{}", pr.base_sha, pr.head_sha);
+    let mut commits = Vec::new();
+    for read in git::history(repo, &range, None, wanted.changes)? {
+        let mut commit = read?.decode()?;
+        commit.stage = Stage::PullRequest;
+        // Each commit is on the pull request's head branch, as in the hook.
+        commit.branch = Some(pr.head.clone());
+        if let Some(oid) = commit.sha.as_deref().and_then(|s| Oid::from_str(s).ok()) {
+            commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
+        }
+        commits.push(commit);
+    }
+    commits.reverse();
+    if wanted.accounts || wanted.writers {
+        // GraphQL's list, when it is exact (or only who wrote the
+        // commits is asked: bots, which GraphQL does not name, review
+        // nothing), else REST's.
+        let accounts: BTreeMap<String, (Option<String>, Vec<String>)> = match listed {
+            Some(listed) if listed.accounts_exact || !wanted.accounts => listed
+                .commits
+                .into_iter()
+                .filter_map(|c| Some((c.sha?, (c.account, c.associated?))))
+                .collect(),
+            _ => accounts(gh, pr, wanted.accounts).await?,
+        };
+        for commit in &mut commits {
+            // A commit GitHub does not list for the pull request has no
+            // account, and who wrote it is unknown (fail closed).
+            let found = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
+            commit.account = found.as_ref().and_then(|(a, _)| a.clone());
+            commit.associated = found.map(|(_, associated)| associated);
+        }
+    }
+    pr.commits = commits;
+    for review in &pr.reviews {
+        if review.commit != pr.head_sha
+            && !pr.changed_since.contains_key(&review.commit)
+            && has_commit(repo, &review.commit)
+        {
+            let since = git::changes_between(repo, &review.commit, &pr.head_sha, false)?;
+            pr.changed_since.insert(review.commit.clone(), since);
+        }
+    }
+    Ok(())
+}
+
 /// [`complete`], with the files and commits `listed` already (used instead
 /// of the two REST lists when the clone lacks the commits).
 pub async fn complete_from(
@@ -109,51 +165,7 @@ pub async fn complete_from(
 ) -> Result<(), Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
     if let Some(repo) = local {
-        pr.changed = git::changes_between(repo, &pr.base_sha, &pr.head_sha, true)?;
-        let range = format!("{}..{}", pr.base_sha, pr.head_sha);
-        let mut commits = Vec::new();
-        for read in git::history(repo, &range, None, wanted.changes)? {
-            let mut commit = read?.decode()?;
-            commit.stage = Stage::PullRequest;
-            // Each commit is on the pull request's head branch, as in the hook.
-            commit.branch = Some(pr.head.clone());
-            if let Some(oid) = commit.sha.as_deref().and_then(|s| Oid::from_str(s).ok()) {
-                commit.reverts_its_history = super::reverts_its_history(repo, oid, &commit.message);
-            }
-            commits.push(commit);
-        }
-        commits.reverse();
-        if wanted.accounts || wanted.writers {
-            // GraphQL's list, when it is exact (or only who wrote the
-            // commits is asked: bots, which GraphQL does not name, review
-            // nothing), else REST's.
-            let accounts: BTreeMap<String, (Option<String>, Vec<String>)> = match listed {
-                Some(listed) if listed.accounts_exact || !wanted.accounts => listed
-                    .commits
-                    .into_iter()
-                    .filter_map(|c| Some((c.sha?, (c.account, c.associated?))))
-                    .collect(),
-                _ => accounts(gh, pr, wanted.accounts).await?,
-            };
-            for commit in &mut commits {
-                // A commit GitHub does not list for the pull request has no
-                // account, and who wrote it is unknown (fail closed).
-                let found = commit.sha.as_ref().and_then(|s| accounts.get(s)).cloned();
-                commit.account = found.as_ref().and_then(|(a, _)| a.clone());
-                commit.associated = found.map(|(_, associated)| associated);
-            }
-        }
-        pr.commits = commits;
-        for review in &pr.reviews {
-            if review.commit != pr.head_sha
-                && !pr.changed_since.contains_key(&review.commit)
-                && has_commit(repo, &review.commit)
-            {
-                let since = git::changes_between(repo, &review.commit, &pr.head_sha, false)?;
-                pr.changed_since.insert(review.commit.clone(), since);
-            }
-        }
-        return Ok(());
+        return complete_from_clone(gh, repo, pr, wanted, listed).await;
     }
     let repo = pr.repo.clone();
     let number = pr.number;
