@@ -683,49 +683,9 @@ impl Html {
             let step = c.len_utf8();
             match &mut self.state {
                 HtmlState::Text => {
-                    if c == '<' {
-                        if let Some(after) = rest.strip_prefix("<!--") {
-                            // `<!-->` and `<!--->` end where they start.
-                            if let Some(after) =
-                                after.strip_prefix('>').or_else(|| after.strip_prefix("->"))
-                            {
-                                rest = after;
-                            } else {
-                                self.state = HtmlState::Comment;
-                                rest = after;
-                            }
-                            continue;
-                        }
-                        let next = rest.get(1..).unwrap_or_default().chars().next();
-                        let closing = next == Some('/');
-                        let first = if closing {
-                            rest.get(2..).unwrap_or_default().chars().next()
-                        } else {
-                            next
-                        };
-                        if first.is_some_and(|c| c.is_ascii_alphabetic()) {
-                            self.state = HtmlState::Tag {
-                                name: String::new(),
-                                closing,
-                                named: false,
-                                quote: None,
-                            };
-                            rest = rest.get(if closing { 2 } else { 1 }..).unwrap_or_default();
-                            continue;
-                        }
-                        if matches!(next, Some('!' | '?')) || (closing && first.is_some()) {
-                            self.state = HtmlState::Declaration;
-                            rest = rest.get(2..).unwrap_or_default();
-                            continue;
-                        }
-                        shown.push('<');
-                    } else if c == '&' {
-                        let (text, used) = entity(rest);
-                        shown.push_str(&text);
+                    if let Some(used) = self.text_step(rest, c, &mut shown) {
                         rest = rest.get(used..).unwrap_or_default();
                         continue;
-                    } else {
-                        shown.push(c);
                     }
                 }
                 HtmlState::Tag {
@@ -739,24 +699,7 @@ impl Html {
                     None if c == '>' => {
                         let name = std::mem::take(name);
                         let closing = *closing;
-                        self.state = HtmlState::Text;
-                        if let Some(level) = heading_level(&name) {
-                            out.push(Shown::Text(std::mem::take(&mut shown)));
-                            out.push(if closing {
-                                Shown::HeadingEnd
-                            } else {
-                                Shown::Heading(level)
-                            });
-                        } else if BLOCKS.contains(&name.as_str()) {
-                            shown.push('\n');
-                        }
-                        if !closing {
-                            if name == "plaintext" {
-                                self.state = HtmlState::Plaintext;
-                            } else if DROPPED.contains(&name.as_str()) {
-                                self.state = HtmlState::Dropped(name);
-                            }
-                        }
+                        self.tag_ends(name, closing, &mut shown, &mut out);
                     }
                     None if c == '"' || c == '\'' => {
                         *named = true;
@@ -800,6 +743,76 @@ impl Html {
         }
         out.push(Shown::Text(shown));
         out
+    }
+    /// One step in text at `c` (the first character of `rest`): how many
+    /// bytes it took when it took more than `c` or started a tag, a comment
+    /// or a declaration; `None` when `c` was shown.
+    fn text_step(&mut self, rest: &str, c: char, shown: &mut String) -> Option<usize> {
+        if c == '&' {
+            let (text, used) = entity(rest);
+            shown.push_str(&text);
+            return Some(used);
+        }
+        if c != '<' {
+            shown.push(c);
+            return None;
+        }
+        if let Some(after) = rest.strip_prefix("<!--") {
+            // `<!-->` and `<!--->` end where they start.
+            let after = match after.strip_prefix('>').or_else(|| after.strip_prefix("->")) {
+                Some(after) => after,
+                None => {
+                    self.state = HtmlState::Comment;
+                    after
+                }
+            };
+            return Some(rest.len() - after.len());
+        }
+        let next = rest.get(1..).unwrap_or_default().chars().next();
+        let closing = next == Some('/');
+        let first = if closing {
+            rest.get(2..).unwrap_or_default().chars().next()
+        } else {
+            next
+        };
+        if first.is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.state = HtmlState::Tag {
+                name: String::new(),
+                closing,
+                named: false,
+                quote: None,
+            };
+            return Some(if closing { 2 } else { 1 });
+        }
+        if matches!(next, Some('!' | '?')) || (closing && first.is_some()) {
+            self.state = HtmlState::Declaration;
+            return Some(2);
+        }
+        shown.push('<');
+        None
+    }
+
+    /// A tag `name` ends (`>`): a heading starts or ends, a block breaks
+    /// the line, `<plaintext>` and dropped elements change what follows.
+    fn tag_ends(&mut self, name: String, closing: bool, shown: &mut String, out: &mut Vec<Shown>) {
+        self.state = HtmlState::Text;
+        if let Some(level) = heading_level(&name) {
+            out.push(Shown::Text(std::mem::take(shown)));
+            out.push(if closing {
+                Shown::HeadingEnd
+            } else {
+                Shown::Heading(level)
+            });
+        } else if BLOCKS.contains(&name.as_str()) {
+            shown.push('\n');
+        }
+        if !closing {
+            if name == "plaintext" {
+                self.state = HtmlState::Plaintext;
+            } else if DROPPED.contains(&name.as_str()) {
+                self.state = HtmlState::Dropped(name);
+            }
+        }
     }
 }
 

@@ -502,6 +502,10 @@ fn decode_file(
 }
 
 /// Decodes `key: { name: …, … }`, reporting names defined twice across files.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the names seen and the matchers are state across files: they go with the decode/merge/validate split of loading (issue 23 §1, not done yet)"
+)]
 fn named_entries(
     fields: &super::Fields<'_>,
     key: &'static str,
