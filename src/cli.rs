@@ -1,4 +1,12 @@
 //! Command-line definitions (clap derive).
+//!
+//! The doc comments below are clap's help text, shown as written: a URL
+//! there is text, and `<latest release tag …>` is not HTML.
+#![expect(
+    rustdoc::bare_urls,
+    rustdoc::invalid_html_tags,
+    reason = "doc comments here are clap's help text, not rustdoc"
+)]
 
 use std::path::PathBuf;
 

@@ -70,3 +70,38 @@ fn completions_cover_every_command_and_parse() {
         "the bash completion script does not parse"
     );
 }
+
+/// ARCHITECTURE.md names modules that exist: every `src/…` path it gives is
+/// a file or folder of the crate, and every top-level module is named.
+#[test]
+fn architecture_names_the_modules_that_exist() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let mut named = Vec::new();
+    for (at, _) in text.match_indices("`src/") {
+        let rest = &text[at + 1..];
+        let end = rest.find('`').unwrap();
+        named.push(rest[..end].to_owned());
+    }
+    assert!(named.len() >= 20, "{named:?}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|p| !root.join(p.trim_end_matches('/')).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names what does not exist: {missing:?}"
+    );
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name == "lib.rs" || name == "main.rs" {
+            continue;
+        }
+        assert!(
+            named.iter().any(|n| n == &format!("src/{name}")),
+            "ARCHITECTURE.md does not place src/{name}"
+        );
+    }
+}

@@ -217,3 +217,47 @@ fn the_release_check_passes_a_static_pie_binary_and_refuses_a_dynamic_one() {
         "{dynamic:?}"
     );
 }
+
+/// The MSRV the README states is the crate's `rust-version`, and no locked
+/// dependency needs a newer Rust. (Clippy's `incompatible_msrv`, on in CI,
+/// checks the standard library calls against it; this machine has one
+/// toolchain, so the old compiler itself is not run.)
+#[test]
+fn the_stated_msrv_is_the_crates_and_every_dependency_builds_on_it() {
+    let ours = cargo_toml()["package.rust-version"]
+        .as_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("Rust installed ({ours} or newer)")),
+        "README's two commands must state the MSRV {ours}"
+    );
+    let parse = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let newer: Vec<String> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            let needs = p["rust_version"].as_str()?;
+            (parse(needs) > parse(&ours))
+                .then(|| format!("{} {} needs {needs}", p["name"], p["version"]))
+        })
+        .collect();
+    assert!(
+        newer.is_empty(),
+        "dependencies that need a newer Rust than {ours}: {newer:?}"
+    );
+}

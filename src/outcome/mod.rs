@@ -164,7 +164,7 @@ impl WaiverState {
 }
 
 impl WaiverUse {
-    /// "waived for commit 3f2a9c1e12 by asherman (until 2027-03-31): <reason>".
+    /// "waived for commit 3f2a9c1e12 by asherman (until 2027-03-31): `<reason>`".
     pub fn summary(&self) -> String {
         let until = self
             .expires

@@ -13,7 +13,7 @@
 //! read from an entry is decoded and validated as always, except that the
 //! syntax of its regexes and globs, checked when the entry was written, is
 //! checked again only when they are compiled
-//! ([`super::decode::Decoder::trusted`]), and that a waiver may name a rule
+//! ([`crate::syntax::Decoder::trusted`]), and that a waiver may name a rule
 //! left out. Such a policy judges only [`HOOK_KINDS`]
 //! ([`super::Policy::prepare`] refuses any other).
 //!

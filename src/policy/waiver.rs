@@ -151,7 +151,7 @@ fn text_schema() -> Schema {
     json_schema!({ "type": "string", "pattern": "\\S" })
 }
 
-/// One waiver, read from the keys [`FIELDS`] describes. Its keys are read
+/// One waiver, read from the keys `FIELDS` describes. Its keys are read
 /// together (one of three names the subject), and an entry wrong only in
 /// its reason, who granted it or its expiry still comes back (see below).
 impl Decode for Waiver {

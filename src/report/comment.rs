@@ -3,8 +3,8 @@
 //! through it. Pure: the command finds, creates and edits the comment.
 //!
 //! Everything the pull request controls (titles, file names, logins, labels,
-//! commit subjects) reaches the body through [`inert::comment_text`] or
-//! [`inert::comment_code`]: it cannot forge the hidden marker, inject HTML,
+//! commit subjects) reaches the body through [`super::inert::comment_text`] or
+//! [`super::inert::comment_code`]: it cannot forge the hidden marker, inject HTML,
 //! links, images or `@mentions`, or end a code span.
 
 use super::inert::{comment_code, comment_rich, comment_text};

@@ -405,7 +405,7 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
     sink.flush()
 }
 
-/// [`write`] into a string.
+/// [`write()`] into a string.
 pub fn render(report: &Report, policy: &Policy) -> String {
     let mut bytes = Vec::new();
     let _ = write(report, policy, &mut bytes);

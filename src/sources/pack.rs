@@ -10,7 +10,7 @@
 //!
 //! It reads commits stored whole, and commits stored as deltas (servers
 //! pack most commits of a real history so, in chains) whose bases lie in the
-//! same pack: each base rebuilt is kept in a bounded cache ([`BASE_CACHE`]),
+//! same pack: each base rebuilt is kept in a bounded cache (`BASE_CACHE`),
 //! so that a walk pays one delta a commit rather than its whole chain each
 //! time, as git's delta base cache does. Everything else — loose objects,
 //! bases in another pack, alternates, unusual index versions, packs whose
