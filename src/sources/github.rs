@@ -497,6 +497,32 @@ impl Settings {
             retry_delay: seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0, 0.0, 600.0)?,
         })
     }
+
+    /// The one place a command connects to GitHub: a current-thread
+    /// runtime, and the client built inside it (octocrab's client starts a
+    /// background task), with these settings' token.
+    pub fn connect(&self) -> Result<Connection, Fatal> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
+        let gh = {
+            let _inside = runtime.enter();
+            GitHub::new(
+                &self.api,
+                self.token.as_deref(),
+                self.timeout,
+                self.retry_delay,
+            )?
+        };
+        Ok(Connection { runtime, gh })
+    }
+}
+
+/// A runtime and the GitHub client that lives in it ([`Settings::connect`]).
+pub struct Connection {
+    pub runtime: tokio::runtime::Runtime,
+    pub gh: GitHub,
 }
 
 /// A duration in seconds from `var`: unset or empty gives `default`; anything
