@@ -1432,3 +1432,50 @@ fn init_refuses_a_policy_path_it_would_ignore() {
     assert!(!repo.path().join(".git-policy.yml").exists());
     assert!(!repo.path().join("custom/policy.yml").exists());
 }
+
+/// A refused push to `main` with the built-in pack reported one mistake
+/// twice: the branch, then each commit for the branch. Once now, saying how
+/// many commits it covers, and no advice to reword commits that are fine.
+#[test]
+fn a_push_to_main_reports_the_branch_once() {
+    let repo = Repo::new("main");
+    let first = repo.commit("EPL-1 first");
+    repo.commit("EPL-2 second");
+    let head = repo.commit("EPL-3 third");
+    let line = format!("refs/heads/main {head} refs/heads/main {first}\n");
+    let out = repo
+        .cmd()
+        .args(["--color", "never", "check", "push", "origin"])
+        .write_stdin(line.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said.matches("matches the forbidden pattern").count(),
+        1,
+        "{said}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("reword a refused commit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // JSON: one finding.
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(line)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{json}");
+    assert!(json["findings"][0]["commit"].is_null(), "{json}");
+    assert!(
+        json["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the 2 commits this push brings"),
+        "{json}"
+    );
+}
