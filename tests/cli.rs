@@ -1479,3 +1479,54 @@ fn a_push_to_main_reports_the_branch_once() {
         "{json}"
     );
 }
+
+/// After a rebase, `git revert`'s message names the commit as it was before
+/// the rebase, no longer in the history: the exemption lapsed silently and
+/// the revert "named no ticket". It now follows the rebased commit by patch
+/// identity; a revert whose change is not the reverse of that commit's is
+/// still judged, and the finding says why the exemption did not apply.
+#[test]
+fn a_rebased_revert_keeps_its_exemption_by_patch_identity() {
+    let repo = repo_with_policy("main");
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2"]);
+    repo.write("a.txt", "one\ntwo\n");
+    repo.git(&["add", "a.txt"]);
+    repo.commit("add a\n\nEPL-2");
+    repo.git(&["revert", "--no-edit", "HEAD"]);
+    let before_rebase = repo.git(&["rev-parse", "HEAD~1"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("b.txt", "b\n");
+    repo.git(&["add", "b.txt"]);
+    repo.commit("EPL-3 add b on main");
+    repo.git(&["switch", "-q", "feature/EPL-2"]);
+    repo.git(&["rebase", "-q", "main"]);
+    let message = repo.git(&["log", "-1", "--format=%B"]);
+    assert!(message.contains(&before_rebase), "{message}");
+    assert_ne!(repo.git(&["rev-parse", "HEAD~1"]), before_rebase);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["skipped"], 1, "{v}");
+    // A "revert" that quotes the subject and names the old commit but does
+    // something else is judged, and told why.
+    repo.write("c.txt", "c\n");
+    repo.git(&["add", "c.txt"]);
+    repo.commit(&format!(
+        "Revert \"add a\"\n\nThis reverts commit {before_rebase}.\n"
+    ));
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let message = v["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not exempt as a revert"), "{v}");
+}
