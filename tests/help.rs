@@ -24,6 +24,7 @@ fn help_of_every_command() {
         &["validate"],
         &["explain"],
         &["init"],
+        &["event"],
         &["install-hooks"],
         &["schema"],
         &["completions"],

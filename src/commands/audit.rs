@@ -400,7 +400,7 @@ fn repository_name(repo: &Repository, args: &AuditArgs) -> Result<Option<String>
 }
 
 /// `owner/name` from the `origin` remote's GitHub URL.
-fn origin_repository(repo: &Repository) -> Option<String> {
+pub(super) fn origin_repository(repo: &Repository) -> Option<String> {
     let remote = repo.find_remote("origin").ok()?;
     let url = remote.url().ok()?;
     let path = url

@@ -7,6 +7,7 @@ mod check_commit_msg;
 pub(crate) mod check_commits;
 mod check_pr;
 mod check_push;
+mod event;
 mod evidence;
 mod explain;
 mod init;
@@ -140,6 +141,7 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
         Command::Validate => validate::run(global),
         Command::Explain { topic } => explain::run(global, topic.as_deref()),
         Command::Init(args) => init::run(global, &args),
+        Command::Event(args) => event::run(global, &args),
         Command::InstallHooks { force } => install_hooks::run(global, force),
         Command::Schema => schema::run(),
         Command::Completions { shell } => {
@@ -447,6 +449,13 @@ pub fn redacted(text: &str) -> String {
 pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(settings().inert.text(text, stdout_mode()).as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Writes JSON to stdout whatever the format, inert and still valid JSON.
+pub fn out_json(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(settings().inert.text(text, Mode::Json).as_bytes());
     let _ = stdout.flush();
 }
 

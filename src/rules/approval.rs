@@ -384,13 +384,6 @@ impl Requirement for Options {
         let Subject::PullRequest(pr) = &cx.subject else {
             return;
         };
-        if pr.offline {
-            out.push(
-                Violation::new("approvals are not judged offline: reviews and team members come from the GitHub API")
-                    .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge them"),
-            );
-            return;
-        }
         let paths = rule_paths(cx.rule);
         let matched: Vec<&str> = pr
             .changed
@@ -398,6 +391,23 @@ impl Requirement for Options {
             .flat_map(|c| c.paths())
             .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.definitions, p))
             .collect();
+        if pr.offline {
+            // Offline, the verdict is what the offline facts decide: what
+            // needs the API is a notice saying which rule and which file
+            // asked for it, never a failure nor a pass.
+            for group in &self.groups {
+                let mut notice = Violation::new(format!(
+                    "not judged offline: approval by {}{} (reviews and team members come from the GitHub API)",
+                    group_name(group),
+                    for_changes(&matched)
+                ))
+                .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge it");
+                notice.level = Some(Level::Notice);
+                notice.path = matched.first().map(|p| (*p).to_owned());
+                out.push(notice);
+            }
+            return;
+        }
         let expedited = self.expedited.as_ref().and_then(|e| {
             let label = e.label(&pr.labels)?;
             Some((e, label, granted(e, label, cx.definitions, pr)))
@@ -566,6 +576,21 @@ fn latest_stances(pr: &PullRequest) -> BTreeMap<String, (Stance, &str, &str)> {
 }
 
 /// The path sets and globs in the rule's conditions.
+/// ` for changes to a, b and 3 more`, or nothing without changed paths.
+fn for_changes(matched: &[&str]) -> String {
+    if matched.is_empty() {
+        return String::new();
+    }
+    let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
+    shown.dedup();
+    let more = if matched.len() > 5 {
+        format!(" and {} more", matched.len() - 5)
+    } else {
+        String::new()
+    };
+    format!(" for changes to {}{more}", shown.join(", "))
+}
+
 fn rule_paths(rule: RuleView<'_>) -> Vec<ChangedRef> {
     let mut refs = Vec::new();
     for p in rule.when.iter() {
@@ -666,18 +691,7 @@ fn check_group(
         }
     }
     let who = group_name(group);
-    let why = if matched.is_empty() {
-        String::new()
-    } else {
-        let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
-        shown.dedup();
-        let more = if matched.len() > 5 {
-            format!(" and {} more", matched.len() - 5)
-        } else {
-            String::new()
-        };
-        format!(" for changes to {}{more}", shown.join(", "))
-    };
+    let why = for_changes(matched);
     // Approvals by people known to be eligible may already be enough; if
     // not, a team that was not read leaves the count unknown: say only that.
     // A change request from someone who may be in an unread team could block.
