@@ -76,6 +76,8 @@ pub struct Change {
     pub merge_commit: Option<String>,
     /// The branch it was merged into.
     pub base: Option<String>,
+    /// Its pull request's head branch (the branch its commits were on).
+    pub head: Option<String>,
     /// Its author's GitHub account (for a commit: the account GitHub
     /// attributes it to, when any).
     pub author: Option<String>,
@@ -187,6 +189,7 @@ pub fn pull_request_change(
         commits,
         merge_commit: Some(merged.merge_commit_sha.clone()),
         base: Some(merged.base.clone()),
+        head: Some(pr.head.clone()),
         author: Some(merged.author.clone()),
         tickets: tickets(policy, pr),
         approvers: approvers(policy, pr),

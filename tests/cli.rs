@@ -1530,3 +1530,75 @@ fn a_rebased_revert_keeps_its_exemption_by_patch_identity() {
     let message = v["findings"][0]["message"].as_str().unwrap();
     assert!(message.contains("not exempt as a revert"), "{v}");
 }
+
+/// One rule, one verdict (issue 24 §2): with `ticket: { in: [message,
+/// branch] }`, a commit on `feature/EPL-1-x` passes the hook and the pull
+/// request gate, and `check commits` failed it on the message alone. Without
+/// `--branch` it is now "not judged" (a notice); with it, judged as the hook
+/// does. `validate` names the rule and the place.
+#[test]
+fn a_rule_on_a_commits_branch_is_not_judged_where_the_branch_is_unknown() {
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets: { jira: { pattern: '\\bEPL-[0-9]+\\b' } }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message, branch] } }\n",
+    );
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2-login"]);
+    repo.commit("Log in with SSO");
+    repo.write("msg", "Log in with SSO\n");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["findings"][0]["level"], "notice", "{v}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged: the commit's branch is not known here"),
+        "{v}"
+    );
+    repo.cmd()
+        .args([
+            "check",
+            "commits",
+            "main..HEAD",
+            "--branch",
+            "feature/EPL-2-login",
+        ])
+        .assert()
+        .code(0);
+    repo.cmd()
+        .args(["check", "commits", "main..HEAD", "--branch", "main"])
+        .assert()
+        .code(1)
+        .stdout(contains("names no ticket in the branch name or message"));
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "validate"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let warning = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "policy::branch-not-always-known")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("rule `commit-ticket` reads a commit's `branch`"),
+        "{v}"
+    );
+}
