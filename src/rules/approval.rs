@@ -395,11 +395,17 @@ impl Requirement for Options {
             // Offline, the verdict is what the offline facts decide: what
             // needs the API is a notice saying which rule and which file
             // asked for it, never a failure nor a pass.
+            let changes = match matched.as_slice() {
+                [] => String::new(),
+                [one] => format!(" for changes to {one}"),
+                [first, rest @ ..] => {
+                    format!(" for changes to {first} and {} more", rest.len())
+                }
+            };
             for group in &self.groups {
                 let mut notice = Violation::new(format!(
-                    "not judged offline: approval by {}{} (reviews and team members come from the GitHub API)",
+                    "not judged offline: approval by {}{changes} (reviews and team members come from the GitHub API)",
                     group_name(group),
-                    for_changes(&matched)
                 ))
                 .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge it");
                 notice.level = Some(Level::Notice);
@@ -576,21 +582,6 @@ fn latest_stances(pr: &PullRequest) -> BTreeMap<String, (Stance, &str, &str)> {
 }
 
 /// The path sets and globs in the rule's conditions.
-/// ` for changes to a, b and 3 more`, or nothing without changed paths.
-fn for_changes(matched: &[&str]) -> String {
-    if matched.is_empty() {
-        return String::new();
-    }
-    let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
-    shown.dedup();
-    let more = if matched.len() > 5 {
-        format!(" and {} more", matched.len() - 5)
-    } else {
-        String::new()
-    };
-    format!(" for changes to {}{more}", shown.join(", "))
-}
-
 fn rule_paths(rule: RuleView<'_>) -> Vec<ChangedRef> {
     let mut refs = Vec::new();
     for p in rule.when.iter() {
@@ -691,7 +682,18 @@ fn check_group(
         }
     }
     let who = group_name(group);
-    let why = for_changes(matched);
+    let why = if matched.is_empty() {
+        String::new()
+    } else {
+        let mut shown: Vec<&str> = matched.iter().take(5).copied().collect();
+        shown.dedup();
+        let more = if matched.len() > 5 {
+            format!(" and {} more", matched.len() - 5)
+        } else {
+            String::new()
+        };
+        format!(" for changes to {}{more}", shown.join(", "))
+    };
     // Approvals by people known to be eligible may already be enough; if
     // not, a team that was not read leaves the count unknown: say only that.
     // A change request from someone who may be in an unread team could block.
