@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use git2::{Oid, Repository};
 use serde_json::{Value, json};
 
-use super::{Global, Outcome, PASSED, err, out_json};
+use super::{Global, Outcome, PASSED, err, out, settings};
 use crate::cli::EventArgs;
 use crate::sources::{Fatal, git};
 
@@ -74,7 +74,11 @@ pub fn run(global: &Global, args: &EventArgs) -> Outcome {
     let mut text = serde_json::to_string_pretty(&event)
         .map_err(|e| Fatal::new(format!("cannot write the event: {e}")))?;
     text.push('\n');
-    out_json(&text);
+    // Inert as JSON whatever --format says: still valid JSON, and then
+    // unchanged by `out`'s own pass.
+    out(&settings()
+        .inert
+        .text(&text, crate::report::inert::Mode::Json));
     Ok(ExitCode::from(PASSED))
 }
 

@@ -452,13 +452,6 @@ pub fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-/// Writes JSON to stdout whatever the format, inert and still valid JSON.
-pub fn out_json(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(settings().inert.text(text, Mode::Json).as_bytes());
-    let _ = stdout.flush();
-}
-
 /// Writes to stderr, inert: plain text in every format.
 pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
