@@ -1728,6 +1728,35 @@ fn an_offline_dry_run_passes_on_what_it_can_judge() {
     assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
 }
 
+/// `git-policy event` writes untrusted text (title, body, labels, branch
+/// names) into JSON: inert for the Actions runner in every format, and
+/// still the very text given once parsed.
+#[test]
+fn the_event_a_user_writes_is_inert_and_lossless() {
+    let repo = common::Repo::new("main");
+    repo.commit("EPL-1 base");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2"]);
+    repo.commit("EPL-2 work");
+    let title = "EPL-2 ##[set-output name=passed;]true";
+    let body = "::add-mask::x\n::error::forged\r::warning::y\u{202e}";
+    for format in ["human", "github", "json"] {
+        let out = repo
+            .cmd()
+            .args([
+                "--format", format, "event", "--title", title, "--body", body,
+            ])
+            .args(["--label", "##[error]label"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        common::assert_inert(&out, &[]);
+        let event: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(event["pull_request"]["title"], title);
+        assert_eq!(event["pull_request"]["body"], body);
+        assert_eq!(event["pull_request"]["labels"][0]["name"], "##[error]label");
+    }
+}
+
 /// Without a token, a failing API read says that first.
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_token_the_message_says_so() {
