@@ -211,7 +211,8 @@ pub enum Check {
         #[arg(long, value_name = "N")]
         number: Option<u64>,
         /// Judge from the event payload and the clone alone, without the API
-        /// (a dry run of a policy on a recorded event; approvals are not judged).
+        /// (a dry run of a policy on a recorded event, or one `git-policy event`
+        /// writes; what needs the API, such as approvals, is a notice).
         #[arg(long, requires = "event")]
         offline: bool,
         /// Keep one comment on the pull request saying what is left before
