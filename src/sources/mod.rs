@@ -66,6 +66,14 @@ pub fn reverts_its_history(repo: &git2::Repository, oid: git2::Oid, message: &st
 /// undoes when the one its message names is not there.
 pub const REBASED_REVERT_SEARCH: usize = 10_000;
 
+/// How many commits one run reads in all for such searches: many crafted
+/// `Revert "…"` commits cannot make a run read the history over and over
+/// (past it, a claim is not verified: the commit is judged like any other).
+pub const REBASED_REVERT_BUDGET: usize = 200_000;
+
+static REBASED_REVERT_READS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
 /// After a rebase, `git revert`'s `This reverts commit <sha>` names the
 /// commit as it was before: no longer in the history. The revert still
 /// undoes its rebased copy, which has the same patch identity (`git patch-id
@@ -87,9 +95,13 @@ fn reverts_by_patch_identity(repo: &git2::Repository, oid: git2::Oid, message: &
         let undone = patch_id(repo, &revert, true)?;
         let mut walk = repo.revwalk().ok()?;
         walk.push(revert.parent_id(0).ok()?).ok()?;
+        use std::sync::atomic::Ordering;
         Some(
             walk.take(REBASED_REVERT_SEARCH)
                 .map_while(Result::ok)
+                .take_while(|_| {
+                    REBASED_REVERT_READS.fetch_add(1, Ordering::Relaxed) < REBASED_REVERT_BUDGET
+                })
                 .filter_map(|id| repo.find_commit(id).ok())
                 .any(|commit| {
                     commit.summary_bytes() == Some(subject.as_bytes())
