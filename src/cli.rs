@@ -109,6 +109,9 @@ pub enum Command {
     },
     /// Write a starter policy for your team (.git-policy.yml) and its JSON Schema.
     Init(InitArgs),
+    /// Print a pull request event for `check pr --offline --event FILE`: this
+    /// clone's branch as a pull request, to try a policy before pushing.
+    Event(EventArgs),
     /// Install commit-msg and pre-push hooks that run git-policy.
     InstallHooks {
         /// Replace hooks not written by git-policy (the old one is kept beside it).
@@ -154,6 +157,47 @@ pub struct InitArgs {
     pub no_input: bool,
 }
 
+/// The pull request `event` describes; what is not given comes from the clone.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  git-policy event --title 'EPL-1 Log in with SSO' --label feature > event.json\n  git-policy check pr --offline --event event.json"
+)]
+pub struct EventArgs {
+    /// Title [default: the subject of its only commit, else the head branch's name].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Description (Markdown) [default: none].
+    #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the description from FILE (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// A label (repeatable, or comma-separated).
+    #[arg(long = "label", value_name = "NAME", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// The pull request is a draft.
+    #[arg(long)]
+    pub draft: bool,
+    /// The branch it merges into [default: the remote's default branch (`origin/HEAD`), else main or master].
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// The branch it merges [default: the current branch].
+    #[arg(long, value_name = "BRANCH")]
+    pub head: Option<String>,
+    /// The author's GitHub login [default: $GITHUB_ACTOR, else octocat].
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Option<String>,
+    /// The milestone's title [default: none].
+    #[arg(long, value_name = "TITLE")]
+    pub milestone: Option<String>,
+    /// OWNER/NAME [default: $GITHUB_REPOSITORY, else the `origin` remote, else local/repository].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The pull request's number.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub number: u64,
+}
+
 /// A starting point for `init`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
@@ -175,7 +219,8 @@ pub enum Check {
         #[arg(long, value_name = "N")]
         number: Option<u64>,
         /// Judge from the event payload and the clone alone, without the API
-        /// (a dry run of a policy on a recorded event; approvals are not judged).
+        /// (a dry run of a policy on a recorded event, or one `git-policy event`
+        /// writes; what needs the API, such as approvals, is a notice).
         #[arg(long, requires = "event")]
         offline: bool,
         /// Keep one comment on the pull request saying what is left before

@@ -79,6 +79,7 @@ pub fn pull_request_change(
         commits,
         merge_commit: Some(merged.merge_commit_sha.clone()),
         base: Some(merged.base.clone()),
+        head: Some(pr.head.clone()),
         author: Some(merged.author.clone()),
         tickets: tickets(policy, pr),
         approvers: approvers(policy, pr),

@@ -137,6 +137,9 @@ pub struct PullRequest {
     /// Source branch.
     pub head: String,
     pub milestone: Option<String>,
+    /// The milestone was not given (an offline event without `milestone`):
+    /// neither set nor cleared is known.
+    pub milestone_unknown: bool,
     pub changed: Vec<ChangedPath>,
     pub commits: Vec<Commit>,
     /// Head and base commits.
@@ -353,6 +356,7 @@ impl MergedPullRequest {
                     (false, _) => None,
                 },
             ),
+            milestone_unknown: false,
             changed: self.changed.clone(),
             commits: self.commits.clone(),
             head_sha: self.head_sha.clone(),

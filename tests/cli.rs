@@ -1432,3 +1432,173 @@ fn init_refuses_a_policy_path_it_would_ignore() {
     assert!(!repo.path().join(".git-policy.yml").exists());
     assert!(!repo.path().join("custom/policy.yml").exists());
 }
+
+/// A refused push to `main` with the built-in pack reported one mistake
+/// twice: the branch, then each commit for the branch. Once now, saying how
+/// many commits it covers, and no advice to reword commits that are fine.
+#[test]
+fn a_push_to_main_reports_the_branch_once() {
+    let repo = Repo::new("main");
+    let first = repo.commit("EPL-1 first");
+    repo.commit("EPL-2 second");
+    let head = repo.commit("EPL-3 third");
+    let line = format!("refs/heads/main {head} refs/heads/main {first}\n");
+    let out = repo
+        .cmd()
+        .args(["--color", "never", "check", "push", "origin"])
+        .write_stdin(line.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said.matches("matches the forbidden pattern").count(),
+        1,
+        "{said}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("reword a refused commit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // JSON: one finding.
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(line)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{json}");
+    assert!(json["findings"][0]["commit"].is_null(), "{json}");
+    assert!(
+        json["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the 2 commits this push brings"),
+        "{json}"
+    );
+}
+
+/// After a rebase, `git revert`'s message names the commit as it was before
+/// the rebase, no longer in the history: the exemption lapsed silently and
+/// the revert "named no ticket". It now follows the rebased commit by patch
+/// identity; a revert whose change is not the reverse of that commit's is
+/// still judged, and the finding says why the exemption did not apply.
+#[test]
+fn a_rebased_revert_keeps_its_exemption_by_patch_identity() {
+    let repo = repo_with_policy("main");
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2"]);
+    repo.write("a.txt", "one\ntwo\n");
+    repo.git(&["add", "a.txt"]);
+    repo.commit("add a\n\nEPL-2");
+    repo.git(&["revert", "--no-edit", "HEAD"]);
+    let before_rebase = repo.git(&["rev-parse", "HEAD~1"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("b.txt", "b\n");
+    repo.git(&["add", "b.txt"]);
+    repo.commit("EPL-3 add b on main");
+    repo.git(&["switch", "-q", "feature/EPL-2"]);
+    repo.git(&["rebase", "-q", "main"]);
+    let message = repo.git(&["log", "-1", "--format=%B"]);
+    assert!(message.contains(&before_rebase), "{message}");
+    assert_ne!(repo.git(&["rev-parse", "HEAD~1"]), before_rebase);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["skipped"], 1, "{v}");
+    // A "revert" that quotes the subject and names the old commit but does
+    // something else is judged, and told why.
+    repo.write("c.txt", "c\n");
+    repo.git(&["add", "c.txt"]);
+    repo.commit(&format!(
+        "Revert \"add a\"\n\nThis reverts commit {before_rebase}.\n"
+    ));
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let message = v["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not exempt as a revert"), "{v}");
+}
+
+/// One rule, one verdict (issue 24 §2): with `ticket: { in: [message,
+/// branch] }`, a commit on `feature/EPL-1-x` passes the hook and the pull
+/// request gate, and `check commits` failed it on the message alone. Without
+/// `--branch` it is now "not judged" (a notice); with it, judged as the hook
+/// does. `validate` names the rule and the place.
+#[test]
+fn a_rule_on_a_commits_branch_is_not_judged_where_the_branch_is_unknown() {
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets: { jira: { pattern: '\\bEPL-[0-9]+\\b' } }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message, branch] } }\n",
+    );
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2-login"]);
+    repo.commit("Log in with SSO");
+    repo.write("msg", "Log in with SSO\n");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "check", "commits", "main..HEAD"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["findings"][0]["level"], "notice", "{v}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged: the commit's branch is not known here"),
+        "{v}"
+    );
+    repo.cmd()
+        .args([
+            "check",
+            "commits",
+            "main..HEAD",
+            "--branch",
+            "feature/EPL-2-login",
+        ])
+        .assert()
+        .code(0);
+    repo.cmd()
+        .args(["check", "commits", "main..HEAD", "--branch", "main"])
+        .assert()
+        .code(1)
+        .stdout(contains("names no ticket in the branch name or message"));
+    let out = repo
+        .cmd()
+        .args(["--format", "json", "validate"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let warning = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "policy::branch-not-always-known")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("rule `commit-ticket` reads a commit's `branch`"),
+        "{v}"
+    );
+}

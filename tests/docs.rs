@@ -52,6 +52,7 @@ fn completions_cover_every_command_and_parse() {
             "validate",
             "explain",
             "init",
+            "event",
             "install-hooks",
             "schema",
             "completions",

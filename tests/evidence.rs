@@ -1203,6 +1203,64 @@ async fn audit_against(s: &Scenario, graph: Graph) -> (i32, Value, String) {
     run(audit(s, &server, cache.path())).await
 }
 
+/// One rule, one verdict (issue 24 §2): `ticket: { in: [message, branch] }`
+/// passes the hook, the pre-push check and `check pr` when the branch names
+/// the ticket, and the audit, which did not know a commit's branch, failed
+/// the same commits. It now judges them on the head branch of the pull
+/// request the evidence proves brought them; without evidence, "not judged".
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_reads_a_commits_branch_from_its_pull_request() {
+    const POLICY: &str = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b' }
+rules:
+  - id: pr-ticket
+    on: [pull_request]
+    require: { ticket: { in: [title, branch] } }
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message, branch] } }
+"#;
+    let s = small_scenario(
+        POLICY,
+        &[(31, "Log in with SSO"), (32, "Log out everywhere")],
+    );
+    let (code, v, stderr) = audit_against(&s, graph(&s)).await;
+    assert_eq!(code, 0, "{stderr}\n{v}");
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "commit-ticket"),
+        "{v}"
+    );
+    // Without the evidence, the branch is not known: a notice per commit,
+    // never the message alone's verdict.
+    s.repo.write(
+        ".git-policy.yml",
+        &format!("{POLICY}audit: {{ evidence: off }}\n"),
+    );
+    let policy = s.repo.path().join(".git-policy.yml");
+    let (code, v, stderr) = run(json_audit(&s, Some(&policy))).await;
+    assert_eq!(code, 0, "{stderr}\n{v}");
+    let notices: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "commit-ticket")
+        .collect();
+    assert_eq!(notices.len(), 2, "{v}");
+    assert!(
+        notices.iter().all(|f| f["level"] == "notice"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not judged: the commit's branch is not known here")),
+        "{v}"
+    );
+}
+
 /// Issue 21 in the evidence: a merged pull request is re-judged with who
 /// wrote its commits and when its code arrived. An approval by a bot or by
 /// an author (or committer) of its commits is no review; the expedited

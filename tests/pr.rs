@@ -1556,30 +1556,27 @@ fn a_recorded_event_is_judged_offline() {
     let v = json_of(&out);
     let mut failed = rules_failed(&v);
     failed.sort();
-    assert_eq!(
-        failed,
-        ["commit-ticket", "draft-until-ready", "review"],
-        "{v}"
-    );
+    assert_eq!(failed, ["commit-ticket", "draft-until-ready"], "{v}");
     let review = v["findings"]
         .as_array()
         .unwrap()
         .iter()
         .find(|f| f["rule"] == "review")
         .unwrap();
+    assert_eq!(review["level"], "notice", "{v}");
     assert!(
         review["message"]
             .as_str()
             .unwrap()
-            .starts_with("approvals are not judged offline")
+            .starts_with("not judged offline: approval by")
     );
-    // A hand-written event short of a field: exit 2 naming the field and what
-    // the file needs, not "GitHub's answer … re-run the job".
+    // A hand-written event short of a field it uses: exit 2 naming the field
+    // and what the file needs, not "GitHub's answer … re-run the job".
     let mut short = event.clone();
     short["pull_request"]
         .as_object_mut()
         .unwrap()
-        .remove("changed_files");
+        .remove("title");
     repo.write("event.json", &short.to_string());
     let out = repo
         .cmd()
@@ -1589,7 +1586,9 @@ fn a_recorded_event_is_judged_offline() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("the event payload's `pull_request` is not as GitHub sends it: missing field `changed_files`")
+        err.contains(
+            "the event payload's `pull_request` is not as GitHub sends it: missing field `title`"
+        ) && err.contains("git-policy event")
             && err.contains("$GITHUB_EVENT_PATH")
             && !err.contains("GitHub's answer")
             && !err.contains("re-run the job"),
@@ -1610,6 +1609,152 @@ fn a_recorded_event_is_judged_offline() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A dry run that can pass (issue 24 §5). Offline, approvals were an error
+/// (exit 1) naming no file, and a hand-written event needed `commits`,
+/// `changed_files` and `milestone`, which offline judging does not use. Now
+/// what needs the API is a notice naming the rule and the path, the verdict
+/// is the offline facts', an unknown milestone is a notice of the milestone
+/// rule, and `git-policy event` writes an event the check accepts.
+#[test]
+fn an_offline_dry_run_passes_on_what_it_can_judge() {
+    let repo = common::Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        "version: 1\ntickets: { jira: { pattern: '\\bEPL-[0-9]+\\b' } }\npaths:\n  ci-cd: ['.github/workflows/**']\nteams:\n  platform: { members: [asherman] }\nrules:\n  - id: pr-ticket\n    on: [pull_request]\n    require: { ticket: { in: [title, branch] } }\n  - id: ci-cd-approval\n    on: [pull_request]\n    when: { changed: [ci-cd] }\n    require: { approval: { teams: [platform] } }\n  - id: planned\n    on: [pull_request]\n    when: { labels: [feature] }\n    require: { milestone: true }\n",
+    );
+    repo.git(&["add", "."]);
+    repo.commit("EPL-1 policy");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2-ci"]);
+    repo.write(".github/workflows/ci.yml", "on: push\n");
+    repo.git(&["add", "."]);
+    repo.commit("EPL-2 run the tests");
+    // `git-policy event`: head and base from the clone.
+    let out = repo
+        .cmd()
+        .args([
+            "event",
+            "--title",
+            "EPL-2 Run the tests",
+            "--label",
+            "feature",
+            "--milestone",
+            "Sprint 3",
+        ])
+        .env_remove("GITHUB_REPOSITORY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let event: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pr = &event["pull_request"];
+    assert_eq!(pr["head"]["ref"], "feature/EPL-2-ci", "{event}");
+    assert_eq!(pr["head"]["sha"], repo.git(&["rev-parse", "HEAD"]).as_str());
+    assert_eq!(pr["base"]["ref"], "main");
+    assert_eq!(pr["base"]["sha"], repo.git(&["rev-parse", "main"]).as_str());
+    assert_eq!(
+        (pr["commits"].as_u64(), pr["changed_files"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(pr["labels"][0]["name"], "feature");
+    assert_eq!(pr["milestone"]["title"], "Sprint 3");
+    repo.write("event.json", &event.to_string());
+    let check = |file: &str| {
+        let out = repo
+            .cmd()
+            .args([
+                "--format",
+                "json",
+                "check",
+                "pr",
+                "--offline",
+                "--event",
+                file,
+            ])
+            .env_remove("GITHUB_TOKEN")
+            .output()
+            .unwrap();
+        (out.status.code(), json_of(&out))
+    };
+    let (code, v) = check("event.json");
+    assert_eq!(code, Some(0), "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v}");
+    assert_eq!(findings[0]["rule"], "ci-cd-approval");
+    assert_eq!(findings[0]["level"], "notice");
+    assert_eq!(findings[0]["path"], ".github/workflows/ci.yml");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("for changes to .github/workflows/ci.yml"),
+        "{v}"
+    );
+    // Without the fields offline judging does not use: accepted; the
+    // milestone, unknown, is a notice of the rule that asks for it.
+    let mut short = event.clone();
+    for field in ["commits", "changed_files", "milestone"] {
+        short["pull_request"].as_object_mut().unwrap().remove(field);
+    }
+    repo.write("short.json", &short.to_string());
+    let (code, v) = check("short.json");
+    assert_eq!(code, Some(0), "{v}");
+    let planned = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "planned")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(planned["level"], "notice", "{v}");
+    // A verdict the offline facts decide still fails: no ticket.
+    let out = repo
+        .cmd()
+        .args([
+            "event",
+            "--title",
+            "Run the tests",
+            "--head",
+            "main",
+            "--base",
+            "main",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("changes nothing"), "{}", stderr(&out));
+    repo.write("main.json", &String::from_utf8_lossy(&out.stdout));
+    let (code, v) = check("main.json");
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(rules_failed(&v), ["pr-ticket"], "{v}");
+}
+
+/// `git-policy event` writes untrusted text (title, body, labels, branch
+/// names) into JSON: inert for the Actions runner in every format, and
+/// still the very text given once parsed.
+#[test]
+fn the_event_a_user_writes_is_inert_and_lossless() {
+    let repo = common::Repo::new("main");
+    repo.commit("EPL-1 base");
+    repo.git(&["switch", "-q", "-c", "feature/EPL-2"]);
+    repo.commit("EPL-2 work");
+    let title = "EPL-2 ##[set-output name=passed;]true";
+    let body = "::add-mask::x\n::error::forged\r::warning::y\u{202e}";
+    for format in ["human", "github", "json"] {
+        let out = repo
+            .cmd()
+            .args([
+                "--format", format, "event", "--title", title, "--body", body,
+            ])
+            .args(["--label", "##[error]label"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        common::assert_inert(&out, &[]);
+        let event: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(event["pull_request"]["title"], title);
+        assert_eq!(event["pull_request"]["body"], body);
+        assert_eq!(event["pull_request"]["labels"][0]["name"], "##[error]label");
+    }
 }
 
 /// Without a token, a failing API read says that first.

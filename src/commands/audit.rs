@@ -99,6 +99,12 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     } else {
         crate::evidence::Evidence::Off
     };
+    // One rule, one verdict: a commit rule that reads the branch could not
+    // judge a commit of the walk; its pull request's head branch, which the
+    // evidence proves, can.
+    if let crate::evidence::Evidence::Checked(changes) = &evidence {
+        judge_on_head_branches(&repo, &policy, changes, &mut judged.findings)?;
+    }
     let branch = if args.branch.is_empty() {
         repo.head()
             .ok()
@@ -399,8 +405,64 @@ fn repository_name(repo: &Repository, args: &AuditArgs) -> Result<Option<String>
     Ok(name)
 }
 
+/// Judges again, on the head branch of the pull request that brought it,
+/// each commit a rule could not judge without its branch; the "not judged"
+/// notice gives way to that rule's verdict. A commit no pull request brought
+/// keeps its notice.
+fn judge_on_head_branches(
+    repo: &Repository,
+    policy: &crate::policy::Policy,
+    changes: &[crate::evidence::Change],
+    findings: &mut Vec<crate::engine::Finding>,
+) -> Result<(), Fatal> {
+    let unknown = |f: &crate::engine::Finding| {
+        f.commit.is_some()
+            && f.message
+                .starts_with(crate::rules::ticket::BRANCH_NOT_KNOWN)
+    };
+    if !findings.iter().any(unknown) {
+        return Ok(());
+    }
+    let heads: std::collections::HashMap<&str, &str> = changes
+        .iter()
+        .filter_map(|c| Some((c.commits.as_slice(), c.head.as_deref()?)))
+        .flat_map(|(shas, head)| shas.iter().map(move |s| (s.as_str(), head)))
+        .collect();
+    let with_changes = needs(policy, SubjectKind::Commit).changed_files;
+    let mut judged_again = Vec::new();
+    let mut replaced = HashSet::new();
+    for finding in findings.iter().filter(|f| unknown(f)) {
+        let Some(sha) = finding.commit.as_deref() else {
+            continue;
+        };
+        let Some(head) = heads.get(sha) else {
+            continue;
+        };
+        let oid = Oid::from_str(sha)
+            .map_err(|e| Fatal::new(format!("`{sha}` is not a commit id: {e}")))?;
+        let mut commit = git::read_commit(repo, oid, with_changes)?;
+        commit.stage = Stage::History;
+        commit.branch = Some((*head).to_owned());
+        let mut interner = Interner::default();
+        judged_again.extend(
+            evaluate_shared(policy, Subject::Commit(&commit), &mut interner)
+                .into_iter()
+                .filter(|f| f.rule == finding.rule),
+        );
+        replaced.insert((sha.to_owned(), finding.rule.clone()));
+    }
+    findings.retain(|f| {
+        !(unknown(f)
+            && f.commit
+                .as_ref()
+                .is_some_and(|sha| replaced.contains(&(sha.clone(), f.rule.clone()))))
+    });
+    findings.extend(judged_again);
+    Ok(())
+}
+
 /// `owner/name` from the `origin` remote's GitHub URL.
-fn origin_repository(repo: &Repository) -> Option<String> {
+pub(super) fn origin_repository(repo: &Repository) -> Option<String> {
     let remote = repo.find_remote("origin").ok()?;
     let url = remote.url().ok()?;
     let path = url

@@ -100,6 +100,19 @@ pub(super) fn settle_reverts(repo: &git2::Repository, policy: &Policy, judged: &
                 .retain(|f| f.commit.as_deref() != Some(sha.as_str()));
             judged.checked -= 1;
             judged.skipped += 1;
+        } else {
+            // Say why the exemption did not apply, not only what is missing.
+            let named =
+                crate::facts::reverted_commit(&fact.message).map_or("?", crate::report::short_sha);
+            let why: std::sync::Arc<str> = format!(
+                " (not exempt as a revert: the commit it names, {named}, is not in its history, and no commit there with the subject it quotes has exactly the change it undoes; see docs/hooks.md#reverts)"
+            )
+            .into();
+            for finding in &mut judged.findings {
+                if finding.commit.as_deref() == Some(sha.as_str()) {
+                    finding.message = format!("{}{why}", finding.message).into();
+                }
+            }
         }
     }
 }

@@ -3,7 +3,7 @@ use std::io::{BufRead, IsTerminal};
 use git2::{Oid, Repository};
 
 use super::{Global, Outcome, err, finish, policy_cached};
-use crate::engine::{evaluate, needs};
+use crate::engine::{Finding, evaluate, needs};
 use crate::facts::{Branch, Stage, Subject};
 use crate::policy::SubjectKind;
 use crate::report::Report;
@@ -41,11 +41,10 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     };
     let mut scope = crate::waivers::Scope::default();
     for update in &updates {
+        let mut branch_findings = Vec::new();
         if let Some(name) = &update.branch {
             let branch = Branch { name: name.clone() };
-            report
-                .findings
-                .extend(evaluate(&policy, Subject::Branch(&branch)));
+            branch_findings = evaluate(&policy, Subject::Branch(&branch));
         }
         let local = resolve(&repo, &update.local)?;
         // What the push brings: what the remote's branch does not have, less
@@ -79,6 +78,8 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         )?;
         let mut judged = judged;
         super::check_commits::settle_reverts(&repo, &policy, &mut judged);
+        fold_into_branch(&mut branch_findings, &mut judged.findings);
+        report.findings.extend(branch_findings);
         report.findings.extend(judged.findings);
         scope.commits.extend(judged.waivable);
         report.checked += judged.checked;
@@ -103,6 +104,27 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         ));
     }
     Ok(status)
+}
+
+/// One mistake, reported once: a rule on `[branch, commit]` that refuses the
+/// branch a push updates refuses each commit pushed to it for the same
+/// reason (the commit's branch is that branch). Those commit findings of the
+/// same rule and requirement fold into the branch's finding, which says how
+/// many commits it covers; rewording them would not help.
+fn fold_into_branch(branch: &mut [Finding], commits: &mut Vec<Finding>) {
+    for finding in branch.iter_mut() {
+        let before = commits.len();
+        commits.retain(|c| !(c.rule == finding.rule && c.policy == finding.policy));
+        let folded = before - commits.len();
+        if folded > 0 {
+            let s = if folded == 1 { "" } else { "s" };
+            finding.message = format!(
+                "{} (it refuses the {folded} commit{s} this push brings to it)",
+                finding.message
+            )
+            .into();
+        }
+    }
 }
 
 fn resolve(repo: &Repository, spec: &str) -> Result<Oid, Fatal> {

@@ -509,6 +509,7 @@ fn row_without_policy(merged: &MergedPullRequest, shas: Vec<String>, verdict: Ve
         commits: shas,
         merge_commit: Some(merged.merge_commit_sha.clone()),
         base: Some(merged.base.clone()),
+        head: Some(pr.head),
         author: Some(merged.author.clone()),
         merged_by: merged.merged_by.clone(),
         merged_at: Some(merged.merged_at.clone()),

@@ -7,6 +7,7 @@ mod check_commit_msg;
 pub(crate) mod check_commits;
 mod check_pr;
 mod check_push;
+mod event;
 mod evidence;
 mod explain;
 mod init;
@@ -140,6 +141,7 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
         Command::Validate => validate::run(global),
         Command::Explain { topic } => explain::run(global, topic.as_deref()),
         Command::Init(args) => init::run(global, &args),
+        Command::Event(args) => event::run(global, &args),
         Command::InstallHooks { force } => install_hooks::run(global, force),
         Command::Schema => schema::run(),
         Command::Completions { shell } => {

@@ -136,6 +136,60 @@ fn place_warnings(policy: &Policy) -> Vec<serde_json::Value> {
             }
         }
     }
+    out.extend(branch_warnings(policy));
+    out
+}
+
+/// One rule, one verdict: a commit's branch is known in the commit-msg
+/// hook, the pre-push check and `check pr`, not in `check commits` without
+/// `--branch` nor in the audit without the commit's pull request. Each rule
+/// that reads it is named with what it does there.
+fn branch_warnings(policy: &Policy) -> Vec<serde_json::Value> {
+    const KNOWN: &str = "a commit's branch is known in the commit-msg hook, the pre-push check and `check pr`, but not in `check commits` without --branch, nor in the audit for a commit whose pull request the release evidence does not name";
+    let mut out = Vec::new();
+    for rule in policy.rules_on(crate::policy::SubjectKind::Commit) {
+        let id = &rule.id.value;
+        if let Some(ticket) = &rule.require.ticket {
+            for place in ticket
+                .value
+                .places
+                .iter()
+                .filter(|p| p.value == crate::rules::ticket::Place::Branch)
+            {
+                out.push(warning(
+                    policy,
+                    crate::policy::ErrorCode::BranchNotAlwaysKnown,
+                    place.span,
+                    format!("rule `{id}` reads a commit's `branch`: {KNOWN}; there, a commit whose other places name no ticket is a notice \"not judged\", not a pass or a failure"),
+                ));
+            }
+        }
+        // A rule on branches too judges the branch itself wherever one is known.
+        let on_branches = rule
+            .on
+            .iter()
+            .any(|o| o.value == crate::policy::SubjectKind::Branch);
+        if let Some(branch) = rule.require.branch.as_ref().filter(|_| !on_branches) {
+            out.push(warning(
+                policy,
+                crate::policy::ErrorCode::BranchNotAlwaysKnown,
+                branch.span,
+                format!("rule `{id}` requires a commit's `branch`: {KNOWN}; there it does not judge the commit (put the rule `on: [branch]` too, to judge the branch itself)"),
+            ));
+        }
+        let mut conditions = false;
+        for p in rule.when.iter().chain(rule.unless.iter()) {
+            p.visit(&mut |q| conditions |= q.branches.is_some());
+        }
+        if conditions {
+            out.push(warning(
+                policy,
+                crate::policy::ErrorCode::BranchNotAlwaysKnown,
+                rule.id.span,
+                format!("rule `{id}` has a `branches` condition on commits: {KNOWN}; there it does not hold (`when` does not apply the rule, `unless` does not exempt)"),
+            ));
+        }
+    }
     out
 }
 

@@ -69,6 +69,8 @@ pub struct Change {
     pub merge_commit: Option<String>,
     /// The branch it was merged into.
     pub base: Option<String>,
+    /// Its pull request's head branch (the branch its commits were on).
+    pub head: Option<String>,
     /// Its author's GitHub account (for a commit: the account GitHub
     /// attributes it to, when any).
     pub author: Option<String>,

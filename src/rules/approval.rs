@@ -375,13 +375,6 @@ impl Requirement for Options {
         let Subject::PullRequest(pr) = &cx.subject else {
             return;
         };
-        if pr.offline {
-            out.push(
-                Violation::new("approvals are not judged offline: reviews and team members come from the GitHub API")
-                    .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge them"),
-            );
-            return;
-        }
         let paths = rule_paths(cx.rule);
         let matched: Vec<&str> = pr
             .changed
@@ -389,6 +382,29 @@ impl Requirement for Options {
             .flat_map(|c| c.paths())
             .filter(|p| !paths.is_empty() && changed_matches(&paths, cx.definitions, p))
             .collect();
+        if pr.offline {
+            // Offline, the verdict is what the offline facts decide: what
+            // needs the API is a notice saying which rule and which file
+            // asked for it, never a failure nor a pass.
+            let changes = match matched.as_slice() {
+                [] => String::new(),
+                [one] => format!(" for changes to {one}"),
+                [first, rest @ ..] => {
+                    format!(" for changes to {first} and {} more", rest.len())
+                }
+            };
+            for group in &self.groups {
+                let mut notice = Violation::new(format!(
+                    "not judged offline: approval by {}{changes} (reviews and team members come from the GitHub API)",
+                    group_name(group),
+                ))
+                .help("run `check pr` without --offline (with GITHUB_TOKEN) to judge it");
+                notice.level = Some(Level::Notice);
+                notice.path = matched.first().map(|p| (*p).to_owned());
+                out.push(notice);
+            }
+            return;
+        }
         let expedited = self.expedited.as_ref().and_then(|e| {
             let label = e.label(&pr.labels)?;
             Some((e, label, granted(e, label, cx.definitions, pr)))

@@ -46,6 +46,17 @@ impl Requirement for Options {
         let Subject::PullRequest(pr) = &cx.subject else {
             return;
         };
+        if pr.milestone_unknown {
+            let mut notice = Violation::new(
+                "not judged offline: the event gives no `milestone` (null when there is none)",
+            )
+            .help(
+                "add `\"milestone\": {\"title\": \"…\"}` (or null) to the event's `pull_request`",
+            );
+            notice.level = Some(crate::syntax::Level::Notice);
+            out.push(notice);
+            return;
+        }
         match (&pr.milestone, &self.pattern) {
             (None, _) => out.push(
                 Violation::new("the pull request has no milestone")

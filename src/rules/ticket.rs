@@ -24,7 +24,12 @@ in the places listed by `in`:
 
 On a commit, `title` means the subject line and `commits` the message; places a
 subject does not have are skipped, and if none is left the subject's default is
-used. `trackers` narrows which trackers count (default: all). `max` caps how
+used. A commit's `branch` is known in the commit-msg hook, the pre-push check,
+`check pr`, `check commits --branch NAME` and, in the audit, from the pull
+request the release evidence names; where it is not, a commit whose other
+places name no ticket is a notice "not judged" (never judged on the other
+places alone, a verdict the hook would not give), and `validate` warns.
+`trackers` narrows which trackers count (default: all). `max` caps how
 many distinct tickets may be named (a branch carries one ticket).
 
 Near misses are reported as hints: `KAFKa-16331` or `KAFKA 14515` look like a
@@ -135,6 +140,27 @@ impl Requirement for Options {
             }
             !found.is_empty()
         };
+        if !named && let Some(unknown) = unknown_branch(&self.places, &cx.subject) {
+            // The branch the rule reads is not known here (`check commits`
+            // without --branch, the audit without the commit's pull
+            // request): not judged, rather than judged on the other places
+            // alone, a verdict the hook and the pull request gate would not give.
+            let mut notice = Violation::new(format!(
+                "{BRANCH_NOT_KNOWN}{}",
+                if texts.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", and its {} names no ticket",
+                        join_places(texts.iter().map(|(p, _)| *p))
+                    )
+                }
+            ))
+            .help(unknown);
+            notice.level = Some(crate::syntax::Level::Notice);
+            out.push(notice);
+            return;
+        }
         if !named {
             let where_ = join_places(texts.iter().map(|(p, _)| *p));
             let mut help = format!("name a ticket in {where_}");
@@ -230,6 +256,20 @@ impl Options {
     }
 }
 
+/// How a commit finding "not judged" for want of its branch starts: the
+/// audit judges such a commit again on its pull request's head branch.
+pub const BRANCH_NOT_KNOWN: &str = "not judged: the commit's branch is not known here";
+
+/// When the rule reads a commit's branch and it is not known: how to give it.
+fn unknown_branch(places: &[Spanned<Place>], subject: &Subject<'_>) -> Option<&'static str> {
+    let Subject::Commit(c) = subject else {
+        return None;
+    };
+    (c.branch.is_none() && places.iter().any(|p| p.value == Place::Branch)).then_some(
+        "a commit's branch is known in the commit-msg hook, the pre-push check and `check pr`; pass `check commits --branch NAME`, or let the audit read the commit's pull request (release evidence)",
+    )
+}
+
 fn what(subject: &Subject<'_>) -> String {
     match subject {
         Subject::PullRequest(pr) => format!("pull request #{}", pr.number),
@@ -272,6 +312,9 @@ impl Options {
                 }
             }
             Subject::Commit(c) => {
+                if places.is_empty() {
+                    places = vec![Place::Message];
+                }
                 for place in &places {
                     match place {
                         Place::Title | Place::Subject => add(&mut out, "subject line", c.subject()),
@@ -283,9 +326,6 @@ impl Options {
                             }
                         }
                     }
-                }
-                if out.is_empty() {
-                    add(&mut out, "message", &c.message);
                 }
             }
             Subject::Branch(b) => add(&mut out, "branch name", &b.name),

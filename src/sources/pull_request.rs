@@ -55,8 +55,19 @@ pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
     let Some(pr) = payload.get("pull_request") else {
         return Err(Fatal::new("the event payload has no `pull_request`"));
     };
+    // Offline, the commits and files come from the clone: the declared
+    // counts, which only check the API's lists, are not needed. A missing
+    // `milestone` is unknown (not "none"): the milestone rule says so.
+    let mut pr = pr.clone();
+    let milestone_unknown = pr.get("milestone").is_none();
+    if let Some(fields) = pr.as_object_mut() {
+        for unused in ["commits", "changed_files"] {
+            fields.entry(unused).or_insert(Value::from(0));
+        }
+        fields.entry("milestone").or_insert(Value::Null);
+    }
     // A recorded or hand-written file, not an API answer: say what it lacks.
-    let api: ApiPull = serde_path_to_error::deserialize(pr).map_err(
+    let api: ApiPull = serde_path_to_error::deserialize(&pr).map_err(
         |e: serde_path_to_error::Error<serde_json::Error>| {
             let at = e.path().to_string();
             let at = if at == "." { String::new() } else { format!(".{at}") };
@@ -64,11 +75,12 @@ pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
                 "the event payload's `pull_request{at}` is not as GitHub sends it: {}",
                 e.inner()
             ))
-            .help("use an event recorded from a run (the file at $GITHUB_EVENT_PATH); a hand-written `pull_request` needs `number`, `title`, `body` (or null), `draft`, `labels`, `user.login`, `base` and `head` (`ref`, `sha`), `milestone` (or null), `commits` and `changed_files`")
+            .help("use an event recorded from a run (the file at $GITHUB_EVENT_PATH), or write one with `git-policy event`; a hand-written `pull_request` needs `number`, `title`, `body` (or null), `draft`, `labels`, `user.login`, `base` and `head` (`ref`, `sha`), and `milestone` (or null) when a rule asks for one")
         },
     )?;
     let mut pr = api.into_facts(repo);
     pr.offline = true;
+    pr.milestone_unknown = milestone_unknown;
     Ok(pr)
 }
 

@@ -76,6 +76,7 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    BranchNotAlwaysKnown => "branch-not-always-known", "A commit rule that reads the commit's branch, which `check commits` without --branch and the audit without the commit's pull request do not know (a `validate` warning, not an error).",
     ConflictingKeys => "conflicting-keys", "Two keys that exclude each other are both set.",
     DuplicateDefinition => "duplicate-definition", "A tracker, team, path set or kind is defined twice (in one file or across merged files).",
     DuplicateRuleId => "duplicate-rule-id", "Two rules share an id.",
