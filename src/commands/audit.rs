@@ -225,6 +225,20 @@ fn read_page(
     end: Oid,
     version: Option<&str>,
 ) -> Result<(Option<ReleasePage>, Option<String>), Failure> {
+    // A `{version}` that cannot be filled in: not judged, never a guess.
+    if version.is_none()
+        && let Some(query) = needs
+            .release_pages
+            .iter()
+            .find(|q| q.needs_version(args.page.is_some()))
+    {
+        return Err(Fatal::new(format!(
+            "the release page of rule `{}` needs {{version}}, and the release has none",
+            query.rule()
+        ))
+        .help("pass --release VERSION (e.g. --release 1.3.0), or audit a range that ends at a release tag")
+        .into());
+    }
     if let Some(file) = &args.page {
         let bytes = std::fs::read(file).map_err(|e| {
             Fatal::new(format!(

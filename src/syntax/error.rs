@@ -107,6 +107,7 @@ error_codes! {
     TooManyFiles => "too-many-files", "A policy made of more files than git-policy reads.",
     UndefinedName => "undefined-name", "A team, path set, kind, tracker or (in a waiver) rule name that is not defined.",
     UnknownKey => "unknown-key", "A key the mapping does not take (with a \"did you mean\").",
+    UnknownPlaceholder => "unknown-placeholder", "A `{…}` in a release page's path or headings other than `{version}`, which the audit cannot fill in.",
     UnknownValue => "unknown-value", "A value that is not one of the allowed names.",
     UnusedDefinition => "unused-definition", "A tracker, team, path set or kind that no rule uses (a `validate` warning, not an error).",
     UnsupportedVersion => "unsupported-version", "A `version:` this build does not read.",
