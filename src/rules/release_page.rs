@@ -26,6 +26,23 @@ shipped). `tickets_in` says where a commit names the tickets it delivers:
 tickets in the body, and only the subject says what the commit delivers.
 `trackers` narrows the trackers (default: all but incident trackers).
 
+When one file holds every release (ZooKeeper's `releasenotes.md`, Keep a
+Changelog's `CHANGELOG.md`), `section` names the heading of this release's
+section, and only that section is read: its tickets, its required sections.
+A ticket listed under another release's heading is not listed for this one,
+and other releases' tickets are no warnings. `section: '{version}'` finds
+`## [1.2.3]`, `## [1.2.3] - 2026-01-02`, `## 1.2.3 (2026-01-02)` and
+`## v1.2.3` (brackets, case and what follows a space do not matter; what
+follows the version directly does: `1.2.3-rc.1` and `1.2.30` are other
+versions). The section runs to the next heading of its level or higher;
+headings in code blocks and HTML comments are none. No section for the
+release is a finding.
+
+`{version}` (from `--release`, else the release tag on the audited commit)
+is filled in `path`, `section` and the `sections` headings; any other
+`{…}` is refused by `validate`, and an audit whose release has no version
+stops (exit 2) rather than guess.
+
 ## Why
 P22: the release page lists every change scheduled for the deployment. P23:
 it carries regression and integration test results. P25: observability
@@ -48,6 +65,15 @@ rules:
           - Rollback plan
         lists_all_tickets: true
         tickets_in: [subject]
+
+  # One file for every release (Keep a Changelog).
+  - id: changelog
+    on: [release]
+    require:
+      release_page:
+        path: CHANGELOG.md
+        section: '{version}'
+        lists_all_tickets: true
 ```
 
 ## How to fix
