@@ -105,6 +105,7 @@ error_codes! {
     PlaceNotOnSubject => "place-not-on-subject", "A `ticket` place (`in:`) that one of the rule's subjects does not have (a `validate` warning, not an error).",
     RequirementNotOnSubject => "requirement-not-on-subject", "A requirement on a subject it cannot judge (`on:`).",
     TooManyFiles => "too-many-files", "A policy made of more files than git-policy reads.",
+    TrackerAcceptsNonTickets => "tracker-accepts-non-tickets", "A tracker pattern that takes common non-tickets (`UTF-8`, `SHA-256`, `CVE-2025-1234`, `ISO-8601`, `X-1`) for tickets (a `validate` warning, not an error).",
     UndefinedName => "undefined-name", "A team, path set, kind, tracker or (in a waiver) rule name that is not defined.",
     UnknownKey => "unknown-key", "A key the mapping does not take (with a \"did you mean\").",
     UnknownPlaceholder => "unknown-placeholder", "A `{…}` in a release page's path or headings other than `{version}`, which the audit cannot fill in.",
