@@ -102,28 +102,8 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     } else {
         from_flags(args)?
     };
-    if preset == Preset::Minimal && answers.keys.is_empty() {
-        if from_history.is_empty() {
-            return Err(Fatal::new(format!(
-                "no ticket keys given, and none found in the last {HISTORY_COMMITS} commits"
-            ))
-            .help("pass your tracker's keys: --ticket-keys ABC,OPS (tickets look like ABC-123); git-policy never writes a pattern that would take UTF-8, SHA-256 or CVE-2025-1234 for a ticket")
-            .into());
-        }
-        err(&format!(
-            "note: ticket keys {}: the most frequent in the last {HISTORY_COMMITS} commits (pass --ticket-keys to choose others)\n",
-            from_history.join(", ")
-        ));
-        answers.keys = from_history.clone();
-    }
-    for key in answers
-        .keys
-        .iter()
-        .filter(|k| non_tickets::is_non_ticket_key(k))
-    {
-        err(&format!(
-            "note: `{key}-…` is also how common non-tickets are written (UTF-8, SHA-256, CVE-2025-1234, ISO-8601): is `{key}` your tracker's key?\n"
-        ));
+    if preset == Preset::Minimal {
+        settle_keys(&mut answers, &from_history)?;
     }
     let body = match preset {
         Preset::ReleaseTrain => BUILTIN_TEXT.to_owned(),
@@ -201,6 +181,35 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     ));
     err(&said);
     Ok(ExitCode::from(PASSED))
+}
+
+/// The keys the minimal policy names: those given, else the history's
+/// (said so); none is exit 2, never a pattern for any `KEY-123`.
+fn settle_keys(answers: &mut Answers, from_history: &[String]) -> Result<(), Fatal> {
+    if answers.keys.is_empty() {
+        if from_history.is_empty() {
+            return Err(Fatal::new(format!(
+                "no ticket keys given, and none found in the last {HISTORY_COMMITS} commits"
+            ))
+            .help("pass your tracker's keys: --ticket-keys ABC,OPS (tickets look like ABC-123); git-policy never writes a pattern that would take UTF-8, SHA-256 or CVE-2025-1234 for a ticket")
+            );
+        }
+        err(&format!(
+            "note: ticket keys {}: the most frequent in the last {HISTORY_COMMITS} commits (pass --ticket-keys to choose others)\n",
+            from_history.join(", ")
+        ));
+        answers.keys = from_history.to_vec();
+    }
+    for key in answers
+        .keys
+        .iter()
+        .filter(|k| non_tickets::is_non_ticket_key(k))
+    {
+        err(&format!(
+            "note: `{key}-…` is also how common non-tickets are written (UTF-8, SHA-256, CVE-2025-1234, ISO-8601): is `{key}` your tracker's key?\n"
+        ));
+    }
+    Ok(())
 }
 
 /// The branch `origin/HEAD` points at, else `init.defaultBranch`, else a
