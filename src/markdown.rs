@@ -98,12 +98,12 @@ pub fn sections(markdown: &str) -> Vec<Section> {
     out
 }
 
-/// The part of a document under its first heading that is `wanted` (see
+/// The parts of a document under each heading that is `wanted` (see
 /// [`version_heading_matches`]), raw, from that heading up to the next heading
 /// of the same or a higher level: one release's section of a file that holds
 /// every release (`## [1.2.3] - 2026-01-02` in Keep a Changelog). Headings
 /// are those the parser sees (never in a code block or an HTML comment).
-pub fn heading_section<'t>(markdown: &'t str, wanted: &[String]) -> Option<&'t str> {
+pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str> {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -131,15 +131,18 @@ pub fn heading_section<'t>(markdown: &'t str, wanted: &[String]) -> Option<&'t s
             _ => {}
         }
     }
-    let (index, (level, _, start)) = headings
+    headings
         .iter()
         .enumerate()
-        .find(|(_, (_, text, _))| wanted.iter().any(|w| version_heading_matches(text, w)))?;
-    let end = headings[index + 1..]
-        .iter()
-        .find(|(next, _, _)| next <= level)
-        .map_or(markdown.len(), |(_, _, at)| *at);
-    markdown.get(*start..end)
+        .filter(|(_, (_, text, _))| wanted.iter().any(|w| version_heading_matches(text, w)))
+        .filter_map(|(index, (level, _, start))| {
+            let end = headings[index + 1..]
+                .iter()
+                .find(|(next, _, _)| next <= level)
+                .map_or(markdown.len(), |(_, _, at)| *at);
+            markdown.get(*start..end)
+        })
+        .collect()
 }
 
 /// Whether a written heading is a release's: equal to `wanted` once

@@ -36,7 +36,8 @@ and other releases' tickets are no warnings. `section: '{version}'` finds
 follows the version directly does: `1.2.3-rc.1` and `1.2.30` are other
 versions). The section runs to the next heading of its level or higher;
 headings in code blocks and HTML comments are none. No section for the
-release is a finding.
+release is a finding, and so are two (which one lists the release is a
+guess).
 
 `{version}` (from `--release`, else the release tag on the audited commit)
 is filled in `path`, `section` and the `sections` headings; any other
@@ -638,16 +639,24 @@ impl Options {
         {
             wanted.push(section.value.replace(VERSION, &format!("v{v}")));
         }
-        crate::markdown::heading_section(&page.text, &wanted)
-            .map(Some)
-            .ok_or_else(|| {
-                format!(
-                    "the release page {} has no section for {} (a heading `{}`)",
-                    page.path,
-                    version.unwrap_or("this release"),
-                    wanted[0]
-                )
-            })
+        // Two sections for one release: which one lists its changes is a
+        // guess, so neither is taken.
+        match crate::markdown::heading_sections(&page.text, &wanted).as_slice() {
+            [one] => Ok(Some(one)),
+            [] => Err(format!(
+                "the release page {} has no section for {} (a heading `{}`)",
+                page.path,
+                version.unwrap_or("this release"),
+                wanted[0]
+            )),
+            several => Err(format!(
+                "the release page {} has {} sections for {} (headings `{}`): keep one",
+                page.path,
+                several.len(),
+                version.unwrap_or("this release"),
+                wanted[0]
+            )),
+        }
     }
 
     fn section_help(&self, page: &crate::facts::ReleasePage) -> String {
@@ -1007,6 +1016,16 @@ rules:
             [(
                 Level::Error,
                 "the release page CHANGELOG.md has no section for 1.3.0 (a heading `1.3.0`)".into()
+            )]
+        );
+        // Two headings for one release: neither is taken for it.
+        let text =
+            "## [1.3.0]\n### Fixed\n- EPL-1 EPL-2\n## [1.2.0]\n### 1.3.0 backports\n- EPL-7\n";
+        assert_eq!(
+            changelog_found(&changelog_release(text, Some("1.3.0"))),
+            [(
+                Level::Error,
+                "the release page CHANGELOG.md has 2 sections for 1.3.0 (headings `1.3.0`): keep one".into()
             )]
         );
         // A heading in a code block or an HTML comment is none.
