@@ -139,7 +139,8 @@ pub struct InitArgs {
     /// `release-train`: the built-in 29-rule pack of a release train, to adapt.
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// Your tracker's project keys, e.g. `ABC,OPS` (tickets look like ABC-123).
+    /// Your tracker's project keys, e.g. `ABC,OPS` (tickets look like ABC-123)
+    /// [default: the most frequent keys of the last 500 commits].
     #[arg(long, value_name = "KEYS", value_delimiter = ',')]
     pub ticket_keys: Vec<String>,
     /// Link to a ticket, with `{id}`, e.g. https://example.atlassian.net/browse/{id}.
@@ -148,8 +149,9 @@ pub struct InitArgs {
     /// Refuse work committed straight to the default branch.
     #[arg(long)]
     pub forbid_default_branch: bool,
-    /// Paths a team must approve: `GLOB=TEAM`, where TEAM is `org/team-slug`
-    /// or logins `alice+bob` (repeatable), e.g. `.github/workflows/**=acme/platform`.
+    /// Paths a team must approve: `GLOB=TEAM`, where TEAM is a GitHub team
+    /// `org/team-slug` or people `user:alice+bob` (repeatable), e.g.
+    /// `.github/workflows/**=acme/platform`.
     #[arg(long, value_name = "GLOB=TEAM")]
     pub guard: Vec<String>,
     /// Never ask, even on a terminal.

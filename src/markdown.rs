@@ -98,6 +98,75 @@ pub fn sections(markdown: &str) -> Vec<Section> {
     out
 }
 
+/// The parts of a document under each heading that is `wanted` (see
+/// [`version_heading_matches`]), raw, from that heading up to the next heading
+/// of the same or a higher level: one release's section of a file that holds
+/// every release (`## [1.2.3] - 2026-01-02` in Keep a Changelog). Headings
+/// are those the parser sees (never in a code block or an HTML comment).
+pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str> {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_GFM;
+    // (level, text, where the heading starts)
+    let mut headings: Vec<(u8, String, usize)> = Vec::new();
+    let mut open: Option<(u8, String, usize)> = None;
+    for (event, at) in Parser::new_ext(markdown, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                open = Some((level as u8, String::new(), at.start));
+            }
+            Event::End(TagEnd::Heading(_)) => headings.extend(open.take()),
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, heading, _)) = &mut open {
+                    heading.push_str(&text);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some((_, heading, _)) = &mut open {
+                    heading.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    headings
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, text, _))| wanted.iter().any(|w| version_heading_matches(text, w)))
+        .filter_map(|(index, (level, _, start))| {
+            let end = headings[index + 1..]
+                .iter()
+                .find(|(next, _, _)| next <= level)
+                .map_or(markdown.len(), |(_, _, at)| *at);
+            markdown.get(*start..end)
+        })
+        .collect()
+}
+
+/// Whether a written heading is a release's: equal to `wanted` once
+/// brackets are dropped and spaces and case folded, or `wanted` followed by
+/// a space, `(`, `:` or `,` and more (a date: `[1.2.3] - 2026-01-02`).
+/// What follows the version directly keeps it another version: `1.2.30`,
+/// `1.2.3.1`, `1.2.3-rc.1` are not `1.2.3`.
+pub fn version_heading_matches(written: &str, wanted: &str) -> bool {
+    let fold = |text: &str| {
+        visible(text)
+            .replace(['[', ']'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let (written, wanted) = (fold(written), fold(wanted));
+    !wanted.is_empty()
+        && (written == wanted
+            || written
+                .strip_prefix(&wanted)
+                .is_some_and(|rest| rest.starts_with([' ', '(', ':', ','])))
+}
+
 /// A heading reduced for comparison: lower case, letters and digits, single spaces.
 pub fn normalize(text: &str) -> String {
     let text = visible(text);

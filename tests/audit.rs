@@ -732,3 +732,171 @@ fn tickets_in_reports_sort_naturally() {
         "{md}"
     );
 }
+
+/// The range starts at the project's release tags whatever their style:
+/// `v1.2.3`, `1.2.3`, `release-1.2.3`, `project-1.2.3`, and a project name
+/// with digits in it (`log4j-1.2.0`, `h2-1.2.0`, once read as no version).
+#[test]
+fn release_tags_of_every_style_start_the_range() {
+    for (previous, next) in [
+        ("v1.2.0", "v1.3.0"),
+        ("1.2.0", "1.3.0"),
+        ("release-1.2.0", "release-1.3.0"),
+        ("project-1.2.0", "project-1.3.0"),
+        ("log4j-1.2.0", "log4j-1.3.0"),
+        ("h2-1.2.0", "h2-1.3.0"),
+        ("releases/v1.2.0", "releases/v1.3.0"),
+    ] {
+        let repo = Repo::new("main");
+        repo.write(".git-policy.yml", POLICY);
+        repo.git(&["add", "."]);
+        repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+        repo.git(&["tag", "-a", "-m", "older", "v0.9.0"]);
+        repo.commit("EPL-5 Between the releases");
+        repo.git(&["tag", previous]);
+        repo.commit("EPL-2 After the release");
+        std::fs::write(repo.path().join("page.md"), PAGE).unwrap();
+        let out = repo
+            .cmd()
+            .args([
+                "--format",
+                "json",
+                "audit",
+                "--release",
+                "1.3.0",
+                "--page",
+                "page.md",
+            ])
+            .output()
+            .unwrap();
+        let v = json(&out);
+        assert_eq!(v["release"]["range"], format!("{previous}..HEAD"), "{v}");
+        // A tag on the end commit gives the version.
+        repo.git(&["tag", next]);
+        let out = repo
+            .cmd()
+            .args([
+                "--format",
+                "json",
+                "audit",
+                &format!("{previous}..HEAD"),
+                "--page",
+                "page.md",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(json(&out)["release"]["version"], "1.3.0", "{next}");
+    }
+}
+
+/// Release candidates of the version audited are no release to start from:
+/// releasing 3.9.4 after `release-3.9.4-0` and `-1` (ZooKeeper's RC tags),
+/// the range starts at 3.9.3, not at the last candidate; a tag of a later
+/// version is skipped too. Without a version, final releases win over
+/// pre-releases.
+#[test]
+fn release_candidates_of_the_audited_version_do_not_start_the_range() {
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", POLICY);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "release-3.9.3"]);
+    repo.commit("EPL-2 First fix");
+    repo.git(&["tag", "release-3.9.4-0"]);
+    repo.commit("EPL-3 Second fix");
+    repo.git(&["tag", "release-3.9.4-1"]);
+    repo.git(&["tag", "release-4.0.0-alpha"]);
+    repo.commit("EPL-2 Prepared 3.9.4");
+    std::fs::write(repo.path().join("page.md"), PAGE).unwrap();
+    let range = |args: &[&str]| {
+        let out = repo
+            .cmd()
+            .args(["--format", "json", "audit", "--page", "page.md"])
+            .args(args)
+            .output()
+            .unwrap();
+        json(&out)["release"]["range"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(range(&["--release", "3.9.4"]), "release-3.9.3..HEAD");
+    assert_eq!(range(&[]), "release-3.9.3..HEAD");
+    // The release tag on HEAD gives the version (its RC tag there too).
+    repo.git(&["tag", "release-3.9.4"]);
+    repo.git(&["tag", "release-3.9.4-2"]);
+    assert_eq!(range(&[]), "release-3.9.3..HEAD");
+    // The next release starts at this one (not at its RC tag on the same commit).
+    repo.commit("EPL-9 Prepared 3.9.5-SNAPSHOT");
+    assert_eq!(range(&["--release", "3.9.5"]), "release-3.9.4..HEAD");
+}
+
+/// The nearest release on HEAD's history starts the range, through merges:
+/// a maintenance branch's tags that HEAD does not contain do not count, and
+/// a release merged in from another line is found through the merge.
+#[test]
+fn the_start_tag_is_found_through_merges_and_not_on_other_branches() {
+    let repo = Repo::new("main");
+    repo.write(".git-policy.yml", POLICY);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.git(&["switch", "-q", "-c", "maintenance"]);
+    repo.commit("EPL-7 Backport");
+    repo.git(&["tag", "v1.0.1"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.commit("EPL-2 Work on main");
+    repo.git(&["tag", "v1.1.0"]);
+    repo.git(&["switch", "-q", "-c", "feature"]);
+    repo.commit("EPL-3 Feature");
+    repo.git(&["switch", "-q", "main"]);
+    repo.commit("EPL-4 More work");
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "EPL-3 Merge the feature",
+        "feature",
+    ]);
+    repo.git(&["tag", "v2.5.0", "maintenance"]);
+    std::fs::write(repo.path().join("page.md"), PAGE).unwrap();
+    let out = repo
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--release",
+            "1.2.0",
+            "--page",
+            "page.md",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["release"]["range"], "v1.1.0..HEAD");
+    // Merged into main, the maintenance line's release is found too; the
+    // higher of the nearest releases starts the range.
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "EPL-7 Merge maintenance",
+        "maintenance",
+    ]);
+    let out = repo
+        .cmd()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--release",
+            "3.0.0",
+            "--page",
+            "page.md",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["release"]["range"], "v2.5.0..HEAD");
+}

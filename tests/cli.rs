@@ -577,7 +577,10 @@ fn pre_push_hook_checks_the_pushed_commits() {
 #[test]
 fn init_writes_a_valid_policy_with_a_schema_line() {
     let repo = Repo::new("main");
-    repo.cmd().arg("init").assert().success();
+    repo.cmd()
+        .args(["init", "--ticket-keys", "ABC"])
+        .assert()
+        .success();
     let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
     assert!(text.starts_with("# yaml-language-server: $schema=./.git-policy.schema.json\n"));
     let schema: serde_json::Value = serde_json::from_str(
@@ -591,7 +594,7 @@ fn init_writes_a_valid_policy_with_a_schema_line() {
         .success()
         .stderr(predicates::str::contains("built-in").not());
     repo.cmd()
-        .arg("init")
+        .args(["init", "--ticket-keys", "ABC"])
         .assert()
         .code(2)
         .stderr(contains("already exists"));
@@ -811,7 +814,7 @@ fn init_writes_the_teams_own_policy() {
             "--guard",
             ".github/workflows/**=acme/platform",
             "--guard",
-            "terraform/**=alice+bob",
+            "terraform/**=user:alice+bob",
         ])
         .output()
         .unwrap();
@@ -838,6 +841,7 @@ fn init_writes_the_teams_own_policy() {
         "{said}"
     );
     assert!(!said.contains("the team alice+bob"), "{said}");
+    assert!(!said.contains("the team user:"), "{said}");
     assert!(
         said.contains("git switch -c chore/ABC-1-git-policy"),
         "{said}"
@@ -913,7 +917,9 @@ fn init_prints_next_steps_the_written_policy_accepts() {
         &["init", "--preset", "release-train"][..],
     ] {
         let repo = Repo::new("main");
-        repo.commit("Initial commit");
+        // The keys `init --no-input` reads from the history.
+        repo.commit("OPS-1 Initial commit");
+        repo.commit("OPS-2 Second commit");
         let out = repo.cmd().args(args).output().unwrap();
         let said = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {said}");
@@ -966,7 +972,7 @@ fn init_prints_next_steps_the_written_policy_accepts() {
 fn init_asks_on_a_terminal() {
     let repo = Repo::new("main");
     let binary = assert_cmd::cargo::cargo_bin("git-policy");
-    let answers = "ABC\nhttps://acme.example/browse/{id}\ny\ndocs/**=alice\n\n";
+    let answers = "ABC\nhttps://acme.example/browse/{id}\ny\ndocs/**=user:alice\n\n";
     let out = std::process::Command::new("script")
         .args(["-qec", &format!("{} init", binary.display()), "/dev/null"])
         .current_dir(repo.path())
@@ -1601,4 +1607,173 @@ fn a_rule_on_a_commits_branch_is_not_judged_where_the_branch_is_unknown() {
             .contains("rule `commit-ticket` reads a commit's `branch`"),
         "{v}"
     );
+}
+
+/// With no keys given, `init` offers the keys the history names (most
+/// frequent first) and never writes a pattern that takes a non-ticket for a
+/// ticket: `UTF-8`, `SHA-256`, `CVE-2025-1234`, `ISO-8601`, `X-1` are no keys.
+#[test]
+fn init_reads_ticket_keys_from_history_and_never_takes_non_tickets_for_tickets() {
+    let repo = Repo::new("main");
+    for message in [
+        "ABC-1 Start",
+        "ABC-2 Decode UTF-8 names",
+        "ABC-3 Hash with SHA-256",
+        "OPS-4 Patch CVE-2025-1234",
+        "OPS-5 Dates in ISO-8601",
+        "Fix X-1 and UTF-16 and SHA-1",
+        "Bump SHA-256 and UTF-8 again",
+        "ABC-6 quote of ZZZ-1 from another project",
+    ] {
+        repo.commit(message);
+    }
+    let out = repo.cmd().args(["init", "--no-input"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("note: ticket keys ABC, OPS: the most frequent in the last 500 commits"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    assert!(text.contains(r"'\b(ABC|OPS)-[0-9]+\b'"), "{text}");
+    for message in [
+        "Fix UTF-8 decoding",
+        "Use SHA-256",
+        "CVE-2025-1234",
+        "ISO-8601 dates",
+        "X-1 tweak",
+    ] {
+        repo.write("msg", &format!("{message}\n"));
+        repo.cmd()
+            .args(["check", "commit-msg", "msg"])
+            .assert()
+            .code(1)
+            .stdout(contains("names no ticket"));
+    }
+    repo.write("msg", "OPS-9 Retry\n");
+    repo.cmd()
+        .args(["check", "commit-msg", "msg"])
+        .assert()
+        .code(0);
+    repo.cmd()
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(contains("tracker-accepts-non-tickets").not());
+}
+
+/// No keys given and none in the history: `init` asks for them (exit 2
+/// with the flag to pass), writing nothing, rather than a pattern for any
+/// KEY-123.
+#[test]
+fn init_without_keys_or_history_requires_ticket_keys() {
+    let repo = Repo::new("main");
+    repo.commit("Initial commit");
+    repo.commit("Decode UTF-8 and SHA-256");
+    for args in [
+        &["init", "--no-input"][..],
+        &["init", "--forbid-default-branch"][..],
+    ] {
+        repo.cmd()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains(
+                "no ticket keys given, and none found in the last 500 commits",
+            ))
+            .stderr(contains("--ticket-keys ABC,OPS"));
+        assert!(!repo.path().join(".git-policy.yml").exists());
+    }
+}
+
+/// `--guard 'GLOB=platform'` made a user named `platform`: a bare name is a
+/// team or a person, so it is refused with both forms; `user:` says people.
+#[test]
+fn init_guard_names_a_team_or_people_never_a_bare_name() {
+    for guard in [
+        "docs/**=platform",
+        "docs/**=alice+bob",
+        "docs/**=acme/platform+bob",
+        "docs/**=/platform",
+        "docs/**=user:",
+    ] {
+        let repo = Repo::new("main");
+        repo.cmd()
+            .args(["init", "--ticket-keys", "ABC", "--guard", guard])
+            .assert()
+            .code(2)
+            .stderr(contains("org/team-slug"))
+            .stderr(contains("user:login"));
+        assert!(!repo.path().join(".git-policy.yml").exists(), "{guard}");
+    }
+    let repo = Repo::new("main");
+    repo.cmd()
+        .args([
+            "init",
+            "--ticket-keys",
+            "ABC",
+            "--guard",
+            "docs/**=platform",
+        ])
+        .assert()
+        .stderr(contains("could be a GitHub team or a person"));
+    repo.cmd()
+        .args([
+            "init",
+            "--ticket-keys",
+            "ABC",
+            "--guard",
+            "docs/**=user:alice+user:bob",
+            "--guard",
+            "ci/**=acme/platform",
+        ])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    assert!(text.contains("members: ['alice', 'bob']"), "{text}");
+    assert!(text.contains("github: 'acme/platform'"), "{text}");
+}
+
+/// On a terminal, an empty answer to the keys question takes the keys the
+/// history names, shown in the question; without any, it asks again and
+/// never settles for a pattern for any KEY-123.
+#[test]
+fn init_on_a_terminal_offers_the_keys_of_the_history() {
+    let binary = assert_cmd::cargo::cargo_bin("git-policy");
+    let run = |repo: &Repo, answers: &str| {
+        std::process::Command::new("script")
+            .args(["-qec", &format!("{} init", binary.display()), "/dev/null"])
+            .current_dir(repo.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(answers.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap()
+    };
+    let repo = Repo::new("main");
+    repo.commit("PAY-1 Start");
+    repo.commit("PAY-2 More, in UTF-8");
+    let out = run(&repo, "\n\n\n\n");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("[PAY, the most frequent in the last 500 commits]"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    assert!(text.contains(r"'\b(PAY)-[0-9]+\b'"), "{text}");
+    // No keys in the history: an empty answer is asked again.
+    let repo = Repo::new("main");
+    repo.commit("Start");
+    let out = run(&repo, "\nOPS\n\n\n\n");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("your tracker's keys are needed"), "{said}");
+    let text = std::fs::read_to_string(repo.path().join(".git-policy.yml")).unwrap();
+    assert!(text.contains(r"'\b(OPS)-[0-9]+\b'"), "{text}");
 }

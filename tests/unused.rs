@@ -135,3 +135,42 @@ rules:
         "{text}"
     );
 }
+
+/// A tracker pattern for any KEY-123 takes `UTF-8`, `SHA-256`,
+/// `CVE-2025-1234`, `ISO-8601` (and, with one-letter keys, `X-1`) for
+/// tickets: `validate` warns with the pattern's file:line:col, and the
+/// policy stays valid. A pattern naming its keys is not warned about.
+#[test]
+fn validate_warns_about_a_tracker_pattern_that_takes_non_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yml"),
+        "version: 1\ntickets:\n  any: { pattern: '\\b[A-Z]+-[0-9]+\\b' }\n  jira: { pattern: '\\b(ABC|OPS)-[0-9]+\\b' }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [message] } }\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("git-policy")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--policy", "p.yml", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.starts_with("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(
+        warnings[0].starts_with("warning[policy::tracker-accepts-non-tickets]: the pattern of tracker `any` takes `UTF-8`, `UTF-16`, `UCS-2`, `SHA-1`, `SHA-256` and ")
+            && warnings[0].ends_with("(p.yml:3:19)"),
+        "{text}"
+    );
+    let json = Command::cargo_bin("git-policy")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["--policy", "p.yml", "--format", "json", "validate"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let message = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("more for tickets"), "{message}");
+    assert_eq!(v["warnings"][0]["line"], 3);
+}

@@ -36,11 +36,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .help("list the tags with `git tag`; the pattern is a glob such as `v*`")
         .into());
     }
-    let (range, end) = resolve_range(&repo, &tags, args.range.as_deref())?;
-    let version = args
-        .release
-        .clone()
-        .or_else(|| release::version_at(&tags, end));
+    let (range, end, version) =
+        resolve_range(&repo, &tags, args.range.as_deref(), args.release.as_deref())?;
     let progress = progress(&range);
     let release_needs = needs(&policy, SubjectKind::Release);
     // Commit rules judge each commit with the facts they need (changed files included).
@@ -179,14 +176,22 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     Ok(code)
 }
 
-/// The range, and its end commit. Default: the latest release tag on HEAD's history..HEAD.
+/// The range, its end commit and the released version (`--release`, else
+/// a release tag on the end commit). Default range: from the release tag
+/// [`release::start_tag`] finds on HEAD's history, `..HEAD`.
 fn resolve_range(
     repo: &Repository,
     tags: &[ReleaseTag],
     given: Option<&str>,
-) -> Result<(String, Oid), Failure> {
+    release: Option<&str>,
+) -> Result<(String, Oid, Option<String>), Failure> {
     let unknown = |spec: &str, e: git2::Error| {
         Fatal::new(format!("unknown revision in `{spec}`: {}", e.message())).help("name commits git knows, e.g. v1.2.0..HEAD; in CI, fetch tags and history (`fetch-depth: 0`)")
+    };
+    let version = |end: Oid| {
+        release
+            .map(str::to_owned)
+            .or_else(|| release::version_at(tags, end))
     };
     if let Some(spec) = given {
         let revspec = repo.revparse(spec).map_err(|e| unknown(spec, e))?;
@@ -195,14 +200,19 @@ fn resolve_range(
             .or(revspec.from())
             .ok_or_else(|| Fatal::new(format!("`{spec}` names no commit")))?;
         let end = end.peel_to_commit().map_err(|e| unknown(spec, e))?.id();
-        return Ok((spec.to_owned(), end));
+        return Ok((spec.to_owned(), end, version(end)));
     }
     let head = repo
         .head()
         .and_then(|h| h.peel_to_commit())
         .map_err(|e| unknown("HEAD", e))?
         .id();
-    let Some(previous) = release::latest_release_before(repo, tags, head) else {
+    let version = version(head);
+    // A version that is no semantic one (`--release 2026.12`) skips no tag.
+    let releasing = version
+        .as_deref()
+        .and_then(|v| release::tag_version(v.trim()));
+    let Some(previous) = release::start_tag(repo, tags, head, releasing.as_ref())? else {
         let mut fatal = Fatal::new("no release tag on HEAD's history to start the range from")
             .help("pass the range (`git-policy audit v1.2.0..HEAD`; for a first release, `git-policy audit HEAD`), or --tag-pattern if your release tags are not versions");
         if git::is_shallow(repo) {
@@ -210,7 +220,7 @@ fn resolve_range(
         }
         return Err(fatal.into());
     };
-    Ok((format!("{}..HEAD", previous.name), head))
+    Ok((format!("{}..HEAD", previous.name), head, version))
 }
 
 /// The release page: `--page`, else the `release_page` path at the release commit.
@@ -221,6 +231,20 @@ fn read_page(
     end: Oid,
     version: Option<&str>,
 ) -> Result<(Option<ReleasePage>, Option<String>), Failure> {
+    // A `{version}` that cannot be filled in: not judged, never a guess.
+    if version.is_none()
+        && let Some(query) = needs
+            .release_pages
+            .iter()
+            .find(|q| q.needs_version(args.page.is_some()))
+    {
+        return Err(Fatal::new(format!(
+            "the release page of rule `{}` needs {{version}}, and the release has none",
+            query.rule()
+        ))
+        .help("pass --release VERSION (e.g. --release 1.3.0), or audit a range that ends at a release tag")
+        .into());
+    }
     if let Some(file) = &args.page {
         let bytes = std::fs::read(file).map_err(|e| {
             Fatal::new(format!(

@@ -3,11 +3,15 @@ use std::process::ExitCode;
 
 use super::{Failure, Global, Outcome, PASSED, err};
 use crate::cli::{InitArgs, Preset};
+use crate::definitions::non_tickets;
 use crate::policy::{BUILTIN_TEXT, PolicySource, load};
 use crate::sources::policy_files::POLICY_FILE;
 use crate::sources::{Fatal, git};
 
 pub const SCHEMA_FILE: &str = ".git-policy.schema.json";
+
+/// How many of the latest commits `init` reads for the team's ticket keys.
+pub const HISTORY_COMMITS: usize = 500;
 
 /// What the team told `init` (flags, or answers on a terminal).
 #[derive(Debug, Default)]
@@ -87,11 +91,20 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
         && !args.no_input
         && std::io::stdin().is_terminal()
         && super::stderr_is_terminal();
-    let answers = if interactive {
-        ask(&default_branch)?
+    // The keys the team already writes: the default, never a pattern that
+    // takes `UTF-8` or `CVE-2025-1234` for a ticket.
+    let from_history = match (&repo, preset) {
+        (Some(repo), Preset::Minimal) if args.ticket_keys.is_empty() => keys_in_history(repo)?,
+        _ => Vec::new(),
+    };
+    let mut answers = if interactive {
+        ask(&default_branch, &from_history)?
     } else {
         from_flags(args)?
     };
+    if preset == Preset::Minimal {
+        settle_keys(&mut answers, &from_history)?;
+    }
     let body = match preset {
         Preset::ReleaseTrain => BUILTIN_TEXT.to_owned(),
         Preset::Minimal => minimal(&answers, &default_branch),
@@ -147,7 +160,7 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     };
     for (_, team) in answers.guards.iter().filter(|(_, t)| t.contains('/')) {
         said.push_str(&format!(
-            "\nnote: the team {team} is read through the GitHub API: the pull request gate needs a token that can read org members (members:read; the default GITHUB_TOKEN cannot), or name its members instead (--guard 'GLOB=alice+bob')\n"
+            "\nnote: the team {team} is read through the GitHub API: the pull request gate needs a token that can read org members (members:read; the default GITHUB_TOKEN cannot), or name its members instead (--guard 'GLOB=user:alice+bob')\n"
         ));
     }
     said.push_str("\nNext:\n  1. git-policy validate\n");
@@ -168,6 +181,35 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     ));
     err(&said);
     Ok(ExitCode::from(PASSED))
+}
+
+/// The keys the minimal policy names: those given, else the history's
+/// (said so); none is exit 2, never a pattern for any `KEY-123`.
+fn settle_keys(answers: &mut Answers, from_history: &[String]) -> Result<(), Fatal> {
+    if answers.keys.is_empty() {
+        if from_history.is_empty() {
+            return Err(Fatal::new(format!(
+                "no ticket keys given, and none found in the last {HISTORY_COMMITS} commits"
+            ))
+            .help("pass your tracker's keys: --ticket-keys ABC,OPS (tickets look like ABC-123); git-policy never writes a pattern that would take UTF-8, SHA-256 or CVE-2025-1234 for a ticket")
+            );
+        }
+        err(&format!(
+            "note: ticket keys {}: the most frequent in the last {HISTORY_COMMITS} commits (pass --ticket-keys to choose others)\n",
+            from_history.join(", ")
+        ));
+        answers.keys = from_history.to_vec();
+    }
+    for key in answers
+        .keys
+        .iter()
+        .filter(|k| non_tickets::is_non_ticket_key(k))
+    {
+        err(&format!(
+            "note: `{key}-…` is also how common non-tickets are written (UTF-8, SHA-256, CVE-2025-1234, ISO-8601): is `{key}` your tracker's key?\n"
+        ));
+    }
+    Ok(())
 }
 
 /// The branch `origin/HEAD` points at, else `init.defaultBranch`, else a
@@ -230,27 +272,95 @@ fn check_key(key: &str) -> Result<(), Fatal> {
     }
 }
 
-/// `GLOB=org/team` or `GLOB=alice+bob`.
+/// `GLOB=org/team` (a GitHub team) or `GLOB=user:alice+bob` (people): a
+/// bare name is either, so it is refused (`platform` once became a user).
+/// The team comes back as `org/team`, or logins joined by `+`.
 fn parse_guard(text: &str) -> Result<(String, String), Fatal> {
-    let bad = || {
-        Fatal::new(format!("`{text}` is not GLOB=TEAM")).help(
-            "e.g. --guard '.github/workflows/**=acme/platform' or --guard 'terraform/**=alice+bob'",
-        )
-    };
+    const FORMS: &str = "TEAM is `org/team-slug` (a GitHub team) or `user:login` (people, joined by `+`: `user:alice+bob`), e.g. --guard '.github/workflows/**=acme/platform' or --guard 'terraform/**=user:alice+bob'";
+    let bad = || Fatal::new(format!("`{text}` is not GLOB=TEAM")).help(FORMS);
     let (glob, team) = text.rsplit_once('=').ok_or_else(bad)?;
     let (glob, team) = (glob.trim(), team.trim());
-    let team_ok = !team.is_empty()
-        && team
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '+' | '[' | ']'));
-    if glob.is_empty() || !team_ok || team.matches('/').count() > 1 {
+    if glob.is_empty() || team.is_empty() {
         return Err(bad());
     }
-    Ok((glob.to_owned(), team.to_owned()))
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '[' | ']'))
+    };
+    if let Some(logins) = team.strip_prefix("user:") {
+        let logins: Vec<&str> = logins
+            .split('+')
+            .map(|l| l.trim().strip_prefix("user:").unwrap_or(l.trim()))
+            .collect();
+        if logins.iter().all(|l| name_ok(l)) {
+            return Ok((glob.to_owned(), logins.join("+")));
+        }
+        return Err(bad());
+    }
+    match team.split_once('/') {
+        Some((org, slug)) if name_ok(org) && name_ok(slug) => {
+            Ok((glob.to_owned(), team.to_owned()))
+        }
+        Some(_) => Err(bad()),
+        None => Err(Fatal::new(format!(
+            "`{team}` in --guard `{text}` could be a GitHub team or a person"
+        ))
+        .help(FORMS)),
+    }
+}
+
+/// The most frequent ticket keys (`KEY` of `KEY-123`) in the latest
+/// [`HISTORY_COMMITS`] commits on HEAD, without those of common
+/// non-tickets: each named by at least two commits and by at least a tenth
+/// as many as the first, at most five. None in a repository without commits.
+fn keys_in_history(repo: &git2::Repository) -> Result<Vec<String>, Fatal> {
+    let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) else {
+        return Ok(Vec::new());
+    };
+    let failed = |e: git2::Error| Fatal::new(format!("cannot read the history: {}", e.message()));
+    let mut walk = repo.revwalk().map_err(failed)?;
+    walk.set_sorting(git2::Sort::TIME).map_err(failed)?;
+    walk.push(head.id()).map_err(failed)?;
+    let mut messages = Vec::new();
+    for oid in walk.take(HISTORY_COMMITS) {
+        let commit = repo.find_commit(oid.map_err(failed)?).map_err(failed)?;
+        messages.push(String::from_utf8_lossy(commit.message_bytes()).into_owned());
+    }
+    Ok(frequent_keys(messages.iter().map(String::as_str)))
+}
+
+/// See [`keys_in_history`].
+fn frequent_keys<'m>(messages: impl Iterator<Item = &'m str>) -> Vec<String> {
+    static KEY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b([A-Z][A-Z0-9_]*)-[0-9]+\b").unwrap_or_else(|_| unreachable!())
+    });
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for message in messages {
+        let keys: std::collections::BTreeSet<&str> = KEY
+            .captures_iter(message)
+            .filter_map(|c| c.get(1))
+            .map(|m| m.as_str())
+            .filter(|k| !non_tickets::is_non_ticket_key(k) && k.len() <= 32)
+            .collect();
+        for key in keys {
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top = ranked.first().map_or(0, |(_, n)| *n);
+    ranked
+        .into_iter()
+        .filter(|(_, n)| *n >= 2 && *n * 10 >= top)
+        .take(5)
+        .map(|(k, _)| k.to_owned())
+        .collect()
 }
 
 /// Questions on a terminal; an empty answer takes the default shown.
-fn ask(default_branch: &str) -> Result<Answers, Fatal> {
+fn ask(default_branch: &str, from_history: &[String]) -> Result<Answers, Fatal> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut prompt = |question: &str| -> Result<String, Fatal> {
@@ -264,15 +374,33 @@ fn ask(default_branch: &str) -> Result<Answers, Fatal> {
         }
     };
     let mut answers = Answers::default();
-    loop {
-        let keys = prompt(
-            "Ticket keys of your tracker, comma-separated (e.g. ABC,OPS; empty: any KEY-123): ",
-        )?;
-        let keys: Vec<String> = keys
-            .split(',')
-            .map(|k| k.trim().to_uppercase())
-            .filter(|k| !k.is_empty())
-            .collect();
+    let question = if from_history.is_empty() {
+        String::from(
+            "Ticket keys of your tracker, comma-separated (e.g. ABC,OPS; tickets look like ABC-123): ",
+        )
+    } else {
+        format!(
+            "Ticket keys of your tracker, comma-separated [{}, the most frequent in the last {HISTORY_COMMITS} commits]: ",
+            from_history.join(",")
+        )
+    };
+    // Keys are required: a pattern for any KEY-123 takes UTF-8 for a ticket.
+    for _ in 0..5 {
+        let keys = prompt(&question)?;
+        let keys: Vec<String> = if keys.is_empty() {
+            from_history.to_vec()
+        } else {
+            keys.split(',')
+                .map(|k| k.trim().to_uppercase())
+                .filter(|k| !k.is_empty())
+                .collect()
+        };
+        if keys.is_empty() {
+            err(
+                "  your tracker's keys are needed (a pattern for any KEY-123 would take UTF-8 or CVE-2025-1234 for a ticket)\n",
+            );
+            continue;
+        }
         match keys.iter().try_for_each(|k| check_key(k)) {
             Ok(()) => {
                 answers.keys = keys;
@@ -285,6 +413,10 @@ fn ask(default_branch: &str) -> Result<Answers, Fatal> {
             )),
         }
     }
+    if answers.keys.is_empty() {
+        return Err(Fatal::new("no ticket keys given")
+            .help("run init again and give your tracker's keys, or pass --ticket-keys ABC,OPS"));
+    }
     let url = prompt(
         "Link to a ticket, with {id} (e.g. https://example.atlassian.net/browse/{id}; empty: none): ",
     )?;
@@ -295,7 +427,7 @@ fn ask(default_branch: &str) -> Result<Answers, Fatal> {
     answers.forbid_default_branch = matches!(forbid.to_lowercase().as_str(), "y" | "yes");
     loop {
         let guard = prompt(
-            "Paths a team must approve, GLOB=TEAM (TEAM: org/team-slug or alice+bob; empty: done): ",
+            "Paths a team must approve, GLOB=TEAM (TEAM: org/team-slug or user:alice+bob; empty: done): ",
         )?;
         if guard.is_empty() {
             break;
@@ -321,17 +453,12 @@ fn quoted(text: &str) -> String {
 /// what the team asked for. Nothing fictional: no example org, no logins
 /// but those given.
 fn minimal(answers: &Answers, default_branch: &str) -> String {
-    let (pattern, example) = if answers.keys.is_empty() {
-        (
-            String::from(r"\b[A-Z][A-Z0-9_]+-[0-9]+\b"),
-            String::from("ABC-123"),
-        )
-    } else {
-        (
-            format!(r"\b({})-[0-9]+\b", answers.keys.join("|")),
-            format!("{}-123", answers.keys[0]),
-        )
-    };
+    // `run` never gets here without keys: no pattern for any KEY-123.
+    let first = answers.keys.first().map_or("ABC", String::as_str);
+    let (pattern, example) = (
+        format!(r"\b({})-[0-9]+\b", answers.keys.join("|")),
+        format!("{first}-123"),
+    );
     let mut out = String::from("version: 1\n\ntickets:\n");
     out.push_str(&format!(
         "  tracker: {{ pattern: {}, example: {example}",

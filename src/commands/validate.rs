@@ -37,6 +37,7 @@ pub fn run(global: &Global) -> Outcome {
     let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
     let mut unused = unused_warnings(&policy);
     unused.extend(place_warnings(&policy));
+    unused.extend(non_ticket_warnings(&policy));
     unused.extend(expired_waivers(&policy, super::today()));
     match global.format {
         Format::Json => {
@@ -189,6 +190,33 @@ fn branch_warnings(policy: &Policy) -> Vec<serde_json::Value> {
                 format!("rule `{id}` has a `branches` condition on commits: {KNOWN}; there it does not hold (`when` does not apply the rule, `unless` does not exempt)"),
             ));
         }
+    }
+    out
+}
+
+/// Tracker patterns that take `UTF-8`, `SHA-256`, `CVE-2025-1234` for
+/// tickets: every commit that mentions one would name a ticket.
+fn non_ticket_warnings(policy: &Policy) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for (name, tracker) in &policy.tickets {
+        let accepted = crate::definitions::non_tickets::accepted(tracker.pattern.regex());
+        if accepted.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = accepted.iter().take(5).map(|s| format!("`{s}`")).collect();
+        let more = match accepted.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        out.push(warning(
+            policy,
+            crate::policy::ErrorCode::TrackerAcceptsNonTickets,
+            tracker.pattern.source.span,
+            format!(
+                "the pattern of tracker `{name}` takes {}{more} for tickets: a commit that mentions one names a ticket; list your keys instead, e.g. '\\b(ABC|OPS)-[0-9]+\\b'",
+                shown.join(", ")
+            ),
+        ));
     }
     out
 }

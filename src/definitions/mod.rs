@@ -3,6 +3,7 @@
 //! and the view of a rule its requirements get. A leaf under `policy` and
 //! `rules`: it imports neither.
 
+pub mod non_tickets;
 pub mod predicate;
 pub mod tracker;
 

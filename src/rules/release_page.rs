@@ -26,6 +26,24 @@ shipped). `tickets_in` says where a commit names the tickets it delivers:
 tickets in the body, and only the subject says what the commit delivers.
 `trackers` narrows the trackers (default: all but incident trackers).
 
+When one file holds every release (ZooKeeper's `releasenotes.md`, Keep a
+Changelog's `CHANGELOG.md`), `section` names the heading of this release's
+section, and only that section is read: its tickets, its required sections.
+A ticket listed under another release's heading is not listed for this one,
+and other releases' tickets are no warnings. `section: '{version}'` finds
+`## [1.2.3]`, `## [1.2.3] - 2026-01-02`, `## 1.2.3 (2026-01-02)` and
+`## v1.2.3` (brackets, case and what follows a space do not matter; what
+follows the version directly does: `1.2.3-rc.1` and `1.2.30` are other
+versions). The section runs to the next heading of its level or higher;
+headings in code blocks and HTML comments are none. No section for the
+release is a finding, and so are two (which one lists the release is a
+guess).
+
+`{version}` (from `--release`, else the release tag on the audited commit)
+is filled in `path`, `section` and the `sections` headings; any other
+`{…}` is refused by `validate`, and an audit whose release has no version
+stops (exit 2) rather than guess.
+
 ## Why
 P22: the release page lists every change scheduled for the deployment. P23:
 it carries regression and integration test results. P25: observability
@@ -48,6 +66,15 @@ rules:
           - Rollback plan
         lists_all_tickets: true
         tickets_in: [subject]
+
+  # One file for every release (Keep a Changelog).
+  - id: changelog
+    on: [release]
+    require:
+      release_page:
+        path: CHANGELOG.md
+        section: '{version}'
+        lists_all_tickets: true
 ```
 
 ## How to fix
@@ -64,6 +91,11 @@ options! {
     pub struct Options {
         /// Path of the page at the release commit; `{version}` is replaced.
         pub path: Option<Spanned<String>> => with(non_empty),
+        /// When one file holds every release: the heading of this release's
+        /// section, e.g. `'{version}'` (Keep a Changelog's `## [1.2.3] - 2026-01-02`)
+        /// or `'Release Notes - ZooKeeper - Version {version}'`. Only that
+        /// section is read: its tickets, its sections.
+        pub section: Option<Spanned<String>> => with(non_empty),
         /// Sections with real content.
         pub sections: sections::Options,
         /// Every ticket a commit of the range names appears on the page.
@@ -99,7 +131,11 @@ fn unknown_part(node: &Node) -> PolicyError {
 }
 
 fn asks_for_something(options: &Options, table: &Table<'_>) -> Result<(), PolicyError> {
-    if !options.sections.0.is_empty() || options.lists_all_tickets || options.path.is_some() {
+    if !options.sections.0.is_empty()
+        || options.lists_all_tickets
+        || options.path.is_some()
+        || options.section.is_some()
+    {
         return Ok(());
     }
     Err(PolicyError::at(
@@ -136,6 +172,24 @@ impl Requirement for Options {
 
     fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
+        let headings = self
+            .sections
+            .0
+            .iter()
+            .map(|s| ("a `sections` heading", &s.heading));
+        let templates = [
+            ("`path`", self.path.as_ref()),
+            ("`section`", self.section.as_ref()),
+        ];
+        for (what, template) in templates
+            .into_iter()
+            .filter_map(|(w, t)| Some((w, t?)))
+            .chain(headings)
+        {
+            if let Some(error) = unfillable_placeholder(what, template) {
+                errors.push(error);
+            }
+        }
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -152,14 +206,33 @@ impl Requirement for Options {
             );
             return;
         };
-        let what = format!("the release page {}", page.path);
-        sections::check_document(
-            &page.text,
-            &self.sections.0,
-            &what,
-            release.post_deploy,
-            out,
-        );
+        let text = match self.scoped(release) {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(message) => {
+                out.push(Violation::new(message.clone()).help(self.section_help(page)));
+                return;
+            }
+        };
+        let what = match &self.section {
+            Some(_) => format!(
+                "the release page {} (its section for {})",
+                page.path,
+                release.version.as_deref().unwrap_or("")
+            ),
+            None => format!("the release page {}", page.path),
+        };
+        let specs =
+            match self.filled_sections(release.version.as_deref()) {
+                Ok(specs) => specs,
+                Err(message) => {
+                    out.push(Violation::new(message).help(
+                        "pass --release VERSION, or audit a range that ends at a release tag",
+                    ));
+                    return;
+                }
+            };
+        sections::check_document(text, &specs, &what, release.post_deploy, out);
         if !self.lists_all_tickets {
             return;
         }
@@ -173,10 +246,14 @@ impl Requirement for Options {
                 "ticket {ticket} (commit {}) is not on the release page",
                 shas.join(", ")
             ))
-            .help(format!(
-                "add {ticket} to {} with a line on what changed",
-                page.path
-            ));
+            .help(match &self.section {
+                Some(_) => format!(
+                    "add {ticket} to the section for {} in {} with a line on what changed",
+                    release.version.as_deref().unwrap_or("this release"),
+                    page.path
+                ),
+                None => format!("add {ticket} to {} with a line on what changed", page.path),
+            });
             v.ticket = Some(ticket.clone());
             out.push(v);
         }
@@ -309,6 +386,16 @@ impl<'a> PageQuery<'a> {
         Some(self.options.page_path(version)?.map_err(|()| template))
     }
 
+    /// The id of the rule asking.
+    pub fn rule(&self) -> &'a str {
+        self.rule
+    }
+
+    /// Whether judging the page needs the released version (see [`Options::needs_version`]).
+    pub fn needs_version(&self, page_given: bool) -> bool {
+        self.options.needs_version(page_given)
+    }
+
     /// The release summary's tickets, page sections and links.
     pub fn summarize(&self, release: &Release, out: &mut crate::outcome::ReleaseSummary) -> bool {
         self.options.summarize(self.policy, self.rule, release, out)
@@ -359,16 +446,14 @@ impl Options {
             }
         };
         // Both sides sorted, then walked together: no lookups in either.
-        let mut on_page: Vec<&str> = release
-            .page
-            .as_ref()
-            .map(|p| {
-                trackers(policy, &self.trackers, false)
-                    .iter()
-                    .flat_map(|r| r.find_iter(&p.text).map(|m| m.as_str()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Only this release's section counts, when the page is a section.
+        let mut on_page: Vec<&str> = match self.scoped(release) {
+            Ok(Some(text)) => trackers(policy, &self.trackers, false)
+                .iter()
+                .flat_map(|r| r.find_iter(text).map(|m| m.as_str()))
+                .collect(),
+            Ok(None) | Err(_) => Vec::new(),
+        };
         on_page.sort_unstable();
         on_page.dedup();
         let (mut missing, mut unlisted) = (Vec::new(), BTreeSet::new());
@@ -455,14 +540,29 @@ impl Options {
     /// The state of each section this rule requires, on the release's page.
     pub fn section_states(&self, release: &Release) -> Vec<(String, crate::outcome::SectionState)> {
         use crate::outcome::SectionState;
-        let Some(page) = &release.page else {
+        if release.page.is_none() {
             return Vec::new();
+        }
+        let (text, specs) = match (
+            self.scoped(release),
+            self.filled_sections(release.version.as_deref()),
+        ) {
+            (Ok(Some(text)), Ok(specs)) => (text, specs),
+            // No section for this release: each required one is missing.
+            _ => {
+                return self
+                    .sections
+                    .0
+                    .iter()
+                    .map(|s| (s.heading.value.clone(), SectionState::MissingOrEmpty))
+                    .collect();
+            }
         };
         let mut out = Vec::new();
-        for spec in &self.sections.0 {
+        for spec in &specs {
             let mut found = Vec::new();
             sections::check_document(
-                &page.text,
+                text,
                 std::slice::from_ref(spec),
                 "the page",
                 release.post_deploy,
@@ -471,7 +571,7 @@ impl Options {
             // Pending is only visible by asking again as if deployed.
             let mut after = Vec::new();
             sections::check_document(
-                &page.text,
+                text,
                 std::slice::from_ref(spec),
                 "the page",
                 true,
@@ -489,13 +589,131 @@ impl Options {
 
     /// The page path with `{version}` filled in; `None` when it needs a version that is unknown.
     pub fn page_path(&self, version: Option<&str>) -> Option<Result<String, ()>> {
-        let path = self.path.as_ref()?;
-        Some(match (path.value.contains("{version}"), version) {
-            (false, _) => Ok(path.value.clone()),
-            (true, Some(v)) => Ok(path.value.replace("{version}", v)),
-            (true, None) => Err(()),
-        })
+        Some(fill(&self.path.as_ref()?.value, version))
     }
+
+    /// Whether reading the page needs the released version: a `{version}`
+    /// in its path (unless the page is given), its section's heading or a
+    /// required section's heading.
+    pub fn needs_version(&self, page_given: bool) -> bool {
+        [
+            self.path.as_ref().filter(|_| !page_given),
+            self.section.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| &t.value)
+        .chain(self.sections.0.iter().map(|s| &s.heading.value))
+        .any(|t| t.contains(VERSION))
+    }
+
+    /// The text this rule reads: the page, or only this release's section
+    /// of it (`section`). `Ok(None)` without a page; `Err` (the finding)
+    /// when the section is not there or its heading needs an unknown version.
+    pub fn scoped<'r>(&self, release: &'r Release) -> Result<Option<&'r str>, String> {
+        let Some(page) = &release.page else {
+            return Ok(None);
+        };
+        let Some(section) = &self.section else {
+            return Ok(Some(&page.text));
+        };
+        let version = release.version.as_deref();
+        let Ok(heading) = fill(&section.value, version) else {
+            return Err(format!(
+                "the section of the release page {} is `{}`, and the release has no version to fill in",
+                page.path, section.value
+            ));
+        };
+        // `## v1.2.3` is 1.2.3's section too.
+        let mut wanted = vec![heading];
+        if let Some(v) = version
+            && section.value.contains(VERSION)
+            && !v.starts_with(['v', 'V'])
+        {
+            wanted.push(section.value.replace(VERSION, &format!("v{v}")));
+        }
+        // Two sections for one release: which one lists its changes is a
+        // guess, so neither is taken.
+        match crate::markdown::heading_sections(&page.text, &wanted).as_slice() {
+            [one] => Ok(Some(one)),
+            [] => Err(format!(
+                "the release page {} has no section for {} (a heading `{}`)",
+                page.path,
+                version.unwrap_or("this release"),
+                wanted[0]
+            )),
+            several => Err(format!(
+                "the release page {} has {} sections for {} (headings `{}`): keep one",
+                page.path,
+                several.len(),
+                version.unwrap_or("this release"),
+                wanted[0]
+            )),
+        }
+    }
+
+    fn section_help(&self, page: &crate::facts::ReleasePage) -> String {
+        let heading = self.section.as_ref().map_or("", |s| s.value.as_str());
+        format!(
+            "add a heading `{heading}` (with the version) and this release's changes under it to {}; in Keep a Changelog, rename `## [Unreleased]` to the version being released",
+            page.path
+        )
+    }
+
+    /// The required sections with `{version}` filled in their headings.
+    fn filled_sections(&self, version: Option<&str>) -> Result<Vec<sections::SectionSpec>, String> {
+        self.sections
+            .0
+            .iter()
+            .map(|spec| {
+                let mut spec = spec.clone();
+                spec.heading.value = fill(&spec.heading.value, version).map_err(|()| {
+                    format!(
+                        "the required section `{}` needs {VERSION}, and the release has none",
+                        spec.heading.value
+                    )
+                })?;
+                Ok(spec)
+            })
+            .collect()
+    }
+}
+
+/// The one placeholder: the released version.
+pub const VERSION: &str = "{version}";
+
+/// `template` with `{version}` filled in; `Err` when it needs a version that is unknown.
+fn fill(template: &str, version: Option<&str>) -> Result<String, ()> {
+    match (template.contains(VERSION), version) {
+        (false, _) => Ok(template.to_owned()),
+        (true, Some(v)) => Ok(template.replace(VERSION, v)),
+        (true, None) => Err(()),
+    }
+}
+
+/// A `{…}` in a template other than `{version}`: a placeholder the audit
+/// cannot fill (`{verison}`, `{date}`), or a brace left open, which would
+/// be looked for literally and never found.
+fn unfillable_placeholder(what: &str, template: &Spanned<String>) -> Option<PolicyError> {
+    let text = template.value.replace(VERSION, "");
+    let at = text.find(['{', '}'])?;
+    let rest = text.get(at..).unwrap_or_default();
+    let shown = match rest.find('}') {
+        Some(end) if rest.starts_with('{') => rest.get(..=end).unwrap_or(rest),
+        _ => rest.get(..1).unwrap_or(rest),
+    };
+    Some(
+        PolicyError::at(
+            ErrorCode::UnknownPlaceholder,
+            template.span,
+            format!(
+                "{what} `{}` holds `{shown}`, which the audit cannot fill in",
+                template.value
+            ),
+        )
+        .label("not {version}")
+        .help("the one placeholder is `{version}` (from --release, or the release tag on the audited commit)"),
+    )
 }
 
 #[cfg(test)]
@@ -694,6 +912,164 @@ rules:
             ["EPL-0", "EPL-10", "EPL-2", "EPL-6"]
         );
         assert_eq!(index.tickets["EPL-5"], [0, 3]);
+    }
+
+    const CHANGELOG_POLICY: &str = "version: 1
+tickets:
+  jira: { pattern: '\\bEPL-[0-9]+\\b' }
+rules:
+  - id: changelog
+    on: [release]
+    require:
+      release_page:
+        path: CHANGELOG.md
+        section: '{version}'
+        sections: [Fixed]
+        lists_all_tickets: true
+";
+
+    const CHANGELOG: &str = "# Changelog
+
+## [Unreleased]
+
+### Fixed
+- EPL-9 not released yet
+
+## [1.3.0] - 2026-01-02
+
+### Fixed
+- EPL-1 login retries
+
+## [1.3.0-rc.1] - 2025-12-20
+
+### Fixed
+- EPL-2 listed for the candidate only
+
+## [1.2.0] - 2025-11-01
+
+### Fixed
+- EPL-2 invoice export (an older release)
+- EPL-7 something long gone
+
+[1.3.0]: https://example.com/compare/v1.2.0...v1.3.0
+";
+
+    fn changelog_release(text: &str, version: Option<&str>) -> Release {
+        Release {
+            version: version.map(str::to_owned),
+            range: "v1.2.0..HEAD".into(),
+            commits: vec![
+                commit("aaaaaaaaaaaa", "EPL-1 Retry the login"),
+                commit("bbbbbbbbbbbb", "EPL-2 Export invoices"),
+            ],
+            page: Some(ReleasePage {
+                path: "CHANGELOG.md".into(),
+                text: text.into(),
+            }),
+            ..Release::default()
+        }
+    }
+
+    fn changelog_found(release: &Release) -> Vec<(Level, String)> {
+        let p = load(vec![PolicySource::new("p.yml", CHANGELOG_POLICY)])
+            .unwrap_or_else(|e| panic!("{:?}", e.errors));
+        evaluate(&p, Subject::Release(release))
+            .into_iter()
+            .map(|f| (f.level, f.message.to_string()))
+            .collect()
+    }
+
+    /// One file for every release: only this release's section counts. A
+    /// ticket under an older release's heading is not listed for this one,
+    /// and other releases' tickets are no warnings.
+    #[test]
+    fn a_section_of_a_shared_file_is_the_release_page() {
+        let found = changelog_found(&changelog_release(CHANGELOG, Some("1.3.0")));
+        assert_eq!(
+            found,
+            [(
+                Level::Error,
+                "ticket EPL-2 (commit bbbbbbbbbb) is not on the release page".into()
+            )],
+            "EPL-2 is listed under 1.2.0 and the candidate only; EPL-7 and EPL-9 are other releases'"
+        );
+        // `## v1.3.0` and a plain `## 1.3.0 (2026-01-02)` are the section too.
+        for heading in ["## v1.3.0", "## 1.3.0 (2026-01-02)", "1.3.0\n-----"] {
+            let text = format!(
+                "# Changelog\n\n{heading}\n\n### Fixed\n- EPL-1\n- EPL-2\n\n## 1.2.0\n- EPL-7\n"
+            );
+            let found = changelog_found(&changelog_release(&text, Some("1.3.0")));
+            assert!(found.is_empty(), "{heading}: {found:?}");
+        }
+        // Neither 1.3.0's candidate nor 1.3.01 nor 1.3.0.1 is 1.3.0.
+        let text = "## [1.3.0-rc.1]\n### Fixed\n- EPL-1 EPL-2\n## 1.3.01\n### Fixed\n- EPL-1 EPL-2\n## 1.3.0.1\n### Fixed\n- EPL-1 EPL-2\n";
+        let found = changelog_found(&changelog_release(text, Some("1.3.0")));
+        assert_eq!(
+            found,
+            [(
+                Level::Error,
+                "the release page CHANGELOG.md has no section for 1.3.0 (a heading `1.3.0`)".into()
+            )]
+        );
+        // Two headings for one release: neither is taken for it.
+        let text =
+            "## [1.3.0]\n### Fixed\n- EPL-1 EPL-2\n## [1.2.0]\n### 1.3.0 backports\n- EPL-7\n";
+        assert_eq!(
+            changelog_found(&changelog_release(text, Some("1.3.0"))),
+            [(
+                Level::Error,
+                "the release page CHANGELOG.md has 2 sections for 1.3.0 (headings `1.3.0`): keep one".into()
+            )]
+        );
+        // A heading in a code block or an HTML comment is none.
+        let text = "<!--\n## [1.3.0]\n- EPL-1 EPL-2\n-->\n```\n## [1.3.0]\n### Fixed\n- EPL-1 EPL-2\n```\n";
+        assert_eq!(
+            changelog_found(&changelog_release(text, Some("1.3.0"))).len(),
+            1
+        );
+        // The required sections are the release's own: 1.2.0's `Fixed` is not 1.3.0's.
+        let text = "## [1.3.0]\n- EPL-1 EPL-2\n## [1.2.0]\n### Fixed\n- EPL-7\n";
+        let found = changelog_found(&changelog_release(text, Some("1.3.0")));
+        assert_eq!(
+            found,
+            [(
+                Level::Error,
+                "the release page CHANGELOG.md (its section for 1.3.0) has no `Fixed` section"
+                    .into()
+            )]
+        );
+        // Without a version, the section cannot be told: a finding, never the whole file.
+        let found = changelog_found(&changelog_release(CHANGELOG, None));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].1.contains("has no version to fill in"),
+            "{found:?}"
+        );
+    }
+
+    /// `{version}` is the one placeholder: anything else in the path, the
+    /// section heading or a required heading is refused with its place.
+    #[test]
+    fn a_placeholder_the_audit_cannot_fill_is_refused() {
+        for (key, value) in [
+            ("path", "'docs/{verison}.md'"),
+            ("section", "'Release {date}'"),
+            ("section", "'Release {version'"),
+            ("sections", "['Changes in {major}']"),
+        ] {
+            let policy = format!(
+                "version: 1\ntickets:\n  jira: {{ pattern: 'EPL-[0-9]+' }}\nrules:\n  - id: page\n    on: [release]\n    require:\n      release_page:\n        lists_all_tickets: true\n        {key}: {value}\n"
+            );
+            let errors = match load(vec![PolicySource::new("p.yml", policy.as_str())]) {
+                Ok(p) => p.prepare_all().err().unwrap_or_default(),
+                Err(e) => e.errors,
+            };
+            assert_eq!(errors.len(), 1, "{key}: {errors:?}");
+            assert_eq!(errors[0].code, "policy::unknown-placeholder", "{errors:?}");
+            assert_eq!(errors[0].span.map(|s| s.line), Some(10), "{errors:?}");
+        }
+        let fine = "version: 1\ntickets:\n  jira: { pattern: 'EPL-[0-9]+' }\nrules:\n  - id: page\n    on: [release]\n    require:\n      release_page: { path: 'docs/{version}.md', section: 'Release {version}', sections: ['Changes in {version}'] }\n";
+        assert!(load(vec![PolicySource::new("p.yml", fine)]).is_ok());
     }
 
     proptest::proptest! {

@@ -8,7 +8,8 @@ use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::Fatal;
 
-/// A tag that names a release: `v1.2.0`, `1.2.0`, `v2.0.0-rc.1`.
+/// A tag that names a release: `v1.2.0`, `1.2.0`, `release-1.2.0`,
+/// `project-1.2.0`, `v2.0.0-rc.1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseTag {
     pub name: String,
@@ -16,7 +17,7 @@ pub struct ReleaseTag {
     pub commit: Oid,
 }
 
-/// Tags whose name parses as a semantic version (after an optional `v`),
+/// Tags whose name ends in a semantic version (see [`tag_version`]),
 /// filtered by a glob like git's `--match`.
 pub fn release_tags(repo: &Repository, pattern: Option<&str>) -> Result<Vec<ReleaseTag>, Fatal> {
     let matcher = match pattern {
@@ -39,14 +40,12 @@ pub fn release_tags(repo: &Repository, pattern: Option<&str>) -> Result<Vec<Rele
         if matcher.as_ref().is_some_and(|m| !m.is_match(name)) {
             continue;
         }
-        let text = name.rsplit('/').next().unwrap_or(name);
-        let digits = text.trim_start_matches(|c: char| !c.is_ascii_digit());
-        let Ok(version) = semver::Version::parse(digits) else {
+        let Some(version) = tag_version(name) else {
             continue;
         };
         let Ok(commit) = repo
-            .revparse_single(&format!("refs/tags/{name}"))
-            .and_then(|o| o.peel_to_commit())
+            .find_reference(&format!("refs/tags/{name}"))
+            .and_then(|r| r.peel_to_commit())
         else {
             continue;
         };
@@ -59,16 +58,165 @@ pub fn release_tags(repo: &Repository, pattern: Option<&str>) -> Result<Vec<Rele
     Ok(tags)
 }
 
-/// The highest-versioned release tag on `head`'s history, other than one on `head` itself.
-pub fn latest_release_before(
+/// The version a tag name ends in: after any `path/`, a semantic version
+/// that starts the name or follows `-`, `_`, `@` or a `v`/`V` that does:
+/// `v1.2.3`, `1.2.3`, `release-1.2.3`, `project-1.2.3`, `log4j-2.17.0`,
+/// `h2-2.1.0`, `project-v1.2.3`, `releases/v1.2.3`. A digit inside a word
+/// (`log4j`) starts no version.
+pub fn tag_version(name: &str) -> Option<semver::Version> {
+    let text = name.rsplit('/').next().unwrap_or(name);
+    let bytes = text.as_bytes();
+    let boundary = |i: usize| i == 0 || matches!(bytes[i - 1], b'-' | b'_' | b'@');
+    (0..bytes.len())
+        .filter(|&i| bytes[i].is_ascii_digit())
+        .filter(|&i| {
+            boundary(i) || (i >= 1 && matches!(bytes[i - 1], b'v' | b'V') && boundary(i - 1))
+        })
+        .find_map(|i| semver::Version::parse(text.get(i..)?).ok())
+}
+
+/// Where the default range starts: among the release tags nearest to `head`
+/// on its history (those no other such tag on it descends from, as `git
+/// describe` finds them), the highest version. A tag on `head` itself does
+/// not count, nor, when the released version is known, a tag of that version
+/// or a later one (its release candidates: `v1.3.0-rc.1` when releasing
+/// 1.3.0); when it is unknown, pre-release tags count only if no final
+/// release is found.
+///
+/// One walk from `head`, newest commit first, that stops as soon as every
+/// path still open leads only below a tag found: the commits since the
+/// previous release, not the whole history once per tag.
+pub fn start_tag(
     repo: &Repository,
     tags: &[ReleaseTag],
     head: Oid,
-) -> Option<ReleaseTag> {
-    tags.iter()
-        .filter(|t| t.commit != head && repo.graph_descendant_of(head, t.commit).unwrap_or(false))
+    releasing: Option<&semver::Version>,
+) -> Result<Option<ReleaseTag>, Fatal> {
+    let below = |tag: &&ReleaseTag| match releasing {
+        Some(v) => {
+            (tag.version.major, tag.version.minor, tag.version.patch) < (v.major, v.minor, v.patch)
+        }
+        None => tag.version.pre.is_empty(),
+    };
+    let mut found = nearest_tags(repo, tags.iter().filter(below), head)?;
+    if found.is_empty() && releasing.is_none() {
+        found = nearest_tags(repo, tags.iter(), head)?;
+    }
+    Ok(found
+        .into_iter()
         .max_by(|a, b| a.version.cmp(&b.version))
-        .cloned()
+        .cloned())
+}
+
+/// The tags among `candidates` reached from `head` before any other
+/// candidate below them (see [`start_tag`]).
+fn nearest_tags<'t>(
+    repo: &Repository,
+    candidates: impl Iterator<Item = &'t ReleaseTag>,
+    head: Oid,
+) -> Result<Vec<&'t ReleaseTag>, Fatal> {
+    use std::collections::hash_map::Entry;
+    use std::collections::{BinaryHeap, HashMap};
+
+    struct Node {
+        /// Below a tag found: reached, but no tag under it counts.
+        covered: bool,
+        done: bool,
+    }
+    let mut tagged: HashMap<Oid, Vec<&ReleaseTag>> = HashMap::new();
+    for tag in candidates.filter(|t| t.commit != head) {
+        tagged.entry(tag.commit).or_default().push(tag);
+    }
+    let mut found = Vec::new();
+    if tagged.is_empty() {
+        return Ok(found);
+    }
+    let read = |oid: Oid| {
+        repo.find_commit(oid).map_err(|e| {
+            Fatal::new(format!("cannot read commit {oid}: {}", e.message()))
+                .help("the history is incomplete; in CI, fetch it whole (`fetch-depth: 0`)")
+        })
+    };
+    let mut nodes: HashMap<Oid, Node> = HashMap::new();
+    let mut queue: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
+    // Commits queued and not covered: the walk ends when there are none.
+    let mut open = 0usize;
+    fn push(
+        oid: Oid,
+        time: i64,
+        covered: bool,
+        nodes: &mut HashMap<Oid, Node>,
+        queue: &mut BinaryHeap<(i64, Oid)>,
+        open: &mut usize,
+    ) {
+        match nodes.entry(oid) {
+            Entry::Vacant(slot) => {
+                slot.insert(Node {
+                    covered,
+                    done: false,
+                });
+                queue.push((time, oid));
+                if !covered {
+                    *open += 1;
+                }
+            }
+            Entry::Occupied(mut slot) => {
+                let node = slot.get_mut();
+                if covered && !node.covered {
+                    node.covered = true;
+                    if node.done {
+                        // Walked as open: walk it again, to cover what is below.
+                        node.done = false;
+                        queue.push((time, oid));
+                    } else {
+                        *open -= 1;
+                    }
+                }
+            }
+        }
+    }
+    let first = read(head)?;
+    push(
+        head,
+        first.time().seconds(),
+        false,
+        &mut nodes,
+        &mut queue,
+        &mut open,
+    );
+    while open > 0 {
+        let Some((_, oid)) = queue.pop() else { break };
+        let Some(node) = nodes.get_mut(&oid) else {
+            continue;
+        };
+        if node.done {
+            continue;
+        }
+        node.done = true;
+        let mut covered = node.covered;
+        if !covered {
+            open -= 1;
+            if let Some(here) = tagged.get(&oid) {
+                found.extend(here.iter().copied());
+                covered = true;
+            }
+        }
+        let commit = read(oid)?;
+        for (n, parent) in commit.parent_ids().enumerate() {
+            let time = commit
+                .parent(n)
+                .map_err(|e| {
+                    Fatal::new(format!("cannot read commit {parent}: {}", e.message()))
+                        .help("the history is incomplete; in CI, fetch it whole (`fetch-depth: 0`)")
+                })?
+                .time()
+                .seconds();
+            push(parent, time, covered, &mut nodes, &mut queue, &mut open);
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found.dedup_by(|a, b| a.name == b.name);
+    Ok(found)
 }
 
 /// The version of a release tag on the commit itself, if any.
