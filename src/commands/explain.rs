@@ -1,9 +1,71 @@
 use std::process::ExitCode;
 
 use super::{Global, Outcome, PASSED, out, policy_for};
-use crate::policy::{ErrorCode, Policy, did_you_mean};
+use crate::policy::{EXEMPTIONS_DOC, ErrorCode, Policy, WAIVERS_DOC, did_you_mean};
 use crate::rules;
 use crate::sources::{Fatal, git};
+
+/// A policy key `explain` documents besides the requirements: its text is
+/// the reference the code keeps (docs/rules.md and docs/policy.md show the
+/// same; tests/docs.rs checks it).
+pub struct Topic {
+    pub name: &'static str,
+    /// Other words for it (`waiver`), accepted but not listed.
+    pub aliases: &'static [&'static str],
+    pub summary: &'static str,
+    /// What the key does, before the shared reference.
+    pub intro: &'static str,
+    pub doc: &'static str,
+}
+
+/// `when`, `unless`, `waivers`, `exemptions`.
+pub const TOPICS: &[Topic] = &[
+    Topic {
+        name: "when",
+        aliases: &["conditions"],
+        summary: "A rule judges only the subjects for which this condition holds.",
+        intro: "A rule with `when:` judges only the subjects for which its condition holds;\n\
+                it says nothing about the others (no finding). With `unless:` too, a rule\n\
+                judges a subject when `when` holds and `unless` does not.",
+        doc: crate::predicates::DOC,
+    },
+    Topic {
+        name: "unless",
+        aliases: &[],
+        summary: "A rule does not judge the subjects for which this condition holds.",
+        intro: "A rule with `unless:` does not judge the subjects for which its condition\n\
+                holds (no finding): an exception written in the policy, read like every\n\
+                other key (for a pull request: at the base commit). With `when:` too, a rule\n\
+                judges a subject when `when` holds and `unless` does not. For one commit,\n\
+                pull request or ticket granted after the fact, see `git-policy explain waivers`.",
+        doc: crate::predicates::DOC,
+    },
+    Topic {
+        name: "waivers",
+        aliases: &["waiver"],
+        summary: "One commit, pull request or ticket exempted from named rules, with a reason.",
+        intro: "`waivers:` is a top-level key of the policy: a list of entries.",
+        doc: WAIVERS_DOC,
+    },
+    Topic {
+        name: "exemptions",
+        aliases: &["exemption", "exempt"],
+        summary: "Commits that commit rules skip (`commits: { exempt }`): merges, reverts, fixups.",
+        intro: "`commits: { exempt: [fixup, squash, merge, revert] }` (the default: all four)\n\
+                names the exemptions commit rules honour; `exempt: []` judges every commit.",
+        doc: EXEMPTIONS_DOC,
+    },
+];
+
+/// The names `explain` knows without reading a policy, with their
+/// summaries: requirements and policy keys (the shell completions offer them).
+pub fn completion_topics() -> Vec<(&'static str, &'static str)> {
+    rules::ALL
+        .iter()
+        .map(|i| (i.name, i.summary))
+        .chain(TOPICS.iter().map(|t| (t.name, t.summary)))
+        .collect()
+}
 
 /// `explain [TOPIC]`: a requirement's documentation, or a rule of the policy.
 pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
@@ -20,6 +82,10 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
                 info.summary,
                 on.join(", ")
             ));
+        }
+        text.push_str("\nPolicy keys (`git-policy explain NAME`):\n");
+        for topic in TOPICS {
+            text.push_str(&format!("  {:<15} {}\n", topic.name, topic.summary));
         }
         text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
         for code in ErrorCode::ALL {
@@ -54,6 +120,16 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         ));
         return Ok(ExitCode::from(PASSED));
     }
+    if let Some(topic) = TOPICS
+        .iter()
+        .find(|t| t.name == topic || t.aliases.contains(&topic))
+    {
+        out(&format!(
+            "# Policy key `{}`\n\n{}\n\n{}\n\n{}",
+            topic.name, topic.summary, topic.intro, topic.doc
+        ));
+        return Ok(ExitCode::from(PASSED));
+    }
     if let Some(code) = ErrorCode::ALL
         .iter()
         .find(|c| c.as_str() == topic || c.as_str().strip_prefix("policy::") == Some(topic))
@@ -69,15 +145,16 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
     let names = rules::ALL
         .iter()
         .map(|i| i.name)
+        .chain(TOPICS.iter().map(|t| t.name))
         .chain(policy.rules.iter().map(|r| r.id.value.as_str()));
     let mut fatal = Fatal::new(format!(
-        "`{topic}` is neither a requirement nor a rule of the policy"
+        "`{topic}` is neither a requirement nor a rule of the policy, nor a policy key"
     ));
     fatal = match did_you_mean(topic, names) {
         Some(close) => fatal.help(format!(
-            "did you mean `{close}`? (`git-policy explain` lists both)"
+            "did you mean `{close}`? (`git-policy explain` lists them all)"
         )),
-        None => fatal.help("`git-policy explain` lists requirements and rules"),
+        None => fatal.help("`git-policy explain` lists requirements, policy keys and rules"),
     };
     Err(fatal.into())
 }
