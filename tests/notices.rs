@@ -273,9 +273,10 @@ fn native_code_without_a_reviewed_notice_stops_the_notices() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read its licence file"));
 }
 
-/// The real notices, for a musl build and the Windows build, from this
-/// repository's Cargo.lock (cargo-about from `.ci/setup`): the bundled C code,
-/// the toolchain's libraries and the crates are all there.
+/// The real notices of a musl build (the one that links the most: jemalloc
+/// and musl too), from this repository's Cargo.lock and cargo-about from
+/// `.ci/setup`: the bundled C code, the toolchain's libraries and the crates
+/// are all there.
 #[test]
 fn the_generated_notices_cover_every_statically_linked_part() {
     let tools = root().join(".ci/cargo/bin");
@@ -288,80 +289,99 @@ fn the_generated_notices_cover_every_statically_linked_part() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for target in ["x86_64-unknown-linux-musl", "x86_64-pc-windows-msvc"] {
-        let file = dir.path().join(format!("{target}.txt"));
-        let mut cmd = Command::new("python3");
-        cmd.arg(root().join(".github/scripts/notices.py"))
+    let target = "x86_64-unknown-linux-musl";
+    let file = dir.path().join("THIRD-PARTY-NOTICES.txt");
+    let out = notices_py(&path).arg(target).arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(&format!("Third-party notices for git-policy ({target})\n")));
+    for (part, marker) in [
+        // libgit2 and the code it bundles.
+        (
+            "libgit2",
+            "libgit2 is Copyright (C) the libgit2 contributors",
+        ),
+        (
+            "llhttp",
+            "The bundled llhttp dependency is licensed under the MIT license",
+        ),
+        ("PCRE2", "The bundled PCRE implementation (deps/pcre2/)"),
+        ("SHA-1 DC", "The bundled SHA1 collision detection code"),
+        ("zlib", "Jean-loup Gailly"),
+        ("jemalloc", "Jason Evans"),
+        // The toolchain.
+        ("Rust std", "The Rust Standard Library is dual-licensed"),
+        (
+            "musl",
+            "musl as a whole is licensed under the following standard MIT license",
+        ),
+        // Crates, through cargo-about.
+        ("serde", "  serde 1."),
+        ("ring", "  ring 0.17.14"),
+        ("tikv-jemallocator", "  tikv-jemallocator 0.6"),
+    ] {
+        assert!(text.contains(marker), "{part} ({marker:?}) missing");
+    }
+}
+
+/// Every release target's notices can be written (`--check`: without
+/// cargo-about), and hold what that target links: jemalloc and musl only in
+/// the musl builds.
+#[test]
+fn every_release_target_has_its_bundled_and_toolchain_notices() {
+    let path = std::env::var_os("PATH").unwrap();
+    for target in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        let out = notices_py(&path)
+            .arg("--check")
             .arg(target)
-            .arg(&file)
-            .current_dir(root())
-            .env("PATH", &path)
-            .env("CARGO_NET_OFFLINE", "true");
-        // What cargo sets for this test process is not a build's environment.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_NET_OFFLINE")
-                || key == "OUT_DIR"
-            {
-                cmd.env_remove(key);
-            }
-        }
-        let out = cmd.output().unwrap();
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{target}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with(&format!("Third-party notices for git-policy ({target})\n")));
+        let parts = String::from_utf8_lossy(&out.stdout);
         let musl = target.ends_with("-musl");
-        for (part, marker, present) in [
-            // libgit2 and the code it bundles.
-            (
-                "libgit2",
-                "libgit2 is Copyright (C) the libgit2 contributors",
-                true,
-            ),
-            (
-                "llhttp",
-                "The bundled llhttp dependency is licensed under the MIT license",
-                true,
-            ),
-            (
-                "PCRE2",
-                "The bundled PCRE implementation (deps/pcre2/)",
-                true,
-            ),
-            (
-                "SHA-1 DC",
-                "The bundled SHA1 collision detection code",
-                true,
-            ),
-            ("zlib", "Jean-loup Gailly", true),
-            (
-                "Rust std",
-                "The Rust Standard Library is dual-licensed",
-                true,
-            ),
-            (
-                "musl",
-                "musl as a whole is licensed under the following standard MIT license",
-                musl,
-            ),
-            ("jemalloc", "Jason Evans", musl),
-            // Crates, through cargo-about.
-            ("serde", "serde 1.", true),
-            ("ring", "ring 0.17.14", true),
-            ("tikv-jemallocator", "tikv-jemallocator 0.6", musl),
+        for (part, present) in [
+            ("libgit2-sys", true),
+            ("libz-sys", true),
+            ("The Rust standard library", true),
+            ("tikv-jemalloc-sys", musl),
+            ("musl libc", musl),
         ] {
-            assert_eq!(
-                text.contains(marker),
-                present,
-                "{target}: {part} ({marker:?}) {}",
-                if present { "missing" } else { "present" }
-            );
+            assert_eq!(parts.contains(part), present, "{target}: {part}:\n{parts}");
         }
     }
+}
+
+/// notices.py, run as CI and the release run it.
+fn notices_py(path: &std::ffi::OsStr) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join(".github/scripts/notices.py"))
+        .current_dir(root())
+        .env("PATH", path)
+        .env("CARGO_NET_OFFLINE", "true");
+    // What cargo sets for this test process is not a build's environment.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_NET_OFFLINE")
+            || key == "OUT_DIR"
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 /// `cargo deny check licenses bans sources` passes on this Cargo.lock, offline,

@@ -2,6 +2,11 @@
 statically links, for one target.
 
     python3 .github/scripts/notices.py TARGET OUT_FILE
+    python3 .github/scripts/notices.py --check TARGET
+
+`--check` does parts 2 and 3's checks only (no cargo-about, seconds instead of
+minutes) and lists the parts the notices would hold: CI runs it for every
+target.
 
 Three parts, each complete or the script fails (a missing notice is never
 shipped quietly):
@@ -201,7 +206,15 @@ def main(target: str, out_file: str) -> None:
     print(f"{out_file}: {sum(len(s) for s in out)} characters, {len(packages)} crates")
 
 
+def check(target: str) -> None:
+    for heading, _ in bundled_notices(shipped_packages(target)) + toolchain_notices(target):
+        print(heading)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check(sys.argv[2])
+    elif len(sys.argv) == 3 and not sys.argv[1].startswith("-"):
+        main(*sys.argv[1:])
+    else:
         sys.exit(__doc__)
-    main(*sys.argv[1:])
