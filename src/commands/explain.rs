@@ -109,25 +109,8 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         out(&text);
         return Ok(ExitCode::from(PASSED));
     };
-    if let Some(info) = rules::info(topic) {
-        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
-        out(&format!(
-            "# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}",
-            info.name,
-            info.summary,
-            on.join(", "),
-            info.doc
-        ));
-        return Ok(ExitCode::from(PASSED));
-    }
-    if let Some(topic) = TOPICS
-        .iter()
-        .find(|t| t.name == topic || t.aliases.contains(&topic))
-    {
-        out(&format!(
-            "# Policy key `{}`\n\n{}\n\n{}\n\n{}",
-            topic.name, topic.summary, topic.intro, topic.doc
-        ));
+    if let Some(text) = reference(topic) {
+        out(&text);
         return Ok(ExitCode::from(PASSED));
     }
     if let Some(code) = ErrorCode::ALL
@@ -157,6 +140,27 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         None => fatal.help("`git-policy explain` lists requirements, policy keys and rules"),
     };
     Err(fatal.into())
+}
+
+/// A requirement's or a policy key's documentation: what needs no policy.
+fn reference(topic: &str) -> Option<String> {
+    if let Some(info) = rules::info(topic) {
+        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
+        return Some(format!(
+            "# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}",
+            info.name,
+            info.summary,
+            on.join(", "),
+            info.doc
+        ));
+    }
+    let topic = TOPICS
+        .iter()
+        .find(|t| t.name == topic || t.aliases.contains(&topic))?;
+    Some(format!(
+        "# Policy key `{}`\n\n{}\n\n{}\n\n{}",
+        topic.name, topic.summary, topic.intro, topic.doc
+    ))
 }
 
 fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {
