@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     after_help = "Exit status: 0 passed (warnings allowed), 1 an error-level finding, 2 could not judge.\n\
 Policy: --policy PATH, else .github/policies/*.yml, else .git-policy.yml, else the built-in pack.\n\
-Docs: `git-policy explain` lists requirements and rules; `git-policy explain ticket` explains one."
+Docs: `git-policy explain` lists requirements, policy keys and rules; `git-policy explain ticket` explains one."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -102,9 +102,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Load and validate the policy only; lists every error with its place.
     Validate,
-    /// Explain a requirement (`ticket`) or a rule of the policy (`commit-ticket`); list both without an argument.
+    /// Explain a requirement (`ticket`), a policy key (`waivers`) or a rule of the policy (`commit-ticket`); list them all without an argument.
     Explain {
-        /// A requirement name or a rule id.
+        /// A requirement name, a policy key (`when`, `unless`, `waivers`, `exemptions`) or a rule id.
         topic: Option<String>,
     },
     /// Write a starter policy for your team (.git-policy.yml) and its JSON Schema.
@@ -125,8 +125,16 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `git-policy man > ~/.local/share/man/man1/git-policy.1`.
-    Man,
+    /// Print a man page (roff): this one, or a command's (`git-policy man check pr`);
+    /// `--dir DIR` writes every page, e.g. `git-policy man --dir ~/.local/share/man/man1`.
+    Man {
+        /// The command whose page to print, e.g. `check pr` [default: the main page].
+        #[arg(value_name = "COMMAND", conflicts_with = "folder")]
+        command: Vec<String>,
+        /// Write every page (`git-policy.1`, `git-policy-check-pr.1`, …) into DIR instead.
+        #[arg(long = "dir", value_name = "DIR")]
+        folder: Option<PathBuf>,
+    },
 }
 
 /// What `init` writes: asked on a terminal, or given as flags.

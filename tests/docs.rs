@@ -106,3 +106,23 @@ fn architecture_names_the_modules_that_exist() {
         );
     }
 }
+
+/// `explain waivers` / `explain exemptions` print the reference the code
+/// keeps; docs/policy.md shows the same text (it drifted apart before there
+/// was one).
+#[test]
+fn policy_md_shows_the_waivers_and_exemptions_reference() {
+    let policy_md =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md"))
+            .unwrap();
+    for (what, doc) in [
+        ("Waivers", git_policy::policy::WAIVERS_DOC),
+        ("Exemptions", git_policy::policy::EXEMPTIONS_DOC),
+    ] {
+        assert!(
+            policy_md.contains(doc),
+            "docs/policy.md's {what} section differs from the text `explain` prints \
+             (src/policy): make them equal"
+        );
+    }
+}

@@ -113,17 +113,26 @@ mod release_archive {
                 "-c",
                 "import sys, zipfile\n\
                  with zipfile.ZipFile(sys.argv[1], 'w') as z:\n    \
-                 z.write(sys.argv[2], 'git_policy-1.0.0.data/scripts/git-policy')",
+                 z.write(sys.argv[2], 'git_policy-1.0.0.data/scripts/git-policy')\n    \
+                 z.writestr('git_policy-1.0.0.dist-info/METADATA', 'Metadata-Version: 2.4\\nName: git-policy\\n')\n    \
+                 z.writestr('git_policy-1.0.0.dist-info/RECORD', '')",
             ])
             .arg(&wheel)
             .arg(&exe)
             .status()
             .unwrap();
         assert!(made.success());
+        let notices = dir.join("THIRD-PARTY-NOTICES.txt");
+        std::fs::write(
+            &notices,
+            format!("Third-party notices for git-policy ({target})\n"),
+        )
+        .unwrap();
         Command::new("python3")
             .arg(crate_root().join(".github/scripts/package.py"))
             .arg(&wheel)
             .args(["1.0.0", target])
+            .arg(&notices)
             .arg(dir.join("out"))
             .output()
             .unwrap()

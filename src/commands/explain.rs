@@ -2,9 +2,71 @@ use std::process::ExitCode;
 
 use super::{Global, Outcome, PASSED, out, policy_for};
 use crate::outcome::FindingId;
-use crate::policy::{ErrorCode, Policy, did_you_mean};
+use crate::policy::{EXEMPTIONS_DOC, ErrorCode, Policy, WAIVERS_DOC, did_you_mean};
 use crate::rules;
 use crate::sources::{Fatal, git};
+
+/// A policy key `explain` documents besides the requirements: its text is
+/// the reference the code keeps (docs/rules.md and docs/policy.md show the
+/// same; tests/docs.rs checks it).
+pub struct Topic {
+    pub name: &'static str,
+    /// Other words for it (`waiver`), accepted but not listed.
+    pub aliases: &'static [&'static str],
+    pub summary: &'static str,
+    /// What the key does, before the shared reference.
+    pub intro: &'static str,
+    pub doc: &'static str,
+}
+
+/// `when`, `unless`, `waivers`, `exemptions`.
+pub const TOPICS: &[Topic] = &[
+    Topic {
+        name: "when",
+        aliases: &["conditions"],
+        summary: "A rule judges only the subjects for which this condition holds.",
+        intro: "A rule with `when:` judges only the subjects for which its condition holds;\n\
+                it says nothing about the others (no finding). With `unless:` too, a rule\n\
+                judges a subject when `when` holds and `unless` does not.",
+        doc: crate::predicates::DOC,
+    },
+    Topic {
+        name: "unless",
+        aliases: &[],
+        summary: "A rule does not judge the subjects for which this condition holds.",
+        intro: "A rule with `unless:` does not judge the subjects for which its condition\n\
+                holds (no finding): an exception written in the policy, read like every\n\
+                other key (for a pull request: at the base commit). With `when:` too, a rule\n\
+                judges a subject when `when` holds and `unless` does not. For one commit,\n\
+                pull request or ticket granted after the fact, see `git-policy explain waivers`.",
+        doc: crate::predicates::DOC,
+    },
+    Topic {
+        name: "waivers",
+        aliases: &["waiver"],
+        summary: "One commit, pull request or ticket exempted from named rules, with a reason.",
+        intro: "`waivers:` is a top-level key of the policy: a list of entries.",
+        doc: WAIVERS_DOC,
+    },
+    Topic {
+        name: "exemptions",
+        aliases: &["exemption", "exempt"],
+        summary: "Commits that commit rules skip (`commits: { exempt }`): merges, reverts, fixups.",
+        intro: "`commits: { exempt: [fixup, squash, merge, revert] }` (the default: all four)\n\
+                names the exemptions commit rules honour; `exempt: []` judges every commit.",
+        doc: EXEMPTIONS_DOC,
+    },
+];
+
+/// The names `explain` knows without reading a policy, with their
+/// summaries: requirements and policy keys (the shell completions offer them).
+pub fn completion_topics() -> Vec<(&'static str, &'static str)> {
+    rules::ALL
+        .iter()
+        .map(|i| (i.name, i.summary))
+        .chain(TOPICS.iter().map(|t| (t.name, t.summary)))
+        .collect()
+}
 
 /// `explain [TOPIC]`: a requirement's documentation, or a rule of the policy.
 pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
@@ -21,6 +83,10 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
                 info.summary,
                 on.join(", ")
             ));
+        }
+        text.push_str("\nPolicy keys (`git-policy explain NAME`):\n");
+        for topic in TOPICS {
+            text.push_str(&format!("  {:<15} {}\n", topic.name, topic.summary));
         }
         text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
         for code in ErrorCode::ALL {
@@ -48,15 +114,8 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         out(&text);
         return Ok(ExitCode::from(PASSED));
     };
-    if let Some(info) = rules::info(topic) {
-        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
-        out(&format!(
-            "# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}",
-            info.name,
-            info.summary,
-            on.join(", "),
-            info.doc
-        ));
+    if let Some(text) = reference(topic) {
+        out(&text);
         return Ok(ExitCode::from(PASSED));
     }
     // `expired-waiver` is both a policy error code (`validate`) and a
@@ -94,17 +153,39 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
     let names = rules::ALL
         .iter()
         .map(|i| i.name)
+        .chain(TOPICS.iter().map(|t| t.name))
         .chain(policy.rules.iter().map(|r| r.id.value.as_str()));
     let mut fatal = Fatal::new(format!(
-        "`{topic}` is neither a requirement nor a rule of the policy"
+        "`{topic}` is neither a requirement nor a rule of the policy, nor a policy key"
     ));
     fatal = match did_you_mean(topic, names) {
         Some(close) => fatal.help(format!(
-            "did you mean `{close}`? (`git-policy explain` lists both)"
+            "did you mean `{close}`? (`git-policy explain` lists them all)"
         )),
-        None => fatal.help("`git-policy explain` lists requirements and rules"),
+        None => fatal.help("`git-policy explain` lists requirements, policy keys and rules"),
     };
     Err(fatal.into())
+}
+
+/// A requirement's or a policy key's documentation: what needs no policy.
+fn reference(topic: &str) -> Option<String> {
+    if let Some(info) = rules::info(topic) {
+        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
+        return Some(format!(
+            "# Requirement `{}`\n\n{}\n\nWorks on: {}\n\n{}",
+            info.name,
+            info.summary,
+            on.join(", "),
+            info.doc
+        ));
+    }
+    let topic = TOPICS
+        .iter()
+        .find(|t| t.name == topic || t.aliases.contains(&topic))?;
+    Some(format!(
+        "# Policy key `{}`\n\n{}\n\n{}\n\n{}",
+        topic.name, topic.summary, topic.intro, topic.doc
+    ))
 }
 
 fn explain_rule(policy: &Policy, rule: &crate::policy::Rule) -> String {

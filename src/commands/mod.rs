@@ -7,11 +7,13 @@ mod check_commit_msg;
 pub(crate) mod check_commits;
 mod check_pr;
 mod check_push;
+mod completions;
 mod event;
 mod evidence;
 mod explain;
 mod init;
 mod install_hooks;
+mod man;
 mod schema;
 mod validate;
 
@@ -26,6 +28,9 @@ use crate::report::inert::{Inert, Mode};
 use crate::report::{self, Report, human::Style};
 use crate::sources::Fatal;
 use crate::sources::policy_files::{self, Origin};
+
+pub use completions::completions;
+pub use man::{man_page, man_pages};
 
 /// Settings every command shares.
 pub struct Global {
@@ -148,7 +153,7 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
             out(&completions(shell));
             Ok(ExitCode::from(PASSED))
         }
-        Command::Man => man(),
+        Command::Man { command, folder } => man::run(global, &command, folder.as_deref()),
     }
 }
 
@@ -287,62 +292,6 @@ pub fn heredoc_delimiter() -> String {
         std::process::id(),
         hasher.finish()
     )
-}
-
-/// A completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell) -> String {
-    use clap::CommandFactory;
-    let mut command = Cli::command();
-    let mut buffer = Vec::new();
-    clap_complete::generate(shell, &mut command, "git-policy", &mut buffer);
-    let script = String::from_utf8_lossy(&buffer).into_owned();
-    if shell == clap_complete::Shell::Bash {
-        // clap_complete names the states of a hyphenated binary two ways
-        // (`git__policy__subcmd__check` where it walks the words,
-        // `git__subcmd__policy__subcmd__check` in the `case` that offers
-        // them), so nothing is offered past the first word: use one name.
-        return script.replace("git__subcmd__policy__", "git__policy__");
-    }
-    script
-}
-
-/// The man page, in roff (checked in as docs/man/git-policy.1).
-pub fn man_page() -> String {
-    man_pages()
-        .into_iter()
-        .next()
-        .map(|(_, page)| page)
-        .unwrap_or_default()
-}
-
-/// Every man page: `git-policy.1` first, then one per subcommand
-/// (`git-policy-check-pr.1`, …), the pages the main one names under
-/// SUBCOMMANDS (checked in under docs/man/).
-pub fn man_pages() -> Vec<(String, String)> {
-    use clap::CommandFactory;
-    fn add(command: clap::Command, out: &mut Vec<(String, String)>) {
-        let man = clap_mangen::Man::new(command.clone());
-        let mut buffer = Vec::new();
-        // Rendering into memory cannot fail.
-        let _ = man.render(&mut buffer);
-        out.push((
-            man.get_filename(),
-            String::from_utf8_lossy(&buffer).into_owned(),
-        ));
-        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-            add(sub.clone(), out);
-        }
-    }
-    let mut command = Cli::command().disable_help_subcommand(true);
-    command.build();
-    let mut out = Vec::new();
-    add(command, &mut out);
-    out
-}
-
-fn man() -> Outcome {
-    out(&man_page());
-    Ok(ExitCode::from(PASSED))
 }
 
 /// How this run writes: set once, before any output.

@@ -23,7 +23,7 @@ pub use crate::syntax::{
 };
 pub(crate) use crate::syntax::{names, options};
 pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load, load_parsed, parse_files};
-pub use waiver::{WaivedSubject, Waiver};
+pub use waiver::{DOC as WAIVERS_DOC, WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
 
@@ -47,6 +47,18 @@ names! {
         Revert = "revert",
     }
 }
+
+/// The exemptions reference (`commits: { exempt }`): what `git-policy
+/// explain exemptions` prints, and the "Exemptions" section of
+/// docs/policy.md (tests/docs.rs keeps them equal).
+pub const EXEMPTIONS_DOC: &str = r#"An exemption means what a reviewer would assume, not what a message claims:
+
+| exemption | holds when |
+|---|---|
+| `merge` | git made the commit as a merge (two or more parents; in the commit-msg hook: `MERGE_HEAD` is present). A commit merely titled `Merge …` is judged. |
+| `revert` | the message says `This reverts commit <sha>.` (as `git revert` writes it) and that commit is in the reverting commit's own history (in a pull request read without a clone: one of its earlier commits) — or, after a rebase rewrote both, its rebased copy is: see [hooks.md](hooks.md#reverts). A commit merely titled `Revert "…"` is judged. |
+| `fixup`, `squash` | only on the developer's machine (commit-msg hook, `check commits`): in a pull request such a commit is a `squash-before-merge` finding at the level `fixups_in_pull_requests` sets (`allow` exempts it there too), and in a release audit it is judged like any other commit, since it was never squashed. |
+"#;
 
 impl Exemption {
     /// Whether the message claims this exemption (what the commit really

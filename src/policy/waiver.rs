@@ -15,6 +15,69 @@ use crate::syntax::{
     Decode, Decoder, ErrorCode, Key, PolicyError, key_names, keys_schema, undefined_name,
 };
 
+/// The `waivers:` reference: what `git-policy explain waivers` prints, and
+/// the "Waivers" section of docs/policy.md (tests/docs.rs keeps them equal).
+pub const DOC: &str = r#"A ticketless commit that reached `main` fails every later audit, and the only
+other fix is rewriting `main`. A waiver exempts **one** commit, pull request
+or ticket from the rules it names, with a reason, who granted it and, if you
+like, an expiry (in the spirit of cargo-deny's `ignore` entries):
+
+```yaml
+waivers:
+  - commit: 3f2a9c1e5b7d4c2a9e8f1b3c5d7e9f0a1b2c3d4e   # the full id: a short one is an error
+    rules: [commit-ticket]                               # rule ids, each must exist; there is no `all`
+    reason: "EPL-0 hotfix pushed during the 2026-11 outage; EPL-912 tracks the follow-up"
+    granted_by: asherman                                 # required
+    expires: 2027-03-31                                  # optional, YYYY-MM-DD (UTC); still waives that day
+  - pull_request: 1234
+    rules: [approvals-iac]
+    reason: "the IaC change was reviewed in the incident call"
+    granted_by: rte
+  - ticket: EPL-77
+    rules: [release-lists-all-changes]
+    reason: "EPL-77 ships dark; the page lists it once it is switched on"
+    granted_by: rte
+```
+
+Each waiver names exactly one of:
+
+| key | covers the findings of the named rules … |
+|---|---|
+| `commit` | about that commit, whichever command judges it (hook, `check commits`, `check pr`, `audit`). By its full 40-character id (`git rev-parse <commit>`): a short id is ambiguous, and a later commit can be made to share it. Never by message: messages are authored text. The audit's [release evidence](audit.md#release-evidence) findings (a direct push, a merge over a failing rule) are waived this way too, under the rule name `release-evidence`. |
+| `pull_request` | in `check pr` of that pull request: about the pull request, its head branch and its commits. The release audit does not know which pull request a commit came from: to waive a commit in the audit, waive it by `commit`. |
+| `ticket` | in the release audit, about that ticket: the release page not listing it, an incident without a regression test. Never a commit's finding, so a message that merely names the ticket escapes nothing. The ticket must be one of a tracker's, written as the tracker does. |
+
+A waived finding does not fail the check and is not counted, but every format
+lists it with its waiver: human (`waived[rule]` lines with the reason), JSON
+(the finding with a `waived` object, and a top-level `waivers` array — see
+[json.md](json.md)), GitHub (a `notice` annotation, and a "Waived findings"
+table in the step summary, whose rule verdict reads "waived"), Markdown and
+the audit report ("Waived findings"), SARIF (`suppressions` of kind
+`external` with the reason as `justification` — see [sarif.md](sarif.md)).
+
+- **Expired** (past `expires`): it waives nothing — the findings stand — and
+  it is an `expired-waiver` warning wherever what it names is judged, and in
+  `validate`.
+- **Unused**: a waiver whose commit, pull request or ticket was judged in this
+  run and that waived nothing is an `unused-waiver` warning (fixed, or the
+  wrong rule named). A waiver about something the run did not judge says
+  nothing: a hook checking one commit does not call every other waiver unused.
+- A rule that can never judge what is waived (a release rule in a `commit`
+  waiver, a commit rule in a `ticket` waiver), an unknown rule id (with "did
+  you mean"), the same thing waived twice from the same rule, a missing or
+  empty `reason` or `granted_by`: policy errors.
+- Waivers are read from the policy like every other key. For a pull request
+  that is the policy **at the base commit**: a waiver a pull request adds for
+  itself waives nothing in its own check; the "proposed policy" notice says
+  what it would waive once merged. Keep them in the policy's own file, or,
+  when the policy is a folder (`.github/policies/`), in a file of their own
+  there (`.github/policies/waivers.yml`, with `version: 1`): a folder's files
+  are merged. The folder and `.git-policy.yml` are never read together: when
+  both exist, only the folder is read, every run warns that
+  `.git-policy.yml` is not, and `validate` refuses it (exit 2) — move the
+  file into the folder first.
+"#;
+
 /// One waiver.
 #[derive(Clone, Debug)]
 pub struct Waiver {
