@@ -116,6 +116,12 @@ impl Requirement for Options {
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(changed) = cx.subject.changed() else {
+            // A commit whose changed files were not read: whether a test
+            // changed cannot be told, which is no pass.
+            out.push(
+                Violation::new("cannot tell whether a test changed: the changed files were not read")
+                    .help("run the check where git-policy can read the commit's changes (a clone with its history)"),
+            );
             return;
         };
         let is_test = match &self.paths {
@@ -135,5 +141,24 @@ impl Requirement for Options {
                 .help("add or update a regression test for this change"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn a_commit_whose_changes_were_not_read_is_no_pass() {
+        let text = "version: 1\nrules:\n  - id: regression-test\n    on: [commit]\n    require: { tests_changed: true }\n";
+        let policy =
+            crate::policy::load(vec![crate::policy::PolicySource::new("p.yml", text)]).unwrap();
+        let commit = crate::facts::Commit {
+            message: "Fix the login".into(),
+            changed: None,
+            ..Default::default()
+        };
+        let findings = crate::engine::evaluate(&policy, crate::facts::Subject::Commit(&commit));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("changed files were not read"));
     }
 }
