@@ -613,6 +613,8 @@ struct Tally<'a> {
     /// Approved, but not in the group.
     outsiders: Vec<&'a str>,
     bots: Vec<&'a str>,
+    /// The pull request's author approved it (said, so no one wonders).
+    author: Vec<&'a str>,
     /// Approved, but wrote commits of the pull request.
     writers: Vec<&'a str>,
 }
@@ -718,6 +720,10 @@ impl<'a> GroupCheck<'a> {
         let author = judge.author;
         let mut tally = Tally::default();
         for (login, (stance, shown, commit)) in self.stances {
+            if *stance == Stance::Approved && login == author {
+                tally.author.push(*shown);
+                continue;
+            }
             if *stance == Stance::Approved && login != author {
                 if is_bot(login) {
                     tally.bots.push(*shown);
@@ -776,6 +782,7 @@ impl<'a> GroupCheck<'a> {
                 &tally.stale.iter().map(String::as_str).collect::<Vec<_>>(),
                 String::from("approved an older commit"),
             ),
+            (&tally.author, String::from("the pull request's author")),
             (&tally.bots, String::from("a bot is no peer reviewer")),
             (&tally.writers, String::from("an author of its commits")),
             (&tally.outsiders, format!("not in {who}")),
@@ -975,7 +982,7 @@ rules:
         assert_eq!(*level, Level::Error);
         assert_eq!(
             message,
-            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0; not counted, not in team platform-engineering: octocat"
+            "needs 1 more approval from team platform-engineering for changes to infra/main.tf; has 0; not counted, the pull request's author: asherman; not counted, not in team platform-engineering: octocat"
         );
         assert_eq!(
             help.as_deref(),
