@@ -588,6 +588,7 @@ fn placeholder_tracker(span: Span) -> Tracker {
         url: None,
         example: None,
         incident: false,
+        api: None,
         near_miss: std::sync::OnceLock::new(),
     }
 }
@@ -660,6 +661,7 @@ pub(super) fn non_empty_list(schema: &mut schemars::Schema) {
 use super::Rule;
 
 fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
+    policy.definitions.check_ticket_types(errors);
     let mut ids: BTreeMap<String, Span> = BTreeMap::new();
     for rule in &policy.rules {
         let id = &rule.id;
@@ -739,6 +741,15 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                         .each()
                         .iter()
                         .all(|(info, _, _)| info.subjects.contains(s))
+                })
+                // A ticket that asks no tracker has nothing to judge on a release.
+                .filter(|s| {
+                    *s != SubjectKind::Release
+                        || rule
+                            .require
+                            .ticket
+                            .as_ref()
+                            .is_none_or(|t| t.value.asks_tracker())
                 })
                 .collect();
             if supported.is_empty() {
