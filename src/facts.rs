@@ -177,9 +177,6 @@ pub struct PullRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrackerFacts {
     pub tickets: BTreeMap<String, BTreeMap<String, TicketState>>,
-    /// Trackers that could not be read where that is allowed (the local
-    /// hooks, advisory): why, for the warning.
-    pub unread: BTreeMap<String, String>,
 }
 
 impl TrackerFacts {

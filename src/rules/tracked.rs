@@ -126,12 +126,9 @@ fn judge(
     let state = match facts.get(tracker, id) {
         Some(state) => state,
         None => {
-            if let Some(why) = facts.unread.get(tracker) {
-                // Only the advisory hooks leave a tracker unread.
-                if matches!(subject, Subject::Commit(c) if c.stage == Stage::Local) {
-                    let _ = why;
-                    return;
-                }
+            // The advisory hooks ask only trackers that say `hooks: check`.
+            if matches!(subject, Subject::Commit(c) if c.stage == Stage::Local) {
+                return;
             }
             out.push(
                 finding(
