@@ -538,7 +538,7 @@ async fn jira_data_center_pages_the_search_and_never_sends_an_id_unescaped() {
         vec![commit(SHA_A, "OPS-1 work")],
     )
     .await;
-    let issues = vec![
+    let issues = [
         jira_issue("OPS-1", "Task", "QA Passed", DOING, "One"),
         jira_issue("OPS-2", "Task", "Done", DONE, "Two"),
         jira_issue("OPS-3", "Task", "In Review", DOING, "Three"),

@@ -331,7 +331,9 @@ fn in_projects(ticket: &Ticket, options: &Options) -> bool {
                     || area
                         .get(..p.len())
                         .is_some_and(|head| head.eq_ignore_ascii_case(p))
-                        && area[p.len()..].starts_with('\\')
+                        && area
+                            .get(p.len()..)
+                            .is_some_and(|rest| rest.starts_with('\\'))
             })
     })
 }
