@@ -60,7 +60,6 @@ pub struct Commit {
     /// its history (verified by the source; `false` when it could not be).
     pub reverts_its_history: bool,
     /// What the trackers' APIs say about the tickets it names (`None`: not read).
-    #[serde(skip)]
     pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
@@ -167,14 +166,14 @@ pub struct PullRequest {
     /// `label_events`): a grant given before it does not cover it.
     pub code_events: Vec<CodeEvent>,
     /// What the trackers' APIs say about the tickets it names (`None`: not read).
-    #[serde(skip)]
     pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
 /// What the trackers' APIs answered about the tickets a run names: by
 /// tracker name, then by ticket id as it was written. A ticket missing
 /// here was not read (never "absent").
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrackerFacts {
     pub tickets: BTreeMap<String, BTreeMap<String, TicketState>>,
 }
@@ -197,7 +196,8 @@ impl TrackerFacts {
 }
 
 /// One ticket as its tracker answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketState {
     /// Not in the answer: no such ticket, or one the token may not see
     /// (Jira and Azure answer both alike).
@@ -206,7 +206,8 @@ pub enum TicketState {
 }
 
 /// A ticket's facts, normalized across trackers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Ticket {
     /// The key the tracker answers under: another than the one written
     /// when the ticket moved (Jira keeps the old key as an alias).
@@ -524,7 +525,6 @@ pub struct Release {
     pub tickets: Option<ReleaseTickets>,
     /// What the trackers' APIs say about the tickets its commits name
     /// (`None`: not read).
-    #[serde(skip)]
     pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
