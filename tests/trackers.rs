@@ -1032,3 +1032,120 @@ async fn the_audit_judges_every_ticket_of_the_release_in_batches() {
     // At most one request per 100 tickets: 150 keys in 2, 250 ids in 2.
     assert_eq!((jira, boards, requests.len()), (2, 2, 4));
 }
+
+// ---- reports ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_show_each_ticket_with_summary_type_and_state() {
+    let run = Run::new(
+        CLOUD_POLICY,
+        "EPL-1 Fix",
+        "and EPL-9",
+        vec![commit(SHA_A, "EPL-1")],
+    )
+    .await;
+    jira_cloud(
+        &run.tracker,
+        vec![with_field(
+            jira_issue(
+                "EPL-1",
+                "Bug",
+                "In Progress",
+                DOING,
+                "Login | loops <b>x</b> ##[set-output name=a]b",
+            ),
+            "customfield_10033",
+            json!("x"),
+        )],
+        vec![],
+    )
+    .await;
+    let summary = run.dir.path().join("summary.md");
+    let mut cmd = run.cmd("markdown");
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    let output = run.run_cmd(cmd).await;
+    assert_eq!(output.status.code(), Some(1));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("## Tickets\n\n| ticket | summary | type | state |"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("/browse/EPL-1) | Login \\| loops &lt;b&gt;x&lt;/b&gt;"),
+        "{shown}"
+    );
+    assert!(shown.contains("| Bug | In Progress |"), "{shown}");
+    assert!(
+        shown.contains("| EPL-9 | ❌ not found, or not visible to the token |"),
+        "{shown}"
+    );
+    let mut cmd = run.cmd("github");
+    cmd.env("GITHUB_STEP_SUMMARY", &summary);
+    run.run_cmd(cmd).await;
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains("### Tickets") && written.contains("| Bug | In Progress |"),
+        "{written}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_report_groups_tickets_by_type_and_lists_those_not_signed_off() {
+    let server = MockServer::start().await;
+    let repo = Repo::new("main");
+    let policy = AUDIT_POLICY.replace("{URL}", &server.uri()).replace(
+        "rules:",
+        "kinds:\n  bug: { ticket_types: [Bug] }\n  feature: { ticket_types: [Story] }\nrules:",
+    );
+    repo.write(".git-policy.yml", &policy);
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit("EPL-1 login");
+    repo.commit("EPL-2 export AB#3");
+    jira_cloud(
+        &server,
+        vec![
+            jira_issue("EPL-1", "Story", "Done", DONE, "Login page"),
+            jira_issue("EPL-2", "Story", "In QA", DOING, "Export"),
+        ],
+        vec![],
+    )
+    .await;
+    azure(
+        &server,
+        "Platform",
+        vec![work_item(
+            3,
+            "Platform",
+            "Platform",
+            "Bug",
+            "QA Passed",
+            "Export crash",
+        )],
+    )
+    .await;
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("AZURE_DEVOPS_TOKEN", AZURE_TOKEN)
+        .args(["--format", "markdown", "audit", "v1.0.0..HEAD"]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let bugs = shown.find("### bug (1)").expect(&shown);
+    let features = shown.find("### feature (2)").expect(&shown);
+    assert!(bugs < features, "{shown}");
+    assert!(
+        shown.contains("| Export crash | Bug | QA Passed |"),
+        "{shown}"
+    );
+    assert!(shown.contains("### Not signed off (1)\n\nEPL-2"), "{shown}");
+}

@@ -165,6 +165,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         skipped,
         verdicts: Vec::new(),
         release: Some(release),
+        tickets: super::tracked::report_lines(&policy, facts.tracked.as_deref()),
         ..Report::default()
     };
     super::waive(&policy, &mut report, &scope);

@@ -806,6 +806,7 @@ async fn judge_under(
         skipped: subjects_report.1,
         ..Report::default()
     };
+    report.tickets = super::tracked::report_lines(&policy, pr.tracked.as_deref());
     crate::waivers::apply(&policy, &mut report, &waiver_scope(&pr), today);
     report.verdicts = verdicts(&policy, &subjects, &report.findings);
     crate::waivers::mark_verdicts(&mut report);

@@ -79,3 +79,22 @@ pub async fn read(
     *requests += read.requests;
     Ok(Some(Arc::new(read.facts)))
 }
+
+/// The tickets read, for the reports, each with the kind its type decides.
+pub fn report_lines(
+    policy: &Policy,
+    facts: Option<&TrackerFacts>,
+) -> Vec<crate::report::TicketLine> {
+    let Some(facts) = facts else {
+        return Vec::new();
+    };
+    let mut kinds = BTreeMap::new();
+    for (name, kind) in &policy.definitions.kinds {
+        for t in kind.ticket_types.iter() {
+            kinds
+                .entry(t.value.to_lowercase())
+                .or_insert_with(|| name.clone());
+        }
+    }
+    crate::report::ticket_lines(facts, &kinds)
+}
