@@ -60,6 +60,7 @@ pub struct Commit {
     /// its history (verified by the source; `false` when it could not be).
     pub reverts_its_history: bool,
     /// What the trackers' APIs say about the tickets it names (`None`: not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 

@@ -1149,3 +1149,39 @@ async fn the_audit_report_groups_tickets_by_type_and_lists_those_not_signed_off(
     );
     assert!(shown.contains("### Not signed off (1)\n\nEPL-2"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_without_on_verifies_tickets_on_the_pull_request_not_its_branch_or_commits() {
+    // Without `on`, a ticket rule that asks a tracker runs on pull requests
+    // (and releases): the head branch and the commits judged alone would
+    // have nothing read for them.
+    let policy = CLOUD_POLICY.replace(
+        "  - id: ticket-verified\n    on: [pull_request]\n",
+        "  - id: ticket-verified\n",
+    );
+    assert!(!policy.contains("id: ticket-verified\n    on:"));
+    let run = Run::new(
+        &policy,
+        "EPL-1 Fix the login loop",
+        "## Steps to reproduce\nLog in, wait an hour, refresh the page.\n",
+        vec![commit(SHA_A, "EPL-1 fix")],
+    )
+    .await;
+    jira_cloud(
+        &run.tracker,
+        vec![with_field(
+            jira_issue("EPL-1", "Bug", "In Progress", DOING, "Login loops"),
+            "customfield_10033",
+            json!("x"),
+        )],
+        vec![],
+    )
+    .await;
+    let output = run.run("json").await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -742,14 +742,14 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                         .iter()
                         .all(|(info, _, _)| info.subjects.contains(s))
                 })
-                // A ticket that asks no tracker has nothing to judge on a release.
-                .filter(|s| {
-                    *s != SubjectKind::Release
-                        || rule
-                            .require
-                            .ticket
-                            .as_ref()
-                            .is_none_or(|t| t.value.asks_tracker())
+                // A ticket that asks no tracker has nothing to judge on a
+                // release; one that does is judged on pull requests and releases.
+                .filter(|s| match rule.require.ticket.as_ref() {
+                    None => true,
+                    Some(t) if t.value.asks_tracker() => {
+                        matches!(s, SubjectKind::PullRequest | SubjectKind::Release)
+                    }
+                    Some(_) => *s != SubjectKind::Release,
                 })
                 .collect();
             if supported.is_empty() {

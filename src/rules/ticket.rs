@@ -332,6 +332,16 @@ impl Requirement for Options {
         policy.check_trackers(&self.trackers, errors);
         let on_release = rule.on.iter().find(|o| o.value == SubjectKind::Release);
         if let Some(span) = self.tracker_option_span() {
+            if let Some(on) = rule.on.iter().find(|o| o.value == SubjectKind::Branch) {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::RequirementNotOnSubject,
+                        on.span,
+                        "tickets are not verified in their tracker on `branch`: a branch alone is judged offline",
+                    )
+                    .help("verify the branch's ticket on the pull request (`on: [pull_request]`, `in: [branch]`), or move `branch` to a rule without tracker options"),
+                );
+            }
             // Named trackers must each have an API; by default, at least one must.
             let named = &self.trackers;
             let without: Vec<&Spanned<String>> = named

@@ -20,6 +20,10 @@ pub fn check(options: &Options, cx: &Context<'_>, out: &mut Vec<Violation>) {
         // Naming no ticket is the plain `ticket` finding's business.
         return;
     }
+    if matches!(cx.subject, Subject::Branch(_)) {
+        // Refused by validation; a branch alone is judged offline.
+        return;
+    }
     let Some(facts) = cx.subject.tracked() else {
         // A local commit is judged by the hooks, which are advisory: they
         // ask a tracker only when it says `hooks: check`, and warn when
