@@ -59,6 +59,9 @@ pub struct Commit {
     /// Its message says `This reverts commit <sha>.` and that commit is in
     /// its history (verified by the source; `false` when it could not be).
     pub reverts_its_history: bool,
+    /// What the trackers' APIs say about the tickets it names (`None`: not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
 /// Where a commit is judged; exemptions and identities depend on it.
@@ -166,6 +169,68 @@ pub struct PullRequest {
     /// When code reached the head branch, from the timeline (read with
     /// `label_events`): a grant given before it does not cover it.
     pub code_events: Vec<CodeEvent>,
+    /// What the trackers' APIs say about the tickets it names (`None`: not read).
+    pub tracked: Option<std::sync::Arc<TrackerFacts>>,
+}
+
+/// What the trackers' APIs answered about the tickets a run names: by
+/// tracker name, then by ticket id as it was written. A ticket missing
+/// here was not read (never "absent").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerFacts {
+    pub tickets: BTreeMap<String, BTreeMap<String, TicketState>>,
+}
+
+impl TrackerFacts {
+    pub fn get(&self, tracker: &str, id: &str) -> Option<&TicketState> {
+        self.tickets.get(tracker)?.get(id)
+    }
+
+    /// The types of every ticket found (kinds decided by ticket type).
+    pub fn types(&self) -> impl Iterator<Item = &str> {
+        self.tickets
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter_map(|state| match state {
+                TicketState::Found(t) => Some(t.kind.as_str()),
+                TicketState::Absent => None,
+            })
+    }
+}
+
+/// One ticket as its tracker answered.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    /// Not in the answer: no such ticket, or one the token may not see
+    /// (Jira and Azure answer both alike).
+    Absent,
+    Found(Box<Ticket>),
+}
+
+/// A ticket's facts, normalized across trackers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ticket {
+    /// The key the tracker answers under: another than the one written
+    /// when the ticket moved (Jira keeps the old key as an alias).
+    pub key: String,
+    /// Jira project key; Azure team project.
+    pub project: String,
+    /// Azure area path (`Platform\Payments`); `None` for Jira.
+    pub area: Option<String>,
+    /// The tracker's own type name (`Bug`, `User Story`).
+    pub kind: String,
+    pub status: String,
+    /// Jira's status category (`To Do`, `In Progress`, `Done`) and its key
+    /// (`new`, `indeterminate`, `done`); Azure has none.
+    pub status_category: Option<(String, String)>,
+    pub summary: String,
+    /// The text of each field the policy asks about (`None`: absent or empty).
+    pub fields: BTreeMap<String, Option<String>>,
+    /// Where a person sees it.
+    pub link: Option<String>,
 }
 
 /// Code reaching a pull request's head branch, from its timeline.
@@ -385,6 +450,7 @@ impl MergedPullRequest {
                 .filter(|e| !after_second(&e.at, &self.merged_at))
                 .cloned()
                 .collect(),
+            tracked: None,
         }
     }
 
@@ -462,6 +528,9 @@ pub struct Release {
     /// gather them from `commits`).
     #[serde(skip)]
     pub tickets: Option<ReleaseTickets>,
+    /// What the trackers' APIs say about the tickets its commits name
+    /// (`None`: not read).
+    pub tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
 /// The checks of a commit: check runs and commit statuses together.
@@ -606,6 +675,16 @@ pub enum Subject<'a> {
 }
 
 impl Subject<'_> {
+    /// What the trackers answered about the tickets the subject names.
+    pub fn tracked(&self) -> Option<&TrackerFacts> {
+        match self {
+            Subject::PullRequest(pr) => pr.tracked.as_deref(),
+            Subject::Commit(c) => c.tracked.as_deref(),
+            Subject::Release(r) => r.tracked.as_deref(),
+            Subject::Branch(_) => None,
+        }
+    }
+
     pub fn kind(&self) -> SubjectKind {
         match self {
             Subject::PullRequest(_) => SubjectKind::PullRequest,

@@ -212,7 +212,17 @@ pub fn kinds_of<'a>(policy: &'a Definitions, subject: &Subject<'_>) -> Vec<&'a s
                 Subject::Commit(c) => t.is_match(c.subject()),
                 Subject::Branch(_) | Subject::Release(_) => false,
             });
-            by_label || by_branch || by_title
+            // The triager's word: a ticket of one of these types, as its
+            // tracker answered (labels and branch names are the author's).
+            let by_ticket = !kind.ticket_types.0.is_empty()
+                && subject.tracked().is_some_and(|facts| {
+                    facts.types().any(|t| {
+                        kind.ticket_types
+                            .iter()
+                            .any(|want| want.value.eq_ignore_ascii_case(t))
+                    })
+                });
+            by_label || by_branch || by_title || by_ticket
         })
         .map(|(name, _)| name.as_str())
         .collect()

@@ -194,3 +194,48 @@ fn peer_review_counts_a_fresh_independent_approval_only() {
         "an author of its commits approved"
     );
 }
+
+/// The rules the pack ships commented out (`#~`: they need a tracker's
+/// API) load once uncommented, and each passes and fails its fixture under
+/// fixtures/pack-api/<rule-id>/ (facts with what the tracker answered).
+#[test]
+fn rules_needing_a_tracker_api_work_once_uncommented() {
+    let text: String = PolicySource::builtin()
+        .text
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            match line.trim_start().strip_prefix("#~ ") {
+                Some(rest) => format!("{}{rest}\n", &line[..indent]),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect();
+    assert!(
+        text.lines().all(|l| !l.trim_start().starts_with("#~")),
+        "every `#~` line is followed by a space"
+    );
+    let policy = load(vec![PolicySource::new("release-train.yml", text)])
+        .unwrap_or_else(|e| panic!("uncommented pack invalid: {:?}", e.errors));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pack-api");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let id = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            policy.rules.iter().any(|r| r.id.value == id),
+            "fixtures/pack-api/{id} has no rule"
+        );
+        let fail = findings_of(&policy, &dir.join(&id).join("fail.yml"));
+        assert!(
+            fail.iter().any(|f| f.starts_with(&format!("{id}: "))),
+            "{id}/fail.yml should fail {id}; got {fail:?}"
+        );
+        let pass = findings_of(&policy, &dir.join(&id).join("pass.yml"));
+        assert!(
+            !pass.iter().any(|f| f.starts_with(&format!("{id}: "))),
+            "{id}/pass.yml should pass {id}; got {pass:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 3, "P1/P2, P4-P6 and P29 have their fixtures");
+}

@@ -734,6 +734,28 @@ async fn judge_under(
         read_teams(gh, &policy, if is_offline { &no_teams } else { &all_teams })
     );
     completed?;
+    // Tickets are verified in their trackers once the commits are read:
+    // every ticket named anywhere, in one batch per tracker.
+    let wanted = super::tracked::wanted(&policy, &[SubjectKind::PullRequest, SubjectKind::Commit]);
+    if !wanted.is_empty() && !is_offline {
+        let mut texts: Vec<&str> = vec![&pr.title, &pr.body, &pr.head];
+        texts.extend(pr.commits.iter().map(|c| c.message.as_str()));
+        let mut requests = 0;
+        let facts = super::tracked::read(
+            &policy,
+            &wanted,
+            &texts,
+            super::tracked::settings()?,
+            &mut requests,
+        )
+        .await?;
+        if let Some(facts) = facts {
+            for commit in &mut pr.commits {
+                commit.tracked = Some(facts.clone());
+            }
+            pr.tracked = Some(facts);
+        }
+    }
     let mut applicable = Needs::default();
     for rule in policy
         .rules
@@ -785,6 +807,7 @@ async fn judge_under(
         skipped: subjects_report.1,
         ..Report::default()
     };
+    report.tickets = super::tracked::report_lines(&policy, pr.tracked.as_deref());
     crate::waivers::apply(&policy, &mut report, &waiver_scope(&pr), today);
     report.verdicts = verdicts(&policy, &subjects, &report.findings);
     crate::waivers::mark_verdicts(&mut report);
@@ -1070,7 +1093,7 @@ fn write_github_files(report: &Report) -> Result<(), Failure> {
     };
     append(
         "GITHUB_STEP_SUMMARY",
-        &crate::report::github::step_summary(report),
+        &super::redacted(&crate::report::github::step_summary(report)),
     )?;
     append(
         "GITHUB_OUTPUT",

@@ -15,6 +15,7 @@ mod init;
 mod install_hooks;
 mod man;
 mod schema;
+mod tracked;
 mod validate;
 
 use std::io::Write;
@@ -162,7 +163,7 @@ fn report_failure(format: Format, style: Style, failure: &Failure) {
     let redacted;
     let failure = match failure {
         Failure::Fatal(f) => {
-            let inert = &settings().inert;
+            let inert = &inert();
             redacted = Failure::Fatal(Fatal {
                 message: inert.redact(&f.message).into_owned(),
                 help: f.help.as_deref().map(|h| inert.redact(h).into_owned()),
@@ -264,7 +265,7 @@ fn write_failure_outputs(failure: &Failure) {
             report::plural(invalid.errors.len(), "problem")
         ),
     };
-    let reason = report::inert::one_line(&settings().inert.redact(&reason)).into_owned();
+    let reason = report::inert::one_line(&inert().redact(&reason)).into_owned();
     let text = report::github::failure_outputs(&reason, &heredoc_delimiter());
     let written = std::fs::OpenOptions::new()
         .create(true)
@@ -390,7 +391,20 @@ fn stdout_mode() -> Mode {
 /// Text bound for GitHub (a comment body) with the run's secrets redacted:
 /// what is written to the API goes through the same redaction as stdout.
 pub fn redacted(text: &str) -> String {
-    settings().inert.redact(text).into_owned()
+    inert().redact(text).into_owned()
+}
+
+/// The run's redaction: the environment's tokens, and those the trackers
+/// were given once the policy named them.
+fn inert() -> std::borrow::Cow<'static, Inert> {
+    let trackers = crate::sources::trackers::secrets();
+    if trackers.is_empty() {
+        return std::borrow::Cow::Borrowed(&settings().inert);
+    }
+    let mut inert = settings().inert.clone();
+    inert.secrets.extend(trackers);
+    inert.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    std::borrow::Cow::Owned(inert)
 }
 
 /// Whether stderr is a terminal (progress bars, prompts, colour).
@@ -418,7 +432,7 @@ pub fn stdout_is_terminal() -> bool {
 #[expect(clippy::disallowed_methods, reason = "the output module")]
 pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(settings().inert.text(text, stdout_mode()).as_bytes());
+    let _ = stdout.write_all(inert().text(text, stdout_mode()).as_bytes());
     let _ = stdout.flush();
 }
 
@@ -426,7 +440,7 @@ pub fn out(text: &str) {
 #[expect(clippy::disallowed_methods, reason = "the output module")]
 pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(settings().inert.text(text, Mode::Text).as_bytes());
+    let _ = stderr.write_all(inert().text(text, Mode::Text).as_bytes());
 }
 
 /// A stream to stdout that makes each line inert as it is written (a large
@@ -449,7 +463,7 @@ impl InertStdout {
 
     fn write_line(&mut self) -> std::io::Result<()> {
         let line = String::from_utf8_lossy(&self.line);
-        let inert = settings().inert.line(&line, self.mode);
+        let inert = inert().line(&line, self.mode).into_owned();
         self.sink.write_all(inert.as_bytes())?;
         self.line.clear();
         Ok(())

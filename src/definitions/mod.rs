@@ -145,11 +145,17 @@ options! {
         pub branches: Option<Globs> => with(branch_globs),
         /// Regex on the pull request title or the commit subject.
         pub title: Option<Pattern>,
+        /// Ticket types (the tracker's own names, e.g. `Bug`): a subject whose named ticket has one is of this kind, whatever its labels say (read through a tracker's `api:`).
+        pub ticket_types: Strings,
     }
 }
 
 fn has_a_signal(kind: &Kind, table: &Table<'_>) -> Result<(), PolicyError> {
-    if !kind.labels.0.is_empty() || kind.branches.is_some() || kind.title.is_some() {
+    if !kind.labels.0.is_empty()
+        || kind.branches.is_some()
+        || kind.title.is_some()
+        || !kind.ticket_types.0.is_empty()
+    {
         return Ok(());
     }
     Err(PolicyError::at(
@@ -157,7 +163,33 @@ fn has_a_signal(kind: &Kind, table: &Table<'_>) -> Result<(), PolicyError> {
         table.span(),
         "a kind needs at least one signal",
     )
-    .help("give `labels`, `branches` or `title`"))
+    .help("give `labels`, `branches`, `title` or `ticket_types`"))
+}
+
+impl Definitions {
+    /// Kinds decided by ticket type need a tracker that can be asked.
+    pub fn check_ticket_types(&self, errors: &mut Vec<PolicyError>) {
+        if self.tickets.values().any(|t| t.api.is_some()) {
+            return;
+        }
+        for (name, kind) in &self.kinds {
+            if let Some(first) = kind.ticket_types.iter().next() {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::NoTrackerApi,
+                        first.span,
+                        format!("kind `{name}` is decided by ticket type, but no tracker under `tickets:` has an `api:` to read it"),
+                    )
+                    .help("give a tracker an `api: { kind, url, token_env }` (docs/trackers.md), or decide the kind by `labels`, `branches` or `title`"),
+                );
+            }
+        }
+    }
+
+    /// Whether any kind is decided by ticket type.
+    pub fn kinds_by_ticket_type(&self) -> bool {
+        self.kinds.values().any(|k| !k.ticket_types.0.is_empty())
+    }
 }
 
 /// A subject a rule can judge.

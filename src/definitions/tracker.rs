@@ -4,7 +4,9 @@
 
 use regex::Regex;
 
-use crate::syntax::{Pattern, Spanned, non_empty, options};
+use crate::syntax::{
+    ErrorCode, Node, Pattern, PolicyError, Spanned, Strings, Table, names, non_empty, options,
+};
 
 options! {
     /// A ticket tracker: what a reference to one of its tickets looks like.
@@ -19,11 +21,137 @@ options! {
         pub example: Option<Spanned<String>> => with(non_empty),
         /// Tickets of this tracker are incidents (used by the release audit).
         pub incident: bool,
+        /// Where the tracker's API answers: tickets are then verified there
+        /// (`exists`, `projects`, `types`, `status`, `fields` of `ticket`).
+        pub api: Option<Spanned<TrackerApi>>,
         ;
         /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
         /// compiled on first use: only a failing check needs it.
         pub near_miss: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new(),
     }
+}
+
+options! {
+    /// A tracker's API: tickets named are read there, in batches, with the
+    /// token in the environment variable `token_env` (never in the policy).
+    #[options(what = "a tracker `api`", check = api_fits_kind)]
+    #[derive(Clone, Debug)]
+    pub struct TrackerApi {
+        /// `jira-cloud` (REST v3, e-mail and API token), `jira-data-center` (REST v2, personal access token as Bearer) or `azure-boards`.
+        pub kind: Spanned<ApiKind> => required,
+        /// Base URL: `https://acme.atlassian.net`, `https://jira.acme.com`, or the Azure DevOps organization `https://dev.azure.com/acme`.
+        pub url: Spanned<String> => required => with(non_empty) => check(http_url),
+        /// Environment variable holding the account's e-mail (jira-cloud only).
+        pub user_env: Option<Spanned<String>> => with(non_empty) => check(env_name),
+        /// Environment variable holding the token (API token, personal access token).
+        pub token_env: Spanned<String> => required => with(non_empty) => check(env_name),
+        /// The Azure DevOps project the work items are in (azure-boards only).
+        pub project: Option<Spanned<String>> => with(non_empty),
+        /// `check`: the local hooks verify tickets too (short timeout; a warning when unreachable). Default: only the gate and the audit call the tracker.
+        pub hooks: Option<Spanned<HookCalls>>,
+    }
+}
+
+names! {
+    /// The kind of tracker API.
+    #[names(what = "tracker api kind", label = "not a tracker api kind")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum ApiKind {
+        JiraCloud = "jira-cloud",
+        JiraDataCenter = "jira-data-center",
+        AzureBoards = "azure-boards",
+    }
+}
+
+names! {
+    /// Whether the local hooks call the tracker.
+    #[names(what = "hooks setting", label = "not a hooks setting")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum HookCalls {
+        Check = "check",
+        Skip = "skip",
+    }
+}
+
+impl TrackerApi {
+    /// Whether the local hooks verify this tracker's tickets.
+    pub fn hooks_check(&self) -> bool {
+        self.hooks
+            .as_ref()
+            .is_some_and(|h| h.value == HookCalls::Check)
+    }
+}
+
+fn http_url(url: &Spanned<String>, _: &str, _: &Node) -> Result<(), PolicyError> {
+    let text = url.value.trim();
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let host = rest.map(|r| r.split('/').next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && !h.contains('@') && !text.contains(['?', '#', '{', ' ']) => Ok(()),
+        _ => Err(PolicyError::at(
+            ErrorCode::InvalidValue,
+            url.span,
+            format!("`{}` is not an http(s) base URL", url.value),
+        )
+        .help("write the base URL without credentials, query or `{id}`, e.g. `https://acme.atlassian.net`")),
+    }
+}
+
+fn env_name(name: &Spanned<String>, _: &str, _: &Node) -> Result<(), PolicyError> {
+    let ok = name
+        .value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.value.as_bytes()[0].is_ascii_digit();
+    if ok {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        name.span,
+        format!("`{}` is not an environment variable name", name.value),
+    )
+    .help("name the variable that holds the value (letters, digits and `_`), e.g. `JIRA_TOKEN`; never the token itself"))
+}
+
+fn api_fits_kind(api: &TrackerApi, table: &Table<'_>) -> Result<(), PolicyError> {
+    let kind = api.kind.value;
+    let wrong = |span, message: String, help: &str| {
+        Err(PolicyError::at(ErrorCode::ConflictingKeys, span, message).help(help.to_owned()))
+    };
+    match kind {
+        ApiKind::JiraCloud if api.user_env.is_none() => Err(PolicyError::at(
+            ErrorCode::MissingKey,
+            table.span(),
+            "a `jira-cloud` api needs `user_env`: Jira Cloud takes the account's e-mail with its API token",
+        )
+        .help("add `user_env: JIRA_USER` (the variable holding the e-mail)")),
+        ApiKind::JiraDataCenter | ApiKind::AzureBoards if api.user_env.is_some() => wrong(
+            api.user_env.as_ref().map_or(table.span(), |u| u.span),
+            format!("`user_env` has no meaning for `{}`: its token is sent alone", kind.name()),
+            "remove `user_env`",
+        ),
+        ApiKind::AzureBoards if api.project.is_none() => Err(PolicyError::at(
+            ErrorCode::MissingKey,
+            table.span(),
+            "an `azure-boards` api needs `project`: work items are read through a project",
+        )
+        .help("add `project: <the Azure DevOps project>`")),
+        ApiKind::JiraCloud | ApiKind::JiraDataCenter if api.project.is_some() => wrong(
+            api.project.as_ref().map_or(table.span(), |p| p.span),
+            String::from("`project` is for `azure-boards`; Jira keys name their project"),
+            "remove `project`; list the Jira project keys a rule accepts in its `ticket: { projects: [...] }`",
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Strings a [`Strings`] holds, for messages.
+pub fn listed(names: &Strings) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("`{}`", n.value)).collect();
+    names.join(", ")
 }
 
 impl Tracker {

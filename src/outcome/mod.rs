@@ -107,6 +107,19 @@ pub struct Report {
     /// What became of each waiver of the policy in this run (empty when the
     /// policy has none).
     pub waivers: Vec<WaiverUse>,
+    /// The tickets named, as their trackers answered (empty when no tracker
+    /// was asked).
+    pub tickets: Vec<TicketLine>,
+}
+
+/// One ticket as its tracker answered, for the reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TicketLine {
+    pub id: String,
+    /// `None`: not found, or not visible to the token.
+    pub ticket: Option<crate::facts::Ticket>,
+    /// The kind its type decides (`bug`, `feature`, `improvement`), if any.
+    pub kind: Option<String>,
 }
 
 /// A finding a waiver covers.

@@ -592,6 +592,7 @@ fn placeholder_tracker(span: Span) -> Tracker {
         url: None,
         example: None,
         incident: false,
+        api: None,
         near_miss: std::sync::OnceLock::new(),
     }
 }
@@ -664,6 +665,7 @@ pub(super) fn non_empty_list(schema: &mut schemars::Schema) {
 use super::Rule;
 
 fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
+    policy.definitions.check_ticket_types(errors);
     let mut ids: BTreeMap<String, Span> = BTreeMap::new();
     for rule in &policy.rules {
         let id = &rule.id;
@@ -743,6 +745,15 @@ fn validate(policy: &mut Policy, errors: &mut Vec<PolicyError>) {
                         .each()
                         .iter()
                         .all(|(info, _, _)| info.subjects.contains(s))
+                })
+                // A ticket that asks no tracker has nothing to judge on a
+                // release; one that does is judged on pull requests and releases.
+                .filter(|s| match rule.require.ticket.as_ref() {
+                    None => true,
+                    Some(t) if t.value.asks_tracker() => {
+                        matches!(s, SubjectKind::PullRequest | SubjectKind::Release)
+                    }
+                    Some(_) => *s != SubjectKind::Release,
                 })
                 .collect();
             if supported.is_empty() {

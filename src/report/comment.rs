@@ -159,6 +159,13 @@ pub fn render(c: &Comment<'_>) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    if !c.report.tickets.is_empty() {
+        out.push_str(&format!(
+            "\n<details><summary>{}</summary>\n\n{}\n</details>\n",
+            plural(c.report.tickets.len(), "ticket"),
+            super::tickets_table(&c.report.tickets)
+        ));
+    }
     out.push_str(&format!(
         "\n<sub>git-policy checked {} · every rule's verdict is in the job summary</sub>\n",
         comment_code(short_sha(c.head_sha))

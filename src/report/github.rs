@@ -172,6 +172,10 @@ pub fn step_summary(report: &Report) -> String {
             super::table_cell(v.description.as_deref().unwrap_or(""))
         ));
     }
+    if !report.tickets.is_empty() {
+        out.push_str("\n### Tickets\n\n");
+        out.push_str(&super::tickets_table(&report.tickets));
+    }
     if !report.findings.is_empty() {
         out.push('\n');
         out.push_str(super::FINDINGS_HEADER);

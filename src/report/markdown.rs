@@ -57,6 +57,9 @@ pub fn render(report: &Report) -> String {
                 }
                 out.push('\n');
             }
+            if !report.tickets.is_empty() {
+                release_tickets(report, &mut out);
+            }
             if !r.unlisted.is_empty() {
                 out.push_str(&format!(
                     "On the page but named by no commit: {}\n\n",
@@ -156,6 +159,11 @@ pub fn render(report: &Report) -> String {
                 plural(w, "warning"),
                 waived(report)
             ));
+            if !report.tickets.is_empty() {
+                out.push_str("## Tickets\n\n");
+                out.push_str(&super::tickets_table(&report.tickets));
+                out.push('\n');
+            }
         }
     }
     if !report.findings.is_empty() {
@@ -172,6 +180,41 @@ pub fn render(report: &Report) -> String {
         out.push_str(&super::waived_section(report, "##"));
     }
     out
+}
+
+/// The release's tickets as their trackers answered, grouped by the kind
+/// their type decides (bugs, features, improvements), and those a rule
+/// found not signed off.
+fn release_tickets(report: &Report, out: &mut String) {
+    let mut groups: Vec<(String, Vec<super::TicketLine>)> = Vec::new();
+    for line in &report.tickets {
+        let name = line.kind.clone().unwrap_or_else(|| String::from("other"));
+        match groups.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, lines)) => lines.push(line.clone()),
+            None => groups.push((name, vec![line.clone()])),
+        }
+    }
+    groups.sort_by_key(|(name, _)| (name == "other", name.clone()));
+    for (name, lines) in &groups {
+        out.push_str(&format!("### {} ({})\n\n", md(name), lines.len()));
+        out.push_str(&super::tickets_table(lines));
+        out.push('\n');
+    }
+    let mut held: Vec<&str> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.ticket.as_deref())
+        .filter(|t| report.tickets.iter().any(|l| l.id == *t))
+        .collect();
+    held.sort_by(|a, b| super::natural_cmp(a, b));
+    held.dedup();
+    if !held.is_empty() {
+        out.push_str(&format!(
+            "### Not signed off ({})\n\n{}\n\n",
+            held.len(),
+            md(&held.join(", "))
+        ));
+    }
 }
 
 /// ", 2 waived" when findings were waived.

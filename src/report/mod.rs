@@ -11,10 +11,72 @@ pub mod sarif;
 
 pub use diagnostic::{Named, render_policy_errors};
 
-pub use crate::outcome::{ReleaseSummary, Report, SectionState, Waived, WaiverState, WaiverUse};
+pub use crate::outcome::{
+    ReleaseSummary, Report, SectionState, TicketLine, Waived, WaiverState, WaiverUse,
+};
 pub use crate::text::{natural_cmp, plural, short_sha};
 
 use crate::outcome::Finding;
+
+/// The tickets a subject names as their trackers answered, in natural
+/// order; `kinds` maps a type name (lower case) to the kind it decides.
+pub fn ticket_lines(
+    facts: &crate::facts::TrackerFacts,
+    kinds: &std::collections::BTreeMap<String, String>,
+) -> Vec<TicketLine> {
+    let mut out: Vec<TicketLine> = facts
+        .tickets
+        .values()
+        .flat_map(|tickets| tickets.iter())
+        .map(|(id, state)| {
+            let ticket = match state {
+                crate::facts::TicketState::Found(t) => Some((**t).clone()),
+                crate::facts::TicketState::Absent => None,
+            };
+            let kind = ticket
+                .as_ref()
+                .and_then(|t| kinds.get(&t.kind.to_lowercase()).cloned());
+            TicketLine {
+                id: id.clone(),
+                ticket,
+                kind,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| natural_cmp(&a.id, &b.id));
+    out
+}
+
+/// The Markdown table of tickets: summary, type and state, with a link.
+pub fn tickets_table(lines: &[TicketLine]) -> String {
+    let mut out = String::from("| ticket | summary | type | state |\n|---|---|---|---|\n");
+    for line in lines {
+        match &line.ticket {
+            Some(t) => {
+                let id = match &t.link {
+                    Some(link) => format!("[{}]({})", table_cell(&line.id), table_cell(link)),
+                    None => table_cell(&line.id),
+                };
+                let moved = if t.key != line.id {
+                    format!(" (now {})", table_cell(&t.key))
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!(
+                    "| {id}{moved} | {} | {} | {} |\n",
+                    table_cell(&crate::facts::shown_subject(&t.summary)),
+                    table_cell(&t.kind),
+                    table_cell(&t.status)
+                ));
+            }
+            None => out.push_str(&format!(
+                "| {} | ❌ not found, or not visible to the token | | |\n",
+                table_cell(&line.id)
+            )),
+        }
+    }
+    out
+}
 
 /// The header of a Markdown findings table.
 pub const FINDINGS_HEADER: &str = "| level | rule | finding | how to fix |\n|---|---|---|---|\n";

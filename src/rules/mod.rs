@@ -24,6 +24,7 @@ pub mod sections;
 pub mod tests_changed;
 pub mod ticket;
 pub mod title;
+mod tracked;
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
@@ -102,6 +103,9 @@ pub struct Needs<'a> {
     pub incident_references: Vec<incident_tests::IncidentQuery<'a>>,
     /// The release commit's checks and the expedited pull requests.
     pub status_checks: Vec<release_checks::ChecksQuery<'a>>,
+    /// Trackers whose API must be asked about the tickets named, with the
+    /// fields (tracker field ids) the policy asks about.
+    pub tracker_fields: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Needs<'_> {

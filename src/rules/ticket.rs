@@ -35,9 +35,32 @@ many distinct tickets may be named (a branch carries one ticket).
 Near misses are reported as hints: `KAFKa-16331` or `KAFKA 14515` look like a
 ticket of a tracker whose pattern is `\bKAFKA-[0-9]+\b` but do not match it.
 
+### Tickets verified in their tracker
+For trackers with an `api:` (Jira Cloud, Jira Data Center, Azure Boards;
+see docs/trackers.md), each ticket named is read from the tracker, all of a
+run's tickets in as few requests as the API allows, and judged:
+
+| option | a finding when the ticket… |
+|---|---|
+| `exists: true` | is not found, or the token may not see it (trackers answer both alike) |
+| `projects: [EPL]` | is in another Jira project, Azure team project or area path |
+| `types: [Bug]` | is of another type (the tracker's own names) |
+| `status: { in: [...] }` / `{ not_in: [...] }` | is in a status (or Jira status category) not allowed |
+| `fields: { id: { min_words: 5 } }`, `{ present: true }` | leaves a field empty or too short |
+| `moved: refuse` (default) or `accept` | answers under another key (Jira moved it) |
+
+Each finding names the ticket, where it was named, its summary, its current
+value and a link. A tracker that fails (unreachable, 401, 403, 429, 5xx, a
+malformed or short answer) stops the check (exit 2): an unverified ticket
+never passes. On `release`, the requirement judges every ticket the
+release's commits name (P29: `status: { in: [QA Passed, Done] }`). The
+local hooks ask a tracker only when its `api:` says `hooks: check`.
+
 ## Why
 P1: all work is tracked through a ticket. P2: only the product's own project
-keys count. P9: a branch carries one ticket.
+keys count. P9: a branch carries one ticket. P29: QA signs a release's
+tickets off before it is promoted. A pattern proves an id is well formed,
+not that the ticket exists, is on the board, or is done.
 
 ## Example policy
 ```yaml
@@ -53,18 +76,37 @@ rules:
     require:
       ticket: { max: 1 }
 ```
+With a tracker's API (docs/trackers.md):
+```yaml
+tickets:
+  boards:
+    pattern: '\bAB#[0-9]+\b'
+    api: { kind: azure-boards, url: 'https://dev.azure.com/acme', project: Platform, token_env: AZURE_DEVOPS_TOKEN }
+rules:
+  - id: ticket-on-the-board
+    on: [pull_request]
+    require:
+      ticket: { exists: true, projects: [Platform], status: { not_in: [Closed, Removed] } }
+  - id: release-tickets-signed-off
+    on: [release]
+    require:
+      ticket: { status: { in: [QA Passed, Done] } }
+```
 
 ## How to fix
 Name the ticket, exactly as the tracker writes it (`EPL-123`, upper case,
 with the dash), in one of the places listed: `git commit --amend` for the
 last commit message, `git rebase -i` for older ones, `git branch -m` for a
-branch name, or edit the pull request title.
+branch name, or edit the pull request title. A ticket the tracker refuses is
+fixed in the tracker (its project, type, status or fields), or by naming the
+ticket the change delivers.
 "#;
 
 pub const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::PullRequest,
     SubjectKind::Commit,
     SubjectKind::Branch,
+    SubjectKind::Release,
 ];
 
 options! {
@@ -78,6 +120,182 @@ options! {
         pub trackers: Strings,
         /// At most this many distinct tickets.
         pub max: Option<u32> => check(not_zero),
+        /// Each ticket named is found in its tracker and visible to the token (trackers with an `api:`).
+        pub exists: Option<Spanned<bool>>,
+        /// Jira project keys, or Azure team projects or area paths, a ticket must be in (P2).
+        pub projects: Strings,
+        /// The tracker's own type names a ticket must have (`Bug`, `User Story`).
+        pub types: Strings,
+        /// Status names, or Jira status categories (`To Do`, `In Progress`, `Done`), a ticket must be in (`in`) or not in (`not_in`).
+        pub status: Option<Spanned<StatusNames>>,
+        /// Fields a ticket must fill, by the tracker's field id (`Microsoft.VSTS.TCM.ReproSteps`, `customfield_10033`).
+        pub fields: Option<Spanned<FieldChecks>>,
+        /// A ticket Jira answers under another key (it moved): `refuse` (default, a finding naming the new key) or `accept`.
+        pub moved: Option<Spanned<Moved>>,
+    }
+}
+
+options! {
+    /// Status names (or Jira status categories) a ticket must be in, or not in.
+    #[options(what = "`status`", check = in_or_not_in)]
+    #[derive(Clone, Debug, Default)]
+    pub struct StatusNames {
+        /// The ticket's status must be one of these.
+        pub within: Strings as "in",
+        /// The ticket's status must be none of these.
+        pub not_in: Strings,
+    }
+}
+
+fn in_or_not_in(status: &StatusNames, table: &crate::syntax::Table<'_>) -> Result<(), PolicyError> {
+    match (status.within.0.is_empty(), status.not_in.0.is_empty()) {
+        (false, true) | (true, false) => Ok(()),
+        (true, true) => Err(PolicyError::at(
+            ErrorCode::EmptyRequirement,
+            table.span(),
+            "`status` lists no status",
+        )
+        .help("write `status: { in: [Done] }` or `status: { not_in: [Closed] }`")),
+        (false, false) => Err(PolicyError::at(
+            ErrorCode::ConflictingKeys,
+            table.span(),
+            "`status` takes `in` or `not_in`, not both",
+        )
+        .help("keep one: `in` lists the states allowed, `not_in` those refused")),
+    }
+}
+
+options! {
+    /// What a ticket's field must hold.
+    #[options(what = "a field check", check = asks_something)]
+    #[derive(Clone, Debug, Default)]
+    pub struct FieldCheck {
+        /// At least this many words (HTML and Jira's document format read as text).
+        pub min_words: Option<u32> => check(some_words),
+        /// The field has a value.
+        pub present: Option<bool>,
+    }
+}
+
+fn some_words(min: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
+    if *min > 0 {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        node.span,
+        "`min_words: 0` asks for nothing",
+    )
+    .help("use `min_words: 1` or more, or `present: true`"))
+}
+
+fn asks_something(check: &FieldCheck, table: &crate::syntax::Table<'_>) -> Result<(), PolicyError> {
+    if check.min_words.is_some() || check.present == Some(true) {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::EmptyRequirement,
+        table.span(),
+        "this field check asks for nothing",
+    )
+    .help("write `{ present: true }` or `{ min_words: 5 }`"))
+}
+
+/// `fields:` — a field id to what it must hold, in the order written.
+#[derive(Clone, Debug, Default)]
+pub struct FieldChecks(pub Vec<(Spanned<String>, FieldCheck)>);
+
+impl crate::syntax::Decode for FieldChecks {
+    const NAME: Option<&'static str> = Some("FieldChecks");
+    fn decode(node: &Node, d: &mut crate::syntax::Decoder) -> Option<Self> {
+        let crate::syntax::node::Value::Map(entries) = &node.value else {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::WrongType,
+                    node.span,
+                    format!(
+                        "expected a mapping of field ids, found {}",
+                        node.type_name()
+                    ),
+                )
+                .help("write `fields: { 'Microsoft.VSTS.Common.Priority': { present: true } }`"),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (key, value) in entries {
+            let name = d.non_empty_string(key);
+            let check = FieldCheck::decode(value, d);
+            match (name, check) {
+                (Some(name), Some(check)) => out.push((name, check)),
+                _ => ok = false,
+            }
+        }
+        if ok && out.is_empty() {
+            d.error(
+                PolicyError::at(
+                    ErrorCode::EmptyRequirement,
+                    node.span,
+                    "`fields` names no field",
+                )
+                .help("name a field, or remove `fields`"),
+            );
+            return None;
+        }
+        ok.then_some(FieldChecks(out))
+    }
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let item = crate::syntax::schema_of::<FieldCheck>(generator);
+        schemars::json_schema!({
+            "description": "Field ids (the tracker's own: `Microsoft.VSTS.TCM.ReproSteps`, `customfield_10033`) to what each must hold.",
+            "type": "object",
+            "additionalProperties": item,
+            "minProperties": 1
+        })
+    }
+}
+
+names! {
+    /// What a moved ticket (answered under another key) is.
+    #[names(what = "moved setting", label = "not a moved setting")]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Moved {
+        Refuse = "refuse",
+        Accept = "accept",
+    }
+}
+
+impl Options {
+    /// Whether this requirement asks a tracker's API anything.
+    pub fn asks_tracker(&self) -> bool {
+        self.exists.as_ref().is_some_and(|e| e.value)
+            || !self.projects.0.is_empty()
+            || !self.types.0.is_empty()
+            || self.status.is_some()
+            || self.fields.is_some()
+    }
+
+    /// The trackers this requirement judges through their API.
+    pub fn api_trackers<'a>(
+        &'a self,
+        definitions: &'a Definitions,
+    ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
+        definitions
+            .trackers(&self.trackers)
+            .filter(|(_, t)| t.api.is_some())
+    }
+
+    /// Where the first tracker option is written, for errors.
+    fn tracker_option_span(&self) -> Option<crate::syntax::Span> {
+        self.exists
+            .as_ref()
+            .filter(|e| e.value)
+            .map(|e| e.span)
+            .or_else(|| self.projects.iter().next().map(|p| p.span))
+            .or_else(|| self.types.iter().next().map(|p| p.span))
+            .or_else(|| self.status.as_ref().map(|s| s.span))
+            .or_else(|| self.fields.as_ref().map(|f| f.span))
     }
 }
 
@@ -115,11 +333,93 @@ impl Requirement for Options {
         used.names("tickets", &self.trackers);
     }
 
-    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
         policy.check_trackers(&self.trackers, errors);
+        let on_release = rule.on.iter().find(|o| o.value == SubjectKind::Release);
+        if let Some(span) = self.tracker_option_span() {
+            if let Some(on) = rule.on.iter().find(|o| o.value == SubjectKind::Branch) {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::RequirementNotOnSubject,
+                        on.span,
+                        "tickets are not verified in their tracker on `branch`: a branch alone is judged offline",
+                    )
+                    .help("verify the branch's ticket on the pull request (`on: [pull_request]`, `in: [branch]`), or move `branch` to a rule without tracker options"),
+                );
+            }
+            // Named trackers must each have an API; by default, at least one must.
+            let named = &self.trackers;
+            let without: Vec<&Spanned<String>> = named
+                .iter()
+                .filter(|n| {
+                    policy
+                        .tickets
+                        .get(&n.value)
+                        .is_some_and(|t| t.api.is_none())
+                })
+                .collect();
+            for name in &without {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::NoTrackerApi,
+                        name.span,
+                        format!(
+                            "tracker `{}` has no `api:`, so its tickets cannot be verified (`exists`, `projects`, `types`, `status`, `fields`)",
+                            name.value
+                        ),
+                    )
+                    .help("give the tracker an `api: { kind, url, token_env }` (docs/trackers.md), or drop it from `trackers`"),
+                );
+            }
+            if named.0.is_empty()
+                && !policy.tickets.is_empty()
+                && policy.tickets.values().all(|t| t.api.is_none())
+            {
+                errors.push(
+                    PolicyError::at(
+                        ErrorCode::NoTrackerApi,
+                        span,
+                        "this asks a tracker about each ticket, but no tracker under `tickets:` has an `api:`",
+                    )
+                    .help("give a tracker an `api: { kind, url, token_env }` (docs/trackers.md), or remove the option"),
+                );
+            }
+        } else if let Some(on) = on_release {
+            errors.push(
+                PolicyError::at(
+                    ErrorCode::EmptyRequirement,
+                    on.span,
+                    "on `release`, `ticket` judges the release's tickets through a tracker's API, and this asks it nothing",
+                )
+                .help("add `exists`, `projects`, `types`, `status` or `fields` (e.g. `status: { in: [QA Passed, Done] }`), or remove `release` from `on`"),
+            );
+        }
+    }
+
+    fn needs<'a>(
+        &'a self,
+        policy: &'a Definitions,
+        _rule: RuleView<'a>,
+        needs: &mut super::Needs<'a>,
+    ) {
+        if !self.asks_tracker() {
+            return;
+        }
+        for (name, _) in self.api_trackers(policy) {
+            let fields = needs.tracker_fields.entry(name.to_owned()).or_default();
+            if let Some(checks) = &self.fields {
+                fields.extend(checks.value.0.iter().map(|(n, _)| n.value.clone()));
+            }
+        }
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        if self.asks_tracker() {
+            super::tracked::check(self, cx, out);
+        }
+        if matches!(cx.subject, Subject::Release(_)) {
+            return;
+        }
         let texts = self.texts(&cx.subject);
         let trackers: Vec<(&str, &Tracker)> = cx.definitions.trackers(&self.trackers).collect();
         // Without `max`, one match is all that is asked: the search stops
@@ -281,7 +581,7 @@ fn what(subject: &Subject<'_>) -> String {
 
 impl Options {
     /// The texts to search, by place, for this subject.
-    fn texts<'a>(&self, subject: &Subject<'a>) -> Vec<(&'static str, &'a str)> {
+    pub(super) fn texts<'a>(&self, subject: &Subject<'a>) -> Vec<(&'static str, &'a str)> {
         let mut places: Vec<Place> = self.places.iter().map(|p| p.value).collect();
         places.sort();
         places.dedup();

@@ -103,6 +103,7 @@ error_codes! {
     NoCommonSubject => "no-common-subject", "A rule whose requirements share no subject.",
     NoIncidentTracker => "no-incident-tracker", "Incident checks without a tracker marked `incident: true`.",
     NoTrackers => "no-trackers", "Ticket checks in a policy that defines no tracker.",
+    NoTrackerApi => "no-tracker-api", "Ticket checks that need a tracker's API (`exists`, `projects`, `types`, `status`, `fields`, a kind's `ticket_types`) where no tracker they name has an `api:`.",
     PlaceNotOnSubject => "place-not-on-subject", "A `ticket` place (`in:`) that one of the rule's subjects does not have (a `validate` warning, not an error).",
     RequirementNotOnSubject => "requirement-not-on-subject", "A requirement on a subject it cannot judge (`on:`).",
     TooManyFiles => "too-many-files", "A policy made of more files than git-policy reads.",

@@ -485,7 +485,7 @@ mod tests {
             .iter()
             .filter(|p| {
                 !p.starts_with("fixtures/policies/invalid/")
-                    && !(p.starts_with("fixtures/pack/")
+                    && !((p.starts_with("fixtures/pack/") || p.starts_with("fixtures/pack-api/"))
                         && (p.contains("release") || p.contains("incident")))
             })
             .collect();
