@@ -212,6 +212,11 @@ pub(super) fn judge(
         let judged = judge
             .join()
             .map_err(|_| Fatal::new("the thread judging commits stopped unexpectedly"))?;
-        read.and(judged)
+        // Both failed: the judge's error is about an earlier commit (it
+        // checks the ids the walk left unchecked, in the walk's order).
+        match (read, judged) {
+            (_, Err(e)) | (Err(e), Ok(_)) => Err(e),
+            (Ok(()), Ok(judged)) => Ok(judged),
+        }
     })
 }

@@ -28,6 +28,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
@@ -46,6 +47,16 @@ pub enum PackRead {
     Damaged(String),
 }
 
+/// A commit's bytes read from a pack whose id is still to be checked
+/// ([`PackReader::read_commit_unchecked`]).
+pub enum Unchecked {
+    /// The bytes, and the name of the pack they came from: [`check_id`]
+    /// must pass before anything is concluded from them.
+    Read(Vec<u8>, Arc<str>),
+    /// Not read from a pack, or damaged: as [`PackReader::read_commit`].
+    Other(PackRead),
+}
+
 /// Pack files of an object database, and the state reused between reads.
 pub struct PackReader {
     packs: Vec<Pack>,
@@ -56,12 +67,14 @@ pub struct PackReader {
     /// The object being rebuilt, and the delta being applied to it.
     object: Vec<u8>,
     delta: Vec<u8>,
+    /// The deltas of the chain being resolved (reused: no allocation a commit).
+    chain: Vec<(u64, u64, usize)>,
     cache: BaseCache,
 }
 
 struct Pack {
     /// The pack file's name, for messages.
-    name: String,
+    name: Arc<str>,
     index: Index,
     file: File,
     len: u64,
@@ -148,6 +161,7 @@ impl PackReader {
             scratch: Vec::new(),
             object: Vec::new(),
             delta: Vec::new(),
+            chain: Vec::new(),
             cache: BaseCache {
                 objects: HashMap::new(),
                 order: VecDeque::new(),
@@ -161,6 +175,21 @@ impl PackReader {
     /// pack whose index lists it holds it whole or as a chain of deltas
     /// within that pack; see [`PackRead`].
     pub fn read_commit(&mut self, oid: Oid) -> PackRead {
+        match self.read_commit_unchecked(oid) {
+            Unchecked::Read(data, pack) => match check_id(oid, &data, &pack) {
+                Ok(()) => PackRead::Commit(data),
+                Err(what) => PackRead::Damaged(what),
+            },
+            Unchecked::Other(read) => read,
+        }
+    }
+
+    /// As [`PackReader::read_commit`], but the id check is left to the
+    /// caller: the history walk leaves it to the thread that judges the
+    /// commits, so that hashing does not hold up the reading (SHA-1 of
+    /// 100,000 commits is 5% of the walk). Whoever concludes anything from
+    /// the bytes must first pass [`check_id`].
+    pub fn read_commit_unchecked(&mut self, oid: Oid) -> Unchecked {
         let id = oid.as_bytes();
         for number in 0..self.packs.len() {
             let pack = &mut self.packs[number];
@@ -168,41 +197,35 @@ impl PackReader {
                 Found::Offset(offset) => offset,
                 Found::Absent => continue,
                 Found::Damaged => {
-                    return PackRead::Damaged(format!(
+                    return Unchecked::Other(PackRead::Damaged(format!(
                         "its index entry in {} is damaged",
                         pack.name
-                    ));
+                    )));
                 }
             };
             if !pack.holds(offset) {
-                return PackRead::Damaged(format!(
+                return Unchecked::Other(PackRead::Damaged(format!(
                     "the index of {} points outside the pack (offset {offset})",
                     pack.name
-                ));
+                )));
             }
             let kind = match self.resolve(number, offset) {
                 Ok(Some(kind)) => kind,
-                Ok(None) => return PackRead::Elsewhere,
+                Ok(None) => return Unchecked::Other(PackRead::Elsewhere),
                 Err(what) => {
-                    return PackRead::Damaged(format!(
+                    return Unchecked::Other(PackRead::Damaged(format!(
                         "its entry in {}: {what}",
                         self.packs[number].name
-                    ));
+                    )));
                 }
             };
             if kind != COMMIT {
-                return PackRead::Elsewhere; // libgit2 says what it is
+                return Unchecked::Other(PackRead::Elsewhere); // libgit2 says what it is
             }
             let data = std::mem::take(&mut self.object);
-            if object_id(COMMIT, &data)[..] != *id {
-                return PackRead::Damaged(format!(
-                    "{} holds other bytes where its index says it is (substituted or corrupt)",
-                    self.packs[number].name
-                ));
-            }
-            return PackRead::Commit(data);
+            return Unchecked::Read(data, Arc::clone(&self.packs[number].name));
         }
-        PackRead::Elsewhere
+        Unchecked::Other(PackRead::Elsewhere)
     }
 
     /// Rebuilds the object at `offset` of pack `number` into `self.object`:
@@ -216,11 +239,12 @@ impl PackReader {
             scratch,
             object,
             delta,
+            chain,
             cache,
         } = self;
         let pack = &mut packs[number];
         // The deltas to apply, outermost first: (offset, data, size).
-        let mut chain: Vec<(u64, u64, usize)> = Vec::new();
+        chain.clear();
         let mut at = offset;
         let kind = loop {
             if let Some((kind, data)) = cache.get((number, at)) {
@@ -279,6 +303,18 @@ impl PackReader {
             }
         }
         Ok(Some(kind))
+    }
+}
+
+/// Whether `data`, read from pack `pack` for the commit `oid`, is that
+/// commit: the SHA-1 of `commit <len>\0<data>` is its id. What is wrong when not.
+pub fn check_id(oid: Oid, data: &[u8], pack: &str) -> Result<(), String> {
+    if object_id(COMMIT, data)[..] == *oid.as_bytes() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{pack} holds other bytes where its index says it is (substituted or corrupt)"
+        ))
     }
 }
 
@@ -446,8 +482,8 @@ impl Pack {
             name: idx
                 .with_extension("pack")
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+                .map(|n| Arc::from(n.to_string_lossy()))
+                .unwrap_or_else(|| Arc::from("")),
             index: Index {
                 file: index,
                 count,
