@@ -47,9 +47,12 @@ msg=$work/COMMIT_EDITMSG
 printf 'EPL-123 Retry the login call on timeout\n\n# Please enter the commit message for your changes.\n' > "$msg"
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+# The machine is shared: each group of rows says the load it ran under.
+load() { echo "   (load average: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC'))"; }
 echo "== git $(git --version | cut -d' ' -f3), $("$bin" --version)"
 
 echo "== check commits over $commits commits vs git log | grep"
+load
 released=()
 if [ -n "$musl_bin" ]; then
   released=(-n 'git-policy check commits (human) [static musl: released]' "$musl_bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1")
@@ -100,6 +103,7 @@ git verify-pack -v "$repacked"/objects/pack/*.idx | awk '$2 == "commit" { n++; i
 for r in "$repacked" "$graph" "$promisor"; do
   name=$(basename "$r" .git)
   echo "== $name: check commits and audit vs git log | grep, same run"
+  load
   r_page=$work/page-$name.md
   { echo '## Changes'; git -C "$r" log --format=%B | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$r_page"
   hyperfine --warmup 1 --runs 5 --export-markdown "$work/$name.md" \
@@ -125,6 +129,7 @@ if [ -n "$musl_bin" ] && [ ! -x "$tools_musl/bin/committed" ]; then
     committed --version 1.1.11 --target "$musl"
 fi
 echo "== check commit-msg on one message, whole process, side by side with committed (the same message file)"
+load
 # A task branch, where the built-in pack accepts the commit (on `main` it is refused: P9).
 task=$work/task-repo
 if [ ! -d "$task" ]; then
@@ -188,6 +193,7 @@ echo "== check pr: evaluating 3,000 changed paths against 100 globs"
 cargo run --quiet --release --example glob-eval
 
 echo "== audit over the whole history, side by side with cocogitto and committed (same range)"
+load
 root_commit=$(git -C "$repo" rev-list --max-parents=0 HEAD)
 page=$work/page.md
 # The release page lists every ticket of the history, as a complete page would.
@@ -209,6 +215,7 @@ for spec in "$root_commit..HEAD" HEAD; do
 done
 
 echo "== short ranges: a push of 3 commits, a release of 1,000 commits (page listing its tickets)"
+load
 base=$(git -C "$repo" rev-parse HEAD~1000)
 short_page=$work/page-1000.md
 { echo '## Changes'; git -C "$repo" log --format=%B "$base..HEAD" | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$short_page"

@@ -586,6 +586,8 @@ pub struct ReleaseTickets {
 #[serde(default, deny_unknown_fields)]
 pub struct ReleaseCommit {
     pub sha: Option<String>,
+    /// The whole message, or only its subject when no release rule reads
+    /// more (`rules::Needs::release_messages`).
     pub message: String,
 }
 

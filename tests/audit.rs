@@ -900,3 +900,88 @@ fn the_start_tag_is_found_through_merges_and_not_on_other_branches() {
         .unwrap();
     assert_eq!(json(&out)["release"]["range"], "v2.5.0..HEAD");
 }
+
+/// The audit keeps only each commit's subject unless a release rule reads
+/// more (memory: 100,000 messages are 60 MB). Rules that read the bodies —
+/// the first page rule (its tickets gathered during the walk), a second page
+/// rule, an incident rule — still see them, and the summary still shows the
+/// subject of a commit without a ticket.
+#[test]
+fn release_rules_that_read_bodies_still_see_them_when_only_subjects_are_kept() {
+    let first = r#"version: 1
+tickets:
+  jira: { pattern: '\bEPL-[0-9]+\b' }
+  incidents: { pattern: '\bINC-[0-9]+\b', incident: true }
+rules:
+  - id: release-page
+    on: [release]
+    require: { release_page: { sections: [Changes], lists_all_tickets: true, tickets_in: [message] } }
+"#;
+    let body_page = "  - id: body-tickets\n    on: [release]\n    require: { release_page: { sections: [Changes], lists_all_tickets: true, tickets_in: [body] } }\n";
+    let incidents = "  - id: incident-tests\n    on: [release]\n    require: { incident_tests: { tests: ['tests/**'] } }\n";
+    let repo = Repo::new("main");
+    repo.commit("EPL-1 initial");
+    repo.git(&["tag", "v1.2.0"]);
+    repo.commit("EPL-5 Retry the login\n\nAlso EPL-6, after INC-9.");
+    repo.commit("Tidy up the invoices\n\nA long body that names no ticket at all.");
+    std::fs::write(repo.path().join("page.md"), "## Changes\n- EPL-5\n").unwrap();
+    let audit = |policy: &str| {
+        std::fs::write(repo.path().join("policy.yml"), policy).unwrap();
+        let out = repo
+            .cmd()
+            .args(["--policy", "policy.yml", "--format", "json", "audit"])
+            .args(["--release", "1.3.0", "--page", "page.md"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let messages = |v: &serde_json::Value| -> Vec<String> {
+        let mut found: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f["rule"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .map(|m| {
+                regex::Regex::new("[0-9a-f]{10}")
+                    .unwrap()
+                    .replace_all(&m, "<sha>")
+                    .into_owned()
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let v = audit(first);
+    assert_eq!(v["release"]["missing"], serde_json::json!(["EPL-6"]), "{v}");
+    assert_eq!(
+        v["release"]["without_ticket"][0]["subject"], "Tidy up the invoices",
+        "{v}"
+    );
+    assert_eq!(
+        messages(&v),
+        ["release-page: ticket EPL-6 (commit <sha>) is not on the release page"]
+    );
+    let v = audit(&format!("{first}{body_page}{incidents}"));
+    assert_eq!(
+        messages(&v),
+        [
+            "body-tickets: ticket EPL-5 is on the release page, but no commit of v1.2.0..HEAD names it",
+            "body-tickets: ticket EPL-6 (commit <sha>) is not on the release page",
+            "incident-tests: incident INC-9 (commit <sha>) has no regression test: no test file references it",
+            "release-page: ticket EPL-6 (commit <sha>) is not on the release page",
+        ],
+        "{v}"
+    );
+}

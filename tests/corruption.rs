@@ -324,3 +324,64 @@ fn a_delta_that_is_its_own_base_is_not_a_pass() {
         bytes[base_at..base_at + 20].copy_from_slice(&id);
     });
 }
+
+/// An index entry that holds another commit, whose parent is in no pack:
+/// the walk reads that parent before the commit's id is checked (on a plain
+/// `HEAD` walk the check is left to the thread that judges commits), and
+/// must still report the substitution, not a history with a missing commit.
+#[test]
+fn a_substituted_commit_whose_parent_is_missing_is_reported_as_substituted() {
+    let repo = Repo::new("main");
+    repo.commit("EPL-1 first");
+    let middle = repo.commit("EPL-2 second");
+    repo.commit("EPL-3 third");
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    let orphan = format!(
+        "tree {tree}\nparent {}\nauthor A <a@example.com> 1600000000 +0000\ncommitter A <a@example.com> 1600000000 +0000\n\nEPL-4 a commit whose parent is nowhere\n",
+        "1".repeat(40)
+    );
+    let path = repo.path().join("orphan");
+    std::fs::write(&path, orphan).unwrap();
+    let orphan = repo.git(&["hash-object", "-t", "commit", "--literally", "-w", "orphan"]);
+    // One pack of the history and the orphan, no deltas (a delta's base
+    // named by id would follow the swap too); nothing loose.
+    let mut ids = repo.git(&["rev-list", "--objects", "HEAD"]);
+    ids.push('\n');
+    ids.push_str(&orphan);
+    ids.push('\n');
+    let mut child = Command::new("git")
+        .args(["pack-objects", "-q", "--window=0", ".git/objects/pack/pack"])
+        .current_dir(repo.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ids.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    repo.git(&["prune-packed"]);
+    let (idx, _) = pack_files(&repo);
+    let bytes = std::fs::read(&idx).unwrap();
+    let count = u32::from_be_bytes(bytes[8 + 255 * 4..IDS_AT].try_into().unwrap()) as usize;
+    let place = |sha: &str| {
+        let raw: Vec<u8> = (0..20)
+            .map(|k| u8::from_str_radix(&sha[2 * k..2 * k + 2], 16).unwrap())
+            .collect();
+        (0..count)
+            .find(|&i| bytes[IDS_AT + i * 20..IDS_AT + (i + 1) * 20] == raw[..])
+            .unwrap()
+    };
+    let mut damaged = bytes.clone();
+    swap_offsets(&mut damaged, place(&middle), place(&orphan));
+    std::fs::write(&idx, &damaged).unwrap();
+    let policy = repo.path().join("policy.yml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let (code, stdout, stderr) = run(&repo, &policy);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("holds other bytes"), "{stdout}");
+    assert!(stdout.contains(&middle), "{stdout}");
+}

@@ -126,3 +126,63 @@ fn policy_md_shows_the_waivers_and_exemptions_reference() {
         );
     }
 }
+
+/// Relative links in the README, CONTRIBUTING.md and docs/*.md lead to a
+/// file that exists and, with an `#anchor` into a Markdown file, to one of
+/// its headings (GitHub's slugs): moving a section (the README's Speed
+/// figures into docs/performance.md) must not leave a link behind.
+#[test]
+fn relative_links_in_the_docs_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fenced = regex::Regex::new(r"(?s)```.*?```").unwrap();
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let heading = regex::Regex::new(r"(?m)^#+\s+(.*)$").unwrap();
+    let text_of = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        fenced.replace_all(&text, "").into_owned()
+    };
+    let slugs = |path: &Path| -> Vec<String> {
+        heading
+            .captures_iter(&text_of(path))
+            .map(|c| {
+                c[1].trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect()
+    };
+    let mut files = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for file in &files {
+        for c in link.captures_iter(&text_of(file)) {
+            let target = &c[1];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let full = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            if !full.exists() {
+                broken.push(format!("{}: {target}", file.display()));
+            } else if !anchor.is_empty()
+                && full.extension().is_some_and(|e| e == "md")
+                && !slugs(&full).iter().any(|s| s == anchor)
+            {
+                broken.push(format!("{}: {target} (no such heading)", file.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}

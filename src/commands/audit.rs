@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use git2::{Oid, Repository};
 
+use super::check_commits::Keep;
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
 use crate::engine::{Interner, evaluate_shared, needs};
@@ -45,8 +46,14 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     // The release page rule's tickets are gathered while the commits are read.
     let collector = release_needs.release_pages.first().map(|q| q.collector());
     let history = git::history(&repo, &range, None, with_changes)?;
+    // Whole messages only when a release rule reads them.
+    let keep = if release_needs.release_messages() {
+        Keep::Messages
+    } else {
+        Keep::Subjects
+    };
     let mut judged =
-        super::check_commits::judge(&policy, history, Stage::History, None, true, collector)?;
+        super::check_commits::judge(&policy, history, Stage::History, None, keep, collector)?;
     super::check_commits::settle_reverts(&repo, &policy, &mut judged);
     progress.finish_and_clear();
     let commits = judged.kept;

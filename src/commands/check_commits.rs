@@ -25,7 +25,7 @@ pub fn run(
     super::prepare(&policy, &[crate::policy::SubjectKind::Commit])?;
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
-    let mut judged = judge(&policy, history, Stage::Local, branch, false, None)?;
+    let mut judged = judge(&policy, history, Stage::Local, branch, Keep::Nothing, None)?;
     settle_reverts(&repo, &policy, &mut judged);
     let Judged {
         findings,
@@ -63,7 +63,7 @@ pub fn run(
 }
 
 /// What judging a history found: findings, commits checked and skipped,
-/// and (when asked) the commits themselves, kept small: sha and message.
+/// and (when asked) the commits themselves, kept small (see [`Keep`]).
 pub(super) struct Judged {
     pub findings: Vec<Finding>,
     pub checked: usize,
@@ -120,16 +120,27 @@ pub(super) fn settle_reverts(repo: &git2::Repository, policy: &Policy, judged: &
 /// Commits travel to the judge in batches, to keep channel traffic low.
 const BATCH: usize = 512;
 
+/// What the judge keeps of each commit, for the release rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keep {
+    Nothing,
+    /// Its sha and subject: what the release summary and the evidence show.
+    Subjects,
+    /// Its sha and whole message: a release rule reads messages
+    /// ([`crate::rules::Needs::release_messages`]).
+    Messages,
+}
+
 /// Reads commits on this thread while a second one decodes and judges
-/// them; findings keep the walk's order. With `keep`, the judge also keeps
-/// each commit's sha and message (the release audit needs them), and
-/// `collector` gathers the tickets they name.
+/// them; findings keep the walk's order. The judge also keeps what `keep`
+/// says of each commit (the release audit needs it), and `collector`
+/// gathers the tickets they name.
 pub(super) fn judge(
     policy: &Policy,
     history: History<'_>,
     stage: Stage,
     branch: Option<&str>,
-    keep: bool,
+    keep: Keep,
     mut collector: Option<TicketCollector<'_>>,
 ) -> Result<Judged, Fatal> {
     let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(4);
@@ -178,11 +189,16 @@ pub(super) fn judge(
                         collector.add(index, &commit.message);
                     }
                     index += 1;
-                    if keep {
-                        judged.kept.push(ReleaseCommit {
+                    match keep {
+                        Keep::Nothing => {}
+                        Keep::Subjects => judged.kept.push(ReleaseCommit {
+                            message: crate::facts::subject_of(&commit.message).to_owned(),
+                            sha: commit.sha,
+                        }),
+                        Keep::Messages => judged.kept.push(ReleaseCommit {
                             sha: commit.sha,
                             message: commit.message,
-                        });
+                        }),
                     }
                 }
             }
@@ -209,6 +225,11 @@ pub(super) fn judge(
         let judged = judge
             .join()
             .map_err(|_| Fatal::new("the thread judging commits stopped unexpectedly"))?;
-        read.and(judged)
+        // Both failed: the judge's error is about an earlier commit (it
+        // checks the ids the walk left unchecked, in the walk's order).
+        match (read, judged) {
+            (_, Err(e)) | (Err(e), Ok(_)) => Err(e),
+            (Ok(()), Ok(judged)) => Ok(judged),
+        }
     })
 }

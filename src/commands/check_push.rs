@@ -73,7 +73,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
             history,
             Stage::Local,
             update.branch.as_deref(),
-            false,
+            super::check_commits::Keep::Nothing,
             None,
         )?;
         let mut judged = judged;

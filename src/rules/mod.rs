@@ -113,6 +113,15 @@ impl Needs<'_> {
     pub fn any_release_api(&self) -> bool {
         !self.status_checks.is_empty()
     }
+
+    /// Whether a release rule reads its commits' whole messages: an
+    /// `incident_tests` rule, or a `release_page` rule after the first (the
+    /// first one's tickets are gathered while the commits are read). Else
+    /// the audit keeps each commit's subject only, which is all the summary
+    /// and the evidence show: 100,000 messages are 60 MB.
+    pub fn release_messages(&self) -> bool {
+        !self.incident_references.is_empty() || self.release_pages.len() > 1
+    }
 }
 
 /// The definitions (`tickets`, `teams`, `paths`, `kinds`) that rules refer

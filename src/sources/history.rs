@@ -15,19 +15,29 @@
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use git2::{ObjectType, Odb, Oid, Repository};
 
 use super::Fatal;
 use super::git::shallow_boundary;
-use super::pack::{PackRead, PackReader, object_id};
+use super::pack::{PackRead, PackReader, Unchecked, check_id, object_id};
 use crate::facts::Commit;
 
 /// A commit as the walk hands it over: raw (decoded by the consumer, on
 /// another thread) or already decoded.
 pub enum ReadCommit {
-    Raw { oid: Oid, data: Vec<u8> },
-    Decoded { oid: Oid, commit: Commit },
+    /// `unchecked`: the pack the bytes came from when their id is still to
+    /// be checked; [`ReadCommit::decode`] checks it first.
+    Raw {
+        oid: Oid,
+        data: Vec<u8>,
+        unchecked: Option<Arc<str>>,
+    },
+    Decoded {
+        oid: Oid,
+        commit: Commit,
+    },
 }
 
 impl ReadCommit {
@@ -37,10 +47,18 @@ impl ReadCommit {
         }
     }
 
+    /// The commit, its id checked first when the walk left that to here.
     pub fn decode(self) -> Result<Commit, Fatal> {
         match self {
             ReadCommit::Decoded { commit, .. } => Ok(commit),
-            ReadCommit::Raw { oid, data } => {
+            ReadCommit::Raw {
+                oid,
+                data,
+                unchecked,
+            } => {
+                if let Some(pack) = unchecked {
+                    check_id(oid, &data, &pack).map_err(|what| damaged(oid, &what))?;
+                }
                 let mut commit = parse_commit(&data)
                     .ok_or_else(|| {
                         Fatal::new(format!(
@@ -72,11 +90,16 @@ pub struct OwnWalk<'r> {
     shallow: HashSet<Oid>,
     sequence: u64,
     with_changes: bool,
+    /// Whether the ids of commits read from packs are checked by whoever
+    /// decodes them rather than here: only when nothing is hidden, so that
+    /// every commit read is handed over (and checked), and no unchecked
+    /// bytes decide what is hidden.
+    defer_checks: bool,
     /// Hidden commits in the queue: while there are any, a commit taken from
     /// the queue may still turn out hidden, so it waits in `held`.
     hidden_queued: usize,
-    held: Vec<(Oid, Vec<u8>)>,
-    ready: VecDeque<(Oid, Vec<u8>)>,
+    held: Vec<(Oid, Bytes)>,
+    ready: VecDeque<(Oid, Bytes)>,
     /// Committer time of the last commit taken that was not hidden.
     last_shown: u64,
     slop: u8,
@@ -93,12 +116,16 @@ struct Node {
     taken: bool,
 }
 
+/// A commit's bytes, and the pack they came from when their id is still
+/// to be checked.
+type Bytes = (Vec<u8>, Option<Arc<str>>);
+
 struct Pending {
     time: u64,
     sequence: u64,
     oid: Oid,
     parents: Vec<Oid>,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 impl Ord for Pending {
@@ -149,6 +176,7 @@ impl<'r> OwnWalk<'r> {
             shallow: shallow_boundary(repo),
             sequence: 0,
             with_changes,
+            defer_checks: hidden.is_empty(),
             hidden_queued: 0,
             held: Vec::new(),
             ready: VecDeque::new(),
@@ -184,11 +212,12 @@ impl<'r> OwnWalk<'r> {
             }
         }
         let data = self.read(oid)?;
-        let (parents, time) = parse_header(&data).ok_or_else(|| {
-            Fatal::new(format!(
+        let Some((parents, time)) = parse_header(&data.0) else {
+            check(oid, &data)?;
+            return Err(Fatal::new(format!(
                 "commit {oid} is malformed (its header cannot be read)"
-            ))
-        })?;
+            )));
+        };
         if hidden {
             // A hidden root hides only itself: nothing to walk.
             if parents.is_empty() || self.shallow.contains(&oid) {
@@ -202,16 +231,26 @@ impl<'r> OwnWalk<'r> {
             sequence: self.sequence,
             oid,
             parents,
-            data: if hidden { Vec::new() } else { data },
+            data: if hidden { (Vec::new(), None) } else { data },
         });
         Ok(())
     }
 
     /// The commit's bytes: from the packs when possible, else libgit2;
-    /// either way their id verified, so no other bytes pass for the commit.
-    fn read(&mut self, oid: Oid) -> Result<Vec<u8>, Fatal> {
-        match self.packs.read_commit(oid) {
-            PackRead::Commit(data) => return Ok(data),
+    /// either way their id verified, so no other bytes pass for the commit
+    /// (with `defer_checks`, bytes from a pack come with the pack's name,
+    /// to be checked by [`ReadCommit::decode`] or [`check`]).
+    fn read(&mut self, oid: Oid) -> Result<Bytes, Fatal> {
+        let read = if self.defer_checks {
+            match self.packs.read_commit_unchecked(oid) {
+                Unchecked::Read(data, pack) => return Ok((data, Some(pack))),
+                Unchecked::Other(read) => read,
+            }
+        } else {
+            self.packs.read_commit(oid)
+        };
+        match read {
+            PackRead::Commit(data) => return Ok((data, None)),
             PackRead::Damaged(what) => return Err(damaged(oid, &what)),
             PackRead::Elsewhere => {}
         }
@@ -233,7 +272,7 @@ impl<'r> OwnWalk<'r> {
                 "the object database returns other bytes for it (substituted or corrupt)",
             ));
         }
-        Ok(object.data().to_vec())
+        Ok((object.data().to_vec(), None))
     }
 
     /// Marks `oid` hidden, and every ancestor of it already taken.
@@ -313,7 +352,12 @@ impl<'r> OwnWalk<'r> {
         }
         self.last_shown = time;
         for parent in parents {
-            self.enqueue(parent, false)?;
+            if let Err(e) = self.enqueue(parent, false) {
+                // The parent came from these bytes: unchecked, they are
+                // what is wrong, if anything.
+                check(oid, &data)?;
+                return Err(e);
+            }
         }
         if limiting {
             self.held.push((oid, data));
@@ -323,11 +367,16 @@ impl<'r> OwnWalk<'r> {
         Ok(())
     }
 
-    fn hand_over(&self, oid: Oid, data: Vec<u8>) -> Result<ReadCommit, Fatal> {
+    fn hand_over(&self, oid: Oid, (data, unchecked): Bytes) -> Result<ReadCommit, Fatal> {
+        let raw = ReadCommit::Raw {
+            oid,
+            data,
+            unchecked,
+        };
         if !self.with_changes {
-            return Ok(ReadCommit::Raw { oid, data });
+            return Ok(raw);
         }
-        let mut commit = (ReadCommit::Raw { oid, data }).decode()?;
+        let mut commit = raw.decode()?;
         let changed = self
             .repo
             .find_commit(oid)
@@ -365,13 +414,27 @@ impl Iterator for OwnWalk<'_> {
 /// One commit, read and decoded as the walk does.
 pub fn read_one(repo: &Repository, oid: Oid) -> Result<Commit, Fatal> {
     let mut walk = OwnWalk::new(repo, &[], &[], false)?;
-    let data = walk.read(oid)?;
+    walk.defer_checks = false;
+    let (data, unchecked) = walk.read(oid)?;
     if parse_header(&data).is_none() {
         return Err(Fatal::new(format!(
             "commit {oid} is malformed (its header cannot be read)"
         )));
     }
-    ReadCommit::Raw { oid, data }.decode()
+    ReadCommit::Raw {
+        oid,
+        data,
+        unchecked,
+    }
+    .decode()
+}
+
+/// Checks the id of bytes the walk has not checked yet.
+fn check(oid: Oid, (data, unchecked): &Bytes) -> Result<(), Fatal> {
+    match unchecked {
+        Some(pack) => check_id(oid, data, pack).map_err(|what| damaged(oid, &what)),
+        None => Ok(()),
+    }
 }
 
 /// A commit the object database holds damaged: no verdict on other bytes.

@@ -28,6 +28,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
@@ -46,6 +47,16 @@ pub enum PackRead {
     Damaged(String),
 }
 
+/// A commit's bytes read from a pack whose id is still to be checked
+/// ([`PackReader::read_commit_unchecked`]).
+pub enum Unchecked {
+    /// The bytes, and the name of the pack they came from: [`check_id`]
+    /// must pass before anything is concluded from them.
+    Read(Vec<u8>, Arc<str>),
+    /// Not read from a pack, or damaged: as [`PackReader::read_commit`].
+    Other(PackRead),
+}
+
 /// Pack files of an object database, and the state reused between reads.
 pub struct PackReader {
     packs: Vec<Pack>,
@@ -56,12 +67,14 @@ pub struct PackReader {
     /// The object being rebuilt, and the delta being applied to it.
     object: Vec<u8>,
     delta: Vec<u8>,
+    /// The deltas of the chain being resolved (reused: no allocation a commit).
+    chain: Vec<(u64, u64, usize)>,
     cache: BaseCache,
 }
 
 struct Pack {
     /// The pack file's name, for messages.
-    name: String,
+    name: Arc<str>,
     index: Index,
     file: File,
     len: u64,
@@ -148,6 +161,7 @@ impl PackReader {
             scratch: Vec::new(),
             object: Vec::new(),
             delta: Vec::new(),
+            chain: Vec::new(),
             cache: BaseCache {
                 objects: HashMap::new(),
                 order: VecDeque::new(),
@@ -161,6 +175,21 @@ impl PackReader {
     /// pack whose index lists it holds it whole or as a chain of deltas
     /// within that pack; see [`PackRead`].
     pub fn read_commit(&mut self, oid: Oid) -> PackRead {
+        match self.read_commit_unchecked(oid) {
+            Unchecked::Read(data, pack) => match check_id(oid, &data, &pack) {
+                Ok(()) => PackRead::Commit(data),
+                Err(what) => PackRead::Damaged(what),
+            },
+            Unchecked::Other(read) => read,
+        }
+    }
+
+    /// As [`PackReader::read_commit`], but the id check is left to the
+    /// caller: the history walk leaves it to the thread that judges the
+    /// commits, so that hashing does not hold up the reading (SHA-1 of
+    /// 100,000 commits is 5% of the walk). Whoever concludes anything from
+    /// the bytes must first pass [`check_id`].
+    pub fn read_commit_unchecked(&mut self, oid: Oid) -> Unchecked {
         let id = oid.as_bytes();
         for number in 0..self.packs.len() {
             let pack = &mut self.packs[number];
@@ -168,41 +197,35 @@ impl PackReader {
                 Found::Offset(offset) => offset,
                 Found::Absent => continue,
                 Found::Damaged => {
-                    return PackRead::Damaged(format!(
+                    return Unchecked::Other(PackRead::Damaged(format!(
                         "its index entry in {} is damaged",
                         pack.name
-                    ));
+                    )));
                 }
             };
             if !pack.holds(offset) {
-                return PackRead::Damaged(format!(
+                return Unchecked::Other(PackRead::Damaged(format!(
                     "the index of {} points outside the pack (offset {offset})",
                     pack.name
-                ));
+                )));
             }
             let kind = match self.resolve(number, offset) {
                 Ok(Some(kind)) => kind,
-                Ok(None) => return PackRead::Elsewhere,
+                Ok(None) => return Unchecked::Other(PackRead::Elsewhere),
                 Err(what) => {
-                    return PackRead::Damaged(format!(
+                    return Unchecked::Other(PackRead::Damaged(format!(
                         "its entry in {}: {what}",
                         self.packs[number].name
-                    ));
+                    )));
                 }
             };
             if kind != COMMIT {
-                return PackRead::Elsewhere; // libgit2 says what it is
+                return Unchecked::Other(PackRead::Elsewhere); // libgit2 says what it is
             }
             let data = std::mem::take(&mut self.object);
-            if object_id(COMMIT, &data)[..] != *id {
-                return PackRead::Damaged(format!(
-                    "{} holds other bytes where its index says it is (substituted or corrupt)",
-                    self.packs[number].name
-                ));
-            }
-            return PackRead::Commit(data);
+            return Unchecked::Read(data, Arc::clone(&self.packs[number].name));
         }
-        PackRead::Elsewhere
+        Unchecked::Other(PackRead::Elsewhere)
     }
 
     /// Rebuilds the object at `offset` of pack `number` into `self.object`:
@@ -216,11 +239,12 @@ impl PackReader {
             scratch,
             object,
             delta,
+            chain,
             cache,
         } = self;
         let pack = &mut packs[number];
         // The deltas to apply, outermost first: (offset, data, size).
-        let mut chain: Vec<(u64, u64, usize)> = Vec::new();
+        chain.clear();
         let mut at = offset;
         let kind = loop {
             if let Some((kind, data)) = cache.get((number, at)) {
@@ -279,6 +303,18 @@ impl PackReader {
             }
         }
         Ok(Some(kind))
+    }
+}
+
+/// Whether `data`, read from pack `pack` for the commit `oid`, is that
+/// commit: the SHA-1 of `commit <len>\0<data>` is its id. What is wrong when not.
+pub fn check_id(oid: Oid, data: &[u8], pack: &str) -> Result<(), String> {
+    if object_id(COMMIT, data)[..] == *oid.as_bytes() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{pack} holds other bytes where its index says it is (substituted or corrupt)"
+        ))
     }
 }
 
@@ -446,8 +482,8 @@ impl Pack {
             name: idx
                 .with_extension("pack")
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+                .map(|n| Arc::from(n.to_string_lossy()))
+                .unwrap_or_else(|| Arc::from("")),
             index: Index {
                 file: index,
                 count,
@@ -796,9 +832,9 @@ impl Index {
         let ids = ids.as_ref();
         let at = |i: usize| ids.get(i * OID_LEN..(i + 1) * OID_LEN);
         let n = to - from;
-        if n == 0 || at(0)? > id || at(n - 1)? < id {
-            return Some(Err(false));
-        }
+        // No look at the window's two ends first: each is a cache miss in a
+        // large index (profiled: these comparisons were 6% of a walk's
+        // samples); where the search ends says whether `id` is inside.
         let (mut low, mut high) = (0, n);
         while low < high {
             let middle = low + (high - low) / 2;
@@ -808,7 +844,7 @@ impl Index {
                 std::cmp::Ordering::Equal => return Some(Ok(from + middle)),
             }
         }
-        Some(Err(true))
+        Some(Err(low > 0 && low < n))
     }
 
     /// `len` bytes of the index file at `at`: from the tables when they are
@@ -1219,6 +1255,59 @@ mod tests {
     const SECOND: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@b> 1 +0000\ncommitter A <a@b> 2 +0000\n\nEPL-2 second\n";
 
     /// Reads `id` from a pack written by `build`.
+    /// An index with more ids to a first byte than the search window spans
+    /// (100 a bucket, and 1,000 guessed wrong): every listed id is found
+    /// where it is, every id next to one or elsewhere is absent, before and
+    /// after the tables are loaded.
+    #[test]
+    fn index_lookups_find_every_id_and_only_those() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pack = HandPack::new();
+        let mut listed = Vec::new();
+        for i in 0..25_600 {
+            let body = format!("tree {:040}\n\nchange {i}\n", 0);
+            listed.push(pack.commit(body.as_bytes()));
+        }
+        // Ids far from where their bytes guess them (all guessed at the
+        // start of their bucket): found only by searching the whole bucket.
+        // Only the index is read here, so they need no object of their own.
+        let at = listed[0].1;
+        for i in 0..1_000u32 {
+            let mut id = object_id(COMMIT, format!("skewed {i}").as_bytes());
+            id[..5].copy_from_slice(&[0xfe, 0, 0, 0, 0]);
+            id[5..9].copy_from_slice(&i.to_be_bytes());
+            pack.listed.push((id, at));
+            listed.push((id, at));
+        }
+        pack.write(dir.path());
+        let ids: std::collections::HashSet<[u8; OID_LEN]> =
+            listed.iter().map(|(id, _)| *id).collect();
+        // Next to a listed id, and anywhere (other ids' hashes).
+        let mut absent: Vec<[u8; OID_LEN]> = listed
+            .iter()
+            .flat_map(|(id, _)| {
+                [1u8, 255].map(|delta| {
+                    let mut near = *id;
+                    near[19] = near[19].wrapping_add(delta);
+                    near
+                })
+            })
+            .collect();
+        absent.extend((0..5_000).map(|i| object_id(COMMIT, format!("absent {i}").as_bytes())));
+        absent.retain(|id| !ids.contains(id));
+        let mut reader = PackReader::open(dir.path());
+        let index = &mut reader.packs[0].index;
+        for round in 0..2 {
+            for &(id, at) in &listed {
+                assert!(matches!(index.find(&id), Found::Offset(o) if o == at));
+            }
+            for id in &absent {
+                assert!(matches!(index.find(id), Found::Absent));
+            }
+            assert!(index.tables.is_some(), "round {round}");
+        }
+    }
+
     fn read_hand(build: impl FnOnce(&mut HandPack), id: [u8; OID_LEN]) -> PackRead {
         let dir = tempfile::tempdir().unwrap();
         let mut pack = HandPack::new();
