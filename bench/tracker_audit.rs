@@ -2,6 +2,7 @@
 //! Jira Cloud keys, 500 Azure Boards work items), each tracker answering
 //! after DELAY: the requests sent and the wall time of the tracker reads.
 //! Usage: cargo run --release --example tracker-audit -- target/release/git-policy
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -29,6 +30,10 @@ rules:
 "#;
 
 #[tokio::main(flavor = "multi_thread")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "a benchmark script, read top to bottom"
+)]
 async fn main() {
     let binary = std::env::args()
         .nth(1)

@@ -295,6 +295,10 @@ rules:
 "#;
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario with every finding kind, asserted in turn"
+)]
 async fn jira_cloud_every_finding_names_ticket_place_summary_value_and_link() {
     let run = Run::new(
         CLOUD_POLICY,
@@ -634,6 +638,10 @@ rules:
 "#;
 
 #[tokio::test(flavor = "multi_thread")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario with every finding kind, asserted in turn"
+)]
 async fn azure_boards_every_finding_in_one_batch() {
     let run = Run::new(
         AZURE_POLICY,

@@ -45,6 +45,10 @@ pub struct Target<'a> {
 }
 
 /// `check pr`: the merge gate of a pull request.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
+)]
 pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let offline = target.offline;
     let (comment, request_reviews) = (target.comment, target.request_reviews);
@@ -61,18 +65,8 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         settings.api = String::from("http://127.0.0.1:9");
         settings.token = None;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
-    // octocrab's client starts a background task: build it inside the runtime.
+    let github::Connection { runtime, gh } = settings.connect()?;
     let _inside = runtime.enter();
-    let gh = GitHub::new(
-        &settings.api,
-        settings.token.as_deref(),
-        settings.timeout,
-        settings.retry_delay,
-    )?;
     let git = git::open(&global.dir).ok();
     // libgit2 reads the base policy and the diffs before any walk: a damaged
     // pack index must stop it first (an offset past the pack's end crashes it).
@@ -252,6 +246,10 @@ struct Writes<'a> {
 /// Requests the reviews the approval rules ask for, then creates or edits
 /// the comment. Returns what the reader should know (nothing of it changes
 /// the verdict).
+#[expect(
+    clippy::too_many_lines,
+    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
+)]
 async fn write_back(
     gh: &GitHub,
     policy: &Policy,
@@ -375,6 +373,10 @@ async fn write_back(
 /// Edits the oldest own comment with the marker, or creates one when there
 /// is none after a second look (another run may have made it meanwhile);
 /// a duplicate left by two runs racing is folded into the oldest.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+)]
 async fn keep_one_comment(
     gh: &GitHub,
     pr: &PullRequest,
@@ -536,6 +538,10 @@ struct Candidate {
     sources: Vec<PolicySource>,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+)]
 async fn check(
     global: &Global,
     gh: &GitHub,
@@ -630,6 +636,10 @@ async fn check(
 /// when its base branch moves). Where the policy at the pull request's own
 /// base commit differs, both judge and the stricter outcome stands. Offline
 /// and with `--policy` there is one candidate.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+)]
 async fn of_record(
     global: &Global,
     gh: &GitHub,
@@ -685,6 +695,11 @@ fn stricter(judged: &[Checked]) -> usize {
 
 /// The pull request judged under one policy: the facts that policy needs
 /// gathered, every rule applied, waivers and verdicts.
+#[expect(
+    clippy::too_many_arguments,
+    clippy::too_many_lines,
+    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+)]
 async fn judge_under(
     global: &Global,
     gh: &GitHub,
@@ -970,6 +985,10 @@ pub(super) fn texts(sources: &[PolicySource]) -> Vec<(String, String)> {
 }
 
 /// A notice about the policy the pull request proposes, when it changes it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+)]
 async fn proposed(
     global: &Global,
     gh: &GitHub,

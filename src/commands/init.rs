@@ -26,6 +26,10 @@ struct Answers {
 /// `init`: writes `.git-policy.yml` for this team (or a preset) and the JSON
 /// Schema it points editors at, then says what it will enforce and how to
 /// commit it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
+)]
 pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     // `--policy` names policies to read; `init` would silently write
     // elsewhere than the user asked.

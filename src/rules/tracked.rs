@@ -117,6 +117,10 @@ pub fn named_tickets<'t>(
     out
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one match per finding kind of a tracker's answer, read top to bottom"
+)]
 fn judge(
     options: &Options,
     facts: &TrackerFacts,
