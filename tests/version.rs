@@ -186,11 +186,17 @@ fn the_release_check_passes_a_static_pie_binary_and_refuses_a_dynamic_one() {
             .output()
             .unwrap();
         assert!(built.status.success(), "cc {link}: {built:?}");
+        // Every archive carries the notices of what its binary links.
+        std::fs::write(
+            dir.path().join("THIRD-PARTY-NOTICES.txt"),
+            format!("Third-party notices for git-policy ({target})\n"),
+        )
+        .unwrap();
         std::fs::create_dir(dir.path().join("assets")).unwrap();
         let archive = format!("assets/git-policy-v{version}-{target}.tar.gz");
         assert!(
             Command::new("tar")
-                .args(["-czf", &archive, "git-policy"])
+                .args(["-czf", &archive, "git-policy", "THIRD-PARTY-NOTICES.txt"])
                 .current_dir(dir.path())
                 .status()
                 .unwrap()
