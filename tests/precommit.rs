@@ -284,14 +284,29 @@ fn the_release_archive_holds_the_wheels_own_binary() {
     // musl target (not static: tests/static_binary.rs); the packing is the same.
     let target = "x86_64-unknown-linux-gnu";
     let version = env!("CARGO_PKG_VERSION");
-    let status = Command::new("python3")
-        .arg(common::root().join(".github/scripts/package.py"))
-        .arg(&wheel)
-        .args([version, target])
-        .arg(out_dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // package.py adds the notices to the wheel in place: pack copies, never
+    // the wheelhouse's own wheel.
+    let work = tempfile::tempdir().unwrap();
+    let notices = work.path().join("THIRD-PARTY-NOTICES.txt");
+    std::fs::write(
+        &notices,
+        format!("Third-party notices for git-policy ({target})\n"),
+    )
+    .unwrap();
+    let pack = |copy: &str, out: &std::path::Path| {
+        let copy = work.path().join(copy).join(wheel.file_name().unwrap());
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(&wheel, &copy).unwrap();
+        Command::new("python3")
+            .arg(common::root().join(".github/scripts/package.py"))
+            .arg(&copy)
+            .args([version, target])
+            .arg(&notices)
+            .arg(out)
+            .status()
+            .unwrap()
+    };
+    assert!(pack("first", out_dir.path()).success());
     let name = format!("git-policy-v{version}-{target}.tar.gz");
     let archive = out_dir.path().join(&name);
     let listed = Command::new("tar")
@@ -300,9 +315,18 @@ fn the_release_archive_holds_the_wheels_own_binary() {
         .output()
         .unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert_eq!(listed.lines().count(), 1, "{listed}");
+    // The binary and the notices of what it links, nothing else.
+    assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(
-        listed.starts_with("-rwxr-xr-x") && listed.trim_end().ends_with(" git-policy"),
+        listed
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x") && l.trim_end().ends_with(" git-policy")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.trim_end().ends_with(" THIRD-PARTY-NOTICES.txt")),
         "{listed}"
     );
     let sums = std::fs::read_to_string(out_dir.path().join(format!("{name}.sha256"))).unwrap();
@@ -349,13 +373,7 @@ fn the_release_archive_holds_the_wheels_own_binary() {
     assert!(String::from_utf8_lossy(&said.stdout).starts_with(&format!("git-policy {version} (")));
     // The same wheel packs to the same bytes (fixed timestamps).
     let again = tempfile::tempdir().unwrap();
-    Command::new("python3")
-        .arg(common::root().join(".github/scripts/package.py"))
-        .arg(&wheel)
-        .args([version, target])
-        .arg(again.path())
-        .status()
-        .unwrap();
+    assert!(pack("second", again.path()).success());
     assert_eq!(
         std::fs::read(&archive).unwrap(),
         std::fs::read(again.path().join(&name)).unwrap()
