@@ -266,6 +266,29 @@ fn the_src_hook_builds_with_cargo_and_rejects_a_ticketless_message() {
     );
 }
 
+/// `.github/scripts/package.py` on a copy of `wheel` (it adds the notices
+/// to the wheel in place: never the wheelhouse's own), with notices for
+/// `target`, into `out`.
+fn pack_a_copy(wheel: &Path, target: &str, out: &Path) -> std::process::ExitStatus {
+    let work = tempfile::tempdir().unwrap();
+    let notices = work.path().join("THIRD-PARTY-NOTICES.txt");
+    std::fs::write(
+        &notices,
+        format!("Third-party notices for git-policy ({target})\n"),
+    )
+    .unwrap();
+    let copy = work.path().join(wheel.file_name().unwrap());
+    std::fs::copy(wheel, &copy).unwrap();
+    Command::new("python3")
+        .arg(common::root().join(".github/scripts/package.py"))
+        .arg(&copy)
+        .args([env!("CARGO_PKG_VERSION"), target])
+        .arg(&notices)
+        .arg(out)
+        .status()
+        .unwrap()
+}
+
 #[test]
 fn the_release_archive_holds_the_wheels_own_binary() {
     // .github/scripts/package.py, as the release workflow runs it on each wheel.
@@ -284,29 +307,7 @@ fn the_release_archive_holds_the_wheels_own_binary() {
     // musl target (not static: tests/static_binary.rs); the packing is the same.
     let target = "x86_64-unknown-linux-gnu";
     let version = env!("CARGO_PKG_VERSION");
-    // package.py adds the notices to the wheel in place: pack copies, never
-    // the wheelhouse's own wheel.
-    let work = tempfile::tempdir().unwrap();
-    let notices = work.path().join("THIRD-PARTY-NOTICES.txt");
-    std::fs::write(
-        &notices,
-        format!("Third-party notices for git-policy ({target})\n"),
-    )
-    .unwrap();
-    let pack = |copy: &str, out: &std::path::Path| {
-        let copy = work.path().join(copy).join(wheel.file_name().unwrap());
-        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
-        std::fs::copy(&wheel, &copy).unwrap();
-        Command::new("python3")
-            .arg(common::root().join(".github/scripts/package.py"))
-            .arg(&copy)
-            .args([version, target])
-            .arg(&notices)
-            .arg(out)
-            .status()
-            .unwrap()
-    };
-    assert!(pack("first", out_dir.path()).success());
+    assert!(pack_a_copy(&wheel, target, out_dir.path()).success());
     let name = format!("git-policy-v{version}-{target}.tar.gz");
     let archive = out_dir.path().join(&name);
     let listed = Command::new("tar")
@@ -373,7 +374,7 @@ fn the_release_archive_holds_the_wheels_own_binary() {
     assert!(String::from_utf8_lossy(&said.stdout).starts_with(&format!("git-policy {version} (")));
     // The same wheel packs to the same bytes (fixed timestamps).
     let again = tempfile::tempdir().unwrap();
-    assert!(pack("second", again.path()).success());
+    assert!(pack_a_copy(&wheel, target, again.path()).success());
     assert_eq!(
         std::fs::read(&archive).unwrap(),
         std::fs::read(again.path().join(&name)).unwrap()

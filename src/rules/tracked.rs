@@ -3,7 +3,7 @@
 //! its tracker answered, one finding per thing wrong, each naming the
 //! ticket, where it was named, its summary, its current value and a link.
 
-use super::ticket::{FieldChecks, Moved, Options};
+use super::ticket::{FieldChecks, Moved, Options, StatusNames};
 use super::{Context, Violation};
 use crate::definitions::Tracker;
 use crate::definitions::tracker::{ApiKind, listed};
@@ -117,10 +117,6 @@ pub fn named_tickets<'t>(
     out
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one match per finding kind of a tracker's answer, read top to bottom"
-)]
 fn judge(
     options: &Options,
     facts: &TrackerFacts,
@@ -128,6 +124,27 @@ fn judge(
     subject: &Subject<'_>,
     out: &mut Vec<Violation>,
 ) {
+    let Some(ticket) = answered(facts, named, subject, out) else {
+        return;
+    };
+    let about = describe(ticket, link_of(named.definition, &ticket.key).as_deref());
+    check_identity(options, named, ticket, &about, out);
+    if let Some(status) = &options.status {
+        check_status(&status.value, named, ticket, &about, out);
+    }
+    if let Some(fields) = &options.fields {
+        check_fields(&fields.value, named, ticket, &about, out);
+    }
+}
+
+/// The tracker's answer about a named ticket: the ticket, or the finding
+/// that says it was not read, not found or not visible.
+fn answered<'f>(
+    facts: &'f TrackerFacts,
+    named: &Named<'_>,
+    subject: &Subject<'_>,
+    out: &mut Vec<Violation>,
+) -> Option<&'f Ticket> {
     let id = &named.id;
     let tracker = named.tracker;
     let link = |key: &str| link_of(named.definition, key);
@@ -136,7 +153,7 @@ fn judge(
         None => {
             // The advisory hooks ask only trackers that say `hooks: check`.
             if matches!(subject, Subject::Commit(c) if c.stage == Stage::Local) {
-                return;
+                return None;
             }
             out.push(
                 finding(
@@ -148,7 +165,7 @@ fn judge(
                 )
                 .help("re-run the check; an unverified ticket never passes"),
             );
-            return;
+            return None;
         }
     };
     let ticket: &Ticket = match state {
@@ -172,11 +189,23 @@ fn judge(
                 )
                 .help(format!("check the id is right; {how}")),
             );
-            return;
+            return None;
         }
         TicketState::Found(ticket) => ticket,
     };
-    let about = describe(ticket, link(&ticket.key).as_deref());
+    Some(ticket)
+}
+
+/// Moved, wrong project, wrong type.
+fn check_identity(
+    options: &Options,
+    named: &Named<'_>,
+    ticket: &Ticket,
+    about: &str,
+    out: &mut Vec<Violation>,
+) {
+    let id = &named.id;
+    let tracker = named.tracker;
     if ticket.key != *id {
         let accept = options
             .moved
@@ -234,50 +263,54 @@ fn judge(
             .help("name a ticket of the right type, or have the triager change its type"),
         );
     }
-    if let Some(status) = &options.status {
-        let matches = |names: &crate::syntax::Strings| {
-            names.iter().any(|n| {
-                n.value.eq_ignore_ascii_case(&ticket.status)
-                    || ticket.status_category.as_ref().is_some_and(|(name, key)| {
-                        n.value.eq_ignore_ascii_case(name) || n.value.eq_ignore_ascii_case(key)
-                    })
-            })
-        };
-        let state = match &ticket.status_category {
-            Some((category, _)) => format!("`{}` ({category})", ticket.status),
-            None => format!("`{}`", ticket.status),
-        };
-        if !status.value.within.0.is_empty() && !matches(&status.value.within) {
-            out.push(
-                finding(
-                    named,
-                    format!(
-                        "{id} (named in {}) is {state}, not in {}{about}",
-                        named.place,
-                        listed(&status.value.within)
-                    ),
-                )
-                .help(
-                    "move the ticket on in its workflow (or name the ticket this change delivers)",
+}
+
+/// The ticket's state against `status: { in | not_in }`.
+fn check_status(
+    status: &StatusNames,
+    named: &Named<'_>,
+    ticket: &Ticket,
+    about: &str,
+    out: &mut Vec<Violation>,
+) {
+    let id = &named.id;
+    let matches = |names: &crate::syntax::Strings| {
+        names.iter().any(|n| {
+            n.value.eq_ignore_ascii_case(&ticket.status)
+                || ticket.status_category.as_ref().is_some_and(|(name, key)| {
+                    n.value.eq_ignore_ascii_case(name) || n.value.eq_ignore_ascii_case(key)
+                })
+        })
+    };
+    let state = match &ticket.status_category {
+        Some((category, _)) => format!("`{}` ({category})", ticket.status),
+        None => format!("`{}`", ticket.status),
+    };
+    if !status.within.0.is_empty() && !matches(&status.within) {
+        out.push(
+            finding(
+                named,
+                format!(
+                    "{id} (named in {}) is {state}, not in {}{about}",
+                    named.place,
+                    listed(&status.within)
                 ),
-            );
-        }
-        if !status.value.not_in.0.is_empty() && matches(&status.value.not_in) {
-            out.push(
-                finding(
-                    named,
-                    format!(
-                        "{id} (named in {}) is {state}, which this rule refuses ({}){about}",
-                        named.place,
-                        listed(&status.value.not_in)
-                    ),
-                )
-                .help("reopen the ticket, or name the open ticket this change delivers"),
-            );
-        }
+            )
+            .help("move the ticket on in its workflow (or name the ticket this change delivers)"),
+        );
     }
-    if let Some(fields) = &options.fields {
-        check_fields(&fields.value, named, ticket, &about, out);
+    if !status.not_in.0.is_empty() && matches(&status.not_in) {
+        out.push(
+            finding(
+                named,
+                format!(
+                    "{id} (named in {}) is {state}, which this rule refuses ({}){about}",
+                    named.place,
+                    listed(&status.not_in)
+                ),
+            )
+            .help("reopen the ticket, or name the open ticket this change delivers"),
+        );
     }
 }
 
