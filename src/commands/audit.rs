@@ -15,11 +15,92 @@ use crate::sources::github;
 use crate::sources::release::{self, ReleaseTag};
 use crate::sources::{Fatal, git};
 
+/// The release evidence, when the policy asks for it (its notes on stderr).
+fn gather_evidence(
+    global: &Global,
+    repo: &Repository,
+    args: &AuditArgs,
+    policy: &crate::policy::Policy,
+    facts: &Release,
+) -> Result<crate::evidence::Evidence, Failure> {
+    if !super::evidence::due(policy) {
+        return Ok(crate::evidence::Evidence::Off);
+    }
+    let commits: Vec<(String, String)> = facts
+        .commits
+        .iter()
+        .filter_map(|c| Some((c.sha.clone()?, c.subject().to_owned())))
+        .collect();
+    let mut notes = Vec::new();
+    let gathered = super::evidence::gather(
+        global,
+        repo,
+        args,
+        repository_name(repo, args)?,
+        &commits,
+        &policy.audit.exempt_accounts,
+        &mut notes,
+    )?;
+    for note in notes {
+        err(&format!(
+            "note: {}\n",
+            crate::report::inert::one_line(&note)
+        ));
+    }
+    Ok(gathered)
+}
+
+/// The branch the audited commits were pushed to, for the evidence's words.
+fn branch_name(repo: &Repository, args: &AuditArgs) -> String {
+    if args.branch.is_empty() {
+        repo.head()
+            .ok()
+            .filter(|h| h.is_branch())
+            .and_then(|h| h.shorthand().ok().map(str::to_owned))
+            .unwrap_or_else(|| String::from("the branch"))
+    } else {
+        args.branch.join("`, `")
+    }
+}
+
+/// What the audit judges, for waivers: the release's commits a waiver names
+/// and every ticket it involves.
+fn waiver_scope(policy: &crate::policy::Policy, release: &ReleaseSummary) -> crate::waivers::Scope {
+    let mut tickets: BTreeSet<String> = release.tickets.keys().cloned().collect();
+    tickets.extend(release.missing.iter().cloned());
+    tickets.extend(release.unlisted.iter().cloned());
+    tickets.extend(release.incidents.keys().cloned());
+    let waivable = crate::waivers::waived_commits(policy);
+    crate::waivers::Scope {
+        commits: release
+            .shas
+            .iter()
+            .filter(|sha| waivable.contains(sha.as_str()))
+            .cloned()
+            .collect(),
+        pull_request: None,
+        release_tickets: Some(tickets),
+    }
+}
+
+/// The range to audit, its last commit and the version it releases.
+fn audited_range(
+    repo: &Repository,
+    args: &AuditArgs,
+) -> Result<(String, Oid, Option<String>), Failure> {
+    let tags = release::release_tags(repo, args.tag_pattern.as_deref())?;
+    if args.tag_pattern.is_some() && tags.is_empty() {
+        return Err(Fatal::new(format!(
+            "no tag matches --tag-pattern `{}` and names a version",
+            args.tag_pattern.as_deref().unwrap_or("")
+        ))
+        .help("list the tags with `git tag`; the pattern is a glob such as `v*`")
+        .into());
+    }
+    resolve_range(repo, &tags, args.range.as_deref(), args.release.as_deref())
+}
+
 /// `audit [RANGE]`: is this release complete and traceable?
-#[expect(
-    clippy::too_many_lines,
-    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
-)]
 pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
@@ -32,17 +113,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
             crate::policy::SubjectKind::Release,
         ],
     )?;
-    let tags = release::release_tags(&repo, args.tag_pattern.as_deref())?;
-    if args.tag_pattern.is_some() && tags.is_empty() {
-        return Err(Fatal::new(format!(
-            "no tag matches --tag-pattern `{}` and names a version",
-            args.tag_pattern.as_deref().unwrap_or("")
-        ))
-        .help("list the tags with `git tag`; the pattern is a glob such as `v*`")
-        .into());
-    }
-    let (range, end, version) =
-        resolve_range(&repo, &tags, args.range.as_deref(), args.release.as_deref())?;
+    let (range, end, version) = audited_range(&repo, args)?;
     let progress = progress(&range);
     let release_needs = needs(&policy, SubjectKind::Release);
     // Commit rules judge each commit with the facts they need (changed files included).
@@ -82,47 +153,14 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
     read_tickets(&policy, &mut facts)?;
-    let evidence = if super::evidence::due(&policy) {
-        let commits: Vec<(String, String)> = facts
-            .commits
-            .iter()
-            .filter_map(|c| Some((c.sha.clone()?, c.subject().to_owned())))
-            .collect();
-        let mut notes = Vec::new();
-        let gathered = super::evidence::gather(
-            global,
-            &repo,
-            args,
-            repository_name(&repo, args)?,
-            &commits,
-            &policy.audit.exempt_accounts,
-            &mut notes,
-        )?;
-        for note in notes {
-            err(&format!(
-                "note: {}\n",
-                crate::report::inert::one_line(&note)
-            ));
-        }
-        gathered
-    } else {
-        crate::evidence::Evidence::Off
-    };
+    let evidence = gather_evidence(global, &repo, args, &policy, &facts)?;
     // One rule, one verdict: a commit rule that reads the branch could not
     // judge a commit of the walk; its pull request's head branch, which the
     // evidence proves, can.
     if let crate::evidence::Evidence::Checked(changes) = &evidence {
         judge_on_head_branches(&repo, &policy, changes, &mut judged.findings)?;
     }
-    let branch = if args.branch.is_empty() {
-        repo.head()
-            .ok()
-            .filter(|h| h.is_branch())
-            .and_then(|h| h.shorthand().ok().map(str::to_owned))
-            .unwrap_or_else(|| String::from("the branch"))
-    } else {
-        args.branch.join("`, `")
-    };
+    let branch = branch_name(&repo, args);
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
     let mut interner = Interner::default();
@@ -153,21 +191,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         .into_iter()
         .map(|c| c.sha.unwrap_or_default())
         .collect();
-    let mut tickets: BTreeSet<String> = release.tickets.keys().cloned().collect();
-    tickets.extend(release.missing.iter().cloned());
-    tickets.extend(release.unlisted.iter().cloned());
-    tickets.extend(release.incidents.keys().cloned());
-    let waivable = crate::waivers::waived_commits(&policy);
-    let scope = crate::waivers::Scope {
-        commits: release
-            .shas
-            .iter()
-            .filter(|sha| waivable.contains(sha.as_str()))
-            .cloned()
-            .collect(),
-        pull_request: None,
-        release_tickets: Some(tickets),
-    };
+    let scope = waiver_scope(&policy, &release);
     let mut report = Report {
         subject_kind: "release",
         subject_ref: match &version {

@@ -26,10 +26,6 @@ struct Answers {
 /// `init`: writes `.git-policy.yml` for this team (or a preset) and the JSON
 /// Schema it points editors at, then says what it will enforce and how to
 /// commit it.
-#[expect(
-    clippy::too_many_lines,
-    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
-)]
 pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     // `--policy` names policies to read; `init` would silently write
     // elsewhere than the user asked.
@@ -129,6 +125,20 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
     };
     write(&policy_path, &text)?;
     write(&schema_path, &super::schema::schema_text())?;
+    let mut said = what_was_written(&policy_path, &schema_path, preset, &policy);
+    let on_default = branch.as_deref() == Some(default_branch.as_str());
+    said.push_str(&next_steps(preset, &answers, on_default, &default_branch));
+    err(&said);
+    Ok(ExitCode::from(PASSED))
+}
+
+/// "wrote …" and the rules the written policy enforces.
+fn what_was_written(
+    policy_path: &std::path::Path,
+    schema_path: &std::path::Path,
+    preset: Preset,
+    policy: &crate::policy::Policy,
+) -> String {
     let mut said = format!(
         "wrote {} ({}, {} rule(s)) and {} (for editor completion)\n\nFrom the next commit on, once the hooks are installed (and on every pull request the Action checks):\n",
         policy_path.display(),
@@ -150,6 +160,13 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
             on.join(", ")
         ));
     }
+    said
+}
+
+/// What to do next: validate, commit on a branch (named as the policy
+/// wants), install the hooks.
+fn next_steps(preset: Preset, answers: &Answers, on_default: bool, default_branch: &str) -> String {
+    let mut out = String::new();
     // A ticket and a branch the written policy accepts: the pack wants its
     // own keys and a kind's branch prefix (`feature/`).
     let (example, prefix) = match preset {
@@ -163,28 +180,26 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
         ),
     };
     for (_, team) in answers.guards.iter().filter(|(_, t)| t.contains('/')) {
-        said.push_str(&format!(
+        out.push_str(&format!(
             "\nnote: the team {team} is read through the GitHub API: the pull request gate needs a token that can read org members (members:read; the default GITHUB_TOKEN cannot), or name its members instead (--guard 'GLOB=user:alice+bob')\n"
         ));
     }
-    said.push_str("\nNext:\n  1. git-policy validate\n");
-    let on_default = branch.as_deref() == Some(default_branch.as_str());
+    out.push_str("\nNext:\n  1. git-policy validate\n");
     if on_default && (answers.forbid_default_branch || preset == Preset::ReleaseTrain) {
-        said.push_str(&format!(
+        out.push_str(&format!(
             "  2. you are on `{default_branch}`, where the policy refuses work: commit it on a branch\n       git switch -c {prefix}/{example}-git-policy\n"
         ));
     } else if preset == Preset::ReleaseTrain {
-        said.push_str(&format!(
+        out.push_str(&format!(
             "  2. commit it on a task branch named after its ticket, as the pack asks\n       git switch -c {prefix}/{example}-git-policy\n"
         ));
     } else {
-        said.push_str("  2. commit the policy on a branch, as any change\n");
+        out.push_str("  2. commit the policy on a branch, as any change\n");
     }
-    said.push_str(&format!(
+    out.push_str(&format!(
         "     its own commit is checked too, so name a ticket:\n       git add {POLICY_FILE} {SCHEMA_FILE} && git commit -m \"{example} Add git-policy\"\n  3. git-policy install-hooks   (commit-msg and pre-push)\n"
     ));
-    err(&said);
-    Ok(ExitCode::from(PASSED))
+    out
 }
 
 /// The keys the minimal policy names: those given, else the history's
