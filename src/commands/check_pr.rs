@@ -45,10 +45,6 @@ pub struct Target<'a> {
 }
 
 /// `check pr`: the merge gate of a pull request.
-#[expect(
-    clippy::too_many_lines,
-    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
-)]
 pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let offline = target.offline;
     let (comment, request_reviews) = (target.comment, target.request_reviews);
@@ -74,14 +70,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         git::check_packs(repo)?;
     }
     let offline_pr = match (offline, &event_file) {
-        (true, Some(file)) => Some(offline_pull_request(file, git.as_ref(), &repo_name)?),
-        (true, None) => {
-            return Err(
-                Fatal::new("--offline judges a recorded event: pass --event FILE")
-                    .help("e.g. git-policy check pr --event event.json --offline")
-                    .into(),
-            );
-        }
+        (true, file) => Some(offline_event(file.as_deref(), git.as_ref(), &repo_name)?),
         (false, _) => None,
     };
     let marker = crate::report::comment::marker(
@@ -138,19 +127,7 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             .iter()
             .any(|f| f.level == Level::Error && !f.message.starts_with(UNRESOLVED_TEAM))
     });
-    let code = match (undecided, global.format) {
-        // stdout holds one document, the could-not-judge one that follows;
-        // every finding is still shown first, on stderr.
-        (Some(_), Format::Json | Format::Sarif) => {
-            err(&crate::report::human::render_report(
-                &report,
-                &policy,
-                global.style,
-            ));
-            ExitCode::from(super::FAILED)
-        }
-        _ => finish(global, &policy, &report),
-    };
+    let code = verdict(global, &policy, &report, undecided.is_some());
     if global.format == Format::Github {
         write_github_files(&report)?;
     }
@@ -177,19 +154,57 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             marker: &marker,
         };
         let said = runtime.block_on(write_back(&gh, &policy, &report, &pr, &writes));
-        for (level, text) in said {
-            if global.format == Format::Github {
-                super::out(&crate::report::github::annotation(
-                    level.name(),
-                    "git-policy: pull request comment",
-                    None,
-                    &text,
-                ));
-            }
-            err(&format!("note: {text}\n"));
-        }
+        say_written(global, said);
     }
     Ok(code)
+}
+
+/// The pull request of the recorded event `--offline` judges.
+fn offline_event(
+    file: Option<&Path>,
+    git: Option<&Repository>,
+    repo_name: &str,
+) -> Result<PullRequest, Failure> {
+    match file {
+        Some(file) => offline_pull_request(file, git, repo_name),
+        None => Err(
+            Fatal::new("--offline judges a recorded event: pass --event FILE")
+                .help("e.g. git-policy check pr --event event.json --offline")
+                .into(),
+        ),
+    }
+}
+
+/// Writes the report and gives the exit status. When the verdict waits on
+/// teams that could not be read (`undecided`), JSON and SARIF keep stdout
+/// for the could-not-judge document that follows: every finding is shown
+/// first, on stderr.
+fn verdict(global: &Global, policy: &Policy, report: &Report, undecided: bool) -> ExitCode {
+    if undecided && matches!(global.format, Format::Json | Format::Sarif) {
+        err(&crate::report::human::render_report(
+            report,
+            policy,
+            global.style,
+        ));
+        return ExitCode::from(super::FAILED);
+    }
+    finish(global, policy, report)
+}
+
+/// What writing the comment and the review requests said: a note, and under
+/// Actions an annotation.
+fn say_written(global: &Global, said: Vec<(Level, String)>) {
+    for (level, text) in said {
+        if global.format == Format::Github {
+            super::out(&crate::report::github::annotation(
+                level.name(),
+                "git-policy: pull request comment",
+                None,
+                &text,
+            ));
+        }
+        err(&format!("note: {text}\n"));
+    }
 }
 
 /// Edits the comment an earlier run left (if any) to say that this run could
