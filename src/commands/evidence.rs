@@ -99,40 +99,21 @@ pub fn gather(
     Ok(Evidence::Checked(changes?))
 }
 
-/// What every pull request's judgement shares.
-struct Work<'a> {
-    global: &'a Global,
-    git: &'a Repository,
-    gh: &'a GitHub,
-    repo: &'a str,
-    cache: Option<&'a Cache>,
-    /// Policies by the texts of their files (most pull requests share one).
-    policies: RefCell<HashMap<Vec<(String, String)>, Loaded>>,
-    /// Members of `github:` teams, by `org/slug`.
-    teams: RefCell<HashMap<String, Vec<String>>>,
-    notes: RefCell<Vec<String>>,
-    bar: &'a indicatif::ProgressBar,
-}
+/// The pull requests that brought commits of the range, by number, with
+/// the commits each brought.
+type ByPull = BTreeMap<u64, (PullRef, Vec<String>)>;
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "a command's flow, step after step: to be split with issue 23 section 3 (thin commands), not done yet"
-)]
-async fn judge_range(
-    work: &Work<'_>,
+/// Each commit's pull request: merged, with its merge commit in the range,
+/// into one of the given branches; the one that merged it first. The
+/// commits no such pull request brought are direct pushes (with their index).
+fn brought_by<'o>(
+    origins: &'o [CommitOrigin],
+    in_range: &HashSet<&str>,
     args: &AuditArgs,
-    commits: &[(String, String)],
-    exempt: &[String],
-) -> Result<Vec<Change>, Failure> {
-    use futures_util::stream::{StreamExt, TryStreamExt};
-    let shas: Vec<String> = commits.iter().map(|(s, _)| s.clone()).collect();
-    let in_range: HashSet<&str> = shas.iter().map(String::as_str).collect();
-    work.bar
-        .set_message("finding the pull request of each commit");
-    let origins = api::origins(work.gh, work.repo, &shas, &|n| work.bar.inc(n as u64)).await?;
+) -> (ByPull, Vec<(usize, &'o CommitOrigin)>) {
     // Each commit's pull request: merged, with its merge commit in the
     // range, into one of the given branches; the one that merged it first.
-    let mut by_pull: BTreeMap<u64, (PullRef, Vec<String>)> = BTreeMap::new();
+    let mut by_pull = ByPull::new();
     let mut direct: Vec<(usize, &CommitOrigin)> = Vec::new();
     for (i, origin) in origins.iter().enumerate() {
         let brought = origin
@@ -160,6 +141,61 @@ async fn judge_range(
             None => direct.push((i, origin)),
         }
     }
+    (by_pull, direct)
+}
+
+/// A commit pushed without a pull request: exempt only when an exempt
+/// account's own valid signature proves it.
+fn direct_change(title: &str, origin: &CommitOrigin, exempt: &[String]) -> Change {
+    // The account is proved only by its own valid signature, not by
+    // the author e-mail nor by GitHub's web-flow signature (which an API
+    // caller gets with an author of their choosing).
+    let proved = pull_request::proved(origin.account.as_deref(), origin.signature.as_ref(), "");
+    let account_exempt = proved
+        .as_deref()
+        .is_some_and(|a| exempt.iter().any(|e| e.eq_ignore_ascii_case(a)));
+    Change {
+        title: title.to_owned(),
+        commits: vec![origin.sha.clone()],
+        author: origin.account.clone(),
+        verdict: Some(if account_exempt {
+            Verdict::Exempt
+        } else {
+            Verdict::PushedDirectly
+        }),
+        signed: origin.signed,
+        ..Change::default()
+    }
+}
+
+/// What every pull request's judgement shares.
+struct Work<'a> {
+    global: &'a Global,
+    git: &'a Repository,
+    gh: &'a GitHub,
+    repo: &'a str,
+    cache: Option<&'a Cache>,
+    /// Policies by the texts of their files (most pull requests share one).
+    policies: RefCell<HashMap<Vec<(String, String)>, Loaded>>,
+    /// Members of `github:` teams, by `org/slug`.
+    teams: RefCell<HashMap<String, Vec<String>>>,
+    notes: RefCell<Vec<String>>,
+    bar: &'a indicatif::ProgressBar,
+}
+
+async fn judge_range(
+    work: &Work<'_>,
+    args: &AuditArgs,
+    commits: &[(String, String)],
+    exempt: &[String],
+) -> Result<Vec<Change>, Failure> {
+    use futures_util::stream::{StreamExt, TryStreamExt};
+    let shas: Vec<String> = commits.iter().map(|(s, _)| s.clone()).collect();
+    let in_range: HashSet<&str> = shas.iter().map(String::as_str).collect();
+    work.bar
+        .set_message("finding the pull request of each commit");
+    let origins = api::origins(work.gh, work.repo, &shas, &|n| work.bar.inc(n as u64)).await?;
+    let (by_pull, mut direct) = brought_by(&origins, &in_range, args);
     // Each pull request's facts: from the cache, else read from GitHub in
     // batches (one GraphQL query per 25 pull requests).
     let mut known: HashMap<u64, (MergedPullRequest, bool, Option<pull_request::Listed>)> =
@@ -230,25 +266,7 @@ async fn judge_range(
     }
     direct.sort_by_key(|(i, _)| *i);
     for (i, origin) in direct {
-        // The account is proved only by its own valid signature, not by
-        // the author e-mail nor by GitHub's web-flow signature (which an API
-        // caller gets with an author of their choosing).
-        let proved = pull_request::proved(origin.account.as_deref(), origin.signature.as_ref(), "");
-        let account_exempt = proved
-            .as_deref()
-            .is_some_and(|a| exempt.iter().any(|e| e.eq_ignore_ascii_case(a)));
-        changes.push(Change {
-            title: commits[i].1.clone(),
-            commits: vec![origin.sha.clone()],
-            author: origin.account.clone(),
-            verdict: Some(if account_exempt {
-                Verdict::Exempt
-            } else {
-                Verdict::PushedDirectly
-            }),
-            signed: origin.signed,
-            ..Change::default()
-        });
+        changes.push(direct_change(&commits[i].1, origin, exempt));
     }
     // Oldest first (the walk gives the newest first): by each change's oldest commit.
     let position: HashMap<&str, usize> = shas
