@@ -87,15 +87,12 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
             }
         }
     };
-    let checked = runtime.block_on(check(
+    let at = Reader {
         global,
-        &gh,
-        git.as_ref(),
-        &repo_name,
-        number,
-        offline_pr,
-        group.as_ref(),
-    ));
+        gh: &gh,
+        git: git.as_ref(),
+    };
+    let checked = runtime.block_on(check(at, &repo_name, number, offline_pr, group.as_ref()));
     let Checked {
         policy,
         report,
@@ -205,6 +202,14 @@ fn say_written(global: &Global, said: Vec<(Level, String)>) {
         }
         err(&format!("note: {text}\n"));
     }
+}
+
+/// Where `check pr` reads from: the command line, GitHub and the clone.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    global: &'a Global,
+    gh: &'a GitHub,
+    git: Option<&'a Repository>,
 }
 
 /// Edits the comment an earlier run left (if any) to say that this run could
@@ -553,19 +558,14 @@ struct Candidate {
     sources: Vec<PolicySource>,
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
-)]
 async fn check(
-    global: &Global,
-    gh: &GitHub,
-    git: Option<&Repository>,
+    at: Reader<'_>,
     repo_name: &str,
     number: u64,
     offline: Option<PullRequest>,
     group: Option<&MergeGroup>,
 ) -> Result<Checked, Failure> {
+    let Reader { global, gh, git } = at;
     let mut notes = Vec::new();
     let is_offline = offline.is_some();
     let pr = match offline {
@@ -600,22 +600,11 @@ async fn check(
     } else {
         texts(&base.sources)
     };
-    let candidates = of_record(global, gh, git, &pr, base, tip, &mut notes).await?;
+    let candidates = of_record(at, &pr, base, tip, &mut notes).await?;
     let mut judged = Vec::with_capacity(candidates.len());
     for candidate in &candidates {
         let sources = candidate.sources.clone();
-        judged.push(
-            judge_under(
-                global,
-                gh,
-                git,
-                pr.clone(),
-                sources,
-                &base_texts,
-                is_offline,
-            )
-            .await?,
-        );
+        judged.push(judge_under(at, pr.clone(), sources, &base_texts, is_offline).await?);
     }
     let chosen = stricter(&judged);
     if let [tip, base] = candidates.as_slice() {
@@ -651,19 +640,14 @@ async fn check(
 /// when its base branch moves). Where the policy at the pull request's own
 /// base commit differs, both judge and the stricter outcome stands. Offline
 /// and with `--policy` there is one candidate.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
-)]
 async fn of_record(
-    global: &Global,
-    gh: &GitHub,
-    git: Option<&Repository>,
+    at: Reader<'_>,
     pr: &PullRequest,
     base: Record,
     tip: Option<String>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Candidate>, Failure> {
+    let Reader { global, gh, git } = at;
     let at_base = Candidate {
         what: "the pull request's base commit",
         sha: pr.base_sha.clone(),
@@ -711,19 +695,17 @@ fn stricter(judged: &[Checked]) -> usize {
 /// The pull request judged under one policy: the facts that policy needs
 /// gathered, every rule applied, waivers and verdicts.
 #[expect(
-    clippy::too_many_arguments,
     clippy::too_many_lines,
-    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
+    reason = "gathering what one policy needs, step after step: to be split with the gathered pull request as one struct (issue 23 section 3, not done yet)"
 )]
 async fn judge_under(
-    global: &Global,
-    gh: &GitHub,
-    git: Option<&Repository>,
+    at: Reader<'_>,
     mut pr: PullRequest,
     sources: Vec<PolicySource>,
     base_texts: &[(String, String)],
     is_offline: bool,
 ) -> Result<Checked, Failure> {
+    let Reader { gh, git, .. } = at;
     let mut notes = Vec::new();
     let policy = load(sources).map_err(Failure::Policy)?;
     super::prepare(&policy, JUDGED)?;
@@ -821,7 +803,7 @@ async fn judge_under(
     // A pull request that changes the policy is judged by the base policy
     // (it must not weaken its own, nor waive its own findings); the proposed
     // one is reported as notices.
-    if let Some(notice) = proposed(global, gh, git, &pr, base_texts, today, &mut notes).await? {
+    if let Some(notice) = proposed(at, &pr, base_texts, today, &mut notes).await? {
         findings.push(notice);
     }
     let branch = Branch {
@@ -1000,19 +982,14 @@ pub(super) fn texts(sources: &[PolicySource]) -> Vec<(String, String)> {
 }
 
 /// A notice about the policy the pull request proposes, when it changes it.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the gathered pull request is not one struct yet (issue 23 section 3)"
-)]
 async fn proposed(
-    global: &Global,
-    gh: &GitHub,
-    git: Option<&Repository>,
+    at: Reader<'_>,
     pr: &PullRequest,
     base: &[(String, String)],
     today: chrono::NaiveDate,
     notes: &mut Vec<String>,
 ) -> Result<Option<Finding>, Failure> {
+    let Reader { global, gh, git } = at;
     if !global.policies.is_empty() {
         return Ok(None);
     }
