@@ -94,10 +94,15 @@ pub fn ids_in<'t>(tracker: &Tracker, texts: impl IntoIterator<Item = &'t str>) -
 /// Secret values the trackers were given this run (tokens and the
 /// `Authorization` values made of them): every output redacts them.
 pub fn secrets() -> Vec<String> {
-    SECRETS
-        .get()
-        .and_then(|s| s.lock().ok().map(|s| s.clone()))
-        .unwrap_or_default()
+    // None recorded yet is none to redact; a lock poisoned by a panic
+    // elsewhere still holds every token read, and each must stay redacted.
+    match SECRETS.get() {
+        Some(store) => store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone(),
+        None => Vec::new(),
+    }
 }
 
 static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
@@ -107,9 +112,11 @@ fn remember_secret(value: &str) {
         return;
     }
     let store = SECRETS.get_or_init(|| Mutex::new(Vec::new()));
-    if let Ok(mut secrets) = store.lock()
-        && !secrets.iter().any(|s| s == value)
-    {
+    // A poisoned lock still records the token: it must be redacted.
+    let mut secrets = store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !secrets.iter().any(|s| s == value) {
         secrets.push(value.to_owned());
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
@@ -906,6 +913,30 @@ fn adf_text(node: &Value, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_token_stays_redacted_after_a_panic_poisoned_the_store() {
+        super::remember_secret("jira-token-that-must-stay-secret");
+        let poisoned = std::thread::spawn(|| {
+            let _held = super::SECRETS.get().unwrap().lock();
+            panic!("poison the store");
+        })
+        .join();
+        assert!(poisoned.is_err());
+        assert!(super::SECRETS.get().unwrap().is_poisoned());
+        super::remember_secret("azure-token-read-after-the-panic");
+        let secrets = super::secrets();
+        assert!(
+            secrets
+                .iter()
+                .any(|s| s == "jira-token-that-must-stay-secret")
+        );
+        assert!(
+            secrets
+                .iter()
+                .any(|s| s == "azure-token-read-after-the-panic")
+        );
+    }
+
     use super::*;
 
     #[test]
