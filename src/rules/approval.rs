@@ -410,6 +410,9 @@ impl Requirement for Options {
             Some((e, label, granted(e, label, cx.definitions, pr)))
         });
         let stances = latest_stances(pr);
+        // A review requesting changes blocks the pull request once, under
+        // the first group it counts in, not again under each group.
+        let mut blocking = BTreeSet::new();
         for group in &self.groups {
             let mut found = Vec::new();
             GroupCheck {
@@ -422,7 +425,7 @@ impl Requirement for Options {
                 paths: &paths,
                 matched: &matched,
             }
-            .check(&mut found);
+            .check(&mut blocking, &mut found);
             for mut v in found {
                 match &expedited {
                     Some((e, label, Ok(granter))) => {
@@ -620,7 +623,7 @@ struct Tally<'a> {
 }
 
 impl<'a> GroupCheck<'a> {
-    fn check(&self, out: &mut Vec<Violation>) {
+    fn check(&self, blocking: &mut BTreeSet<String>, out: &mut Vec<Violation>) {
         let author = self.pr.author.to_lowercase();
         let (eligible, unresolved) = self.eligible();
         // The authors of its code review no more than the pull request's
@@ -658,11 +661,17 @@ impl<'a> GroupCheck<'a> {
         if tally.approvers.len() < self.group.count as usize {
             out.push(self.missing(&judge, &tally, &who));
         }
-        if !tally.blockers.is_empty() {
+        let blockers: Vec<&str> = tally
+            .blockers
+            .iter()
+            .copied()
+            .filter(|login| blocking.insert(login.to_lowercase()))
+            .collect();
+        if !blockers.is_empty() {
             out.push(
                 Violation::new(format!(
                     "changes requested by {} ({who})",
-                    tally.blockers.join(", ")
+                    blockers.join(", ")
                 ))
                 .help("address the review, then ask them to approve or dismiss it"),
             );
@@ -1058,6 +1067,24 @@ rules:
             messages(&p, &dismissed).len(),
             1,
             "a dismissed approval does not count"
+        );
+    }
+
+    #[test]
+    fn a_change_request_blocks_once_whatever_the_groups() {
+        // Named in a team group and in the "anyone" group: one review, one
+        // finding (it read as two blockers, the second "a reviewer other
+        // than the author").
+        let p = policy("{ groups: [{ teams: [platform-engineering] }, { count: 1 }] }");
+        let blocked = terraform_pr(vec![
+            review("agaete", "APPROVED", HEAD),
+            review("octocat", "APPROVED", HEAD),
+            review("rdetjens", "CHANGES_REQUESTED", HEAD),
+        ]);
+        let found = messages(&p, &blocked);
+        assert_eq!(
+            found.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+            ["changes requested by rdetjens (team platform-engineering)"],
         );
     }
 
