@@ -2,7 +2,7 @@ use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
 use crate::definitions::{Definitions, RuleView};
-use crate::facts::SubjectKind;
+use crate::facts::{Subject, SubjectKind};
 use crate::predicates::kinds_of;
 use crate::syntax::{PolicyError, Strings, Table, options};
 
@@ -76,17 +76,11 @@ impl Requirement for Options {
             return;
         }
         let wanted: Vec<&str> = self.any_of.iter().map(|k| k.value.as_str()).collect();
-        let mut signals = Vec::new();
-        for name in &wanted {
-            if let Some(kind) = cx.definitions.kinds.get(*name) {
-                if let Some(label) = kind.labels.iter().next() {
-                    signals.push(format!("label `{}`", label.value));
-                }
-                if let Some(branch) = kind.branches.as_ref().and_then(|b| b.patterns.first()) {
-                    signals.push(format!("branch `{}`", branch.value));
-                }
-            }
-        }
+        let signals: Vec<String> = wanted
+            .iter()
+            .filter_map(|name| cx.definitions.kinds.get(*name))
+            .flat_map(|kind| signals(kind, &cx.subject))
+            .collect();
         let mut help = String::from("classify it");
         if !signals.is_empty() {
             help = format!("{help}: {}", signals.join(", "));
@@ -99,4 +93,27 @@ impl Requirement for Options {
             .help(help),
         );
     }
+}
+
+/// The signals of `kind` the subject can carry, as the help offers them:
+/// a branch has no labels and no title, a commit no labels.
+fn signals(kind: &crate::definitions::Kind, subject: &Subject<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let pull_request = matches!(subject, Subject::PullRequest(_));
+    if pull_request && let Some(label) = kind.labels.iter().next() {
+        out.push(format!("label `{}`", label.value));
+    }
+    if let Some(branch) = kind.branches.as_ref().and_then(|b| b.patterns.first()) {
+        out.push(format!("branch `{}`", branch.value));
+    }
+    if let Some(title) = &kind.title {
+        match subject {
+            Subject::PullRequest(_) => {
+                out.push(format!("a title matching `{}`", title.source.value))
+            }
+            Subject::Commit(_) => out.push(format!("a subject matching `{}`", title.source.value)),
+            Subject::Branch(_) | Subject::Release(_) => {}
+        }
+    }
+    out
 }
