@@ -5,6 +5,7 @@ use crate::definitions::{ChangedRef, Definitions, RuleView};
 use crate::facts::SubjectKind;
 use crate::predicates::changed_matches;
 use crate::syntax::{Decoder, Node, PolicyError, Shorthand, glob_set, node::Value, options};
+use crate::text::plural;
 
 pub const SUMMARY: &str = "The change adds or updates at least one test file.";
 
@@ -135,12 +136,42 @@ impl Requirement for Options {
         if !is_test {
             out.push(
                 Violation::new(format!(
-                    "no test file among the {} changed file(s)",
-                    changed.len()
+                    "no test file among the {}",
+                    plural(changed.len(), "changed file")
                 ))
-                .help("add or update a regression test for this change"),
+                .help(format!(
+                    "add or update a regression test for this change (a test is a file matching {})",
+                    self.what_counts(cx.definitions)
+                )),
             );
         }
+    }
+}
+
+impl Options {
+    /// The globs a test file matches, as the help says them (a few).
+    fn what_counts(&self, definitions: &Definitions) -> String {
+        const SHOWN: usize = 6;
+        let globs: Vec<&str> = match &self.paths {
+            Some(refs) => refs
+                .iter()
+                .flat_map(|r| match r {
+                    ChangedRef::Set(name) => definitions
+                        .paths
+                        .get(&name.value)
+                        .into_iter()
+                        .flat_map(|g| g.patterns.iter().map(|p| p.value.as_str()))
+                        .collect::<Vec<_>>(),
+                    ChangedRef::Glob(glob, _) => vec![glob.value.as_str()],
+                })
+                .collect(),
+            None => DEFAULT_TEST_GLOBS.to_vec(),
+        };
+        let mut shown: Vec<String> = globs.iter().take(SHOWN).map(|g| format!("`{g}`")).collect();
+        if globs.len() > SHOWN {
+            shown.push(format!("{} more", globs.len() - SHOWN));
+        }
+        shown.join(", ")
     }
 }
 
