@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use git2::{Oid, Repository};
 use serde_json::{Value, json};
 
-use super::{Global, Outcome, PASSED, err, out, settings};
+use super::{Global, Outcome, PASSED, err, out};
 use crate::cli::EventArgs;
 use crate::sources::{Fatal, git};
 
@@ -76,9 +76,7 @@ pub fn run(global: &Global, args: &EventArgs) -> Outcome {
     text.push('\n');
     // Inert as JSON whatever --format says: still valid JSON, and then
     // unchanged by `out`'s own pass.
-    out(&settings()
-        .inert
-        .text(&text, crate::report::inert::Mode::Json));
+    out(&super::output::inert_json(&text));
     Ok(ExitCode::from(PASSED))
 }
 

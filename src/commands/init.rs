@@ -124,7 +124,7 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
             .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))
     };
     write(&policy_path, &text)?;
-    write(&schema_path, &super::schema::schema_text())?;
+    write(&schema_path, &super::generated::schema_text())?;
     let mut said = what_was_written(&policy_path, &schema_path, preset, &policy);
     let on_default = branch.as_deref() == Some(default_branch.as_str());
     said.push_str(&next_steps(preset, &answers, on_default, &default_branch));
