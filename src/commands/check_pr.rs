@@ -46,8 +46,8 @@ pub struct Target<'a> {
 }
 
 /// `check pr`: the merge gate of a pull request. Gathers the pull request
-/// and judges it under the policy of record (`check`), writes the report,
-/// then what it says back to the pull request (`write_back`).
+/// and judges it under the policy of record (`check`), then writes the
+/// verdict and what it says back to the pull request (`conclude`).
 pub fn run(global: &Global, target: Target<'_>) -> Outcome {
     let event_file = target.event.map(Path::to_path_buf);
     let writes = Writes::of(&target);
@@ -63,22 +63,32 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         )?),
         false => None,
     };
-    // A run that cannot judge says so in the comment an earlier run left
-    // (which may say "all requirements met"), then stops.
-    let tell_undecided = |why: &str| {
-        for text in runtime.block_on(say_undecided(&gh, &which, &writes, why)) {
-            err(&format!("note: {text}\n"));
-        }
-    };
     let at = Reader {
         global,
         gh: &gh,
         git: git.as_ref(),
     };
-    let checked = match runtime.block_on(check(at, &which, offline_pr)) {
+    runtime.block_on(async {
+        let checked = check(at, &which, offline_pr).await;
+        conclude(at, &which, &writes, checked).await
+    })
+}
+
+/// Writes the verdict (notes on stderr, the report, the Actions files),
+/// then the comment and review requests. A run that cannot judge says so
+/// in the comment an earlier run left (which may say "all requirements
+/// met"), then stops.
+async fn conclude(
+    at: Reader<'_>,
+    which: &Which,
+    writes: &Writes,
+    checked: Result<Checked, Failure>,
+) -> Outcome {
+    let global = at.global;
+    let checked = match checked {
         Ok(checked) => checked,
         Err(failure) => {
-            tell_undecided(&why_undecided(&failure));
+            tell_undecided(at.gh, which, writes, &why_undecided(&failure)).await;
             return Err(failure);
         }
     };
@@ -97,15 +107,22 @@ pub fn run(global: &Global, target: Target<'_>) -> Outcome {
         super::output::write_github_files(&checked.report)?;
     }
     if let Some(fatal) = undecided {
-        tell_undecided(&fatal.message);
+        tell_undecided(at.gh, which, writes, &fatal.message).await;
         return Err(fatal.into());
     }
     // Written after the verdict, which nothing here changes: what could not
     // be written is a notice or a warning, never another exit status.
     if writes.comment != CommentWhen::Never || writes.request_reviews {
-        say_written(global, runtime.block_on(write_back(&gh, &checked, &writes)));
+        say_written(global, write_back(at.gh, &checked, writes).await);
     }
     Ok(code)
+}
+
+/// [`say_undecided`], and what it said as notes.
+async fn tell_undecided(gh: &GitHub, which: &Which, writes: &Writes, why: &str) {
+    for text in say_undecided(gh, which, writes, why).await {
+        err(&format!("note: {text}\n"));
+    }
 }
 
 /// The GitHub client. Nothing is asked of GitHub offline; an address

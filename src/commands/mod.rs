@@ -55,20 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Format::Human
         }
     });
-    let color = match g.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && stderr_is_terminal()
-                && stdout_is_terminal()
-        }
-    };
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    let style = Style { color, width };
+    let style = style(g.color);
     configure_output(format, style);
     let global = Global {
         dir: g.dir.unwrap_or_else(|| PathBuf::from(".")),
@@ -86,6 +73,24 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(ERROR)
         }
     }
+}
+
+/// Colour (asked, or on a terminal without `NO_COLOR`) and width (`COLUMNS`).
+fn style(color: ColorChoice) -> Style {
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && stderr_is_terminal()
+                && stdout_is_terminal()
+        }
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    Style { color, width }
 }
 
 fn dispatch(global: &Global, command: Command) -> Outcome {
