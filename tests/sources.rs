@@ -130,3 +130,158 @@ mod cleaning {
         }
     }
 }
+
+/// The policy at a commit, from git or else from the API, is one reader
+/// (`sources::policy_of_record`) that `check pr` and the audit's evidence
+/// both ask: the clone decides when it holds the commit (GitHub is not
+/// asked, even when it would answer otherwise), the contents API when it
+/// does not, and `--policy` stands in for every commit.
+mod policy_of_record {
+    use std::time::Duration;
+
+    use base64::Engine;
+    use git_policy::sources::github::{Connection, Settings};
+    use git_policy::sources::policy_of_record::{Found, PolicyReader};
+    use serde_json::json;
+    use wiremock::matchers::{any, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::common::Repo;
+
+    /// A server (it answers from its own thread) set up by `mount`.
+    fn server(mount: impl AsyncFnOnce(&MockServer)) -> MockServer {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let server = MockServer::start().await;
+            mount(&server).await;
+            server
+        })
+    }
+
+    /// A server that fails the test if anything asks it.
+    fn silent() -> MockServer {
+        server(async |server| {
+            Mock::given(any())
+                .respond_with(ResponseTemplate::new(500))
+                .expect(0)
+                .mount(server)
+                .await;
+        })
+    }
+
+    fn connect(server: &MockServer) -> Connection {
+        Settings {
+            api: server.uri(),
+            token: Some(String::from("t")),
+            timeout: Duration::from_secs(5),
+            retry_delay: Duration::from_millis(1),
+        }
+        .connect()
+        .unwrap()
+    }
+
+    fn commit_policy(repo: &Repo, text: &str) -> String {
+        repo.write(".git-policy.yml", text);
+        repo.git(&["add", "."]);
+        repo.git(&["commit", "-q", "-m", "policy"]);
+        repo.git(&["rev-parse", "HEAD"])
+    }
+
+    #[test]
+    fn a_commit_the_clone_holds_is_read_with_git_without_asking_github() {
+        let repo = Repo::new("main");
+        repo.commit("no policy yet");
+        let bare = repo.git(&["rev-parse", "HEAD"]);
+        let with = commit_policy(&repo, "version: 1\n# from git\n");
+        let git = git2::Repository::open(repo.path()).unwrap();
+        let server = silent();
+        let Connection { runtime, gh } = connect(&server);
+        let reader = PolicyReader {
+            gh: &gh,
+            git: Some(&git),
+            repo: "octo/app",
+            given: &[],
+        };
+        let Found::AtCommit(sources) = runtime.block_on(reader.at(&with)).unwrap() else {
+            panic!("the commit's own files were not found");
+        };
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].name, format!(".git-policy.yml@{}", &with[..10]));
+        assert_eq!(sources[0].text, "version: 1\n# from git\n");
+        // No policy in the clone is no policy: GitHub is not asked for one.
+        let found = runtime.block_on(reader.at(&bare)).unwrap();
+        assert!(matches!(found, Found::Absent), "{found:?}");
+    }
+
+    #[test]
+    fn a_commit_the_clone_lacks_is_read_through_the_contents_api() {
+        let repo = Repo::new("main");
+        repo.commit("unrelated");
+        let git = git2::Repository::open(repo.path()).unwrap();
+        let (known, unknown) = ("a".repeat(40), "b".repeat(40));
+        let text = "version: 1\n# from the API\n";
+        let server = server(async |server| {
+            Mock::given(path("/repos/octo/app/contents/.git-policy.yml"))
+                .and(query_param("ref", known.as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "type": "file",
+                    "encoding": "base64",
+                    "size": text.len(),
+                    "content": base64::engine::general_purpose::STANDARD.encode(text),
+                })))
+                .expect(2)
+                .mount(server)
+                .await;
+        });
+        let Connection { runtime, gh } = connect(&server);
+        // With a clone that lacks the commit, and without a clone.
+        for git in [Some(&git), None] {
+            let reader = PolicyReader {
+                gh: &gh,
+                git,
+                repo: "octo/app",
+                given: &[],
+            };
+            let Found::AtCommit(sources) = runtime.block_on(reader.at(&known)).unwrap() else {
+                panic!("the API's files were not found");
+            };
+            assert_eq!(sources.len(), 1);
+            assert_eq!(sources[0].name, format!(".git-policy.yml@{}", &known[..10]));
+            assert_eq!(sources[0].text, text);
+            // GitHub has neither path (404 both): no policy, not an error.
+            let found = runtime.block_on(reader.at(&unknown)).unwrap();
+            assert!(matches!(found, Found::Absent), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn the_policy_given_stands_in_for_every_commit_and_nothing_is_read() {
+        let repo = Repo::new("main");
+        let head = commit_policy(&repo, "version: 1\n# the commit's\n");
+        let given_dir = tempfile::tempdir().unwrap();
+        let given = given_dir.path().join("given.yml");
+        std::fs::write(&given, "version: 1\n# given\n").unwrap();
+        let git = git2::Repository::open(repo.path()).unwrap();
+        let server = silent();
+        let Connection { runtime, gh } = connect(&server);
+        let reader = PolicyReader {
+            gh: &gh,
+            git: Some(&git),
+            repo: "octo/app",
+            given: std::slice::from_ref(&given),
+        };
+        for sha in [head.clone(), "c".repeat(40)] {
+            let Found::Given(sources) = runtime.block_on(reader.at(&sha)).unwrap() else {
+                panic!("--policy did not stand in for {sha}");
+            };
+            assert_eq!(sources.len(), 1);
+            assert_eq!(sources[0].text, "version: 1\n# given\n");
+        }
+        // The commit's own files, when asked for them (the head's proposal).
+        let own = runtime.block_on(reader.files_at(&head)).unwrap().unwrap();
+        assert_eq!(own[0].text, "version: 1\n# the commit's\n");
+    }
+}

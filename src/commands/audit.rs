@@ -31,23 +31,19 @@ fn gather_evidence(
         .iter()
         .filter_map(|c| Some((c.sha.clone()?, c.subject().to_owned())))
         .collect();
-    let mut notes = Vec::new();
-    let gathered = super::evidence::gather(
-        global,
-        repo,
-        args,
-        repository_name(repo, args)?,
-        &commits,
-        &policy.audit.exempt_accounts,
-        &mut notes,
-    )?;
-    for note in notes {
+    let range = super::evidence::Range {
+        repository: repository_name(repo, args)?,
+        commits: &commits,
+        exempt: &policy.audit.exempt_accounts,
+    };
+    let gathered = super::evidence::gather(global, repo, args, range)?;
+    for note in gathered.notes {
         err(&format!(
             "note: {}\n",
             crate::report::inert::one_line(&note)
         ));
     }
-    Ok(gathered)
+    Ok(gathered.evidence)
 }
 
 /// The branch the audited commits were pushed to, for the evidence's words.

@@ -33,7 +33,6 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     let policy = policy_cached(global, root.as_deref(), Some(repo.commondir()))?;
     super::prepare(&policy, &[SubjectKind::Commit, SubjectKind::Branch])?;
     let (updates, remote) = updates(remote)?;
-    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let mut report = Report {
         subject_kind: "push",
         subject_ref: format!("push to {}", remote.as_deref().unwrap_or("the remote")),
@@ -41,45 +40,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
     };
     let mut scope = crate::waivers::Scope::default();
     for update in &updates {
-        let mut branch_findings = Vec::new();
-        if let Some(name) = &update.branch {
-            let branch = Branch { name: name.clone() };
-            branch_findings = evaluate(&policy, Subject::Branch(&branch));
-        }
-        let local = resolve(&repo, &update.local)?;
-        // What the push brings: what the remote's branch does not have, less
-        // what any remote-tracking branch of this remote already reaches
-        // (a teammate's commit on `main`, brought in by a merge or a rebase,
-        // was judged, or waived, where it landed). The remote's commit may be
-        // one this clone never fetched: then what no remote-tracking branch
-        // of this remote has.
-        let range = match update.remote.as_deref() {
-            Some(sha) if Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok()) => {
-                (format!("{sha}..{local}"), remote.as_deref())
-            }
-            Some(sha) => {
-                err(&format!(
-                    "note: the remote's {} is not in this clone (fetch to see it): checking the commits {} does not have\n",
-                    crate::report::short_sha(sha),
-                    remote.as_deref().unwrap_or("the remote")
-                ));
-                (local.to_string(), remote.as_deref())
-            }
-            None => (local.to_string(), remote.as_deref()),
-        };
-        let history = git::history(&repo, &range.0, range.1, with_changes)?;
-        let judged = super::check_commits::judge(
-            &policy,
-            history,
-            Stage::Local,
-            update.branch.as_deref(),
-            super::check_commits::Keep::Nothing,
-            None,
-        )?;
-        let mut judged = judged;
-        super::check_commits::settle_reverts(&repo, &policy, &mut judged);
-        fold_into_branch(&mut branch_findings, &mut judged.findings);
-        report.findings.extend(branch_findings);
+        let judged = judge_update(&repo, &policy, update, remote.as_deref())?;
         report.findings.extend(judged.findings);
         scope.commits.extend(judged.waivable);
         report.checked += judged.checked;
@@ -104,6 +65,57 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         ));
     }
     Ok(status)
+}
+
+/// One ref the push updates: the branch rules on its name, the commit rules
+/// on each commit it brings; the branch's findings first.
+fn judge_update(
+    repo: &Repository,
+    policy: &crate::policy::Policy,
+    update: &Update,
+    remote: Option<&str>,
+) -> Result<super::check_commits::Judged, super::Failure> {
+    let mut branch_findings = Vec::new();
+    if let Some(name) = &update.branch {
+        let branch = Branch { name: name.clone() };
+        branch_findings = evaluate(policy, Subject::Branch(&branch));
+    }
+    let local = resolve(repo, &update.local)?;
+    // What the push brings: what the remote's branch does not have, less
+    // what any remote-tracking branch of this remote already reaches
+    // (a teammate's commit on `main`, brought in by a merge or a rebase,
+    // was judged, or waived, where it landed). The remote's commit may be
+    // one this clone never fetched: then what no remote-tracking branch
+    // of this remote has.
+    let range = match update.remote.as_deref() {
+        Some(sha) if Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok()) => {
+            format!("{sha}..{local}")
+        }
+        Some(sha) => {
+            err(&format!(
+                "note: the remote's {} is not in this clone (fetch to see it): checking the commits {} does not have\n",
+                crate::report::short_sha(sha),
+                remote.unwrap_or("the remote")
+            ));
+            local.to_string()
+        }
+        None => local.to_string(),
+    };
+    let with_changes = needs(policy, SubjectKind::Commit).changed_files;
+    let history = git::history(repo, &range, remote, with_changes)?;
+    let mut judged = super::check_commits::judge(
+        policy,
+        history,
+        Stage::Local,
+        update.branch.as_deref(),
+        super::check_commits::Keep::Nothing,
+        None,
+    )?;
+    super::check_commits::settle_reverts(repo, policy, &mut judged);
+    fold_into_branch(&mut branch_findings, &mut judged.findings);
+    branch_findings.append(&mut judged.findings);
+    judged.findings = branch_findings;
+    Ok(judged)
 }
 
 /// One mistake, reported once: a rule on `[branch, commit]` that refuses the

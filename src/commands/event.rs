@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use git2::{Oid, Repository};
 use serde_json::{Value, json};
 
-use super::{Global, Outcome, PASSED, err, out, settings};
+use super::{Global, Outcome, PASSED, err, out};
 use crate::cli::EventArgs;
 use crate::sources::{Fatal, git};
 
@@ -23,23 +23,58 @@ pub fn run(global: &Global, args: &EventArgs) -> Outcome {
             "note: `{head_name}` has no commit that `{base_name}` lacks: the pull request changes nothing\n"
         ));
     }
-    let title = match &args.title {
-        Some(title) => title.clone(),
-        None => only_subject.unwrap_or_else(|| head_name.clone()),
+    let pull = Pull {
+        title: args
+            .title
+            .clone()
+            .unwrap_or_else(|| only_subject.unwrap_or_else(|| head_name.clone())),
+        body: body(args)?,
+        author: author(args),
+        full_name: repository(&repo, args.repo.as_deref())?,
+        base: json!({ "ref": base_name, "sha": base.to_string() }),
+        head: json!({ "ref": head_name, "sha": head.to_string() }),
+        commits,
+        changed_files,
     };
-    let body = body(args)?;
-    let author = args
-        .author
-        .clone()
-        .or_else(|| std::env::var("GITHUB_ACTOR").ok())
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| String::from("octocat"));
-    let full_name = repository(&repo, args.repo.as_deref())?;
     if args.number == 0 {
         return Err(Fatal::new("pull request number 0 does not exist")
             .help("pass a positive number, e.g. --number 42")
             .into());
     }
+    let mut text = serde_json::to_string_pretty(&payload(args, pull))
+        .map_err(|e| Fatal::new(format!("cannot write the event: {e}")))?;
+    text.push('\n');
+    // Inert as JSON whatever --format says: still valid JSON, and then
+    // unchanged by `out`'s own pass.
+    out(&super::output::inert_json(&text));
+    Ok(ExitCode::from(PASSED))
+}
+
+/// What the clone and the flags say of the pull request.
+struct Pull {
+    title: String,
+    body: Option<String>,
+    author: String,
+    /// OWNER/NAME.
+    full_name: String,
+    /// `ref` and `sha` of each side.
+    base: Value,
+    head: Value,
+    commits: u64,
+    changed_files: u64,
+}
+
+/// The author: given, else the account running the workflow, else `octocat`.
+fn author(args: &EventArgs) -> String {
+    args.author
+        .clone()
+        .or_else(|| std::env::var("GITHUB_ACTOR").ok())
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| String::from("octocat"))
+}
+
+/// The event, in the shape of GitHub's `pull_request` payload.
+fn payload(args: &EventArgs, pull: Pull) -> Value {
     let labels: Vec<Value> = args
         .labels
         .iter()
@@ -47,39 +82,32 @@ pub fn run(global: &Global, args: &EventArgs) -> Outcome {
         .filter(|l| !l.is_empty())
         .map(|name| json!({ "name": name }))
         .collect();
-    let kind = if crate::rules::approval::is_bot(&author) {
+    let kind = if crate::rules::approval::is_bot(&pull.author) {
         "Bot"
     } else {
         "User"
     };
-    let event = json!({
+    let mut base = pull.base;
+    base["repo"] = json!({ "full_name": pull.full_name });
+    json!({
         "action": "opened",
         "number": args.number,
         "pull_request": {
             "number": args.number,
             "state": "open",
-            "title": title,
-            "body": body,
+            "title": pull.title,
+            "body": pull.body,
             "draft": args.draft,
             "labels": labels,
-            "user": { "login": author, "type": kind },
-            "base": { "ref": base_name, "sha": base.to_string(), "repo": { "full_name": full_name } },
-            "head": { "ref": head_name, "sha": head.to_string() },
+            "user": { "login": pull.author, "type": kind },
+            "base": base,
+            "head": pull.head,
             "milestone": args.milestone.as_ref().map(|title| json!({ "title": title })),
-            "commits": commits,
-            "changed_files": changed_files,
+            "commits": pull.commits,
+            "changed_files": pull.changed_files,
         },
-        "repository": { "full_name": full_name },
-    });
-    let mut text = serde_json::to_string_pretty(&event)
-        .map_err(|e| Fatal::new(format!("cannot write the event: {e}")))?;
-    text.push('\n');
-    // Inert as JSON whatever --format says: still valid JSON, and then
-    // unchanged by `out`'s own pass.
-    out(&settings()
-        .inert
-        .text(&text, crate::report::inert::Mode::Json));
-    Ok(ExitCode::from(PASSED))
+        "repository": { "full_name": pull.full_name },
+    })
 }
 
 /// The head branch (given, else the current one) and its commit.

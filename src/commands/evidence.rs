@@ -18,7 +18,7 @@ use crate::facts::MergedPullRequest;
 use crate::policy::{EvidenceMode, Policy, PolicySource, SubjectKind, load};
 use crate::sources::evidence::{self as api, CONCURRENCY, Cache, CommitOrigin, PullRef};
 use crate::sources::github::{self, GitHub};
-use crate::sources::policy_files::{self, read_at_commit};
+use crate::sources::policy_of_record::{Found, PolicyReader};
 use crate::sources::{Fatal, pull_request};
 
 /// Whether the audit owes evidence: the policy has `pull_request` rules
@@ -31,51 +31,49 @@ pub fn due(policy: &Policy) -> bool {
     }
 }
 
-/// Gathers and judges the evidence of `commits` (sha, subject), in the
-/// range's order. `repository` is OWNER/NAME when known. Notes go to `notes`.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the audit's facts are not one struct yet (issue 23 section 3)"
-)]
+/// What the audit asks evidence of: the commits of the range (sha,
+/// subject), in its order; the repository (OWNER/NAME) when known; the
+/// accounts exempt from pull requests.
+pub struct Range<'a> {
+    pub repository: Option<String>,
+    pub commits: &'a [(String, String)],
+    pub exempt: &'a [String],
+}
+
+/// The evidence, and what the reader should know about how it was read.
+pub struct Gathered {
+    pub evidence: Evidence,
+    pub notes: Vec<String>,
+}
+
+/// Gathers and judges the evidence of a range.
 pub fn gather(
     global: &Global,
     git: &Repository,
     args: &AuditArgs,
-    repository: Option<String>,
-    commits: &[(String, String)],
-    exempt: &[String],
-    notes: &mut Vec<String>,
-) -> Result<Evidence, Failure> {
+    range: Range<'_>,
+) -> Result<Gathered, Failure> {
     let settings = github::Settings::from_env()?;
-    let Some(_token) = settings.token.as_deref() else {
-        return Ok(Evidence::NotChecked(String::from(
-            "there is no GitHub token (GITHUB_TOKEN) to read the pull requests with",
-        )));
+    let not_checked = |why: &str| Gathered {
+        evidence: Evidence::NotChecked(why.to_owned()),
+        notes: Vec::new(),
     };
-    let Some(name) = repository else {
-        return Ok(Evidence::NotChecked(String::from(
+    let Some(_token) = settings.token.as_deref() else {
+        return Ok(not_checked(
+            "there is no GitHub token (GITHUB_TOKEN) to read the pull requests with",
+        ));
+    };
+    let Some(name) = range.repository else {
+        return Ok(not_checked(
             "the GitHub repository is not known (pass --repo OWNER/NAME)",
-        )));
+        ));
     };
     let longest_wait = github::seconds_from_env("GIT_POLICY_LONGEST_WAIT", 60.0, 0.0, 3600.0)?;
     let github::Connection { runtime, mut gh } = settings.connect()?;
     let _inside = runtime.enter();
     gh.wait_for_rate_limits_up_to(longest_wait);
-    let cache = if args.no_cache {
-        None
-    } else {
-        match args.cache.clone().or_else(api::default_dir) {
-            Some(dir) => match Cache::open(&dir) {
-                Ok(cache) => Some(cache),
-                Err(why) => {
-                    notes.push(format!("{why}; every pull request is read from GitHub"));
-                    None
-                }
-            },
-            None => None,
-        }
-    };
-    let bar = progress(commits.len());
+    let (cache, mut notes) = open_cache(args);
+    let bar = progress(range.commits.len());
     let work = Work {
         global,
         git,
@@ -87,7 +85,7 @@ pub fn gather(
         notes: RefCell::default(),
         bar: &bar,
     };
-    let changes = runtime.block_on(judge_range(&work, args, commits, exempt));
+    let changes = runtime.block_on(judge_range(&work, args, range.commits, range.exempt));
     bar.finish_and_clear();
     notes.extend(work.notes.take());
     if std::env::var_os("GIT_POLICY_REPORT_REQUESTS").is_some() {
@@ -96,7 +94,28 @@ pub fn gather(
             gh.requests.load(std::sync::atomic::Ordering::Relaxed)
         ));
     }
-    Ok(Evidence::Checked(changes?))
+    Ok(Gathered {
+        evidence: Evidence::Checked(changes?),
+        notes,
+    })
+}
+
+/// The cache of merged pull requests, unless `--no-cache`; one that cannot
+/// be opened is a note, and every pull request is read from GitHub.
+fn open_cache(args: &AuditArgs) -> (Option<Cache>, Vec<String>) {
+    if args.no_cache {
+        return (None, Vec::new());
+    }
+    let Some(dir) = args.cache.clone().or_else(api::default_dir) else {
+        return (None, Vec::new());
+    };
+    match Cache::open(&dir) {
+        Ok(cache) => (Some(cache), Vec::new()),
+        Err(why) => (
+            None,
+            vec![format!("{why}; every pull request is read from GitHub")],
+        ),
+    }
 }
 
 /// The pull requests that brought commits of the range, by number, with
@@ -196,67 +215,16 @@ async fn judge_range(
         .set_message("finding the pull request of each commit");
     let origins = api::origins(work.gh, work.repo, &shas, &|n| work.bar.inc(n as u64)).await?;
     let (by_pull, mut direct) = brought_by(&origins, &in_range, args);
-    // Each pull request's facts: from the cache, else read from GitHub in
-    // batches (one GraphQL query per 25 pull requests).
-    let mut known: HashMap<u64, (MergedPullRequest, bool, Option<pull_request::Listed>)> =
-        HashMap::new();
-    let mut unread: Vec<u64> = Vec::new();
-    for (number, (pull, _)) in &by_pull {
-        // Only merged pull requests whose merge commit is in the range get here.
-        let Some(merge) = pull.merge_commit.as_deref() else {
-            return Err(Fatal::new(format!(
-                "pull request #{number} has no merge commit: it cannot be judged as merged"
-            ))
-            .into());
-        };
-        let cached = match work.cache {
-            Some(cache) => match cache.get(work.repo, *number, merge, &pull.head_sha) {
-                Ok(found) => found,
-                Err(why) => {
-                    work.notes.borrow_mut().push(why);
-                    None
-                }
-            },
-            None => None,
-        };
-        match cached {
-            Some(merged) => {
-                known.insert(*number, (merged, true, None));
-            }
-            None => unread.push(*number),
-        }
-    }
-    work.bar
-        .set_length((commits.len() + unread.len() + by_pull.len()) as u64);
-    work.bar
-        .set_message(format!("reading {} merged pull requests", unread.len()));
-    for merged in
-        api::merged_pulls(work.gh, work.repo, &unread, &|n| work.bar.inc(n as u64)).await?
-    {
-        known.insert(merged.0.number, (merged.0, false, merged.1));
-    }
-    work.bar
-        .set_message(format!("re-judging {} merged pull requests", by_pull.len()));
-    let mut judged = Vec::with_capacity(by_pull.len());
-    for (number, (pull, shas)) in by_pull {
-        let Some((merged, from_cache, listed)) = known.remove(&number) else {
-            return Err(Fatal::new(format!("pull request #{number} was not read")).into());
-        };
-        judged.push((pull, merged, from_cache, listed, shas));
-    }
-    let reads = judged
-        .into_iter()
-        .map(|(pull, merged, from_cache, listed, shas)| async move {
-            judge_pull(work, &pull, merged, from_cache, listed, shas).await
-        });
-    let credited: Vec<(Change, Vec<String>)> = futures_util::stream::iter(reads)
+    let pulls = read_pulls(work, by_pull, commits.len()).await?;
+    let reads = pulls.into_iter().map(|pull| judge_pull(work, pull));
+    let credited: Vec<Credited> = futures_util::stream::iter(reads)
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
     // A commit GitHub associates with a pull request that did not bring it
     // reached the branch some other way: it is judged as a direct push.
     let mut changes = Vec::with_capacity(credited.len());
-    for (change, uncredited) in credited {
+    for Credited { change, uncredited } in credited {
         for sha in uncredited {
             if let Some(found) = origins.iter().enumerate().find(|(_, o)| o.sha == sha) {
                 direct.push(found);
@@ -268,7 +236,12 @@ async fn judge_range(
     for (i, origin) in direct {
         changes.push(direct_change(&commits[i].1, origin, exempt));
     }
-    // Oldest first (the walk gives the newest first): by each change's oldest commit.
+    oldest_first(&mut changes, &shas);
+    Ok(changes)
+}
+
+/// Oldest first (the walk gives the newest first): by each change's oldest commit.
+fn oldest_first(changes: &mut [Change], shas: &[String]) {
     let position: HashMap<&str, usize> = shas
         .iter()
         .enumerate()
@@ -283,19 +256,127 @@ async fn judge_range(
                 .copied(),
         )
     });
-    Ok(changes)
+}
+
+/// A merged pull request that brought commits of the range, with its facts
+/// as read.
+struct Pull {
+    pull: PullRef,
+    merged: MergedPullRequest,
+    /// The facts came from the cache.
+    from_cache: bool,
+    /// Its files and commits as GraphQL listed them.
+    listed: Option<pull_request::Listed>,
+    /// The commits of the range it brought.
+    shas: Vec<String>,
+}
+
+/// A merged pull request's facts as read, from the cache or GitHub.
+struct Read {
+    merged: MergedPullRequest,
+    from_cache: bool,
+    listed: Option<pull_request::Listed>,
+}
+
+/// Each pull request's facts: from the cache, else read from GitHub in
+/// batches (one GraphQL query per 25 pull requests).
+async fn read_pulls(
+    work: &Work<'_>,
+    by_pull: ByPull,
+    commits: usize,
+) -> Result<Vec<Pull>, Failure> {
+    let mut known: HashMap<u64, Read> = HashMap::new();
+    let mut unread: Vec<u64> = Vec::new();
+    for (number, (pull, _)) in &by_pull {
+        match cached(work, *number, pull)? {
+            Some(merged) => {
+                known.insert(
+                    *number,
+                    Read {
+                        merged,
+                        from_cache: true,
+                        listed: None,
+                    },
+                );
+            }
+            None => unread.push(*number),
+        }
+    }
+    work.bar
+        .set_length((commits + unread.len() + by_pull.len()) as u64);
+    work.bar
+        .set_message(format!("reading {} merged pull requests", unread.len()));
+    for (merged, listed) in
+        api::merged_pulls(work.gh, work.repo, &unread, &|n| work.bar.inc(n as u64)).await?
+    {
+        let read = Read {
+            merged,
+            from_cache: false,
+            listed,
+        };
+        known.insert(read.merged.number, read);
+    }
+    work.bar
+        .set_message(format!("re-judging {} merged pull requests", by_pull.len()));
+    let mut pulls = Vec::with_capacity(by_pull.len());
+    for (number, (pull, shas)) in by_pull {
+        let Some(read) = known.remove(&number) else {
+            return Err(Fatal::new(format!("pull request #{number} was not read")).into());
+        };
+        pulls.push(Pull {
+            pull,
+            merged: read.merged,
+            from_cache: read.from_cache,
+            listed: read.listed,
+            shas,
+        });
+    }
+    Ok(pulls)
+}
+
+/// A pull request's facts from the cache, when it holds them; a cache that
+/// cannot be read is a note.
+fn cached(
+    work: &Work<'_>,
+    number: u64,
+    pull: &PullRef,
+) -> Result<Option<MergedPullRequest>, Failure> {
+    // Only merged pull requests whose merge commit is in the range get here.
+    let Some(merge) = pull.merge_commit.as_deref() else {
+        return Err(Fatal::new(format!(
+            "pull request #{number} has no merge commit: it cannot be judged as merged"
+        ))
+        .into());
+    };
+    let Some(cache) = work.cache else {
+        return Ok(None);
+    };
+    match cache.get(work.repo, number, merge, &pull.head_sha) {
+        Ok(found) => Ok(found),
+        Err(why) => {
+            work.notes.borrow_mut().push(why);
+            Ok(None)
+        }
+    }
+}
+
+/// One pull request's change, and the commits GitHub associates with it
+/// that it did not bring.
+struct Credited {
+    change: Change,
+    uncredited: Vec<String>,
 }
 
 /// One merged pull request: its facts (cache or API), the policies it is
 /// judged by, and the stricter of their verdicts on it as it stood at merge.
-async fn judge_pull(
-    work: &Work<'_>,
-    pull: &PullRef,
-    mut merged: MergedPullRequest,
-    from_cache: bool,
-    listed: Option<pull_request::Listed>,
-    shas_in: Vec<String>,
-) -> Result<(Change, Vec<String>), Failure> {
+async fn judge_pull(work: &Work<'_>, read: Pull) -> Result<Credited, Failure> {
+    let Pull {
+        pull,
+        mut merged,
+        from_cache,
+        listed,
+        shas,
+    } = read;
     let Some(merge) = pull.merge_commit.clone() else {
         return Err(Fatal::new(format!(
             "pull request #{} has no merge commit: it cannot be judged as merged",
@@ -310,69 +391,12 @@ async fn judge_pull(
         ))
         .into());
     }
-    // The policy of record is the one at the merge's first parent (what the
-    // merge landed on); GitHub's `baseRefOid` may be older. Where the two
-    // differ, the stricter outcome stands.
-    let mut shas = vec![merged.base_sha.clone()];
-    if let Some(parent) = first_parent(work.git, &merge)?
-        && !parent.eq_ignore_ascii_case(&merged.base_sha)
-    {
-        shas.insert(0, parent);
-    }
-    let mut candidates: Vec<(String, Rc<Option<Loaded>>)> = Vec::new();
-    for sha in shas {
-        let policy = policy_at(work, &sha).await?;
-        let same = candidates
-            .iter()
-            .any(|(_, known)| match (known.as_ref(), policy.as_ref()) {
-                (None, None) => true,
-                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-                _ => false,
-            });
-        if !same {
-            candidates.push((sha, policy));
-        }
-    }
-    let policies: Vec<&Policy> = candidates
-        .iter()
-        .filter_map(|(_, p)| p.as_ref().as_ref())
-        .filter_map(|loaded| loaded.as_ref().as_ref().ok())
-        .collect();
-    let mut wanted = pull_request::CommitFacts {
-        changes: false,
-        accounts: false,
-        writers: false,
-    };
-    for policy in &policies {
-        let commit_needs = needs(policy, SubjectKind::Commit);
-        wanted.changes |= commit_needs.changed_files;
-        wanted.accounts |= commit_needs.commit_accounts;
-        wanted.writers |= needs(policy, SubjectKind::PullRequest).commit_writers;
-    }
+    let candidates = candidates(work, &merged, &merge).await?;
+    let wanted = wanted(&candidates);
     if !from_cache || (wanted.changes && !merged.commit_changes) {
-        let mut at_merge = merged.at_merge();
-        let mut notes = Vec::new();
-        // The files and commits GraphQL listed serve when the clone lacks them.
-        pull_request::complete_from(
-            work.gh,
-            Some(work.git),
-            &mut at_merge,
-            wanted,
-            &mut notes,
-            listed,
-        )
-        .await?;
-        merged.changed = at_merge.changed;
-        merged.commits = at_merge.commits;
-        merged.changed_since = at_merge.changed_since;
-        merged.commit_changes = wanted.changes;
-        if let Some(cache) = work.cache
-            && let Err(why) = cache.put(&merged)
-        {
-            work.notes.borrow_mut().push(why);
-        }
+        complete(work, &mut merged, wanted, listed).await?;
     }
-    let (shas_in, uncredited) = credit(work.git, &merged, shas_in)?;
+    let (shas_in, uncredited) = credit(work.git, &merged, shas)?;
     let mut judged: Vec<Change> = Vec::with_capacity(candidates.len());
     for (sha, policy) in &candidates {
         let mut change = match policy.as_ref() {
@@ -393,7 +417,84 @@ async fn judge_pull(
             chosen = i;
         }
     }
-    Ok((judged.swap_remove(chosen), uncredited))
+    Ok(Credited {
+        change: judged.swap_remove(chosen),
+        uncredited,
+    })
+}
+
+/// The policies a merged pull request is judged by, each with the commit
+/// it was read at. The policy of record is the one at the merge's first
+/// parent (what the merge landed on); GitHub's `baseRefOid` may be older.
+/// Where the two differ, the stricter outcome stands.
+async fn candidates(
+    work: &Work<'_>,
+    merged: &MergedPullRequest,
+    merge: &str,
+) -> Result<Vec<(String, Rc<Option<Loaded>>)>, Failure> {
+    let mut shas = vec![merged.base_sha.clone()];
+    if let Some(parent) = first_parent(work.git, merge)?
+        && !parent.eq_ignore_ascii_case(&merged.base_sha)
+    {
+        shas.insert(0, parent);
+    }
+    let mut candidates: Vec<(String, Rc<Option<Loaded>>)> = Vec::new();
+    for sha in shas {
+        let policy = policy_at(work, &sha).await?;
+        let same = candidates
+            .iter()
+            .any(|(_, known)| match (known.as_ref(), policy.as_ref()) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                _ => false,
+            });
+        if !same {
+            candidates.push((sha, policy));
+        }
+    }
+    Ok(candidates)
+}
+
+/// What the valid policies among `candidates` need gathered of the commits.
+fn wanted(candidates: &[(String, Rc<Option<Loaded>>)]) -> pull_request::CommitFacts {
+    let mut wanted = pull_request::CommitFacts::default();
+    let policies = candidates
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().as_ref())
+        .filter_map(|loaded| loaded.as_ref().as_ref().ok());
+    for policy in policies {
+        let commit_needs = needs(policy, SubjectKind::Commit);
+        wanted.changes |= commit_needs.changed_files;
+        wanted.accounts |= commit_needs.commit_accounts;
+        wanted.writers |= needs(policy, SubjectKind::PullRequest).commit_writers;
+    }
+    wanted
+}
+
+/// The merged pull request's files and commits as they stood at merge (the
+/// files and commits GraphQL listed serve when the clone lacks them); then
+/// kept in the cache.
+async fn complete(
+    work: &Work<'_>,
+    merged: &mut MergedPullRequest,
+    wanted: pull_request::CommitFacts,
+    listed: Option<pull_request::Listed>,
+) -> Result<(), Failure> {
+    let mut at_merge = merged.at_merge();
+    // Its notes are the live pull request's ("read through the API"); the
+    // evidence says nothing of how each merged one was read.
+    let _read =
+        pull_request::complete_from(work.gh, Some(work.git), &mut at_merge, wanted, listed).await?;
+    merged.changed = at_merge.changed;
+    merged.commits = at_merge.commits;
+    merged.changed_since = at_merge.changed_since;
+    merged.commit_changes = wanted.changes;
+    if let Some(cache) = work.cache
+        && let Err(why) = cache.put(merged)
+    {
+        work.notes.borrow_mut().push(why);
+    }
+    Ok(())
 }
 
 /// Which of `shas` (the commits GitHub associates with a merged pull
@@ -512,9 +613,13 @@ async fn judge_merged(
             pr.team_members.insert(team.clone(), members);
         }
     }
-    let (findings, _) = super::check_pr::judge(policy, &pr, &mut Interner::default());
+    let judged = super::check_pr::judge(policy, &pr, &mut Interner::default());
     Ok(crate::evidence::pull_request_change(
-        policy, merged, &pr, &findings, shas,
+        policy,
+        merged,
+        &pr,
+        &judged.findings,
+        shas,
     ))
 }
 
@@ -538,22 +643,19 @@ fn row_without_policy(merged: &MergedPullRequest, shas: Vec<String>, verdict: Ve
 
 type Loaded = Rc<Result<Policy, String>>;
 
-/// The policy at a base commit: `None` when it has none; an invalid one is
-/// `Some(Err)`. Read with git when the clone has the commit, else through
-/// the API; loaded once per distinct set of files.
+/// The policy at a base commit ([`PolicyReader::at`]): `None` when it has
+/// none; an invalid one is `Some(Err)`. Loaded once per distinct set of files.
 async fn policy_at(work: &Work<'_>, sha: &str) -> Result<Rc<Option<Loaded>>, Failure> {
-    if !work.global.policies.is_empty() {
-        let sources = policy_files::discover(None, &work.global.policies, false)?.0;
-        return Ok(Rc::new(Some(load_once(work, sources))));
-    }
-    let local = Oid::from_str(sha)
-        .ok()
-        .filter(|oid| work.git.find_commit(*oid).is_ok());
-    let found = match local {
-        Some(oid) => read_at_commit(work.git, oid)?,
-        None => github::policy_at(work.gh, work.repo, sha).await?,
+    let reader = PolicyReader {
+        gh: work.gh,
+        git: Some(work.git),
+        repo: work.repo,
+        given: &work.global.policies,
     };
-    Ok(Rc::new(found.map(|sources| load_once(work, sources))))
+    Ok(Rc::new(match reader.at(sha).await? {
+        Found::Given(sources) | Found::AtCommit(sources) => Some(load_once(work, sources)),
+        Found::Absent => None,
+    }))
 }
 
 fn load_once(work: &Work<'_>, sources: Vec<PolicySource>) -> Loaded {

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use super::{Global, Outcome, PASSED, out, policy_for};
+use super::{Failure, Global, Outcome, PASSED, out, policy_for};
 use crate::outcome::FindingId;
 use crate::policy::{EXEMPTIONS_DOC, ErrorCode, Policy, WAIVERS_DOC, did_you_mean};
 use crate::rules;
@@ -71,55 +71,65 @@ pub fn completion_topics() -> Vec<(&'static str, &'static str)> {
 /// `explain [TOPIC]`: a requirement's documentation, or a rule of the policy.
 pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
     let root = git::open(&global.dir).ok().and_then(|r| git::work_tree(&r));
-    let Some(topic) = topic else {
-        let mut text = String::from(
-            "Requirements (what a rule can `require`; `git-policy explain NAME` for details):\n",
-        );
-        for info in rules::ALL {
-            let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
-            text.push_str(&format!(
-                "  {:<15} {}  [{}]\n",
-                info.name,
-                info.summary,
-                on.join(", ")
-            ));
-        }
-        text.push_str("\nPolicy keys (`git-policy explain NAME`):\n");
-        for topic in TOPICS {
-            text.push_str(&format!("  {:<15} {}\n", topic.name, topic.summary));
-        }
-        text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
-        for code in ErrorCode::ALL {
-            text.push_str(&format!("  {:<36} {}\n", code.as_str(), code.summary()));
-        }
-        text.push_str("\nFindings git-policy raises itself (not rules of the policy):\n");
-        for id in FindingId::ALL {
-            text.push_str(&format!("  {:<36} {}\n", id.as_str(), id.summary()));
-        }
-        if let Ok(policy) = policy_for(global, root.as_deref()) {
-            text.push_str(&format!(
-                "\nRules of the policy ({}):\n",
-                policy
-                    .sources
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            for r in &policy.rules {
-                let description = r.description.as_ref().map_or("", |d| d.value.as_str());
-                text.push_str(&format!("  {:<28} {description}\n", r.id.value));
-            }
-        }
-        out(&text);
-        return Ok(ExitCode::from(PASSED));
+    let text = match topic {
+        None => listing(global, root.as_deref()),
+        Some(topic) => match reference(topic).or_else(|| built_in(topic)) {
+            Some(text) => text,
+            None => of_policy(global, root.as_deref(), topic)?,
+        },
     };
-    if let Some(text) = reference(topic) {
-        out(&text);
-        return Ok(ExitCode::from(PASSED));
+    out(&text);
+    Ok(ExitCode::from(PASSED))
+}
+
+/// Every name `explain` knows: requirements, policy keys, policy errors,
+/// built-in findings, and the rules of the policy when there is one.
+fn listing(global: &Global, root: Option<&std::path::Path>) -> String {
+    let mut text = String::from(
+        "Requirements (what a rule can `require`; `git-policy explain NAME` for details):\n",
+    );
+    for info in rules::ALL {
+        let on: Vec<&str> = info.subjects.iter().map(|s| s.name()).collect();
+        text.push_str(&format!(
+            "  {:<15} {}  [{}]\n",
+            info.name,
+            info.summary,
+            on.join(", ")
+        ));
     }
-    // `expired-waiver` is both a policy error code (`validate`) and a
-    // finding a check raises: both are told.
+    text.push_str("\nPolicy keys (`git-policy explain NAME`):\n");
+    for topic in TOPICS {
+        text.push_str(&format!("  {:<15} {}\n", topic.name, topic.summary));
+    }
+    text.push_str("\nPolicy errors (`git-policy explain CODE` for one):\n");
+    for code in ErrorCode::ALL {
+        text.push_str(&format!("  {:<36} {}\n", code.as_str(), code.summary()));
+    }
+    text.push_str("\nFindings git-policy raises itself (not rules of the policy):\n");
+    for id in FindingId::ALL {
+        text.push_str(&format!("  {:<36} {}\n", id.as_str(), id.summary()));
+    }
+    if let Ok(policy) = policy_for(global, root) {
+        text.push_str(&format!(
+            "\nRules of the policy ({}):\n",
+            policy
+                .sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for r in &policy.rules {
+            let description = r.description.as_ref().map_or("", |d| d.value.as_str());
+            text.push_str(&format!("  {:<28} {description}\n", r.id.value));
+        }
+    }
+    text
+}
+
+/// A finding git-policy raises itself, or a policy error code. `expired-waiver`
+/// is both (`validate` reports it, a check raises it): both are told.
+fn built_in(topic: &str) -> Option<String> {
     let mut text = String::new();
     if let Some(id) = FindingId::parse(topic) {
         let waiver = if id == FindingId::ReleaseEvidence {
@@ -141,24 +151,28 @@ pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
         }
         text.push_str(&format!("# Policy error `{code}`\n\n{}\n", code.summary()));
     }
-    if !text.is_empty() {
-        out(&text);
-        return Ok(ExitCode::from(PASSED));
-    }
-    let policy = policy_for(global, root.as_deref())?;
+    (!text.is_empty()).then_some(text)
+}
+
+/// A rule of the policy; any other name is exit 2, with the closest one.
+fn of_policy(
+    global: &Global,
+    root: Option<&std::path::Path>,
+    topic: &str,
+) -> Result<String, Failure> {
+    let policy = policy_for(global, root)?;
     if let Some(rule) = policy.rules.iter().find(|r| r.id.value == topic) {
-        out(&explain_rule(&policy, rule));
-        return Ok(ExitCode::from(PASSED));
+        return Ok(explain_rule(&policy, rule));
     }
     let names = rules::ALL
         .iter()
         .map(|i| i.name)
         .chain(TOPICS.iter().map(|t| t.name))
         .chain(policy.rules.iter().map(|r| r.id.value.as_str()));
-    let mut fatal = Fatal::new(format!(
+    let fatal = Fatal::new(format!(
         "`{topic}` is neither a requirement nor a rule of the policy, nor a policy key"
     ));
-    fatal = match did_you_mean(topic, names) {
+    let fatal = match did_you_mean(topic, names) {
         Some(close) => fatal.help(format!(
             "did you mean `{close}`? (`git-policy explain` lists them all)"
         )),

@@ -27,90 +27,148 @@ struct Answers {
 /// Schema it points editors at, then says what it will enforce and how to
 /// commit it.
 pub fn run(global: &Global, args: &InitArgs) -> Outcome {
-    // `--policy` names policies to read; `init` would silently write
-    // elsewhere than the user asked.
-    if let Some(asked) = global.policies.first() {
-        return Err(Fatal::new(format!(
-            "`init` writes `{POLICY_FILE}` at the repository's root; it does not write to --policy `{}`",
-            crate::report::inert::one_line(&asked.display().to_string())
-        ))
-        .help("run `git-policy init` without --policy (then move or rename the file if you keep policies elsewhere: the checks take --policy PATH)")
-        .into());
-    }
-    let repo = git::open(&global.dir).ok();
-    let root = match &repo {
-        Some(repo) => git::work_tree(repo).ok_or_else(|| {
-            Fatal::new("the repository is bare: there is no work tree to write a policy into")
-        })?,
-        None => global.dir.clone(),
-    };
-    let policy_path = root.join(POLICY_FILE);
-    let schema_path = root.join(SCHEMA_FILE);
-    for path in [&policy_path, &schema_path] {
-        // A committed link (even a dangling one, which `exists` calls
-        // absent) would have `init` write wherever it points.
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(Fatal::new(format!(
-                "{} is a symbolic link; git-policy does not write through it",
-                path.display()
-            ))
-            .help("remove the link (or replace it with a file) and run init again")
-            .into());
-        }
-        if path.exists() && !args.force {
-            return Err(Fatal::new(format!("{} already exists", path.display()))
-                .help("pass --force to overwrite it")
-                .into());
-        }
-    }
-    let branch = repo.as_ref().and_then(git::current_branch);
+    let target = Target::of(global, args)?;
+    let repo = target.repo.as_ref();
+    let branch = repo.and_then(git::current_branch);
     // The repository's default branch, never merely the current one (the
     // policy is often written on a task branch).
     let default_branch = repo
-        .as_ref()
         .and_then(default_branch)
         .unwrap_or_else(|| String::from("main"));
-    let flags_given = !args.ticket_keys.is_empty()
+    let preset = preset(args)?;
+    let answers = answers(args, repo, preset, &default_branch)?;
+    let Composed { text, policy } = compose(preset, &answers, &default_branch)?;
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text)
+            .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))
+    };
+    write(&target.policy_path, &text)?;
+    write(&target.schema_path, &super::generated::schema_text())?;
+    let mut said = what_was_written(&target.policy_path, &target.schema_path, preset, &policy);
+    let on_default = branch.as_deref() == Some(default_branch.as_str());
+    said.push_str(&next_steps(preset, &answers, on_default, &default_branch));
+    err(&said);
+    Ok(ExitCode::from(PASSED))
+}
+
+/// Where `init` writes: the repository's root (or the folder), never
+/// through a link, never over a file unless forced.
+struct Target {
+    repo: Option<git2::Repository>,
+    policy_path: std::path::PathBuf,
+    schema_path: std::path::PathBuf,
+}
+
+impl Target {
+    fn of(global: &Global, args: &InitArgs) -> Result<Target, Fatal> {
+        // `--policy` names policies to read; `init` would silently write
+        // elsewhere than the user asked.
+        if let Some(asked) = global.policies.first() {
+            return Err(Fatal::new(format!(
+                "`init` writes `{POLICY_FILE}` at the repository's root; it does not write to --policy `{}`",
+                crate::report::inert::one_line(&asked.display().to_string())
+            ))
+            .help("run `git-policy init` without --policy (then move or rename the file if you keep policies elsewhere: the checks take --policy PATH)"));
+        }
+        let repo = git::open(&global.dir).ok();
+        let root = match &repo {
+            Some(repo) => git::work_tree(repo).ok_or_else(|| {
+                Fatal::new("the repository is bare: there is no work tree to write a policy into")
+            })?,
+            None => global.dir.clone(),
+        };
+        let target = Target {
+            repo,
+            policy_path: root.join(POLICY_FILE),
+            schema_path: root.join(SCHEMA_FILE),
+        };
+        for path in [&target.policy_path, &target.schema_path] {
+            // A committed link (even a dangling one, which `exists` calls
+            // absent) would have `init` write wherever it points.
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(Fatal::new(format!(
+                    "{} is a symbolic link; git-policy does not write through it",
+                    path.display()
+                ))
+                .help("remove the link (or replace it with a file) and run init again"));
+            }
+            if path.exists() && !args.force {
+                return Err(Fatal::new(format!("{} already exists", path.display()))
+                    .help("pass --force to overwrite it"));
+            }
+        }
+        Ok(target)
+    }
+}
+
+/// Whether any flag answers a question of the minimal policy.
+fn flags_given(args: &InitArgs) -> bool {
+    !args.ticket_keys.is_empty()
         || args.tracker_url.is_some()
         || args.forbid_default_branch
-        || !args.guard.is_empty();
+        || !args.guard.is_empty()
+}
+
+/// The preset asked for. The pack is copied as it is: answers meant for the
+/// minimal policy would be silently dropped, and the commands printed after
+/// would not match the policy written.
+fn preset(args: &InitArgs) -> Result<Preset, Fatal> {
     let preset = args.preset.unwrap_or(Preset::Minimal);
-    // The pack is copied as it is: answers meant for the minimal policy
-    // would be silently dropped, and the commands printed below would not
-    // match the policy written.
-    if preset == Preset::ReleaseTrain && flags_given {
+    if preset == Preset::ReleaseTrain && flags_given(args) {
         return Err(Fatal::new(
             "--ticket-keys, --tracker-url, --forbid-default-branch and --guard shape the minimal policy; `--preset release-train` copies the built-in pack as it is",
         )
-        .help("drop those flags and edit the pack's `tickets:`, `teams:` and `paths:` after `init`, or leave out `--preset release-train`")
-        .into());
+        .help("drop those flags and edit the pack's `tickets:`, `teams:` and `paths:` after `init`, or leave out `--preset release-train`"));
     }
+    Ok(preset)
+}
+
+/// What the team wants: asked on a terminal when nothing is given, else
+/// from the flags; the ticket keys default to those the history already
+/// writes.
+fn answers(
+    args: &InitArgs,
+    repo: Option<&git2::Repository>,
+    preset: Preset,
+    default_branch: &str,
+) -> Result<Answers, Fatal> {
     let interactive = preset == Preset::Minimal
         && args.preset.is_none()
-        && !flags_given
+        && !flags_given(args)
         && !args.no_input
         && std::io::stdin().is_terminal()
         && super::stderr_is_terminal();
     // The keys the team already writes: the default, never a pattern that
     // takes `UTF-8` or `CVE-2025-1234` for a ticket.
-    let from_history = match (&repo, preset) {
+    let from_history = match (repo, preset) {
         (Some(repo), Preset::Minimal) if args.ticket_keys.is_empty() => keys_in_history(repo)?,
         _ => Vec::new(),
     };
     let mut answers = if interactive {
-        ask(&default_branch, &from_history)?
+        ask(default_branch, &from_history)?
     } else {
         from_flags(args)?
     };
     if preset == Preset::Minimal {
         settle_keys(&mut answers, &from_history)?;
     }
+    Ok(answers)
+}
+
+/// The policy to write, as text and loaded.
+struct Composed {
+    text: String,
+    policy: crate::policy::Policy,
+}
+
+/// The policy's text, loaded and compiled: a bad glob or key is reported
+/// before anything is written.
+fn compose(preset: Preset, answers: &Answers, default_branch: &str) -> Result<Composed, Failure> {
     let body = match preset {
         Preset::ReleaseTrain => BUILTIN_TEXT.to_owned(),
-        Preset::Minimal => minimal(&answers, &default_branch),
+        Preset::Minimal => minimal(answers, default_branch),
     };
     let text = format!("# yaml-language-server: $schema=./{SCHEMA_FILE}\n{body}");
-    // What is written must load: a bad glob or key is reported before anything is written.
     let policy =
         load(vec![PolicySource::new(POLICY_FILE, text.clone())]).map_err(Failure::Policy)?;
     policy.prepare_all().map_err(|errors| {
@@ -119,17 +177,7 @@ pub fn run(global: &Global, args: &InitArgs) -> Outcome {
             errors,
         })
     })?;
-    let write = |path: &std::path::Path, text: &str| {
-        std::fs::write(path, text)
-            .map_err(|e| Fatal::new(format!("cannot write {}: {e}", path.display())))
-    };
-    write(&policy_path, &text)?;
-    write(&schema_path, &super::schema::schema_text())?;
-    let mut said = what_was_written(&policy_path, &schema_path, preset, &policy);
-    let on_default = branch.as_deref() == Some(default_branch.as_str());
-    said.push_str(&next_steps(preset, &answers, on_default, &default_branch));
-    err(&said);
-    Ok(ExitCode::from(PASSED))
+    Ok(Composed { text, policy })
 }
 
 /// "wrote …" and the rules the written policy enforces.

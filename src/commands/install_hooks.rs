@@ -23,48 +23,63 @@ pub fn run(global: &Global, force: bool) -> Outcome {
     ];
     // Check both before writing either: all or nothing.
     for (name, _) in &hooks {
-        let path = dir.join(name);
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(Fatal::new(format!(
-                "{} is a symbolic link; git-policy does not write through it",
-                path.display()
-            ))
-            .help("remove the link (or replace it with a file) and run install-hooks again")
-            .into());
-        }
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            if !existing.contains(MARKER) && !force {
-                return Err(Fatal::new(format!("{} already exists and was not written by git-policy", path.display()))
-                    .help(format!(
-                        "--force replaces it (keeping the old one as {name}.pre-git-policy), or call git-policy from it: `git-policy check commit-msg \"$1\"`"
-                    ))
-                    .into());
-            }
-        } else if path.exists() {
-            return Err(Fatal::new(format!("{} exists but cannot be read", path.display())).into());
-        }
+        may_replace(&dir, name, force)?;
     }
     for (name, script) in &hooks {
-        let path = dir.join(name);
-        if let Ok(existing) = std::fs::read_to_string(&path)
-            && !existing.contains(MARKER)
-        {
-            let backup = dir.join(format!("{name}.pre-git-policy"));
-            std::fs::rename(&path, &backup).map_err(|e| {
-                Fatal::new(format!(
-                    "cannot keep the old hook as {}: {e}",
-                    backup.display()
-                ))
-            })?;
-            err(&format!(
-                "kept the previous {name} hook as {}\n",
-                backup.display()
-            ));
-        }
-        write_executable(&path, script)?;
-        err(&format!("installed {}\n", path.display()));
+        install(&dir, name, script)?;
     }
     Ok(ExitCode::from(PASSED))
+}
+
+/// Whether the hook `name` may be written: not through a link, not over one
+/// git-policy did not write unless forced.
+fn may_replace(dir: &Path, name: &str, force: bool) -> Result<(), Fatal> {
+    let path = dir.join(name);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Fatal::new(format!(
+            "{} is a symbolic link; git-policy does not write through it",
+            path.display()
+        ))
+        .help("remove the link (or replace it with a file) and run install-hooks again"));
+    }
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if !existing.contains(MARKER) && !force {
+            return Err(Fatal::new(format!("{} already exists and was not written by git-policy", path.display()))
+                .help(format!(
+                    "--force replaces it (keeping the old one as {name}.pre-git-policy), or call git-policy from it: `git-policy check commit-msg \"$1\"`"
+                )));
+        }
+    } else if path.exists() {
+        return Err(Fatal::new(format!(
+            "{} exists but cannot be read",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the hook `name`, keeping one git-policy did not write as
+/// `NAME.pre-git-policy`.
+fn install(dir: &Path, name: &str, script: &str) -> Result<(), Fatal> {
+    let path = dir.join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.contains(MARKER)
+    {
+        let backup = dir.join(format!("{name}.pre-git-policy"));
+        std::fs::rename(&path, &backup).map_err(|e| {
+            Fatal::new(format!(
+                "cannot keep the old hook as {}: {e}",
+                backup.display()
+            ))
+        })?;
+        err(&format!(
+            "kept the previous {name} hook as {}\n",
+            backup.display()
+        ));
+    }
+    write_executable(&path, script)?;
+    err(&format!("installed {}\n", path.display()));
+    Ok(())
 }
 
 /// Where git looks for hooks: `core.hooksPath` (relative to the work tree,

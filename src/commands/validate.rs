@@ -9,7 +9,22 @@ use crate::sources::git;
 
 /// `validate`: load and check the policy only.
 pub fn run(global: &Global) -> Outcome {
-    // Outside a repository, only --policy or the built-in pack can be validated.
+    let policy = valid_policy(global)?;
+    let mut warnings = unused_warnings(&policy);
+    warnings.extend(place_warnings(&policy));
+    warnings.extend(non_ticket_warnings(&policy));
+    warnings.extend(expired_waivers(&policy, super::today()));
+    out(&match global.format {
+        Format::Json => as_json(&policy, &warnings),
+        _ => as_text(&policy, &warnings),
+    });
+    Ok(ExitCode::from(PASSED))
+}
+
+/// The policy, loaded and with every matcher built (a set too large is
+/// reported here even when no subject at hand would need it). Outside a
+/// repository, only --policy or the built-in pack can be validated.
+fn valid_policy(global: &Global) -> Result<Policy, super::Failure> {
     let root = git::open(&global.dir)
         .ok()
         .and_then(|r| git::work_tree(&r))
@@ -26,61 +41,60 @@ pub fn run(global: &Global) -> Outcome {
         .help(crate::sources::policy_files::UNREAD_POLICY_FILE_HELP)
         .into());
     }
-    // Every matcher is built, so a set too large is reported here even when
-    // no subject at hand would need it.
     policy.prepare_all().map_err(|errors| {
         super::Failure::Policy(crate::policy::InvalidPolicy {
             sources: policy.sources.clone(),
             errors,
         })
     })?;
-    let files: Vec<&str> = policy.sources.iter().map(|s| s.name.as_str()).collect();
-    let mut unused = unused_warnings(&policy);
-    unused.extend(place_warnings(&policy));
-    unused.extend(non_ticket_warnings(&policy));
-    unused.extend(expired_waivers(&policy, super::today()));
-    match global.format {
-        Format::Json => {
-            let rules: Vec<_> = policy
-                .rules
-                .iter()
-                .map(|r| json!({ "id": r.id.value, "on": r.on.iter().map(|o| o.value.name()).collect::<Vec<_>>(), "level": r.level.name() }))
-                .collect();
-            let value = json!({ "tool": "git-policy", "version": env!("CARGO_PKG_VERSION"), "valid": true, "files": files, "rules": rules, "warnings": unused });
-            out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            ));
-        }
-        _ => {
-            let mut text = format!(
-                "policy is valid: {} from {}\n",
-                crate::report::plural(policy.rules.len(), "rule"),
-                files.join(", ")
-            );
-            for r in &policy.rules {
-                let on: Vec<&str> = r.on.iter().map(|o| o.value.name()).collect();
-                text.push_str(&format!(
-                    "  {:<28} {:<8} on {}\n",
-                    r.id.value,
-                    r.level.name(),
-                    on.join(", ")
-                ));
-            }
-            for w in &unused {
-                text.push_str(&format!(
-                    "warning[{}]: {} ({}:{}:{})\n",
-                    w["code"].as_str().unwrap_or_default(),
-                    w["message"].as_str().unwrap_or_default(),
-                    w["file"].as_str().unwrap_or_default(),
-                    w["line"],
-                    w["column"]
-                ));
-            }
-            out(&text);
-        }
+    Ok(policy)
+}
+
+fn files(policy: &Policy) -> Vec<&str> {
+    policy.sources.iter().map(|s| s.name.as_str()).collect()
+}
+
+/// `--format json`: the files, the rules and the warnings.
+fn as_json(policy: &Policy, warnings: &[serde_json::Value]) -> String {
+    let rules: Vec<_> = policy
+        .rules
+        .iter()
+        .map(|r| json!({ "id": r.id.value, "on": r.on.iter().map(|o| o.value.name()).collect::<Vec<_>>(), "level": r.level.name() }))
+        .collect();
+    let value = json!({ "tool": "git-policy", "version": env!("CARGO_PKG_VERSION"), "valid": true, "files": files(policy), "rules": rules, "warnings": warnings });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    )
+}
+
+/// Every other format: a line per rule, then the warnings.
+fn as_text(policy: &Policy, warnings: &[serde_json::Value]) -> String {
+    let mut text = format!(
+        "policy is valid: {} from {}\n",
+        crate::report::plural(policy.rules.len(), "rule"),
+        files(policy).join(", ")
+    );
+    for r in &policy.rules {
+        let on: Vec<&str> = r.on.iter().map(|o| o.value.name()).collect();
+        text.push_str(&format!(
+            "  {:<28} {:<8} on {}\n",
+            r.id.value,
+            r.level.name(),
+            on.join(", ")
+        ));
     }
-    Ok(ExitCode::from(PASSED))
+    for w in warnings {
+        text.push_str(&format!(
+            "warning[{}]: {} ({}:{}:{})\n",
+            w["code"].as_str().unwrap_or_default(),
+            w["message"].as_str().unwrap_or_default(),
+            w["file"].as_str().unwrap_or_default(),
+            w["line"],
+            w["column"]
+        ));
+    }
+    text
 }
 
 /// Definitions no rule uses, as cargo-deny reports unused allow entries.

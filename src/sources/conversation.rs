@@ -116,17 +116,22 @@ struct WrittenBy {
     login: String,
 }
 
-/// Posts a comment; returns its id and the account it was written as.
-pub async fn create(
-    gh: &GitHub,
-    repo: &str,
-    number: u64,
-    body: &str,
-) -> Result<(u64, Option<String>), Refused> {
+/// A comment just posted.
+pub struct Created {
+    pub id: u64,
+    /// The account it was written as, when GitHub says.
+    pub author: Option<String>,
+}
+
+/// Posts a comment.
+pub async fn create(gh: &GitHub, repo: &str, number: u64, body: &str) -> Result<Created, Refused> {
     let path = format!("/repos/{repo}/issues/{number}/comments");
     let answer = written(gh, Method::POST, &path, Some(&json!({ "body": body }))).await?;
     let made: Written = decode(&answer, &format!("POST {path}"))?;
-    Ok((made.id, made.user.map(|u| u.login)))
+    Ok(Created {
+        id: made.id,
+        author: made.user.map(|u| u.login),
+    })
 }
 
 /// Replaces a comment's body.

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod pack;
 pub mod policy_cache;
 pub mod policy_files;
+pub mod policy_of_record;
 pub mod pull_request;
 pub mod release;
 pub mod trackers;

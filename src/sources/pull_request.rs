@@ -86,16 +86,22 @@ pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
 
 /// Fills in changed files and commits (with what `wanted` asks of each
 /// commit): from git when the clone has both commits, else from the API,
-/// whose lists must be as long as the pull request declares. `notes`
-/// collects what the reader should know.
+/// whose lists must be as long as the pull request declares.
 pub async fn complete(
     gh: &GitHub,
     git: Option<&Repository>,
     pr: &mut PullRequest,
     wanted: CommitFacts,
-    notes: &mut Vec<String>,
-) -> Result<(), Fatal> {
-    complete_from(gh, git, pr, wanted, notes, None).await
+) -> Result<Completed, Fatal> {
+    complete_from(gh, git, pr, wanted, None).await
+}
+
+/// How a pull request's files and commits were read.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct Completed {
+    /// What the reader should know (one line each).
+    pub notes: Vec<String>,
 }
 
 /// A pull request's files and commits as already read through GraphQL
@@ -172,12 +178,12 @@ pub async fn complete_from(
     git: Option<&Repository>,
     pr: &mut PullRequest,
     wanted: CommitFacts,
-    notes: &mut Vec<String>,
     listed: Option<Listed>,
-) -> Result<(), Fatal> {
+) -> Result<Completed, Fatal> {
     let local = git.filter(|r| has_commit(r, &pr.head_sha) && has_commit(r, &pr.base_sha));
     if let Some(repo) = local {
-        return complete_from_clone(gh, repo, pr, wanted, listed).await;
+        complete_from_clone(gh, repo, pr, wanted, listed).await?;
+        return Ok(Completed::default());
     }
     let repo = pr.repo.clone();
     let number = pr.number;
@@ -260,10 +266,11 @@ pub async fn complete_from(
         }
     }
     pr.commits = read;
-    notes.push(String::from(
-        "changed files and commits were read through the API: the clone does not hold both the base and head commits (actions/checkout with `fetch-depth: 0` lets git-policy use git)",
-    ));
-    Ok(())
+    Ok(Completed {
+        notes: vec![String::from(
+            "changed files and commits were read through the API: the clone does not hold both the base and head commits (actions/checkout with `fetch-depth: 0` lets git-policy use git)",
+        )],
+    })
 }
 
 /// What GitHub says of who made one commit: the account it attributes the

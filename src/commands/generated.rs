@@ -1,18 +1,26 @@
-//! `man`: the man pages, in roff. The main page names one page per
-//! subcommand (`git-policy-check-pr(1)`, …); `man COMMAND…` prints one of
-//! them, `man --dir DIR` writes them all (what a package installs under
-//! `share/man/man1`).
+//! What is generated from the command line's and the policy's own
+//! definitions: the man pages (`man`), the completion scripts
+//! (`completions`), the JSON Schema of policy files (`schema`). Checked in
+//! under docs/ and kept from drifting by tests/docs.rs.
+//!
+//! The man pages: the main page names one page per subcommand
+//! (`git-policy-check-pr(1)`, …); `man COMMAND…` prints one of them,
+//! `man --dir DIR` writes them all (what a package installs under
+//! `share/man/man1`). The completion scripts offer the names `explain`
+//! knows after `explain`.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{Global, Outcome, PASSED, out};
+use clap::builder::PossibleValue;
+
+use super::{Global, Outcome, PASSED, explain, out};
 use crate::cli::Cli;
-use crate::policy::did_you_mean;
+use crate::policy::{Policy, did_you_mean};
 use crate::sources::Fatal;
 
 /// `man [COMMAND]… [--dir DIR]`.
-pub fn run(global: &Global, command: &[String], dir: Option<&Path>) -> Outcome {
+pub fn man(global: &Global, command: &[String], dir: Option<&Path>) -> Outcome {
     let pages = pages();
     if let Some(dir) = dir {
         return write_all(&global.dir.join(dir), &pages);
@@ -120,4 +128,59 @@ fn write_all(dir: &Path, pages: &[Page]) -> Outcome {
     }
     out(&written);
     Ok(ExitCode::from(PASSED))
+}
+
+/// A completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command().mut_subcommand("explain", |explain| {
+        // Only the script offers them: `explain` itself accepts any word (a
+        // rule id of the policy in the current repository too).
+        explain.mut_arg("topic", |topic| {
+            topic.value_parser(
+                explain::completion_topics()
+                    .into_iter()
+                    .map(|(name, summary)| PossibleValue::new(name).help(summary))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    let mut buffer = Vec::new();
+    clap_complete::generate(shell, &mut command, "git-policy", &mut buffer);
+    let script = String::from_utf8_lossy(&buffer).into_owned();
+    if shell == clap_complete::Shell::Fish {
+        // clap_complete's fish script completes options only, no positional
+        // values: offer the topics after `explain` here.
+        let quote = |text: &str| format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"));
+        let mut script = script;
+        for (name, summary) in explain::completion_topics() {
+            script.push_str(&format!(
+                "complete -c git-policy -n \"__fish_git_policy_using_subcommand explain\" -f -a {} -d {}\n",
+                quote(name),
+                quote(summary)
+            ));
+        }
+        return script;
+    }
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete names the states of a hyphenated binary two ways
+        // (`git__policy__subcmd__check` where it walks the words,
+        // `git__subcmd__policy__subcmd__check` in the `case` that offers
+        // them), so nothing is offered past the first word: use one name.
+        return script.replace("git__subcmd__policy__", "git__policy__");
+    }
+    script
+}
+
+/// `schema`: the JSON Schema of policy files, for editors.
+pub fn schema() -> Outcome {
+    out(&schema_text());
+    Ok(ExitCode::from(PASSED))
+}
+
+/// The JSON Schema of policy files, as `schema` prints it and `init` writes it.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&Policy::json_schema()).unwrap_or_default();
+    text.push('\n');
+    text
 }
