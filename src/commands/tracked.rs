@@ -35,20 +35,45 @@ pub fn wanted(policy: &Policy, kinds: &[SubjectKind]) -> BTreeMap<String, BTreeS
 
 /// How long to wait for a tracker, and between retries: the network
 /// settings of the run (`GIT_POLICY_HTTP_TIMEOUT`, `GIT_POLICY_RETRY_DELAY`).
+/// The gate keeps answers across runs only where `GIT_POLICY_TRACKER_CACHE=on`
+/// (a runner of one user's): its verdict is of record.
 pub fn settings() -> Result<Settings, Fatal> {
     Ok(Settings {
         timeout: seconds_from_env("GIT_POLICY_HTTP_TIMEOUT", 30.0, 0.001, 3600.0)?,
         retry_delay: seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0, 0.0, 600.0)?,
+        deadline: None,
+        keep_across_runs: cache_setting()? == Some(true),
     })
 }
 
-/// The hooks' settings: a short timeout, one quick retry.
+/// The longest the hooks wait for the trackers, retries included.
+pub const HOOK_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The hooks' settings: a short timeout and one overall deadline
+/// ([`HOOK_DEADLINE`]), retries only within it; answers kept across runs
+/// for trackers whose `api:` says `cache:`, unless `GIT_POLICY_TRACKER_CACHE=off`.
 pub fn hook_settings() -> Result<Settings, Fatal> {
     let general = settings()?;
     Ok(Settings {
-        timeout: general.timeout.min(Duration::from_secs(3)),
+        timeout: general.timeout.min(HOOK_DEADLINE),
         retry_delay: general.retry_delay.min(Duration::from_millis(200)),
+        deadline: Some(HOOK_DEADLINE),
+        keep_across_runs: cache_setting()? != Some(false),
     })
+}
+
+/// `GIT_POLICY_TRACKER_CACHE`: `on`, `off`, or unset (`None`).
+fn cache_setting() -> Result<Option<bool>, Fatal> {
+    match std::env::var("GIT_POLICY_TRACKER_CACHE") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) if v == "on" => Ok(Some(true)),
+        Ok(v) if v == "off" => Ok(Some(false)),
+        Ok(_) | Err(std::env::VarError::NotUnicode(_)) => Err(Fatal::new(
+            "GIT_POLICY_TRACKER_CACHE is neither `on` nor `off`",
+        )
+        .help("set it to `on` (keep tickets' answers across runs where the tracker's `api:` says `cache:`, the gate included) or `off` (ask every run), or unset it")),
+    }
 }
 
 /// Reads the tickets of `wanted` trackers named in `texts`; `None` when
@@ -77,6 +102,9 @@ pub async fn read(
         .collect();
     let read = trackers::read(&queries, settings).await?;
     *requests += read.requests;
+    for note in &read.notes {
+        super::err(&format!("note: {}\n", crate::report::inert::one_line(note)));
+    }
     Ok(Some(Arc::new(read.facts)))
 }
 

@@ -13,6 +13,7 @@ pub mod policy_cache;
 pub mod policy_files;
 pub mod pull_request;
 pub mod release;
+pub mod tracker_cache;
 pub mod trackers;
 
 use std::fmt;
