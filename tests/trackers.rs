@@ -1586,3 +1586,211 @@ async fn the_gate_keeps_no_answer_across_runs_unless_told() {
         "{said}"
     );
 }
+
+// ---- commit rules in the audit, and the pre-push check ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_judges_commit_rules_with_tracker_options_batched_with_the_release() {
+    let server = MockServer::start().await;
+    let repo = Repo::new("main");
+    let policy = format!(
+        "{AUDIT_POLICY}  - id: commit-ticket-exists
+    on: [commit]
+    require: {{ ticket: {{ in: [message], exists: true, types: [Story, Bug] }} }}
+"
+    );
+    repo.write(".git-policy.yml", &policy.replace("{URL}", &server.uri()));
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    // 150 Jira tickets and 250 work items, ten a commit.
+    let mut shas = Vec::new();
+    for chunk in 0..40 {
+        let names: Vec<String> = (0..10)
+            .map(|i| {
+                let n = chunk * 10 + i;
+                if n < 150 {
+                    format!("EPL-{}", n + 1)
+                } else {
+                    format!("AB#{}", n - 149)
+                }
+            })
+            .collect();
+        shas.push(repo.commit(&format!("{} work", names.join(" "))));
+    }
+    // EPL-77 is missing, EPL-5 is an Epic (the commit rule's types), EPL-42
+    // and AB#7 are not signed off (the release rule).
+    let issues: Vec<Value> = (1..=150)
+        .filter(|n| *n != 77)
+        .map(|n| {
+            let kind = if n == 5 { "Epic" } else { "Story" };
+            let status = if n == 42 {
+                ("In Review", DOING)
+            } else {
+                ("Done", DONE)
+            };
+            jira_issue(
+                &format!("EPL-{n}"),
+                kind,
+                status.0,
+                status.1,
+                &format!("Story {n}"),
+            )
+        })
+        .collect();
+    jira_cloud(&server, issues, vec![]).await;
+    let items: Vec<Value> = (1..=250)
+        .map(|n| {
+            let state = if n == 7 { "Active" } else { "QA Passed" };
+            work_item(n, "Platform", "Platform", "Bug", state, &format!("Bug {n}"))
+        })
+        .collect();
+    azure(&server, "Platform", items).await;
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("AZURE_DEVOPS_TOKEN", AZURE_TOKEN)
+        .args(["--format", "json", "audit", "v1.0.0..HEAD"]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output);
+    let all = findings(&report);
+    assert!(
+        !all.iter().any(|(_, _, m)| m.contains("not verified")),
+        "every commit's tickets were verified: {all:#?}"
+    );
+    let on_commit = |ticket: &str, needle: &str| -> String {
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["rule"] == "commit-ticket-exists"
+                    && f["ticket"] == ticket
+                    && f["message"].as_str().unwrap().contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no commit finding on {ticket}: {all:#?}"));
+        finding["commit"].as_str().unwrap().to_owned()
+    };
+    // Each names the commit it was named in.
+    assert_eq!(on_commit("EPL-77", "was not found"), shas[7]);
+    assert_eq!(
+        on_commit("EPL-5", "is a `Epic`, not one of `Story`, `Bug`"),
+        shas[0]
+    );
+    message_for(
+        &all,
+        "EPL-42",
+        "is `In Review` (In Progress), not in `QA Passed`, `Done`",
+    );
+    message_for(&all, "AB#7", "is `Active`, not in `QA Passed`, `Done`");
+    // EPL-77 twice (the commit's rule and the release's), EPL-5, EPL-42, AB#7.
+    assert_eq!(all.len(), 5, "{all:#?}");
+    let requests = server.received_requests().await.unwrap();
+    // The commits' tickets and the release's, read together: one request
+    // per 100 tickets (150 keys in 2, 250 ids in 2).
+    assert_eq!(requests.len(), 4, "{requests:?}");
+}
+
+const PUSH_POLICY: &str = r#"version: 1
+tickets:
+  jira:
+    pattern: '\bEPL-[0-9]+\b'
+    api: { kind: jira-cloud, url: '{URL}', user_env: JIRA_USER, token_env: JIRA_TOKEN{HOOKS} }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message], exists: true, types: [Story] } }
+"#;
+
+/// Pushes two new branches (`feature/a`: EPL-1, EPL-2, EPL-3; `feature/b`:
+/// EPL-1, EPL-4) through `check push`; the output and the tracker's requests.
+async fn push(hooks: &str, url: Option<&str>) -> (std::process::Output, Vec<Request>) {
+    let server = MockServer::start().await;
+    jira_cloud(
+        &server,
+        vec![
+            jira_issue("EPL-1", "Story", "Done", DONE, "One"),
+            jira_issue("EPL-3", "Epic", "To Do", TODO, "Three"),
+            jira_issue("EPL-4", "Story", "To Do", TODO, "Four"),
+        ],
+        vec![],
+    )
+    .await;
+    let repo = Repo::new("feature/a");
+    let url = url.map_or_else(|| server.uri(), str::to_owned);
+    repo.write(
+        ".git-policy.yml",
+        &PUSH_POLICY.replace("{URL}", &url).replace("{HOOKS}", hooks),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 add the policy"]);
+    repo.commit("EPL-2 fix the login");
+    let a = repo.commit("EPL-3 fix the logout");
+    repo.git(&["checkout", "-q", "-b", "feature/b", "HEAD~2"]);
+    let b = repo.commit("EPL-4 fix the menu");
+    let zero = "0".repeat(40);
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("GIT_POLICY_RETRY_DELAY", "0.01")
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(format!(
+            "refs/heads/feature/a {a} refs/heads/feature/a {zero}\nrefs/heads/feature/b {b} refs/heads/feature/b {zero}\n"
+        ));
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    (output, server.received_requests().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_asks_the_tracker_once_for_every_pushed_commit_when_it_says_hooks_check() {
+    let (output, requests) = push(", hooks: check", None).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let all = findings(&json_of(&output));
+    message_for(&all, "EPL-2", "(named in the message) was not found");
+    message_for(&all, "EPL-3", "is a `Epic`, not one of `Story`");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    // One batch for both branches' commits.
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    let mut keys: Vec<&str> = body["issueIdsOrKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["EPL-1", "EPL-2", "EPL-3", "EPL-4"]);
+    // Without `hooks: check`, the push asks nothing.
+    let (output, requests) = push("", None).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(requests.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_warns_and_goes_on_when_the_tracker_is_unreachable() {
+    let (output, _) = push(", hooks: check", Some("http://127.0.0.1:9")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: tickets not verified") && stderr.contains("tracker `jira`"),
+        "{stderr}"
+    );
+    assert!(findings(&json_of(&output)).is_empty());
+}

@@ -40,6 +40,7 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         ..Report::default()
     };
     let mut scope = crate::waivers::Scope::default();
+    let mut pushed = Vec::new();
     for update in &updates {
         let mut branch_findings = Vec::new();
         if let Some(name) = &update.branch {
@@ -76,7 +77,13 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
             super::check_commits::Keep::Nothing,
             None,
         )?;
-        let mut judged = judged;
+        pushed.push((branch_findings, judged));
+    }
+    // The tickets of every pushed commit, asked in one batch.
+    let mut all: Vec<&mut super::check_commits::Judged> =
+        pushed.iter_mut().map(|(_, judged)| judged).collect();
+    super::tracked::judge_local(&policy, &mut all);
+    for (mut branch_findings, mut judged) in pushed {
         super::check_commits::settle_reverts(&repo, &policy, &mut judged);
         fold_into_branch(&mut branch_findings, &mut judged.findings);
         report.findings.extend(branch_findings);
