@@ -1794,3 +1794,39 @@ async fn pre_push_warns_and_goes_on_when_the_tracker_is_unreachable() {
     );
     assert!(findings(&json_of(&output)).is_empty());
 }
+
+#[test]
+fn a_cache_lifetime_past_an_hour_or_unreadable_is_a_policy_error() {
+    let repo = Repo::new("main");
+    for (lifetime, ok) in [
+        ("10m", true),
+        ("30s", true),
+        ("1h", true),
+        ("61m", false),
+        ("2h", false),
+        ("0s", false),
+        ("ten minutes", false),
+    ] {
+        repo.write(
+            "policy.yml",
+            &CACHE_POLICY
+                .replace("{URL}", "https://acme.atlassian.net")
+                .replace("cache: 10m", &format!("cache: '{lifetime}'")),
+        );
+        let output = repo
+            .cmd()
+            .args(["--policy", "policy.yml", "validate"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        if ok {
+            assert_eq!(output.status.code(), Some(0), "{lifetime}: {said}");
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{lifetime}: {said}");
+            assert!(
+                said.contains("is not a cache lifetime from 1s to 1h"),
+                "{said}"
+            );
+        }
+    }
+}

@@ -47,7 +47,7 @@ options! {
         pub token_env: Spanned<String> => required => with(non_empty) => check(env_name),
         /// The Azure DevOps project the work items are in (azure-boards only).
         pub project: Option<Spanned<String>> => with(non_empty),
-        /// `check`: the local hooks verify tickets too (short timeout; a warning when unreachable). Default: only the gate and the audit call the tracker.
+        /// `check`: the local checks verify tickets too (the commit-msg and pre-push hooks, `check commits`: one 3 s deadline, a warning when unreachable). Default: only the gate and the audit call the tracker.
         pub hooks: Option<Spanned<HookCalls>>,
         /// Keep each ticket's answer across runs for this long (`30s`, `10m`, at most `1h`), on this machine, for this user and token only. Used by the local hooks and `check commits`; `check pr` and `audit` use it only where `GIT_POLICY_TRACKER_CACHE=on` (docs/trackers.md). Default: every run asks.
         pub cache: Option<Spanned<String>> => with(non_empty) => check(cache_lifetime),
