@@ -308,3 +308,60 @@ pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
         .build()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_sent_only_in_the_trackers_syntax() {
+        let jira = ApiKind::JiraCloud;
+        assert_eq!(jira.request_id("EPL-12"), Ok(String::from("EPL-12")));
+        assert_eq!(jira.request_id("A_2B-1"), Ok(String::from("A_2B-1")));
+        for bad in [
+            "epl-12",
+            "EPL-",
+            "-12",
+            "EPL-1x",
+            "1PL-2",
+            "EPL-1\") OR (x",
+            "EPL 12",
+        ] {
+            assert_eq!(jira.request_id(bad), Err("not a valid Jira key"), "{bad}");
+        }
+        let azure = ApiKind::AzureBoards;
+        assert_eq!(azure.request_id("AB#0042"), Ok(String::from("42")));
+        assert_eq!(
+            azure.request_id("AB#2147483647"),
+            Ok(String::from("2147483647"))
+        );
+        for bad in ["AB#0", "AB#", "AB#2147483648", "AB#99999999999"] {
+            assert_eq!(
+                azure.request_id(bad),
+                Err("not an Azure work item id"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_lifetimes_are_short_and_bounded() {
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(lifetime("30s"), Some(secs(30)));
+        assert_eq!(lifetime("10m"), Some(secs(600)));
+        assert_eq!(lifetime("1h"), Some(secs(3600)));
+        for bad in [
+            "0s",
+            "61m",
+            "2h",
+            "10",
+            "m",
+            "-5m",
+            "1.5m",
+            "18446744073709551615h",
+            "10d",
+        ] {
+            assert_eq!(lifetime(bad), None, "{bad}");
+        }
+    }
+}
