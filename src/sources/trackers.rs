@@ -99,10 +99,22 @@ pub async fn read(queries: &[Query<'_>], settings: Settings) -> Result<Read, Fat
     let results = match settings.deadline {
         None => all.await,
         Some(deadline) => tokio::time::timeout(deadline, all).await.map_err(|_| {
-            let names: Vec<String> = queries.iter().map(|q| format!("`{}`", q.name)).collect();
+            let names: Vec<String> = queries
+                .iter()
+                .map(|q| match &q.tracker.api {
+                    Some(api) => format!(
+                        "tracker `{}` ({}, {})",
+                        q.name,
+                        api.value.kind.value.name(),
+                        api.value.url.value.trim().trim_end_matches('/')
+                    ),
+                    None => format!("tracker `{}`", q.name),
+                })
+                .collect();
+            let all = if names.len() > 1 { " all" } else { "" };
             Fatal::new(format!(
-                "tracker {} did not answer within {:.1} s",
-                names.join(", "),
+                "{} did not{all} answer within {:.1} s (the local checks' limit, retries included)",
+                names.join(" and "),
                 deadline.as_secs_f64()
             ))
         })?,
