@@ -59,15 +59,17 @@ impl DiskCache {
         DiskCache::open(&base.join("git-policy").join("trackers"))
     }
 
-    /// `dir`, made (0700) if missing, when it and its parent are the
-    /// user's own directories closed to others.
+    /// `dir`, made (0700) if missing, when it is the user's own directory
+    /// closed to others, in a parent of the user's that no one else may
+    /// write to (who could otherwise put another directory in its place).
     pub fn open(dir: &Path) -> Result<DiskCache, String> {
         if std::fs::symlink_metadata(dir).is_err() {
             make_private_dir(dir).map_err(|e| format!("cannot make `{}`: {e}", dir.display()))?;
         }
-        for checked in [dir.parent(), Some(dir)].into_iter().flatten() {
-            private_dir(checked)?;
+        if let Some(parent) = dir.parent() {
+            users_dir(parent, 0o022, "of yours that no one else may write to")?;
         }
+        users_dir(dir, 0o077, "of yours, closed to others (mode 0700)")?;
         Ok(DiskCache {
             dir: dir.to_owned(),
         })
@@ -78,7 +80,7 @@ impl DiskCache {
     pub fn get(&self, key: &str, lifetime: Duration) -> Option<TicketState> {
         let path = self.dir.join(key);
         let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.file_type().is_file() || !owned_and_private(&meta, 0o600) {
+        if !meta.file_type().is_file() || !owned_without(&meta, 0o077) {
             return None;
         }
         if meta.len() > LARGEST_ENTRY {
@@ -167,35 +169,36 @@ fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// `Ok` when `dir` is a directory (not a link) of the user's, closed to others.
-fn private_dir(dir: &Path) -> Result<(), String> {
+/// `Ok` when `dir` is a directory (not a link) of the user's without any
+/// of the `forbidden` permission bits; `must` says what it must be.
+fn users_dir(dir: &Path, forbidden: u32, must: &str) -> Result<(), String> {
     let meta = std::fs::symlink_metadata(dir)
         .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
     if !meta.file_type().is_dir() {
         return Err(format!("`{}` is not a directory", dir.display()));
     }
-    if !owned_and_private(&meta, 0o700) {
+    if !owned_without(&meta, forbidden) {
         return Err(format!(
-            "`{}` is not a directory of yours closed to others (it must be yours, mode 0700): answers kept there could be another user's",
+            "`{}` must be a directory {must}: answers kept there could be another user's",
             dir.display()
         ));
     }
     Ok(())
 }
 
-/// Owned by this process's user, and no permission for group or others.
+/// Owned by this process's user, without any of the `forbidden` permission bits.
 #[cfg(unix)]
-fn owned_and_private(meta: &std::fs::Metadata, _mode: u32) -> bool {
+fn owned_without(meta: &std::fs::Metadata, forbidden: u32) -> bool {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let user = unsafe { libc::geteuid() };
-    meta.uid() == user && meta.mode() & 0o077 == 0
+    meta.uid() == user && meta.mode() & forbidden == 0
 }
 
 /// Elsewhere the user's profile directory is private by default; entries
 /// are still checked to be regular files.
 #[cfg(not(unix))]
-fn owned_and_private(_meta: &std::fs::Metadata, _mode: u32) -> bool {
+fn owned_without(_meta: &std::fs::Metadata, _forbidden: u32) -> bool {
     true
 }
 
