@@ -1830,3 +1830,47 @@ fn a_cache_lifetime_past_an_hour_or_unreadable_is_a_policy_error() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_a_revert_naming_a_ticket_stays_exempt_once_its_tickets_are_read() {
+    let server = MockServer::start().await;
+    jira_cloud(&server, vec![], vec![]).await;
+    let repo = Repo::new("feature/a");
+    repo.write(
+        ".git-policy.yml",
+        &PUSH_POLICY
+            .replace("{URL}", &server.uri())
+            .replace("{HOOKS}", ", hooks: check"),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 add the policy"]);
+    let reverted = repo.commit("EPL-2 fix the login");
+    let head = repo.commit(&format!(
+        "Revert \"EPL-2 fix the login\"\n\nThis reverts commit {reverted}.\n"
+    ));
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(format!(
+            "refs/heads/feature/a {head} refs/heads/feature/a {}\n",
+            "0".repeat(40)
+        ));
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    let report = json_of(&output);
+    let commits: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["commit"].as_str().unwrap_or_default())
+        .collect();
+    // EPL-1 and EPL-2 are not in the tracker: the two commits naming them
+    // are refused; the revert, exempt, is not.
+    assert_eq!(commits.len(), 2, "{report}");
+    assert!(!commits.contains(&head.as_str()), "{report}");
+    assert_eq!(report["skipped"], 1, "{report}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

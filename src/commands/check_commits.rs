@@ -103,6 +103,9 @@ pub(super) fn settle_reverts(repo: &git2::Repository, policy: &Policy, judged: &
             judged
                 .findings
                 .retain(|f| f.commit.as_deref() != Some(sha.as_str()));
+            judged
+                .deferred
+                .retain(|(_, c)| c.sha.as_deref() != Some(sha.as_str()));
             judged.checked -= 1;
             judged.skipped += 1;
         } else {

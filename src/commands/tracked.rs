@@ -182,10 +182,12 @@ fn hooks_check(policy: &Policy, tracker: &str) -> bool {
 
 /// Judges the commits the walk deferred ([`Deferring`]) with `facts`.
 pub fn judge_deferred(policy: &Policy, judged: &mut Judged, facts: Option<&Arc<TrackerFacts>>) {
-    // From the last, so each place in `findings` still holds.
+    // From the last, so each place in `findings` still holds (a place past
+    // the end, after findings were dropped, is the end).
     for (at, mut commit) in std::mem::take(&mut judged.deferred).into_iter().rev() {
         commit.tracked = facts.cloned();
         let found = crate::engine::evaluate(policy, Subject::Commit(&commit));
+        let at = at.min(judged.findings.len());
         judged.findings.splice(at..at, found);
     }
 }
