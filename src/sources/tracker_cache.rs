@@ -63,6 +63,11 @@ impl DiskCache {
     /// closed to others, in a parent of the user's that no one else may
     /// write to (who could otherwise put another directory in its place).
     pub fn open(dir: &Path) -> Result<DiskCache, String> {
+        if cfg!(not(unix)) {
+            return Err(String::from(
+                "answers are kept across runs only on Unix, where who owns the folder is checked",
+            ));
+        }
         if std::fs::symlink_metadata(dir).is_err() {
             make_private_dir(dir).map_err(|e| format!("cannot make `{}`: {e}", dir.display()))?;
         }
@@ -195,11 +200,11 @@ fn owned_without(meta: &std::fs::Metadata, forbidden: u32) -> bool {
     meta.uid() == user && meta.mode() & forbidden == 0
 }
 
-/// Elsewhere the user's profile directory is private by default; entries
-/// are still checked to be regular files.
+/// Elsewhere ownership is not checked, so nothing is trusted (and
+/// [`DiskCache::open`] refuses).
 #[cfg(not(unix))]
 fn owned_without(_meta: &std::fs::Metadata, _forbidden: u32) -> bool {
-    true
+    false
 }
 
 #[cfg(unix)]
