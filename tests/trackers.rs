@@ -573,8 +573,17 @@ async fn jira_data_center_pages_the_search_and_never_sends_an_id_unescaped() {
         "OPS-3",
         "is `In Review` (In Progress), not in `QA Passed`, `Done`",
     );
-    // The crafted id is no Jira key: never sent, reported as not found.
-    message_for(&all, "OPS-4\")OR(project=\"SECRET", "was not found");
+    // The crafted id is no Jira key: never sent, and said so (not "not found").
+    message_for(
+        &all,
+        "OPS-4\")OR(project=\"SECRET",
+        "is not a valid Jira key, so ops was not asked about it",
+    );
+    assert!(
+        !all.iter()
+            .any(|(_, t, m)| t.starts_with("OPS-4") && m.contains("not found")),
+        "{all:#?}"
+    );
     let requests = run.tracker_requests().await;
     assert_eq!(requests.len(), 2, "two pages");
     for (i, request) in requests.iter().enumerate() {
@@ -1192,4 +1201,676 @@ async fn a_rule_without_on_verifies_tickets_on_the_pull_request_not_its_branch_o
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+}
+
+// ---- ids the tracker cannot have (issue 25: validated before any request) ----
+
+fn assert_no_secret(output: &std::process::Output) {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for secret in secrets() {
+        assert!(!all.contains(&secret), "a tracker secret leaked:\n{all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_the_tracker_cannot_have_is_its_own_finding_and_never_sent() {
+    let policy = r#"version: 1
+tickets:
+  jira:
+    pattern: '(?i)\bepl-[0-9]+\b'
+    api: { kind: jira-cloud, url: '{URL}', user_env: JIRA_USER, token_env: JIRA_TOKEN }
+  boards:
+    pattern: '\bAB#[0-9]+\b'
+    api: { kind: azure-boards, url: '{URL}/acme', project: Platform, token_env: AZURE_DEVOPS_TOKEN }
+rules:
+  - id: ticket-verified
+    on: [pull_request]
+    require: { ticket: { in: [title, body], exists: true } }
+"#;
+    let run = Run::new(
+        policy,
+        "EPL-1 fix the login",
+        "also epl-2, AB#0 and AB#99999999999",
+        vec![commit(SHA_A, "EPL-1 work")],
+    )
+    .await;
+    jira_cloud(
+        &run.tracker,
+        vec![jira_issue("EPL-1", "Bug", "Done", DONE, "Login")],
+        vec![],
+    )
+    .await;
+    azure(&run.tracker, "Platform", vec![]).await;
+    let output = run.run("json").await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let all = findings(&json_of(&output));
+    message_for(
+        &all,
+        "epl-2",
+        "(named in the body) is not a valid Jira key, so jira was not asked about it",
+    );
+    message_for(
+        &all,
+        "AB#0",
+        "is not an Azure work item id, so boards was not asked",
+    );
+    message_for(&all, "AB#99999999999", "is not an Azure work item id");
+    assert!(
+        !all.iter().any(|(_, _, m)| m.contains("not found")),
+        "an invalid id is not \"not found\": {all:#?}"
+    );
+    assert_eq!(all.len(), 3, "{all:#?}");
+    // Only the valid key was asked; Azure was not called at all.
+    let requests = run.tracker_requests().await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["issueIdsOrKeys"], json!(["EPL-1"]));
+}
+
+// ---- the hook's one deadline ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hook_waits_at_most_three_seconds_for_a_slow_tracker() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue/bulkfetch"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_secs(20))
+                .set_body_json(json!({ "issues": [], "issueErrors": [] })),
+        )
+        .mount(&server)
+        .await;
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        &HOOK_POLICY
+            .replace("{URL}", &server.uri())
+            .replace("{HOOKS}", ", hooks: check"),
+    );
+    repo.write("msg", "EPL-404 Fix the login\n");
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("GIT_POLICY_RETRY_DELAY", "0.2")
+        .args(["check", "commit-msg", "msg"]);
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: tickets not verified") && stderr.contains("within 3.0 s"),
+        "{stderr}"
+    );
+    // One deadline for the whole read: not 3 tries of 3 s each (about 9 s).
+    assert!(
+        took < std::time::Duration::from_millis(4500),
+        "the hook took {took:?}"
+    );
+    assert_no_secret(&output);
+}
+
+// ---- answers kept across runs (`api: { cache: … }`) ----
+
+const CACHE_POLICY: &str = r#"version: 1
+tickets:
+  jira:
+    pattern: '\bEPL-[0-9]+\b'
+    api: { kind: jira-cloud, url: '{URL}', user_env: JIRA_USER, token_env: JIRA_TOKEN, hooks: check, cache: 10m }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message], exists: true, status: { in: [Done] } } }
+"#;
+
+/// A repository whose commit-msg hook asks a Jira server, with its own
+/// cache directory (`XDG_CACHE_HOME`).
+struct Cached {
+    server: MockServer,
+    repo: Repo,
+    home: tempfile::TempDir,
+}
+
+impl Cached {
+    async fn new(issues: Vec<Value>) -> Cached {
+        let server = MockServer::start().await;
+        jira_cloud(&server, issues, vec![]).await;
+        let repo = Repo::new("main");
+        repo.write(
+            ".git-policy.yml",
+            &CACHE_POLICY.replace("{URL}", &server.uri()),
+        );
+        Cached {
+            server,
+            repo,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn dir(&self) -> std::path::PathBuf {
+        self.home.path().join("git-policy").join("trackers")
+    }
+
+    /// The one entry in the cache.
+    fn entry(&self) -> std::path::PathBuf {
+        let entries: Vec<std::path::PathBuf> = std::fs::read_dir(self.dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        entries[0].clone()
+    }
+
+    /// Runs the hook on `message` with this token; the requests it made.
+    async fn run(&self, message: &str, token: &str) -> (std::process::Output, usize) {
+        let before = self.server.received_requests().await.unwrap().len();
+        self.repo.write("msg", message);
+        let mut cmd = self.repo.cmd();
+        cmd.env("JIRA_USER", JIRA_USER)
+            .env("JIRA_TOKEN", token)
+            .env("XDG_CACHE_HOME", self.home.path())
+            .env_remove("GIT_POLICY_TRACKER_CACHE")
+            .args(["check", "commit-msg", "msg"]);
+        let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert_no_secret(&output);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!all.contains(token), "the token leaked:\n{all}");
+        let after = self.server.received_requests().await.unwrap().len();
+        (output, after - before)
+    }
+
+    /// Rewrites the entry's time to `shift` seconds from now.
+    fn stored_at(&self, shift: i64) {
+        let entry = self.entry();
+        let mut value: Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        value["stored"] = json!(now + shift);
+        std::fs::write(&entry, serde_json::to_vec(&value).unwrap()).unwrap();
+    }
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn code(output: &std::process::Output) -> Option<i32> {
+    output.status.code()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cache_keeps_an_answer_for_its_lifetime_only_in_a_private_file() {
+    let cached = Cached::new(vec![jira_issue("EPL-1", "Bug", "Done", DONE, "Login")]).await;
+    let (output, requests) = cached.run("EPL-1 Fix the login\n", JIRA_TOKEN).await;
+    assert_eq!(code(&output), Some(0), "{output:?}");
+    assert_eq!(requests, 1);
+    // Private to the user: the folder 0700, the entry 0600, no token in it.
+    let entry = cached.entry();
+    assert_eq!(mode(&cached.dir()), 0o700);
+    assert_eq!(mode(cached.dir().parent().unwrap()), 0o700);
+    assert_eq!(mode(&entry), 0o600);
+    let text = std::fs::read_to_string(&entry).unwrap();
+    for secret in secrets() {
+        assert!(!text.contains(&secret));
+        assert!(!entry.to_string_lossy().contains(&secret));
+    }
+    // A hit: the second run asks nothing.
+    let (output, requests) = cached.run("EPL-1 Fix the login again\n", JIRA_TOKEN).await;
+    assert_eq!(code(&output), Some(0), "{output:?}");
+    assert_eq!(requests, 0);
+    // Older than its lifetime (10 minutes): asked again.
+    cached.stored_at(-601);
+    let (_, requests) = cached.run("EPL-1 Fix the login\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+    // From the future: never trusted, asked again.
+    cached.stored_at(3600);
+    let (_, requests) = cached.run("EPL-1 Fix the login\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+    // Fresh again: a hit.
+    let (_, requests) = cached.run("EPL-1 Fix the login\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_token_never_reads_the_answers_kept_for_one() {
+    let cached = Cached::new(vec![jira_issue("EPL-1", "Bug", "Done", DONE, "Login")]).await;
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+    // What a token may see differs: another token asks for itself.
+    let (output, requests) = cached
+        .run("EPL-1 Fix\n", "ATATT3xFfGF0anotherTokenOfAnotherAccount")
+        .await;
+    assert_eq!(code(&output), Some(0), "{output:?}");
+    assert_eq!(requests, 1);
+    let entries = std::fs::read_dir(cached.dir()).unwrap().count();
+    assert_eq!(entries, 2, "one entry per token");
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_or_planted_cache_entry_is_never_a_pass() {
+    // EPL-1 is Done; EPL-2 is not in the tracker at all.
+    let cached = Cached::new(vec![jira_issue("EPL-1", "Bug", "Done", DONE, "Login")]).await;
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+    let entry = cached.entry();
+    // Damaged: ignored, asked again, rewritten.
+    std::fs::write(&entry, b"{\"format\": 1, \"stored\": ").unwrap();
+    let (output, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(code(&output), Some(0), "{output:?}");
+    assert_eq!(requests, 1);
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 0, "the damaged entry was rewritten");
+    // A sound entry for EPL-1, copied where EPL-2's would be: its name is a
+    // hash of the ticket too, so the copy is never found for EPL-2.
+    let (output, requests) = cached.run("EPL-2 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(code(&output), Some(1), "{output:?}");
+    assert_eq!(requests, 1);
+    // An entry open to others is not trusted: made 0644, it is asked again.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cache_folder_open_to_others_or_not_the_users_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let cached = Cached::new(vec![jira_issue("EPL-1", "Bug", "Done", DONE, "Login")]).await;
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 1);
+    std::fs::set_permissions(cached.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (output, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), Some(0), "{stderr}");
+    assert_eq!(requests, 1, "the entry in an open folder is not read");
+    assert!(
+        stderr.contains("not kept across runs") && stderr.contains("closed to others"),
+        "{stderr}"
+    );
+    std::fs::set_permissions(cached.dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (_, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+    assert_eq!(requests, 0);
+    // Another user's folder (only root can make one here): not used either.
+    if std::os::unix::fs::chown(cached.dir(), Some(65534), Some(65534)).is_ok() {
+        let (output, requests) = cached.run("EPL-1 Fix\n", JIRA_TOKEN).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(requests, 1, "{stderr}");
+        assert!(stderr.contains("not kept across runs"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gate_keeps_no_answer_across_runs_unless_told() {
+    let policy = CLOUD_POLICY.replace(
+        "token_env: JIRA_TOKEN }",
+        "token_env: JIRA_TOKEN, cache: 10m }",
+    );
+    let run = Run::new(
+        &policy,
+        "EPL-1 fix the login",
+        "Steps to reproduce: open the login page",
+        vec![commit(SHA_A, "EPL-1 work")],
+    )
+    .await;
+    jira_cloud(
+        &run.tracker,
+        vec![with_field(
+            jira_issue("EPL-1", "Story", "Done", DONE, "Login"),
+            "customfield_10033",
+            json!("yes"),
+        )],
+        vec![],
+    )
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let gate = |setting: Option<&str>| {
+        let mut cmd = run.cmd("json");
+        cmd.env("XDG_CACHE_HOME", home.path());
+        match setting {
+            Some(value) => cmd.env("GIT_POLICY_TRACKER_CACHE", value),
+            None => cmd.env_remove("GIT_POLICY_TRACKER_CACHE"),
+        };
+        cmd
+    };
+    for _ in 0..2 {
+        let output = run.run_cmd(gate(None)).await;
+        assert_eq!(code(&output), Some(0), "{output:?}");
+    }
+    assert_eq!(
+        run.tracker_requests().await.len(),
+        2,
+        "the gate asks every run"
+    );
+    assert!(!home.path().join("git-policy").exists());
+    for _ in 0..2 {
+        let output = run.run_cmd(gate(Some("on"))).await;
+        assert_eq!(code(&output), Some(0), "{output:?}");
+    }
+    assert_eq!(
+        run.tracker_requests().await.len(),
+        3,
+        "told to, it keeps them"
+    );
+    let output = run.run_cmd(gate(Some("yes"))).await;
+    assert_eq!(code(&output), Some(2), "{output:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("GIT_POLICY_TRACKER_CACHE is neither"),
+        "{said}"
+    );
+}
+
+// ---- commit rules in the audit, and the pre-push check ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_judges_commit_rules_with_tracker_options_batched_with_the_release() {
+    let server = MockServer::start().await;
+    let repo = Repo::new("main");
+    let policy = format!(
+        "{AUDIT_POLICY}  - id: commit-ticket-exists
+    on: [commit]
+    require: {{ ticket: {{ in: [message], exists: true, types: [Story, Bug] }} }}
+"
+    );
+    repo.write(".git-policy.yml", &policy.replace("{URL}", &server.uri()));
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    // 150 Jira tickets and 250 work items, ten a commit.
+    let mut shas = Vec::new();
+    for chunk in 0..40 {
+        let names: Vec<String> = (0..10)
+            .map(|i| {
+                let n = chunk * 10 + i;
+                if n < 150 {
+                    format!("EPL-{}", n + 1)
+                } else {
+                    format!("AB#{}", n - 149)
+                }
+            })
+            .collect();
+        shas.push(repo.commit(&format!("{} work", names.join(" "))));
+    }
+    // EPL-77 is missing, EPL-5 is an Epic (the commit rule's types), EPL-42
+    // and AB#7 are not signed off (the release rule).
+    let issues: Vec<Value> = (1..=150)
+        .filter(|n| *n != 77)
+        .map(|n| {
+            let kind = if n == 5 { "Epic" } else { "Story" };
+            let status = if n == 42 {
+                ("In Review", DOING)
+            } else {
+                ("Done", DONE)
+            };
+            jira_issue(
+                &format!("EPL-{n}"),
+                kind,
+                status.0,
+                status.1,
+                &format!("Story {n}"),
+            )
+        })
+        .collect();
+    jira_cloud(&server, issues, vec![]).await;
+    let items: Vec<Value> = (1..=250)
+        .map(|n| {
+            let state = if n == 7 { "Active" } else { "QA Passed" };
+            work_item(n, "Platform", "Platform", "Bug", state, &format!("Bug {n}"))
+        })
+        .collect();
+    azure(&server, "Platform", items).await;
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("AZURE_DEVOPS_TOKEN", AZURE_TOKEN)
+        .args(["--format", "json", "audit", "v1.0.0..HEAD"]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output);
+    let all = findings(&report);
+    assert!(
+        !all.iter().any(|(_, _, m)| m.contains("not verified")),
+        "every commit's tickets were verified: {all:#?}"
+    );
+    let on_commit = |ticket: &str, needle: &str| -> String {
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["rule"] == "commit-ticket-exists"
+                    && f["ticket"] == ticket
+                    && f["message"].as_str().unwrap().contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no commit finding on {ticket}: {all:#?}"));
+        finding["commit"].as_str().unwrap().to_owned()
+    };
+    // Each names the commit it was named in.
+    assert_eq!(on_commit("EPL-77", "was not found"), shas[7]);
+    assert_eq!(
+        on_commit("EPL-5", "is a `Epic`, not one of `Story`, `Bug`"),
+        shas[0]
+    );
+    message_for(
+        &all,
+        "EPL-42",
+        "is `In Review` (In Progress), not in `QA Passed`, `Done`",
+    );
+    message_for(&all, "AB#7", "is `Active`, not in `QA Passed`, `Done`");
+    // EPL-77 twice (the commit's rule and the release's), EPL-5, EPL-42, AB#7.
+    assert_eq!(all.len(), 5, "{all:#?}");
+    let requests = server.received_requests().await.unwrap();
+    // The commits' tickets and the release's, read together: one request
+    // per 100 tickets (150 keys in 2, 250 ids in 2).
+    assert_eq!(requests.len(), 4, "{requests:?}");
+}
+
+const PUSH_POLICY: &str = r#"version: 1
+tickets:
+  jira:
+    pattern: '\bEPL-[0-9]+\b'
+    api: { kind: jira-cloud, url: '{URL}', user_env: JIRA_USER, token_env: JIRA_TOKEN{HOOKS} }
+rules:
+  - id: commit-ticket
+    on: [commit]
+    require: { ticket: { in: [message], exists: true, types: [Story] } }
+"#;
+
+/// Pushes two new branches (`feature/a`: EPL-1, EPL-2, EPL-3; `feature/b`:
+/// EPL-1, EPL-4) through `check push`; the output and the tracker's requests.
+async fn push(hooks: &str, url: Option<&str>) -> (std::process::Output, Vec<Request>) {
+    let server = MockServer::start().await;
+    jira_cloud(
+        &server,
+        vec![
+            jira_issue("EPL-1", "Story", "Done", DONE, "One"),
+            jira_issue("EPL-3", "Epic", "To Do", TODO, "Three"),
+            jira_issue("EPL-4", "Story", "To Do", TODO, "Four"),
+        ],
+        vec![],
+    )
+    .await;
+    let repo = Repo::new("feature/a");
+    let url = url.map_or_else(|| server.uri(), str::to_owned);
+    repo.write(
+        ".git-policy.yml",
+        &PUSH_POLICY.replace("{URL}", &url).replace("{HOOKS}", hooks),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 add the policy"]);
+    repo.commit("EPL-2 fix the login");
+    let a = repo.commit("EPL-3 fix the logout");
+    repo.git(&["checkout", "-q", "-b", "feature/b", "HEAD~2"]);
+    let b = repo.commit("EPL-4 fix the menu");
+    let zero = "0".repeat(40);
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("GIT_POLICY_RETRY_DELAY", "0.01")
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(format!(
+            "refs/heads/feature/a {a} refs/heads/feature/a {zero}\nrefs/heads/feature/b {b} refs/heads/feature/b {zero}\n"
+        ));
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    (output, server.received_requests().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_asks_the_tracker_once_for_every_pushed_commit_when_it_says_hooks_check() {
+    let (output, requests) = push(", hooks: check", None).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let all = findings(&json_of(&output));
+    message_for(&all, "EPL-2", "(named in the message) was not found");
+    message_for(&all, "EPL-3", "is a `Epic`, not one of `Story`");
+    assert_eq!(all.len(), 2, "{all:#?}");
+    // One batch for both branches' commits.
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    let mut keys: Vec<&str> = body["issueIdsOrKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["EPL-1", "EPL-2", "EPL-3", "EPL-4"]);
+    // Without `hooks: check`, the push asks nothing.
+    let (output, requests) = push("", None).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(requests.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_warns_and_goes_on_when_the_tracker_is_unreachable() {
+    let (output, _) = push(", hooks: check", Some("http://127.0.0.1:9")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: tickets not verified") && stderr.contains("tracker `jira`"),
+        "{stderr}"
+    );
+    assert!(findings(&json_of(&output)).is_empty());
+}
+
+#[test]
+fn a_cache_lifetime_past_an_hour_or_unreadable_is_a_policy_error() {
+    let repo = Repo::new("main");
+    for (lifetime, ok) in [
+        ("10m", true),
+        ("30s", true),
+        ("1h", true),
+        ("61m", false),
+        ("2h", false),
+        ("0s", false),
+        ("ten minutes", false),
+    ] {
+        repo.write(
+            "policy.yml",
+            &CACHE_POLICY
+                .replace("{URL}", "https://acme.atlassian.net")
+                .replace("cache: 10m", &format!("cache: '{lifetime}'")),
+        );
+        let output = repo
+            .cmd()
+            .args(["--policy", "policy.yml", "validate"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        if ok {
+            assert_eq!(output.status.code(), Some(0), "{lifetime}: {said}");
+        } else {
+            assert_eq!(output.status.code(), Some(2), "{lifetime}: {said}");
+            assert!(
+                said.contains("is not a cache lifetime from 1s to 1h"),
+                "{said}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pre_push_a_revert_naming_a_ticket_stays_exempt_once_its_tickets_are_read() {
+    let server = MockServer::start().await;
+    jira_cloud(&server, vec![], vec![]).await;
+    let repo = Repo::new("feature/a");
+    repo.write(
+        ".git-policy.yml",
+        &PUSH_POLICY
+            .replace("{URL}", &server.uri())
+            .replace("{HOOKS}", ", hooks: check"),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 add the policy"]);
+    let reverted = repo.commit("EPL-2 fix the login");
+    let head = repo.commit(&format!(
+        "Revert \"EPL-2 fix the login\"\n\nThis reverts commit {reverted}.\n"
+    ));
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .args(["--format", "json", "check", "push", "origin"])
+        .write_stdin(format!(
+            "refs/heads/feature/a {head} refs/heads/feature/a {}\n",
+            "0".repeat(40)
+        ));
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret(&output);
+    let report = json_of(&output);
+    let commits: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["commit"].as_str().unwrap_or_default())
+        .collect();
+    // EPL-1 and EPL-2 are not in the tracker: the two commits naming them
+    // are refused; the revert, exempt, is not.
+    assert_eq!(commits.len(), 2, "{report}");
+    assert!(!commits.contains(&head.as_str()), "{report}");
+    assert_eq!(report["skipped"], 1, "{report}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }

@@ -125,6 +125,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     };
     let mut judged =
         super::check_commits::judge(&policy, history, Stage::History, None, keep, collector)?;
+    // Every ticket of the release, and of its commits' ticket rules: one read.
+    let tracked = super::tracked::audit_tickets(&policy, &mut judged)?;
     super::check_commits::settle_reverts(&repo, &policy, &mut judged);
     progress.finish_and_clear();
     let commits = judged.kept;
@@ -148,7 +150,7 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         read_page(&repo, &release_needs, args, end, version.as_deref())?;
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
-    read_tickets(&policy, &mut facts)?;
+    facts.tracked = tracked;
     let evidence = gather_evidence(global, &repo, args, &policy, &facts)?;
     // One rule, one verdict: a commit rule that reads the branch could not
     // judge a commit of the walk; its pull request's head branch, which the
@@ -428,33 +430,6 @@ fn read_api_facts(
     for members in teams.into_iter().flatten() {
         facts.team_members.extend(members);
     }
-    Ok(())
-}
-
-/// Every ticket the release's commits name, read from the trackers that
-/// `on: [release]` rules ask (`ticket: { status: … }`): in batches, all
-/// trackers at once. A tracker that fails is exit 2, never a pass.
-fn read_tickets(policy: &crate::policy::Policy, facts: &mut Release) -> Result<(), Failure> {
-    let wanted = super::tracked::wanted(policy, &[SubjectKind::Release]);
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let settings = super::tracked::settings()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
-    let _inside = runtime.enter();
-    let texts: Vec<&str> = facts.commits.iter().map(|c| c.message.as_str()).collect();
-    let mut requests = 0;
-    let read = runtime.block_on(super::tracked::read(
-        policy,
-        &wanted,
-        &texts,
-        settings,
-        &mut requests,
-    ))?;
-    facts.tracked = read;
     Ok(())
 }
 

@@ -77,55 +77,10 @@ fn being_made(
         ..Commit::default()
     };
     if skip_reason(policy, &Subject::Commit(&commit)).is_none() {
-        commit.tracked = hook_tickets(policy, &commit.message);
+        let texts: Vec<&str> = std::iter::once(commit.message.as_str())
+            .chain(commit.branch.as_deref())
+            .collect();
+        commit.tracked = super::tracked::for_hooks(policy, &texts);
     }
     Ok(commit)
-}
-
-/// The tickets the message names, read from the trackers whose `api:` says
-/// `hooks: check` (no other tracker is called from a hook), with a short
-/// timeout. The hook is advisory: a tracker that cannot be read is a
-/// warning, and the gate judges the tickets.
-fn hook_tickets(
-    policy: &crate::policy::Policy,
-    message: &str,
-) -> Option<std::sync::Arc<crate::facts::TrackerFacts>> {
-    let mut wanted = super::tracked::wanted(policy, &[SubjectKind::Commit]);
-    wanted.retain(|name, _| {
-        policy
-            .definitions
-            .tickets
-            .get(name)
-            .and_then(|t| t.api.as_ref())
-            .is_some_and(|api| api.value.hooks_check())
-    });
-    if wanted.is_empty() {
-        return None;
-    }
-    let read = (|| {
-        let settings = super::tracked::hook_settings()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Fatal::new(format!("cannot start the async runtime: {e}")))?;
-        let _inside = runtime.enter();
-        let mut requests = 0;
-        runtime.block_on(super::tracked::read(
-            policy,
-            &wanted,
-            &[message],
-            settings,
-            &mut requests,
-        ))
-    })();
-    match read {
-        Ok(facts) => facts,
-        Err(fatal) => {
-            super::err(&format!(
-                "warning: tickets not verified: {}; the hook goes on (the pull request check verifies them)\n",
-                crate::report::inert::one_line(&fatal.message)
-            ));
-            None
-        }
-    }
 }

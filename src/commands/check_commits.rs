@@ -26,6 +26,7 @@ pub fn run(
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
     let history = git::history(&repo, range, exclude_remote, with_changes)?;
     let mut judged = judge(&policy, history, Stage::Local, branch, Keep::Nothing, None)?;
+    super::tracked::judge_local(&policy, &mut [&mut judged]);
     settle_reverts(&repo, &policy, &mut judged);
     let Judged {
         findings,
@@ -76,6 +77,10 @@ pub(super) struct Judged {
     pub revert_claims: Vec<String>,
     /// The commits of the walk that a commit waiver names.
     pub waivable: std::collections::BTreeSet<String>,
+    /// Commits naming tickets a tracker is to be asked about: judged once
+    /// the tickets are read ([`super::tracked::Deferring`]), by the caller;
+    /// each with where its findings go in `findings` (the walk's order).
+    pub deferred: Vec<(usize, crate::facts::Commit)>,
 }
 
 /// Exempts the commits that really revert a commit of their history (the
@@ -98,6 +103,9 @@ pub(super) fn settle_reverts(repo: &git2::Repository, policy: &Policy, judged: &
             judged
                 .findings
                 .retain(|f| f.commit.as_deref() != Some(sha.as_str()));
+            judged
+                .deferred
+                .retain(|(_, c)| c.sha.as_deref() != Some(sha.as_str()));
             judged.checked -= 1;
             judged.skipped += 1;
         } else {
@@ -154,7 +162,9 @@ pub(super) fn judge(
                 tickets: None,
                 revert_claims: Vec::new(),
                 waivable: Default::default(),
+                deferred: Vec::new(),
             };
+            let deferring = super::tracked::deferring(policy, stage);
             let waived_commits = crate::waivers::waived_commits(policy);
             let reverts_exempt = policy.commits.exempt.contains(&Exemption::Revert);
             let mut index = 0u32;
@@ -181,9 +191,15 @@ pub(super) fn judge(
                         {
                             judged.revert_claims.push(sha.clone());
                         }
-                        judged
-                            .findings
-                            .extend(evaluate_shared(policy, subject, &mut interner));
+                        if deferring.names_ticket(&commit) {
+                            judged
+                                .deferred
+                                .push((judged.findings.len(), commit.clone()));
+                        } else {
+                            judged
+                                .findings
+                                .extend(evaluate_shared(policy, subject, &mut interner));
+                        }
                     }
                     if let Some(collector) = collector.as_mut() {
                         collector.add(index, &commit.message);

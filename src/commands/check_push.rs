@@ -39,8 +39,14 @@ pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
         ..Report::default()
     };
     let mut scope = crate::waivers::Scope::default();
+    let mut pushed = Vec::new();
     for update in &updates {
-        let judged = judge_update(&repo, &policy, update, remote.as_deref())?;
+        pushed.push(judge_update(&repo, &policy, update, remote.as_deref())?);
+    }
+    // The tickets of every pushed commit, asked in one batch.
+    let mut all: Vec<&mut super::check_commits::Judged> = pushed.iter_mut().collect();
+    super::tracked::judge_local(&policy, &mut all);
+    for judged in pushed {
         report.findings.extend(judged.findings);
         scope.commits.extend(judged.waivable);
         report.checked += judged.checked;

@@ -47,10 +47,15 @@ options! {
         pub token_env: Spanned<String> => required => with(non_empty) => check(env_name),
         /// The Azure DevOps project the work items are in (azure-boards only).
         pub project: Option<Spanned<String>> => with(non_empty),
-        /// `check`: the local hooks verify tickets too (short timeout; a warning when unreachable). Default: only the gate and the audit call the tracker.
+        /// `check`: the local checks verify tickets too (the commit-msg and pre-push hooks, `check commits`: one 3 s deadline, a warning when unreachable). Default: only the gate and the audit call the tracker.
         pub hooks: Option<Spanned<HookCalls>>,
+        /// Keep each ticket's answer across runs for this long (`30s`, `10m`, at most `1h`), on this machine, for this user and token only. Used by the local hooks and `check commits`; `check pr` and `audit` use it only where `GIT_POLICY_TRACKER_CACHE=on` (docs/trackers.md). Default: every run asks.
+        pub cache: Option<Spanned<String>> => with(non_empty) => check(cache_lifetime),
     }
 }
+
+/// The longest a ticket's answer is kept across runs.
+pub const LONGEST_CACHE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 names! {
     /// The kind of tracker API.
@@ -74,11 +79,84 @@ names! {
 }
 
 impl TrackerApi {
+    /// How long a ticket's answer may be kept across runs (`cache:`).
+    pub fn cache_lifetime(&self) -> Option<std::time::Duration> {
+        self.cache.as_ref().and_then(|c| lifetime(&c.value))
+    }
+
     /// Whether the local hooks verify this tracker's tickets.
     pub fn hooks_check(&self) -> bool {
         self.hooks
             .as_ref()
             .is_some_and(|h| h.value == HookCalls::Check)
+    }
+}
+
+/// `30s`, `10m`, `1h`: a whole number of seconds, minutes or hours, from
+/// one second to [`LONGEST_CACHE`].
+fn lifetime(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let number: u64 = text.strip_suffix(unit)?.trim().parse().ok()?;
+    let seconds = match unit {
+        's' => number,
+        'm' => number.checked_mul(60)?,
+        'h' => number.checked_mul(3600)?,
+        _ => return None,
+    };
+    let lifetime = std::time::Duration::from_secs(seconds);
+    (seconds > 0 && lifetime <= LONGEST_CACHE).then_some(lifetime)
+}
+
+fn cache_lifetime(text: &Spanned<String>, _: &str, _: &Node) -> Result<(), PolicyError> {
+    if lifetime(&text.value).is_some() {
+        return Ok(());
+    }
+    Err(PolicyError::at(
+        ErrorCode::InvalidValue,
+        text.span,
+        format!("`{}` is not a cache lifetime from 1s to 1h", text.value),
+    )
+    .help("write seconds, minutes or hours, e.g. `cache: 10m`; answers are kept briefly so a ticket's change shows soon"))
+}
+
+impl ApiKind {
+    /// The form of `id` sent to the tracker: a Jira key (`EPL-123`: an
+    /// upper-case project key, `-`, a number), an Azure work item number
+    /// (the id's trailing digits, 1 to 2147483647). `Err`: what the id is
+    /// not, for the finding; such an id is never sent.
+    pub fn request_id(self, id: &str) -> Result<String, &'static str> {
+        match self {
+            ApiKind::JiraCloud | ApiKind::JiraDataCenter => {
+                let not_key = "not a valid Jira key";
+                let (project, number) = id.split_once('-').ok_or(not_key)?;
+                let project_ok = project.starts_with(|c: char| c.is_ascii_uppercase())
+                    && project
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    && project.len() <= 255;
+                let number_ok = !number.is_empty()
+                    && number.len() <= 18
+                    && number.bytes().all(|b| b.is_ascii_digit());
+                if project_ok && number_ok {
+                    Ok(id.to_owned())
+                } else {
+                    Err(not_key)
+                }
+            }
+            ApiKind::AzureBoards => {
+                let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                let number: i32 = id
+                    .get(id.len() - digits..)
+                    .and_then(|d| d.parse().ok())
+                    .ok_or("not an Azure work item id")?;
+                if number > 0 {
+                    Ok(number.to_string())
+                } else {
+                    Err("not an Azure work item id")
+                }
+            }
+        }
     }
 }
 
@@ -229,4 +307,61 @@ pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
         .case_insensitive(true)
         .build()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_sent_only_in_the_trackers_syntax() {
+        let jira = ApiKind::JiraCloud;
+        assert_eq!(jira.request_id("EPL-12"), Ok(String::from("EPL-12")));
+        assert_eq!(jira.request_id("A_2B-1"), Ok(String::from("A_2B-1")));
+        for bad in [
+            "epl-12",
+            "EPL-",
+            "-12",
+            "EPL-1x",
+            "1PL-2",
+            "EPL-1\") OR (x",
+            "EPL 12",
+        ] {
+            assert_eq!(jira.request_id(bad), Err("not a valid Jira key"), "{bad}");
+        }
+        let azure = ApiKind::AzureBoards;
+        assert_eq!(azure.request_id("AB#0042"), Ok(String::from("42")));
+        assert_eq!(
+            azure.request_id("AB#2147483647"),
+            Ok(String::from("2147483647"))
+        );
+        for bad in ["AB#0", "AB#", "AB#2147483648", "AB#99999999999"] {
+            assert_eq!(
+                azure.request_id(bad),
+                Err("not an Azure work item id"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cache_lifetimes_are_short_and_bounded() {
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(lifetime("30s"), Some(secs(30)));
+        assert_eq!(lifetime("10m"), Some(secs(600)));
+        assert_eq!(lifetime("1h"), Some(secs(3600)));
+        for bad in [
+            "0s",
+            "61m",
+            "2h",
+            "10",
+            "m",
+            "-5m",
+            "1.5m",
+            "18446744073709551615h",
+            "10d",
+        ] {
+            assert_eq!(lifetime(bad), None, "{bad}");
+        }
+    }
 }

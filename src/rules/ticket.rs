@@ -53,8 +53,11 @@ Each finding names the ticket, where it was named, its summary, its current
 value and a link. A tracker that fails (unreachable, 401, 403, 429, 5xx, a
 malformed or short answer) stops the check (exit 2): an unverified ticket
 never passes. On `release`, the requirement judges every ticket the
-release's commits name (P29: `status: { in: [QA Passed, Done] }`). The
-local hooks ask a tracker only when its `api:` says `hooks: check`.
+release's commits name (P29: `status: { in: [QA Passed, Done] }`); on
+`commit`, the audit judges each commit of the release (in the same
+batches). The local hooks (commit-msg, pre-push) ask a tracker only when
+its `api:` says `hooks: check`. An id the tracker cannot have (`epl-1` for
+Jira) is never sent: it is a finding of its own.
 
 ## Why
 P1: all work is tracked through a ticket. P2: only the product's own project

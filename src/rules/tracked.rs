@@ -148,6 +148,32 @@ fn answered<'f>(
     let id = &named.id;
     let tracker = named.tracker;
     let link = |key: &str| link_of(named.definition, key);
+    if let Some(api) = &named.definition.api
+        && let Err(what) = api.value.kind.value.request_id(id)
+    {
+        // Never sent: the tracker would answer "not found", which is not the fault.
+        let form = match api.value.kind.value {
+            ApiKind::AzureBoards => {
+                "a work item id is a number from 1 to 2147483647, e.g. `AB#123`"
+            }
+            _ => {
+                "a Jira key is the project key in upper case, `-` and the issue number, e.g. `EPL-123`"
+            }
+        };
+        out.push(
+            finding(
+                named,
+                format!(
+                    "{id} (named in {}) is {what}, so {tracker} was not asked about it",
+                    named.place
+                ),
+            )
+            .help(format!(
+                "{form}; if the tracker's `pattern` matches ids the tracker cannot have, narrow it"
+            )),
+        );
+        return None;
+    }
     let state = match facts.get(tracker, id) {
         Some(state) => state,
         None => {

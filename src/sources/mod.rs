@@ -14,6 +14,7 @@ pub mod policy_files;
 pub mod policy_of_record;
 pub mod pull_request;
 pub mod release;
+pub mod tracker_cache;
 pub mod trackers;
 
 use std::fmt;

@@ -18,6 +18,7 @@ use http::header::HeaderName;
 use serde_json::{Value, json};
 
 use super::Fatal;
+use super::tracker_cache::{self, DiskCache};
 use crate::definitions::Tracker;
 use crate::definitions::tracker::{ApiKind, TrackerApi};
 use crate::facts::{Ticket, TicketState, TrackerFacts};
@@ -50,37 +51,88 @@ pub struct Query<'a> {
 /// How the trackers are asked.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
+    /// The longest wait for one answer.
     pub timeout: Duration,
     pub retry_delay: Duration,
+    /// The longest the whole read may take, retries included (the hooks:
+    /// a developer waits); `None`: each request has its own timeout.
+    pub deadline: Option<Duration>,
+    /// Whether answers are kept across runs for trackers whose `api:` says
+    /// `cache:` ([`tracker_cache`](super::tracker_cache)).
+    pub keep_across_runs: bool,
 }
 
-/// What a run read: the facts, and the requests it took (retries included).
+/// What a run read: the facts, the requests it took (retries included),
+/// and notes for the user (a cache that could not be used).
 pub struct Read {
     pub facts: TrackerFacts,
     pub requests: usize,
+    pub notes: Vec<String>,
 }
 
 /// Reads every query's tickets, all trackers at once. Any failure is the
 /// run's failure (the gate, the audit); the hooks catch it and warn.
 pub async fn read(queries: &[Query<'_>], settings: Settings) -> Result<Read, Fatal> {
     let requests = AtomicUsize::new(0);
-    let reads = queries.iter().map(|q| read_one(q, settings, &requests));
-    let mut facts = TrackerFacts::default();
-    for (query, result) in queries
+    let cached = queries.iter().any(|q| {
+        q.tracker
+            .api
+            .as_ref()
+            .is_some_and(|a| a.value.cache_lifetime().is_some())
+    });
+    let mut notes = Vec::new();
+    let disk = if settings.keep_across_runs && cached {
+        match DiskCache::open_default() {
+            Ok(disk) => Some(disk),
+            Err(why) => {
+                notes.push(format!("tickets' answers are not kept across runs: {why}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let reads = queries
         .iter()
-        .zip(futures_util::future::join_all(reads).await)
-    {
+        .map(|q| read_one(q, settings, &requests, disk.as_ref()));
+    let all = futures_util::future::join_all(reads);
+    let results = match settings.deadline {
+        None => all.await,
+        Some(deadline) => tokio::time::timeout(deadline, all).await.map_err(|_| {
+            let names: Vec<String> = queries
+                .iter()
+                .map(|q| match &q.tracker.api {
+                    Some(api) => format!(
+                        "tracker `{}` ({}, {})",
+                        q.name,
+                        api.value.kind.value.name(),
+                        api.value.url.value.trim().trim_end_matches('/')
+                    ),
+                    None => format!("tracker `{}`", q.name),
+                })
+                .collect();
+            let all = if names.len() > 1 { " all" } else { "" };
+            Fatal::new(format!(
+                "{} did not{all} answer within {:.1} s (the local checks' limit, retries included)",
+                names.join(" and "),
+                deadline.as_secs_f64()
+            ))
+        })?,
+    };
+    let mut facts = TrackerFacts::default();
+    for (query, result) in queries.iter().zip(results) {
         facts.tickets.insert(query.name.to_owned(), result?);
     }
     Ok(Read {
         facts,
         requests: requests.load(Ordering::Relaxed),
+        notes,
     })
 }
 
-/// The ticket ids of `tracker` named in `texts`, each validated: only
-/// what the pattern matches whole and the tracker's id syntax allows is
-/// ever sent; the rest is left out (the rule reports it as not found).
+/// The ticket ids of `tracker` named in `texts`, as the pattern matches
+/// them. Only those the tracker's id syntax allows are ever sent
+/// ([`ApiKind::request_id`]); the rule reports the others as invalid.
 pub fn ids_in<'t>(tracker: &Tracker, texts: impl IntoIterator<Item = &'t str>) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for text in texts {
@@ -145,6 +197,7 @@ async fn read_one(
     query: &Query<'_>,
     settings: Settings,
     requests: &AtomicUsize,
+    disk: Option<&DiskCache>,
 ) -> Result<BTreeMap<String, TicketState>, Fatal> {
     let Some(api) = query.tracker.api.as_ref().map(|a| &a.value) else {
         return Err(Fatal::new(format!(
@@ -160,20 +213,36 @@ async fn read_one(
                 Some(state) => {
                     out.insert(id.clone(), state.clone());
                 }
-                None => match request_id(api.kind.value, query.tracker, id) {
-                    Some(sent) => wanted.push((id.clone(), sent)),
-                    // Not an id this tracker can have: nothing to ask.
-                    None => {
-                        out.insert(id.clone(), TicketState::Absent);
+                // An id this tracker cannot have is never sent (nor read):
+                // the rule reports it as invalid.
+                None => {
+                    if let Some(sent) = sendable(query.tracker, api.kind.value, id) {
+                        wanted.push((id.clone(), sent));
                     }
-                },
+                }
             }
         }
     }
     if wanted.is_empty() {
         return Ok(out);
     }
-    let client = Client::new(query.name, api, settings, requests)?;
+    let authorization = authorization(query.name, api)?;
+    // Across runs: only for this tracker, these credentials, these fields.
+    let kept = disk.zip(api.cache_lifetime());
+    let disk_key = |id: &str| tracker_cache::key(api, &authorization, &query.fields, id);
+    if let Some((disk, lifetime)) = kept {
+        wanted.retain(|(id, _)| match disk.get(&disk_key(id), lifetime) {
+            Some(state) => {
+                out.insert(id.clone(), state);
+                false
+            }
+            None => true,
+        });
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+    }
+    let client = Client::new(query.name, api, settings, requests, &authorization)?;
     let batch = match api.kind.value {
         ApiKind::JiraCloud => JIRA_CLOUD_BATCH,
         ApiKind::JiraDataCenter => JIRA_DC_BATCH,
@@ -194,43 +263,60 @@ async fn read_one(
             cached.insert(cache_key(api, &query.fields, id), state.clone());
         }
     }
+    if let Some((disk, _)) = kept {
+        for (id, state) in &fresh {
+            disk.put(&disk_key(id), state);
+        }
+    }
     out.extend(fresh);
     Ok(out)
 }
 
-/// The form of `id` sent to the tracker, when it is one this tracker can
-/// have: a Jira key (`EPL-123`, upper case), an Azure work item number.
-fn request_id(kind: ApiKind, tracker: &Tracker, id: &str) -> Option<String> {
-    // The pattern must match the id alone, whole.
+/// The form of `id` sent to the tracker, when the pattern matches it whole
+/// and it is an id this tracker can have ([`ApiKind::request_id`]).
+fn sendable(tracker: &Tracker, kind: ApiKind, id: &str) -> Option<String> {
     if tracker.pattern.find_all(id).first() != Some(&id) {
         return None;
     }
-    match kind {
-        ApiKind::JiraCloud | ApiKind::JiraDataCenter => {
-            let (project, number) = id.split_once('-')?;
-            let project_ok = project.starts_with(|c: char| c.is_ascii_uppercase())
-                && project
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                && project.len() <= 255;
-            let number_ok = !number.is_empty()
-                && number.len() <= 18
-                && number.bytes().all(|b| b.is_ascii_digit());
-            (project_ok && number_ok).then(|| id.to_owned())
+    kind.request_id(id).ok()
+}
+
+/// The `Authorization` value for `api`, from the token (and, for Jira
+/// Cloud, the user) in the environment; each secret is remembered for
+/// redaction.
+fn authorization(name: &str, api: &TrackerApi) -> Result<String, Fatal> {
+    let env = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                Fatal::new(format!(
+                    "tracker `{name}`: {var} is not set, so its tickets cannot be verified"
+                ))
+                .help(format!(
+                    "set {var} where git-policy runs (in a workflow: `env: {var}: ${{{{ secrets.{var} }}}}`); see docs/trackers.md for the permissions it needs"
+                ))
+            })
+    };
+    let token = env(&api.token_env.value)?;
+    remember_secret(&token);
+    let authorization = match api.kind.value {
+        ApiKind::JiraCloud => {
+            let user_env = api.user_env.as_ref().map_or("", |u| u.value.as_str());
+            let user = env(user_env)?;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+            remember_secret(&basic);
+            format!("Basic {basic}")
         }
+        ApiKind::JiraDataCenter => format!("Bearer {token}"),
         ApiKind::AzureBoards => {
-            let digits: String = id
-                .chars()
-                .rev()
-                .take_while(char::is_ascii_digit)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            let number: u32 = digits.parse().ok()?;
-            (number > 0).then(|| number.to_string())
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(":{token}"));
+            remember_secret(&basic);
+            format!("Basic {basic}")
         }
-    }
+    };
+    Ok(authorization)
 }
 
 /// A JQL string literal: `"…"` with `"` and `\` escaped. Ids are checked
@@ -272,40 +358,10 @@ impl<'a> Client<'a> {
         api: &'a TrackerApi,
         settings: Settings,
         requests: &'a AtomicUsize,
+        authorization: &str,
     ) -> Result<Client<'a>, Fatal> {
         let base = api.url.value.trim().trim_end_matches('/').to_owned();
-        let env = |var: &str| {
-            std::env::var(var)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Fatal::new(format!(
-                        "tracker `{name}`: {var} is not set, so its tickets cannot be verified"
-                    ))
-                    .help(format!(
-                        "set {var} where git-policy runs (in a workflow: `env: {var}: ${{{{ secrets.{var} }}}}`); see docs/trackers.md for the permissions it needs"
-                    ))
-                })
-        };
-        let token = env(&api.token_env.value)?;
-        remember_secret(&token);
-        let authorization = match api.kind.value {
-            ApiKind::JiraCloud => {
-                let user_env = api.user_env.as_ref().map_or("", |u| u.value.as_str());
-                let user = env(user_env)?;
-                let basic =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
-                remember_secret(&basic);
-                format!("Basic {basic}")
-            }
-            ApiKind::JiraDataCenter => format!("Bearer {token}"),
-            ApiKind::AzureBoards => {
-                let basic = base64::engine::general_purpose::STANDARD.encode(format!(":{token}"));
-                remember_secret(&basic);
-                format!("Basic {basic}")
-            }
-        };
+        let authorization = authorization.to_owned();
         let http = octocrab::OctocrabBuilder::new()
             .base_uri(base.as_str())
             .map_err(|_| Fatal::new(format!("tracker `{name}`: `{base}` is not a URL")))?
