@@ -336,7 +336,8 @@ impl Requirement for Options {
         }
     }
 
-    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let (policy, rule) = (cx.definitions, cx.rule);
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
         }
@@ -344,7 +345,7 @@ impl Requirement for Options {
             for team in group
                 .teams
                 .iter()
-                .filter(|t| !policy.teams.contains_key(&t.value))
+                .filter(|t| !policy.defines("teams", &t.value))
             {
                 let defined = policy.teams.keys().map(String::as_str);
                 errors.push(undefined_name(

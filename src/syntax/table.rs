@@ -113,10 +113,30 @@ impl<T: Decode + Default> Field for T {
 /// A check of a decoded field: `(value, key, node)`, the error to report.
 pub type Check<T> = fn(&T, &str, &Node) -> Result<(), PolicyError>;
 
+/// A constraint on a field (not empty, at least one of, a range), written
+/// once: the check the loader runs and what it adds to the field's schema,
+/// so the two cannot drift. Written `=> constraint(C)` in `options!`.
+pub struct Constraint<T> {
+    pub check: Check<T>,
+    pub schema: fn(&mut Schema),
+}
+
+/// A list (one or many, [`Vec`]'s schema) must have an item: the schema's
+/// list form gets `minItems: 1`. Pair it with a check whose message says
+/// why an empty list is wrong in that place ([`Constraint`]).
+pub fn non_empty_list(schema: &mut Schema) {
+    if let Some(serde_json::Value::Array(forms)) = schema.get_mut("anyOf")
+        && let Some(serde_json::Value::Object(list)) = forms.get_mut(1)
+    {
+        list.insert("minItems".into(), 1.into());
+    }
+}
+
 /// What a field adds to its type's decoding: a check of the decoded value,
 /// another way to decode it, a default other than `Default`, a touch to its
 /// schema. Written as `=> check(f)`, `=> with(f)`, `=> default(f)`,
-/// `=> schema(f)`, `=> written(f)` after the field in `options!`.
+/// `=> schema(f)`, `=> written(f)`, `=> constraint(c)` after the field in
+/// `options!`.
 pub struct Spec<T> {
     check: Option<Check<T>>,
     with: Option<fn(&Node, &mut Decoder) -> Option<T>>,
@@ -154,6 +174,10 @@ impl<T: Decode> Spec<T> {
     pub fn schema(mut self, f: fn(&mut Schema)) -> Self {
         self.schema = Some(f);
         self
+    }
+    /// The check and the schema of a [`Constraint`].
+    pub fn constraint(self, constraint: Constraint<T>) -> Self {
+        self.check(constraint.check).schema(constraint.schema)
     }
     /// How the field is written when `with` reads it other than its type
     /// is written.
