@@ -58,17 +58,14 @@ pub fn load_parsed(
     let mut layers = Vec::new();
     for ((index, source), tree) in sources.iter().enumerate().zip(trees) {
         // At most MAX_POLICY_FILES (checked above): the index fits.
-        let file = u16::try_from(index).unwrap_or(u16::MAX);
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
         match tree {
             Ok(root) => {
-                layers.extend(
-                    decode::decode_file(&root, &mut d).map(|file_| merge::Layer {
-                        origin: merge::Origin::File(file),
-                        file: file_,
-                    }),
-                )
+                let file = decode::decode_file(&root, &mut d);
+                let origin = merge::Origin::File(index);
+                layers.extend(file.map(|file| merge::Layer { origin, file }));
             }
-            Err(err) => d.error(decode::syntax_error(&err, source, file)),
+            Err(err) => d.error(decode::syntax_error(&err, source, index)),
         }
     }
     let merged = merge::merge(layers, &mut d.errors);

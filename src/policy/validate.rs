@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::decode::FailedRule;
 use super::merge::{AuditSet, Merged};
 use super::{AuditOptions, CommitOptions, Policy, PolicySource, Predicate, Rule, SubjectKind};
 use crate::definitions::Definitions;
@@ -25,36 +26,13 @@ pub struct InvalidPolicy {
 /// shows at once). `trusted`: read from the hooks' kept parse
 /// ([`Policy::hooks_only`]).
 pub fn validate(
-    merged: Merged,
+    mut merged: Merged,
     sources: Vec<PolicySource>,
     trusted: bool,
     mut errors: Vec<PolicyError>,
 ) -> Result<Policy, InvalidPolicy> {
-    let Merged {
-        definitions,
-        defined_at,
-        matchers,
-        commits,
-        audit,
-        rules,
-        failed_rules,
-        waivers,
-    } = merged;
-    let mut policy = Policy {
-        definitions,
-        commits: commits
-            .as_ref()
-            .and_then(|c| c.value.clone())
-            .unwrap_or_else(CommitOptions::default),
-        commits_span: commits.map(|c| c.span),
-        audit: audit_options(audit),
-        rules,
-        sources,
-        defined_at,
-        waivers,
-        matchers,
-        hooks_only: trusted,
-    };
+    let failed_rules = std::mem::take(&mut merged.failed_rules);
+    let mut policy = with_defaults(merged, sources, trusted);
     policy.definitions.check_ticket_types(&mut errors);
     check_rule_ids(&policy.rules, &mut errors);
     for rule in &policy.rules {
@@ -76,9 +54,38 @@ pub fn validate(
     if errors.is_empty() {
         return Ok(policy);
     }
-    // Invalid already: every problem is shown at once, those found compiling
-    // its regexes and glob sets (examples that do not match, sets too large)
-    // included, a failed rule's too.
+    Err(invalid(policy, &failed_rules, errors))
+}
+
+/// The policy as written with the defaults of what no layer sets (a
+/// rule's `on` is filled once its rule is checked: [`default_subjects`]).
+fn with_defaults(merged: Merged, sources: Vec<PolicySource>, trusted: bool) -> Policy {
+    Policy {
+        definitions: merged.definitions,
+        commits: merged
+            .commits
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_else(CommitOptions::default),
+        commits_span: merged.commits.map(|c| c.span),
+        audit: audit_options(merged.audit),
+        rules: merged.rules,
+        sources,
+        defined_at: merged.defined_at,
+        waivers: merged.waivers,
+        matchers: merged.matchers,
+        hooks_only: trusted,
+    }
+}
+
+/// Every problem at once: those found compiling the policy's regexes and
+/// glob sets (examples that do not match, sets too large), a failed rule's
+/// included, join the others, in the order of the files.
+fn invalid(
+    policy: Policy,
+    failed_rules: &[FailedRule],
+    mut errors: Vec<PolicyError>,
+) -> InvalidPolicy {
     let compiled = policy
         .rules
         .iter()
@@ -89,10 +96,10 @@ pub fn validate(
     errors.extend(compiled);
     errors.sort_by_key(|e| e.span);
     errors.dedup();
-    Err(InvalidPolicy {
+    InvalidPolicy {
         sources: policy.sources,
         errors,
-    })
+    }
 }
 
 /// The audit options: each as the last layer to set it wrote it, else its default.
@@ -239,4 +246,59 @@ fn to_kebab(id: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{PolicySource, load};
+
+    /// The codes of the errors loading `text` reports.
+    fn codes(text: &str) -> Vec<&'static str> {
+        let invalid = load(vec![PolicySource::new("p.yml", text)]).unwrap_err();
+        invalid.errors.iter().map(|e| e.code).collect()
+    }
+
+    /// An empty path set used to be left out of the definitions: every
+    /// condition naming it was also an "undefined path set".
+    #[test]
+    fn an_empty_path_set_is_not_also_undefined_where_a_condition_names_it() {
+        let text = "version: 1\npaths:\n  iac: []\nrules:\n  - id: tests\n    on: [pull_request]\n    when: { changed: [iac] }\n    require: { tests_changed: { paths: [iac] } }\n";
+        assert_eq!(codes(text), ["policy::empty-path-set"]);
+    }
+
+    /// A rule that failed to decode used to be unknown to the waivers:
+    /// every waiver naming it was also an "undefined rule".
+    #[test]
+    fn a_rule_that_fails_is_not_also_unknown_where_a_waiver_names_it() {
+        let text = "version: 1\ntickets:\n  jira: { pattern: 'EPL-[0-9]+' }\nrules:\n  - id: commit-ticket\n    on: [commit]\n    require: { ticket: { in: [mesage] } }\nwaivers:\n  - commit: 3f2a9c1e5b7d4c2a9e8f1b3c5d7e9f0a1b2c3d4e\n    rules: [commit-ticket]\n    reason: outage\n    granted_by: rte\n";
+        assert_eq!(codes(text), ["policy::unknown-value"]);
+        // A rule that is not written at all is still unknown.
+        let unknown = text.replace("rules: [commit-ticket]", "rules: [commit-tickets]");
+        assert_eq!(
+            codes(&unknown),
+            ["policy::unknown-value", "policy::undefined-name"]
+        );
+    }
+
+    /// A tracker that failed to decode used to stand in as one without an
+    /// `api:`: a rule asking its API about tickets was also told so.
+    #[test]
+    fn a_tracker_that_fails_is_not_also_without_an_api_where_a_rule_names_it() {
+        let text = "version: 1\ntickets:\n  jira: { pattern: 'EPL-[0-9]+', url: 3 }\nrules:\n  - id: ticket-exists\n    on: [pull_request]\n    require: { ticket: { trackers: [jira], exists: true } }\n";
+        assert_eq!(codes(text), ["policy::wrong-type"]);
+    }
+
+    /// Every kind of definition whose value fails is still defined for the
+    /// cross-checks (no placeholder stands in for it), and nothing that
+    /// failed reaches a policy.
+    #[test]
+    fn a_definition_that_fails_is_reported_once_wherever_it_is_used() {
+        let text = "version: 1\ntickets:\n  jira: { pattern: '[' }\nteams:\n  infra: { members: 3 }\npaths:\n  iac: ['[']\nkinds:\n  bug: { labels: 3 }\nrules:\n  - id: r\n    on: [pull_request]\n    when: { kind: [bug], changed: [iac] }\n    require:\n      ticket: { trackers: [jira] }\n      approval: { groups: [{ teams: [infra] }] }\n";
+        let codes = codes(text);
+        assert!(
+            !codes.contains(&"policy::undefined-name") && !codes.contains(&"policy::no-trackers"),
+            "{codes:?}"
+        );
+        assert_eq!(codes.len(), 4, "one error per broken definition: {codes:?}");
+    }
 }
