@@ -388,7 +388,7 @@ fn list_items<'a>(node: &'a Node, d: &mut Decoder, what: &str, help: &str) -> Op
 /// need of it.
 #[derive(Clone, Debug)]
 pub enum RuleEntry {
-    Decoded(Rule),
+    Decoded(Box<Rule>),
     Failed(FailedRule),
 }
 
@@ -439,7 +439,7 @@ fn decode_rule(node: &Node, d: &mut Decoder) -> RuleEntry {
     rule.span = node.span;
     rule.require_span = key_of(node, "require").map_or(node.span, |k| k.span);
     rule.matchers = d.matchers.split_off(mark);
-    RuleEntry::Decoded(rule)
+    RuleEntry::Decoded(Box::new(rule))
 }
 
 /// The key node `key` of a mapping.

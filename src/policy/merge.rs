@@ -110,7 +110,7 @@ pub fn merge(layers: Vec<Layer>, errors: &mut Vec<PolicyError>) -> Merged {
         }
         for rule in file.rules.0 {
             match rule {
-                RuleEntry::Decoded(rule) => merged.rules.push(rule),
+                RuleEntry::Decoded(rule) => merged.rules.push(*rule),
                 RuleEntry::Failed(failed) => merged.failed_rules.push(failed),
             }
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::decode::FailedRule;
 use super::merge::{AuditSet, Merged};
-use super::{AuditOptions, CommitOptions, Policy, PolicySource, Predicate, Rule, SubjectKind};
+use super::{AuditOptions, Policy, PolicySource, Predicate, Rule, SubjectKind};
 use crate::definitions::Definitions;
 use crate::rules::Validation;
 use crate::syntax::{ErrorCode, Haystacks, PolicyError, Span, Spanned};
@@ -62,11 +62,13 @@ pub fn validate(
 fn with_defaults(merged: Merged, sources: Vec<PolicySource>, trusted: bool) -> Policy {
     Policy {
         definitions: merged.definitions,
+        // A setting no layer writes (or one that failed: the policy is
+        // invalid), not a fact: its documented default.
         commits: merged
             .commits
             .as_ref()
             .and_then(|c| c.value.clone())
-            .unwrap_or_else(CommitOptions::default),
+            .unwrap_or_default(),
         commits_span: merged.commits.map(|c| c.span),
         audit: audit_options(merged.audit),
         rules: merged.rules,
