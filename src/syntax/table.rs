@@ -997,7 +997,6 @@ mod tests {
     options! {
         #[options(what = "`bounded`", constraint = NAMED_OR_LISTED)]
         #[derive(Debug)]
-        #[expect(dead_code, reason = "a test type: only its decoding and schema are checked")]
         struct Bounded {
             /// Items, when written: at least one.
             items: Option<Vec<u32>> => constraint(SOME_ITEM),
