@@ -161,3 +161,58 @@ fn named<T: Definition>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::{EvidenceMode, PolicySource, load};
+
+    fn codes(files: &[&str]) -> Vec<&'static str> {
+        let sources = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| PolicySource::new(format!("p{i}.yml"), *text))
+            .collect();
+        let invalid = load(sources).unwrap_err();
+        invalid.errors.iter().map(|e| e.code).collect()
+    }
+
+    /// Each file is decoded whole before the files are merged: a definition
+    /// (or `commits:`) written again in a later file is a duplicate, and
+    /// its own problems are reported too (the one-pass loader skipped a
+    /// duplicate unread, so they showed only once the first was removed).
+    #[test]
+    fn a_second_definition_is_a_duplicate_and_its_own_problems_show_too() {
+        let first =
+            "version: 1\ntickets:\n  jira: { pattern: 'A-[0-9]+' }\ncommits: { merges: check }\n";
+        let second = "version: 1\ntickets:\n  jira: { pattern: '[' }\ncommits: { merges: bogus }\n";
+        assert_eq!(
+            codes(&[first, second]),
+            [
+                "policy::duplicate-definition",
+                "policy::invalid-regex",
+                "policy::duplicate-definition",
+                "policy::unknown-value",
+            ]
+        );
+    }
+
+    /// Audit options are set key by key: a later file's key wins, the
+    /// others stay as earlier files set them, the rest take their default.
+    #[test]
+    fn audit_options_merge_key_by_key() {
+        let first = "version: 1\naudit: { empty_range: pass, evidence: off }\n";
+        let second = "version: 1\naudit: { evidence: warn }\n";
+        let policy = load(vec![
+            PolicySource::new("a.yml", first),
+            PolicySource::new("b.yml", second),
+        ])
+        .unwrap();
+        assert_eq!(policy.audit.empty_range, crate::policy::EmptyRange::Pass);
+        assert_eq!(
+            policy.audit.evidence.map(|e| e.value),
+            Some(EvidenceMode::Warn)
+        );
+        assert!(policy.audit.exempt_accounts.is_empty());
+        assert_eq!(policy.commits.exempt.len(), 4, "the default: all four");
+    }
+}

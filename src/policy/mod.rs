@@ -24,7 +24,7 @@ pub use crate::syntax::{
     glob_set, node, non_empty, schema_of, undefined_name, unknown_name,
 };
 pub(crate) use crate::syntax::{names, options};
-pub use decode::{MAX_POLICY_FILES, PolicySource, parse_files};
+pub use decode::{PolicySource, parse_files};
 pub use validate::InvalidPolicy;
 pub use waiver::{DOC as WAIVERS_DOC, WaivedSubject, Waiver};
 
@@ -47,7 +47,7 @@ pub fn load_parsed(
     trees: Vec<Result<Node, serde_saphyr::Error>>,
     trusted: bool,
 ) -> Result<Policy, InvalidPolicy> {
-    if sources.len() > MAX_POLICY_FILES {
+    if sources.len() > decode::MAX_POLICY_FILES {
         let errors = vec![decode::too_many_files(sources.len())];
         return Err(InvalidPolicy { sources, errors });
     }
@@ -57,7 +57,7 @@ pub fn load_parsed(
     };
     let mut layers = Vec::new();
     for ((index, source), tree) in sources.iter().enumerate().zip(trees) {
-        // At most MAX_POLICY_FILES (checked above): the index fits.
+        // At most `MAX_POLICY_FILES` (checked above): the index fits.
         let index = u16::try_from(index).unwrap_or(u16::MAX);
         match tree {
             Ok(root) => {

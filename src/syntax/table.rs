@@ -14,8 +14,9 @@ use super::node::{Node, Span, Value};
 use super::{ErrorCode, Globs, Pattern, Patterns, PolicyError, Spanned, Strings, did_you_mean};
 
 /// A policy type: how it is read from a node (every problem reported
-/// through the decoder; `None` once reported) and how it is written, as a
-/// JSON Schema.
+/// through the decoder; `None` once reported, or, for a type that keeps
+/// what failed, such as a policy file's parts, the value with its failed
+/// parts marked) and how it is written, as a JSON Schema.
 pub trait Decode: Sized {
     /// Its name under `$defs` in the schema; `None`: written inline.
     const NAME: Option<&'static str> = None;
