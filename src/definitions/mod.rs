@@ -27,12 +27,42 @@ pub struct Definitions {
     pub teams: BTreeMap<String, Team>,
     pub paths: BTreeMap<String, Globs>,
     pub kinds: BTreeMap<String, Kind>,
+    /// `(section, name)` of each definition written whose value failed to
+    /// decode: still defined for the cross-checks, so a broken entry is
+    /// reported once, not again as undefined wherever it is used. Empty in a
+    /// policy that loaded.
+    pub failed: std::collections::BTreeSet<(&'static str, String)>,
 }
 
 impl Definitions {
+    /// Whether `name` is defined under `section` (`tickets`, `teams`,
+    /// `paths`, `kinds`), its definition failed or not.
+    pub fn defines(&self, section: &'static str, name: &str) -> bool {
+        let decoded = match section {
+            "tickets" => self.tickets.contains_key(name),
+            "teams" => self.teams.contains_key(name),
+            "paths" => self.paths.contains_key(name),
+            "kinds" => self.kinds.contains_key(name),
+            _ => false,
+        };
+        decoded || self.failed.contains(&(section, name.to_owned()))
+    }
+
+    /// Whether anything is defined under `section`, failed or not.
+    pub fn defines_any(&self, section: &'static str) -> bool {
+        let decoded = match section {
+            "tickets" => !self.tickets.is_empty(),
+            "teams" => !self.teams.is_empty(),
+            "paths" => !self.paths.is_empty(),
+            "kinds" => !self.kinds.is_empty(),
+            _ => false,
+        };
+        decoded || self.failed.iter().any(|(s, _)| *s == section)
+    }
+
     /// Errors for kind names that `kinds:` does not define.
     pub fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names.iter().filter(|n| !self.kinds.contains_key(&n.value)) {
+        for name in names.iter().filter(|n| !self.defines("kinds", &n.value)) {
             let defined = self.kinds.keys().map(String::as_str);
             errors.push(undefined_name(
                 "kind",
@@ -46,10 +76,7 @@ impl Definitions {
 
     /// Errors for tracker names that `tickets:` does not define.
     pub fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
-        for name in names
-            .iter()
-            .filter(|n| !self.tickets.contains_key(&n.value))
-        {
+        for name in names.iter().filter(|n| !self.defines("tickets", &n.value)) {
             let defined = self.tickets.keys().map(String::as_str);
             errors.push(undefined_name(
                 "tracker",
@@ -76,7 +103,7 @@ impl Definitions {
     pub fn check_changed_refs(&self, refs: &[ChangedRef], errors: &mut Vec<PolicyError>) {
         for r in refs {
             if let ChangedRef::Set(name) = r
-                && !self.paths.contains_key(&name.value)
+                && !self.defines("paths", &name.value)
             {
                 let defined = self.paths.keys().map(String::as_str);
                 let how = "define it under `paths:`, or write a glob (a glob has `/`, `.` or `*`)";

@@ -9,7 +9,7 @@ use crate::syntax::{
 options! {
     /// Conditions on a subject: every key present must hold; a list inside a key
     /// is any-of. A fact the subject does not have (labels of a commit) never holds.
-    #[options(what = "a condition (`when`/`unless`)", check = not_empty, schema = at_least_one)]
+    #[options(what = "a condition (`when`/`unless`)", constraint = SOME_CONDITION)]
     #[derive(Clone, Debug, Default)]
     pub struct Predicate {
         /// Change kind names (from `kinds`).
@@ -40,6 +40,12 @@ options! {
         pub not: Option<Box<Predicate>>,
     }
 }
+
+/// A condition tests something: it has a key.
+const SOME_CONDITION: crate::syntax::TableConstraint<Predicate> = crate::syntax::TableConstraint {
+    check: not_empty,
+    schema: at_least_one,
+};
 
 fn not_empty(_: &Predicate, table: &Table<'_>) -> Result<(), PolicyError> {
     if !table.entries().is_empty() {

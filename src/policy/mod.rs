@@ -1,8 +1,10 @@
 //! The policy: a serde-free typed model decoded from spanned YAML, strictly
 //! validated. Pure: text in, model or errors out; `sources` reads the files.
 
-mod load;
+mod decode;
+mod merge;
 pub mod tree_cache;
+mod validate;
 mod waiver;
 
 use std::collections::BTreeMap;
@@ -22,10 +24,53 @@ pub use crate::syntax::{
     glob_set, node, non_empty, schema_of, undefined_name, unknown_name,
 };
 pub(crate) use crate::syntax::{names, options};
-pub use load::{InvalidPolicy, PolicySource, check_changed_refs, load, load_parsed, parse_files};
+pub use decode::{PolicySource, parse_files};
+pub use validate::InvalidPolicy;
 pub use waiver::{DOC as WAIVERS_DOC, WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
+
+/// Loads and validates policy files, merged in order.
+pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
+    let trees = parse_files(&sources);
+    load_parsed(sources, trees, false)
+}
+
+/// [`load`] with the files already parsed (`trees[i]` is `sources[i]`'s), in
+/// three phases: each file decoded ([`decode`]), the files merged
+/// ([`merge`]), the whole validated with its defaults ([`validate`]), every
+/// problem of every phase reported at once. `trusted`: these very sources
+/// loaded without an error before, with this build ([`Decoder::trusted`]);
+/// only the hooks' cache says so.
+pub fn load_parsed(
+    sources: Vec<PolicySource>,
+    trees: Vec<Result<Node, serde_saphyr::Error>>,
+    trusted: bool,
+) -> Result<Policy, InvalidPolicy> {
+    if sources.len() > decode::MAX_POLICY_FILES {
+        let errors = vec![decode::too_many_files(sources.len())];
+        return Err(InvalidPolicy { sources, errors });
+    }
+    let mut d = Decoder {
+        trusted,
+        ..Decoder::default()
+    };
+    let mut layers = Vec::new();
+    for ((index, source), tree) in sources.iter().enumerate().zip(trees) {
+        // At most `MAX_POLICY_FILES` (checked above): the index fits.
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
+        match tree {
+            Ok(root) => {
+                let file = decode::decode_file(&root, &mut d);
+                let origin = merge::Origin::File(index);
+                layers.extend(file.map(|file| merge::Layer { origin, file }));
+            }
+            Err(err) => d.error(decode::syntax_error(&err, source, index)),
+        }
+    }
+    let merged = merge::merge(layers, &mut d.errors);
+    validate::validate(merged, sources, trusted, d.errors)
+}
 
 /// The built-in pack, embedded so a repository without a policy still gets checked.
 pub const BUILTIN_NAME: &str = "policies/release-train.yml";
@@ -226,13 +271,13 @@ options! {
         /// What the rule is for; name the process statements it encodes.
         pub description: Option<Spanned<String>>,
         /// Subjects the rule applies to. Default: every subject its requirements support.
-        pub on: Vec<Spanned<SubjectKind>> => check(some_subject) => schema(load::non_empty_list),
+        pub on: Vec<Spanned<SubjectKind>> => constraint(SOME_SUBJECT),
         /// The rule applies only when this holds.
         pub when: Option<Predicate>,
         /// The rule does not apply when this holds.
         pub unless: Option<Predicate>,
         /// What must be true.
-        pub require: Requirements => required => with(load::requirements),
+        pub require: Requirements => required => with(decode::requirements),
         /// `error` (default) fails the check; `warning` and `notice` inform.
         pub level: Level,
         ;
@@ -244,6 +289,13 @@ options! {
         pub matchers: Vec<Matcher> = Vec::new(),
     }
 }
+
+/// `on`, when written, names a subject.
+const SOME_SUBJECT: crate::syntax::Constraint<Vec<Spanned<SubjectKind>>> =
+    crate::syntax::Constraint {
+        check: some_subject,
+        schema: crate::syntax::non_empty_list,
+    };
 
 #[expect(clippy::ptr_arg, reason = "a field check's signature takes `&Vec`")]
 fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<(), PolicyError> {
@@ -323,7 +375,7 @@ pub struct Policy {
     pub hooks_only: bool,
 }
 
-/// One policy file, as a schemars type: its schema is [`load::file_schema`].
+/// One policy file, as a schemars type: its schema is [`decode::PolicyFile`]'s.
 struct TopLevel;
 
 impl JsonSchema for TopLevel {
@@ -331,7 +383,7 @@ impl JsonSchema for TopLevel {
         "git-policy policy file".into()
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> Schema {
-        load::file_schema(generator)
+        <decode::PolicyFile as Decode>::schema(generator)
     }
 }
 

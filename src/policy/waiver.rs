@@ -242,31 +242,6 @@ impl Decode for Waiver {
     }
 }
 
-/// Decodes `waivers:` of one file into `out`.
-pub fn decode(node: Option<&Node>, d: &mut Decoder, out: &mut Vec<Waiver>) {
-    let Some(node) = node else { return };
-    let items = match &node.value {
-        Value::Seq(items) => items,
-        Value::Null => return,
-        _ => {
-            d.error(
-                PolicyError::at(
-                    ErrorCode::WrongType,
-                    node.span,
-                    format!("expected a list of waivers, found {}", node.type_name()),
-                )
-                .help("write each waiver as a list item: `- commit: <full sha>`"),
-            );
-            return;
-        }
-    };
-    for item in items {
-        if let Some(waiver) = Waiver::decode(item, d) {
-            out.push(waiver);
-        }
-    }
-}
-
 fn decode_one(node: &Node, d: &mut Decoder) -> Option<Waiver> {
     let fields = d.fields(node, "a waiver", &KEYS)?;
     let present: Vec<(&Node, &Node)> = ["commit", "pull_request", "ticket"]
@@ -451,7 +426,12 @@ fn date(node: &Node, d: &mut Decoder) -> Option<Spanned<NaiveDate>> {
 
 /// Cross-checks once every file is read: each rule exists and can judge
 /// what is waived, each ticket is a ticket of a tracker, nothing is waived twice.
-pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
+/// `failed_rules`: ids of rules that failed to decode (reported already).
+pub fn validate(
+    policy: &Policy,
+    failed_rules: &std::collections::BTreeSet<&str>,
+    errors: &mut Vec<PolicyError>,
+) {
     let mut seen: BTreeMap<(WaivedSubject, &str), Span> = BTreeMap::new();
     for waiver in &policy.waivers {
         let subject = &waiver.subject.value;
@@ -459,7 +439,9 @@ pub fn validate(policy: &Policy, errors: &mut Vec<PolicyError>) {
             validate_ticket(policy, ticket, waiver.subject.span, errors);
         }
         for name in &waiver.rules {
-            if !validate_rule(policy, subject, name, errors) {
+            if failed_rules.contains(name.value.as_str())
+                || !validate_rule(policy, subject, name, errors)
+            {
                 continue;
             }
             let key = (subject.clone(), name.value.as_str());

@@ -129,7 +129,7 @@ impl Decode for Options {
 options! {
     /// How `approval` is written: one group inline (`teams`, `users`, `count`,
     /// `fresh`), or several under `groups`; not both.
-    #[options(what = "`approval`", check = inline_or_groups, schema = not_both)]
+    #[options(what = "`approval`", constraint = ONE_FORM)]
     #[derive(Clone, Debug)]
     pub struct Written {
         /// Team names (under `teams:`).
@@ -137,11 +137,11 @@ options! {
         /// GitHub logins.
         pub users: Strings,
         /// Approvals needed. Default 1.
-        pub count: u32 => default(|| 1) => check(some_approval) => schema(at_least_one),
+        pub count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
         /// Which approvals count: `any` (default), `head`, `paths`.
         pub fresh: Fresh,
         /// Several groups, each met on its own.
-        pub groups: Option<Vec<Group>> => check(lists_a_group) => schema(non_empty_list),
+        pub groups: Option<Vec<Group>> => constraint(SOME_GROUP),
         /// The expedited path: approvals missing become warnings when a member of
         /// a `granted_by` team applied one of its labels.
         pub expedited: Option<super::expedited::ExpeditedPath>,
@@ -164,7 +164,7 @@ options! {
         /// GitHub logins.
         pub users: Strings,
         /// Approvals needed. Default 1.
-        pub count: u32 => default(|| 1) => check(some_approval) => schema(at_least_one),
+        pub count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
         /// Which approvals count: `any` (default), `head`, `paths`.
         pub fresh: Fresh,
     }
@@ -208,6 +208,18 @@ fn some_approval(count: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
     .help("use `count: 1` or more, or remove the group"))
 }
 
+/// A group's `count` asks for an approval.
+const SOME_APPROVAL: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
+    check: some_approval,
+    schema: at_least_one,
+};
+
+/// `request: { count }` asks for a review.
+const SOME_REVIEW: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
+    check: some_review,
+    schema: at_least_one,
+};
+
 fn at_least_one(schema: &mut schemars::Schema) {
     schema.insert("minimum".into(), 1.into());
 }
@@ -223,13 +235,17 @@ fn lists_a_group(groups: &Vec<Group>, _: &str, node: &Node) -> Result<(), Policy
     )
 }
 
-fn non_empty_list(schema: &mut schemars::Schema) {
-    if let Some(serde_json::Value::Array(forms)) = schema.get_mut("anyOf")
-        && let Some(serde_json::Value::Object(list)) = forms.get_mut(1)
-    {
-        list.insert("minItems".into(), 1.into());
-    }
-}
+/// `groups`, when written, lists a group.
+const SOME_GROUP: crate::syntax::Constraint<Vec<Group>> = crate::syntax::Constraint {
+    check: lists_a_group,
+    schema: crate::syntax::non_empty_list,
+};
+
+/// `groups` or one inline group.
+const ONE_FORM: crate::syntax::TableConstraint<Written> = crate::syntax::TableConstraint {
+    check: inline_or_groups,
+    schema: not_both,
+};
 
 /// `groups` and an inline group are not both given.
 fn inline_or_groups(written: &Written, table: &Table<'_>) -> Result<(), PolicyError> {
@@ -265,7 +281,7 @@ options! {
     #[derive(Clone, Copy, Debug)]
     pub struct RequestCount {
         /// Reviews outstanding at once.
-        pub count: u32 => required => check(some_review) => schema(at_least_one),
+        pub count: u32 => required => constraint(SOME_REVIEW),
     }
 }
 
@@ -336,7 +352,8 @@ impl Requirement for Options {
         }
     }
 
-    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let (policy, rule) = (cx.definitions, cx.rule);
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
         }
@@ -344,7 +361,7 @@ impl Requirement for Options {
             for team in group
                 .teams
                 .iter()
-                .filter(|t| !policy.teams.contains_key(&t.value))
+                .filter(|t| !policy.defines("teams", &t.value))
             {
                 let defined = policy.teams.keys().map(String::as_str);
                 errors.push(undefined_name(

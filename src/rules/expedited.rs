@@ -91,7 +91,7 @@ impl Expedited {
             .granted_by
             .iter()
             .chain(self.reviewed_by.iter())
-            .filter(|t| !policy.teams.contains_key(&t.value))
+            .filter(|t| !policy.defines("teams", &t.value))
         {
             errors.push(undefined_name(
                 "team",

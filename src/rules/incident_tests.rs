@@ -72,7 +72,8 @@ impl Requirement for Options {
         });
     }
 
-    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let (policy, rule) = (cx.definitions, cx.rule);
         policy.check_trackers(&self.trackers, errors);
         if let Some(tests) = &self.tests {
             policy.check_changed_refs(tests, errors);

@@ -1,7 +1,7 @@
 use crate::syntax::ErrorCode;
 
 use super::{Context, Requirement, Violation};
-use crate::definitions::{Definitions, RuleView};
+use crate::definitions::Definitions;
 use crate::facts::{Subject, SubjectKind};
 use crate::predicates::kinds_of;
 use crate::syntax::{PolicyError, Strings, Table, options};
@@ -66,7 +66,8 @@ impl Requirement for Options {
         used.names("kinds", &self.any_of);
     }
 
-    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let policy = cx.definitions;
         policy.check_kinds(&self.any_of, errors);
     }
 

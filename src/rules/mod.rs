@@ -214,6 +214,16 @@ pub fn unused_definitions(policy: &impl RuleSet) -> Vec<(&'static str, &str, Spa
     out
 }
 
+/// What a requirement's validation sees ([`Requirement::validate`]).
+pub struct Validation<'a> {
+    /// What the rule can refer to by name.
+    pub definitions: &'a Definitions,
+    /// The rule that holds it (`on` as written: empty when left out).
+    pub rule: RuleView<'a>,
+    /// Where the requirement is written: its key under `require:`.
+    pub span: Span,
+}
+
 /// The behaviour every requirement provides.
 pub trait Requirement {
     /// The definitions it refers to, by name or by default (for warnings
@@ -222,8 +232,13 @@ pub trait Requirement {
     /// The facts this requirement needs gathered (default: none beyond the subject's own).
     fn needs<'a>(&'a self, _policy: &'a Definitions, _rule: RuleView<'a>, _needs: &mut Needs<'a>) {}
     /// Cross-checks against the rest of the policy (names it refers to) and
-    /// the rule that holds it.
-    fn validate(&self, _policy: &Definitions, _rule: RuleView<'_>, _errors: &mut Vec<PolicyError>) {
+    /// the rule that holds it, each error at the span of what is wrong (the
+    /// requirement's own key: [`Validation::span`]).
+    fn validate(&self, _cx: &Validation<'_>, _errors: &mut Vec<PolicyError>) {}
+    /// Whether a rule that leaves out `on` judges `subject` with it, among
+    /// the subjects it can be checked on (default: every one).
+    fn on_by_default(&self, _subject: SubjectKind) -> bool {
+        true
     }
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);

@@ -101,12 +101,8 @@ impl Requirement for Options {
         }
     }
 
-    fn validate(
-        &self,
-        policy: &Definitions,
-        _: RuleView<'_>,
-        errors: &mut Vec<crate::syntax::PolicyError>,
-    ) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<crate::syntax::PolicyError>) {
+        let policy = cx.definitions;
         if let Some(expedited) = &self.expedited {
             expedited.validate(policy, errors);
         }

@@ -170,7 +170,8 @@ impl Requirement for Options {
         });
     }
 
-    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let policy = cx.definitions;
         policy.check_trackers(&self.trackers, errors);
         let headings = self
             .sections

@@ -109,7 +109,8 @@ impl Requirement for Options {
         needs.changed_files = true;
     }
 
-    fn validate(&self, policy: &Definitions, _rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let policy = cx.definitions;
         if let Some(paths) = &self.paths {
             policy.check_changed_refs(paths, errors);
         }

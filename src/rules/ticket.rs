@@ -336,7 +336,18 @@ impl Requirement for Options {
         used.names("tickets", &self.trackers);
     }
 
-    fn validate(&self, policy: &Definitions, rule: RuleView<'_>, errors: &mut Vec<PolicyError>) {
+    fn validate(&self, cx: &super::Validation<'_>, errors: &mut Vec<PolicyError>) {
+        let (policy, rule) = (cx.definitions, cx.rule);
+        if !policy.defines_any("tickets") {
+            errors.push(
+                PolicyError::at(
+                    ErrorCode::NoTrackers,
+                    cx.span,
+                    "`ticket` is required but no tracker is defined",
+                )
+                .help("define one under `tickets:`, e.g. `jira: { pattern: '\\bEPL-[0-9]+\\b' }`"),
+            );
+        }
         policy.check_trackers(&self.trackers, errors);
         let on_release = rule.on.iter().find(|o| o.value == SubjectKind::Release);
         if let Some(span) = self.tracker_option_span() {
@@ -396,6 +407,16 @@ impl Requirement for Options {
                 )
                 .help("add `exists`, `projects`, `types`, `status` or `fields` (e.g. `status: { in: [QA Passed, Done] }`), or remove `release` from `on`"),
             );
+        }
+    }
+
+    /// A ticket that asks no tracker has nothing to judge on a release; one
+    /// that does is judged on pull requests and releases.
+    fn on_by_default(&self, subject: SubjectKind) -> bool {
+        if self.asks_tracker() {
+            matches!(subject, SubjectKind::PullRequest | SubjectKind::Release)
+        } else {
+            subject != SubjectKind::Release
         }
     }
 

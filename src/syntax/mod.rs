@@ -20,8 +20,9 @@ pub use decode::{Decoder, Fields, glob, glob_set};
 pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
 pub use node::{Node, Span};
 pub use table::{
-    Check, Decode, Field, Key, Named, Shorthand, Spec, Table, TrueForDefaults, branch_globs,
-    doc_text, key_names, keys_schema, non_empty, schema_of, unknown_name,
+    Check, Constraint, Decode, Field, Key, Named, Shorthand, Spec, Table, TableConstraint,
+    TrueForDefaults, branch_globs, doc_text, key_names, keys_schema, non_empty, non_empty_list,
+    schema_of, unknown_name,
 };
 pub(crate) use table::{names, options};
 

@@ -14,8 +14,9 @@ use super::node::{Node, Span, Value};
 use super::{ErrorCode, Globs, Pattern, Patterns, PolicyError, Spanned, Strings, did_you_mean};
 
 /// A policy type: how it is read from a node (every problem reported
-/// through the decoder; `None` once reported) and how it is written, as a
-/// JSON Schema.
+/// through the decoder; `None` once reported, or, for a type that keeps
+/// what failed, such as a policy file's parts, the value with its failed
+/// parts marked) and how it is written, as a JSON Schema.
 pub trait Decode: Sized {
     /// Its name under `$defs` in the schema; `None`: written inline.
     const NAME: Option<&'static str> = None;
@@ -113,10 +114,39 @@ impl<T: Decode + Default> Field for T {
 /// A check of a decoded field: `(value, key, node)`, the error to report.
 pub type Check<T> = fn(&T, &str, &Node) -> Result<(), PolicyError>;
 
+/// A constraint on a field (not empty, at least one of, a range), written
+/// once: the check the loader runs and what it adds to the field's schema,
+/// so the two cannot drift. Written `=> constraint(C)` in `options!`.
+pub struct Constraint<T> {
+    pub check: Check<T>,
+    pub schema: fn(&mut Schema),
+}
+
+/// A constraint on a whole option struct (at least one of its keys, not
+/// two forms at once), written once: its check, run once every field
+/// decoded, and what it adds to the struct's schema. Written
+/// `constraint = C` in `#[options(…)]`.
+pub struct TableConstraint<T> {
+    pub check: fn(&T, &Table<'_>) -> Result<(), PolicyError>,
+    pub schema: fn(&mut Schema),
+}
+
+/// A list (one or many, [`Vec`]'s schema) must have an item: the schema's
+/// list form gets `minItems: 1`. Pair it with a check whose message says
+/// why an empty list is wrong in that place ([`Constraint`]).
+pub fn non_empty_list(schema: &mut Schema) {
+    if let Some(serde_json::Value::Array(forms)) = schema.get_mut("anyOf")
+        && let Some(serde_json::Value::Object(list)) = forms.get_mut(1)
+    {
+        list.insert("minItems".into(), 1.into());
+    }
+}
+
 /// What a field adds to its type's decoding: a check of the decoded value,
 /// another way to decode it, a default other than `Default`, a touch to its
 /// schema. Written as `=> check(f)`, `=> with(f)`, `=> default(f)`,
-/// `=> schema(f)`, `=> written(f)` after the field in `options!`.
+/// `=> schema(f)`, `=> written(f)`, `=> constraint(c)` after the field in
+/// `options!`.
 pub struct Spec<T> {
     check: Option<Check<T>>,
     with: Option<fn(&Node, &mut Decoder) -> Option<T>>,
@@ -154,6 +184,10 @@ impl<T: Decode> Spec<T> {
     pub fn schema(mut self, f: fn(&mut Schema)) -> Self {
         self.schema = Some(f);
         self
+    }
+    /// The check and the schema of a [`Constraint`].
+    pub fn constraint(self, constraint: Constraint<T>) -> Self {
+        self.check(constraint.check).schema(constraint.schema)
     }
     /// How the field is written when `with` reads it other than its type
     /// is written.
@@ -359,13 +393,14 @@ impl<T: Default> Shorthand<T> for TrueForDefaults {
 /// written (`Option<T>`: optional; another type: its default when absent);
 /// `=> required`, `=> check(f)`, `=> with(f)`, `=> default(f)`,
 /// `=> schema(f)` refine it ([`Spec`]). `check = f` on the struct checks
-/// the whole once every field decoded (`f(&Self, &Table)`); `shorthand = S`
+/// the whole once every field decoded (`f(&Self, &Table)`), `constraint = C`
+/// checks it and touches its schema ([`TableConstraint`]); `shorthand = S`
 /// adds another way of writing it ([`Shorthand`]); `schema = f` touches its
 /// schema. Fields after a `;` are not written: `name: Type = initial value`.
 macro_rules! options {
     (
         $(#[doc = $doc:literal])*
-        #[options(what = $what:literal $(, check = $check:path)? $(, shorthand = $short:ty)? $(, schema = $touch:path)?)]
+        #[options(what = $what:literal $(, check = $check:path)? $(, constraint = $constraint:path)? $(, shorthand = $short:ty)? $(, schema = $touch:path)?)]
         $(#[$attr:meta])*
         $vis:vis struct $name:ident {
             $(
@@ -422,6 +457,12 @@ macro_rules! options {
                         return None;
                     }
                 )?
+                $(
+                    if let Err(error) = ($constraint.check)(&value, &table) {
+                        d.error(error);
+                        return None;
+                    }
+                )?
                 let _ = &table;
                 Some(value)
             }
@@ -448,6 +489,7 @@ macro_rules! options {
                 if !required.is_empty() {
                     schema.insert("required".into(), required.into());
                 }
+                $( ($constraint.schema)(&mut schema); )?
                 $( $touch(&mut schema); )?
                 $( let mut schema = <$short as $crate::syntax::Shorthand<Self>>::schema(schema); )?
                 let description = $crate::syntax::doc_text(&[$($doc),*]);
@@ -951,6 +993,60 @@ mod tests {
         );
         let keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["colour", "size"]);
+    }
+
+    options! {
+        #[options(what = "`bounded`", constraint = NAMED_OR_LISTED)]
+        #[derive(Debug)]
+        struct Bounded {
+            /// Items, when written: at least one.
+            items: Option<Vec<u32>> => constraint(SOME_ITEM),
+            /// A name.
+            name: Option<String>,
+        }
+    }
+
+    const SOME_ITEM: Constraint<Vec<u32>> = Constraint {
+        check: |items, key, node| match items.is_empty() {
+            true => Err(PolicyError::at(
+                ErrorCode::Empty,
+                node.span,
+                format!("`{key}` is empty"),
+            )),
+            false => Ok(()),
+        },
+        schema: non_empty_list,
+    };
+
+    const NAMED_OR_LISTED: TableConstraint<Bounded> = TableConstraint {
+        check: |bounded, table| match bounded.items.is_some() || bounded.name.is_some() {
+            true => Ok(()),
+            false => Err(PolicyError::at(
+                ErrorCode::EmptyRequirement,
+                table.span(),
+                "asks nothing",
+            )),
+        },
+        schema: |schema| {
+            schema.insert("minProperties".into(), 1.into());
+        },
+    };
+
+    /// A constraint is written once and yields both the check the loader
+    /// runs and its schema fragment.
+    #[test]
+    fn a_constraint_is_both_a_check_and_a_schema_fragment() {
+        let (bounded, errors) = decode::<Bounded>("items: []\n");
+        assert!(bounded.is_none());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("`items` is empty"), "{}", errors[0]);
+        let (bounded, errors) = decode::<Bounded>("{}");
+        assert!(bounded.is_none());
+        assert!(errors[0].contains("asks nothing"), "{errors:?}");
+        assert!(decode::<Bounded>("items: [1]\n").0.is_some());
+        let schema = Bounded::schema(&mut SchemaGenerator::default()).to_value();
+        assert_eq!(schema["minProperties"], 1);
+        assert_eq!(schema["properties"]["items"]["anyOf"][1]["minItems"], 1);
     }
 
     #[test]
