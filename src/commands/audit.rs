@@ -6,11 +6,12 @@ use git2::{Oid, Repository};
 use super::check_commits::Keep;
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
-use crate::engine::{Interner, evaluate_shared, needs};
+use crate::engine::{Interner, RangeJudges, evaluate_range, evaluate_shared, needs};
 use crate::facts::{Release, ReleasePage, Stage, Subject};
 use crate::policy::{EmptyRange, SubjectKind};
 use crate::report::{ReleaseSummary, Report};
 use crate::rules::Needs;
+use crate::rules::release_page::PageQuery;
 use crate::sources::github;
 use crate::sources::release::{self, ReleaseTag};
 use crate::sources::{Fatal, git};
@@ -118,8 +119,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let release_needs = needs(&policy, SubjectKind::Release);
     // Commit rules judge each commit with the facts they need (changed files included).
     let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
-    // The release page rule's tickets are gathered while the commits are read.
-    let collector = release_needs.release_pages.first().map(|q| q.collector());
+    // Rules that judge the range as a whole are fed its commits while they are read.
+    let mut judges = RangeJudges::new(&policy);
     let history = git::history(&repo, &range, None, with_changes)?;
     // Whole messages only when a release rule reads them.
     let keep = if release_needs.release_messages() {
@@ -127,8 +128,14 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     } else {
         Keep::Subjects
     };
-    let mut judged =
-        super::check_commits::judge(&policy, history, Stage::History, None, keep, collector)?;
+    let mut judged = super::check_commits::judge(
+        &policy,
+        history,
+        Stage::History,
+        None,
+        keep,
+        Some(&mut judges),
+    )?;
     super::check_commits::settle_reverts(&repo, &policy, &mut judged);
     progress.finish_and_clear();
     let commits = judged.kept;
@@ -145,7 +152,6 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         range: range.clone(),
         commits,
         post_deploy: args.post_deploy,
-        tickets: judged.tickets,
         ..Release::default()
     };
     (facts.page, facts.page_missing) =
@@ -167,8 +173,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
     // Judging the release and summarizing it only read the facts: one core each.
     let (judged, release) = std::thread::scope(|scope| {
-        let summarized = scope.spawn(|| summary(&release_needs, &facts));
-        let judged = evaluate_shared(&policy, Subject::Release(&facts), &mut interner);
+        let summarized = scope.spawn(|| summary(&release_needs, &facts, &judges));
+        let judged = evaluate_range(&policy, &facts, &judges, &mut interner);
         (judged, summarized.join())
     });
     let (mut release, borrowed) = release
@@ -181,9 +187,11 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     findings.extend(judged);
     findings.extend(crate::evidence::findings(&policy, &evidence, &branch));
     release.evidence = evidence;
-    // The tickets gathered during the walk move into the summary (not copied).
-    if borrowed {
-        release.tickets = facts.tickets.take().map(|t| t.tickets).unwrap_or_default();
+    // The tickets kept during the walk move into the summary (not copied).
+    if let Some(query) = release_needs.release_pages.first().filter(|_| borrowed)
+        && let Some(judge) = judges.take(query.rule(), PageQuery::REQUIREMENT)
+    {
+        release.tickets = PageQuery::tickets(judge);
     }
     // The summary refers to commits by index; keep their shas, let the messages go.
     release.shas = facts
@@ -346,9 +354,10 @@ fn incident_references(
     Ok(all)
 }
 
-/// The release summary; `true` when its tickets are those gathered in
-/// `facts` (left there, to be moved in rather than copied).
-fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
+/// The release summary; `true` when its tickets are those the first page
+/// rule's judge kept (left there, to be moved in rather than copied).
+fn summary(needs: &Needs<'_>, facts: &Release, judges: &RangeJudges<'_>) -> (ReleaseSummary, bool) {
+    let judge = |query: &PageQuery<'_>| judges.judge(query.rule(), PageQuery::REQUIREMENT);
     let mut out = ReleaseSummary {
         version: facts.version.clone(),
         range: facts.range.clone(),
@@ -357,12 +366,12 @@ fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
         ..ReleaseSummary::default()
     };
     let borrowed = match needs.release_pages.first() {
-        Some(query) => query.summarize(facts, &mut out),
+        Some(query) => query.summarize(facts, judge(query), &mut out),
         None => false,
     };
     // The sections every release page rule requires, each once.
     for query in needs.release_pages.iter().skip(1) {
-        for (heading, state) in query.section_states(facts) {
+        for (heading, state) in query.section_states(facts, judge(query)) {
             if !out.sections.iter().any(|(h, _)| *h == heading) {
                 out.sections.push((heading, state));
             }
