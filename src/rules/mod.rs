@@ -106,6 +106,10 @@ pub struct Needs<'a> {
     /// Trackers whose API must be asked about the tickets named, with the
     /// fields (tracker field ids) the policy asks about.
     pub tracker_fields: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// A release rule reads its commits' whole messages from the facts: a
+    /// `ticket` rule on releases asks a tracker about every ticket named,
+    /// in a body too.
+    pub release_bodies: bool,
 }
 
 impl Needs<'_> {
@@ -115,12 +119,13 @@ impl Needs<'_> {
     }
 
     /// Whether a release rule reads its commits' whole messages from the
-    /// facts: an `incident_tests` rule (a `release_page` rule's judge is fed
-    /// them while the commits are read, see [`RangeJudge`]). Else the audit
-    /// keeps each commit's subject only, which is all the summary and the
-    /// evidence show: 100,000 messages are 60 MB.
+    /// facts: an `incident_tests` rule, or a `ticket` rule asking a tracker
+    /// (a `release_page` rule's judge is fed them while the commits are
+    /// read, see [`RangeJudge`]). Else the audit keeps each commit's
+    /// subject only, which is all the summary and the evidence show:
+    /// 100,000 messages are 60 MB.
     pub fn release_messages(&self) -> bool {
-        !self.incident_references.is_empty()
+        self.release_bodies || !self.incident_references.is_empty()
     }
 }
 
