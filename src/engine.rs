@@ -144,6 +144,14 @@ impl<'p> RangeJudges<'p> {
         self.judges.is_empty()
     }
 
+    /// The release's facts other than its commits, before they are fed
+    /// (see [`RangeJudge::prepare`]).
+    pub fn prepare(&mut self, release: &crate::facts::Release) {
+        for (_, _, judge) in &mut self.judges {
+            judge.prepare(release);
+        }
+    }
+
     /// The next commit of the range: its whole message.
     pub fn commit(&mut self, message: &str) {
         for (_, _, judge) in &mut self.judges {

@@ -127,6 +127,14 @@ impl Sections {
 /// every release (`## [1.2.3] - 2026-01-02` in Keep a Changelog). Headings
 /// are those the parser sees (never in a code block or an HTML comment).
 pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str> {
+    heading_section_ranges(markdown, wanted)
+        .into_iter()
+        .filter_map(|range| markdown.get(range))
+        .collect()
+}
+
+/// Where [`heading_sections`] are in the document: byte ranges.
+pub fn heading_section_ranges(markdown: &str, wanted: &[String]) -> Vec<std::ops::Range<usize>> {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -158,12 +166,12 @@ pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str
         .iter()
         .enumerate()
         .filter(|(_, (_, text, _))| wanted.iter().any(|w| version_heading_matches(text, w)))
-        .filter_map(|(index, (level, _, start))| {
+        .map(|(index, (level, _, start))| {
             let end = headings[index + 1..]
                 .iter()
                 .find(|(next, _, _)| next <= level)
                 .map_or(markdown.len(), |(_, _, at)| *at);
-            markdown.get(*start..end)
+            *start..end
         })
         .collect()
 }

@@ -115,31 +115,23 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         ],
     )?;
     let (range, end, version) = audited_range(&repo, args)?;
-    let progress = progress(&range);
     let release_needs = needs(&policy, SubjectKind::Release);
-    // Commit rules judge each commit with the facts they need (changed files included).
-    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
-    // Rules that judge the range as a whole are fed its commits while they are read.
-    let mut judges = RangeJudges::new(&policy);
-    let history = git::history(&repo, &range, None, with_changes)?;
-    // Whole messages only when a release rule reads them.
-    let keep = if release_needs.release_messages() {
-        Keep::Messages
-    } else {
-        Keep::Subjects
+    let mut facts = Release {
+        version: version.clone(),
+        range: range.clone(),
+        post_deploy: args.post_deploy,
+        ..Release::default()
     };
-    let mut judged = super::check_commits::judge(
-        &policy,
-        history,
-        Stage::History,
-        None,
-        keep,
-        Some(&mut judges),
-    )?;
-    super::check_commits::settle_reverts(&repo, &policy, &mut judged);
-    progress.finish_and_clear();
-    let commits = judged.kept;
-    if commits.is_empty() {
+    // Rules that judge the range as a whole are fed its commits while they
+    // are read; what the page alone decides is judged first, while little
+    // else is held in memory (a page of 70,000 lines parses to 20 MB).
+    let mut judges = RangeJudges::new(&policy);
+    let page = read_page(&repo, &release_needs, args, end, version.as_deref()).map(|read| {
+        (facts.page, facts.page_missing) = read;
+        judges.prepare(&facts);
+    });
+    let mut judged = walk(&repo, &policy, &release_needs, &range, &mut judges)?;
+    if judged.kept.is_empty() {
         let message = format!("`{range}` holds no commits: there is nothing to release");
         if policy.audit.empty_range == EmptyRange::Pass {
             err(&format!("note: {message}\n"));
@@ -147,15 +139,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         }
         return Err(Fatal::new(message).help("check the range (is HEAD the release commit?), or set `audit: { empty_range: pass }` in the policy").into());
     }
-    let mut facts = Release {
-        version: version.clone(),
-        range: range.clone(),
-        commits,
-        post_deploy: args.post_deploy,
-        ..Release::default()
-    };
-    (facts.page, facts.page_missing) =
-        read_page(&repo, &release_needs, args, end, version.as_deref())?;
+    page?;
+    facts.commits = std::mem::take(&mut judged.kept);
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
     read_tickets(&policy, &mut facts)?;
@@ -169,36 +154,11 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let branch = branch_name(&repo, args);
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
-    let mut interner = Interner::default();
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
-    // Judging the release and summarizing it only read the facts: one core each.
-    let (judged, release) = std::thread::scope(|scope| {
-        let summarized = scope.spawn(|| summary(&release_needs, &facts, &judges));
-        let judged = evaluate_range(&policy, &facts, &judges, &mut interner);
-        (judged, summarized.join())
-    });
-    let (mut release, borrowed) = release
-        .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
-    // Every expedited change, with who granted, merged and reviewed it.
-    release.expedited = facts
-        .expedited
-        .is_some()
-        .then(|| crate::rules::release_checks::expedited_evidence(&policy, &facts));
+    let (judged, mut release) = judge_release(&policy, &release_needs, &mut facts, judges)?;
     findings.extend(judged);
     findings.extend(crate::evidence::findings(&policy, &evidence, &branch));
     release.evidence = evidence;
-    // The tickets kept during the walk move into the summary (not copied).
-    if let Some(query) = release_needs.release_pages.first().filter(|_| borrowed)
-        && let Some(judge) = judges.take(query.rule(), PageQuery::REQUIREMENT)
-    {
-        release.tickets = PageQuery::tickets(judge);
-    }
-    // The summary refers to commits by index; keep their shas, let the messages go.
-    release.shas = facts
-        .commits
-        .into_iter()
-        .map(|c| c.sha.unwrap_or_default())
-        .collect();
     let scope = waiver_scope(&policy, &release);
     let mut report = Report {
         subject_kind: "release",
@@ -219,6 +179,69 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     // The process ends here: freeing 100,000 commits' worth one by one only costs time.
     std::mem::forget(report);
     Ok(code)
+}
+
+/// Reads and judges the commits of the range, feeding the range `judges`;
+/// keeps what the release rules need of each commit.
+fn walk(
+    repo: &Repository,
+    policy: &crate::policy::Policy,
+    release_needs: &Needs<'_>,
+    range: &str,
+    judges: &mut RangeJudges<'_>,
+) -> Result<super::check_commits::Judged, Failure> {
+    let progress = progress(range);
+    // Commit rules judge each commit with the facts they need (changed files included).
+    let with_changes = needs(policy, SubjectKind::Commit).changed_files;
+    let history = git::history(repo, range, None, with_changes)?;
+    // Whole messages only when a release rule reads them.
+    let keep = if release_needs.release_messages() {
+        Keep::Messages
+    } else {
+        Keep::Subjects
+    };
+    let mut judged =
+        super::check_commits::judge(policy, history, Stage::History, None, keep, Some(judges))?;
+    super::check_commits::settle_reverts(repo, policy, &mut judged);
+    progress.finish_and_clear();
+    Ok(judged)
+}
+
+/// Judges the release and writes its summary, one core each (both only
+/// read the facts). The summary takes the tickets the first page rule's
+/// judge kept and the commits' shas; the commits' messages go.
+fn judge_release(
+    policy: &crate::policy::Policy,
+    release_needs: &Needs<'_>,
+    facts: &mut Release,
+    mut judges: RangeJudges<'_>,
+) -> Result<(Vec<crate::engine::Finding>, ReleaseSummary), Failure> {
+    let mut interner = Interner::default();
+    let facts_read: &Release = facts;
+    let (judged, release) = std::thread::scope(|scope| {
+        let summarized = scope.spawn(|| summary(release_needs, facts_read, &judges));
+        let judged = evaluate_range(policy, facts_read, &judges, &mut interner);
+        (judged, summarized.join())
+    });
+    let (mut release, borrowed) = release
+        .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
+    // Every expedited change, with who granted, merged and reviewed it.
+    release.expedited = facts
+        .expedited
+        .is_some()
+        .then(|| crate::rules::release_checks::expedited_evidence(policy, facts));
+    // The tickets kept during the walk move into the summary (not copied).
+    if let Some(query) = release_needs.release_pages.first().filter(|_| borrowed)
+        && let Some(judge) = judges.take(query.rule(), PageQuery::REQUIREMENT)
+    {
+        release.tickets = PageQuery::tickets(judge);
+    }
+    // The summary refers to commits by index; keep their shas, let the messages go.
+    release.shas = std::mem::take(&mut facts.commits)
+        .into_iter()
+        .map(|c| c.sha.unwrap_or_default())
+        .collect();
+    Ok((judged, release))
 }
 
 /// The range, its end commit and the released version (`--release`, else

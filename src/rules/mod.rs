@@ -256,6 +256,11 @@ pub trait Requirement {
 /// of the facts. The engine drives it ([`crate::engine::RangeJudges`]);
 /// commands and sources never see its options.
 pub trait RangeJudge: Send + Sync {
+    /// The release's facts other than its commits (its page, its version),
+    /// read before the walk: what it judges of them alone is judged now,
+    /// while little else is held in memory. Used only if the release it
+    /// judges has the same.
+    fn prepare(&mut self, _release: &crate::facts::Release) {}
     /// Commit number `index` of the range (walk order), its whole message.
     fn commit(&mut self, index: u32, message: &str);
     /// Judges the release once every commit of its range was fed.

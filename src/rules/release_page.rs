@@ -276,12 +276,44 @@ pub struct PageJudge<'p> {
     kept: Kept,
 }
 
-/// What a [`PageJudge`] keeps: the tickets named, and the page as read
-/// (once: the findings and the summary are made on two threads).
+/// What a [`PageJudge`] keeps: the tickets named, what the page alone
+/// decides (read before the walk, while little else is held in memory),
+/// and the page as read with the tickets (once: the findings and the
+/// summary are made on two threads).
 #[derive(Default)]
 struct Kept {
     named: NamedTickets,
+    page: Option<PageRead>,
     read: OnceLock<PageReading>,
+}
+
+/// What only the page, the version and the deployment decide.
+#[derive(Debug, Default)]
+struct PageRead {
+    /// The facts it was read from ([`page_key`]): used only for the same.
+    key: u64,
+    /// Findings about the page itself, in order.
+    findings: Vec<Violation>,
+    sections: Vec<(String, SectionState)>,
+    /// Where in the page its tickets are listed (the page, or its section).
+    scope: Option<std::ops::Range<usize>>,
+    /// Whether the page was read through: its tickets are compared.
+    tickets_judged: bool,
+}
+
+/// The facts a [`PageRead`] depends on, hashed.
+fn page_key(release: &Release) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    release.version.hash(&mut hasher);
+    release.post_deploy.hash(&mut hasher);
+    release.page_missing.hash(&mut hasher);
+    release
+        .page
+        .as_ref()
+        .map(|p| (&p.path, &p.text))
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The release page as one rule reads it.
@@ -318,6 +350,10 @@ impl RangeJudge for PageJudge<'_> {
         }
     }
 
+    fn prepare(&mut self, release: &Release) {
+        self.kept.page = Some(self.options.read_page(release));
+    }
+
     fn judge(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Subject::Release(release) = &cx.subject else {
             return;
@@ -336,9 +372,11 @@ impl RangeJudge for PageJudge<'_> {
 
 impl PageJudge<'_> {
     fn reading(&self, release: &Release) -> &PageReading {
-        self.kept
-            .read
-            .get_or_init(|| self.options.read(self.policy, &self.kept.named, release))
+        self.kept.read.get_or_init(|| {
+            let kept = &self.kept;
+            self.options
+                .read(self.policy, &kept.named, release, kept.page.as_ref())
+        })
     }
 }
 
@@ -390,9 +428,10 @@ impl<'a> PageQuery<'a> {
                 (&fed.kept, false)
             }
         };
-        let reading = kept
-            .read
-            .get_or_init(|| self.options.read(self.policy, &kept.named, release));
+        let reading = kept.read.get_or_init(|| {
+            self.options
+                .read(self.policy, &kept.named, release, kept.page.as_ref())
+        });
         out.links = self
             .policy
             .tickets
@@ -431,7 +470,10 @@ impl<'a> PageQuery<'a> {
         match judge.and_then(|j| j.kept().downcast_ref::<Kept>()) {
             Some(kept) => kept
                 .read
-                .get_or_init(|| self.options.read(self.policy, &kept.named, release))
+                .get_or_init(|| {
+                    self.options
+                        .read(self.policy, &kept.named, release, kept.page.as_ref())
+                })
                 .sections
                 .clone(),
             None => {
@@ -474,47 +516,81 @@ impl Options {
 
     /// The page as this rule reads it, with the tickets the commits name:
     /// the findings, the tickets missing and unlisted, the sections' states.
-    /// The page is parsed once (and its section found once).
-    fn read(&self, policy: &Definitions, named: &NamedTickets, release: &Release) -> PageReading {
-        let scoped = self.scoped(release);
-        let (missing, unlisted) = self.compare(
-            policy,
-            &named.tickets,
-            scoped.as_ref().ok().copied().flatten(),
-        );
+    /// What only the page decides is taken from `page` when it was read
+    /// from these facts (before the walk), else read now.
+    fn read(
+        &self,
+        policy: &Definitions,
+        named: &NamedTickets,
+        release: &Release,
+        page: Option<&PageRead>,
+    ) -> PageReading {
+        let fresh;
+        let page_read = match page.filter(|p| p.key == page_key(release)) {
+            Some(read) => read,
+            None => {
+                fresh = self.read_page(release);
+                &fresh
+            }
+        };
+        let text = page_read
+            .scope
+            .clone()
+            .and_then(|range| release.page.as_ref()?.text.get(range));
+        let (missing, unlisted) = self.compare(policy, &named.tickets, text);
         let mut reading = PageReading {
+            findings: page_read.findings.clone(),
             missing,
             unlisted,
-            ..PageReading::default()
+            sections: page_read.sections.clone(),
+        };
+        if let Some(page) = &release.page
+            && page_read.tickets_judged
+            && self.lists_all_tickets
+        {
+            let tickets = self.ticket_findings(named, &reading, release, page);
+            reading.findings.extend(tickets);
+        }
+        reading
+    }
+
+    /// What only the page (its section), the version and the deployment
+    /// decide: its findings and the sections' states. The one place the
+    /// page is parsed as Markdown, once.
+    fn read_page(&self, release: &Release) -> PageRead {
+        let scope = self.scope(release);
+        let mut read = PageRead {
+            key: page_key(release),
+            scope: scope.as_ref().ok().cloned().flatten(),
+            ..PageRead::default()
         };
         let Some(page) = &release.page else {
             let message = match &release.page_missing {
                 Some(looked) => format!("the release page {looked} is not there"),
                 None => String::from("the release has no release page"),
             };
-            reading.findings.push(
+            read.findings.push(
                 Violation::new(message).help("write and commit the page, or pass --page FILE"),
             );
-            return reading;
+            return read;
         };
         let specs = self.filled_sections(release.version.as_deref());
         let (text, specs) =
-            match (scoped, specs) {
-                (Ok(Some(text)), Ok(specs)) => (text, specs),
-                (Ok(None), _) => return reading,
+            match (scope, specs) {
+                (Ok(Some(range)), Ok(specs)) => (page.text.get(range).unwrap_or_default(), specs),
+                (Ok(None), _) => return read,
                 (Err(message), _) => {
-                    reading
-                        .findings
+                    read.findings
                         .push(Violation::new(message).help(self.section_help(page)));
-                    reading.sections = self.all_missing();
-                    return reading;
+                    read.sections = self.all_missing();
+                    return read;
                 }
                 (Ok(Some(_)), Err(message)) => {
-                    reading.findings.push(Violation::new(message).help(
+                    read.findings.push(Violation::new(message).help(
                         "pass --release VERSION, or audit a range that ends at a release tag",
                     ));
-                    reading.sections = self.all_missing();
-                    return reading;
+                    read.sections = self.all_missing();
+                    return read;
                 }
             };
         let what = match &self.section {
@@ -531,15 +607,11 @@ impl Options {
             &specs,
             &what,
             release.post_deploy,
-            &mut reading.findings,
+            &mut read.findings,
         );
-        reading.sections = states(&found, &specs, release.post_deploy);
-        drop(found);
-        if self.lists_all_tickets {
-            let tickets = self.ticket_findings(named, &reading, release, page);
-            reading.findings.extend(tickets);
-        }
-        reading
+        read.sections = states(&found, &specs, release.post_deploy);
+        read.tickets_judged = true;
+        read
     }
 
     /// A finding for each ticket named and not on the page, and a warning
@@ -677,8 +749,16 @@ impl Options {
         let Some(page) = &release.page else {
             return Ok(None);
         };
+        Ok(self.scope(release)?.and_then(|range| page.text.get(range)))
+    }
+
+    /// Where in the page [`Options::scoped`]'s text is.
+    fn scope(&self, release: &Release) -> Result<Option<std::ops::Range<usize>>, String> {
+        let Some(page) = &release.page else {
+            return Ok(None);
+        };
         let Some(section) = &self.section else {
-            return Ok(Some(&page.text));
+            return Ok(Some(0..page.text.len()));
         };
         let version = release.version.as_deref();
         let Ok(heading) = fill(&section.value, version) else {
@@ -697,8 +777,8 @@ impl Options {
         }
         // Two sections for one release: which one lists its changes is a
         // guess, so neither is taken.
-        match crate::markdown::heading_sections(&page.text, &wanted).as_slice() {
-            [one] => Ok(Some(one)),
+        match crate::markdown::heading_section_ranges(&page.text, &wanted).as_slice() {
+            [one] => Ok(Some(one.clone())),
             [] => Err(format!(
                 "the release page {} has no section for {} (a heading `{}`)",
                 page.path,
@@ -975,6 +1055,57 @@ rules:
             Some(Ok("docs/releases/1.3.0.md".into()))
         );
         assert_eq!(options.page_path(None), Some(Err(())));
+    }
+
+    /// What the page alone decides may be read before the walk; it is used
+    /// only for a release with the same page, version and deployment.
+    #[test]
+    fn a_page_read_before_the_walk_is_used_only_for_the_same_facts() {
+        let p = policy();
+        let options = &p.rules[0].require.release_page.as_ref().unwrap().value;
+        let complete = "## Changes\n- EPL-1 login retries\n- EPL-2 invoice export\n\n## Post-deployment snapshot\nPending\n";
+        let judged = |prepared: &Release, facts: &Release| {
+            let mut judge = options.judge(&p.definitions);
+            judge.prepare(&Release {
+                commits: Vec::new(),
+                ..prepared.clone()
+            });
+            for (i, commit) in facts.commits.iter().enumerate() {
+                judge.commit(i as u32, &commit.message);
+            }
+            let findings: Vec<String> = judge
+                .reading(facts)
+                .findings
+                .iter()
+                .map(|v| v.message.clone())
+                .collect();
+            findings
+        };
+        let fresh = |facts: &Release| {
+            let mut judge = options.judge(&p.definitions);
+            for (i, commit) in facts.commits.iter().enumerate() {
+                judge.commit(i as u32, &commit.message);
+            }
+            let findings: Vec<String> = judge
+                .reading(facts)
+                .findings
+                .iter()
+                .map(|v| v.message.clone())
+                .collect();
+            findings
+        };
+        let (empty, full) = (release("## Changes\n", false), release(complete, false));
+        assert!(fresh(&full).is_empty(), "{:?}", fresh(&full));
+        assert_eq!(judged(&full, &full), fresh(&full));
+        // Read from another page, another version, after deployment: read again.
+        assert_eq!(judged(&empty, &full), fresh(&full));
+        assert_eq!(judged(&full, &empty), fresh(&empty));
+        let mut other_version = full.clone();
+        other_version.version = Some("9.9.9".into());
+        assert_eq!(judged(&other_version, &full), fresh(&full));
+        let deployed = release(complete, true);
+        assert_eq!(judged(&full, &deployed), fresh(&deployed));
+        assert_eq!(fresh(&deployed).len(), 1, "pending after deployment");
     }
 
     #[test]
