@@ -282,9 +282,54 @@ pub struct PageJudge<'p> {
 /// summary are made on two threads).
 #[derive(Default)]
 struct Kept {
-    named: NamedTickets,
+    namings: Namings,
+    /// The tickets named, grouped once the walk is over.
+    named: OnceLock<NamedTickets>,
     page: Option<PageRead>,
     read: OnceLock<PageReading>,
+}
+
+impl Kept {
+    fn named(&self) -> &NamedTickets {
+        self.named.get_or_init(|| self.namings.group())
+    }
+}
+
+/// The tickets named while the range is read, appended as found: a map of
+/// 70,000 tickets is 6 MB while the walk also holds the pack's caches;
+/// they are grouped by ticket once the walk is over.
+#[derive(Default)]
+struct Namings {
+    /// The tickets named, one after the other.
+    text: String,
+    /// Each naming: where its ticket ends in `text`, and its commit.
+    ends: Vec<(usize, u32)>,
+    without_ticket: Vec<u32>,
+}
+
+impl Namings {
+    /// Each ticket with the commits naming it, in order, each once.
+    fn group(&self) -> NamedTickets {
+        let mut pairs = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &(end, commit) in &self.ends {
+            pairs.push((self.text.get(start..end).unwrap_or_default(), commit));
+            start = end;
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut tickets: Vec<(String, Vec<u32>)> = Vec::new();
+        for (ticket, commit) in pairs {
+            match tickets.last_mut() {
+                Some((last, commits)) if last == ticket => commits.push(commit),
+                _ => tickets.push((ticket.to_owned(), vec![commit])),
+            }
+        }
+        NamedTickets {
+            tickets: tickets.into_iter().collect(),
+            without_ticket: self.without_ticket.clone(),
+        }
+    }
 }
 
 /// What only the page, the version and the deployment decide.
@@ -331,22 +376,17 @@ struct PageReading {
 impl RangeJudge for PageJudge<'_> {
     fn commit(&mut self, index: u32, message: &str) {
         let text = self.options.part(message);
-        let tickets = &mut self.kept.named.tickets;
+        let namings = &mut self.kept.namings;
         let mut named = false;
         for regex in &self.trackers {
             for m in regex.find_iter(text) {
                 named = true;
-                let commits = match tickets.get_mut(m.as_str()) {
-                    Some(commits) => commits,
-                    None => tickets.entry(m.as_str().to_owned()).or_default(),
-                };
-                if commits.last() != Some(&index) {
-                    commits.push(index);
-                }
+                namings.text.push_str(m.as_str());
+                namings.ends.push((namings.text.len(), index));
             }
         }
         if !named {
-            self.kept.named.without_ticket.push(index);
+            namings.without_ticket.push(index);
         }
     }
 
@@ -375,7 +415,7 @@ impl PageJudge<'_> {
         self.kept.read.get_or_init(|| {
             let kept = &self.kept;
             self.options
-                .read(self.policy, &kept.named, release, kept.page.as_ref())
+                .read(self.policy, kept.named(), release, kept.page.as_ref())
         })
     }
 }
@@ -430,7 +470,7 @@ impl<'a> PageQuery<'a> {
         };
         let reading = kept.read.get_or_init(|| {
             self.options
-                .read(self.policy, &kept.named, release, kept.page.as_ref())
+                .read(self.policy, kept.named(), release, kept.page.as_ref())
         });
         out.links = self
             .policy
@@ -443,7 +483,7 @@ impl<'a> PageQuery<'a> {
         out.unlisted = reading.unlisted.iter().cloned().collect();
         out.unlisted.sort_by(|a, b| crate::text::natural_cmp(a, b));
         out.without_ticket = kept
-            .named
+            .namings
             .without_ticket
             .iter()
             .map(|&i| {
@@ -454,7 +494,7 @@ impl<'a> PageQuery<'a> {
             })
             .collect();
         if !borrowed {
-            out.tickets = kept.named.tickets.clone();
+            out.tickets = kept.named().tickets.clone();
         }
         out.sections = reading.sections.clone();
         borrowed
@@ -472,7 +512,7 @@ impl<'a> PageQuery<'a> {
                 .read
                 .get_or_init(|| {
                     self.options
-                        .read(self.policy, &kept.named, release, kept.page.as_ref())
+                        .read(self.policy, kept.named(), release, kept.page.as_ref())
                 })
                 .sections
                 .clone(),
@@ -489,7 +529,10 @@ impl<'a> PageQuery<'a> {
         judge
             .into_kept()
             .downcast::<Kept>()
-            .map(|kept| kept.named.tickets)
+            .map(|kept| {
+                let named = kept.named.into_inner();
+                named.unwrap_or_else(|| kept.namings.group()).tickets
+            })
             .unwrap_or_default()
     }
 }
@@ -1006,7 +1049,7 @@ rules:
         }
         let reading = judge.reading(facts);
         (
-            judge.kept.named.clone(),
+            judge.kept.named().clone(),
             reading.missing.clone(),
             reading.unlisted.clone(),
         )
