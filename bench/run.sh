@@ -51,8 +51,11 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/10485
 load() { echo "   (load average: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC'))"; }
 echo "== git $(git --version | cut -d' ' -f3), $("$bin" --version)"
 
-echo "== check commits over $commits commits vs git log | grep"
+echo "== check commits and audit over $commits commits vs git log | grep"
 load
+# The audit's release page lists every ticket the history names (70,001 lines).
+page=$work/page-history-$commits.md
+{ echo '## Changes'; git -C "$repo" log --format=%B | grep -oE "$pattern" | sort -u | sed 's/^/- /'; } > "$page"
 released=()
 if [ -n "$musl_bin" ]; then
   released=(-n 'git-policy check commits (human) [static musl: released]' "$musl_bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1")
@@ -61,10 +64,13 @@ hyperfine --warmup 1 --runs 10 --export-markdown "$work/commits.md" \
   -n 'git-policy check commits (human)' "$bin -C $repo --policy $policy check commits HEAD > /dev/null; test \$? -eq 1" \
   -n 'git-policy check commits (json)' "$bin -C $repo --policy $policy --format json check commits HEAD > /dev/null; test \$? -eq 1" \
   "${released[@]}" \
+  -n 'git-policy audit HEAD' "$bin -C $repo --policy $root/bench/audit-policy.yml audit HEAD --page $page > /dev/null; test \$? -eq 1" \
   -n 'git log | grep -cE' "git -C $repo log --format=%H%n%B | grep -cE '$pattern' > /dev/null"
 
 echo "== peak memory (max RSS), check commits over $commits commits"
 /usr/bin/time -f 'git-policy: %M KiB max RSS, %e s' "$bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
+/usr/bin/time -f 'git-policy audit: %M KiB max RSS, %e s' "$bin" -C "$repo" --policy "$root/bench/audit-policy.yml" audit HEAD --page "$page" > /dev/null || true
+/usr/bin/time -f 'git log: %M KiB max RSS, %e s' git -C "$repo" log --format=%H%n%B > /dev/null
 if [ -n "$musl_bin" ]; then
   /usr/bin/time -f 'git-policy [static musl: released]: %M KiB max RSS, %e s' "$musl_bin" -C "$repo" --policy "$policy" check commits HEAD > /dev/null || true
 fi

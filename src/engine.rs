@@ -10,7 +10,7 @@ use crate::outcome::FindingId;
 use crate::facts::{Commit, Stage, Subject};
 use crate::policy::{Exemption, Level, Merges, Policy};
 use crate::predicates::holds;
-use crate::rules::{Context, Needs, Violation};
+use crate::rules::{Context, Needs, RangeJudge, Violation};
 
 /// Why a subject was not judged at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +101,124 @@ pub fn evaluate_shared(
     subject: Subject<'_>,
     interner: &mut Interner,
 ) -> Vec<Finding> {
+    evaluate_with(policy, subject, None, interner)
+}
+
+/// [`evaluate_shared`] on a release whose range `judges` were fed while
+/// its commits were read: a requirement that judges a range is asked
+/// through its judge. Judges fed other than the release's commits judge
+/// nothing: each says so (an error), never a pass.
+pub fn evaluate_range(
+    policy: &Policy,
+    release: &crate::facts::Release,
+    judges: &RangeJudges<'_>,
+    interner: &mut Interner,
+) -> Vec<Finding> {
+    evaluate_with(policy, Subject::Release(release), Some(judges), interner)
+}
+
+/// The range judges of a policy's rules on releases (see [`RangeJudge`]),
+/// each with its own state, fed every commit of the release's range once,
+/// in the walk's order, while the commits are read. Commands drive them
+/// without knowing any rule's options.
+pub struct RangeJudges<'p> {
+    judges: Vec<(&'p str, &'static str, Box<dyn RangeJudge + 'p>)>,
+    fed: u32,
+}
+
+impl<'p> RangeJudges<'p> {
+    /// A judge for each requirement of a rule on releases that judges a range.
+    pub fn new(policy: &'p Policy) -> Self {
+        let mut judges = Vec::new();
+        for rule in policy.rules_on(crate::policy::SubjectKind::Release) {
+            for (info, _, requirement) in rule.require.each() {
+                if let Some(judge) = requirement.range_judge(&policy.definitions, rule.view()) {
+                    judges.push((rule.id.value.as_str(), info.name, judge));
+                }
+            }
+        }
+        RangeJudges { judges, fed: 0 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.judges.is_empty()
+    }
+
+    /// The release's facts other than its commits, before they are fed
+    /// (see [`RangeJudge::prepare`]).
+    pub fn prepare(&mut self, release: &crate::facts::Release) {
+        for (_, _, judge) in &mut self.judges {
+            judge.prepare(release);
+        }
+    }
+
+    /// The next commit of the range: its whole message.
+    pub fn commit(&mut self, message: &str) {
+        for (_, _, judge) in &mut self.judges {
+            judge.commit(self.fed, message);
+        }
+        self.fed += 1;
+    }
+
+    /// How many commits were fed.
+    pub fn fed(&self) -> usize {
+        self.fed as usize
+    }
+
+    /// The judge of rule `rule`'s requirement `requirement`.
+    pub fn judge(&self, rule: &str, requirement: &str) -> Option<&(dyn RangeJudge + 'p)> {
+        self.judges
+            .iter()
+            .find(|(r, q, _)| *r == rule && *q == requirement)
+            .map(|(_, _, judge)| &**judge)
+    }
+
+    /// The judge of rule `rule`'s requirement `requirement`, taken out.
+    pub fn take(&mut self, rule: &str, requirement: &str) -> Option<Box<dyn RangeJudge + 'p>> {
+        let at = self
+            .judges
+            .iter()
+            .position(|(r, q, _)| *r == rule && *q == requirement)?;
+        Some(self.judges.swap_remove(at).2)
+    }
+}
+
+/// Judges one requirement: through its range judge when one was fed the
+/// release's range, else on the subject's facts.
+fn check_one(
+    requirement: &dyn crate::rules::Requirement,
+    name: &str,
+    cx: &Context<'_>,
+    judges: Option<&RangeJudges<'_>>,
+    out: &mut Vec<Violation>,
+) {
+    let Some((judges, judge)) = judges.and_then(|j| Some((j, j.judge(&cx.rule.id.value, name)?)))
+    else {
+        requirement.check(cx, out);
+        return;
+    };
+    match &cx.subject {
+        Subject::Release(release) if judges.fed() == release.commits.len() => judge.judge(cx, out),
+        _ => out.push(
+            Violation::new(format!(
+                "`{name}` was not judged: its judge was fed {} commits, and the release has {}",
+                judges.fed(),
+                match &cx.subject {
+                    Subject::Release(release) => release.commits.len(),
+                    _ => 0,
+                }
+            ))
+            .help("this is a bug in git-policy; please report it"),
+        ),
+    }
+}
+
+fn evaluate_with(
+    policy: &Policy,
+    subject: Subject<'_>,
+    judges: Option<&RangeJudges<'_>>,
+    interner: &mut Interner,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     if skip_reason(policy, &subject).is_some() {
         return findings;
@@ -132,7 +250,7 @@ pub fn evaluate_shared(
         }
         for (info, span, requirement) in rule.require.each() {
             violations.clear();
-            requirement.check(&cx, &mut violations);
+            check_one(requirement, info.name, &cx, judges, &mut violations);
             for v in violations.drain(..) {
                 let (commit, commit_subject) = match &subject {
                     Subject::Commit(c) => (

@@ -524,10 +524,6 @@ pub struct Release {
     /// Members of teams given as `github: org/slug` that release rules
     /// name, by policy team name, as read from the API.
     pub team_members: BTreeMap<String, Vec<String>>,
-    /// The commits' tickets, gathered while they were read (else the rules
-    /// gather them from `commits`).
-    #[serde(skip)]
-    pub tickets: Option<ReleaseTickets>,
     /// What the trackers' APIs say about the tickets its commits name
     /// (`None`: not read).
     pub tracked: Option<std::sync::Arc<TrackerFacts>>,
@@ -569,16 +565,6 @@ pub struct TimedReview {
     pub state: String,
     /// ISO 8601, UTC.
     pub submitted_at: String,
-}
-
-/// The tickets a release's commits name, with the indices of their commits,
-/// and the commits that name none, as rule `rule` counts them: gathered once,
-/// while the commits are read (`rules::release_page::TicketCollector`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReleaseTickets {
-    pub rule: String,
-    pub tickets: BTreeMap<String, Vec<u32>>,
-    pub without_ticket: Vec<u32>,
 }
 
 /// A commit of a release, kept small: a long range holds many.

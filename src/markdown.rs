@@ -65,37 +65,60 @@ pub const DEFAULT_PLACEHOLDERS: &[&str] = &[
 
 /// Splits a document into sections: headings wherever GitHub shows one
 /// (also in a quote or a list), and bold labels starting a line of text.
+/// The pieces shown are taken as the parser's events are read, never kept
+/// for the whole document (a release page has 70,000 lines).
 pub fn sections(markdown: &str) -> Vec<Section> {
-    let pieces = Reader::read(markdown);
-    let mut out = Vec::new();
-    for (start, piece) in pieces.iter().enumerate() {
-        let (heading, level, mut content) = match piece {
-            Piece::Heading { level, text } => (text, *level, String::new()),
-            Piece::Label { label, rest, .. } => (label, 7, rest.clone()),
-            Piece::Line(_) => continue,
-        };
-        let mut labels = Vec::new();
-        for piece in &pieces[start + 1..] {
-            let text = match piece {
-                Piece::Heading { level: next, .. } if *next <= level => break,
-                Piece::Label { .. } if level == 7 => break,
+    let mut sections = Sections::default();
+    Reader::read(markdown, |piece| sections.piece(piece));
+    sections.out
+}
+
+/// Sections being built from the pieces shown, in order: each piece goes
+/// into every section still open, up to the next heading of the same or a
+/// higher level (a bold label's, to the next heading or label).
+#[derive(Default)]
+struct Sections {
+    out: Vec<Section>,
+    /// Indices in `out` of the sections still open.
+    open: Vec<usize>,
+}
+
+impl Sections {
+    fn piece(&mut self, piece: Piece) {
+        let out = &mut self.out;
+        self.open.retain(|&i| {
+            let level = out[i].level;
+            !match &piece {
+                Piece::Heading { level: next, .. } => *next <= level,
+                Piece::Label { .. } => level == 7,
+                Piece::Line(_) => false,
+            }
+        });
+        for &i in &self.open {
+            let section = &mut out[i];
+            let text = match &piece {
                 Piece::Heading { text, .. } | Piece::Line(text) => text,
                 Piece::Label { label, line, .. } => {
-                    labels.push((content.len(), label.clone()));
+                    section.labels.push((section.content.len(), label.clone()));
                     line
                 }
             };
-            content.push('\n');
-            content.push_str(text);
+            section.content.push('\n');
+            section.content.push_str(text);
         }
+        let (heading, level, content) = match piece {
+            Piece::Heading { level, text } => (text, level, String::new()),
+            Piece::Label { label, rest, .. } => (label, 7, rest),
+            Piece::Line(_) => return,
+        };
+        self.open.push(out.len());
         out.push(Section {
-            heading: heading.clone(),
+            heading,
             level,
             content,
-            labels,
+            labels: Vec::new(),
         });
     }
-    out
 }
 
 /// The parts of a document under each heading that is `wanted` (see
@@ -104,6 +127,14 @@ pub fn sections(markdown: &str) -> Vec<Section> {
 /// every release (`## [1.2.3] - 2026-01-02` in Keep a Changelog). Headings
 /// are those the parser sees (never in a code block or an HTML comment).
 pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str> {
+    heading_section_ranges(markdown, wanted)
+        .into_iter()
+        .filter_map(|range| markdown.get(range))
+        .collect()
+}
+
+/// Where [`heading_sections`] are in the document: byte ranges.
+pub fn heading_section_ranges(markdown: &str, wanted: &[String]) -> Vec<std::ops::Range<usize>> {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -135,12 +166,12 @@ pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str
         .iter()
         .enumerate()
         .filter(|(_, (_, text, _))| wanted.iter().any(|w| version_heading_matches(text, w)))
-        .filter_map(|(index, (level, _, start))| {
+        .map(|(index, (level, _, start))| {
             let end = headings[index + 1..]
                 .iter()
                 .find(|(next, _, _)| next <= level)
                 .map_or(markdown.len(), |(_, _, at)| *at);
-            markdown.get(*start..end)
+            *start..end
         })
         .collect()
 }
@@ -410,7 +441,8 @@ struct Reader {
 }
 
 impl Reader {
-    fn read(markdown: &str) -> Vec<Piece> {
+    /// Reads a document, giving each piece shown to `shown` as soon as it is complete.
+    fn read(markdown: &str, mut shown: impl FnMut(Piece)) {
         let options = Options::ENABLE_TABLES
             | Options::ENABLE_FOOTNOTES
             | Options::ENABLE_STRIKETHROUGH
@@ -420,10 +452,11 @@ impl Reader {
         // Merged, so that `:white_check_mark:` is one text to find an emoji in.
         for event in TextMergeStream::new(Parser::new_ext(markdown, options)) {
             reader.event(event);
+            reader.pieces.drain(..).for_each(&mut shown);
         }
         reader.end_heading();
         reader.end_line();
-        reader.pieces
+        reader.pieces.drain(..).for_each(shown);
     }
 
     fn event(&mut self, event: Event<'_>) {
@@ -974,6 +1007,61 @@ fn entity(text: &str) -> (Cow<'static, str>, usize) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The sections as they were built before streaming: from every piece
+    /// of the document, kept.
+    fn sections_from_all_pieces(markdown: &str) -> Vec<Section> {
+        let mut pieces = Vec::new();
+        Reader::read(markdown, |piece| pieces.push(piece));
+        let mut out = Vec::new();
+        for (start, piece) in pieces.iter().enumerate() {
+            let (heading, level, mut content) = match piece {
+                Piece::Heading { level, text } => (text, *level, String::new()),
+                Piece::Label { label, rest, .. } => (label, 7, rest.clone()),
+                Piece::Line(_) => continue,
+            };
+            let mut labels = Vec::new();
+            for piece in pieces.iter().skip(start + 1) {
+                let text = match piece {
+                    Piece::Heading { level: next, .. } if *next <= level => break,
+                    Piece::Label { .. } if level == 7 => break,
+                    Piece::Heading { text, .. } | Piece::Line(text) => text,
+                    Piece::Label { label, line, .. } => {
+                        labels.push((content.len(), label.clone()));
+                        line
+                    }
+                };
+                content.push('\n');
+                content.push_str(text);
+            }
+            out.push(Section {
+                heading: heading.clone(),
+                level,
+                content,
+                labels,
+            });
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Sections built as the pieces come are those built from every
+        /// piece kept: headings of each level, labels, lines, nesting.
+        #[test]
+        fn streamed_sections_are_those_of_all_pieces(
+            lines in proptest::collection::vec(0usize..12, 0..40),
+        ) {
+            const PARTS: [&str; 12] = [
+                "# One", "## Two", "### Three", "#### Four", "**Logs:** a trace",
+                "**Env:**", "- EPL-1 item", "plain text", "", "> ## quoted",
+                "Setext\n---", "<h2>html</h2>",
+            ];
+            let document: Vec<&str> = lines.iter().map(|&i| PARTS[i]).collect();
+            let document = document.join("\n");
+            proptest::prop_assert_eq!(sections(&document), sections_from_all_pieces(&document));
+        }
+    }
+
     use super::*;
 
     const BODY: &str = "## Steps to reproduce\n<!-- list the steps -->\n1. open the app\n2. click login\n\n## Environment\n_No response_\n\n**Logs:** see attached trace\n\n```\n# not a heading\n```\n";

@@ -1050,6 +1050,50 @@ async fn the_audit_judges_every_ticket_of_the_release_in_batches() {
     assert_eq!((jira, boards, requests.len()), (2, 2, 4));
 }
 
+/// A ticket a commit names only in its body is a ticket of the release:
+/// it is read from the tracker and judged like one named in a subject (the
+/// audit kept subjects only, and EPL-42, In Review, passed unread).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_judges_tickets_named_in_commit_bodies() {
+    let server = MockServer::start().await;
+    let repo = Repo::new("main");
+    repo.write(
+        ".git-policy.yml",
+        &AUDIT_POLICY.replace("{URL}", &server.uri()),
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "EPL-1 initial"]);
+    repo.git(&["tag", "v1.0.0"]);
+    repo.commit("EPL-2 Retry the login");
+    repo.commit("Guard the session cache\n\nDelivers EPL-42.");
+    let issues = vec![
+        jira_issue("EPL-2", "Story", "Done", DONE, "Retry"),
+        jira_issue("EPL-42", "Story", "In Review", DOING, "Cache"),
+    ];
+    jira_cloud(&server, issues, vec![]).await;
+    let mut cmd = repo.cmd();
+    cmd.env("JIRA_USER", JIRA_USER)
+        .env("JIRA_TOKEN", JIRA_TOKEN)
+        .env("AZURE_DEVOPS_TOKEN", AZURE_TOKEN)
+        .args(["--format", "json", "audit", "v1.0.0..HEAD"]);
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let all = findings(&json_of(&output));
+    message_for(
+        &all,
+        "EPL-42",
+        "is `In Review` (In Progress), not in `QA Passed`, `Done`",
+    );
+    assert_eq!(all.len(), 1, "{all:#?}");
+}
+
 // ---- reports ----
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,11 +6,12 @@ use git2::{Oid, Repository};
 use super::check_commits::Keep;
 use super::{Failure, Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::AuditArgs;
-use crate::engine::{Interner, evaluate_shared, needs};
+use crate::engine::{Interner, RangeJudges, evaluate_range, evaluate_shared, needs};
 use crate::facts::{Release, ReleasePage, Stage, Subject};
 use crate::policy::{EmptyRange, SubjectKind};
 use crate::report::{ReleaseSummary, Report};
 use crate::rules::Needs;
+use crate::rules::release_page::PageQuery;
 use crate::sources::github;
 use crate::sources::release::{self, ReleaseTag};
 use crate::sources::{Fatal, git};
@@ -110,27 +111,25 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         ],
     )?;
     let (range, end, version) = audited_range(&repo, args)?;
-    let progress = progress(&range);
     let release_needs = needs(&policy, SubjectKind::Release);
-    // Commit rules judge each commit with the facts they need (changed files included).
-    let with_changes = needs(&policy, SubjectKind::Commit).changed_files;
-    // The release page rule's tickets are gathered while the commits are read.
-    let collector = release_needs.release_pages.first().map(|q| q.collector());
-    let history = git::history(&repo, &range, None, with_changes)?;
-    // Whole messages only when a release rule reads them.
-    let keep = if release_needs.release_messages() {
-        Keep::Messages
-    } else {
-        Keep::Subjects
+    let mut facts = Release {
+        version: version.clone(),
+        range: range.clone(),
+        post_deploy: args.post_deploy,
+        ..Release::default()
     };
-    let mut judged =
-        super::check_commits::judge(&policy, history, Stage::History, None, keep, collector)?;
+    // Rules that judge the range as a whole are fed its commits while they
+    // are read; what the page alone decides is judged first, while little
+    // else is held in memory (a page of 70,000 lines parses to 20 MB).
+    let mut judges = RangeJudges::new(&policy);
+    let page = read_page(&repo, &release_needs, args, end, version.as_deref()).map(|read| {
+        (facts.page, facts.page_missing) = read;
+        judges.prepare(&facts);
+    });
+    let mut judged = walk(&repo, &policy, &release_needs, &range, &mut judges)?;
     // Every ticket of the release, and of its commits' ticket rules: one read.
     let tracked = super::tracked::audit_tickets(&policy, &mut judged)?;
-    super::check_commits::settle_reverts(&repo, &policy, &mut judged);
-    progress.finish_and_clear();
-    let commits = judged.kept;
-    if commits.is_empty() {
+    if judged.kept.is_empty() {
         let message = format!("`{range}` holds no commits: there is nothing to release");
         if policy.audit.empty_range == EmptyRange::Pass {
             err(&format!("note: {message}\n"));
@@ -138,16 +137,8 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
         }
         return Err(Fatal::new(message).help("check the range (is HEAD the release commit?), or set `audit: { empty_range: pass }` in the policy").into());
     }
-    let mut facts = Release {
-        version: version.clone(),
-        range: range.clone(),
-        commits,
-        post_deploy: args.post_deploy,
-        tickets: judged.tickets,
-        ..Release::default()
-    };
-    (facts.page, facts.page_missing) =
-        read_page(&repo, &release_needs, args, end, version.as_deref())?;
+    page?;
+    facts.commits = std::mem::take(&mut judged.kept);
     facts.incident_references = incident_references(&repo, &release_needs, &facts, end)?;
     read_api_facts(&repo, &policy, &release_needs, args, &mut facts, end)?;
     facts.tracked = tracked;
@@ -161,34 +152,11 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     let branch = branch_name(&repo, args);
     // Everything git can tell is read: let the pack mappings go before judging the release.
     drop(repo);
-    let mut interner = Interner::default();
     let (mut findings, checked, skipped) = (judged.findings, judged.checked, judged.skipped);
-    // Judging the release and summarizing it only read the facts: one core each.
-    let (judged, release) = std::thread::scope(|scope| {
-        let summarized = scope.spawn(|| summary(&release_needs, &facts));
-        let judged = evaluate_shared(&policy, Subject::Release(&facts), &mut interner);
-        (judged, summarized.join())
-    });
-    let (mut release, borrowed) = release
-        .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
-    // Every expedited change, with who granted, merged and reviewed it.
-    release.expedited = facts
-        .expedited
-        .is_some()
-        .then(|| crate::rules::release_checks::expedited_evidence(&policy, &facts));
+    let (judged, mut release) = judge_release(&policy, &release_needs, &mut facts, judges)?;
     findings.extend(judged);
     findings.extend(crate::evidence::findings(&policy, &evidence, &branch));
     release.evidence = evidence;
-    // The tickets gathered during the walk move into the summary (not copied).
-    if borrowed {
-        release.tickets = facts.tickets.take().map(|t| t.tickets).unwrap_or_default();
-    }
-    // The summary refers to commits by index; keep their shas, let the messages go.
-    release.shas = facts
-        .commits
-        .into_iter()
-        .map(|c| c.sha.unwrap_or_default())
-        .collect();
     let scope = waiver_scope(&policy, &release);
     let mut report = Report {
         subject_kind: "release",
@@ -209,6 +177,69 @@ pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
     // The process ends here: freeing 100,000 commits' worth one by one only costs time.
     std::mem::forget(report);
     Ok(code)
+}
+
+/// Reads and judges the commits of the range, feeding the range `judges`;
+/// keeps what the release rules need of each commit.
+fn walk(
+    repo: &Repository,
+    policy: &crate::policy::Policy,
+    release_needs: &Needs<'_>,
+    range: &str,
+    judges: &mut RangeJudges<'_>,
+) -> Result<super::check_commits::Judged, Failure> {
+    let progress = progress(range);
+    // Commit rules judge each commit with the facts they need (changed files included).
+    let with_changes = needs(policy, SubjectKind::Commit).changed_files;
+    let history = git::history(repo, range, None, with_changes)?;
+    // Whole messages only when a release rule reads them.
+    let keep = if release_needs.release_messages() {
+        Keep::Messages
+    } else {
+        Keep::Subjects
+    };
+    let mut judged =
+        super::check_commits::judge(policy, history, Stage::History, None, keep, Some(judges))?;
+    super::check_commits::settle_reverts(repo, policy, &mut judged);
+    progress.finish_and_clear();
+    Ok(judged)
+}
+
+/// Judges the release and writes its summary, one core each (both only
+/// read the facts). The summary takes the tickets the first page rule's
+/// judge kept and the commits' shas; the commits' messages go.
+fn judge_release(
+    policy: &crate::policy::Policy,
+    release_needs: &Needs<'_>,
+    facts: &mut Release,
+    mut judges: RangeJudges<'_>,
+) -> Result<(Vec<crate::engine::Finding>, ReleaseSummary), Failure> {
+    let mut interner = Interner::default();
+    let facts_read: &Release = facts;
+    let (judged, release) = std::thread::scope(|scope| {
+        let summarized = scope.spawn(|| summary(release_needs, facts_read, &judges));
+        let judged = evaluate_range(policy, facts_read, &judges, &mut interner);
+        (judged, summarized.join())
+    });
+    let (mut release, borrowed) = release
+        .map_err(|_| Fatal::new("the thread summarizing the release stopped unexpectedly"))?;
+    // Every expedited change, with who granted, merged and reviewed it.
+    release.expedited = facts
+        .expedited
+        .is_some()
+        .then(|| crate::rules::release_checks::expedited_evidence(policy, facts));
+    // The tickets kept during the walk move into the summary (not copied).
+    if let Some(query) = release_needs.release_pages.first().filter(|_| borrowed)
+        && let Some(judge) = judges.take(query.rule(), PageQuery::REQUIREMENT)
+    {
+        release.tickets = PageQuery::tickets(judge);
+    }
+    // The summary refers to commits by index; keep their shas, let the messages go.
+    release.shas = std::mem::take(&mut facts.commits)
+        .into_iter()
+        .map(|c| c.sha.unwrap_or_default())
+        .collect();
+    Ok((judged, release))
 }
 
 /// The range, its end commit and the released version (`--release`, else
@@ -344,9 +375,10 @@ fn incident_references(
     Ok(all)
 }
 
-/// The release summary; `true` when its tickets are those gathered in
-/// `facts` (left there, to be moved in rather than copied).
-fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
+/// The release summary; `true` when its tickets are those the first page
+/// rule's judge kept (left there, to be moved in rather than copied).
+fn summary(needs: &Needs<'_>, facts: &Release, judges: &RangeJudges<'_>) -> (ReleaseSummary, bool) {
+    let judge = |query: &PageQuery<'_>| judges.judge(query.rule(), PageQuery::REQUIREMENT);
     let mut out = ReleaseSummary {
         version: facts.version.clone(),
         range: facts.range.clone(),
@@ -355,12 +387,12 @@ fn summary(needs: &Needs<'_>, facts: &Release) -> (ReleaseSummary, bool) {
         ..ReleaseSummary::default()
     };
     let borrowed = match needs.release_pages.first() {
-        Some(query) => query.summarize(facts, &mut out),
+        Some(query) => query.summarize(facts, judge(query), &mut out),
         None => false,
     };
     // The sections every release page rule requires, each once.
     for query in needs.release_pages.iter().skip(1) {
-        for (heading, state) in query.section_states(facts) {
+        for (heading, state) in query.section_states(facts, judge(query)) {
             if !out.sections.iter().any(|(h, _)| *h == heading) {
                 out.sections.push((heading, state));
             }

@@ -3,11 +3,10 @@ use std::sync::mpsc;
 
 use super::{Global, Outcome, PASSED, err, finish, policy_for};
 use crate::cli::Format;
-use crate::engine::{Finding, Interner, evaluate_shared, needs, skip_reason};
-use crate::facts::{ReleaseCommit, ReleaseTickets, Stage, Subject};
+use crate::engine::{Finding, Interner, RangeJudges, evaluate_shared, needs, skip_reason};
+use crate::facts::{ReleaseCommit, Stage, Subject};
 use crate::policy::{Exemption, Policy, SubjectKind};
 use crate::report::Report;
-use crate::rules::release_page::TicketCollector;
 use crate::sources::history::{History, ReadCommit};
 use crate::sources::{Fatal, git};
 
@@ -70,8 +69,6 @@ pub(super) struct Judged {
     pub checked: usize,
     pub skipped: usize,
     pub kept: Vec<ReleaseCommit>,
-    /// What the ticket collector gathered, when one was given.
-    pub tickets: Option<ReleaseTickets>,
     /// Commits whose message claims to revert a commit: judged like any
     /// other until [`settle_reverts`] verifies the claim.
     pub revert_claims: Vec<String>,
@@ -141,15 +138,15 @@ pub(super) enum Keep {
 
 /// Reads commits on this thread while a second one decodes and judges
 /// them; findings keep the walk's order. The judge also keeps what `keep`
-/// says of each commit (the release audit needs it), and `collector`
-/// gathers the tickets they name.
+/// says of each commit (the release audit needs it), and feeds each whole
+/// message to the release's range `judges`.
 pub(super) fn judge(
     policy: &Policy,
     history: History<'_>,
     stage: Stage,
     branch: Option<&str>,
     keep: Keep,
-    mut collector: Option<TicketCollector<'_>>,
+    mut judges: Option<&mut RangeJudges<'_>>,
 ) -> Result<Judged, Fatal> {
     let (sender, receiver) = mpsc::sync_channel::<Vec<ReadCommit>>(4);
     std::thread::scope(|scope| {
@@ -159,7 +156,6 @@ pub(super) fn judge(
                 checked: 0,
                 skipped: 0,
                 kept: Vec::new(),
-                tickets: None,
                 revert_claims: Vec::new(),
                 waivable: Default::default(),
                 deferred: Vec::new(),
@@ -167,7 +163,6 @@ pub(super) fn judge(
             let deferring = super::tracked::deferring(policy, stage);
             let waived_commits = crate::waivers::waived_commits(policy);
             let reverts_exempt = policy.commits.exempt.contains(&Exemption::Revert);
-            let mut index = 0u32;
             let mut interner = Interner::default();
             for batch in receiver {
                 for read in batch {
@@ -201,10 +196,9 @@ pub(super) fn judge(
                                 .extend(evaluate_shared(policy, subject, &mut interner));
                         }
                     }
-                    if let Some(collector) = collector.as_mut() {
-                        collector.add(index, &commit.message);
+                    if let Some(judges) = judges.as_deref_mut() {
+                        judges.commit(&commit.message);
                     }
-                    index += 1;
                     match keep {
                         Keep::Nothing => {}
                         Keep::Subjects => judged.kept.push(ReleaseCommit {
@@ -218,7 +212,6 @@ pub(super) fn judge(
                     }
                 }
             }
-            judged.tickets = collector.map(TicketCollector::finish);
             Ok(judged)
         });
         let read = (|| {

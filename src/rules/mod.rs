@@ -106,6 +106,10 @@ pub struct Needs<'a> {
     /// Trackers whose API must be asked about the tickets named, with the
     /// fields (tracker field ids) the policy asks about.
     pub tracker_fields: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// A release rule reads its commits' whole messages from the facts: a
+    /// `ticket` rule on releases asks a tracker about every ticket named,
+    /// in a body too.
+    pub release_bodies: bool,
 }
 
 impl Needs<'_> {
@@ -114,13 +118,14 @@ impl Needs<'_> {
         !self.status_checks.is_empty()
     }
 
-    /// Whether a release rule reads its commits' whole messages: an
-    /// `incident_tests` rule, or a `release_page` rule after the first (the
-    /// first one's tickets are gathered while the commits are read). Else
-    /// the audit keeps each commit's subject only, which is all the summary
-    /// and the evidence show: 100,000 messages are 60 MB.
+    /// Whether a release rule reads its commits' whole messages from the
+    /// facts: an `incident_tests` rule, or a `ticket` rule asking a tracker
+    /// (a `release_page` rule's judge is fed them while the commits are
+    /// read, see [`RangeJudge`]). Else the audit keeps each commit's
+    /// subject only, which is all the summary and the evidence show:
+    /// 100,000 messages are 60 MB.
     pub fn release_messages(&self) -> bool {
-        !self.incident_references.is_empty() || self.release_pages.len() > 1
+        self.release_bodies || !self.incident_references.is_empty()
     }
 }
 
@@ -242,11 +247,44 @@ pub trait Requirement {
     }
     /// Judges one subject; pushes a violation per thing missing.
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+    /// Its judge of a range of commits (a release), when it judges one as
+    /// a whole: the engine feeds it each commit while the range is read
+    /// and asks it, not [`Requirement::check`], to judge the release.
+    fn range_judge<'a>(
+        &'a self,
+        _policy: &'a Definitions,
+        _rule: RuleView<'a>,
+    ) -> Option<Box<dyn RangeJudge + 'a>> {
+        None
+    }
     /// Whether its finding tells the subject everything else it is missing
     /// (a draft is told what it needs before it can merge).
     fn lists_what_else_is_missing(&self) -> bool {
         false
     }
+}
+
+/// A requirement's judge of a range of commits (a release), with its own
+/// state: fed each commit of the range once, in the walk's order, while
+/// the commits are read, it keeps only what it needs of them (the facts
+/// need not keep 100,000 messages), then judges the release with the rest
+/// of the facts. The engine drives it ([`crate::engine::RangeJudges`]);
+/// commands and sources never see its options.
+pub trait RangeJudge: Send + Sync {
+    /// The release's facts other than its commits (its page, its version),
+    /// read before the walk: what it judges of them alone is judged now,
+    /// while little else is held in memory. Used only if the release it
+    /// judges has the same.
+    fn prepare(&mut self, _release: &crate::facts::Release) {}
+    /// Commit number `index` of the range (walk order), its whole message.
+    fn commit(&mut self, index: u32, message: &str);
+    /// Judges the release once every commit of its range was fed.
+    fn judge(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+    /// What it kept, for its requirement's own use outside judging (the
+    /// release summary); the requirement knows the type.
+    fn kept(&self) -> &(dyn std::any::Any + Send + Sync);
+    /// What it kept, taken (moved into the summary rather than copied).
+    fn into_kept(self: Box<Self>) -> Box<dyn std::any::Any + Send + Sync>;
 }
 
 /// Registry entry: a requirement's name, where it can run, and its docs.

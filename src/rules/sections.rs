@@ -140,7 +140,18 @@ pub fn check_document(
     post_deploy: bool,
     out: &mut Vec<Violation>,
 ) {
-    let found = markdown::sections(document);
+    check_sections(&markdown::sections(document), specs, what, post_deploy, out);
+}
+
+/// [`check_document`] on a document's sections, already found (a page
+/// judged several ways is parsed once).
+pub fn check_sections(
+    found: &[markdown::Section],
+    specs: &[SectionSpec],
+    what: &str,
+    post_deploy: bool,
+    out: &mut Vec<Violation>,
+) {
     for spec in specs {
         let wanted = &spec.heading.value;
         let Some(section) = found

@@ -423,12 +423,14 @@ impl Requirement for Options {
     fn needs<'a>(
         &'a self,
         policy: &'a Definitions,
-        _rule: RuleView<'a>,
+        rule: RuleView<'a>,
         needs: &mut super::Needs<'a>,
     ) {
         if !self.asks_tracker() {
             return;
         }
+        // On a release, every ticket a commit names counts, in its body too.
+        needs.release_bodies |= rule.on.iter().any(|o| o.value == SubjectKind::Release);
         for (name, _) in self.api_trackers(policy) {
             let fields = needs.tracker_fields.entry(name.to_owned()).or_default();
             if let Some(checks) = &self.fields {
