@@ -23,9 +23,9 @@ Docs: `git-policy explain` lists requirements, policy keys and rules; `git-polic
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// `-V`/`--version` name the commit the binary was built from (build.rs);
@@ -43,27 +43,27 @@ fn version_text() -> &'static str {
 }
 
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Run as if started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Policy file or folder (repeatable; folders are read for *.yml / *.yaml and merged).
     #[arg(long = "policy", global = true, value_name = "PATH")]
-    pub policies: Vec<PathBuf>,
+    pub(crate) policies: Vec<PathBuf>,
     /// Output format [default: github when GITHUB_ACTIONS=true, else human].
     #[arg(long, global = true, value_enum)]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
     /// Never fall back to the built-in policy pack.
     #[arg(long, global = true, env = "GIT_POLICY_NO_BUILTIN", value_parser = clap::builder::FalseyValueParser::new())]
-    pub no_builtin: bool,
+    pub(crate) no_builtin: bool,
     /// When to use colour (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 }
 
 /// When `check pr` writes its comment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CommentWhen {
+pub(crate) enum CommentWhen {
     /// When the check fails, or to update a comment already there.
     Auto,
     /// On every run (a passing first run too).
@@ -87,14 +87,14 @@ pub enum Format {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check a commit message, a branch, or a range of commits.
     #[command(subcommand)]
     Check(Check),
@@ -139,32 +139,32 @@ pub enum Command {
 
 /// What `init` writes: asked on a terminal, or given as flags.
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// `minimal`: tickets in commits and pull requests, drafts (the default);
     /// `release-train`: the built-in 29-rule pack of a release train, to adapt.
     #[arg(long, value_enum)]
-    pub preset: Option<Preset>,
+    pub(crate) preset: Option<Preset>,
     /// Your tracker's project keys, e.g. `ABC,OPS` (tickets look like ABC-123)
     /// [default: the most frequent keys of the last 500 commits].
     #[arg(long, value_name = "KEYS", value_delimiter = ',')]
-    pub ticket_keys: Vec<String>,
+    pub(crate) ticket_keys: Vec<String>,
     /// Link to a ticket, with `{id}`, e.g. https://example.atlassian.net/browse/{id}.
     #[arg(long, value_name = "URL")]
-    pub tracker_url: Option<String>,
+    pub(crate) tracker_url: Option<String>,
     /// Refuse work committed straight to the default branch.
     #[arg(long)]
-    pub forbid_default_branch: bool,
+    pub(crate) forbid_default_branch: bool,
     /// Paths a team must approve: `GLOB=TEAM`, where TEAM is a GitHub team
     /// `org/team-slug` or people `user:alice+bob` (repeatable), e.g.
     /// `.github/workflows/**=acme/platform`.
     #[arg(long, value_name = "GLOB=TEAM")]
-    pub guard: Vec<String>,
+    pub(crate) guard: Vec<String>,
     /// Never ask, even on a terminal.
     #[arg(long)]
-    pub no_input: bool,
+    pub(crate) no_input: bool,
 }
 
 /// The pull request `event` describes; what is not given comes from the clone.
@@ -172,51 +172,51 @@ pub struct InitArgs {
 #[command(
     after_help = "Example:\n  git-policy event --title 'EPL-1 Log in with SSO' --label feature > event.json\n  git-policy check pr --offline --event event.json"
 )]
-pub struct EventArgs {
+pub(crate) struct EventArgs {
     /// Title [default: the subject of its only commit, else the head branch's name].
     #[arg(long, value_name = "TEXT")]
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Description (Markdown) [default: none].
     #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     /// Read the description from FILE (`-`: stdin).
     #[arg(long, value_name = "FILE")]
-    pub body_file: Option<PathBuf>,
+    pub(crate) body_file: Option<PathBuf>,
     /// A label (repeatable, or comma-separated).
     #[arg(long = "label", value_name = "NAME", value_delimiter = ',')]
-    pub labels: Vec<String>,
+    pub(crate) labels: Vec<String>,
     /// The pull request is a draft.
     #[arg(long)]
-    pub draft: bool,
+    pub(crate) draft: bool,
     /// The branch it merges into [default: the remote's default branch (`origin/HEAD`), else main or master].
     #[arg(long, value_name = "BRANCH")]
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// The branch it merges [default: the current branch].
     #[arg(long, value_name = "BRANCH")]
-    pub head: Option<String>,
+    pub(crate) head: Option<String>,
     /// The author's GitHub login [default: $GITHUB_ACTOR, else octocat].
     #[arg(long, value_name = "LOGIN")]
-    pub author: Option<String>,
+    pub(crate) author: Option<String>,
     /// The milestone's title [default: none].
     #[arg(long, value_name = "TITLE")]
-    pub milestone: Option<String>,
+    pub(crate) milestone: Option<String>,
     /// OWNER/NAME [default: $GITHUB_REPOSITORY, else the `origin` remote, else local/repository].
     #[arg(long, value_name = "OWNER/NAME")]
-    pub repo: Option<String>,
+    pub(crate) repo: Option<String>,
     /// The pull request's number.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub number: u64,
+    pub(crate) number: u64,
 }
 
 /// A starting point for `init`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Preset {
+pub(crate) enum Preset {
     Minimal,
     ReleaseTrain,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Check {
+pub(crate) enum Check {
     /// Check a pull request: the merge gate (GitHub Actions: the event in GITHUB_EVENT_PATH).
     Pr {
         /// The Actions event payload [default: $GITHUB_EVENT_PATH].
@@ -275,31 +275,31 @@ pub enum Check {
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// `A..B` [default: <latest release tag reachable from HEAD>..HEAD].
-    pub range: Option<String>,
+    pub(crate) range: Option<String>,
     /// The version being released (fills `{version}` in the release page path).
     #[arg(long, value_name = "VERSION")]
-    pub release: Option<String>,
+    pub(crate) release: Option<String>,
     /// Audit this release page file instead of the one in the repository.
     #[arg(long, value_name = "FILE")]
-    pub page: Option<PathBuf>,
+    pub(crate) page: Option<PathBuf>,
     /// Which tags are releases (a glob, like git's --match) [default: tags that are semantic versions].
     #[arg(long, value_name = "GLOB")]
-    pub tag_pattern: Option<String>,
+    pub(crate) tag_pattern: Option<String>,
     /// The deployment is done: post-deployment sections may no longer say "pending".
     #[arg(long)]
-    pub post_deploy: bool,
+    pub(crate) post_deploy: bool,
     /// OWNER/NAME for the API checks [default: $GITHUB_REPOSITORY, else the `origin` remote].
     #[arg(long, value_name = "OWNER/NAME")]
-    pub repo: Option<String>,
+    pub(crate) repo: Option<String>,
     /// Release evidence: only pull requests merged into this branch count (repeatable) [default: any branch].
     #[arg(long, value_name = "NAME")]
-    pub branch: Vec<String>,
+    pub(crate) branch: Vec<String>,
     /// Keep merged pull requests' facts in DIR [default: $XDG_CACHE_HOME/git-policy/evidence].
     #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
-    pub cache: Option<PathBuf>,
+    pub(crate) cache: Option<PathBuf>,
     /// Read every pull request from GitHub; keep nothing on disk.
     #[arg(long)]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
 }

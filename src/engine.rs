@@ -14,7 +14,7 @@ use crate::rules::{Context, Needs, RangeJudge, Violation};
 
 /// Why a subject was not judged at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// Its message is exempt (`fixup!`, `Merge …`) per `commits.exempt`.
     ExemptMessage,
     /// A merge commit, with `commits.merges: skip`.
@@ -22,7 +22,7 @@ pub enum Skip {
 }
 
 /// Why a commit is not judged, if it is not.
-pub fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
+pub(crate) fn skip_reason(policy: &Policy, subject: &Subject<'_>) -> Option<Skip> {
     let Subject::Commit(commit) = subject else {
         return None;
     };
@@ -77,10 +77,10 @@ fn squash_before_merge(
 /// Shares equal texts between findings: over a long history most findings
 /// repeat the same rule id, message and help.
 #[derive(Default)]
-pub struct Interner(HashSet<Arc<str>>);
+pub(crate) struct Interner(HashSet<Arc<str>>);
 
 impl Interner {
-    pub fn get(&mut self, text: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, text: &str) -> Arc<str> {
         if let Some(shared) = self.0.get(text) {
             return shared.clone();
         }
@@ -96,7 +96,7 @@ pub fn evaluate(policy: &Policy, subject: Subject<'_>) -> Vec<Finding> {
 }
 
 /// [`evaluate`], sharing texts through `interner` across many subjects.
-pub fn evaluate_shared(
+pub(crate) fn evaluate_shared(
     policy: &Policy,
     subject: Subject<'_>,
     interner: &mut Interner,
@@ -108,7 +108,7 @@ pub fn evaluate_shared(
 /// its commits were read: a requirement that judges a range is asked
 /// through its judge. Judges fed other than the release's commits judge
 /// nothing: each says so (an error), never a pass.
-pub fn evaluate_range(
+pub(crate) fn evaluate_range(
     policy: &Policy,
     release: &crate::facts::Release,
     judges: &RangeJudges<'_>,
@@ -121,14 +121,14 @@ pub fn evaluate_range(
 /// each with its own state, fed every commit of the release's range once,
 /// in the walk's order, while the commits are read. Commands drive them
 /// without knowing any rule's options.
-pub struct RangeJudges<'p> {
+pub(crate) struct RangeJudges<'p> {
     judges: Vec<(&'p str, &'static str, Box<dyn RangeJudge + 'p>)>,
     fed: u32,
 }
 
 impl<'p> RangeJudges<'p> {
     /// A judge for each requirement of a rule on releases that judges a range.
-    pub fn new(policy: &'p Policy) -> Self {
+    pub(crate) fn new(policy: &'p Policy) -> Self {
         let mut judges = Vec::new();
         for rule in policy.rules_on(crate::policy::SubjectKind::Release) {
             for (info, _, requirement) in rule.require.each() {
@@ -140,20 +140,16 @@ impl<'p> RangeJudges<'p> {
         RangeJudges { judges, fed: 0 }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.judges.is_empty()
-    }
-
     /// The release's facts other than its commits, before they are fed
     /// (see [`RangeJudge::prepare`]).
-    pub fn prepare(&mut self, release: &crate::facts::Release) {
+    pub(crate) fn prepare(&mut self, release: &crate::facts::Release) {
         for (_, _, judge) in &mut self.judges {
             judge.prepare(release);
         }
     }
 
     /// The next commit of the range: its whole message.
-    pub fn commit(&mut self, message: &str) {
+    pub(crate) fn commit(&mut self, message: &str) {
         for (_, _, judge) in &mut self.judges {
             judge.commit(self.fed, message);
         }
@@ -161,12 +157,12 @@ impl<'p> RangeJudges<'p> {
     }
 
     /// How many commits were fed.
-    pub fn fed(&self) -> usize {
+    pub(crate) fn fed(&self) -> usize {
         self.fed as usize
     }
 
     /// The judge of rule `rule`'s requirement `requirement`.
-    pub fn judge(&self, rule: &str, requirement: &str) -> Option<&(dyn RangeJudge + 'p)> {
+    pub(crate) fn judge(&self, rule: &str, requirement: &str) -> Option<&(dyn RangeJudge + 'p)> {
         self.judges
             .iter()
             .find(|(r, q, _)| *r == rule && *q == requirement)
@@ -174,7 +170,11 @@ impl<'p> RangeJudges<'p> {
     }
 
     /// The judge of rule `rule`'s requirement `requirement`, taken out.
-    pub fn take(&mut self, rule: &str, requirement: &str) -> Option<Box<dyn RangeJudge + 'p>> {
+    pub(crate) fn take(
+        &mut self,
+        rule: &str,
+        requirement: &str,
+    ) -> Option<Box<dyn RangeJudge + 'p>> {
         let at = self
             .judges
             .iter()
@@ -302,7 +302,7 @@ fn evaluate_with(
 /// The facts judging this kind of subject needs: the union of what every
 /// rule on it declares (its conditions and its requirements). Commands
 /// gather exactly this.
-pub fn needs(policy: &Policy, kind: crate::policy::SubjectKind) -> Needs<'_> {
+pub(crate) fn needs(policy: &Policy, kind: crate::policy::SubjectKind) -> Needs<'_> {
     let mut needs = Needs::default();
     for rule in policy.rules_on(kind) {
         rule_needs(policy, rule, &mut needs);
@@ -311,12 +311,16 @@ pub fn needs(policy: &Policy, kind: crate::policy::SubjectKind) -> Needs<'_> {
 }
 
 /// Whether judging this kind of subject needs its changed files.
-pub fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
+pub(crate) fn needs_changes(policy: &Policy, kind: crate::policy::SubjectKind) -> bool {
     needs(policy, kind).changed_files
 }
 
 /// What one rule needs, added to `needs`.
-pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: &mut Needs<'a>) {
+pub(crate) fn rule_needs<'a>(
+    policy: &'a Policy,
+    rule: &'a crate::policy::Rule,
+    needs: &mut Needs<'a>,
+) {
     for p in rule.when.iter().chain(rule.unless.iter()) {
         p.visit(&mut |q| {
             needs.changed_files |= q.changed.is_some();
@@ -331,7 +335,7 @@ pub fn rule_needs<'a>(policy: &'a Policy, rule: &'a crate::policy::Rule, needs: 
 /// The expedited path a pull request took, when an applicable `approval`
 /// rule's label was on it and a member of its `granted_by` teams applied
 /// it: (label, who granted it, the granting teams).
-pub fn expedited_grant(
+pub(crate) fn expedited_grant(
     policy: &Policy,
     pr: &crate::facts::PullRequest,
 ) -> Option<(String, String, crate::syntax::Strings)> {
@@ -364,7 +368,11 @@ pub fn applies(policy: &Policy, rule: &crate::policy::Rule, subject: &Subject<'_
 
 /// One verdict per rule of the policy: applied (to any of `subjects`) or
 /// not, and the worst level found.
-pub fn verdicts(policy: &Policy, subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<Verdict> {
+pub(crate) fn verdicts(
+    policy: &Policy,
+    subjects: &[Subject<'_>],
+    findings: &[Finding],
+) -> Vec<Verdict> {
     policy
         .rules
         .iter()

@@ -13,11 +13,11 @@ use crate::outcome::Finding;
 use crate::policy::{EvidenceMode, Level, Policy, Span};
 
 /// Hours after the merge within which an expedited change's review is due.
-pub const REVIEW_WINDOW_HOURS: f64 = 24.0;
+pub(crate) const REVIEW_WINDOW_HOURS: f64 = 24.0;
 
 /// The row of a merged pull request, from its facts at merge (`at_merge`,
 /// with team members filled in) and the findings its base policy gave then.
-pub fn pull_request_change(
+pub(crate) fn pull_request_change(
     policy: &Policy,
     merged: &MergedPullRequest,
     pr: &PullRequest,
@@ -108,7 +108,7 @@ pub fn pull_request_change(
 /// Each reviewer whose latest stance before the merge was an approval (the
 /// author, an author of its commits and a bot never count), with the
 /// policy teams they are in.
-pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
+pub(crate) fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
     let code = crate::rules::approval::code_authors(pr);
     let mut latest: std::collections::BTreeMap<String, (&str, Stance)> = Default::default();
     for review in &pr.reviews {
@@ -148,7 +148,7 @@ pub fn approvers(policy: &Policy, pr: &PullRequest) -> Vec<Approver> {
 
 /// The tickets a pull request names in its title, description or branch,
 /// by every tracker of the policy.
-pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
+pub(crate) fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
     let mut found = BTreeSet::new();
     for tracker in policy.definitions.tickets.values() {
         for text in [&pr.title, &pr.body, &pr.head] {
@@ -167,7 +167,7 @@ pub fn tickets(policy: &Policy, pr: &PullRequest) -> Vec<String> {
 /// The findings of the evidence: every change that did not go through the
 /// gate, and an expedited change without its review. `branch` names where
 /// the commits were pushed.
-pub fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Finding> {
+pub(crate) fn findings(policy: &Policy, evidence: &Evidence, branch: &str) -> Vec<Finding> {
     let mode = policy
         .audit
         .evidence
@@ -335,7 +335,7 @@ fn finding(
 
 /// "12 changes: 9 through the gate, 1 expedited and reviewed, 1 pushed
 /// directly, 1 merged while a rule failed".
-pub fn summary(changes: &[Change]) -> String {
+pub(crate) fn summary(changes: &[Change]) -> String {
     let count = |v: Verdict| changes.iter().filter(|c| c.verdict() == v).count();
     let reviewed = changes
         .iter()

@@ -11,8 +11,8 @@ use std::fmt;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChangedPath {
-    pub path: String,
-    pub previous: Option<String>,
+    pub(crate) path: String,
+    pub(crate) previous: Option<String>,
 }
 
 impl ChangedPath {
@@ -24,7 +24,7 @@ impl ChangedPath {
     }
 
     /// The new path, and the old one for a rename.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.path.as_str()).chain(self.previous.as_deref())
     }
 }
@@ -36,38 +36,38 @@ pub struct Commit {
     pub sha: Option<String>,
     /// The cleaned message: comments and scissors removed.
     pub message: String,
-    pub author_name: Option<String>,
-    pub author_email: Option<String>,
+    pub(crate) author_name: Option<String>,
+    pub(crate) author_email: Option<String>,
     /// The GitHub account proved to have authored the commit: the account
     /// GitHub attributes it to (from its author e-mail, which anyone can
     /// type) counts only when a valid signature by that same account, not
     /// GitHub's own web-flow signature, or the pull request (its author is
     /// that account) proves it. `None`: not read, unknown or unproved.
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// Every account GitHub associates with the commit (its author and
     /// committer, proved or not), lower case; `None`: not read.
-    pub associated: Option<Vec<String>>,
+    pub(crate) associated: Option<Vec<String>>,
     /// Number of parents; two or more is a merge.
     pub parents: usize,
     /// The branch it is being committed on, when known (the commit-msg hook).
-    pub branch: Option<String>,
+    pub(crate) branch: Option<String>,
     /// Files it changes, when gathered (only if a rule needs them).
-    pub changed: Option<Vec<ChangedPath>>,
+    pub(crate) changed: Option<Vec<ChangedPath>>,
     /// Where the commit is judged: on the developer's machine, in a pull
     /// request, or in the history of a release.
-    pub stage: Stage,
+    pub(crate) stage: Stage,
     /// Its message says `This reverts commit <sha>.` and that commit is in
     /// its history (verified by the source; `false` when it could not be).
-    pub reverts_its_history: bool,
+    pub(crate) reverts_its_history: bool,
     /// What the trackers' APIs say about the tickets it names (`None`: not read).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tracked: Option<std::sync::Arc<TrackerFacts>>,
+    pub(crate) tracked: Option<std::sync::Arc<TrackerFacts>>,
 }
 
 /// Where a commit is judged; exemptions and identities depend on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Stage {
+pub(crate) enum Stage {
     /// The commit-msg hook, `check commits` (pre-push): the developer's own
     /// work, where git's name fields identify the author.
     #[default]
@@ -82,7 +82,7 @@ pub enum Stage {
 
 /// The commit a message says it reverts (`This reverts commit <sha>.`, as
 /// `git revert` writes it), when it says so.
-pub fn reverted_commit(message: &str) -> Option<&str> {
+pub(crate) fn reverted_commit(message: &str) -> Option<&str> {
     message.lines().find_map(|line| {
         let rest = line.trim().strip_prefix("This reverts commit ")?;
         let sha = rest.trim_end_matches('.').trim();
@@ -92,21 +92,21 @@ pub fn reverted_commit(message: &str) -> Option<&str> {
 }
 
 impl Commit {
-    pub fn subject(&self) -> &str {
+    pub(crate) fn subject(&self) -> &str {
         subject_of(&self.message)
     }
 
     /// Everything after the subject line.
-    pub fn body(&self) -> &str {
+    pub(crate) fn body(&self) -> &str {
         body_of(&self.message)
     }
 
-    pub fn is_merge(&self) -> bool {
+    pub(crate) fn is_merge(&self) -> bool {
         self.parents > 1
     }
 
     /// Short sha for messages, or "the commit message" before it is committed.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.sha {
             Some(sha) => format!("commit {}", crate::text::short_sha(sha)),
             None => String::from("the commit message"),
@@ -118,7 +118,7 @@ impl Commit {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Branch {
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// A pull request as the API and git describe it.
@@ -179,16 +179,16 @@ pub struct PullRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackerFacts {
-    pub tickets: BTreeMap<String, BTreeMap<String, TicketState>>,
+    pub(crate) tickets: BTreeMap<String, BTreeMap<String, TicketState>>,
 }
 
 impl TrackerFacts {
-    pub fn get(&self, tracker: &str, id: &str) -> Option<&TicketState> {
+    pub(crate) fn get(&self, tracker: &str, id: &str) -> Option<&TicketState> {
         self.tickets.get(tracker)?.get(id)
     }
 
     /// The types of every ticket found (kinds decided by ticket type).
-    pub fn types(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn types(&self) -> impl Iterator<Item = &str> {
         self.tickets
             .values()
             .flat_map(BTreeMap::values)
@@ -202,7 +202,7 @@ impl TrackerFacts {
 /// One ticket as its tracker answered.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TicketState {
+pub(crate) enum TicketState {
     /// Not in the answer: no such ticket, or one the token may not see
     /// (Jira and Azure answer both alike).
     Absent,
@@ -212,25 +212,25 @@ pub enum TicketState {
 /// A ticket's facts, normalized across trackers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// The key the tracker answers under: another than the one written
     /// when the ticket moved (Jira keeps the old key as an alias).
-    pub key: String,
+    pub(crate) key: String,
     /// Jira project key; Azure team project.
-    pub project: String,
+    pub(crate) project: String,
     /// Azure area path (`Platform\Payments`); `None` for Jira.
-    pub area: Option<String>,
+    pub(crate) area: Option<String>,
     /// The tracker's own type name (`Bug`, `User Story`).
-    pub kind: String,
-    pub status: String,
+    pub(crate) kind: String,
+    pub(crate) status: String,
     /// Jira's status category (`To Do`, `In Progress`, `Done`) and its key
     /// (`new`, `indeterminate`, `done`); Azure has none.
-    pub status_category: Option<(String, String)>,
-    pub summary: String,
+    pub(crate) status_category: Option<(String, String)>,
+    pub(crate) summary: String,
     /// The text of each field the policy asks about (`None`: absent or empty).
-    pub fields: BTreeMap<String, Option<String>>,
+    pub(crate) fields: BTreeMap<String, Option<String>>,
     /// Where a person sees it.
-    pub link: Option<String>,
+    pub(crate) link: Option<String>,
 }
 
 /// Code reaching a pull request's head branch, from its timeline.
@@ -239,47 +239,47 @@ pub struct Ticket {
 pub struct CodeEvent {
     /// The commit (`None` for a force-push, which names the new head only
     /// through the commits that follow).
-    pub sha: Option<String>,
+    pub(crate) sha: Option<String>,
     /// When (ISO 8601, UTC): GitHub's time of a force-push; for a commit,
     /// its committer date, which git writes (GitHub records no push time).
-    pub at: String,
+    pub(crate) at: String,
     /// A force-push (`head_ref_force_pushed`) rather than a commit.
-    pub forced: bool,
+    pub(crate) forced: bool,
 }
 
 /// A label applied to or removed from a pull request, from its timeline.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelEvent {
-    pub label: String,
+    pub(crate) label: String,
     /// Login of who did it (`ghost` for a deleted account).
-    pub actor: String,
+    pub(crate) actor: String,
     /// Applied (`labeled`) or removed (`unlabeled`).
-    pub added: bool,
+    pub(crate) added: bool,
     /// When, as GitHub writes it (ISO 8601, UTC).
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// A pull request's title changed (a `renamed` timeline event).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rename {
-    pub from: String,
-    pub to: String,
+pub(crate) struct Rename {
+    pub(crate) from: String,
+    pub(crate) to: String,
     /// When (ISO 8601, UTC).
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// A pull request's milestone set or cleared (a `milestoned` or
 /// `demilestoned` timeline event).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct MilestoneEvent {
-    pub title: String,
+pub(crate) struct MilestoneEvent {
+    pub(crate) title: String,
     /// Set (`milestoned`) or cleared (`demilestoned`).
-    pub added: bool,
+    pub(crate) added: bool,
     /// When (ISO 8601, UTC).
-    pub at: String,
+    pub(crate) at: String,
 }
 
 /// A merged pull request as the API describes it now, with the times that
@@ -288,58 +288,58 @@ pub struct MilestoneEvent {
 /// no longer change, so the audit may keep them on disk.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct MergedPullRequest {
-    pub repo: String,
-    pub number: u64,
+pub(crate) struct MergedPullRequest {
+    pub(crate) repo: String,
+    pub(crate) number: u64,
     /// The title now (renames after the merge are undone by `at_merge`).
-    pub title: String,
+    pub(crate) title: String,
     /// The description now: GitHub keeps no history of it through its API.
-    pub body: String,
+    pub(crate) body: String,
     /// When the description was edited after the merge (ISO 8601): then the
     /// text the gate judged is unknown, and `at_merge` holds it empty.
-    pub body_edited_at: Option<String>,
-    pub author: String,
-    pub base: String,
-    pub head: String,
-    pub base_sha: String,
-    pub head_sha: String,
+    pub(crate) body_edited_at: Option<String>,
+    pub(crate) author: String,
+    pub(crate) base: String,
+    pub(crate) head: String,
+    pub(crate) base_sha: String,
+    pub(crate) head_sha: String,
     /// The milestone now; the one at the merge is replayed from `milestone_events`.
-    pub milestone: Option<String>,
+    pub(crate) milestone: Option<String>,
     /// ISO 8601, UTC.
-    pub merged_at: String,
-    pub merged_by: Option<String>,
-    pub merge_commit_sha: String,
-    pub declared_commits: u64,
-    pub declared_files: u64,
+    pub(crate) merged_at: String,
+    pub(crate) merged_by: Option<String>,
+    pub(crate) merge_commit_sha: String,
+    pub(crate) declared_commits: u64,
+    pub(crate) declared_files: u64,
     /// Every review, with when it was submitted (`None`: never submitted).
-    pub reviews: Vec<DatedReview>,
+    pub(crate) reviews: Vec<DatedReview>,
     /// Every label event and title change of its timeline, in order.
-    pub label_events: Vec<LabelEvent>,
+    pub(crate) label_events: Vec<LabelEvent>,
     /// Its commits (committer dates) and force-pushes, for whether an
     /// expedited grant covered the code merged.
     #[serde(default)]
-    pub code_events: Vec<CodeEvent>,
-    pub renames: Vec<Rename>,
+    pub(crate) code_events: Vec<CodeEvent>,
+    pub(crate) renames: Vec<Rename>,
     /// Every milestone event of its timeline, in order: the milestone at the
     /// merge is replayed from them, as the labels are.
-    pub milestone_events: Vec<MilestoneEvent>,
+    pub(crate) milestone_events: Vec<MilestoneEvent>,
     /// Files and commits as merged; `commit_changes`: each commit's own
     /// files were read too.
-    pub changed: Vec<ChangedPath>,
-    pub commits: Vec<Commit>,
-    pub commit_changes: bool,
-    pub changed_since: BTreeMap<String, Vec<ChangedPath>>,
+    pub(crate) changed: Vec<ChangedPath>,
+    pub(crate) commits: Vec<Commit>,
+    pub(crate) commit_changes: bool,
+    pub(crate) changed_since: BTreeMap<String, Vec<ChangedPath>>,
 }
 
 /// A review with the commit it was made on and when it was submitted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatedReview {
-    pub author: String,
-    pub state: String,
-    pub commit: String,
+pub(crate) struct DatedReview {
+    pub(crate) author: String,
+    pub(crate) state: String,
+    pub(crate) commit: String,
     /// ISO 8601, UTC; `None` for a review never submitted.
-    pub submitted_at: Option<String>,
+    pub(crate) submitted_at: Option<String>,
 }
 
 /// Whether ISO 8601 time `a` is in a later second than `b`; `false` when
@@ -358,7 +358,7 @@ fn after_second(a: &str, b: &str) -> bool {
 /// second. GitHub's times have one-second resolution, so something in the
 /// same second as `b` may have happened after it. `false` when either cannot
 /// be read (a fact of unknown time is not "before the merge").
-pub fn strictly_before(a: &str, b: &str) -> bool {
+pub(crate) fn strictly_before(a: &str, b: &str) -> bool {
     match (
         chrono::DateTime::parse_from_rfc3339(a),
         chrono::DateTime::parse_from_rfc3339(b),
@@ -374,7 +374,7 @@ impl MergedPullRequest {
     /// submitted by then, the labels it carried then (its timeline
     /// replayed), its title then, not a draft; files and commits as merged;
     /// the description as it reads now, or empty if edited after the merge.
-    pub fn at_merge(&self) -> PullRequest {
+    pub(crate) fn at_merge(&self) -> PullRequest {
         let before = |at: &str| strictly_before(at, &self.merged_at);
         let label_events: Vec<LabelEvent> = self
             .label_events
@@ -455,7 +455,7 @@ impl MergedPullRequest {
     }
 
     /// Approvals submitted after the merge: (login, when).
-    pub fn approved_after_merge(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn approved_after_merge(&self) -> Vec<(&str, &str)> {
         self.reviews
             .iter()
             .filter(|r| r.state.eq_ignore_ascii_case("APPROVED"))
@@ -470,17 +470,17 @@ impl MergedPullRequest {
 #[serde(default, deny_unknown_fields)]
 pub struct Review {
     /// Login of the reviewer.
-    pub author: String,
+    pub(crate) author: String,
     /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`
     /// (any case: webhooks send lower case).
-    pub state: String,
+    pub(crate) state: String,
     /// The head commit the review was made on.
-    pub commit: String,
+    pub(crate) commit: String,
 }
 
 /// What a review says, for counting approvals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stance {
+pub(crate) enum Stance {
     Approved,
     ChangesRequested,
     Dismissed,
@@ -489,7 +489,7 @@ pub enum Stance {
 }
 
 impl Review {
-    pub fn stance(&self) -> Stance {
+    pub(crate) fn stance(&self) -> Stance {
         match self.state.to_ascii_uppercase().as_str() {
             "APPROVED" => Stance::Approved,
             "CHANGES_REQUESTED" => Stance::ChangesRequested,
@@ -533,71 +533,67 @@ pub struct Release {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChecksState {
-    pub passed: Vec<String>,
-    pub failing: Vec<String>,
-    pub pending: Vec<String>,
+    pub(crate) passed: Vec<String>,
+    pub(crate) failing: Vec<String>,
+    pub(crate) pending: Vec<String>,
 }
 
 /// A pull request merged in a release's range with an expedited label.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExpeditedPullRequest {
-    pub number: u64,
-    pub title: String,
+    pub(crate) number: u64,
+    pub(crate) title: String,
     /// Login of its author.
-    pub author: String,
+    pub(crate) author: String,
     /// The label that made it expedited.
-    pub label: String,
+    pub(crate) label: String,
     /// When it was merged (ISO 8601, UTC), and by whom.
-    pub merged_at: String,
-    pub merged_by: Option<String>,
+    pub(crate) merged_at: String,
+    pub(crate) merged_by: Option<String>,
     /// Its labels' history, from its timeline.
-    pub label_events: Vec<LabelEvent>,
+    pub(crate) label_events: Vec<LabelEvent>,
     /// Its reviews, with when they were submitted.
-    pub reviews: Vec<TimedReview>,
+    pub(crate) reviews: Vec<TimedReview>,
 }
 
 /// A review with its time, for what happened after a merge.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct TimedReview {
-    pub author: String,
-    pub state: String,
+pub(crate) struct TimedReview {
+    pub(crate) author: String,
+    pub(crate) state: String,
     /// ISO 8601, UTC.
-    pub submitted_at: String,
+    pub(crate) submitted_at: String,
 }
 
 /// A commit of a release, kept small: a long range holds many.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReleaseCommit {
-    pub sha: Option<String>,
+    pub(crate) sha: Option<String>,
     /// The whole message, or only its subject when no release rule reads
     /// more (`rules::Needs::release_messages`).
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl ReleaseCommit {
-    pub fn subject(&self) -> &str {
+    pub(crate) fn subject(&self) -> &str {
         subject_of(&self.message)
-    }
-
-    pub fn body(&self) -> &str {
-        body_of(&self.message)
     }
 }
 
 /// The first line of a commit message.
-pub fn subject_of(message: &str) -> &str {
+pub(crate) fn subject_of(message: &str) -> &str {
     message.lines().next().unwrap_or("").trim_end()
 }
 
 /// Longest subject a report shows, in characters.
-pub const SUBJECT_SHOWN: usize = 200;
+pub(crate) const SUBJECT_SHOWN: usize = 200;
 
 /// A subject as reports show it: at most [`SUBJECT_SHOWN`] characters (a
 /// 100 MB subject must not become gigabytes of report).
-pub fn shown_subject(subject: &str) -> String {
+pub(crate) fn shown_subject(subject: &str) -> String {
     match subject.char_indices().nth(SUBJECT_SHOWN) {
         Some((end, _)) => format!("{}…", subject.get(..end).unwrap_or_default()),
         None => subject.to_owned(),
@@ -605,7 +601,7 @@ pub fn shown_subject(subject: &str) -> String {
 }
 
 /// Everything after a commit message's first line.
-pub fn body_of(message: &str) -> &str {
+pub(crate) fn body_of(message: &str) -> &str {
     match message.split_once('\n') {
         Some((_, rest)) => rest.trim_start_matches(['\n', '\r']),
         None => "",
@@ -630,7 +626,7 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
-    pub const ALL: [SubjectKind; 4] =
+    pub(crate) const ALL: [SubjectKind; 4] =
         [Self::PullRequest, Self::Commit, Self::Branch, Self::Release];
 
     pub fn name(self) -> &'static str {
@@ -642,7 +638,7 @@ impl SubjectKind {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
     }
 }
@@ -664,7 +660,7 @@ pub enum Subject<'a> {
 
 impl Subject<'_> {
     /// What the trackers answered about the tickets the subject names.
-    pub fn tracked(&self) -> Option<&TrackerFacts> {
+    pub(crate) fn tracked(&self) -> Option<&TrackerFacts> {
         match self {
             Subject::PullRequest(pr) => pr.tracked.as_deref(),
             Subject::Commit(c) => c.tracked.as_deref(),
@@ -683,7 +679,7 @@ impl Subject<'_> {
     }
 
     /// The branch the subject is on, when known.
-    pub fn branch(&self) -> Option<&str> {
+    pub(crate) fn branch(&self) -> Option<&str> {
         match self {
             Subject::PullRequest(pr) => Some(&pr.head),
             Subject::Commit(c) => c.branch.as_deref(),
@@ -693,19 +689,11 @@ impl Subject<'_> {
     }
 
     /// Changed files, when the subject has them.
-    pub fn changed(&self) -> Option<&[ChangedPath]> {
+    pub(crate) fn changed(&self) -> Option<&[ChangedPath]> {
         match self {
             Subject::PullRequest(pr) => Some(&pr.changed),
             Subject::Commit(c) => c.changed.as_deref(),
             Subject::Branch(_) | Subject::Release(_) => None,
-        }
-    }
-
-    /// The commit the subject is, for anchoring findings.
-    pub fn commit_sha(&self) -> Option<&str> {
-        match self {
-            Subject::Commit(c) => c.sha.as_deref(),
-            _ => None,
         }
     }
 }

@@ -11,6 +11,10 @@
 //! No text is sliced with `&text[a..b]` (a panic on a cut character, or on
 //! an offset a crafted input moved): `str::get` or [`text::short_sha`].
 #![deny(clippy::string_slice)]
+#![allow(
+    rustdoc::private_intra_doc_links,
+    reason = "the library serves the binary and its tests; its docs are built with private items (`cargo doc --document-private-items`)"
+)]
 
 pub mod definitions;
 pub mod engine;

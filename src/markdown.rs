@@ -48,7 +48,7 @@ pub struct Section {
 }
 
 /// Text that template authors leave for the reader to replace.
-pub const DEFAULT_PLACEHOLDERS: &[&str] = &[
+pub(crate) const DEFAULT_PLACEHOLDERS: &[&str] = &[
     "_no response_",
     "no response",
     "tbd",
@@ -121,20 +121,12 @@ impl Sections {
     }
 }
 
-/// The parts of a document under each heading that is `wanted` (see
-/// [`version_heading_matches`]), raw, from that heading up to the next heading
-/// of the same or a higher level: one release's section of a file that holds
-/// every release (`## [1.2.3] - 2026-01-02` in Keep a Changelog). Headings
-/// are those the parser sees (never in a code block or an HTML comment).
-pub fn heading_sections<'t>(markdown: &'t str, wanted: &[String]) -> Vec<&'t str> {
-    heading_section_ranges(markdown, wanted)
-        .into_iter()
-        .filter_map(|range| markdown.get(range))
-        .collect()
-}
-
-/// Where [`heading_sections`] are in the document: byte ranges.
-pub fn heading_section_ranges(markdown: &str, wanted: &[String]) -> Vec<std::ops::Range<usize>> {
+/// Where the sections under the `wanted` headings are in the document:
+/// byte ranges.
+pub(crate) fn heading_section_ranges(
+    markdown: &str,
+    wanted: &[String],
+) -> Vec<std::ops::Range<usize>> {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -181,7 +173,7 @@ pub fn heading_section_ranges(markdown: &str, wanted: &[String]) -> Vec<std::ops
 /// a space, `(`, `:` or `,` and more (a date: `[1.2.3] - 2026-01-02`).
 /// What follows the version directly keeps it another version: `1.2.30`,
 /// `1.2.3.1`, `1.2.3-rc.1` are not `1.2.3`.
-pub fn version_heading_matches(written: &str, wanted: &str) -> bool {
+pub(crate) fn version_heading_matches(written: &str, wanted: &str) -> bool {
     let fold = |text: &str| {
         visible(text)
             .replace(['[', ']'], " ")

@@ -39,7 +39,7 @@ unless: { labels: [expedited] }
 use crate::definitions::{ChangedRef, Definitions, Predicate};
 
 /// Whether every key of `p` holds for the subject.
-pub fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
+pub(crate) fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     holds_who(p, policy, subject)
         && holds_where(p, policy, subject)
         && holds_text(p, subject)
@@ -180,7 +180,7 @@ fn holds_combined(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) ->
 }
 
 /// Whether a path matches any named set or glob.
-pub fn changed_matches(refs: &[ChangedRef], policy: &Definitions, path: &str) -> bool {
+pub(crate) fn changed_matches(refs: &[ChangedRef], policy: &Definitions, path: &str) -> bool {
     refs.iter().any(|r| match r {
         ChangedRef::Set(name) => policy
             .paths
@@ -191,7 +191,7 @@ pub fn changed_matches(refs: &[ChangedRef], policy: &Definitions, path: &str) ->
 }
 
 /// The kind names a subject is: any listed signal is enough.
-pub fn kinds_of<'a>(policy: &'a Definitions, subject: &Subject<'_>) -> Vec<&'a str> {
+pub(crate) fn kinds_of<'a>(policy: &'a Definitions, subject: &Subject<'_>) -> Vec<&'a str> {
     policy
         .kinds
         .iter()

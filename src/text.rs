@@ -4,7 +4,7 @@
 /// Natural order for ticket ids: runs of digits compare as numbers, so
 /// `ZOOKEEPER-842` comes before `ZOOKEEPER-1200` (a plain string order puts
 /// it after). Ties (`EPL-07` and `EPL-7`) fall back to the string order.
-pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     fn runs(text: &str) -> impl Iterator<Item = (bool, &str)> {
         let mut rest = text;
@@ -43,7 +43,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// The first 10 characters of a commit id (never splitting a character).
-pub fn short_sha(sha: &str) -> &str {
+pub(crate) fn short_sha(sha: &str) -> &str {
     sha.char_indices()
         .nth(10)
         .and_then(|(i, _)| sha.get(..i))
@@ -51,7 +51,7 @@ pub fn short_sha(sha: &str) -> &str {
 }
 
 /// "1 error", "2 warnings".
-pub fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

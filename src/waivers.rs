@@ -29,24 +29,24 @@ use crate::policy::{Level, Policy, WaivedSubject, Waiver};
 /// What a run judged, to tell a waiver that matched nothing from one about
 /// something else.
 #[derive(Clone, Debug, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Full ids of the commits judged (or skipped as exempt).
-    pub commits: BTreeSet<String>,
+    pub(crate) commits: BTreeSet<String>,
     /// The pull request `check pr` judged.
-    pub pull_request: Option<u64>,
+    pub(crate) pull_request: Option<u64>,
     /// In the release audit: the tickets the release involves (named by its
     /// commits, on its page, incidents). `None`: not a release audit.
-    pub release_tickets: Option<BTreeSet<String>>,
+    pub(crate) release_tickets: Option<BTreeSet<String>>,
 }
 
 /// Rule id of the warning about an expired waiver.
 pub const EXPIRED: &str = FindingId::ExpiredWaiver.as_str();
 /// Rule id of the warning about a waiver that waived nothing.
-pub const UNUSED: &str = FindingId::UnusedWaiver.as_str();
+pub(crate) const UNUSED: &str = FindingId::UnusedWaiver.as_str();
 
 /// Waives what the policy's waivers cover, and warns about expired and
 /// unused ones. Does nothing for a policy without waivers.
-pub fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDate) {
+pub(crate) fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDate) {
     if policy.waivers.is_empty() {
         return;
     }
@@ -113,7 +113,7 @@ pub fn apply(policy: &Policy, report: &mut Report, scope: &Scope, today: NaiveDa
 }
 
 /// A rule whose every finding was waived shows as waived, not passed.
-pub fn mark_verdicts(report: &mut Report) {
+pub(crate) fn mark_verdicts(report: &mut Report) {
     for verdict in &mut report.verdicts {
         if matches!(verdict.outcome, None | Some(Outcome::Passed))
             && report
@@ -128,7 +128,7 @@ pub fn mark_verdicts(report: &mut Report) {
 
 /// The full ids of the commits that commit waivers name, to note which a
 /// run judges.
-pub fn waived_commits(policy: &Policy) -> BTreeSet<&str> {
+pub(crate) fn waived_commits(policy: &Policy) -> BTreeSet<&str> {
     policy
         .waivers
         .iter()
@@ -140,7 +140,7 @@ pub fn waived_commits(policy: &Policy) -> BTreeSet<&str> {
 }
 
 /// Whether `waiver` (expired or not) is about `finding`.
-pub fn covers(waiver: &Waiver, finding: &Finding, scope: &Scope) -> bool {
+pub(crate) fn covers(waiver: &Waiver, finding: &Finding, scope: &Scope) -> bool {
     if !waiver.names(&finding.rule) {
         return false;
     }

@@ -98,7 +98,7 @@ fn audited_range(
 }
 
 /// `audit [RANGE]`: is this release complete and traceable?
-pub fn run(global: &Global, args: &AuditArgs) -> Outcome {
+pub(crate) fn run(global: &Global, args: &AuditArgs) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);

@@ -5,7 +5,7 @@ use crate::report::Report;
 use crate::sources::{Fatal, git};
 
 /// `check branch [NAME]`: naming and ticket rules on a branch.
-pub fn run(global: &Global, name: Option<String>) -> Outcome {
+pub(crate) fn run(global: &Global, name: Option<String>) -> Outcome {
     let repo = git::open(&global.dir)?;
     let name = match name {
         Some(n) if n.trim().is_empty() => return Err(Fatal::new("the branch name is empty").help("pass a name: git-policy check branch feature/EPL-123-x").into()),

@@ -8,7 +8,7 @@ use crate::report::Report;
 use crate::sources::{Fatal, git, hook};
 
 /// `check commit-msg FILE`: the commit-msg hook.
-pub fn run(global: &Global, file: &Path) -> Outcome {
+pub(crate) fn run(global: &Global, file: &Path) -> Outcome {
     let raw = hook::read_message_file(file)?;
     let repo = git::open(&global.dir)?;
     let config = git::hook_config(&repo);

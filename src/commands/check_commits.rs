@@ -11,7 +11,7 @@ use crate::sources::history::{History, ReadCommit};
 use crate::sources::{Fatal, git};
 
 /// `check commits RANGE`: every commit of a range (pre-push, CI).
-pub fn run(
+pub(crate) fn run(
     global: &Global,
     range: &str,
     exclude_remote: Option<&str>,
@@ -65,19 +65,19 @@ pub fn run(
 /// What judging a history found: findings, commits checked and skipped,
 /// and (when asked) the commits themselves, kept small (see [`Keep`]).
 pub(super) struct Judged {
-    pub findings: Vec<Finding>,
-    pub checked: usize,
-    pub skipped: usize,
-    pub kept: Vec<ReleaseCommit>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) checked: usize,
+    pub(crate) skipped: usize,
+    pub(crate) kept: Vec<ReleaseCommit>,
     /// Commits whose message claims to revert a commit: judged like any
     /// other until [`settle_reverts`] verifies the claim.
-    pub revert_claims: Vec<String>,
+    pub(crate) revert_claims: Vec<String>,
     /// The commits of the walk that a commit waiver names.
-    pub waivable: std::collections::BTreeSet<String>,
+    pub(crate) waivable: std::collections::BTreeSet<String>,
     /// Commits naming tickets a tracker is to be asked about: judged once
     /// the tickets are read ([`super::tracked::Deferring`]), by the caller;
     /// each with where its findings go in `findings` (the walk's order).
-    pub deferred: Vec<(usize, crate::facts::Commit)>,
+    pub(crate) deferred: Vec<(usize, crate::facts::Commit)>,
 }
 
 /// Exempts the commits that really revert a commit of their history (the

@@ -26,7 +26,7 @@ struct Update {
 /// protocol on stdin (`<local ref> <local sha> <remote ref> <remote sha>`),
 /// or the pre-commit framework's `PRE_COMMIT_*` variables (`TO_REF` and
 /// `FROM_REF`, or only the branches when the push holds a root commit).
-pub fn run(global: &Global, remote: Option<&str>) -> Outcome {
+pub(crate) fn run(global: &Global, remote: Option<&str>) -> Outcome {
     git::tune_for_history();
     let repo = git::open(&global.dir)?;
     let root = git::work_tree(&repo);

@@ -13,7 +13,7 @@ use crate::sources::{Fatal, git};
 /// policy can be tried on a branch in a minute. Flags give what only GitHub
 /// knows (title, description, labels, draft, author, milestone); the base
 /// and head branches and their commits come from the clone.
-pub fn run(global: &Global, args: &EventArgs) -> Outcome {
+pub(crate) fn run(global: &Global, args: &EventArgs) -> Outcome {
     let repo = git::open(&global.dir)?;
     let (head_name, head) = head(&repo, args.head.as_deref())?;
     let (base_name, base) = base(&repo, args.base.as_deref())?;

@@ -23,7 +23,7 @@ use crate::sources::{Fatal, pull_request};
 
 /// Whether the audit owes evidence: the policy has `pull_request` rules
 /// (or asks for it), and does not turn it off.
-pub fn due(policy: &Policy) -> bool {
+pub(crate) fn due(policy: &Policy) -> bool {
     match policy.audit.evidence.as_ref().map(|e| e.value) {
         Some(EvidenceMode::Off) => false,
         Some(_) => true,
@@ -34,20 +34,20 @@ pub fn due(policy: &Policy) -> bool {
 /// What the audit asks evidence of: the commits of the range (sha,
 /// subject), in its order; the repository (OWNER/NAME) when known; the
 /// accounts exempt from pull requests.
-pub struct Range<'a> {
-    pub repository: Option<String>,
-    pub commits: &'a [(String, String)],
-    pub exempt: &'a [String],
+pub(crate) struct Range<'a> {
+    pub(crate) repository: Option<String>,
+    pub(crate) commits: &'a [(String, String)],
+    pub(crate) exempt: &'a [String],
 }
 
 /// The evidence, and what the reader should know about how it was read.
-pub struct Gathered {
-    pub evidence: Evidence,
-    pub notes: Vec<String>,
+pub(crate) struct Gathered {
+    pub(crate) evidence: Evidence,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Gathers and judges the evidence of a range.
-pub fn gather(
+pub(crate) fn gather(
     global: &Global,
     git: &Repository,
     args: &AuditArgs,

@@ -9,18 +9,18 @@ use crate::sources::{Fatal, git};
 /// A policy key `explain` documents besides the requirements: its text is
 /// the reference the code keeps (docs/rules.md and docs/policy.md show the
 /// same; tests/docs.rs checks it).
-pub struct Topic {
-    pub name: &'static str,
+pub(crate) struct Topic {
+    pub(crate) name: &'static str,
     /// Other words for it (`waiver`), accepted but not listed.
-    pub aliases: &'static [&'static str],
-    pub summary: &'static str,
+    pub(crate) aliases: &'static [&'static str],
+    pub(crate) summary: &'static str,
     /// What the key does, before the shared reference.
-    pub intro: &'static str,
-    pub doc: &'static str,
+    pub(crate) intro: &'static str,
+    pub(crate) doc: &'static str,
 }
 
 /// `when`, `unless`, `waivers`, `exemptions`.
-pub const TOPICS: &[Topic] = &[
+pub(crate) const TOPICS: &[Topic] = &[
     Topic {
         name: "when",
         aliases: &["conditions"],
@@ -60,7 +60,7 @@ pub const TOPICS: &[Topic] = &[
 
 /// The names `explain` knows without reading a policy, with their
 /// summaries: requirements and policy keys (the shell completions offer them).
-pub fn completion_topics() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn completion_topics() -> Vec<(&'static str, &'static str)> {
     rules::ALL
         .iter()
         .map(|i| (i.name, i.summary))
@@ -69,7 +69,7 @@ pub fn completion_topics() -> Vec<(&'static str, &'static str)> {
 }
 
 /// `explain [TOPIC]`: a requirement's documentation, or a rule of the policy.
-pub fn run(global: &Global, topic: Option<&str>) -> Outcome {
+pub(crate) fn run(global: &Global, topic: Option<&str>) -> Outcome {
     let root = git::open(&global.dir).ok().and_then(|r| git::work_tree(&r));
     let text = match topic {
         None => listing(global, root.as_deref()),

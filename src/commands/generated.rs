@@ -20,7 +20,7 @@ use crate::policy::{Policy, did_you_mean};
 use crate::sources::Fatal;
 
 /// `man [COMMAND]… [--dir DIR]`.
-pub fn man(global: &Global, command: &[String], dir: Option<&Path>) -> Outcome {
+pub(crate) fn man(global: &Global, command: &[String], dir: Option<&Path>) -> Outcome {
     let pages = pages();
     if let Some(dir) = dir {
         return write_all(&global.dir.join(dir), &pages);
@@ -173,13 +173,13 @@ pub fn completions(shell: clap_complete::Shell) -> String {
 }
 
 /// `schema`: the JSON Schema of policy files, for editors.
-pub fn schema() -> Outcome {
+pub(crate) fn schema() -> Outcome {
     out(&schema_text());
     Ok(ExitCode::from(PASSED))
 }
 
 /// The JSON Schema of policy files, as `schema` prints it and `init` writes it.
-pub fn schema_text() -> String {
+pub(crate) fn schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&Policy::json_schema()).unwrap_or_default();
     text.push('\n');
     text

@@ -8,10 +8,10 @@ use crate::policy::{BUILTIN_TEXT, PolicySource, load};
 use crate::sources::policy_files::POLICY_FILE;
 use crate::sources::{Fatal, git};
 
-pub const SCHEMA_FILE: &str = ".git-policy.schema.json";
+pub(crate) const SCHEMA_FILE: &str = ".git-policy.schema.json";
 
 /// How many of the latest commits `init` reads for the team's ticket keys.
-pub const HISTORY_COMMITS: usize = 500;
+pub(crate) const HISTORY_COMMITS: usize = 500;
 
 /// What the team told `init` (flags, or answers on a terminal).
 #[derive(Debug, Default)]
@@ -26,7 +26,7 @@ struct Answers {
 /// `init`: writes `.git-policy.yml` for this team (or a preset) and the JSON
 /// Schema it points editors at, then says what it will enforce and how to
 /// commit it.
-pub fn run(global: &Global, args: &InitArgs) -> Outcome {
+pub(crate) fn run(global: &Global, args: &InitArgs) -> Outcome {
     let target = Target::of(global, args)?;
     let repo = target.repo.as_ref();
     let branch = repo.and_then(git::current_branch);

@@ -5,10 +5,10 @@ use super::{Global, Outcome, PASSED, err};
 use crate::sources::{Fatal, git};
 
 /// Marks hooks this command wrote, so it may replace them later.
-pub const MARKER: &str = "# installed by git-policy install-hooks";
+pub(crate) const MARKER: &str = "# installed by git-policy install-hooks";
 
 /// `install-hooks`: commit-msg and pre-push hooks that call git-policy.
-pub fn run(global: &Global, force: bool) -> Outcome {
+pub(crate) fn run(global: &Global, force: bool) -> Outcome {
     let repo = git::open(&global.dir)?;
     let dir = hooks_dir(&repo);
     std::fs::create_dir_all(&dir)

@@ -38,11 +38,11 @@ pub use output::{
 
 /// Settings every command shares.
 pub struct Global {
-    pub dir: PathBuf,
-    pub policies: Vec<PathBuf>,
-    pub format: Format,
-    pub builtin: bool,
-    pub style: Style,
+    pub(crate) dir: PathBuf,
+    pub(crate) policies: Vec<PathBuf>,
+    pub(crate) format: Format,
+    pub(crate) builtin: bool,
+    pub(crate) style: Style,
 }
 
 /// Runs the parsed command line; maps every outcome to an exit status.
@@ -149,13 +149,13 @@ fn dispatch(global: &Global, command: Command) -> Outcome {
 }
 
 /// Finds, reads and validates the policy for a work tree.
-pub fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failure> {
+pub(crate) fn policy_for(global: &Global, root: Option<&Path>) -> Result<Policy, Failure> {
     policy_cached(global, root, None)
 }
 
 /// [`policy_for`] for the hooks, which run on every commit and push: the
 /// parsed files are kept in `git_dir` between runs ([`crate::sources::policy_cache`]).
-pub fn policy_cached(
+pub(crate) fn policy_cached(
     global: &Global,
     root: Option<&Path>,
     git_dir: Option<&Path>,
@@ -188,7 +188,7 @@ pub fn policy_cached(
 
 /// Today's date (UTC): the one fact waivers need. A clock that cannot be
 /// read makes every waiver with an expiry expired (fail closed).
-pub fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
@@ -197,20 +197,23 @@ pub fn today() -> chrono::NaiveDate {
 }
 
 /// Applies the policy's waivers to a report, as of today.
-pub fn waive(policy: &Policy, report: &mut Report, scope: &crate::waivers::Scope) {
+pub(crate) fn waive(policy: &Policy, report: &mut Report, scope: &crate::waivers::Scope) {
     crate::waivers::apply(policy, report, scope, today());
 }
 
 /// Compiles the regexes and glob sets that judging these kinds of subject
 /// needs (only the rules on them: the hook does not build the pull
 /// request's path sets); one that cannot be built is a policy error, exit 2.
-pub fn prepare(policy: &Policy, kinds: &[crate::policy::SubjectKind]) -> Result<(), Failure> {
+pub(crate) fn prepare(
+    policy: &Policy,
+    kinds: &[crate::policy::SubjectKind],
+) -> Result<(), Failure> {
     prepare_for(policy, kinds, crate::syntax::Haystacks::Many)
 }
 
 /// [`prepare`] for judging one text of `len` bytes (a hook's message or
 /// branch name): regexes built for one text when it is short.
-pub fn prepare_one(
+pub(crate) fn prepare_one(
     policy: &Policy,
     kinds: &[crate::policy::SubjectKind],
     len: usize,

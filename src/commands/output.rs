@@ -222,7 +222,7 @@ pub fn finish(global: &Global, policy: &Policy, report: &Report) -> ExitCode {
 }
 
 /// `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT`, when Actions provides them.
-pub fn write_github_files(report: &Report) -> Result<(), Failure> {
+pub(crate) fn write_github_files(report: &Report) -> Result<(), Failure> {
     let append = |var: &str, text: &str| -> Result<(), Fatal> {
         let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) else {
             return Ok(());

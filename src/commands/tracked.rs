@@ -17,7 +17,7 @@ use crate::sources::trackers::{self, Query, Settings};
 /// Trackers to ask, with the fields each must give, for subjects of these
 /// kinds: what their rules ask, and every tracker with an API when a kind
 /// is decided by ticket type.
-pub fn wanted(policy: &Policy, kinds: &[SubjectKind]) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn wanted(policy: &Policy, kinds: &[SubjectKind]) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for kind in kinds {
         for (name, fields) in needs(policy, *kind).tracker_fields {
@@ -38,7 +38,7 @@ pub fn wanted(policy: &Policy, kinds: &[SubjectKind]) -> BTreeMap<String, BTreeS
 /// settings of the run (`GIT_POLICY_HTTP_TIMEOUT`, `GIT_POLICY_RETRY_DELAY`).
 /// The gate keeps answers across runs only where `GIT_POLICY_TRACKER_CACHE=on`
 /// (a runner of one user's): its verdict is of record.
-pub fn settings() -> Result<Settings, Fatal> {
+pub(crate) fn settings() -> Result<Settings, Fatal> {
     Ok(Settings {
         timeout: seconds_from_env("GIT_POLICY_HTTP_TIMEOUT", 30.0, 0.001, 3600.0)?,
         retry_delay: seconds_from_env("GIT_POLICY_RETRY_DELAY", 1.0, 0.0, 600.0)?,
@@ -48,12 +48,12 @@ pub fn settings() -> Result<Settings, Fatal> {
 }
 
 /// The longest the hooks wait for the trackers, retries included.
-pub const HOOK_DEADLINE: Duration = Duration::from_secs(3);
+pub(crate) const HOOK_DEADLINE: Duration = Duration::from_secs(3);
 
 /// The hooks' settings: a short timeout and one overall deadline
 /// ([`HOOK_DEADLINE`]), retries only within it; answers kept across runs
 /// for trackers whose `api:` says `cache:`, unless `GIT_POLICY_TRACKER_CACHE=off`.
-pub fn hook_settings() -> Result<Settings, Fatal> {
+pub(crate) fn hook_settings() -> Result<Settings, Fatal> {
     let general = settings()?;
     Ok(Settings {
         timeout: general.timeout.min(HOOK_DEADLINE),
@@ -79,7 +79,7 @@ fn cache_setting() -> Result<Option<bool>, Fatal> {
 
 /// Reads the tickets of `wanted` trackers named in `texts`; `None` when
 /// nothing is wanted. Requests taken are added to `requests`.
-pub async fn read(
+pub(crate) async fn read(
     policy: &Policy,
     wanted: &BTreeMap<String, BTreeSet<String>>,
     texts: &[&str],
@@ -110,7 +110,7 @@ pub async fn read(
 }
 
 /// The tickets read, for the reports, each with the kind its type decides.
-pub fn report_lines(
+pub(crate) fn report_lines(
     policy: &Policy,
     facts: Option<&TrackerFacts>,
 ) -> Vec<crate::report::TicketLine> {
@@ -133,7 +133,7 @@ pub fn report_lines(
 /// (the hooks, `check commits`), those whose `api:` says `hooks: check`.
 /// A commit naming one of their tickets is judged once the tickets are
 /// read ([`Deferring`]).
-pub fn deferring(policy: &Policy, stage: Stage) -> Deferring<'_> {
+pub(crate) fn deferring(policy: &Policy, stage: Stage) -> Deferring<'_> {
     let mut wanted = wanted_for_commits(policy, stage);
     wanted.retain(|_, _| stage != Stage::PullRequest);
     Deferring {
@@ -145,14 +145,14 @@ pub fn deferring(policy: &Policy, stage: Stage) -> Deferring<'_> {
 }
 
 /// Trackers whose tickets commits are judged against, by commit stage.
-pub struct Deferring<'p> {
+pub(crate) struct Deferring<'p> {
     trackers: Vec<&'p crate::definitions::Tracker>,
 }
 
 impl Deferring<'_> {
     /// Whether `commit` names a ticket of these trackers (in its message
     /// or its branch): it is then judged with the tickets read.
-    pub fn names_ticket(&self, commit: &Commit) -> bool {
+    pub(crate) fn names_ticket(&self, commit: &Commit) -> bool {
         self.trackers.iter().any(|t| {
             t.pattern.is_match(&commit.message)
                 || commit
@@ -181,7 +181,11 @@ fn hooks_check(policy: &Policy, tracker: &str) -> bool {
 }
 
 /// Judges the commits the walk deferred ([`Deferring`]) with `facts`.
-pub fn judge_deferred(policy: &Policy, judged: &mut Judged, facts: Option<&Arc<TrackerFacts>>) {
+pub(crate) fn judge_deferred(
+    policy: &Policy,
+    judged: &mut Judged,
+    facts: Option<&Arc<TrackerFacts>>,
+) {
     // From the last, so each place in `findings` still holds (a place past
     // the end, after findings were dropped, is the end).
     for (at, mut commit) in std::mem::take(&mut judged.deferred).into_iter().rev() {
@@ -196,7 +200,7 @@ pub fn judge_deferred(policy: &Policy, judged: &mut Judged, facts: Option<&Arc<T
 /// in the kept messages) and those the commit rules ask about (named by
 /// the deferred commits), read together in batches; then the deferred
 /// commits are judged. A tracker that fails is exit 2, never a pass.
-pub fn audit_tickets(
+pub(crate) fn audit_tickets(
     policy: &Policy,
     judged: &mut Judged,
 ) -> Result<Option<Arc<TrackerFacts>>, Fatal> {
@@ -219,7 +223,7 @@ pub fn audit_tickets(
 /// batch for all of them within the hooks' deadline, then the commits
 /// judged. The local checks are advisory: a tracker that cannot be read is
 /// a warning, and the commits are judged without it.
-pub fn judge_local(policy: &Policy, judged: &mut [&mut Judged]) {
+pub(crate) fn judge_local(policy: &Policy, judged: &mut [&mut Judged]) {
     let texts: Vec<&str> = judged
         .iter()
         .flat_map(|j| deferred_texts(&j.deferred))
@@ -238,7 +242,7 @@ pub fn judge_local(policy: &Policy, judged: &mut [&mut Judged]) {
 /// check` (no other tracker is called from a hook), within the hooks'
 /// deadline; `None` (with a warning) when they cannot be read: the hooks
 /// are advisory, the gate judges the tickets.
-pub fn for_hooks(policy: &Policy, texts: &[&str]) -> Option<Arc<TrackerFacts>> {
+pub(crate) fn for_hooks(policy: &Policy, texts: &[&str]) -> Option<Arc<TrackerFacts>> {
     let wanted = wanted_for_commits(policy, Stage::Local);
     if wanted.is_empty() {
         return None;

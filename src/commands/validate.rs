@@ -8,7 +8,7 @@ use crate::policy::Policy;
 use crate::sources::git;
 
 /// `validate`: load and check the policy only.
-pub fn run(global: &Global) -> Outcome {
+pub(crate) fn run(global: &Global) -> Outcome {
     let policy = valid_policy(global)?;
     let mut warnings = unused_warnings(&policy);
     warnings.extend(place_warnings(&policy));

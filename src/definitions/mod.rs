@@ -3,9 +3,9 @@
 //! and the view of a rule its requirements get. A leaf under `policy` and
 //! `rules`: it imports neither.
 
-pub mod non_tickets;
-pub mod predicate;
-pub mod tracker;
+pub(crate) mod non_tickets;
+pub(crate) mod predicate;
+pub(crate) mod tracker;
 
 use std::collections::BTreeMap;
 
@@ -17,27 +17,27 @@ use crate::syntax::{
     branch_globs, non_empty, options, undefined_name, unknown_name,
 };
 
-pub use predicate::{ChangedRef, Predicate};
-pub use tracker::Tracker;
+pub(crate) use predicate::{ChangedRef, Predicate};
+pub(crate) use tracker::Tracker;
 
 /// The named definitions of a policy, every file's merged.
 #[derive(Clone, Debug, Default)]
 pub struct Definitions {
-    pub tickets: BTreeMap<String, Tracker>,
-    pub teams: BTreeMap<String, Team>,
-    pub paths: BTreeMap<String, Globs>,
-    pub kinds: BTreeMap<String, Kind>,
+    pub(crate) tickets: BTreeMap<String, Tracker>,
+    pub(crate) teams: BTreeMap<String, Team>,
+    pub(crate) paths: BTreeMap<String, Globs>,
+    pub(crate) kinds: BTreeMap<String, Kind>,
     /// `(section, name)` of each definition written whose value failed to
     /// decode: still defined for the cross-checks, so a broken entry is
     /// reported once, not again as undefined wherever it is used. Empty in a
     /// policy that loaded.
-    pub failed: std::collections::BTreeSet<(&'static str, String)>,
+    pub(crate) failed: std::collections::BTreeSet<(&'static str, String)>,
 }
 
 impl Definitions {
     /// Whether `name` is defined under `section` (`tickets`, `teams`,
     /// `paths`, `kinds`), its definition failed or not.
-    pub fn defines(&self, section: &'static str, name: &str) -> bool {
+    pub(crate) fn defines(&self, section: &'static str, name: &str) -> bool {
         let decoded = match section {
             "tickets" => self.tickets.contains_key(name),
             "teams" => self.teams.contains_key(name),
@@ -49,7 +49,7 @@ impl Definitions {
     }
 
     /// Whether anything is defined under `section`, failed or not.
-    pub fn defines_any(&self, section: &'static str) -> bool {
+    pub(crate) fn defines_any(&self, section: &'static str) -> bool {
         let decoded = match section {
             "tickets" => !self.tickets.is_empty(),
             "teams" => !self.teams.is_empty(),
@@ -61,7 +61,7 @@ impl Definitions {
     }
 
     /// Errors for kind names that `kinds:` does not define.
-    pub fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
+    pub(crate) fn check_kinds(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
         for name in names.iter().filter(|n| !self.defines("kinds", &n.value)) {
             let defined = self.kinds.keys().map(String::as_str);
             errors.push(undefined_name(
@@ -75,7 +75,7 @@ impl Definitions {
     }
 
     /// Errors for tracker names that `tickets:` does not define.
-    pub fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
+    pub(crate) fn check_trackers(&self, names: &Strings, errors: &mut Vec<PolicyError>) {
         for name in names.iter().filter(|n| !self.defines("tickets", &n.value)) {
             let defined = self.tickets.keys().map(String::as_str);
             errors.push(undefined_name(
@@ -89,7 +89,7 @@ impl Definitions {
     }
 
     /// The trackers a ticket requirement means: the named ones, or all.
-    pub fn trackers<'a>(
+    pub(crate) fn trackers<'a>(
         &'a self,
         names: &'a Strings,
     ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
@@ -100,7 +100,7 @@ impl Definitions {
     }
 
     /// Every named path set in `refs` is defined.
-    pub fn check_changed_refs(&self, refs: &[ChangedRef], errors: &mut Vec<PolicyError>) {
+    pub(crate) fn check_changed_refs(&self, refs: &[ChangedRef], errors: &mut Vec<PolicyError>) {
         for r in refs {
             if let ChangedRef::Set(name) = r
                 && !self.defines("paths", &name.value)
@@ -116,23 +116,23 @@ impl Definitions {
 /// What a requirement sees of the rule that holds it.
 #[derive(Clone, Copy, Debug)]
 pub struct RuleView<'a> {
-    pub id: &'a Spanned<String>,
-    pub on: &'a [Spanned<SubjectKind>],
-    pub when: Option<&'a Predicate>,
-    pub unless: Option<&'a Predicate>,
+    pub(crate) id: &'a Spanned<String>,
+    pub(crate) on: &'a [Spanned<SubjectKind>],
+    pub(crate) when: Option<&'a Predicate>,
+    pub(crate) unless: Option<&'a Predicate>,
     /// Where its `require:` is written.
-    pub require_span: Span,
+    pub(crate) require_span: Span,
 }
 
 options! {
     /// A team of approvers.
     #[options(what = "a team", check = has_members)]
     #[derive(Clone, Debug, Default)]
-    pub struct Team {
+    pub(crate) struct Team {
         /// GitHub logins.
-        pub members: Strings,
+        pub(crate) members: Strings,
         /// `org/team-slug`, resolved through the GitHub API.
-        pub github: Option<Spanned<String>> => with(non_empty) => check(org_slash_team),
+        pub(crate) github: Option<Spanned<String>> => with(non_empty) => check(org_slash_team),
     }
 }
 
@@ -165,15 +165,15 @@ options! {
     /// How a change is classified; any listed signal is enough.
     #[options(what = "a kind", check = has_a_signal)]
     #[derive(Clone, Debug, Default)]
-    pub struct Kind {
+    pub(crate) struct Kind {
         /// Pull request labels.
-        pub labels: Strings,
+        pub(crate) labels: Strings,
         /// Branch name globs, e.g. `bugfix/*`.
-        pub branches: Option<Globs> => with(branch_globs),
+        pub(crate) branches: Option<Globs> => with(branch_globs),
         /// Regex on the pull request title or the commit subject.
-        pub title: Option<Pattern>,
+        pub(crate) title: Option<Pattern>,
         /// Ticket types (the tracker's own names, e.g. `Bug`): a subject whose named ticket has one is of this kind, whatever its labels say (read through a tracker's `api:`).
-        pub ticket_types: Strings,
+        pub(crate) ticket_types: Strings,
     }
 }
 
@@ -195,7 +195,7 @@ fn has_a_signal(kind: &Kind, table: &Table<'_>) -> Result<(), PolicyError> {
 
 impl Definitions {
     /// Kinds decided by ticket type need a tracker that can be asked.
-    pub fn check_ticket_types(&self, errors: &mut Vec<PolicyError>) {
+    pub(crate) fn check_ticket_types(&self, errors: &mut Vec<PolicyError>) {
         if self.tickets.values().any(|t| t.api.is_some()) {
             return;
         }
@@ -214,7 +214,7 @@ impl Definitions {
     }
 
     /// Whether any kind is decided by ticket type.
-    pub fn kinds_by_ticket_type(&self) -> bool {
+    pub(crate) fn kinds_by_ticket_type(&self) -> bool {
         self.kinds.values().any(|k| !k.ticket_types.0.is_empty())
     }
 }

@@ -7,7 +7,7 @@
 use regex::Regex;
 
 /// One sample per key that is no tracker's.
-pub const SAMPLES: &[&str] = &[
+pub(crate) const SAMPLES: &[&str] = &[
     "UTF-8",
     "UTF-16",
     "UCS-2",
@@ -42,7 +42,7 @@ pub const SAMPLES: &[&str] = &[
 ];
 
 /// The samples in which `pattern` finds a ticket.
-pub fn accepted(pattern: &Regex) -> Vec<&'static str> {
+pub(crate) fn accepted(pattern: &Regex) -> Vec<&'static str> {
     SAMPLES
         .iter()
         .copied()
@@ -54,7 +54,7 @@ pub fn accepted(pattern: &Regex) -> Vec<&'static str> {
 
 /// Whether `key` (as in `KEY-123`) is no tracker's: a sample's key, or a
 /// single letter.
-pub fn is_non_ticket_key(key: &str) -> bool {
+pub(crate) fn is_non_ticket_key(key: &str) -> bool {
     key.len() < 2
         || SAMPLES
             .iter()

@@ -11,33 +11,33 @@ options! {
     /// is any-of. A fact the subject does not have (labels of a commit) never holds.
     #[options(what = "a condition (`when`/`unless`)", constraint = SOME_CONDITION)]
     #[derive(Clone, Debug, Default)]
-    pub struct Predicate {
+    pub(crate) struct Predicate {
         /// Change kind names (from `kinds`).
-        pub kind: Option<Strings>,
+        pub(crate) kind: Option<Strings>,
         /// Pull request labels (any of).
-        pub labels: Option<Strings>,
+        pub(crate) labels: Option<Strings>,
         /// Authors: GitHub logins, or commit author names or emails.
-        pub authors: Option<Strings>,
+        pub(crate) authors: Option<Strings>,
         /// Head branch globs, e.g. `hotfix/*`.
-        pub branches: Option<Globs> => with(branch_globs),
+        pub(crate) branches: Option<Globs> => with(branch_globs),
         /// Target branch globs (pull requests).
-        pub base: Option<Globs> => with(branch_globs),
+        pub(crate) base: Option<Globs> => with(branch_globs),
         /// Path-set names or globs; holds when any changed file matches.
-        pub changed: Option<Vec<ChangedRef>>,
+        pub(crate) changed: Option<Vec<ChangedRef>>,
         /// Regex on the pull request title.
-        pub title: Option<Pattern>,
+        pub(crate) title: Option<Pattern>,
         /// Regex on the pull request body.
-        pub body: Option<Pattern>,
+        pub(crate) body: Option<Pattern>,
         /// Regex on the commit message.
-        pub message: Option<Pattern>,
+        pub(crate) message: Option<Pattern>,
         /// Whether the pull request is a draft.
-        pub draft: Option<bool>,
+        pub(crate) draft: Option<bool>,
         /// Holds when any of these holds.
-        pub any: Option<Vec<Predicate>>,
+        pub(crate) any: Option<Vec<Predicate>>,
         /// Holds when all of these hold.
-        pub all: Option<Vec<Predicate>>,
+        pub(crate) all: Option<Vec<Predicate>>,
         /// Holds when this does not.
-        pub not: Option<Box<Predicate>>,
+        pub(crate) not: Option<Box<Predicate>>,
     }
 }
 
@@ -68,14 +68,14 @@ fn at_least_one(schema: &mut schemars::Schema) {
 
 /// One entry of `changed`: a named path set or a glob.
 #[derive(Clone, Debug)]
-pub enum ChangedRef {
+pub(crate) enum ChangedRef {
     Set(Spanned<String>),
     Glob(Spanned<String>, Globs),
 }
 
 impl Predicate {
     /// Every `(kind name)` and `(path-set name)` it refers to, for validation.
-    pub fn visit(&self, f: &mut impl FnMut(&Predicate)) {
+    pub(crate) fn visit(&self, f: &mut impl FnMut(&Predicate)) {
         f(self);
         for p in self.any.iter().chain(self.all.iter()).flatten() {
             p.visit(f);
@@ -87,7 +87,7 @@ impl Predicate {
 }
 
 /// A word is a path-set name; anything with `/`, `.` or glob syntax is a glob.
-pub fn looks_like_glob(text: &str) -> bool {
+pub(crate) fn looks_like_glob(text: &str) -> bool {
     text.contains(['/', '.', '*', '?', '[', '{'])
 }
 

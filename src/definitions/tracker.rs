@@ -12,22 +12,22 @@ options! {
     /// A ticket tracker: what a reference to one of its tickets looks like.
     #[options(what = "a tracker")]
     #[derive(Clone, Debug)]
-    pub struct Tracker {
+    pub(crate) struct Tracker {
         /// Regex matching one ticket id, e.g. `\b(EPL|SCP)-[0-9]+\b`. Its `\d`, `\w` and `\s` are ASCII (`EPL-١٢٣` is no ticket); `\p{…}` classes are kept as written.
-        pub pattern: Pattern => required,
+        pub(crate) pattern: Pattern => required,
         /// Link template for reports; `{id}` is replaced by the ticket id.
-        pub url: Option<Spanned<String>> => with(non_empty),
+        pub(crate) url: Option<Spanned<String>> => with(non_empty),
         /// A sample id shown in help messages, e.g. `EPL-123`.
-        pub example: Option<Spanned<String>> => with(non_empty),
+        pub(crate) example: Option<Spanned<String>> => with(non_empty),
         /// Tickets of this tracker are incidents (used by the release audit).
-        pub incident: bool,
+        pub(crate) incident: bool,
         /// Where the tracker's API answers: tickets are then verified there
         /// (`exists`, `projects`, `types`, `status`, `fields` of `ticket`).
-        pub api: Option<Spanned<TrackerApi>>,
+        pub(crate) api: Option<Spanned<TrackerApi>>,
         ;
         /// A looser form of `pattern` that finds near misses (`epl-12`, `EPL 12`),
         /// compiled on first use: only a failing check needs it.
-        pub near_miss: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new(),
+        pub(crate) near_miss: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new(),
     }
 }
 
@@ -36,32 +36,32 @@ options! {
     /// token in the environment variable `token_env` (never in the policy).
     #[options(what = "a tracker `api`", check = api_fits_kind)]
     #[derive(Clone, Debug)]
-    pub struct TrackerApi {
+    pub(crate) struct TrackerApi {
         /// `jira-cloud` (REST v3, e-mail and API token), `jira-data-center` (REST v2, personal access token as Bearer) or `azure-boards`.
-        pub kind: Spanned<ApiKind> => required,
+        pub(crate) kind: Spanned<ApiKind> => required,
         /// Base URL: `https://acme.atlassian.net`, `https://jira.acme.com`, or the Azure DevOps organization `https://dev.azure.com/acme`.
-        pub url: Spanned<String> => required => with(non_empty) => check(http_url),
+        pub(crate) url: Spanned<String> => required => with(non_empty) => check(http_url),
         /// Environment variable holding the account's e-mail (jira-cloud only).
-        pub user_env: Option<Spanned<String>> => with(non_empty) => check(env_name),
+        pub(crate) user_env: Option<Spanned<String>> => with(non_empty) => check(env_name),
         /// Environment variable holding the token (API token, personal access token).
-        pub token_env: Spanned<String> => required => with(non_empty) => check(env_name),
+        pub(crate) token_env: Spanned<String> => required => with(non_empty) => check(env_name),
         /// The Azure DevOps project the work items are in (azure-boards only).
-        pub project: Option<Spanned<String>> => with(non_empty),
+        pub(crate) project: Option<Spanned<String>> => with(non_empty),
         /// `check`: the local checks verify tickets too (the commit-msg and pre-push hooks, `check commits`: one 3 s deadline, a warning when unreachable). Default: only the gate and the audit call the tracker.
-        pub hooks: Option<Spanned<HookCalls>>,
+        pub(crate) hooks: Option<Spanned<HookCalls>>,
         /// Keep each ticket's answer across runs for this long (`30s`, `10m`, at most `1h`), on this machine, for this user and token only. Used by the local hooks and `check commits`; `check pr` and `audit` use it only where `GIT_POLICY_TRACKER_CACHE=on` (docs/trackers.md). Default: every run asks.
-        pub cache: Option<Spanned<String>> => with(non_empty) => check(cache_lifetime),
+        pub(crate) cache: Option<Spanned<String>> => with(non_empty) => check(cache_lifetime),
     }
 }
 
 /// The longest a ticket's answer is kept across runs.
-pub const LONGEST_CACHE: std::time::Duration = std::time::Duration::from_secs(3600);
+pub(crate) const LONGEST_CACHE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 names! {
     /// The kind of tracker API.
     #[names(what = "tracker api kind", label = "not a tracker api kind")]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-    pub enum ApiKind {
+    pub(crate) enum ApiKind {
         JiraCloud = "jira-cloud",
         JiraDataCenter = "jira-data-center",
         AzureBoards = "azure-boards",
@@ -72,7 +72,7 @@ names! {
     /// Whether the local hooks call the tracker.
     #[names(what = "hooks setting", label = "not a hooks setting")]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum HookCalls {
+    pub(crate) enum HookCalls {
         Check = "check",
         Skip = "skip",
     }
@@ -80,12 +80,12 @@ names! {
 
 impl TrackerApi {
     /// How long a ticket's answer may be kept across runs (`cache:`).
-    pub fn cache_lifetime(&self) -> Option<std::time::Duration> {
+    pub(crate) fn cache_lifetime(&self) -> Option<std::time::Duration> {
         self.cache.as_ref().and_then(|c| lifetime(&c.value))
     }
 
     /// Whether the local hooks verify this tracker's tickets.
-    pub fn hooks_check(&self) -> bool {
+    pub(crate) fn hooks_check(&self) -> bool {
         self.hooks
             .as_ref()
             .is_some_and(|h| h.value == HookCalls::Check)
@@ -125,7 +125,7 @@ impl ApiKind {
     /// upper-case project key, `-`, a number), an Azure work item number
     /// (the id's trailing digits, 1 to 2147483647). `Err`: what the id is
     /// not, for the finding; such an id is never sent.
-    pub fn request_id(self, id: &str) -> Result<String, &'static str> {
+    pub(crate) fn request_id(self, id: &str) -> Result<String, &'static str> {
         match self {
             ApiKind::JiraCloud | ApiKind::JiraDataCenter => {
                 let not_key = "not a valid Jira key";
@@ -227,13 +227,13 @@ fn api_fits_kind(api: &TrackerApi, table: &Table<'_>) -> Result<(), PolicyError>
 }
 
 /// Strings a [`Strings`] holds, for messages.
-pub fn listed(names: &Strings) -> String {
+pub(crate) fn listed(names: &Strings) -> String {
     let names: Vec<String> = names.iter().map(|n| format!("`{}`", n.value)).collect();
     names.join(", ")
 }
 
 impl Tracker {
-    pub fn near_miss(&self) -> Option<&Regex> {
+    pub(crate) fn near_miss(&self) -> Option<&Regex> {
         self.near_miss
             .get_or_init(|| near_miss_pattern(&self.pattern.source.value))
             .as_ref()
@@ -241,7 +241,7 @@ impl Tracker {
 }
 
 /// Text that nearly matches a tracker: `(place, text, corrected form if it then matches)`.
-pub fn near_misses(
+pub(crate) fn near_misses(
     texts: &[(&str, &str)],
     trackers: &[(&str, &Tracker)],
 ) -> Vec<(String, String, Option<String>)> {
@@ -276,7 +276,7 @@ pub fn near_misses(
 
 /// A looser form of a tracker pattern: any case, and `-` may be a space or `_`.
 /// Built from the pattern text; `None` when the result does not compile.
-pub fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
+pub(crate) fn near_miss_pattern(pattern: &str) -> Option<regex::Regex> {
     let mut loose = String::with_capacity(pattern.len() + 8);
     let mut in_class = false;
     let mut escaped = false;

@@ -39,7 +39,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Verdict::Passed => "passed",
             Verdict::Expedited => "expedited",
@@ -50,67 +50,62 @@ impl Verdict {
             Verdict::NotJudged => "not_judged",
         }
     }
-
-    /// Whether the change went through the gate (or needed none).
-    pub fn through_the_gate(self) -> bool {
-        matches!(self, Verdict::Passed | Verdict::Expedited | Verdict::Exempt)
-    }
 }
 
 /// One change of the release: a merged pull request, or a commit that
 /// reached the branch without one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Change {
-    pub pull_request: Option<u64>,
+    pub(crate) pull_request: Option<u64>,
     /// The pull request's title at merge, or the commit's subject.
-    pub title: String,
+    pub(crate) title: String,
     /// The range's commits it brought.
-    pub commits: Vec<String>,
-    pub merge_commit: Option<String>,
+    pub(crate) commits: Vec<String>,
+    pub(crate) merge_commit: Option<String>,
     /// The branch it was merged into.
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// Its pull request's head branch (the branch its commits were on).
-    pub head: Option<String>,
+    pub(crate) head: Option<String>,
     /// Its author's GitHub account (for a commit: the account GitHub
     /// attributes it to, when any).
-    pub author: Option<String>,
-    pub tickets: Vec<String>,
+    pub(crate) author: Option<String>,
+    pub(crate) tickets: Vec<String>,
     /// Who approved it before the merge, with the policy teams each is in.
-    pub approvers: Vec<Approver>,
+    pub(crate) approvers: Vec<Approver>,
     /// Who approved only after the merge (not counted).
-    pub approved_after_merge: Vec<String>,
-    pub merged_by: Option<String>,
-    pub merged_at: Option<String>,
+    pub(crate) approved_after_merge: Vec<String>,
+    pub(crate) merged_by: Option<String>,
+    pub(crate) merged_at: Option<String>,
     /// The commit whose policy judged it (its base).
-    pub policy_commit: Option<String>,
-    pub verdict: Option<Verdict>,
+    pub(crate) policy_commit: Option<String>,
+    pub(crate) verdict: Option<Verdict>,
     /// The error-level rules it failed at merge: (rule, what was missing).
-    pub failed: Vec<(String, String)>,
+    pub(crate) failed: Vec<(String, String)>,
     /// The expedited path: who granted it and its post-implementation
     /// review (`None` while none is found).
-    pub expedited: Option<Expedited>,
+    pub(crate) expedited: Option<Expedited>,
     /// A commit's signature was verified by GitHub (direct pushes).
-    pub signed: bool,
+    pub(crate) signed: bool,
 }
 
 /// An approver and the policy teams they are in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Approver {
-    pub login: String,
-    pub teams: Vec<String>,
+    pub(crate) login: String,
+    pub(crate) teams: Vec<String>,
 }
 
 /// The expedited path of one change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expedited {
-    pub label: String,
-    pub granted_by: String,
+    pub(crate) label: String,
+    pub(crate) granted_by: String,
     /// (who, when) of the post-implementation review.
-    pub reviewed: Option<(String, String)>,
+    pub(crate) reviewed: Option<(String, String)>,
 }
 
 impl Change {
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         self.verdict.unwrap_or(Verdict::NotJudged)
     }
 }

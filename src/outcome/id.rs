@@ -45,7 +45,7 @@ finding_ids! {
 
 impl FindingId {
     /// The built-in id `id` names, if any.
-    pub fn parse(id: &str) -> Option<Self> {
+    pub(crate) fn parse(id: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|f| f.as_str() == id)
     }
 }

@@ -3,7 +3,7 @@
 //! Plain data that `rules`, `engine`, `evidence`, `waivers` and every
 //! renderer share; it imports none of them (`tests/layers.rs`).
 
-pub mod evidence;
+pub(crate) mod evidence;
 mod id;
 
 use std::sync::Arc;
@@ -40,10 +40,10 @@ pub const ALSO_MISSING: &str = "; also missing before it can merge: ";
 /// What became of one rule over a check, for the step summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    pub rule: String,
-    pub description: Option<String>,
+    pub(crate) rule: String,
+    pub(crate) description: Option<String>,
     /// `None`: the rule did not apply.
-    pub outcome: Option<Outcome>,
+    pub(crate) outcome: Option<Outcome>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,24 +59,24 @@ pub enum Outcome {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MissingApprovals {
     /// Who must approve, as the finding names them ("team rte", "@octocat").
-    pub group: String,
+    pub(crate) group: String,
     /// Approvals still needed.
-    pub needed: u32,
+    pub(crate) needed: u32,
     /// Everyone known who can give them: not the author, not who already
     /// approved. Empty when anyone can, or no one known can.
-    pub candidates: Vec<String>,
+    pub(crate) candidates: Vec<String>,
     /// The group's teams read through the API (`org/slug`): requested as teams.
-    pub github_teams: Vec<String>,
+    pub(crate) github_teams: Vec<String>,
     /// Logins the policy lists (`users`, team `members`), in policy order,
     /// without the author and who already approved: requested one by one.
-    pub listed: Vec<String>,
+    pub(crate) listed: Vec<String>,
     /// What the rule asks to request (`None`: nothing).
-    pub request: Option<Request>,
+    pub(crate) request: Option<Request>,
 }
 
 /// Which reviews to request when approvals are missing (never on a draft).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     /// `request: true`: as many as approvals are still missing.
     Missing,
     /// `request: all`: everyone who can approve (a `github:` team as the team).
@@ -115,40 +115,40 @@ pub struct Report {
 /// One ticket as its tracker answered, for the reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TicketLine {
-    pub id: String,
+    pub(crate) id: String,
     /// `None`: not found, or not visible to the token.
-    pub ticket: Option<crate::facts::Ticket>,
+    pub(crate) ticket: Option<crate::facts::Ticket>,
     /// The kind its type decides (`bug`, `feature`, `improvement`), if any.
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 /// A finding a waiver covers.
 #[derive(Clone, Debug)]
 pub struct Waived {
-    pub finding: Finding,
+    pub(crate) finding: Finding,
     /// Index into [`Report::waivers`].
-    pub waiver: usize,
+    pub(crate) waiver: usize,
 }
 
 /// One waiver of the policy and what it did in this run.
 #[derive(Clone, Debug)]
 pub struct WaiverUse {
     /// `commit`, `pull_request` or `ticket`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// The sha, number or ticket.
-    pub value: String,
+    pub(crate) value: String,
     /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
-    pub subject: String,
-    pub rules: Vec<String>,
-    pub reason: String,
-    pub granted_by: String,
+    pub(crate) subject: String,
+    pub(crate) rules: Vec<String>,
+    pub(crate) reason: String,
+    pub(crate) granted_by: String,
     /// YYYY-MM-DD.
-    pub expires: Option<String>,
+    pub(crate) expires: Option<String>,
     /// Where it is written.
-    pub policy: Span,
-    pub state: WaiverState,
+    pub(crate) policy: Span,
+    pub(crate) state: WaiverState,
     /// How many findings it waived (or, expired, would have waived).
-    pub findings: usize,
+    pub(crate) findings: usize,
 }
 
 /// What a waiver did in one run.
@@ -166,7 +166,7 @@ pub enum WaiverState {
 }
 
 impl WaiverState {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Used => "used",
             Self::Unused => "unused",
@@ -178,7 +178,7 @@ impl WaiverState {
 
 impl WaiverUse {
     /// "waived for commit 3f2a9c1e12 by asherman (until 2027-03-31): `<reason>`".
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let until = self
             .expires
             .as_deref()
@@ -204,43 +204,43 @@ pub enum SectionState {
 /// report), kept compact: commits are indices into `shas`.
 #[derive(Clone, Debug, Default)]
 pub struct ReleaseSummary {
-    pub version: Option<String>,
-    pub range: String,
-    pub commits: usize,
+    pub(crate) version: Option<String>,
+    pub(crate) range: String,
+    pub(crate) commits: usize,
     /// Path of the release page read, if any.
-    pub page: Option<String>,
+    pub(crate) page: Option<String>,
     /// Every commit's sha, in the order of the range.
-    pub shas: Vec<String>,
+    pub(crate) shas: Vec<String>,
     /// Ticket → indices of the commits naming it.
-    pub tickets: std::collections::BTreeMap<String, Vec<u32>>,
+    pub(crate) tickets: std::collections::BTreeMap<String, Vec<u32>>,
     /// Tickets not on the page.
-    pub missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     /// Tickets on the page that no commit names.
-    pub unlisted: Vec<String>,
+    pub(crate) unlisted: Vec<String>,
     /// Commits naming no ticket: (index, subject).
-    pub without_ticket: Vec<(u32, String)>,
+    pub(crate) without_ticket: Vec<(u32, String)>,
     /// Link templates: a tracker's pattern and its `url` (`{id}` is the ticket).
-    pub links: Vec<(regex::Regex, String)>,
+    pub(crate) links: Vec<(regex::Regex, String)>,
     /// Required page sections and their state.
-    pub sections: Vec<(String, SectionState)>,
+    pub(crate) sections: Vec<(String, SectionState)>,
     /// Each expedited change: who granted, merged and reviewed it, or what is
     /// missing (`None`: not checked).
-    pub expedited: Option<Vec<String>>,
+    pub(crate) expedited: Option<Vec<String>>,
     /// The release commit's checks (`None`: not read).
-    pub checks: Option<crate::facts::ChecksState>,
+    pub(crate) checks: Option<crate::facts::ChecksState>,
     /// Incident ticket → test files that reference it.
-    pub incidents: std::collections::BTreeMap<String, Vec<String>>,
+    pub(crate) incidents: std::collections::BTreeMap<String, Vec<String>>,
     /// Whether each change went through the merge gate.
-    pub evidence: evidence::Evidence,
+    pub(crate) evidence: evidence::Evidence,
 }
 
 impl ReleaseSummary {
-    pub fn sha(&self, index: u32) -> &str {
+    pub(crate) fn sha(&self, index: u32) -> &str {
         self.shas.get(index as usize).map_or("", String::as_str)
     }
 
     /// The ticket's link, from its tracker's `url`.
-    pub fn link(&self, ticket: &str) -> Option<String> {
+    pub(crate) fn link(&self, ticket: &str) -> Option<String> {
         self.links
             .iter()
             .find(|(pattern, _)| pattern.is_match(ticket))
@@ -249,11 +249,11 @@ impl ReleaseSummary {
 }
 
 impl Report {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         !self.findings.iter().any(|f| f.level == Level::Error)
     }
 
-    pub fn count(&self, level: Level) -> usize {
+    pub(crate) fn count(&self, level: Level) -> usize {
         self.findings.iter().filter(|f| f.level == level).count()
     }
 }

@@ -23,7 +23,7 @@ pub struct PolicySource {
     pub name: String,
     pub text: String,
     /// The embedded pack, not a file of the repository.
-    pub builtin: bool,
+    pub(crate) builtin: bool,
 }
 
 impl PolicySource {
@@ -45,7 +45,7 @@ impl PolicySource {
 
     /// The file's path in the repository: the name without the `@<commit>`
     /// a policy read from a commit carries (`.github/policies/a.yml@1a2b3c4d5e`).
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         match self.name.rsplit_once('@') {
             Some((path, commit))
                 if (7..=40).contains(&commit.len())
@@ -56,18 +56,10 @@ impl PolicySource {
             _ => &self.name,
         }
     }
-
-    /// 1-based line and column of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let before = self.text.get(..offset.min(self.text.len())).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, column)
-    }
 }
 
 /// Most policy files one policy may be made of (spans number files in 16 bits).
-pub const MAX_POLICY_FILES: usize = 1000;
+pub(crate) const MAX_POLICY_FILES: usize = 1000;
 
 /// Each file's node tree, or why it is not YAML: the part of loading that
 /// the hooks keep between runs ([`super::tree_cache`]). Too many files: none
@@ -102,25 +94,25 @@ options! {
     /// One git-policy policy file: named definitions (tickets, teams, paths, kinds), options (commits, audit), rules and waivers. The files of a policy are merged in order.
     #[options(what = "a policy file", schema = version_is_required)]
     #[derive(Debug, Default)]
-    pub struct PolicyFile {
+    pub(crate) struct PolicyFile {
         /// Format version; must be 1.
-        pub version: Option<Setting<Version>>,
+        pub(crate) version: Option<Setting<Version>>,
         /// Ticket trackers by name.
-        pub tickets: ByName<Tracker>,
+        pub(crate) tickets: ByName<Tracker>,
         /// Approver teams by name.
-        pub teams: ByName<Team>,
+        pub(crate) teams: ByName<Team>,
         /// Named sets of globs (gitignore-style).
-        pub paths: ByName<Globs>,
+        pub(crate) paths: ByName<Globs>,
         /// Change kinds by name; any listed signal is enough.
-        pub kinds: ByName<Kind>,
+        pub(crate) kinds: ByName<Kind>,
         /// Commit check options.
-        pub commits: Option<Setting<CommitOptions>>,
+        pub(crate) commits: Option<Setting<CommitOptions>>,
         /// Release audit options.
-        pub audit: Option<Setting<AuditOptions>>,
+        pub(crate) audit: Option<Setting<AuditOptions>>,
         /// The rules.
-        pub rules: RuleList,
+        pub(crate) rules: RuleList,
         /// Exemptions of one commit, pull request or ticket from named rules, with a reason, who granted them and an optional expiry.
-        pub waivers: WaiverList,
+        pub(crate) waivers: WaiverList,
     }
 }
 
@@ -132,7 +124,7 @@ fn version_is_required(schema: &mut Schema) {
 
 /// A file's tree into a [`PolicyFile`]; `None` when it is not a mapping
 /// (reported). Its parts that fail are reported and kept as failed.
-pub fn decode_file(root: &Node, d: &mut Decoder) -> Option<PolicyFile> {
+pub(crate) fn decode_file(root: &Node, d: &mut Decoder) -> Option<PolicyFile> {
     if matches!(root.value, Value::Null) {
         d.error(
             PolicyError::at(ErrorCode::EmptyFile, root.span, "the policy file is empty").help(
@@ -161,7 +153,7 @@ pub fn decode_file(root: &Node, d: &mut Decoder) -> Option<PolicyFile> {
 
 /// `version: 1`, the only format this build reads.
 #[derive(Clone, Copy, Debug)]
-pub struct Version;
+pub(crate) struct Version;
 
 impl Decode for Version {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Self> {
@@ -197,13 +189,13 @@ impl Decode for Version {
 /// failed (reported) still counts as written, so a second file setting it
 /// again is told so.
 #[derive(Clone, Debug)]
-pub struct Setting<T> {
+pub(crate) struct Setting<T> {
     /// Where the value is written.
-    pub span: Span,
+    pub(crate) span: Span,
     /// `None`: it failed to decode (reported).
-    pub value: Option<T>,
+    pub(crate) value: Option<T>,
     /// The keys written under it (audit options are set key by key).
-    pub keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
 }
 
 impl<T: Decode> Decode for Setting<T> {
@@ -233,7 +225,7 @@ impl<T: Decode> Decode for Setting<T> {
 
 /// A definition that rules refer to by name (`tickets`, `teams`, `paths`,
 /// `kinds`).
-pub trait Definition: Decode {
+pub(crate) trait Definition: Decode {
     /// The key it is defined under, as [`super::Policy::defined_at`] names it.
     const SECTION: &'static str;
     /// What one is called in messages.
@@ -296,19 +288,19 @@ impl Definition for Globs {
 
 /// One named definition, kept even when its value failed.
 #[derive(Clone, Debug)]
-pub struct Entry<T> {
+pub(crate) struct Entry<T> {
     /// Its name, where it is written.
-    pub name: crate::syntax::Spanned<String>,
+    pub(crate) name: crate::syntax::Spanned<String>,
     /// `None`: it failed to decode (reported).
-    pub value: Option<T>,
+    pub(crate) value: Option<T>,
     /// Its regexes and glob sets, those of a value that failed included
     /// (compiled when the policy is invalid anyway, to report them too).
-    pub matchers: Vec<Matcher>,
+    pub(crate) matchers: Vec<Matcher>,
 }
 
 /// `key: { name: T, … }`: every name, in the order written.
 #[derive(Clone, Debug)]
-pub struct ByName<T>(pub Vec<Entry<T>>);
+pub(crate) struct ByName<T>(pub Vec<Entry<T>>);
 
 impl<T> Default for ByName<T> {
     fn default() -> Self {
@@ -387,27 +379,27 @@ fn list_items<'a>(node: &'a Node, d: &mut Decoder, what: &str, help: &str) -> Op
 /// A rule as written: decoded, or failed with what the later phases still
 /// need of it.
 #[derive(Clone, Debug)]
-pub enum RuleEntry {
+pub(crate) enum RuleEntry {
     Decoded(Box<Rule>),
     Failed(FailedRule),
 }
 
 /// A rule that failed to decode (reported).
 #[derive(Clone, Debug, Default)]
-pub struct FailedRule {
+pub(crate) struct FailedRule {
     /// Its id, when it is a string: a waiver naming it is not told the
     /// rule does not exist.
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// Its `when` and `unless`, those that decode, read quietly (their
     /// errors are reported already), to cross-check the names they use.
-    pub conditions: Vec<Predicate>,
+    pub(crate) conditions: Vec<Predicate>,
     /// Its regexes and glob sets, compiled since the policy is invalid.
-    pub matchers: Vec<Matcher>,
+    pub(crate) matchers: Vec<Matcher>,
 }
 
 /// `rules:`, every rule kept in order.
 #[derive(Clone, Debug, Default)]
-pub struct RuleList(pub Vec<RuleEntry>);
+pub(crate) struct RuleList(pub Vec<RuleEntry>);
 
 impl Decode for RuleList {
     /// Never fails: a value that is not a list is reported and read as empty.
@@ -476,7 +468,7 @@ fn conditions_of(node: &Node) -> Vec<Predicate> {
 
 /// `waivers:`, those that decode (each problem reported).
 #[derive(Clone, Debug, Default)]
-pub struct WaiverList(pub Vec<Waiver>);
+pub(crate) struct WaiverList(pub Vec<Waiver>);
 
 impl Decode for WaiverList {
     /// Never fails: a value that is not a list is reported and read as empty.

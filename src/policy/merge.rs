@@ -19,7 +19,7 @@ use crate::syntax::{ErrorCode, Matcher, PolicyError, Span, Spanned};
 
 /// Where a layer of policy comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A policy file of the repository (or the built-in pack), by its index
     /// among the sources: the `file` of every span in it.
     File(u16),
@@ -27,41 +27,41 @@ pub enum Origin {
 
 /// One decoded file and where it comes from.
 #[derive(Debug)]
-pub struct Layer {
-    pub origin: Origin,
-    pub file: PolicyFile,
+pub(crate) struct Layer {
+    pub(crate) origin: Origin,
+    pub(crate) file: PolicyFile,
 }
 
 /// The policy as written, every layer merged; defaults not filled.
 #[derive(Debug, Default)]
-pub struct Merged {
+pub(crate) struct Merged {
     /// The definitions whose value decoded; the names of the others are in
     /// [`Definitions::failed`].
-    pub definitions: Definitions,
+    pub(crate) definitions: Definitions,
     /// Where each name is defined (the first definition), failed ones included.
-    pub defined_at: BTreeMap<(&'static str, String), Span>,
+    pub(crate) defined_at: BTreeMap<(&'static str, String), Span>,
     /// The regexes and glob sets of each definition.
-    pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
+    pub(crate) matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
     /// `commits:`, from the one layer that sets it.
-    pub commits: Option<Setting<CommitOptions>>,
-    pub audit: AuditSet,
-    pub rules: Vec<Rule>,
+    pub(crate) commits: Option<Setting<CommitOptions>>,
+    pub(crate) audit: AuditSet,
+    pub(crate) rules: Vec<Rule>,
     /// Rules that failed to decode (the policy is invalid).
-    pub failed_rules: Vec<FailedRule>,
-    pub waivers: Vec<Waiver>,
+    pub(crate) failed_rules: Vec<FailedRule>,
+    pub(crate) waivers: Vec<Waiver>,
 }
 
 /// The `audit:` options some layer sets; the last layer to set one wins.
 #[derive(Clone, Debug, Default)]
-pub struct AuditSet {
-    pub empty_range: Option<EmptyRange>,
-    pub evidence: Option<Option<Spanned<EvidenceMode>>>,
-    pub exempt_accounts: Option<Vec<String>>,
+pub(crate) struct AuditSet {
+    pub(crate) empty_range: Option<EmptyRange>,
+    pub(crate) evidence: Option<Option<Spanned<EvidenceMode>>>,
+    pub(crate) exempt_accounts: Option<Vec<String>>,
 }
 
 /// Merges the layers in order; a name defined twice and `commits:` set
 /// twice are errors (the first stays).
-pub fn merge(layers: Vec<Layer>, errors: &mut Vec<PolicyError>) -> Merged {
+pub(crate) fn merge(layers: Vec<Layer>, errors: &mut Vec<PolicyError>) -> Merged {
     let mut merged = Merged::default();
     for layer in layers {
         match layer.origin {

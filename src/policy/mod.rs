@@ -3,7 +3,7 @@
 
 mod decode;
 mod merge;
-pub mod tree_cache;
+pub(crate) mod tree_cache;
 mod validate;
 mod waiver;
 
@@ -12,11 +12,9 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema};
 
 /// The leaf types, re-exported so existing paths keep working.
-pub use crate::definitions::{
-    ChangedRef, Definitions, Kind, Predicate, RuleView, Team, Tracker, predicate, tracker,
-};
+pub(crate) use crate::definitions::{Definitions, Kind, Predicate, RuleView, Team, Tracker};
 /// Moved to [`crate::facts`]; re-exported so existing paths keep working.
-pub use crate::facts::SubjectKind;
+pub(crate) use crate::facts::SubjectKind;
 pub use crate::syntax::{
     Check, Decode, Decoder, ErrorCode, Field, Fields, Globs, GlobsError, GlobsMatcher, Haystacks,
     Level, MAX_GLOB_LEN, Matcher, Named, Node, Pattern, Patterns, PolicyError, Shorthand, Span,
@@ -25,7 +23,7 @@ pub use crate::syntax::{
 };
 pub(crate) use crate::syntax::{names, options};
 pub use decode::{PolicySource, parse_files};
-pub use validate::InvalidPolicy;
+pub(crate) use validate::InvalidPolicy;
 pub use waiver::{DOC as WAIVERS_DOC, WaivedSubject, Waiver};
 
 use crate::rules::Requirements;
@@ -42,7 +40,7 @@ pub fn load(sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
 /// problem of every phase reported at once. `trusted`: these very sources
 /// loaded without an error before, with this build ([`Decoder::trusted`]);
 /// only the hooks' cache says so.
-pub fn load_parsed(
+pub(crate) fn load_parsed(
     sources: Vec<PolicySource>,
     trees: Vec<Result<Node, serde_saphyr::Error>>,
     trusted: bool,
@@ -73,11 +71,11 @@ pub fn load_parsed(
 }
 
 /// The built-in pack, embedded so a repository without a policy still gets checked.
-pub const BUILTIN_NAME: &str = "policies/release-train.yml";
+pub(crate) const BUILTIN_NAME: &str = "policies/release-train.yml";
 pub const BUILTIN_TEXT: &str = include_str!("../../policies/release-train.yml");
 
 /// The only policy format version this build reads.
-pub const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 1;
 
 names! {
     /// What counts as an exempt commit message: `fixup` (`fixup! …` and
@@ -85,7 +83,7 @@ names! {
     /// `merge` (`Merge …` messages git writes), `revert` (`Revert "…"`).
     #[names(what = "exemption")]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Exemption {
+    pub(crate) enum Exemption {
         Fixup = "fixup",
         Squash = "squash",
         Merge = "merge",
@@ -108,7 +106,7 @@ pub const EXEMPTIONS_DOC: &str = r#"An exemption means what a reviewer would ass
 impl Exemption {
     /// Whether the message claims this exemption (what the commit really
     /// is decides whether it holds: [`Exemption::holds`]).
-    pub fn claimed_by(self, message: &str) -> bool {
+    pub(crate) fn claimed_by(self, message: &str) -> bool {
         match self {
             Self::Fixup => message.starts_with("fixup! ") || message.starts_with("amend! "),
             Self::Squash => message.starts_with("squash! "),
@@ -122,7 +120,7 @@ impl Exemption {
     /// (two or more parents); `revert`: it names, in git's words, a commit of
     /// its own history (checked by the source); `fixup`/`squash`: only
     /// before the commit leaves the developer's machine.
-    pub fn holds(self, commit: &crate::facts::Commit) -> bool {
+    pub(crate) fn holds(self, commit: &crate::facts::Commit) -> bool {
         use crate::facts::Stage;
         self.claimed_by(&commit.message)
             && match self {
@@ -138,7 +136,7 @@ names! {
     /// `check` (checked like any other).
     #[names(what = "`merges` value")]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum Merges {
+    pub(crate) enum Merges {
         #[default]
         Skip = "skip",
         Check = "check",
@@ -150,7 +148,7 @@ names! {
     /// finding "to be squashed before merge", or `allow`.
     #[names(what = "`fixups_in_pull_requests` value")]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum Fixups {
+    pub(crate) enum Fixups {
         #[default]
         Error = "error",
         Warning = "warning",
@@ -161,7 +159,7 @@ names! {
 
 impl Fixups {
     /// The level of the finding; `None`: allowed.
-    pub fn level(self) -> Option<Level> {
+    pub(crate) fn level(self) -> Option<Level> {
         match self {
             Self::Error => Some(Level::Error),
             Self::Warning => Some(Level::Warning),
@@ -175,15 +173,15 @@ options! {
     /// Options for commit checks.
     #[options(what = "`commits`")]
     #[derive(Clone, Debug)]
-    pub struct CommitOptions {
+    pub(crate) struct CommitOptions {
         /// Messages that commit rules skip. Default: all four.
-        pub exempt: Vec<Exemption> => default(|| Exemption::ALL.to_vec()),
+        pub(crate) exempt: Vec<Exemption> => default(|| Exemption::ALL.to_vec()),
         /// Merge commits in a range: `skip` (default) or `check`.
-        pub merges: Merges,
+        pub(crate) merges: Merges,
         /// `fixup!`/`squash!` commits in a pull request (they are exempt only
         /// locally, before they are squashed): `error` (default), `warning` or
         /// `notice` "to be squashed before merge", or `allow`.
-        pub fixups_in_pull_requests: Fixups,
+        pub(crate) fixups_in_pull_requests: Fixups,
     }
 }
 
@@ -201,19 +199,19 @@ options! {
     /// Options of the release audit.
     #[options(what = "`audit`")]
     #[derive(Clone, Debug, Default)]
-    pub struct AuditOptions {
+    pub(crate) struct AuditOptions {
         /// A range with no commit: `fail` (default, exit status 2) or `pass`.
-        pub empty_range: EmptyRange,
+        pub(crate) empty_range: EmptyRange,
         /// Release evidence (every change reached the branch through a pull
         /// request that passed the gate at merge time): `on` (default when the
         /// policy has `pull_request` rules; not checked without a token is a
         /// warning), `require` (not checked is an error), `warn` (bypasses are
         /// warnings), `off`.
-        pub evidence: Option<Spanned<EvidenceMode>>,
+        pub(crate) evidence: Option<Spanned<EvidenceMode>>,
         /// GitHub accounts whose commits may reach the branch without a pull
         /// request (release tooling): only commits with a valid signature
         /// whose signer is that account (not GitHub's web-flow signature).
-        pub exempt_accounts: Vec<String> => with(|node, d| {
+        pub(crate) exempt_accounts: Vec<String> => with(|node, d| {
             d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
         }),
     }
@@ -223,7 +221,7 @@ names! {
     /// How the release audit treats release evidence.
     #[names(what = "`evidence` value", unknown = unknown_evidence)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum EvidenceMode {
+    pub(crate) enum EvidenceMode {
         Off = "off",
         Warn = "warn",
         #[default]
@@ -245,7 +243,7 @@ names! {
     /// A range with no commit: `fail` (exit status 2) or `pass`.
     #[names(what = "`empty_range` value", unknown = unknown_empty_range)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum EmptyRange {
+    pub(crate) enum EmptyRange {
         #[default]
         Fail = "fail",
         Pass = "pass",
@@ -271,22 +269,22 @@ options! {
         /// What the rule is for; name the process statements it encodes.
         pub description: Option<Spanned<String>>,
         /// Subjects the rule applies to. Default: every subject its requirements support.
-        pub on: Vec<Spanned<SubjectKind>> => constraint(SOME_SUBJECT),
+        pub(crate) on: Vec<Spanned<SubjectKind>> => constraint(SOME_SUBJECT),
         /// The rule applies only when this holds.
-        pub when: Option<Predicate>,
+        pub(crate) when: Option<Predicate>,
         /// The rule does not apply when this holds.
-        pub unless: Option<Predicate>,
+        pub(crate) unless: Option<Predicate>,
         /// What must be true.
         pub require: Requirements => required => with(decode::requirements),
         /// `error` (default) fails the check; `warning` and `notice` inform.
-        pub level: Level,
+        pub(crate) level: Level,
         ;
         /// The whole rule.
         pub span: Span = Span::default(),
         /// Its `require:` key.
         pub require_span: Span = Span::default(),
         /// Its regexes and glob sets, compiled before it judges a subject.
-        pub matchers: Vec<Matcher> = Vec::new(),
+        pub(crate) matchers: Vec<Matcher> = Vec::new(),
     }
 }
 
@@ -308,7 +306,7 @@ fn some_subject(on: &Vec<Spanned<SubjectKind>>, _: &str, node: &Node) -> Result<
 
 impl Rule {
     /// What its requirements see of it.
-    pub fn view(&self) -> RuleView<'_> {
+    pub(crate) fn view(&self) -> RuleView<'_> {
         RuleView {
             id: &self.id,
             on: &self.on,
@@ -353,26 +351,26 @@ fn finish_errors(mut errors: Vec<PolicyError>) -> Result<(), Vec<PolicyError>> {
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// Trackers, teams, path sets and kinds, by name.
-    pub definitions: Definitions,
-    pub commits: CommitOptions,
+    pub(crate) definitions: Definitions,
+    pub(crate) commits: CommitOptions,
     /// Where `commits:` is set, when it is.
-    pub commits_span: Option<Span>,
-    pub audit: AuditOptions,
+    pub(crate) commits_span: Option<Span>,
+    pub(crate) audit: AuditOptions,
     pub rules: Vec<Rule>,
     /// The files the policy came from, for diagnostics.
-    pub sources: Vec<PolicySource>,
+    pub(crate) sources: Vec<PolicySource>,
     /// Where each named definition is: `("tickets" | "teams" | "paths" |
     /// "kinds", name)` to the span of its name.
-    pub defined_at: BTreeMap<(&'static str, String), Span>,
+    pub(crate) defined_at: BTreeMap<(&'static str, String), Span>,
     /// Exemptions from named rules, every file's in order.
-    pub waivers: Vec<Waiver>,
+    pub(crate) waivers: Vec<Waiver>,
     /// The regexes and glob sets of each definition, compiled when a rule
     /// that refers to it is about to judge a subject.
-    pub matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
+    pub(crate) matchers: BTreeMap<(&'static str, String), Vec<Matcher>>,
     /// Read from the hooks' kept parse ([`tree_cache`]): it holds only the
     /// rules that may judge one of [`tree_cache::HOOK_KINDS`], so it judges
     /// nothing else ([`Policy::prepare`] refuses).
-    pub hooks_only: bool,
+    pub(crate) hooks_only: bool,
 }
 
 /// One policy file, as a schemars type: its schema is [`decode::PolicyFile`]'s.
@@ -395,7 +393,7 @@ impl Policy {
         schemars::schema_for!(TopLevel)
     }
 
-    pub fn source(&self, span: Span) -> Option<&PolicySource> {
+    pub(crate) fn source(&self, span: Span) -> Option<&PolicySource> {
         self.sources.get(span.file as usize)
     }
 
@@ -410,7 +408,7 @@ impl Policy {
 
     /// [`Policy::prepare`], the regexes built for `haystacks` (a hook judges
     /// one short text: [`Haystacks::One`]).
-    pub fn prepare_for(
+    pub(crate) fn prepare_for(
         &self,
         kinds: &[SubjectKind],
         haystacks: Haystacks,
@@ -444,7 +442,7 @@ impl Policy {
 
     /// Compiles every regex and glob set (`validate`: a set too large is
     /// reported even when no subject at hand needs it).
-    pub fn prepare_all(&self) -> Result<(), Vec<PolicyError>> {
+    pub(crate) fn prepare_all(&self) -> Result<(), Vec<PolicyError>> {
         let errors = self
             .rules
             .iter()
@@ -456,7 +454,7 @@ impl Policy {
     }
 
     /// Rules that apply to a kind of subject.
-    pub fn rules_on(&self, kind: SubjectKind) -> impl Iterator<Item = &Rule> {
+    pub(crate) fn rules_on(&self, kind: SubjectKind) -> impl Iterator<Item = &Rule> {
         self.rules
             .iter()
             .filter(move |r| r.on.iter().any(|o| o.value == kind))

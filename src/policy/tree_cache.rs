@@ -27,7 +27,7 @@ use crate::syntax::node::{Node, Span, Value};
 
 /// The subjects the hooks judge (`check commit-msg`, `check branch`,
 /// `check push`): the only rules an entry keeps are those that may apply to one.
-pub const HOOK_KINDS: [SubjectKind; 2] = [SubjectKind::Commit, SubjectKind::Branch];
+pub(crate) const HOOK_KINDS: [SubjectKind; 2] = [SubjectKind::Commit, SubjectKind::Branch];
 
 const MAGIC: &[u8] = b"git-policy node trees\n";
 /// Bumped when the encoding changes; the build is checked too, since another
@@ -41,7 +41,7 @@ const MAX_DEPTH: usize = 64;
 
 /// The entry for `sources`, which loaded without an error, and their parsed
 /// trees (in the same order), without the rules no hook judges.
-pub fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
+pub(crate) fn encode(sources: &[PolicySource], trees: &[&Node]) -> Vec<u8> {
     let size: usize = sources.iter().map(|s| s.text.len() * 3).sum();
     let mut out = Vec::with_capacity(size + 64);
     out.extend_from_slice(MAGIC);
@@ -78,7 +78,7 @@ fn checksum(body: &[u8], sources: &[PolicySource]) -> u32 {
 
 /// The trees of `sources` when `entry` was written for exactly these texts
 /// by this build; `None` otherwise.
-pub fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
+pub(crate) fn decode(entry: &[u8], sources: &[PolicySource]) -> Option<Vec<Node>> {
     let texts_len = sources
         .iter()
         .try_fold(0usize, |n, s| n.checked_add(s.text.len()))?;

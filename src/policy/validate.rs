@@ -17,7 +17,7 @@ use crate::syntax::{ErrorCode, Haystacks, PolicyError, Span, Spanned};
 /// The policy did not load; every problem found, with the texts to show them in.
 #[derive(Debug)]
 pub struct InvalidPolicy {
-    pub sources: Vec<PolicySource>,
+    pub(crate) sources: Vec<PolicySource>,
     pub errors: Vec<PolicyError>,
 }
 
@@ -25,7 +25,7 @@ pub struct InvalidPolicy {
 /// earlier phases found (cross-checks run after them too, so every problem
 /// shows at once). `trusted`: read from the hooks' kept parse
 /// ([`Policy::hooks_only`]).
-pub fn validate(
+pub(crate) fn validate(
     mut merged: Merged,
     sources: Vec<PolicySource>,
     trusted: bool,

@@ -82,17 +82,17 @@ the audit report ("Waived findings"), SARIF (`suppressions` of kind
 #[derive(Clone, Debug)]
 pub struct Waiver {
     /// What it exempts.
-    pub subject: Spanned<WaivedSubject>,
+    pub(crate) subject: Spanned<WaivedSubject>,
     /// The rule ids it exempts that subject from.
-    pub rules: Vec<Spanned<String>>,
+    pub(crate) rules: Vec<Spanned<String>>,
     /// Why (mandatory).
-    pub reason: Spanned<String>,
+    pub(crate) reason: Spanned<String>,
     /// Who granted it (mandatory).
-    pub granted_by: Spanned<String>,
+    pub(crate) granted_by: Spanned<String>,
     /// The last day it waives anything (UTC); `None`: no expiry.
-    pub expires: Option<Spanned<NaiveDate>>,
+    pub(crate) expires: Option<Spanned<NaiveDate>>,
     /// The whole entry.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// What a waiver exempts.
@@ -108,7 +108,7 @@ pub enum WaivedSubject {
 
 impl WaivedSubject {
     /// `commit`, `pull_request` or `ticket`: the key it is written with.
-    pub fn key(&self) -> &'static str {
+    pub(crate) fn key(&self) -> &'static str {
         match self {
             Self::Commit(_) => "commit",
             Self::PullRequest(_) => "pull_request",
@@ -117,7 +117,7 @@ impl WaivedSubject {
     }
 
     /// The value, as written in JSON and SARIF.
-    pub fn value(&self) -> String {
+    pub(crate) fn value(&self) -> String {
         match self {
             Self::Commit(sha) => sha.clone(),
             Self::PullRequest(n) => n.to_string(),
@@ -126,7 +126,7 @@ impl WaivedSubject {
     }
 
     /// "commit 3f2a9c1e12", "pull request #12", "ticket EPL-77".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::Commit(sha) => format!("commit {}", crate::text::short_sha(sha)),
             Self::PullRequest(n) => format!("pull request #{n}"),
@@ -137,7 +137,7 @@ impl WaivedSubject {
     /// The subjects whose findings a waiver of this kind can cover: a
     /// commit's own findings; everything `check pr` judges for a pull request
     /// (itself, its head branch, its commits); a release's findings about a ticket.
-    pub fn judged_on(&self) -> &'static [SubjectKind] {
+    pub(crate) fn judged_on(&self) -> &'static [SubjectKind] {
         match self {
             Self::Commit(_) => &[SubjectKind::Commit],
             Self::PullRequest(_) => &[
@@ -152,17 +152,17 @@ impl WaivedSubject {
 
 impl Waiver {
     /// Past its expiry date on `today` (the expiry day itself still waives).
-    pub fn expired(&self, today: NaiveDate) -> bool {
+    pub(crate) fn expired(&self, today: NaiveDate) -> bool {
         self.expires.as_ref().is_some_and(|e| e.value < today)
     }
 
     /// Whether it names `rule`.
-    pub fn names(&self, rule: &str) -> bool {
+    pub(crate) fn names(&self, rule: &str) -> bool {
         self.rules.iter().any(|r| r.value == rule)
     }
 
     /// "commit 3f2a9c1e12 (ticket-in-commit, granted by asherman)".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let rules: Vec<&str> = self.rules.iter().map(|r| r.value.as_str()).collect();
         format!(
             "{} from {} (granted by {})",
@@ -427,7 +427,7 @@ fn date(node: &Node, d: &mut Decoder) -> Option<Spanned<NaiveDate>> {
 /// Cross-checks once every file is read: each rule exists and can judge
 /// what is waived, each ticket is a ticket of a tracker, nothing is waived twice.
 /// `failed_rules`: ids of rules that failed to decode (reported already).
-pub fn validate(
+pub(crate) fn validate(
     policy: &Policy,
     failed_rules: &std::collections::BTreeSet<&str>,
     errors: &mut Vec<PolicyError>,

@@ -10,32 +10,31 @@
 use super::inert::{comment_code, comment_rich, comment_text};
 use super::{Report, plural, short_sha};
 use crate::engine::{ALSO_MISSING, Finding};
-use crate::policy::{Level, Policy};
+use crate::policy::Level;
 use crate::rules::review_requests::{Requested, slug};
 
 /// What the comment is rendered from.
-pub struct Comment<'a> {
-    pub report: &'a Report,
-    pub policy: &'a Policy,
+pub(crate) struct Comment<'a> {
+    pub(crate) report: &'a Report,
     /// The hidden first line that finds the comment again ([`marker`]).
-    pub marker: &'a str,
+    pub(crate) marker: &'a str,
     /// The head commit judged.
-    pub head_sha: &'a str,
+    pub(crate) head_sha: &'a str,
     /// Reviews requested on the pull request (after this run's requests).
-    pub requested: &'a Requested,
+    pub(crate) requested: &'a Requested,
 }
 
 /// Longest finding text shown, in characters: the comment is read on phones.
-pub const MESSAGE_SHOWN: usize = 300;
+pub(crate) const MESSAGE_SHOWN: usize = 300;
 /// Most items listed in each part; the job summary has the rest.
-pub const ITEMS_SHOWN: usize = 15;
+pub(crate) const ITEMS_SHOWN: usize = 15;
 
 /// The hidden marker of the comment one workflow job writes, from the
 /// workflow's name and the job's id (`GITHUB_WORKFLOW`, `GITHUB_JOB`): two
 /// gates in one pull request each keep their own comment. Anything but
 /// letters, digits and `._/ -` is percent-encoded (`>` among them), so the
 /// marker cannot end the HTML comment it is.
-pub fn marker(workflow: &str, job: &str) -> String {
+pub(crate) fn marker(workflow: &str, job: &str) -> String {
     let clean = |text: &str| -> String {
         let mut out = String::new();
         for c in text.chars().take(100) {
@@ -59,12 +58,12 @@ pub fn marker(workflow: &str, job: &str) -> String {
 
 /// Whether `body` is a comment written with `marker`: its first line is the
 /// marker, exactly. (Who wrote it is checked too: see the command.)
-pub fn has_marker(body: &str, marker: &str) -> bool {
+pub(crate) fn has_marker(body: &str, marker: &str) -> bool {
     body.lines().next().map(str::trim_end) == Some(marker)
 }
 
 /// Where a requirement is documented.
-pub fn docs_url(requirement: &str) -> String {
+pub(crate) fn docs_url(requirement: &str) -> String {
     format!(
         "{}/blob/main/docs/rules.md#{requirement}",
         env!("CARGO_PKG_REPOSITORY")
@@ -72,7 +71,7 @@ pub fn docs_url(requirement: &str) -> String {
 }
 
 /// The comment's Markdown body.
-pub fn render(c: &Comment<'_>) -> String {
+pub(crate) fn render(c: &Comment<'_>) -> String {
     let mut out = format!("{}\n", c.marker);
     let errors: Vec<(usize, &Finding)> = {
         let mut e: Vec<(usize, &Finding)> = c
@@ -175,7 +174,7 @@ pub fn render(c: &Comment<'_>) -> String {
 
 /// The comment of a run that could not judge the pull request (exit 2):
 /// whatever an earlier run said no longer stands.
-pub fn undecided(marker: &str, why: &str) -> String {
+pub(crate) fn undecided(marker: &str, why: &str) -> String {
     format!(
         "{marker}\n### ⚠️ git-policy could not judge this pull request\n\n{}\n\nNothing earlier in this comment stands until a run can judge it again; the job's log says more.\n",
         comment_text(&shorten(why, MESSAGE_SHOWN))
@@ -249,7 +248,7 @@ fn line(c: &Comment<'_>, f: &Finding) -> String {
     line_after(c, f, prefix)
 }
 
-/// [`line`] with `prefix` (already inert) before the message.
+/// [`line()`] with `prefix` (already inert) before the message.
 fn line_after(c: &Comment<'_>, f: &Finding, prefix: String) -> String {
     let mut message: &str = &f.message;
     if let Some((own, _)) = message.split_once(ALSO_MISSING) {
@@ -356,7 +355,6 @@ mod tests {
 
     #[test]
     fn who_was_asked_is_named_once() {
-        let policy = crate::policy::load(vec![crate::policy::PolicySource::builtin()]).unwrap();
         let finding = Finding {
             rule: "peer-review".into(),
             level: Level::Error,
@@ -381,7 +379,6 @@ mod tests {
         let report = Report::default();
         let c = Comment {
             report: &report,
-            policy: &policy,
             marker: "m",
             head_sha: "abc",
             requested: &requested,

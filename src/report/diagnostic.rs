@@ -10,14 +10,14 @@ use miette::{
 use crate::policy::{InvalidPolicy, PolicyError, PolicySource};
 
 /// Policy text with its file name, borrowed (miette's `NamedSource` wants `'static`).
-pub struct Named<'a> {
-    pub name: &'a str,
-    pub text: std::borrow::Cow<'a, str>,
+pub(crate) struct Named<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) text: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> Named<'a> {
     /// Escapes in the text never reach a terminal (offsets kept for the labels).
-    pub fn new(name: &'a str, text: &'a str) -> Named<'a> {
+    pub(crate) fn new(name: &'a str, text: &'a str) -> Named<'a> {
         Named {
             name,
             text: super::inert::same_length(text),
@@ -51,14 +51,14 @@ impl SourceCode for Named<'_> {
 }
 
 /// A diagnostic assembled from plain parts.
-pub struct Plain<'a> {
-    pub message: String,
-    pub code: Option<String>,
-    pub severity: Severity,
-    pub help: Option<String>,
-    pub label: Option<(String, SourceSpan)>,
-    pub source: Option<Named<'a>>,
-    pub related: Vec<Plain<'a>>,
+pub(crate) struct Plain<'a> {
+    pub(crate) message: String,
+    pub(crate) code: Option<String>,
+    pub(crate) severity: Severity,
+    pub(crate) help: Option<String>,
+    pub(crate) label: Option<(String, SourceSpan)>,
+    pub(crate) source: Option<Named<'a>>,
+    pub(crate) related: Vec<Plain<'a>>,
 }
 
 impl fmt::Debug for Plain<'_> {
@@ -108,7 +108,7 @@ impl Diagnostic for Plain<'_> {
     }
 }
 
-pub fn handler(color: bool, width: usize) -> GraphicalReportHandler {
+pub(crate) fn handler(color: bool, width: usize) -> GraphicalReportHandler {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -124,7 +124,7 @@ pub fn handler(color: bool, width: usize) -> GraphicalReportHandler {
         .with_context_lines(1)
 }
 
-pub fn render(diagnostic: &dyn Diagnostic, color: bool, width: usize) -> String {
+pub(crate) fn render(diagnostic: &dyn Diagnostic, color: bool, width: usize) -> String {
     let mut out = String::new();
     if handler(color, width)
         .render_report(&mut out, diagnostic)
@@ -169,7 +169,7 @@ fn policy_error<'a>(error: &PolicyError, sources: &'a [PolicySource]) -> Plain<'
 }
 
 /// Every error of an invalid policy, each with its snippet.
-pub fn render_policy_errors(invalid: &InvalidPolicy, color: bool, width: usize) -> String {
+pub(crate) fn render_policy_errors(invalid: &InvalidPolicy, color: bool, width: usize) -> String {
     let mut out = String::new();
     for error in &invalid.errors {
         out.push_str(&render(

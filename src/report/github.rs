@@ -7,14 +7,14 @@ use crate::engine::Finding;
 use crate::policy::{InvalidPolicy, Level, Policy};
 
 /// Escapes a message body of a workflow command.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a property value (`title=…`, `file=…`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -22,7 +22,12 @@ pub fn escape_property(text: &str) -> String {
 /// whole (no `line=`).
 /// Every part is escaped: control characters shown, line breaks and the
 /// property separators encoded, so untrusted text cannot end the command.
-pub fn annotation(level: &str, title: &str, place: Option<(&str, u32)>, message: &str) -> String {
+pub(crate) fn annotation(
+    level: &str,
+    title: &str,
+    place: Option<(&str, u32)>,
+    message: &str,
+) -> String {
     let mut props = vec![format!("title={}", escape_property(&multi_line(title)))];
     if let Some((file, line)) = place {
         props.push(format!("file={}", escape_property(&multi_line(file))));
@@ -37,7 +42,7 @@ pub fn annotation(level: &str, title: &str, place: Option<(&str, u32)>, message:
     )
 }
 
-pub fn render(report: &Report, policy: &Policy) -> String {
+pub(crate) fn render(report: &Report, policy: &Policy) -> String {
     let mut out = String::new();
     for f in &report.findings {
         let level = match f.level {
@@ -114,7 +119,7 @@ fn waived_count(report: &Report) -> String {
     }
 }
 
-pub fn policy_errors(invalid: &InvalidPolicy) -> String {
+pub(crate) fn policy_errors(invalid: &InvalidPolicy) -> String {
     let mut out = String::new();
     for e in &invalid.errors {
         let place = e.span.and_then(|s| {
@@ -139,10 +144,10 @@ pub fn policy_errors(invalid: &InvalidPolicy) -> String {
 }
 
 /// GitHub caps a step summary at 1 MiB.
-pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 1024 * 1024;
 
 /// The Markdown table for `$GITHUB_STEP_SUMMARY`: every rule's verdict, then the findings.
-pub fn step_summary(report: &Report) -> String {
+pub(crate) fn step_summary(report: &Report) -> String {
     use crate::engine::Outcome;
     let verdict = if report.passed() {
         "✅ passed"
@@ -198,7 +203,7 @@ pub fn step_summary(report: &Report) -> String {
 
 /// `$GITHUB_OUTPUT` lines: `passed`, `errors` (count), `warnings`, and
 /// `findings` as JSON lines in a heredoc with `delimiter`.
-pub fn outputs(report: &Report, delimiter: &str) -> String {
+pub(crate) fn outputs(report: &Report, delimiter: &str) -> String {
     let lines: Vec<String> = report
         .findings
         .iter()
@@ -223,7 +228,7 @@ pub fn outputs(report: &Report, delimiter: &str) -> String {
 
 /// `$GITHUB_OUTPUT` lines when nothing could be judged (exit status 2):
 /// `passed=false` and the one-line `reason`, in a heredoc with `delimiter`.
-pub fn failure_outputs(reason: &str, delimiter: &str) -> String {
+pub(crate) fn failure_outputs(reason: &str, delimiter: &str) -> String {
     let mut delimiter = delimiter.to_owned();
     while reason.contains(&delimiter) {
         delimiter.push('_');

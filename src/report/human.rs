@@ -11,7 +11,7 @@ use crate::engine::Finding;
 use crate::policy::{Level, Policy};
 
 /// Up to this many findings, each is a full diagnostic with a snippet.
-pub const FULL_LIMIT: usize = 12;
+pub(crate) const FULL_LIMIT: usize = 12;
 
 /// How to draw.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +31,7 @@ pub fn render_report(report: &Report, policy: &Policy, style: Style) -> String {
 
 /// [`render_report`] written piece by piece: 30,000 findings are never held
 /// as one text (the audit of a long history stays within its memory goal).
-pub fn write_report(
+pub(crate) fn write_report(
     report: &Report,
     policy: &Policy,
     style: Style,

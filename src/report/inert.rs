@@ -25,20 +25,20 @@ pub enum Mode {
 #[derive(Clone, Debug, Default)]
 pub struct Inert {
     /// Secret values (tokens) never to show.
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
     /// Whether git-policy's own SGR colour sequences may pass.
-    pub color: bool,
+    pub(crate) color: bool,
 }
 
 /// What replaces a secret.
-pub const REDACTED: &str = "***";
+pub(crate) const REDACTED: &str = "***";
 
 /// Breaks `::` and `##[` without changing what a reader sees.
 const ZERO_WIDTH_SPACE: char = '\u{200B}';
 
 impl Inert {
     /// One line of output (without its `\n`), made inert.
-    pub fn line<'a>(&self, line: &'a str, mode: Mode) -> Cow<'a, str> {
+    pub(crate) fn line<'a>(&self, line: &'a str, mode: Mode) -> Cow<'a, str> {
         let mut text = self.redact(line);
         if text.chars().any(needs_escape) {
             text = Cow::Owned(escape_controls(&text, mode, self.color));
@@ -84,7 +84,7 @@ impl Inert {
     }
 
     /// Secret values and URL userinfo (`https://user:pass@host`) replaced by `***`.
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
         for secret in &self.secrets {
             // Short values would redact ordinary words.
@@ -105,7 +105,7 @@ impl Inert {
 /// Untrusted text fit for one line of a report: control characters,
 /// terminal escapes and bidirectional overrides shown as `\u{..}`, line
 /// breaks as `\n` / `\r`.
-pub fn one_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
     if text.chars().any(|c| needs_escape(c) || c == '\n') {
         Cow::Owned(
             text.chars()
@@ -122,7 +122,7 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 }
 
 /// Untrusted text that may span lines: as [`one_line`], but `\n` kept.
-pub fn multi_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn multi_line(text: &str) -> Cow<'_, str> {
     if text.chars().any(needs_escape) {
         Cow::Owned(
             text.chars()
@@ -146,7 +146,7 @@ pub fn multi_line(text: &str) -> Cow<'_, str> {
 /// punctuation backslash-escaped), no table cell break, no `@mention` or
 /// `#123` reference (a zero-width space after `@` and `#`), no autolink
 /// (`://` and `www.` broken the same way), control characters visible.
-pub fn comment_text(text: &str) -> String {
+pub(crate) fn comment_text(text: &str) -> String {
     let line = one_line(text);
     let chars: Vec<char> = line.chars().collect();
     let broken = reference_breaks(&chars);
@@ -223,7 +223,7 @@ fn reference_breaks(chars: &[char]) -> Vec<bool> {
 /// more backtick than its longest run of them, so it cannot end the span;
 /// on one line, control characters visible. Inside a code span GitHub
 /// renders no HTML, link or mention.
-pub fn comment_code(text: &str) -> String {
+pub(crate) fn comment_code(text: &str) -> String {
     let line = one_line(text);
     let mut longest = 0;
     let mut run = 0;
@@ -246,7 +246,7 @@ pub fn comment_code(text: &str) -> String {
 /// [`comment_text`]. Every part is inert either way: text that brings its
 /// own backticks can only move where a code span starts or ends. With an
 /// odd number of backticks the whole message is plain text.
-pub fn comment_rich(text: &str) -> String {
+pub(crate) fn comment_rich(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
     if parts.len().is_multiple_of(2) {
         return comment_text(text);
@@ -267,7 +267,7 @@ pub fn comment_rich(text: &str) -> String {
 /// Text whose byte offsets must not move (a policy file under a miette
 /// snippet): each control character, escape or bidirectional override
 /// becomes as many `?` as it has bytes.
-pub fn same_length(text: &str) -> Cow<'_, str> {
+pub(crate) fn same_length(text: &str) -> Cow<'_, str> {
     if has_escapes(text) {
         Cow::Owned(
             text.chars()
@@ -311,14 +311,16 @@ fn has_escapes(text: &str) -> bool {
     false
 }
 
-/// Whether the runner would read `line` as a workflow command.
-pub fn is_command(line: &str) -> bool {
+/// Whether the runner would read `line` as a workflow command (what the
+/// tests assert no output line is).
+#[cfg(test)]
+fn is_command(line: &str) -> bool {
     trim_start(line).starts_with("::") || line.contains("##[")
 }
 
 /// `::error title=git-policy…`, `::warning …`, `::notice …`: what
 /// `report::github::annotation` writes (its title and data are escaped).
-pub fn is_own_annotation(line: &str) -> bool {
+pub(crate) fn is_own_annotation(line: &str) -> bool {
     ["::error ", "::warning ", "::notice "].iter().any(|start| {
         line.strip_prefix(start)
             .is_some_and(|rest| rest.starts_with("title=git-policy"))

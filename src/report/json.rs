@@ -289,18 +289,13 @@ fn finding_out<'a>(
     }
 }
 
-/// The contract object of DESIGN.md §3 (plus `help`, `checked`, `skipped`).
-pub fn render(report: &Report, policy: &Policy) -> String {
-    let mut bytes = Vec::new();
-    if write(report, policy, &mut bytes).is_err() {
-        return String::from("{}\n");
-    }
-    String::from_utf8(bytes).unwrap_or_else(|_| String::from("{}\n"))
-}
-
-/// [`render`], written straight to `sink` as it is serialized: a report of
-/// 100,000 commits is never held as one string.
-pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std::io::Result<()> {
+/// The JSON report, written straight to `sink` as it is serialized: a
+/// report of 100,000 commits is never held as one string.
+pub(crate) fn write(
+    report: &Report,
+    policy: &Policy,
+    sink: impl std::io::Write,
+) -> std::io::Result<()> {
     let document = Document {
         tool: "git-policy",
         version: env!("CARGO_PKG_VERSION"),
@@ -371,14 +366,14 @@ pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std
 }
 
 /// What went wrong when a command could not judge.
-pub struct FailureParts<'a> {
-    pub message: &'a str,
-    pub help: Option<&'a str>,
-    pub invalid: Option<&'a crate::policy::InvalidPolicy>,
+pub(crate) struct FailureParts<'a> {
+    pub(crate) message: &'a str,
+    pub(crate) help: Option<&'a str>,
+    pub(crate) invalid: Option<&'a crate::policy::InvalidPolicy>,
 }
 
 /// The JSON printed on exit status 2: `passed` is `null` — nothing was judged.
-pub fn render_failure(parts: FailureParts<'_>) -> String {
+pub(crate) fn render_failure(parts: FailureParts<'_>) -> String {
     let policy_errors: Vec<Value> = parts
         .invalid
         .map(|inv| {

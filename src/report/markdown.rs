@@ -3,7 +3,7 @@
 use super::{ReleaseSummary, Report, markdown_text as md, plural, short_sha};
 use crate::policy::Level;
 
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let (e, w) = (report.count(Level::Error), report.count(Level::Warning));
     let mut out = String::new();
     match &report.release {

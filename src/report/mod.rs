@@ -1,26 +1,26 @@
 //! Rendering: findings and policy errors to text. Pure: returns `String`s.
 
-pub mod comment;
+pub(crate) mod comment;
 mod diagnostic;
 pub mod github;
 pub mod human;
 pub mod inert;
-pub mod json;
-pub mod markdown;
+pub(crate) mod json;
+pub(crate) mod markdown;
 pub mod sarif;
 
-pub use diagnostic::{Named, render_policy_errors};
+pub(crate) use diagnostic::render_policy_errors;
 
 pub use crate::outcome::{
     ReleaseSummary, Report, SectionState, TicketLine, Waived, WaiverState, WaiverUse,
 };
-pub use crate::text::{natural_cmp, plural, short_sha};
+pub(crate) use crate::text::{natural_cmp, plural, short_sha};
 
 use crate::outcome::Finding;
 
 /// The tickets a subject names as their trackers answered, in natural
 /// order; `kinds` maps a type name (lower case) to the kind it decides.
-pub fn ticket_lines(
+pub(crate) fn ticket_lines(
     facts: &crate::facts::TrackerFacts,
     kinds: &std::collections::BTreeMap<String, String>,
 ) -> Vec<TicketLine> {
@@ -48,7 +48,7 @@ pub fn ticket_lines(
 }
 
 /// The Markdown table of tickets: summary, type and state, with a link.
-pub fn tickets_table(lines: &[TicketLine]) -> String {
+pub(crate) fn tickets_table(lines: &[TicketLine]) -> String {
     let mut out = String::from("| ticket | summary | type | state |\n|---|---|---|---|\n");
     for line in lines {
         match &line.ticket {
@@ -79,13 +79,14 @@ pub fn tickets_table(lines: &[TicketLine]) -> String {
 }
 
 /// The header of a Markdown findings table.
-pub const FINDINGS_HEADER: &str = "| level | rule | finding | how to fix |\n|---|---|---|---|\n";
+pub(crate) const FINDINGS_HEADER: &str =
+    "| level | rule | finding | how to fix |\n|---|---|---|---|\n";
 
 /// The header of a Markdown table of waived findings.
-pub const WAIVED_HEADER: &str = "| level | rule | finding | waived for | reason | granted by | expires |\n|---|---|---|---|---|---|---|\n";
+pub(crate) const WAIVED_HEADER: &str = "| level | rule | finding | waived for | reason | granted by | expires |\n|---|---|---|---|---|---|---|\n";
 
 /// One row of a Markdown table of waived findings.
-pub fn waived_row(report: &Report, w: &Waived) -> String {
+pub(crate) fn waived_row(report: &Report, w: &Waived) -> String {
     let f = &w.finding;
     let about = f
         .commit
@@ -110,7 +111,7 @@ pub fn waived_row(report: &Report, w: &Waived) -> String {
 }
 
 /// A "## Waived findings" Markdown section, empty when none was waived.
-pub fn waived_section(report: &Report, heading: &str) -> String {
+pub(crate) fn waived_section(report: &Report, heading: &str) -> String {
     if report.waived.is_empty() {
         return String::new();
     }
@@ -124,7 +125,7 @@ pub fn waived_section(report: &Report, heading: &str) -> String {
 }
 
 /// One row of a Markdown findings table.
-pub fn finding_row(f: &Finding) -> String {
+pub(crate) fn finding_row(f: &Finding) -> String {
     let about = f
         .commit
         .as_deref()
@@ -141,13 +142,13 @@ pub fn finding_row(f: &Finding) -> String {
 
 /// Text fit for a Markdown table cell: no pipes, no line breaks, no raw
 /// HTML, no control characters.
-pub fn table_cell(text: &str) -> String {
+pub(crate) fn table_cell(text: &str) -> String {
     markdown_text(&text.replace(['\n', '\r'], " "))
 }
 
 /// Untrusted text for Markdown, on one line: pipes escaped, `<` and `>` as
 /// entities (GitHub would render raw HTML), control characters visible.
-pub fn markdown_text(text: &str) -> String {
+pub(crate) fn markdown_text(text: &str) -> String {
     inert::one_line(text)
         .replace('|', "\\|")
         .replace('<', "&lt;")

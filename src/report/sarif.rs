@@ -318,7 +318,11 @@ fn rules(report: &Report, policy: &Policy) -> (Vec<RuleOut>, BTreeMap<String, us
 }
 
 /// The SARIF log of a report, written to `sink` as it is serialized.
-pub fn write(report: &Report, policy: &Policy, sink: impl std::io::Write) -> std::io::Result<()> {
+pub(crate) fn write(
+    report: &Report,
+    policy: &Policy,
+    sink: impl std::io::Write,
+) -> std::io::Result<()> {
     let (rules, index) = rules(report, policy);
     let waived = report
         .waived
@@ -414,7 +418,7 @@ pub fn render(report: &Report, policy: &Policy) -> String {
 
 /// The SARIF log of a run that could not judge (exit status 2): no
 /// results; the invocation failed, with the reason and each policy error.
-pub fn render_failure(
+pub(crate) fn render_failure(
     message: &str,
     help: Option<&str>,
     invalid: Option<&InvalidPolicy>,

@@ -1,7 +1,7 @@
 use crate::syntax::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::outcome::Request;
+pub(crate) use crate::outcome::Request;
 
 use super::{Context, Requirement, Violation};
 use crate::definitions::{ChangedRef, Definitions, RuleView};
@@ -13,10 +13,10 @@ use crate::syntax::{
     schema_of, undefined_name,
 };
 
-pub const SUMMARY: &str =
+pub(crate) const SUMMARY: &str =
     "Approvals from teams or people, counted per group, fresh enough, with no changes requested.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 Each group needs `count` approvals from its `teams` (names under `teams:`)
 and `users` (GitHub logins); a group with neither accepts anyone. Several
 groups in one rule each need their own count.
@@ -91,15 +91,15 @@ Request a review from one of the people the finding names; after new pushes,
 ask them to re-approve when the rule counts only fresh approvals.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 /// Approvals the pull request needs, as [`Written`] says them: one group
 /// inline, or several under `groups`.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    pub groups: Vec<Group>,
-    pub expedited: Option<super::expedited::Expedited>,
-    pub request: Option<Request>,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) expedited: Option<super::expedited::Expedited>,
+    pub(crate) request: Option<Request>,
 }
 
 impl Decode for Options {
@@ -131,26 +131,26 @@ options! {
     /// `fresh`), or several under `groups`; not both.
     #[options(what = "`approval`", constraint = ONE_FORM)]
     #[derive(Clone, Debug)]
-    pub struct Written {
+    pub(crate) struct Written {
         /// Team names (under `teams:`).
-        pub teams: Strings,
+        pub(crate) teams: Strings,
         /// GitHub logins.
-        pub users: Strings,
+        pub(crate) users: Strings,
         /// Approvals needed. Default 1.
-        pub count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
+        pub(crate) count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
         /// Which approvals count: `any` (default), `head`, `paths`.
-        pub fresh: Fresh,
+        pub(crate) fresh: Fresh,
         /// Several groups, each met on its own.
-        pub groups: Option<Vec<Group>> => constraint(SOME_GROUP),
+        pub(crate) groups: Option<Vec<Group>> => constraint(SOME_GROUP),
         /// The expedited path: approvals missing become warnings when a member of
         /// a `granted_by` team applied one of its labels.
-        pub expedited: Option<super::expedited::ExpeditedPath>,
+        pub(crate) expedited: Option<super::expedited::ExpeditedPath>,
         /// Request the missing reviews when the pull request is ready for review
         /// (`check pr --request-reviews`): `true` as many as are missing, `all`
         /// everyone who can approve, `{ count: N }` up to N at once. A `github:`
         /// team is requested as the team; `members` and `users` by login; never
         /// the author, nor anyone already asked or who reviewed the head commit.
-        pub request: RequestSetting,
+        pub(crate) request: RequestSetting,
     }
 }
 
@@ -158,15 +158,15 @@ options! {
     /// One group of approvers.
     #[options(what = "an approver group")]
     #[derive(Clone, Debug)]
-    pub struct Group {
+    pub(crate) struct Group {
         /// Team names (under `teams:`).
-        pub teams: Strings,
+        pub(crate) teams: Strings,
         /// GitHub logins.
-        pub users: Strings,
+        pub(crate) users: Strings,
         /// Approvals needed. Default 1.
-        pub count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
+        pub(crate) count: u32 => default(|| 1) => constraint(SOME_APPROVAL),
         /// Which approvals count: `any` (default), `head`, `paths`.
-        pub fresh: Fresh,
+        pub(crate) fresh: Fresh,
     }
 }
 
@@ -174,7 +174,7 @@ names! {
     /// Which approvals still count after new commits.
     #[names(what = "`fresh` value", unknown = unknown_fresh)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum Fresh {
+    pub(crate) enum Fresh {
         #[default]
         Any = "any",
         Head = "head",
@@ -273,15 +273,15 @@ fn not_both(schema: &mut schemars::Schema) {
 
 /// `request: true | false | all | { count: N }` (`false`, or absent: none).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RequestSetting(pub Option<Request>);
+pub(crate) struct RequestSetting(pub Option<Request>);
 
 options! {
     /// `request: { count: N }`.
     #[options(what = "`request`")]
     #[derive(Clone, Copy, Debug)]
-    pub struct RequestCount {
+    pub(crate) struct RequestCount {
         /// Reviews outstanding at once.
-        pub count: u32 => required => constraint(SOME_REVIEW),
+        pub(crate) count: u32 => required => constraint(SOME_REVIEW),
     }
 }
 
@@ -471,7 +471,7 @@ impl Requirement for Options {
 /// grant is a member of a `granted_by` team applying the label, who is
 /// neither the pull request's author nor an author of its commits, after
 /// the last code reached its head (a grant covers the code it was given for).
-pub fn granted(
+pub(crate) fn granted(
     expedited: &super::expedited::Expedited,
     label: &str,
     policy: &Definitions,
@@ -563,14 +563,14 @@ fn code_after(pr: &PullRequest, granted_at: &str) -> Option<String> {
 
 /// A GitHub App's or Actions' account: `name[bot]` (sources write a bot's
 /// login so whatever the API calls it).
-pub fn is_bot(login: &str) -> bool {
+pub(crate) fn is_bot(login: &str) -> bool {
     login.to_ascii_lowercase().ends_with("[bot]")
 }
 
 /// Every account (lower case) GitHub associates with a commit of the pull
 /// request, as author or committer, proved or not: none of them reviews or
 /// grants its own code. `None` when a commit's accounts were not read.
-pub fn code_authors(pr: &PullRequest) -> Option<BTreeSet<String>> {
+pub(crate) fn code_authors(pr: &PullRequest) -> Option<BTreeSet<String>> {
     let mut all = BTreeSet::new();
     for commit in &pr.commits {
         all.extend(commit.associated.as_ref()?.iter().map(|a| a.to_lowercase()));

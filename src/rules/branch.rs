@@ -2,9 +2,10 @@ use super::{Context, Requirement, Violation, pattern};
 use crate::facts::SubjectKind;
 use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
-pub const SUMMARY: &str = "The branch name matches a pattern (and is not a protected branch).";
+pub(crate) const SUMMARY: &str =
+    "The branch name matches a pattern (and is not a protected branch).";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The branch name matches one of `pattern` and none of `forbid`: the branch
 itself (`check branch`), a pull request's head branch, or the branch a commit
 is being made on (the commit-msg hook; commits read from history have no
@@ -31,7 +32,7 @@ Create a task branch and move the work there: `git switch -c
 feature/EPL-123-short-name`; rename one with `git branch -m NEW`.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[
+pub(crate) const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::PullRequest,
     SubjectKind::Branch,
     SubjectKind::Commit,
@@ -43,11 +44,11 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Any of these must match.
-        pub pattern: Option<Patterns>,
+        pub(crate) pattern: Option<Patterns>,
         /// None of these may match.
-        pub forbid: Option<Patterns>,
+        pub(crate) forbid: Option<Patterns>,
         /// How to fix, shown instead of the default help.
-        pub help: Option<Spanned<String>>,
+        pub(crate) help: Option<Spanned<String>>,
     }
 }
 

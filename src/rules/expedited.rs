@@ -16,17 +16,17 @@ options! {
     /// in `release_checks` (`approval` takes [`ExpeditedPath`]).
     #[options(what = "`expedited`", shorthand = Granted)]
     #[derive(Clone, Debug, Default)]
-    pub struct Expedited {
+    pub(crate) struct Expedited {
         /// Labels of the expedited path.
-        pub labels: Strings => required,
+        pub(crate) labels: Strings => required,
         /// Teams whose members may grant it (the label counts only when one of
         /// them applied it, as the pull request's timeline shows).
-        pub granted_by: Strings => required,
+        pub(crate) granted_by: Strings => required,
         /// Teams whose members give the post-implementation review (audit only;
         /// default: `granted_by`).
-        pub reviewed_by: Strings,
+        pub(crate) reviewed_by: Strings,
         /// Hours after the merge within which that review is due (audit only; default 24).
-        pub within_hours: Option<u32>,
+        pub(crate) within_hours: Option<u32>,
     }
 }
 
@@ -34,12 +34,12 @@ options! {
     /// `expedited: { labels: [...], granted_by: [teams] }` in `approval`.
     #[options(what = "`expedited`", shorthand = Granted)]
     #[derive(Clone, Debug, Default)]
-    pub struct ExpeditedPath {
+    pub(crate) struct ExpeditedPath {
         /// Labels of the expedited path.
-        pub labels: Strings => required,
+        pub(crate) labels: Strings => required,
         /// Teams whose members may grant it (the label counts only when one of
         /// them applied it, as the pull request's timeline shows).
-        pub granted_by: Strings => required,
+        pub(crate) granted_by: Strings => required,
     }
 }
 
@@ -55,7 +55,7 @@ impl From<ExpeditedPath> for Expedited {
 
 /// The plain list of labels of earlier versions is refused: a label anyone
 /// can add must not turn approvals into warnings.
-pub struct Granted;
+pub(crate) struct Granted;
 
 impl<T> Shorthand<T> for Granted {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Option<T>> {
@@ -81,12 +81,12 @@ impl<T> Shorthand<T> for Granted {
 impl Expedited {
     /// Undefined team names.
     /// The teams it names.
-    pub fn uses(&self, used: &mut super::Used) {
+    pub(crate) fn uses(&self, used: &mut super::Used) {
         used.names("teams", &self.granted_by);
         used.names("teams", &self.reviewed_by);
     }
 
-    pub fn validate(&self, policy: &Definitions, errors: &mut Vec<PolicyError>) {
+    pub(crate) fn validate(&self, policy: &Definitions, errors: &mut Vec<PolicyError>) {
         for team in self
             .granted_by
             .iter()
@@ -104,7 +104,7 @@ impl Expedited {
     }
 
     /// Every team it names.
-    pub fn teams(&self) -> impl Iterator<Item = String> + '_ {
+    pub(crate) fn teams(&self) -> impl Iterator<Item = String> + '_ {
         self.granted_by
             .iter()
             .chain(self.reviewed_by.iter())
@@ -112,7 +112,7 @@ impl Expedited {
     }
 
     /// The expedited label among `labels`, if any.
-    pub fn label<'l>(&self, labels: &'l [String]) -> Option<&'l str> {
+    pub(crate) fn label<'l>(&self, labels: &'l [String]) -> Option<&'l str> {
         labels
             .iter()
             .find(|l| self.labels.iter().any(|e| e.value.eq_ignore_ascii_case(l)))
@@ -124,7 +124,7 @@ impl Expedited {
     /// time, not by their place in the list; an event whose time cannot be
     /// read, or a last second holding a removal or two actors, grants
     /// nothing (which came last cannot be told).
-    pub fn applied_by<'e>(
+    pub(crate) fn applied_by<'e>(
         label: &str,
         events: &'e [LabelEvent],
         until: Option<&str>,
@@ -154,7 +154,7 @@ impl Expedited {
     }
 
     /// Reviewers of the post-implementation review.
-    pub fn reviewers(&self) -> &Strings {
+    pub(crate) fn reviewers(&self) -> &Strings {
         if self.reviewed_by.0.is_empty() {
             &self.granted_by
         } else {
@@ -162,7 +162,7 @@ impl Expedited {
         }
     }
 
-    pub fn window_hours(&self) -> u32 {
+    pub(crate) fn window_hours(&self) -> u32 {
         self.within_hours.unwrap_or(24)
     }
 }
@@ -170,7 +170,7 @@ impl Expedited {
 /// The lower-cased logins of `teams`: inline members, and members read
 /// through the API (`read`, by team name). Teams given as `github:` and not
 /// read are returned as unresolved (`name (org/slug)`), never as empty.
-pub fn members(
+pub(crate) fn members(
     policy: &Definitions,
     teams: &Strings,
     read: &BTreeMap<String, Vec<String>>,
@@ -194,7 +194,7 @@ pub fn members(
 
 /// Hours from `from` to `to` (ISO 8601 times as GitHub writes them);
 /// `None` when either cannot be read.
-pub fn hours_between(from: &str, to: &str) -> Option<f64> {
+pub(crate) fn hours_between(from: &str, to: &str) -> Option<f64> {
     let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
     let to = chrono::DateTime::parse_from_rfc3339(to).ok()?;
     Some((to - from).num_seconds() as f64 / 3600.0)

@@ -8,10 +8,10 @@ use crate::facts::{Release, Subject};
 use crate::predicates::changed_matches;
 use crate::syntax::{PolicyError, Strings, TrueForDefaults, options};
 
-pub const SUMMARY: &str =
+pub(crate) const SUMMARY: &str =
     "Every incident named in the release has a regression test that references it.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 Each incident ticket named by a commit of the audited range — a ticket of a
 tracker marked `incident: true` (or of the listed `trackers`) — is referenced
 by at least one test file at the end of the range: a file matching `tests`
@@ -37,7 +37,7 @@ Write a regression test for the incident and name the incident in it (a
 comment such as `// INC-42: login loop after token refresh` is enough).
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
 options! {
     /// Incidents of the release have regression tests.
@@ -45,9 +45,9 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Incident trackers (default: every tracker with `incident: true`).
-        pub trackers: Strings,
+        pub(crate) trackers: Strings,
         /// Test files: path-set names or globs (default: common test locations).
-        pub tests: Option<Vec<ChangedRef>>,
+        pub(crate) tests: Option<Vec<ChangedRef>>,
     }
 }
 
@@ -112,14 +112,14 @@ impl Requirement for Options {
 
 /// What the audit must find for an `incident_tests` rule: the test files
 /// (at the release commit) that reference each incident ticket.
-pub struct IncidentQuery<'a> {
+pub(crate) struct IncidentQuery<'a> {
     options: &'a Options,
     policy: &'a Definitions,
 }
 
 impl IncidentQuery<'_> {
     /// The incident tickets the release's commits name.
-    pub fn tickets(&self, release: &Release) -> std::collections::BTreeSet<String> {
+    pub(crate) fn tickets(&self, release: &Release) -> std::collections::BTreeSet<String> {
         self.options
             .incidents(self.policy, release)
             .into_keys()
@@ -127,14 +127,14 @@ impl IncidentQuery<'_> {
     }
 
     /// Whether `path` is a test file where a reference counts.
-    pub fn is_test(&self, path: &str) -> bool {
+    pub(crate) fn is_test(&self, path: &str) -> bool {
         self.options.is_test(self.policy, path)
     }
 }
 
 impl Options {
     /// Incident tickets named by the release's commits, with their commits.
-    pub fn incidents(
+    pub(crate) fn incidents(
         &self,
         policy: &Definitions,
         release: &Release,
@@ -152,7 +152,7 @@ impl Options {
     }
 
     /// Whether a path is a test file for this requirement.
-    pub fn is_test(&self, policy: &Definitions, path: &str) -> bool {
+    pub(crate) fn is_test(&self, policy: &Definitions, path: &str) -> bool {
         match &self.tests {
             Some(refs) => changed_matches(refs, policy, path),
             None => super::tests_changed::default_tests().is_match(path),

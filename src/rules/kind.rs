@@ -6,10 +6,10 @@ use crate::facts::{Subject, SubjectKind};
 use crate::predicates::kinds_of;
 use crate::syntax::{PolicyError, Strings, Table, options};
 
-pub const SUMMARY: &str =
+pub(crate) const SUMMARY: &str =
     "The change is classified as one of the policy's kinds (bug, feature, …).";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The subject is at least one of the listed kinds (defined under `kinds:`): a
 pull request by its labels, head branch or title; a branch by its name; a
 commit by its subject line (or branch, when known).
@@ -35,7 +35,7 @@ Add a kind label to the pull request, or name the branch with a kind prefix
 (`bugfix/EPL-123-…`, `feature/EPL-123-…`).
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[
+pub(crate) const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::PullRequest,
     SubjectKind::Branch,
     SubjectKind::Commit,
@@ -47,7 +47,7 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Kind names; the subject must be at least one.
-        pub any_of: Strings => required,
+        pub(crate) any_of: Strings => required,
     }
 }
 

@@ -5,9 +5,10 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Node, PolicyError, Strings, Table, options};
 
-pub const SUMMARY: &str = "The pull request carries exactly one of, any of, or all of some labels.";
+pub(crate) const SUMMARY: &str =
+    "The pull request carries exactly one of, any of, or all of some labels.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The pull request's labels: `one_of` — exactly one of these (a bug has one
 priority); `any_of` — at least one; `all_of` — every one; `none_of` — none.
 Label names compare case-insensitively.
@@ -33,7 +34,7 @@ Add (or remove) the labels on the pull request; re-run the check (the
 workflow runs again on `labeled` / `unlabeled`).
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 options! {
     /// Labels the pull request must (or must not) carry.
@@ -41,13 +42,13 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Exactly one of these.
-        pub one_of: Option<Strings> => check(not_empty),
+        pub(crate) one_of: Option<Strings> => check(not_empty),
         /// At least one of these.
-        pub any_of: Option<Strings> => check(not_empty),
+        pub(crate) any_of: Option<Strings> => check(not_empty),
         /// All of these.
-        pub all_of: Option<Strings> => check(not_empty),
+        pub(crate) all_of: Option<Strings> => check(not_empty),
         /// None of these.
-        pub none_of: Option<Strings> => check(not_empty),
+        pub(crate) none_of: Option<Strings> => check(not_empty),
     }
 }
 

@@ -5,10 +5,10 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
-pub const SUMMARY: &str =
+pub(crate) const SUMMARY: &str =
     "The commit message matches a pattern; the subject line has a length limit.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The whole commit message (subject, blank line, body; comments and everything
 below git's scissors line removed) matches one of `pattern` and none of
 `forbid`. Use `(?m)` for line anchors. `subject_max_length` caps the first
@@ -34,7 +34,7 @@ Reword the message: `git commit --amend` for the last commit, `git rebase -i`
 for older ones.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Commit];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::Commit];
 
 options! {
     /// The commit message matches a pattern.
@@ -42,13 +42,13 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Any of these must match the whole message.
-        pub pattern: Option<Patterns>,
+        pub(crate) pattern: Option<Patterns>,
         /// None of these may match.
-        pub forbid: Option<Patterns>,
+        pub(crate) forbid: Option<Patterns>,
         /// Longest subject line allowed, in characters.
-        pub subject_max_length: Option<u32>,
+        pub(crate) subject_max_length: Option<u32>,
         /// How to fix, shown instead of the default help.
-        pub help: Option<Spanned<String>>,
+        pub(crate) help: Option<Spanned<String>>,
     }
 }
 

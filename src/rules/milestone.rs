@@ -3,9 +3,9 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Pattern, TrueForDefaults, options};
 
-pub const SUMMARY: &str = "The pull request is planned: it has a milestone (a sprint).";
+pub(crate) const SUMMARY: &str = "The pull request is planned: it has a milestone (a sprint).";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The pull request has a milestone; with `pattern`, the milestone's title must
 match it (e.g. sprints named `Sprint 42`).
 
@@ -29,7 +29,7 @@ rules:
 Set the pull request's milestone to the sprint that plans the work.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 options! {
     /// The pull request has a milestone (matching `pattern`, when given).
@@ -37,7 +37,7 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Regex the milestone title must match.
-        pub pattern: Option<Pattern>,
+        pub(crate) pattern: Option<Pattern>,
     }
 }
 

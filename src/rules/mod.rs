@@ -7,30 +7,30 @@
 //! rule, never the policy itself: `rules` builds on `syntax`, `definitions`
 //! and `facts`, and `policy` holds the rules.
 
-pub mod approval;
-pub mod branch;
-pub mod expedited;
-pub mod incident_tests;
-pub mod kind;
-pub mod labels;
-pub mod message;
-pub mod milestone;
+pub(crate) mod approval;
+pub(crate) mod branch;
+pub(crate) mod expedited;
+pub(crate) mod incident_tests;
+pub(crate) mod kind;
+pub(crate) mod labels;
+pub(crate) mod message;
+pub(crate) mod milestone;
 mod pattern;
-pub mod ready;
-pub mod release_checks;
-pub mod release_page;
-pub mod review_requests;
-pub mod sections;
-pub mod tests_changed;
-pub mod ticket;
-pub mod title;
+pub(crate) mod ready;
+pub(crate) mod release_checks;
+pub(crate) mod release_page;
+pub(crate) mod review_requests;
+pub(crate) mod sections;
+pub(crate) mod tests_changed;
+pub(crate) mod ticket;
+pub(crate) mod title;
 mod tracked;
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
 use std::collections::BTreeMap;
 
-pub use crate::outcome::MissingApprovals;
+pub(crate) use crate::outcome::MissingApprovals;
 
 use crate::definitions::{Definitions, RuleView};
 use crate::facts::{Subject, SubjectKind};
@@ -41,35 +41,35 @@ use crate::syntax::{
 /// What a requirement needs to judge a subject.
 pub struct Context<'a> {
     /// What the rule can refer to by name.
-    pub definitions: &'a Definitions,
-    pub subject: Subject<'a>,
+    pub(crate) definitions: &'a Definitions,
+    pub(crate) subject: Subject<'a>,
     /// The rule being checked (its conditions name the paths it guards).
-    pub rule: RuleView<'a>,
+    pub(crate) rule: RuleView<'a>,
 }
 
 /// A requirement not met: what is missing and how to fix it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Violation {
-    pub message: String,
-    pub help: Option<String>,
-    pub ticket: Option<String>,
-    pub path: Option<String>,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+    pub(crate) ticket: Option<String>,
+    pub(crate) path: Option<String>,
     /// A lower level than the rule's (the expedited path turns approval
     /// errors into warnings); never a higher one.
-    pub level: Option<Level>,
+    pub(crate) level: Option<Level>,
     /// Approvals still missing, in a form commands can act on (review requests).
-    pub approvals: Option<Box<MissingApprovals>>,
+    pub(crate) approvals: Option<Box<MissingApprovals>>,
 }
 
 impl Violation {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             ..Self::default()
         }
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -82,49 +82,45 @@ impl Violation {
 #[derive(Default)]
 pub struct Needs<'a> {
     /// The files each subject changes (a pull request, each commit).
-    pub changed_files: bool,
+    pub(crate) changed_files: bool,
     /// The GitHub account of each commit (conditions on `authors`: in a
     /// pull request, commits are matched by proved account).
-    pub commit_accounts: bool,
+    pub(crate) commit_accounts: bool,
     /// Every account GitHub associates with a pull request's commits
     /// (approvals and grants: the authors of its commits give neither).
-    pub commit_writers: bool,
+    pub(crate) commit_writers: bool,
     /// Labels (lower case) whose history matters: who applied them (the
     /// pull request's timeline), read when the pull request carries one.
-    pub label_events: std::collections::BTreeSet<String>,
+    pub(crate) label_events: std::collections::BTreeSet<String>,
     /// Policy team names whose members the judgement needs.
-    pub teams: std::collections::BTreeSet<String>,
+    pub(crate) teams: std::collections::BTreeSet<String>,
     /// Teams whose members may grant an exception (the expedited path): read
     /// when possible; when not, nothing is granted (never a pass).
-    pub grant_teams: std::collections::BTreeSet<String>,
+    pub(crate) grant_teams: std::collections::BTreeSet<String>,
     /// Release pages to read, with the tickets their rule counts.
-    pub release_pages: Vec<release_page::PageQuery<'a>>,
+    pub(crate) release_pages: Vec<release_page::PageQuery<'a>>,
     /// Incident tickets whose regression tests must be found.
-    pub incident_references: Vec<incident_tests::IncidentQuery<'a>>,
+    pub(crate) incident_references: Vec<incident_tests::IncidentQuery<'a>>,
     /// The release commit's checks and the expedited pull requests.
-    pub status_checks: Vec<release_checks::ChecksQuery<'a>>,
+    pub(crate) status_checks: Vec<release_checks::ChecksQuery<'a>>,
     /// Trackers whose API must be asked about the tickets named, with the
     /// fields (tracker field ids) the policy asks about.
-    pub tracker_fields: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub(crate) tracker_fields:
+        std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
     /// A release rule reads its commits' whole messages from the facts: a
     /// `ticket` rule on releases asks a tracker about every ticket named,
     /// in a body too.
-    pub release_bodies: bool,
+    pub(crate) release_bodies: bool,
 }
 
 impl Needs<'_> {
-    /// Whether anything must be read through the GitHub API for a release.
-    pub fn any_release_api(&self) -> bool {
-        !self.status_checks.is_empty()
-    }
-
     /// Whether a release rule reads its commits' whole messages from the
     /// facts: an `incident_tests` rule, or a `ticket` rule asking a tracker
     /// (a `release_page` rule's judge is fed them while the commits are
     /// read, see [`RangeJudge`]). Else the audit keeps each commit's
     /// subject only, which is all the summary and the evidence show:
     /// 100,000 messages are 60 MB.
-    pub fn release_messages(&self) -> bool {
+    pub(crate) fn release_messages(&self) -> bool {
         self.release_bodies || !self.incident_references.is_empty()
     }
 }
@@ -139,23 +135,23 @@ pub struct Used {
 
 impl Used {
     /// `name` under `section` is used.
-    pub fn name(&mut self, section: &'static str, name: &str) {
+    pub(crate) fn name(&mut self, section: &'static str, name: &str) {
         self.names.insert((section, name.to_owned()));
     }
 
-    pub fn names(&mut self, section: &'static str, names: &crate::syntax::Strings) {
+    pub(crate) fn names(&mut self, section: &'static str, names: &crate::syntax::Strings) {
         for n in names.iter() {
             self.name(section, &n.value);
         }
     }
 
     /// Every definition under `section` is used (a default such as "every tracker").
-    pub fn every(&mut self, section: &'static str) {
+    pub(crate) fn every(&mut self, section: &'static str) {
         self.every.insert(section);
     }
 
     /// Path-set names among `changed`-style references.
-    pub fn path_sets(&mut self, refs: &[crate::definitions::ChangedRef]) {
+    pub(crate) fn path_sets(&mut self, refs: &[crate::definitions::ChangedRef]) {
         for r in refs {
             if let crate::definitions::ChangedRef::Set(name) = r {
                 self.name("paths", &name.value);
@@ -163,7 +159,7 @@ impl Used {
         }
     }
 
-    pub fn contains(&self, section: &'static str, name: &str) -> bool {
+    pub(crate) fn contains(&self, section: &'static str, name: &str) -> bool {
         self.every.contains(section) || self.names.contains(&(section, name.to_owned()))
     }
 }
@@ -181,7 +177,7 @@ pub trait RuleSet {
 
 /// The definitions one rule refers to, through its conditions and its
 /// requirements.
-pub fn rule_uses(
+pub(crate) fn rule_uses(
     definitions: &Definitions,
     rule: RuleView<'_>,
     require: &Requirements,
@@ -222,11 +218,11 @@ pub fn unused_definitions(policy: &impl RuleSet) -> Vec<(&'static str, &str, Spa
 /// What a requirement's validation sees ([`Requirement::validate`]).
 pub struct Validation<'a> {
     /// What the rule can refer to by name.
-    pub definitions: &'a Definitions,
+    pub(crate) definitions: &'a Definitions,
     /// The rule that holds it (`on` as written: empty when left out).
-    pub rule: RuleView<'a>,
+    pub(crate) rule: RuleView<'a>,
     /// Where the requirement is written: its key under `require:`.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The behaviour every requirement provides.
@@ -290,8 +286,8 @@ pub trait RangeJudge: Send + Sync {
 /// Registry entry: a requirement's name, where it can run, and its docs.
 pub struct Info {
     pub name: &'static str,
-    pub subjects: &'static [SubjectKind],
-    pub summary: &'static str,
+    pub(crate) subjects: &'static [SubjectKind],
+    pub(crate) summary: &'static str,
     pub doc: &'static str,
 }
 
@@ -386,7 +382,7 @@ requirements!(
 );
 
 /// The registry entry for a requirement name.
-pub fn info(name: &str) -> Option<&'static Info> {
+pub(crate) fn info(name: &str) -> Option<&'static Info> {
     ALL.iter().find(|i| i.name == name)
 }
 

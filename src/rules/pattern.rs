@@ -6,7 +6,11 @@ use crate::syntax::{Patterns, PolicyError, Spanned, Table};
 use super::Violation;
 
 /// `{what}` needs `pattern` or `forbid` (the check of `title` and `branch`).
-pub fn needs_a_pattern(what: &str, has_one: bool, table: &Table<'_>) -> Result<(), PolicyError> {
+pub(crate) fn needs_a_pattern(
+    what: &str,
+    has_one: bool,
+    table: &Table<'_>,
+) -> Result<(), PolicyError> {
     if has_one {
         return Ok(());
     }
@@ -19,7 +23,7 @@ pub fn needs_a_pattern(what: &str, has_one: bool, table: &Table<'_>) -> Result<(
 }
 
 /// Checks `text` against `pattern` (any must match) and `forbid` (none may).
-pub fn check(
+pub(crate) fn check(
     what: &str,
     text: &str,
     pattern: Option<&Patterns>,

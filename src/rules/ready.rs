@@ -5,9 +5,9 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Decode, Decoder, Node, PolicyError, node::Value};
 
-pub const SUMMARY: &str = "The pull request is not a draft.";
+pub(crate) const SUMMARY: &str = "The pull request is not a draft.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The pull request is marked ready for review: a draft does not pass. The
 finding lists what else the pull request is still missing, so the author sees
 the whole way to merge at once.
@@ -29,7 +29,7 @@ When the work is done, click **Ready for review** on the pull request (or
 `gh pr ready`); the check runs again on `ready_for_review`.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 /// `ready: true`: the pull request is not a draft.
 #[derive(Clone, Debug, Default)]

@@ -4,9 +4,9 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Level, TrueForDefaults, branch_globs, options};
 
-pub const SUMMARY: &str = "The release commit's checks are all green; expedited changes had their post-implementation review.";
+pub(crate) const SUMMARY: &str = "The release commit's checks are all green; expedited changes had their post-implementation review.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 Through the GitHub API (a token in `GITHUB_TOKEN`; the repository from
 `--repo`, `GITHUB_REPOSITORY` or the `origin` remote):
 
@@ -50,7 +50,7 @@ Wait for the checks to finish, fix the failing ones and audit again; ask a
 reviewer for the post-implementation review of each expedited pull request.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
 options! {
     /// The release commit's checks, and the expedited path's follow-up.
@@ -58,27 +58,27 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Not being able to check (no token) is an error, not a warning.
-        pub required: bool,
+        pub(crate) required: bool,
         /// The expedited path: who may grant it, who reviews after the merge, how soon.
-        pub expedited: Option<super::expedited::Expedited>,
+        pub(crate) expedited: Option<super::expedited::Expedited>,
         /// Check names to leave out (globs; `*` matches any text).
-        pub ignore: crate::syntax::Globs => with(branch_globs),
+        pub(crate) ignore: crate::syntax::Globs => with(branch_globs),
     }
 }
 
 /// What the audit must read through the API for a `release_checks` rule.
-pub struct ChecksQuery<'a> {
+pub(crate) struct ChecksQuery<'a> {
     options: &'a Options,
 }
 
 impl ChecksQuery<'_> {
     /// Whether a check of this name is left out.
-    pub fn ignores(&self, name: &str) -> bool {
+    pub(crate) fn ignores(&self, name: &str) -> bool {
         self.options.ignore.is_match(name)
     }
 
     /// Labels of the expedited path.
-    pub fn expedited_labels(&self) -> Vec<String> {
+    pub(crate) fn expedited_labels(&self) -> Vec<String> {
         self.options
             .expedited
             .iter()
@@ -170,7 +170,7 @@ impl Requirement for Options {
 
 /// Every expedited change of the release, as the audit reports it: who
 /// granted it, who merged it, who reviewed it and when, or what is missing.
-pub fn expedited_evidence(
+pub(crate) fn expedited_evidence(
     policy: &impl super::RuleSet,
     release: &crate::facts::Release,
 ) -> Vec<String> {

@@ -11,9 +11,9 @@ use crate::facts::{Release, Subject, body_of, subject_of};
 use crate::outcome::SectionState;
 use crate::syntax::{Level, Node, PolicyError, Spanned, Strings, Table, names, non_empty, options};
 
-pub const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
+pub(crate) const SUMMARY: &str = "The release page exists, has its sections with real content, and lists every ticket of the release.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The release page — `path` at the end of the audited range, with `{version}`
 from `--release` or the release tag, or `--page FILE` — has each section in
 `sections` with real content (as for `sections`: comments, placeholders and
@@ -84,7 +84,7 @@ Add the missing tickets (with a line on what changed) and fill the sections
 on the release page, commit it to the release branch, and audit again.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::Release];
 
 options! {
     /// The release page and what it must hold.
@@ -92,20 +92,20 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Path of the page at the release commit; `{version}` is replaced.
-        pub path: Option<Spanned<String>> => with(non_empty),
+        pub(crate) path: Option<Spanned<String>> => with(non_empty),
         /// When one file holds every release: the heading of this release's
         /// section, e.g. `'{version}'` (Keep a Changelog's `## [1.2.3] - 2026-01-02`)
         /// or `'Release Notes - ZooKeeper - Version {version}'`. Only that
         /// section is read: its tickets, its sections.
-        pub section: Option<Spanned<String>> => with(non_empty),
+        pub(crate) section: Option<Spanned<String>> => with(non_empty),
         /// Sections with real content.
-        pub sections: sections::Options,
+        pub(crate) sections: sections::Options,
         /// Every ticket a commit of the range names appears on the page.
-        pub lists_all_tickets: bool,
+        pub(crate) lists_all_tickets: bool,
         /// Where commits name the tickets they deliver: `subject`, `body`, `message` (default).
-        pub tickets_in: Vec<Part>,
+        pub(crate) tickets_in: Vec<Part>,
         /// Trackers that count (default: every tracker not marked `incident`).
-        pub trackers: Strings,
+        pub(crate) trackers: Strings,
     }
 }
 
@@ -113,7 +113,7 @@ names! {
     /// A part of a commit message.
     #[names(what = "`tickets_in` value", unknown = unknown_part)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Part {
+    pub(crate) enum Part {
         Subject = "subject",
         Body = "body",
         Message = "message",
@@ -219,7 +219,7 @@ fn short_sha(release: &Release, index: u32) -> String {
 
 /// The tracker regexes meant: the named trackers, else every tracker that is
 /// (`incident`) or is not an incident tracker.
-pub fn trackers<'p>(
+pub(crate) fn trackers<'p>(
     policy: &'p Definitions,
     named: &Strings,
     incident: bool,
@@ -240,7 +240,7 @@ pub fn trackers<'p>(
 
 /// Adds the tickets `text` (part of commit number `commit`) names to
 /// `tickets`, borrowing them from the text; whether it named any.
-pub fn collect_tickets<'t>(
+pub(crate) fn collect_tickets<'t>(
     trackers: &[&regex::Regex],
     commit: u32,
     text: &'t str,
@@ -262,15 +262,15 @@ pub fn collect_tickets<'t>(
 /// The tickets a release's commits name as one rule counts them, with the
 /// indices of their commits, and the commits that name none.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NamedTickets {
-    pub tickets: BTreeMap<String, Vec<u32>>,
-    pub without_ticket: Vec<u32>,
+pub(crate) struct NamedTickets {
+    pub(crate) tickets: BTreeMap<String, Vec<u32>>,
+    pub(crate) without_ticket: Vec<u32>,
 }
 
 /// A `release_page` rule's judge of a release: it keeps the tickets each
 /// commit names (as the rule counts them) while the range is read, not the
 /// messages, and reads the page once for the findings and the summary.
-pub struct PageJudge<'p> {
+pub(crate) struct PageJudge<'p> {
     options: &'p Options,
     policy: &'p Definitions,
     trackers: Vec<&'p regex::Regex>,
@@ -423,7 +423,7 @@ impl PageJudge<'_> {
 
 /// What the audit must read for a `release_page` rule: the page; its
 /// summary, from what the rule's judge kept.
-pub struct PageQuery<'a> {
+pub(crate) struct PageQuery<'a> {
     options: &'a Options,
     policy: &'a Definitions,
     rule: &'a str,
@@ -431,22 +431,22 @@ pub struct PageQuery<'a> {
 
 impl<'a> PageQuery<'a> {
     /// The requirement whose judge this rule's is (see [`RangeJudge`]).
-    pub const REQUIREMENT: &'static str = "release_page";
+    pub(crate) const REQUIREMENT: &'static str = "release_page";
 
     /// The page path with `{version}` filled in: `None` when the rule names
     /// no path, `Err` when it needs a version that is unknown (the template is given).
-    pub fn path(&self, version: Option<&str>) -> Option<Result<String, String>> {
+    pub(crate) fn path(&self, version: Option<&str>) -> Option<Result<String, String>> {
         let template = self.options.path.as_ref()?.value.clone();
         Some(self.options.page_path(version)?.map_err(|()| template))
     }
 
     /// The id of the rule asking.
-    pub fn rule(&self) -> &'a str {
+    pub(crate) fn rule(&self) -> &'a str {
         self.rule
     }
 
     /// Whether judging the page needs the released version (see [`Options::needs_version`]).
-    pub fn needs_version(&self, page_given: bool) -> bool {
+    pub(crate) fn needs_version(&self, page_given: bool) -> bool {
         self.options.needs_version(page_given)
     }
 
@@ -455,7 +455,7 @@ impl<'a> PageQuery<'a> {
     /// the range) kept; without it, from the commits the facts hold. `true`
     /// when the tickets stay in the judge (to be moved into the summary
     /// with [`PageQuery::tickets`] rather than copied).
-    pub fn summarize(
+    pub(crate) fn summarize(
         &self,
         release: &Release,
         judge: Option<&dyn RangeJudge>,
@@ -503,7 +503,7 @@ impl<'a> PageQuery<'a> {
 
     /// The state of each section this rule requires, on the release's page
     /// (as `judge`, this rule's, read it; without it, read again).
-    pub fn section_states(
+    pub(crate) fn section_states(
         &self,
         release: &Release,
         judge: Option<&dyn RangeJudge>,
@@ -526,7 +526,7 @@ impl<'a> PageQuery<'a> {
 
     /// The tickets this rule's judge kept, taken from it: ticket → the
     /// indices of the commits naming it.
-    pub fn tickets(judge: Box<dyn RangeJudge + '_>) -> BTreeMap<String, Vec<u32>> {
+    pub(crate) fn tickets(judge: Box<dyn RangeJudge + '_>) -> BTreeMap<String, Vec<u32>> {
         judge
             .into_kept()
             .downcast::<Kept>()
@@ -540,7 +540,7 @@ impl<'a> PageQuery<'a> {
 
 impl Options {
     /// This rule's judge of a release, before any commit is fed.
-    pub fn judge<'p>(&'p self, policy: &'p Definitions) -> PageJudge<'p> {
+    pub(crate) fn judge<'p>(&'p self, policy: &'p Definitions) -> PageJudge<'p> {
         PageJudge {
             options: self,
             policy,
@@ -767,14 +767,14 @@ impl Options {
     }
 
     /// The page path with `{version}` filled in; `None` when it needs a version that is unknown.
-    pub fn page_path(&self, version: Option<&str>) -> Option<Result<String, ()>> {
+    pub(crate) fn page_path(&self, version: Option<&str>) -> Option<Result<String, ()>> {
         Some(fill(&self.path.as_ref()?.value, version))
     }
 
     /// Whether reading the page needs the released version: a `{version}`
     /// in its path (unless the page is given), its section's heading or a
     /// required section's heading.
-    pub fn needs_version(&self, page_given: bool) -> bool {
+    pub(crate) fn needs_version(&self, page_given: bool) -> bool {
         [
             self.path.as_ref().filter(|_| !page_given),
             self.section.as_ref(),
@@ -786,17 +786,7 @@ impl Options {
         .any(|t| t.contains(VERSION))
     }
 
-    /// The text this rule reads: the page, or only this release's section
-    /// of it (`section`). `Ok(None)` without a page; `Err` (the finding)
-    /// when the section is not there or its heading needs an unknown version.
-    pub fn scoped<'r>(&self, release: &'r Release) -> Result<Option<&'r str>, String> {
-        let Some(page) = &release.page else {
-            return Ok(None);
-        };
-        Ok(self.scope(release)?.and_then(|range| page.text.get(range)))
-    }
-
-    /// Where in the page [`Options::scoped`]'s text is.
+    /// Where in the page the release's own text is (its section, or all of it).
     fn scope(&self, release: &Release) -> Result<Option<std::ops::Range<usize>>, String> {
         let Some(page) = &release.page else {
             return Ok(None);
@@ -890,7 +880,7 @@ fn states(
 }
 
 /// The one placeholder: the released version.
-pub const VERSION: &str = "{version}";
+pub(crate) const VERSION: &str = "{version}";
 
 /// `template` with `{version}` filled in; `Err` when it needs a version that is unknown.
 fn fill(template: &str, version: Option<&str>) -> Result<String, ()> {

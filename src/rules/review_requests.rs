@@ -11,27 +11,27 @@ use crate::facts::PullRequest;
 /// Reviews already requested on the pull request (lower case): logins, and
 /// team slugs (`release-train`, GitHub's `requested_teams[].slug`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Requested {
-    pub users: Vec<String>,
-    pub teams: Vec<String>,
+pub(crate) struct Requested {
+    pub(crate) users: Vec<String>,
+    pub(crate) teams: Vec<String>,
 }
 
 /// Reviews to request: `reviewers` (logins) and `team_reviewers` (slugs),
 /// as `POST /repos/{repo}/pulls/{n}/requested_reviewers` takes them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub reviewers: Vec<String>,
-    pub team_reviewers: Vec<String>,
+pub(crate) struct Plan {
+    pub(crate) reviewers: Vec<String>,
+    pub(crate) team_reviewers: Vec<String>,
 }
 
 impl Plan {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.reviewers.is_empty() && self.team_reviewers.is_empty()
     }
 }
 
 /// The slug of an `org/slug` team, lower case.
-pub fn slug(github_team: &str) -> String {
+pub(crate) fn slug(github_team: &str) -> String {
     github_team
         .rsplit_once('/')
         .map_or(github_team, |(_, s)| s)
@@ -44,7 +44,7 @@ pub fn slug(github_team: &str) -> String {
 /// as the rule asks (`true`: the approvals still missing; a team request
 /// stands for the whole team). Run again on the same facts plus the
 /// requests made, it asks for nothing more.
-pub fn plan(pr: &PullRequest, missing: &[&MissingApprovals], requested: &Requested) -> Plan {
+pub(crate) fn plan(pr: &PullRequest, missing: &[&MissingApprovals], requested: &Requested) -> Plan {
     let mut plan = Plan::default();
     if pr.draft || pr.offline {
         return plan;

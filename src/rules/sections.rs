@@ -8,9 +8,10 @@ use crate::syntax::{
     Decode, Decoder, Node, PolicyError, Shorthand, Spanned, non_empty, options, schema_of,
 };
 
-pub const SUMMARY: &str = "The pull request description has these sections, with real content.";
+pub(crate) const SUMMARY: &str =
+    "The pull request description has these sections, with real content.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The pull request description has each listed section, with real content.
 The description is read as GitHub shows it (CommonMark with GitHub's
 extensions). A section is a heading (`## Steps to reproduce`, underlined
@@ -65,7 +66,7 @@ Edit the pull request description: fill each section named in the finding
 with real text, replacing the template's prompts.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest];
 
 /// Sections the pull request description must have, with real content:
 /// one or more, each its heading or a mapping with options.
@@ -101,20 +102,20 @@ options! {
     #[derive(Clone, Debug)]
     pub struct SectionSpec {
         /// The heading or bold label text.
-        pub heading: Spanned<String> => required => with(non_empty),
+        pub(crate) heading: Spanned<String> => required => with(non_empty),
         /// At least this many words of real content. Default 1.
-        pub min_words: Option<u32>,
+        pub(crate) min_words: Option<u32>,
         /// Template prompt text that does not count as content.
-        pub placeholder: Vec<String> => with(|node, d| {
+        pub(crate) placeholder: Vec<String> => with(|node, d| {
             d.strings(node).map(|v| v.into_iter().map(|s| s.value).collect())
         }),
         /// On a release page: "pending" is enough until the post-deployment audit.
-        pub pending_until_deploy: bool,
+        pub(crate) pending_until_deploy: bool,
     }
 }
 
 /// A section written as its heading alone.
-pub struct Heading;
+pub(crate) struct Heading;
 
 impl Shorthand<SectionSpec> for Heading {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Option<SectionSpec>> {
@@ -133,7 +134,7 @@ impl Shorthand<SectionSpec> for Heading {
 
 /// Checks one Markdown document; shared with the release page, where
 /// `post_deploy` says whether "pending" sections must be filled by now.
-pub fn check_document(
+pub(crate) fn check_document(
     document: &str,
     specs: &[SectionSpec],
     what: &str,
@@ -145,7 +146,7 @@ pub fn check_document(
 
 /// [`check_document`] on a document's sections, already found (a page
 /// judged several ways is parsed once).
-pub fn check_sections(
+pub(crate) fn check_sections(
     found: &[markdown::Section],
     specs: &[SectionSpec],
     what: &str,

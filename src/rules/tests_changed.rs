@@ -7,9 +7,9 @@ use crate::predicates::changed_matches;
 use crate::syntax::{Decoder, Node, PolicyError, Shorthand, glob_set, node::Value, options};
 use crate::text::plural;
 
-pub const SUMMARY: &str = "The change adds or updates at least one test file.";
+pub(crate) const SUMMARY: &str = "The change adds or updates at least one test file.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 At least one changed file (of the pull request, or of the commit) is a test
 file: it matches `paths` (path-set names or globs). Without `paths`, common
 test locations count: `test/`, `tests/`, `__tests__/`, `spec/` folders and
@@ -38,9 +38,9 @@ Add a test that fails without the fix and passes with it, in the same pull
 request.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
 
-pub const DEFAULT_TEST_GLOBS: &[&str] = &[
+pub(crate) const DEFAULT_TEST_GLOBS: &[&str] = &[
     "**/test/**",
     "**/tests/**",
     "**/__tests__/**",
@@ -56,7 +56,7 @@ pub const DEFAULT_TEST_GLOBS: &[&str] = &[
 ];
 
 /// The default test locations, compiled once.
-pub fn default_tests() -> &'static globset::GlobSet {
+pub(crate) fn default_tests() -> &'static globset::GlobSet {
     static SET: std::sync::LazyLock<globset::GlobSet> =
         std::sync::LazyLock::new(|| glob_set(DEFAULT_TEST_GLOBS));
     &SET
@@ -68,12 +68,12 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Path-set names or globs that are tests. Default: common test locations.
-        pub paths: Option<Vec<ChangedRef>>,
+        pub(crate) paths: Option<Vec<ChangedRef>>,
     }
 }
 
 /// `tests_changed: true` means the defaults; `false` would require nothing.
-pub struct TrueOnly;
+pub(crate) struct TrueOnly;
 
 impl Shorthand<Options> for TrueOnly {
     fn decode(node: &Node, d: &mut Decoder) -> Option<Option<Options>> {

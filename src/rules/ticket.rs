@@ -10,9 +10,10 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Node, PolicyError, Spanned, Strings, TrueForDefaults, names, options};
 
-pub const SUMMARY: &str = "A ticket reference in the title, body, branch, commits or message.";
+pub(crate) const SUMMARY: &str =
+    "A ticket reference in the title, body, branch, commits or message.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The subject names at least one ticket of the policy's trackers (`tickets:`),
 in the places listed by `in`:
 
@@ -105,7 +106,7 @@ fixed in the tracker (its project, type, status or fields), or by naming the
 ticket the change delivers.
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[
+pub(crate) const SUBJECTS: &[SubjectKind] = &[
     SubjectKind::PullRequest,
     SubjectKind::Commit,
     SubjectKind::Branch,
@@ -118,23 +119,23 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Where to look (see `explain ticket`).
-        pub places: Vec<Spanned<Place>> as "in",
+        pub(crate) places: Vec<Spanned<Place>> as "in",
         /// Tracker names that count. Default: every tracker.
-        pub trackers: Strings,
+        pub(crate) trackers: Strings,
         /// At most this many distinct tickets.
-        pub max: Option<u32> => check(not_zero),
+        pub(crate) max: Option<u32> => check(not_zero),
         /// Each ticket named is found in its tracker and visible to the token (trackers with an `api:`).
-        pub exists: Option<Spanned<bool>>,
+        pub(crate) exists: Option<Spanned<bool>>,
         /// Jira project keys, or Azure team projects or area paths, a ticket must be in (P2).
-        pub projects: Strings,
+        pub(crate) projects: Strings,
         /// The tracker's own type names a ticket must have (`Bug`, `User Story`).
-        pub types: Strings,
+        pub(crate) types: Strings,
         /// Status names, or Jira status categories (`To Do`, `In Progress`, `Done`), a ticket must be in (`in`) or not in (`not_in`).
-        pub status: Option<Spanned<StatusNames>>,
+        pub(crate) status: Option<Spanned<StatusNames>>,
         /// Fields a ticket must fill, by the tracker's field id (`Microsoft.VSTS.TCM.ReproSteps`, `customfield_10033`).
-        pub fields: Option<Spanned<FieldChecks>>,
+        pub(crate) fields: Option<Spanned<FieldChecks>>,
         /// A ticket Jira answers under another key (it moved): `refuse` (default, a finding naming the new key) or `accept`.
-        pub moved: Option<Spanned<Moved>>,
+        pub(crate) moved: Option<Spanned<Moved>>,
     }
 }
 
@@ -142,11 +143,11 @@ options! {
     /// Status names (or Jira status categories) a ticket must be in, or not in.
     #[options(what = "`status`", check = in_or_not_in)]
     #[derive(Clone, Debug, Default)]
-    pub struct StatusNames {
+    pub(crate) struct StatusNames {
         /// The ticket's status must be one of these.
-        pub within: Strings as "in",
+        pub(crate) within: Strings as "in",
         /// The ticket's status must be none of these.
-        pub not_in: Strings,
+        pub(crate) not_in: Strings,
     }
 }
 
@@ -172,11 +173,11 @@ options! {
     /// What a ticket's field must hold.
     #[options(what = "a field check", check = asks_something)]
     #[derive(Clone, Debug, Default)]
-    pub struct FieldCheck {
+    pub(crate) struct FieldCheck {
         /// At least this many words (HTML and Jira's document format read as text).
-        pub min_words: Option<u32> => check(some_words),
+        pub(crate) min_words: Option<u32> => check(some_words),
         /// The field has a value.
-        pub present: Option<bool>,
+        pub(crate) present: Option<bool>,
     }
 }
 
@@ -206,7 +207,7 @@ fn asks_something(check: &FieldCheck, table: &crate::syntax::Table<'_>) -> Resul
 
 /// `fields:` — a field id to what it must hold, in the order written.
 #[derive(Clone, Debug, Default)]
-pub struct FieldChecks(pub Vec<(Spanned<String>, FieldCheck)>);
+pub(crate) struct FieldChecks(pub Vec<(Spanned<String>, FieldCheck)>);
 
 impl crate::syntax::Decode for FieldChecks {
     const NAME: Option<&'static str> = Some("FieldChecks");
@@ -263,7 +264,7 @@ names! {
     /// What a moved ticket (answered under another key) is.
     #[names(what = "moved setting", label = "not a moved setting")]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Moved {
+    pub(crate) enum Moved {
         Refuse = "refuse",
         Accept = "accept",
     }
@@ -271,7 +272,7 @@ names! {
 
 impl Options {
     /// Whether this requirement asks a tracker's API anything.
-    pub fn asks_tracker(&self) -> bool {
+    pub(crate) fn asks_tracker(&self) -> bool {
         self.exists.as_ref().is_some_and(|e| e.value)
             || !self.projects.0.is_empty()
             || !self.types.0.is_empty()
@@ -280,7 +281,7 @@ impl Options {
     }
 
     /// The trackers this requirement judges through their API.
-    pub fn api_trackers<'a>(
+    pub(crate) fn api_trackers<'a>(
         &'a self,
         definitions: &'a Definitions,
     ) -> impl Iterator<Item = (&'a str, &'a Tracker)> {
@@ -306,7 +307,7 @@ names! {
     /// A place a ticket can be named.
     #[names(what = "ticket place", label = "not a place a ticket can be named")]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-    pub enum Place {
+    pub(crate) enum Place {
         Title = "title",
         Body = "body",
         Branch = "branch",
@@ -540,7 +541,7 @@ impl Options {
     /// Places `in:` lists that one of the rule's subjects does not have,
     /// with what they are read as there (a `validate` warning): `(where,
     /// message)`.
-    pub fn foreign_places(&self, rule: RuleView<'_>) -> Vec<(crate::syntax::Span, String)> {
+    pub(crate) fn foreign_places(&self, rule: RuleView<'_>) -> Vec<(crate::syntax::Span, String)> {
         let mut out = Vec::new();
         for subject in rule.on.iter().map(|o| o.value) {
             let (native, read_as): (&[Place], fn(Place) -> &'static str) = match subject {
@@ -584,7 +585,7 @@ impl Options {
 
 /// How a commit finding "not judged" for want of its branch starts: the
 /// audit judges such a commit again on its pull request's head branch.
-pub const BRANCH_NOT_KNOWN: &str = "not judged: the commit's branch is not known here";
+pub(crate) const BRANCH_NOT_KNOWN: &str = "not judged: the commit's branch is not known here";
 
 /// When the rule reads a commit's branch and it is not known: how to give it.
 fn unknown_branch(places: &[Spanned<Place>], subject: &Subject<'_>) -> Option<&'static str> {

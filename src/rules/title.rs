@@ -3,9 +3,10 @@ use crate::facts::Subject;
 use crate::facts::SubjectKind;
 use crate::syntax::{Patterns, PolicyError, Spanned, Table, options};
 
-pub const SUMMARY: &str = "The pull request title (or commit subject line) matches a pattern.";
+pub(crate) const SUMMARY: &str =
+    "The pull request title (or commit subject line) matches a pattern.";
 
-pub const DOC: &str = r#"## What it checks
+pub(crate) const DOC: &str = r#"## What it checks
 The pull request title, or on a commit its subject line (first line), matches
 one of `pattern` and none of `forbid`. Patterns are regular expressions.
 
@@ -30,7 +31,7 @@ Edit the pull request title, or reword the commit (`git commit --amend`,
 `git rebase -i`).
 "#;
 
-pub const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
+pub(crate) const SUBJECTS: &[SubjectKind] = &[SubjectKind::PullRequest, SubjectKind::Commit];
 
 options! {
     /// The title (or commit subject) matches a pattern.
@@ -38,11 +39,11 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Any of these must match.
-        pub pattern: Option<Patterns>,
+        pub(crate) pattern: Option<Patterns>,
         /// None of these may match.
-        pub forbid: Option<Patterns>,
+        pub(crate) forbid: Option<Patterns>,
         /// How to fix, shown instead of the default help.
-        pub help: Option<Spanned<String>>,
+        pub(crate) help: Option<Spanned<String>>,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::definitions::tracker::{ApiKind, listed};
 use crate::facts::{Stage, Subject, Ticket, TicketState, TrackerFacts};
 
 /// Judges every ticket the subject names in a tracker with an API.
-pub fn check(options: &Options, cx: &Context<'_>, out: &mut Vec<Violation>) {
+pub(crate) fn check(options: &Options, cx: &Context<'_>, out: &mut Vec<Violation>) {
     let trackers: Vec<(&str, &Tracker)> = options.api_trackers(cx.definitions).collect();
     if trackers.is_empty() {
         return;
@@ -52,16 +52,16 @@ pub fn check(options: &Options, cx: &Context<'_>, out: &mut Vec<Violation>) {
 }
 
 /// A ticket as a subject names it.
-pub struct Named<'t> {
-    pub tracker: &'t str,
-    pub definition: &'t Tracker,
-    pub id: String,
+pub(crate) struct Named<'t> {
+    pub(crate) tracker: &'t str,
+    pub(crate) definition: &'t Tracker,
+    pub(crate) id: String,
     /// Where it was first named: `the title`, `commit abc1234`.
-    pub place: String,
+    pub(crate) place: String,
 }
 
 /// Every distinct ticket of `trackers` the subject names, where first named.
-pub fn named_tickets<'t>(
+pub(crate) fn named_tickets<'t>(
     options: &Options,
     subject: &Subject<'_>,
     trackers: &[(&'t str, &'t Tracker)],
@@ -425,7 +425,7 @@ fn shown_link(link: Option<&str>) -> String {
 
 /// The link to a ticket: the tracker's `url` template, else its API's
 /// browse page.
-pub fn link_of(tracker: &Tracker, key: &str) -> Option<String> {
+pub(crate) fn link_of(tracker: &Tracker, key: &str) -> Option<String> {
     if let Some(url) = &tracker.url {
         return Some(url.value.replace("{id}", key));
     }
@@ -441,7 +441,7 @@ pub fn link_of(tracker: &Tracker, key: &str) -> Option<String> {
 }
 
 /// Words in a field's text, HTML tags left out (Azure's rich text).
-pub fn count_words(text: &str) -> usize {
+pub(crate) fn count_words(text: &str) -> usize {
     let mut plain = String::with_capacity(text.len());
     let mut in_tag = false;
     for c in text.chars() {

@@ -11,7 +11,7 @@ use super::github::{GitHub, MAX_ITEMS, decode};
 use crate::rules::review_requests::{Plan, Requested};
 
 /// Why a write did not happen.
-pub enum Refused {
+pub(crate) enum Refused {
     /// The token may not write here (403: a `pull_request` run from a fork
     /// gets a read-only token, or the job lacks `pull-requests: write`).
     NotPermitted(String),
@@ -26,13 +26,13 @@ impl From<Fatal> for Refused {
 }
 
 /// The default `GITHUB_TOKEN` of a workflow writes as this account.
-pub const ACTIONS_BOT: &str = "github-actions[bot]";
+pub(crate) const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// Who the token writes as: `GIT_POLICY_COMMENT_AUTHOR` when set (a GitHub
 /// App's `<slug>[bot]`), else `GET /user` (a personal token), else — when
 /// that is refused, as it is for installation tokens such as the workflow's
 /// `GITHUB_TOKEN` — `github-actions[bot]`.
-pub async fn identity(gh: &GitHub) -> Result<String, Refused> {
+pub(crate) async fn identity(gh: &GitHub) -> Result<String, Refused> {
     if let Some(login) = std::env::var("GIT_POLICY_COMMENT_AUTHOR")
         .ok()
         .map(|l| l.trim().to_owned())
@@ -57,14 +57,14 @@ pub async fn identity(gh: &GitHub) -> Result<String, Refused> {
 
 /// A comment of the pull request written by the token's account.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnComment {
-    pub id: u64,
-    pub body: String,
+pub(crate) struct OwnComment {
+    pub(crate) id: u64,
+    pub(crate) body: String,
 }
 
 /// The comments `me` wrote on the pull request (oldest first). Anyone can
 /// write a comment holding the marker: only the account's own count.
-pub async fn own_comments(
+pub(crate) async fn own_comments(
     gh: &GitHub,
     repo: &str,
     number: u64,
@@ -117,14 +117,19 @@ struct WrittenBy {
 }
 
 /// A comment just posted.
-pub struct Created {
-    pub id: u64,
+pub(crate) struct Created {
+    pub(crate) id: u64,
     /// The account it was written as, when GitHub says.
-    pub author: Option<String>,
+    pub(crate) author: Option<String>,
 }
 
 /// Posts a comment.
-pub async fn create(gh: &GitHub, repo: &str, number: u64, body: &str) -> Result<Created, Refused> {
+pub(crate) async fn create(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    body: &str,
+) -> Result<Created, Refused> {
     let path = format!("/repos/{repo}/issues/{number}/comments");
     let answer = written(gh, Method::POST, &path, Some(&json!({ "body": body }))).await?;
     let made: Written = decode(&answer, &format!("POST {path}"))?;
@@ -135,14 +140,14 @@ pub async fn create(gh: &GitHub, repo: &str, number: u64, body: &str) -> Result<
 }
 
 /// Replaces a comment's body.
-pub async fn edit(gh: &GitHub, repo: &str, id: u64, body: &str) -> Result<(), Refused> {
+pub(crate) async fn edit(gh: &GitHub, repo: &str, id: u64, body: &str) -> Result<(), Refused> {
     let path = format!("/repos/{repo}/issues/comments/{id}");
     written(gh, Method::PATCH, &path, Some(&json!({ "body": body }))).await?;
     Ok(())
 }
 
 /// Deletes a comment (a duplicate this run made while racing another).
-pub async fn delete(gh: &GitHub, repo: &str, id: u64) -> Result<(), Refused> {
+pub(crate) async fn delete(gh: &GitHub, repo: &str, id: u64) -> Result<(), Refused> {
     let path = format!("/repos/{repo}/issues/comments/{id}");
     written(gh, Method::DELETE, &path, None).await?;
     Ok(())
@@ -150,7 +155,7 @@ pub async fn delete(gh: &GitHub, repo: &str, id: u64) -> Result<(), Refused> {
 
 /// Reviews requested and not yet given (GitHub drops a request once the
 /// reviewer reviews).
-pub async fn requested(gh: &GitHub, repo: &str, number: u64) -> Result<Requested, Refused> {
+pub(crate) async fn requested(gh: &GitHub, repo: &str, number: u64) -> Result<Requested, Refused> {
     #[derive(Deserialize)]
     struct User {
         login: String,
@@ -182,7 +187,12 @@ pub async fn requested(gh: &GitHub, repo: &str, number: u64) -> Result<Requested
 }
 
 /// Requests the reviews of `plan`.
-pub async fn request(gh: &GitHub, repo: &str, number: u64, plan: &Plan) -> Result<(), Refused> {
+pub(crate) async fn request(
+    gh: &GitHub,
+    repo: &str,
+    number: u64,
+    plan: &Plan,
+) -> Result<(), Refused> {
     let path = format!("/repos/{repo}/pulls/{number}/requested_reviewers");
     let mut body = serde_json::Map::new();
     if !plan.reviewers.is_empty() {

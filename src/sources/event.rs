@@ -11,7 +11,7 @@ use super::Fatal;
 
 /// What a workflow run asks to be checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A pull request, to be re-read live through the API (a re-run replays an old payload).
     PullRequest { repo: String, number: u64 },
     /// A merge queue entry: the pull request its queue branch names, to be
@@ -21,25 +21,25 @@ pub enum Event {
 
 /// A merge queue entry (`merge_group` event), as far as `check pr` reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MergeGroup {
-    pub repo: String,
+pub(crate) struct MergeGroup {
+    pub(crate) repo: String,
     /// The pull request the queue branch names (`gh-readonly-queue/<base>/pr-<n>-<sha>`).
-    pub number: u64,
+    pub(crate) number: u64,
     /// The branch the group merges into (`merge_group.base_ref`, without `refs/heads/`).
-    pub base_branch: String,
+    pub(crate) base_branch: String,
     /// The commit the group is built on: the base the merge lands on.
-    pub base_sha: String,
+    pub(crate) base_sha: String,
 }
 
 /// Pull request event names `check pr` accepts (and `merge_group`).
-pub const PULL_REQUEST_EVENTS: &[&str] =
+pub(crate) const PULL_REQUEST_EVENTS: &[&str] =
     &["pull_request", "pull_request_target", "pull_request_review"];
 
 /// The prefix of the branches GitHub's merge queue makes.
-pub const QUEUE_PREFIX: &str = "gh-readonly-queue/";
+pub(crate) const QUEUE_PREFIX: &str = "gh-readonly-queue/";
 
 /// Reads the event file. `name` is `GITHUB_EVENT_NAME` when known.
-pub fn read(path: &Path, name: Option<&str>) -> Result<Event, Fatal> {
+pub(crate) fn read(path: &Path, name: Option<&str>) -> Result<Event, Fatal> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Fatal::new(format!("cannot read the event file `{}`: {e}", path.display()))
             .help("in GitHub Actions GITHUB_EVENT_PATH names it; elsewhere pass --repo OWNER/NAME --number N")
@@ -52,7 +52,7 @@ pub fn read(path: &Path, name: Option<&str>) -> Result<Event, Fatal> {
 
 /// Parses an event payload. Its kind is `name` (`GITHUB_EVENT_NAME`) alone:
 /// without a name it is read as a pull request event, whatever keys it holds.
-pub fn parse(text: &str, name: Option<&str>) -> Result<Event, Fatal> {
+pub(crate) fn parse(text: &str, name: Option<&str>) -> Result<Event, Fatal> {
     let payload: Value = serde_json::from_str(text)
         .map_err(|e| Fatal::new(format!("the event payload is not valid JSON: {e}")))?;
     if !payload.is_object() {
@@ -149,7 +149,7 @@ fn merge_group(payload: &Value) -> Result<MergeGroup, Fatal> {
 
 /// `refs/heads/gh-readonly-queue/<base>/pr-<number>-<sha>` → (base, number).
 /// The base may hold `/`; the number is ASCII digits, positive; the sha hex.
-pub fn queue_branch(head_ref: &str) -> Option<(&str, u64)> {
+pub(crate) fn queue_branch(head_ref: &str) -> Option<(&str, u64)> {
     let rest = head_ref
         .strip_prefix("refs/heads/")
         .unwrap_or(head_ref)

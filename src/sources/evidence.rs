@@ -18,43 +18,43 @@ use super::pull_request::{
 use crate::facts::{ChangedPath, Commit, MergedPullRequest, Stage};
 
 /// Commits asked about in one GraphQL query (aliases `c0`..`c99`).
-pub const BATCH: usize = 100;
+pub(crate) const BATCH: usize = 100;
 /// Requests (or pull requests being read) in flight at once: GitHub asks
 /// integrations not to send many concurrent requests (secondary rate limits).
-pub const CONCURRENCY: usize = 4;
+pub(crate) const CONCURRENCY: usize = 4;
 /// Pull requests GraphQL lists per commit before the REST list is read instead.
 const ASSOCIATED: usize = 5;
 
 /// What GitHub says about one commit of the range.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CommitOrigin {
-    pub sha: String,
+pub(crate) struct CommitOrigin {
+    pub(crate) sha: String,
     /// The account GitHub attributes the commit to (from its author e-mail,
     /// which proves nothing on its own: see `signature`).
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// GitHub verified the commit's signature (by anyone).
-    pub signed: bool,
+    pub(crate) signed: bool,
     /// The signature as GitHub verified it: who signed, and whether it is
     /// GitHub's own web-flow signature.
-    pub signature: Option<Signature>,
+    pub(crate) signature: Option<Signature>,
     /// Pull requests associated with it (merged or not).
-    pub pulls: Vec<PullRef>,
+    pub(crate) pulls: Vec<PullRef>,
 }
 
 /// A pull request associated with a commit.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PullRef {
-    pub number: u64,
-    pub merged_at: Option<String>,
-    pub base: String,
-    pub merge_commit: Option<String>,
-    pub head_sha: String,
+pub(crate) struct PullRef {
+    pub(crate) number: u64,
+    pub(crate) merged_at: Option<String>,
+    pub(crate) base: String,
+    pub(crate) merge_commit: Option<String>,
+    pub(crate) head_sha: String,
 }
 
 /// The origin of each of `shas`, in order: one GraphQL query per
 /// [`BATCH`] commits, [`CONCURRENCY`] at a time. `done` is told how many
 /// commits were answered.
-pub async fn origins(
+pub(crate) async fn origins(
     gh: &GitHub,
     repo: &str,
     shas: &[String],
@@ -140,7 +140,7 @@ struct GqlOid {
 
 /// The GraphQL query for a batch: `owner`, `name` and every sha are checked
 /// before they are written into it (GitHub names and hex digits only).
-pub fn query(owner: &str, name: &str, shas: &[String]) -> String {
+pub(crate) fn query(owner: &str, name: &str, shas: &[String]) -> String {
     let mut q = format!("query {{ repository(owner: \"{owner}\", name: \"{name}\") {{\n");
     for (i, sha) in shas.iter().enumerate() {
         q.push_str(&format!(
@@ -256,7 +256,7 @@ async fn pulls_of(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<PullRef>, Fa
 /// 100 at a time, a query asks for at most 25 × (1 + 4 × 100 + 2 × 100) =
 /// 15,025 nodes (GitHub's limit: 500,000) and costs GitHub's rate limit
 /// about one point.
-pub const PULLS_PER_QUERY: usize = 25;
+pub(crate) const PULLS_PER_QUERY: usize = 25;
 /// Items of a connection asked for at a time (GraphQL's `first`: 100 at most).
 const PAGE: usize = 100;
 /// Pages of one connection read at most: 10,000 items, as the REST lists.
@@ -280,7 +280,7 @@ const COMMITS: &str = "totalCount pageInfo { hasNextPage endCursor } nodes { com
 /// The GraphQL query for a batch of merged pull requests: the fields, the
 /// first 100 reviews and the first 100 label and title events of each.
 /// Only numbers are written into it; the repository goes in variables.
-pub fn pulls_query(numbers: &[u64]) -> String {
+pub(crate) fn pulls_query(numbers: &[u64]) -> String {
     let mut q = String::from(
         "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {\n",
     );
@@ -298,7 +298,7 @@ pub fn pulls_query(numbers: &[u64]) -> String {
 /// [`PULLS_PER_QUERY`] a GraphQL query, [`CONCURRENCY`] queries at a time;
 /// a pull request with more than 100 reviews or timeline events is paged
 /// on, never cut short. `done` is told how many were read.
-pub async fn merged_pulls(
+pub(crate) async fn merged_pulls(
     gh: &GitHub,
     repo: &str,
     numbers: &[u64],
@@ -967,7 +967,7 @@ async fn listed(
 /// when it is a regular file of this user that no one else may write, and
 /// it decodes whole, matches its key and holds well-formed facts; anything
 /// else is ignored (and read again from GitHub), never trusted.
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
 }
 
@@ -991,7 +991,7 @@ struct Entry {
 /// cache when `RUNNER_TEMP` is not set. Elsewhere:
 /// `$XDG_CACHE_HOME/git-policy/evidence`, else `~/.cache/git-policy/evidence`
 /// (`%LOCALAPPDATA%` on Windows).
-pub fn default_dir() -> Option<PathBuf> {
+pub(crate) fn default_dir() -> Option<PathBuf> {
     default_dir_in(|name| std::env::var_os(name))
 }
 
@@ -1014,7 +1014,7 @@ fn default_dir_in(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Pa
 
 impl Cache {
     /// The cache in `dir`, made (private to this user) if need be.
-    pub fn open(dir: &Path) -> Result<Cache, String> {
+    pub(crate) fn open(dir: &Path) -> Result<Cache, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the cache folder `{}`: {e}", dir.display()))?;
         #[cfg(unix)]
@@ -1035,7 +1035,7 @@ impl Cache {
 
     /// The entry for this pull request, if one is there and sound; `Err`
     /// says why an entry that is there was ignored.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         repo: &str,
         number: u64,
@@ -1080,7 +1080,7 @@ impl Cache {
     }
 
     /// Keeps a merged pull request (written whole, then renamed into place).
-    pub fn put(&self, pull: &MergedPullRequest) -> Result<(), String> {
+    pub(crate) fn put(&self, pull: &MergedPullRequest) -> Result<(), String> {
         let path = self.path(
             &pull.repo,
             pull.number,

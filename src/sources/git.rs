@@ -9,7 +9,7 @@ use super::Fatal;
 use crate::facts::{ChangedPath, Commit};
 
 /// Opens the repository containing `dir`, explaining the usual failures.
-pub fn open(dir: &Path) -> Result<Repository, Fatal> {
+pub(crate) fn open(dir: &Path) -> Result<Repository, Fatal> {
     let ceilings: [&Path; 0] = [];
     Repository::open_ext(dir, RepositoryOpenFlags::empty(), ceilings)
         .map_err(|e| open_error(dir, &e))
@@ -50,20 +50,20 @@ fn open_error(dir: &Path, e: &git2::Error) -> Fatal {
 }
 
 /// The work tree root, where policy files live.
-pub fn work_tree(repo: &Repository) -> Option<PathBuf> {
+pub(crate) fn work_tree(repo: &Repository) -> Option<PathBuf> {
     repo.workdir().map(Path::to_path_buf)
 }
 
 /// What the commit-msg hook needs from git's configuration, read once.
-pub struct HookConfig {
+pub(crate) struct HookConfig {
     /// `core.commentChar` (or git 2.45's `core.commentString`), when set.
-    pub comment: Option<String>,
+    pub(crate) comment: Option<String>,
     /// Who is committing: `GIT_AUTHOR_*`, else `user.name` / `user.email`.
-    pub author_name: Option<String>,
-    pub author_email: Option<String>,
+    pub(crate) author_name: Option<String>,
+    pub(crate) author_email: Option<String>,
 }
 
-pub fn hook_config(repo: &Repository) -> HookConfig {
+pub(crate) fn hook_config(repo: &Repository) -> HookConfig {
     let config = repo.config().ok().and_then(|mut c| c.snapshot().ok());
     let get = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
     HookConfig {
@@ -123,14 +123,14 @@ fn level_rank(level: git2::ConfigLevel) -> u8 {
 }
 
 /// The checked-out branch; `None` when HEAD is detached.
-pub fn current_branch(repo: &Repository) -> Option<String> {
+pub(crate) fn current_branch(repo: &Repository) -> Option<String> {
     let head = repo.find_reference("HEAD").ok()?;
     let target = head.symbolic_target().ok()??;
     target.strip_prefix("refs/heads/").map(str::to_owned)
 }
 
 /// Files staged for the commit being made (index against HEAD).
-pub fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
+pub(crate) fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
     let head_tree = match repo.head() {
         Ok(head) => Some(
             head.peel_to_tree()
@@ -153,7 +153,7 @@ pub fn staged_changes(repo: &Repository) -> Result<Vec<ChangedPath>, Fatal> {
 
 /// Files changed from `from` to `to`; with `merge_base`, from their merge
 /// base (what a pull request changes: `base...head`). Renames carry both paths.
-pub fn changes_between(
+pub(crate) fn changes_between(
     repo: &Repository,
     from: &str,
     to: &str,
@@ -179,7 +179,7 @@ pub fn changes_between(
 }
 
 /// Files a commit changes against its first parent.
-pub fn commit_changes(
+pub(crate) fn commit_changes(
     repo: &Repository,
     commit: &git2::Commit<'_>,
 ) -> Result<Vec<ChangedPath>, git2::Error> {
@@ -221,7 +221,7 @@ fn changes(diff: &mut git2::Diff<'_>) -> Result<Vec<ChangedPath>, Fatal> {
 /// Settings for reading much history: objects are not re-hashed on read
 /// (git does not either), and the object cache is bounded so a walk over
 /// 100k commits stays small. Call before any other libgit2 use.
-pub fn tune_for_history() {
+pub(crate) fn tune_for_history() {
     git2::opts::strict_hash_verification(false);
     // Each commit is read once, so caching objects only costs time and memory.
     git2::opts::enable_caching(false);
@@ -299,19 +299,6 @@ fn range_ends(
     Ok((tips, hidden))
 }
 
-/// The commit ids of a range, newest first: the same walk as
-/// [`history`] (grafts and replacements refused, shallow boundaries
-/// reported), for callers that need only the ids.
-pub fn walk<'r>(
-    repo: &'r Repository,
-    spec: &str,
-    hide_remote: Option<&str>,
-) -> Result<RangeWalk<'r>, Fatal> {
-    Ok(RangeWalk {
-        history: history(repo, spec, hide_remote, false)?,
-    })
-}
-
 /// The commits of `spec`, each read once (see [`super::history`]): the one
 /// walk every command uses, so the hook, the pull request gate and the audit
 /// see the same commits for the same range.
@@ -325,24 +312,11 @@ pub fn history<'r>(
     super::history::OwnWalk::new(repo, &tips, &hidden, with_changes)
 }
 
-/// Commit ids of a range (see [`walk`]).
-pub struct RangeWalk<'r> {
-    history: super::history::History<'r>,
-}
-
-impl Iterator for RangeWalk<'_> {
-    type Item = Result<Oid, Fatal>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        Some(self.history.next()?.map(|read| read.oid()))
-    }
-}
-
 /// Refuses pack indexes whose offsets point outside their packs, before
 /// libgit2 reads an object through them (it trusts them, and may crash).
-/// [`history`] and [`walk`] call it first; a command that reads objects
+/// [`history`] calls it first; a command that reads objects
 /// through libgit2 before walking should too.
-pub fn check_packs(repo: &Repository) -> Result<(), Fatal> {
+pub(crate) fn check_packs(repo: &Repository) -> Result<(), Fatal> {
     super::pack::check_offsets(&repo.commondir().join("objects")).map_err(|what| {
         Fatal::new(what).help(
             "the repository is damaged: `git fsck --full` names what is wrong; a fresh clone fixes it",
@@ -356,7 +330,7 @@ pub fn check_packs(repo: &Repository) -> Result<(), Fatal> {
 /// commits as stored, and `git log` would show others: no verdict (exit 2)
 /// rather than one about a history nobody sees. Shallow boundaries are
 /// handled by the walk itself.
-pub fn refuse_rewritten_history(repo: &Repository) -> Result<(), Fatal> {
+pub(crate) fn refuse_rewritten_history(repo: &Repository) -> Result<(), Fatal> {
     let grafts = std::env::var_os("GIT_GRAFT_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.commondir().join("info").join("grafts"));
@@ -403,7 +377,7 @@ fn unknown_revision(repo: &Repository, spec: &str, e: &git2::Error) -> Fatal {
 /// Commits whose parents a shallow clone did not fetch: the `shallow` file
 /// of the common git directory, which linked worktrees share (libgit2's
 /// `is_shallow` looks in the worktree's own git directory).
-pub fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
+pub(crate) fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
     std::fs::read_to_string(repo.commondir().join("shallow"))
         .unwrap_or_default()
         .lines()
@@ -412,13 +386,17 @@ pub fn shallow_boundary(repo: &Repository) -> HashSet<Oid> {
 }
 
 /// Whether the clone is shallow (see [`shallow_boundary`]).
-pub fn is_shallow(repo: &Repository) -> bool {
+pub(crate) fn is_shallow(repo: &Repository) -> bool {
     repo.commondir().join("shallow").exists()
 }
 
 /// Reads one commit's facts, as the walk reads them (git's header rules,
 /// the message as `git log` shows it, the id verified).
-pub fn read_commit(repo: &Repository, oid: Oid, with_changes: bool) -> Result<Commit, Fatal> {
+pub(crate) fn read_commit(
+    repo: &Repository,
+    oid: Oid,
+    with_changes: bool,
+) -> Result<Commit, Fatal> {
     let mut commit = super::history::read_one(repo, oid)?;
     if with_changes {
         let changed = repo

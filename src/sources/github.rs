@@ -30,12 +30,12 @@ pub struct GitHub {
     /// within one run; a longer one is exit 2.
     longest_wait: Duration,
     /// Requests sent (retries included), for the benchmark.
-    pub requests: AtomicUsize,
+    pub(crate) requests: AtomicUsize,
 }
 
 /// Whether `name` is a GitHub `owner/name`: an owner of letters, digits and
 /// `-`, a name of letters, digits, `.`, `_` and `-` (not `.` or `..`).
-pub fn is_repository_name(name: &str) -> bool {
+pub(crate) fn is_repository_name(name: &str) -> bool {
     let Some((owner, repo)) = name.split_once('/') else {
         return false;
     };
@@ -55,11 +55,11 @@ pub fn is_repository_name(name: &str) -> bool {
 const ATTEMPTS: u32 = 3;
 /// Longest `Retry-After` worth waiting for within one run.
 const LONGEST_RETRY_AFTER: u64 = 5;
-pub const PER_PAGE: u32 = 100;
+pub(crate) const PER_PAGE: u32 = 100;
 
 impl GitHub {
     /// `api` is `GITHUB_API_URL` (default `https://api.github.com`).
-    pub fn new(
+    pub(crate) fn new(
         api: &str,
         token: Option<&str>,
         timeout: Duration,
@@ -101,19 +101,19 @@ impl GitHub {
     }
 
     /// Waits for rate limits up to `longest` (default 5 s) instead of stopping.
-    pub fn wait_for_rate_limits_up_to(&mut self, longest: Duration) {
+    pub(crate) fn wait_for_rate_limits_up_to(&mut self, longest: Duration) {
         self.longest_wait = longest;
     }
 
     /// GET one resource as JSON, retrying what may pass on retry.
-    pub async fn get(&self, path: &str) -> Result<(Value, HeaderMap), Fatal> {
+    pub(crate) async fn get(&self, path: &str) -> Result<(Value, HeaderMap), Fatal> {
         self.get_maybe(path, false)
             .await
             .map(|found| found.unwrap_or((Value::Null, HeaderMap::new())))
     }
 
     /// GET a resource that may not exist: 404 is `None`.
-    pub async fn get_optional(&self, path: &str) -> Result<Option<Value>, Fatal> {
+    pub(crate) async fn get_optional(&self, path: &str) -> Result<Option<Value>, Fatal> {
         Ok(self.get_maybe(path, true).await?.map(|(v, _)| v))
     }
 
@@ -282,7 +282,7 @@ impl GitHub {
     /// how many pages there are (`Link: rel="last"`); the rest are fetched at
     /// once. A list announced past its cap, a `next` link that never ends, or
     /// a page that repeats the previous one is exit 2: never a truncated list.
-    pub async fn all(&self, path: &str, cap: usize) -> Result<Vec<Value>, Fatal> {
+    pub(crate) async fn all(&self, path: &str, cap: usize) -> Result<Vec<Value>, Fatal> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first = format!("{path}{sep}per_page={PER_PAGE}");
         let max_pages = cap.div_ceil(PER_PAGE as usize).max(1);
@@ -342,19 +342,19 @@ impl GitHub {
 }
 
 /// The status and JSON body of a request sent once ([`GitHub::send`]).
-pub struct Answer {
-    pub status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     /// `null` when the body is empty (204) or, on a failure, not JSON.
-    pub body: Value,
+    pub(crate) body: Value,
 }
 
 impl Answer {
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
     /// GitHub's `message`, or the status.
-    pub fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         match self.body.get("message").and_then(Value::as_str) {
             Some(m) if !m.is_empty() => format!("{}: {m}", self.status),
             _ => self.status.to_string(),
@@ -366,7 +366,7 @@ impl GitHub {
     /// Sends one request (writes: POST, PATCH, DELETE; or a GET whose
     /// failure the caller judges) and returns its status and body. Sent
     /// once, never retried: a retried POST could comment twice.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: http::Method,
         path: &str,
@@ -418,7 +418,7 @@ impl GitHub {
 }
 
 /// Most items read from one list that documents no maximum (100 pages).
-pub const MAX_ITEMS: usize = 10_000;
+pub(crate) const MAX_ITEMS: usize = 10_000;
 
 fn link_header(headers: &HeaderMap, path: &str) -> Result<String, Fatal> {
     match headers.get("link") {
@@ -437,7 +437,10 @@ fn has_next(link: &str) -> bool {
 
 /// Decodes an API answer into a strict type: a field missing, null where
 /// it may not be, or of the wrong type is exit 2 naming the endpoint and field.
-pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, Fatal> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    what: &str,
+) -> Result<T, Fatal> {
     serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<serde_json::Error>| {
         let at = e.path().to_string();
         let at = if at == "." { String::from("the top level") } else { format!("`{at}`") };
@@ -451,10 +454,10 @@ pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Resu
 
 /// A commit id as the API sends it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sha(pub String);
+pub(crate) struct Sha(pub String);
 
 impl Sha {
-    pub fn is_valid(text: &str) -> bool {
+    pub(crate) fn is_valid(text: &str) -> bool {
         matches!(text.len(), 40 | 64)
             && text
                 .bytes()
@@ -486,7 +489,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Settings, Fatal> {
+    pub(crate) fn from_env() -> Result<Settings, Fatal> {
         Ok(Settings {
             api: std::env::var("GITHUB_API_URL")
                 .ok()
@@ -527,7 +530,12 @@ pub struct Connection {
 
 /// A duration in seconds from `var`: unset or empty gives `default`; anything
 /// but a finite number within `min..=max` is a usage error.
-pub fn seconds_from_env(var: &str, default: f64, min: f64, max: f64) -> Result<Duration, Fatal> {
+pub(crate) fn seconds_from_env(
+    var: &str,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> Result<Duration, Fatal> {
     let Some(text) = std::env::var_os(var).filter(|v| !v.is_empty()) else {
         return Ok(Duration::from_secs_f64(default));
     };
@@ -579,7 +587,7 @@ fn first_line(text: &str) -> &str {
 
 /// The page number of `rel="last"` in a `Link` header (`Some(u32::MAX)`
 /// when it is announced but unreadable, so the caller's bound refuses it).
-pub fn last_page(link: &str) -> Option<u32> {
+pub(crate) fn last_page(link: &str) -> Option<u32> {
     let part = link.split(',').find(|part| part.contains("rel=\"last\""))?;
     Some(last_page_number(part).unwrap_or(u32::MAX))
 }
@@ -616,7 +624,7 @@ fn describe_reset(reset: Option<u64>) -> String {
 /// The commit a branch points at now (`GET /repos/{repo}/git/ref/heads/{branch}`):
 /// where a pull request's merge will land. A branch GitHub does not have, or
 /// an answer that is not exactly that branch's commit, is exit 2.
-pub async fn branch_tip(gh: &GitHub, repo: &str, branch: &str) -> Result<String, Fatal> {
+pub(crate) async fn branch_tip(gh: &GitHub, repo: &str, branch: &str) -> Result<String, Fatal> {
     let shown = crate::report::inert::one_line(branch).into_owned();
     let encoded: Vec<String> = branch.split('/').map(percent_encode).collect();
     let path = format!("/repos/{repo}/git/ref/heads/{}", encoded.join("/"));
@@ -647,7 +655,7 @@ pub async fn branch_tip(gh: &GitHub, repo: &str, branch: &str) -> Result<String,
 
 /// `/repos/{repo}/contents/{path}?ref={sha}`, each path segment
 /// percent-encoded (`my policy.yml`, `?`, `#`, `%`).
-pub fn contents_path(repo: &str, path: &str, sha: &str) -> String {
+pub(crate) fn contents_path(repo: &str, path: &str, sha: &str) -> String {
     let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
     format!(
         "/repos/{repo}/contents/{}?ref={}",
@@ -672,7 +680,7 @@ fn percent_encode(text: &str) -> String {
 /// Check runs and commit statuses of a commit; `ignored` names are left out.
 /// Both lists are read whole (every page their `total_count` announces) or
 /// the audit stops.
-pub async fn checks(
+pub(crate) async fn checks(
     gh: &GitHub,
     repo: &str,
     sha: &str,
@@ -774,7 +782,7 @@ pub async fn checks(
 /// Pull requests with one of `labels`, merged as one of `commits`: who
 /// merged them when, their reviews with times, and who applied and removed
 /// their labels (the timeline).
-pub async fn expedited(
+pub(crate) async fn expedited(
     gh: &GitHub,
     repo: &str,
     labels: &[String],
@@ -878,7 +886,7 @@ pub async fn expedited(
 /// Who applied and removed labels on a pull request, and when code
 /// reached its head, from its timeline
 /// (`GET /repos/{repo}/issues/{n}/timeline`), in the timeline's order.
-pub async fn label_events(
+pub(crate) async fn label_events(
     gh: &GitHub,
     repo: &str,
     number: u64,
@@ -889,7 +897,7 @@ pub async fn label_events(
 
 /// A pull request's label events, title changes (`renamed`) and code
 /// events (`committed`, `head_ref_force_pushed`), in order, from its timeline.
-pub async fn timeline(
+pub(crate) async fn timeline(
     gh: &GitHub,
     repo: &str,
     number: u64,
@@ -991,7 +999,7 @@ pub async fn timeline(
 
 /// The GraphQL endpoint for a REST base URL: `https://api.github.com/graphql`;
 /// on GitHub Enterprise Server, `https://HOST/api/v3` → `https://HOST/api/graphql`.
-pub fn graphql_url(api: &str) -> String {
+pub(crate) fn graphql_url(api: &str) -> String {
     let base = api.trim_end_matches('/');
     match base.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
@@ -1002,13 +1010,13 @@ pub fn graphql_url(api: &str) -> String {
 impl GitHub {
     /// POST one GraphQL query; its `data`. Retries what may pass on retry
     /// (5xx, throttling within the longest wait); an `errors` answer is exit 2.
-    pub async fn graphql(&self, query: &str) -> Result<Value, Fatal> {
+    pub(crate) async fn graphql(&self, query: &str) -> Result<Value, Fatal> {
         self.graphql_with(query, Value::Null).await
     }
 
     /// POST one GraphQL query with its `variables` (values GitHub sent,
     /// such as page cursors, go there, never into the query's text).
-    pub async fn graphql_with(&self, query: &str, variables: Value) -> Result<Value, Fatal> {
+    pub(crate) async fn graphql_with(&self, query: &str, variables: Value) -> Result<Value, Fatal> {
         let url = graphql_url(&self.base);
         let what = "the GraphQL query (POST /graphql)";
         let body = if variables.is_null() {

@@ -41,12 +41,6 @@ pub enum ReadCommit {
 }
 
 impl ReadCommit {
-    pub fn oid(&self) -> Oid {
-        match self {
-            ReadCommit::Raw { oid, .. } | ReadCommit::Decoded { oid, .. } => *oid,
-        }
-    }
-
     /// The commit, its id checked first when the walk left that to here.
     pub fn decode(self) -> Result<Commit, Fatal> {
         match self {
@@ -74,7 +68,7 @@ impl ReadCommit {
 }
 
 /// The commits of a range, newest first, each read once.
-pub type History<'r> = OwnWalk<'r>;
+pub(crate) type History<'r> = OwnWalk<'r>;
 
 /// Commits reachable from the tips and not from the hidden commits, newest
 /// committer date first.
@@ -156,7 +150,7 @@ impl Eq for Pending {}
 const SLOP: u8 = 5;
 
 impl<'r> OwnWalk<'r> {
-    pub fn new(
+    pub(crate) fn new(
         repo: &'r Repository,
         tips: &[Oid],
         hidden: &[Oid],
@@ -412,7 +406,7 @@ impl Iterator for OwnWalk<'_> {
 }
 
 /// One commit, read and decoded as the walk does.
-pub fn read_one(repo: &Repository, oid: Oid) -> Result<Commit, Fatal> {
+pub(crate) fn read_one(repo: &Repository, oid: Oid) -> Result<Commit, Fatal> {
     let mut walk = OwnWalk::new(repo, &[], &[], false)?;
     walk.defer_checks = false;
     let (data, unchecked) = walk.read(oid)?;
@@ -444,7 +438,7 @@ fn damaged(oid: Oid, what: &str) -> Fatal {
     )
 }
 
-pub fn shallow_error(oid: Oid) -> Fatal {
+pub(crate) fn shallow_error(oid: Oid) -> Fatal {
     Fatal::new(format!(
         "history is shallow: the range reaches commit {} whose parents were not fetched, so it cannot be judged whole",
         crate::report::short_sha(&oid.to_string())
@@ -583,14 +577,6 @@ fn commit_date(rest: &[u8]) -> u64 {
     } else {
         value
     }
-}
-
-/// Decodes a raw commit object (as stored by git, without the object
-/// header): `None` when git could not read it either, or when it holds what
-/// git reads inconsistently (a NUL in its header). Public for the fuzzer.
-pub fn decode_raw_commit(data: &[u8]) -> Option<(Commit, Vec<Oid>, u64)> {
-    let (parents, time) = parse_header(data)?;
-    Some((parse_commit(data)?.commit, parents, time))
 }
 
 /// A raw commit decoded.

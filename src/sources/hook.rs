@@ -6,7 +6,8 @@ use super::Fatal;
 
 /// How git marks comment lines in the message file (the first of
 /// [`comment_prefixes`]).
-pub fn comment_prefix(configured: Option<&str>, raw: &str) -> String {
+#[cfg(test)]
+fn comment_prefix(configured: Option<&str>, raw: &str) -> String {
     comment_prefixes(configured, raw)
         .into_iter()
         .next()
@@ -15,7 +16,7 @@ pub fn comment_prefix(configured: Option<&str>, raw: &str) -> String {
 
 /// git's candidates for `core.commentChar=auto`, in its order
 /// (builtin/commit.c, `adjust_comment_line_char`).
-pub const AUTO_CANDIDATES: [char; 10] = ['#', ';', '@', '!', '$', '%', '^', '&', '|', ':'];
+pub(crate) const AUTO_CANDIDATES: [char; 10] = ['#', ';', '@', '!', '$', '%', '^', '&', '|', ':'];
 
 /// Every prefix that may mark comment lines in the message file. One,
 /// except with `core.commentChar=auto`: git chose a character for the
@@ -25,7 +26,7 @@ pub const AUTO_CANDIDATES: [char; 10] = ['#', ';', '@', '!', '$', '%', '^', '&',
 /// a line made to look like git's help text can then only add a
 /// character, whose lines are dropped too (the hook judges less text than
 /// git stores, never more).
-pub fn comment_prefixes(configured: Option<&str>, raw: &str) -> Vec<String> {
+pub(crate) fn comment_prefixes(configured: Option<&str>, raw: &str) -> Vec<String> {
     match configured {
         Some("auto") => {
             let qualified: Vec<String> = AUTO_CANDIDATES
@@ -55,7 +56,7 @@ pub fn comment_prefixes(configured: Option<&str>, raw: &str) -> Vec<String> {
 /// `core.commentChar=auto`: `#` when the message holds none; else the first
 /// candidate that starts no line (a line starts after `\n` or `\r`).
 /// `None` when every candidate is used (git refuses to commit).
-pub fn git_auto_comment_char(message: &str) -> Option<char> {
+pub(crate) fn git_auto_comment_char(message: &str) -> Option<char> {
     if !message.contains('#') {
         return Some('#');
     }
@@ -83,7 +84,7 @@ pub fn clean_message(raw: &str, comment: &str) -> String {
 }
 
 /// [`clean_message`] with lines starting with any of `comments` dropped.
-pub fn clean_message_any(raw: &str, comments: &[String]) -> String {
+pub(crate) fn clean_message_any(raw: &str, comments: &[String]) -> String {
     let scissors: Vec<String> = comments
         .iter()
         .map(|c| format!("{c} ------------------------ >8 ------------------------"))
@@ -111,7 +112,7 @@ pub fn clean_message_any(raw: &str, comments: &[String]) -> String {
 }
 
 /// Reads the message file: it must exist, be UTF-8 and hold a message.
-pub fn read_message_file(path: &Path) -> Result<String, Fatal> {
+pub(crate) fn read_message_file(path: &Path) -> Result<String, Fatal> {
     let bytes = std::fs::read(path).map_err(|e| {
         Fatal::new(format!("cannot read commit message file `{}`: {e}", path.display()))
             .help("git passes the file as the hook's first argument: `git-policy check commit-msg \"$1\"`")

@@ -1,21 +1,21 @@
 //! Where facts come from: files, git, the hook's input. The only modules
 //! (with `commands`) that touch the file system and the environment.
 
-pub mod conversation;
-pub mod event;
-pub mod evidence;
+pub(crate) mod conversation;
+pub(crate) mod event;
+pub(crate) mod evidence;
 pub mod git;
 pub mod github;
-pub mod history;
+pub(crate) mod history;
 pub mod hook;
-pub mod pack;
+pub(crate) mod pack;
 pub mod policy_cache;
 pub mod policy_files;
 pub mod policy_of_record;
-pub mod pull_request;
-pub mod release;
-pub mod tracker_cache;
-pub mod trackers;
+pub(crate) mod pull_request;
+pub(crate) mod release;
+pub(crate) mod tracker_cache;
+pub(crate) mod trackers;
 
 use std::fmt;
 
@@ -23,18 +23,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fatal {
     pub message: String,
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
 impl Fatal {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             help: None,
         }
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -52,7 +52,7 @@ impl std::error::Error for Fatal {}
 /// a commit in its own history (an ancestor): only then is the `revert`
 /// exemption more than a claim. Any doubt (unknown commit, unreadable
 /// graph) is `false`, and the commit is judged like any other.
-pub fn reverts_its_history(repo: &git2::Repository, oid: git2::Oid, message: &str) -> bool {
+pub(crate) fn reverts_its_history(repo: &git2::Repository, oid: git2::Oid, message: &str) -> bool {
     let Some(reverted) = crate::facts::reverted_commit(message) else {
         return false;
     };
@@ -67,12 +67,12 @@ pub fn reverts_its_history(repo: &git2::Repository, oid: git2::Oid, message: &st
 
 /// How many commits of a revert's history are searched for the commit it
 /// undoes when the one its message names is not there.
-pub const REBASED_REVERT_SEARCH: usize = 10_000;
+pub(crate) const REBASED_REVERT_SEARCH: usize = 10_000;
 
 /// How many commits one run reads in all for such searches: many crafted
 /// `Revert "…"` commits cannot make a run read the history over and over
 /// (past it, a claim is not verified: the commit is judged like any other).
-pub const REBASED_REVERT_BUDGET: usize = 200_000;
+pub(crate) const REBASED_REVERT_BUDGET: usize = 200_000;
 
 static REBASED_REVERT_READS: std::sync::atomic::AtomicUsize =
     std::sync::atomic::AtomicUsize::new(0);
@@ -137,7 +137,7 @@ fn patch_id(
 
 /// [`reverts_its_history`] for a commit being made on top of HEAD: the
 /// reverted commit is HEAD or one of its ancestors.
-pub fn reverts_head_history(repo: &git2::Repository, message: &str) -> bool {
+pub(crate) fn reverts_head_history(repo: &git2::Repository, message: &str) -> bool {
     let Some(reverted) = crate::facts::reverted_commit(message) else {
         return false;
     };

@@ -36,7 +36,7 @@ use sha1::{Digest, Sha1};
 
 /// What the packs say about a commit id.
 #[derive(Debug, PartialEq, Eq)]
-pub enum PackRead {
+pub(crate) enum PackRead {
     /// Its bytes (without git's object header), their id verified.
     Commit(Vec<u8>),
     /// Not in a pack this reader reads (absent, a delta of a base in
@@ -49,7 +49,7 @@ pub enum PackRead {
 
 /// A commit's bytes read from a pack whose id is still to be checked
 /// ([`PackReader::read_commit_unchecked`]).
-pub enum Unchecked {
+pub(crate) enum Unchecked {
     /// The bytes, and the name of the pack they came from: [`check_id`]
     /// must pass before anything is concluded from them.
     Read(Vec<u8>, Arc<str>),
@@ -58,7 +58,7 @@ pub enum Unchecked {
 }
 
 /// Pack files of an object database, and the state reused between reads.
-pub struct PackReader {
+pub(crate) struct PackReader {
     packs: Vec<Pack>,
     inflater: Decompress,
     /// Inflated into first: room to spare keeps zlib on its fast path
@@ -144,7 +144,7 @@ struct BlockCache {
 impl PackReader {
     /// The packs in `objects/pack` of the object directory `objects`. Packs
     /// that cannot be opened are left to libgit2.
-    pub fn open(objects: &Path) -> PackReader {
+    pub(crate) fn open(objects: &Path) -> PackReader {
         let mut packs = Vec::new();
         if let Ok(entries) = std::fs::read_dir(objects.join("pack")) {
             let mut indexes: Vec<_> = entries
@@ -174,7 +174,7 @@ impl PackReader {
     /// The raw commit `oid` (without git's object header), when the first
     /// pack whose index lists it holds it whole or as a chain of deltas
     /// within that pack; see [`PackRead`].
-    pub fn read_commit(&mut self, oid: Oid) -> PackRead {
+    pub(crate) fn read_commit(&mut self, oid: Oid) -> PackRead {
         match self.read_commit_unchecked(oid) {
             Unchecked::Read(data, pack) => match check_id(oid, &data, &pack) {
                 Ok(()) => PackRead::Commit(data),
@@ -189,7 +189,7 @@ impl PackReader {
     /// commits, so that hashing does not hold up the reading (SHA-1 of
     /// 100,000 commits is 5% of the walk). Whoever concludes anything from
     /// the bytes must first pass [`check_id`].
-    pub fn read_commit_unchecked(&mut self, oid: Oid) -> Unchecked {
+    pub(crate) fn read_commit_unchecked(&mut self, oid: Oid) -> Unchecked {
         let id = oid.as_bytes();
         for number in 0..self.packs.len() {
             let pack = &mut self.packs[number];
@@ -308,7 +308,7 @@ impl PackReader {
 
 /// Whether `data`, read from pack `pack` for the commit `oid`, is that
 /// commit: the SHA-1 of `commit <len>\0<data>` is its id. What is wrong when not.
-pub fn check_id(oid: Oid, data: &[u8], pack: &str) -> Result<(), String> {
+pub(crate) fn check_id(oid: Oid, data: &[u8], pack: &str) -> Result<(), String> {
     if object_id(COMMIT, data)[..] == *oid.as_bytes() {
         Ok(())
     } else {
@@ -323,7 +323,7 @@ pub fn check_id(oid: Oid, data: &[u8], pack: &str) -> Result<(), String> {
 /// past the end can crash it (a signal, not an error). Run before libgit2
 /// reads any object. The error names the pack. Costs one read of 4 bytes
 /// an object (0.4 MB for 100,000 objects).
-pub fn check_offsets(objects: &Path) -> Result<(), String> {
+pub(crate) fn check_offsets(objects: &Path) -> Result<(), String> {
     let Ok(entries) = std::fs::read_dir(objects.join("pack")) else {
         return Ok(());
     };
@@ -406,7 +406,7 @@ fn check_index(idx: &Path) -> Result<(), String> {
 
 /// The id git gives an object of pack type `kind` (1 commit, 2 tree, 3
 /// blob, 4 tag): the SHA-1 of `<type> <len>\0<body>`.
-pub fn object_id(kind: u8, body: &[u8]) -> [u8; OID_LEN] {
+pub(crate) fn object_id(kind: u8, body: &[u8]) -> [u8; OID_LEN] {
     let name: &[u8] = match kind {
         COMMIT => b"commit",
         2 => b"tree",

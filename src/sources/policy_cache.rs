@@ -14,14 +14,14 @@ use crate::policy::{
 
 /// Where the entry lives under a git directory (the common one, shared by
 /// worktrees).
-pub fn path(git_dir: &Path) -> PathBuf {
+pub(crate) fn path(git_dir: &Path) -> PathBuf {
     git_dir.join("git-policy").join("node-trees")
 }
 
 /// Loads `sources`: from the cached trees when an entry holds exactly these
 /// files (then trusted: see [`tree_cache`]), else parsed, and the entry
 /// rewritten when they load without an error.
-pub fn load(git_dir: &Path, sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
+pub(crate) fn load(git_dir: &Path, sources: Vec<PolicySource>) -> Result<Policy, InvalidPolicy> {
     let file = path(git_dir);
     if let Ok(entry) = std::fs::read(&file)
         && let Some(trees) = tree_cache::decode(&entry, &sources)

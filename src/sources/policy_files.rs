@@ -10,7 +10,7 @@ use crate::policy::PolicySource;
 
 /// Where the policy came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// `--policy` paths.
     Explicit,
     /// The repository's `.github/policies/` or `.git-policy.yml`.
@@ -19,18 +19,18 @@ pub enum Origin {
     Builtin,
 }
 
-pub const POLICY_DIR: &str = ".github/policies";
-pub const POLICY_FILE: &str = ".git-policy.yml";
+pub(crate) const POLICY_DIR: &str = ".github/policies";
+pub(crate) const POLICY_FILE: &str = ".git-policy.yml";
 
 /// At most this many policy files are read from one place.
-pub const MAX_FILES: usize = 200;
+pub(crate) const MAX_FILES: usize = 200;
 /// At most this many entries of a policy folder are looked at (files of
 /// any kind and folders): a folder that is not a policy folder stops here.
-pub const MAX_ENTRIES: usize = 2_000;
+pub(crate) const MAX_ENTRIES: usize = 2_000;
 /// The largest policy file read.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// The most policy text read in all.
-pub const MAX_TOTAL_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_TOTAL_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Finds the policy for a work tree (`root`, if any), first that exists wins.
 ///
@@ -38,7 +38,7 @@ pub const MAX_TOTAL_BYTES: u64 = 8 * 1024 * 1024;
 /// inside the `--policy` folder walked; a link leading elsewhere, a file
 /// that is not a regular file, or more files than the caps is exit 2,
 /// never a silent skip.
-pub fn discover(
+pub(crate) fn discover(
     root: Option<&Path>,
     explicit: &[PathBuf],
     builtin: bool,
@@ -120,7 +120,7 @@ fn shown(path: &Path) -> String {
 /// `.git-policy.yml` when it is not read because `.github/policies/` holds
 /// the policy (`sources`, from [`discover`]): a file `init` wrote, left
 /// behind when waivers went into the folder, would be dropped silently.
-pub fn unread_policy_file(root: Option<&Path>, sources: &[PolicySource]) -> Option<PathBuf> {
+pub(crate) fn unread_policy_file(root: Option<&Path>, sources: &[PolicySource]) -> Option<PathBuf> {
     let root = root?;
     let from_folder = sources
         .first()
@@ -130,14 +130,14 @@ pub fn unread_policy_file(root: Option<&Path>, sources: &[PolicySource]) -> Opti
 }
 
 /// What to say about [`unread_policy_file`].
-pub fn unread_policy_file_message() -> String {
+pub(crate) fn unread_policy_file_message() -> String {
     format!(
         "both `{POLICY_DIR}/` and `{POLICY_FILE}` exist: the policy is read from `{POLICY_DIR}/` only, and `{POLICY_FILE}` is NOT read"
     )
 }
 
 /// How to fix it.
-pub const UNREAD_POLICY_FILE_HELP: &str = "move `.git-policy.yml` into the folder (e.g. `git mv .git-policy.yml .github/policies/policy.yml`; a folder's files are merged), or delete one of the two";
+pub(crate) const UNREAD_POLICY_FILE_HELP: &str = "move `.git-policy.yml` into the folder (e.g. `git mv .git-policy.yml .github/policies/policy.yml`; a folder's files are merged), or delete one of the two";
 
 fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()

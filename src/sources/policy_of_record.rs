@@ -73,7 +73,7 @@ impl PolicyReader<'_> {
 }
 
 /// Folders of `.github/policies/` listed through the API (a request each).
-pub const MAX_FOLDERS: usize = 32;
+pub(crate) const MAX_FOLDERS: usize = 32;
 
 /// Policy files at a commit, through the contents API (when the clone lacks
 /// the commit): `.github/policies/**.yml`, else `.git-policy.yml`.

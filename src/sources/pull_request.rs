@@ -16,12 +16,12 @@ use crate::facts::{ChangedPath, Commit, PullRequest, Review, Stage};
 use crate::policy::Policy;
 
 /// GitHub lists at most this many files of a pull request.
-pub const FILES_CAP: usize = 3000;
+pub(crate) const FILES_CAP: usize = 3000;
 /// GitHub lists at most this many commits of a pull request.
-pub const COMMITS_CAP: usize = 250;
+pub(crate) const COMMITS_CAP: usize = 250;
 
 /// The live pull request and its reviews (one round of requests).
-pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, Fatal> {
+pub(crate) async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, Fatal> {
     let (pr_path, reviews_path) = (
         format!("/repos/{repo}/pulls/{number}"),
         format!("/repos/{repo}/pulls/{number}/reviews"),
@@ -37,19 +37,19 @@ pub async fn read(gh: &GitHub, repo: &str, number: u64) -> Result<PullRequest, F
 
 /// What to gather about a pull request's commits beyond their messages.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CommitFacts {
+pub(crate) struct CommitFacts {
     /// Each commit's own changed files.
-    pub changes: bool,
+    pub(crate) changes: bool,
     /// Each commit's proved GitHub account (and its associated ones).
-    pub accounts: bool,
+    pub(crate) accounts: bool,
     /// Every account GitHub associates with each commit (author and
     /// committer): who may not review or grant its code.
-    pub writers: bool,
+    pub(crate) writers: bool,
 }
 
 /// The pull request an event payload describes (`pull_request` has the
 /// shape of `GET /pulls/{n}`), for judging offline: no reviews are known.
-pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
+pub(crate) fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
     let payload: Value = serde_json::from_str(text)
         .map_err(|e| Fatal::new(format!("the event payload is not valid JSON: {e}")))?;
     let Some(pr) = payload.get("pull_request") else {
@@ -87,7 +87,7 @@ pub fn from_event(text: &str, repo: &str) -> Result<PullRequest, Fatal> {
 /// Fills in changed files and commits (with what `wanted` asks of each
 /// commit): from git when the clone has both commits, else from the API,
 /// whose lists must be as long as the pull request declares.
-pub async fn complete(
+pub(crate) async fn complete(
     gh: &GitHub,
     git: Option<&Repository>,
     pr: &mut PullRequest,
@@ -99,20 +99,20 @@ pub async fn complete(
 /// How a pull request's files and commits were read.
 #[derive(Debug, Default)]
 #[must_use]
-pub struct Completed {
+pub(crate) struct Completed {
     /// What the reader should know (one line each).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// A pull request's files and commits as already read through GraphQL
 /// (whole, and only when REST would give the very same facts).
 #[derive(Clone, Debug, Default)]
-pub struct Listed {
-    pub changed: Vec<ChangedPath>,
-    pub commits: Vec<Commit>,
+pub(crate) struct Listed {
+    pub(crate) changed: Vec<ChangedPath>,
+    pub(crate) commits: Vec<Commit>,
     /// Every commit's accounts (proved and associated) are as REST and the
     /// signatures give them (else they serve only when no rule needs accounts).
-    pub accounts_exact: bool,
+    pub(crate) accounts_exact: bool,
 }
 
 /// The changes, commits and per-review changes of a pull request whose
@@ -173,7 +173,7 @@ async fn complete_from_clone(
 
 /// [`complete`], with the files and commits `listed` already (used instead
 /// of the two REST lists when the clone lacks the commits).
-pub async fn complete_from(
+pub(crate) async fn complete_from(
     gh: &GitHub,
     git: Option<&Repository>,
     pr: &mut PullRequest,
@@ -277,30 +277,30 @@ pub async fn complete_from(
 /// commit to (from the author e-mail), and every account it associates
 /// with it (author and committer), lower case.
 #[derive(Clone, Debug, Default)]
-pub struct Attribution {
-    pub sha: String,
-    pub author: Option<String>,
-    pub associated: Vec<String>,
+pub(crate) struct Attribution {
+    pub(crate) sha: String,
+    pub(crate) author: Option<String>,
+    pub(crate) associated: Vec<String>,
 }
 
 /// A commit's signature as GitHub's GraphQL API verifies it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Signature {
+pub(crate) struct Signature {
     /// `isValid`.
-    pub valid: bool,
+    pub(crate) valid: bool,
     /// `wasSignedByGitHub`: GitHub's web-flow key, for whoever was logged
     /// in or held the token, with the author e-mail the caller chose.
-    pub by_github: bool,
+    pub(crate) by_github: bool,
     /// `signer.login`: the account whose key made it (matched by GitHub on
     /// the committer e-mail and the account's own keys).
-    pub signer: Option<String>,
+    pub(crate) signer: Option<String>,
 }
 
 /// The account proved to have authored a commit GitHub attributes to
 /// `attributed`: the pull request's own author (the pull request proves
 /// it), or the signer of a valid signature that is not GitHub's web-flow
 /// one. Anything else is an e-mail someone typed: no account.
-pub fn proved(
+pub(crate) fn proved(
     attributed: Option<&str>,
     signature: Option<&Signature>,
     pr_author: &str,
@@ -386,7 +386,7 @@ async fn prove(
 
 /// The signatures of `shas` as GitHub verifies them (GraphQL: REST's
 /// `verification` names no signer), by sha; a commit without one is absent.
-pub async fn signatures(
+pub(crate) async fn signatures(
     gh: &GitHub,
     repo: &str,
     shas: &[String],
@@ -451,12 +451,12 @@ pub async fn signatures(
 }
 
 /// What is asked of a commit's signature (GraphQL `GitSignature`).
-pub const SIGNATURE: &str = "isValid wasSignedByGitHub signer { login }";
+pub(crate) const SIGNATURE: &str = "isValid wasSignedByGitHub signer { login }";
 
 /// A `GitSignature`, as [`SIGNATURE`] asks for it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GqlSignature {
+pub(crate) struct GqlSignature {
     is_valid: bool,
     was_signed_by_git_hub: bool,
     signer: Option<GqlSigner>,
@@ -468,7 +468,7 @@ struct GqlSigner {
 }
 
 impl GqlSignature {
-    pub fn into_facts(self) -> Signature {
+    pub(crate) fn into_facts(self) -> Signature {
         Signature {
             valid: self.is_valid,
             by_github: self.was_signed_by_git_hub,
@@ -520,7 +520,7 @@ async fn commit_files(gh: &GitHub, repo: &str, sha: &str) -> Result<Vec<ChangedP
 }
 
 /// Members of the `github:` teams that the applicable approval rules name, by policy team name.
-pub async fn resolve_teams(
+pub(crate) async fn resolve_teams(
     gh: &GitHub,
     policy: &Policy,
     teams: &BTreeSet<String>,

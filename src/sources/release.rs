@@ -11,15 +11,18 @@ use super::Fatal;
 /// A tag that names a release: `v1.2.0`, `1.2.0`, `release-1.2.0`,
 /// `project-1.2.0`, `v2.0.0-rc.1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReleaseTag {
-    pub name: String,
-    pub version: semver::Version,
-    pub commit: Oid,
+pub(crate) struct ReleaseTag {
+    pub(crate) name: String,
+    pub(crate) version: semver::Version,
+    pub(crate) commit: Oid,
 }
 
 /// Tags whose name ends in a semantic version (see [`tag_version`]),
 /// filtered by a glob like git's `--match`.
-pub fn release_tags(repo: &Repository, pattern: Option<&str>) -> Result<Vec<ReleaseTag>, Fatal> {
+pub(crate) fn release_tags(
+    repo: &Repository,
+    pattern: Option<&str>,
+) -> Result<Vec<ReleaseTag>, Fatal> {
     let matcher = match pattern {
         Some(p) => Some(
             globset::Glob::new(p)
@@ -63,7 +66,7 @@ pub fn release_tags(repo: &Repository, pattern: Option<&str>) -> Result<Vec<Rele
 /// `v1.2.3`, `1.2.3`, `release-1.2.3`, `project-1.2.3`, `log4j-2.17.0`,
 /// `h2-2.1.0`, `project-v1.2.3`, `releases/v1.2.3`. A digit inside a word
 /// (`log4j`) starts no version.
-pub fn tag_version(name: &str) -> Option<semver::Version> {
+pub(crate) fn tag_version(name: &str) -> Option<semver::Version> {
     let text = name.rsplit('/').next().unwrap_or(name);
     let bytes = text.as_bytes();
     let boundary = |i: usize| i == 0 || matches!(bytes[i - 1], b'-' | b'_' | b'@');
@@ -86,7 +89,7 @@ pub fn tag_version(name: &str) -> Option<semver::Version> {
 /// One walk from `head`, newest commit first, that stops as soon as every
 /// path still open leads only below a tag found: the commits since the
 /// previous release, not the whole history once per tag.
-pub fn start_tag(
+pub(crate) fn start_tag(
     repo: &Repository,
     tags: &[ReleaseTag],
     head: Oid,
@@ -220,7 +223,7 @@ fn nearest_tags<'t>(
 }
 
 /// The version of a release tag on the commit itself, if any.
-pub fn version_at(tags: &[ReleaseTag], commit: Oid) -> Option<String> {
+pub(crate) fn version_at(tags: &[ReleaseTag], commit: Oid) -> Option<String> {
     tags.iter()
         .filter(|t| t.commit == commit)
         .max_by(|a, b| a.version.cmp(&b.version))
@@ -228,7 +231,7 @@ pub fn version_at(tags: &[ReleaseTag], commit: Oid) -> Option<String> {
 }
 
 /// A file's text at a commit; `None` when it is not there.
-pub fn file_at(repo: &Repository, commit: Oid, path: &str) -> Result<Option<String>, Fatal> {
+pub(crate) fn file_at(repo: &Repository, commit: Oid, path: &str) -> Result<Option<String>, Fatal> {
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
@@ -252,7 +255,7 @@ pub fn file_at(repo: &Repository, commit: Oid, path: &str) -> Result<Option<Stri
 }
 
 /// For each ticket, the files (at `commit`, for which `is_test` holds) whose text contains it.
-pub fn references(
+pub(crate) fn references(
     repo: &Repository,
     commit: Oid,
     tickets: &BTreeSet<String>,

@@ -29,7 +29,7 @@ const LARGEST_ENTRY: u64 = 1 << 20;
 const FORMAT: u32 = 1;
 
 /// The user's cache directory of tickets' answers, checked fit to trust.
-pub struct DiskCache {
+pub(crate) struct DiskCache {
     dir: PathBuf,
 }
 
@@ -45,7 +45,7 @@ struct Entry {
 impl DiskCache {
     /// The user's cache directory (`$XDG_CACHE_HOME`, when absolute, else
     /// `$HOME/.cache`), made if missing; `Err` says why it cannot be used.
-    pub fn open_default() -> Result<DiskCache, String> {
+    pub(crate) fn open_default() -> Result<DiskCache, String> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
@@ -62,7 +62,7 @@ impl DiskCache {
     /// `dir`, made (0700) if missing, when it is the user's own directory
     /// closed to others, in a parent of the user's that no one else may
     /// write to (who could otherwise put another directory in its place).
-    pub fn open(dir: &Path) -> Result<DiskCache, String> {
+    pub(crate) fn open(dir: &Path) -> Result<DiskCache, String> {
         if cfg!(not(unix)) {
             return Err(String::from(
                 "answers are kept across runs only on Unix, where who owns the folder is checked",
@@ -82,7 +82,7 @@ impl DiskCache {
 
     /// The answer kept under `key`, when it is sound and younger than
     /// `lifetime`.
-    pub fn get(&self, key: &str, lifetime: Duration) -> Option<TicketState> {
+    pub(crate) fn get(&self, key: &str, lifetime: Duration) -> Option<TicketState> {
         let path = self.dir.join(key);
         let meta = std::fs::symlink_metadata(&path).ok()?;
         if !meta.file_type().is_file() || !owned_without(&meta, 0o077) {
@@ -105,7 +105,7 @@ impl DiskCache {
 
     /// Keeps a found ticket's answer under `key` (best effort: a cache
     /// that cannot be written only means the next run asks again).
-    pub fn put(&self, key: &str, state: &TicketState) {
+    pub(crate) fn put(&self, key: &str, state: &TicketState) {
         if !matches!(state, TicketState::Found(_)) {
             // A ticket not found may be made a minute later: ask again.
             return;
@@ -130,7 +130,12 @@ impl DiskCache {
 /// The entry name of ticket `id` for this tracker, these credentials (the
 /// `Authorization` value: the token, with the user for Jira Cloud) and
 /// these fields: a hex SHA-256, so no part of the token is written.
-pub fn key(api: &TrackerApi, authorization: &str, fields: &BTreeSet<String>, id: &str) -> String {
+pub(crate) fn key(
+    api: &TrackerApi,
+    authorization: &str,
+    fields: &BTreeSet<String>,
+    id: &str,
+) -> String {
     let mut hash = Sha256::new();
     let project = api.project.as_ref().map_or("", |p| p.value.as_str());
     for part in [

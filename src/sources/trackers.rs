@@ -24,13 +24,13 @@ use crate::definitions::tracker::{ApiKind, TrackerApi};
 use crate::facts::{Ticket, TicketState, TrackerFacts};
 
 /// Jira Cloud's `bulkfetch` takes at most 100 keys.
-pub const JIRA_CLOUD_BATCH: usize = 100;
+pub(crate) const JIRA_CLOUD_BATCH: usize = 100;
 /// Keys per JQL `key in (…)` query (Data Center): one page of 100 results.
-pub const JIRA_DC_BATCH: usize = 100;
+pub(crate) const JIRA_DC_BATCH: usize = 100;
 /// Azure's `workitemsbatch` takes at most 200 ids.
-pub const AZURE_BATCH: usize = 200;
+pub(crate) const AZURE_BATCH: usize = 200;
 /// Requests in flight per tracker: polite to a shared server.
-pub const CONCURRENT_REQUESTS: usize = 4;
+pub(crate) const CONCURRENT_REQUESTS: usize = 4;
 /// Attempts for a request failing with 5xx, 429 or a timeout.
 const ATTEMPTS: u32 = 3;
 /// Longest `Retry-After` waited for within one run.
@@ -41,38 +41,38 @@ const MAX_PAGES: usize = 100;
 
 /// The tickets to read from one tracker, and the fields to read besides
 /// summary, type, status and project.
-pub struct Query<'a> {
-    pub name: &'a str,
-    pub tracker: &'a Tracker,
-    pub ids: BTreeSet<String>,
-    pub fields: BTreeSet<String>,
+pub(crate) struct Query<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) tracker: &'a Tracker,
+    pub(crate) ids: BTreeSet<String>,
+    pub(crate) fields: BTreeSet<String>,
 }
 
 /// How the trackers are asked.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The longest wait for one answer.
-    pub timeout: Duration,
-    pub retry_delay: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) retry_delay: Duration,
     /// The longest the whole read may take, retries included (the hooks:
     /// a developer waits); `None`: each request has its own timeout.
-    pub deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// Whether answers are kept across runs for trackers whose `api:` says
-    /// `cache:` ([`tracker_cache`](super::tracker_cache)).
-    pub keep_across_runs: bool,
+    /// `cache:` ([`super::tracker_cache`]).
+    pub(crate) keep_across_runs: bool,
 }
 
 /// What a run read: the facts, the requests it took (retries included),
 /// and notes for the user (a cache that could not be used).
-pub struct Read {
-    pub facts: TrackerFacts,
-    pub requests: usize,
-    pub notes: Vec<String>,
+pub(crate) struct Read {
+    pub(crate) facts: TrackerFacts,
+    pub(crate) requests: usize,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Reads every query's tickets, all trackers at once. Any failure is the
 /// run's failure (the gate, the audit); the hooks catch it and warn.
-pub async fn read(queries: &[Query<'_>], settings: Settings) -> Result<Read, Fatal> {
+pub(crate) async fn read(queries: &[Query<'_>], settings: Settings) -> Result<Read, Fatal> {
     let requests = AtomicUsize::new(0);
     let cached = queries.iter().any(|q| {
         q.tracker
@@ -133,7 +133,10 @@ pub async fn read(queries: &[Query<'_>], settings: Settings) -> Result<Read, Fat
 /// The ticket ids of `tracker` named in `texts`, as the pattern matches
 /// them. Only those the tracker's id syntax allows are ever sent
 /// ([`ApiKind::request_id`]); the rule reports the others as invalid.
-pub fn ids_in<'t>(tracker: &Tracker, texts: impl IntoIterator<Item = &'t str>) -> BTreeSet<String> {
+pub(crate) fn ids_in<'t>(
+    tracker: &Tracker,
+    texts: impl IntoIterator<Item = &'t str>,
+) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for text in texts {
         for id in tracker.pattern.find_all(text) {
@@ -145,7 +148,7 @@ pub fn ids_in<'t>(tracker: &Tracker, texts: impl IntoIterator<Item = &'t str>) -
 
 /// Secret values the trackers were given this run (tokens and the
 /// `Authorization` values made of them): every output redacts them.
-pub fn secrets() -> Vec<String> {
+pub(crate) fn secrets() -> Vec<String> {
     // None recorded yet is none to redact; a lock poisoned by a panic
     // elsewhere still holds every token read, and each must stay redacted.
     match SECRETS.get() {
@@ -321,7 +324,7 @@ fn authorization(name: &str, api: &TrackerApi) -> Result<String, Fatal> {
 
 /// A JQL string literal: `"…"` with `"` and `\` escaped. Ids are checked
 /// to be keys before they get here; this keeps it so if that ever changes.
-pub fn jql_string(text: &str) -> String {
+pub(crate) fn jql_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -926,7 +929,7 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 /// A field's value as text: strings as they are, Jira's document format
 /// (ADF) by its text nodes, options and users by their name, lists joined.
 /// `None`: absent or empty.
-pub fn text_of(value: &Value) -> Option<String> {
+pub(crate) fn text_of(value: &Value) -> Option<String> {
     let text = match value {
         Value::Null => return None,
         Value::String(s) => s.clone(),

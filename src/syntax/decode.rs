@@ -11,15 +11,15 @@ use super::{GlobSyntax, Globs, GlobsError, Matcher, Pattern, Spanned};
 /// `None` after it has recorded why.
 #[derive(Default)]
 pub struct Decoder {
-    pub errors: Vec<PolicyError>,
+    pub(crate) errors: Vec<PolicyError>,
     /// Every regex and glob set decoded, to be compiled when needed: the
     /// loader hands each rule and each definition its own.
-    pub matchers: Vec<Matcher>,
+    pub(crate) matchers: Vec<Matcher>,
     /// These very texts loaded without an error before, with this build
     /// (the hooks' cache says so): the syntax of regexes and globs is not
     /// checked again; they are parsed when compiled, which still stops the
     /// run on an error (exit 2).
-    pub trusted: bool,
+    pub(crate) trusted: bool,
 }
 
 /// The entries of one mapping, checked against the keys it may have.
@@ -30,7 +30,7 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    pub fn get(&self, key: &str) -> Option<&'a Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
@@ -38,23 +38,23 @@ impl<'a> Fields<'a> {
     }
 
     /// The key node itself, to point at `require:` rather than its value.
-    pub fn key(&self, key: &str) -> Option<&'a Node> {
+    pub(crate) fn key(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
             .map(|(k, _)| k)
     }
 
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         self.span
     }
 
-    pub fn entries(&self) -> &'a [(Node, Node)] {
+    pub(crate) fn entries(&self) -> &'a [(Node, Node)] {
         self.entries
     }
 
     /// A key that must be present: reports its absence on the mapping.
-    pub fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
+    pub(crate) fn required(&self, key: &str, decoder: &mut Decoder) -> Option<&'a Node> {
         let found = self.get(key);
         // A misspelt key (`requre`) was already reported with "did you mean".
         let misspelt = || {
@@ -79,7 +79,7 @@ impl<'a> Fields<'a> {
 }
 
 impl Decoder {
-    pub fn error(&mut self, error: PolicyError) {
+    pub(crate) fn error(&mut self, error: PolicyError) {
         self.errors.push(error);
     }
 
@@ -96,7 +96,7 @@ impl Decoder {
 
     /// A mapping whose keys must come from `keys`. Unknown keys are reported
     /// (with a suggestion) and skipped, so decoding goes on.
-    pub fn fields<'a>(
+    pub(crate) fn fields<'a>(
         &mut self,
         node: &'a Node,
         what: &'a str,
@@ -140,7 +140,7 @@ impl Decoder {
         })
     }
 
-    pub fn string(&mut self, node: &Node) -> Option<Spanned<String>> {
+    pub(crate) fn string(&mut self, node: &Node) -> Option<Spanned<String>> {
         match &node.value {
             Value::String(s) => Some(Spanned::new(s.clone(), node.span)),
             _ => {
@@ -150,7 +150,7 @@ impl Decoder {
         }
     }
 
-    pub fn non_empty_string(&mut self, node: &Node) -> Option<Spanned<String>> {
+    pub(crate) fn non_empty_string(&mut self, node: &Node) -> Option<Spanned<String>> {
         let s = self.string(node)?;
         if s.value.trim().is_empty() {
             self.error(
@@ -162,7 +162,7 @@ impl Decoder {
         Some(s)
     }
 
-    pub fn bool(&mut self, node: &Node) -> Option<bool> {
+    pub(crate) fn bool(&mut self, node: &Node) -> Option<bool> {
         match node.value {
             Value::Bool(b) => Some(b),
             _ => {
@@ -172,7 +172,7 @@ impl Decoder {
         }
     }
 
-    pub fn count(&mut self, node: &Node) -> Option<Spanned<u32>> {
+    pub(crate) fn count(&mut self, node: &Node) -> Option<Spanned<u32>> {
         match node.value {
             Value::Int(i) if (0..=u32::MAX as i64).contains(&i) => {
                 Some(Spanned::new(i as u32, node.span))
@@ -185,14 +185,14 @@ impl Decoder {
     }
 
     /// A list of items, or a single item standing for a list of one.
-    pub fn list<'a>(&mut self, node: &'a Node) -> &'a [Node] {
+    pub(crate) fn list<'a>(&mut self, node: &'a Node) -> &'a [Node] {
         match &node.value {
             Value::Seq(items) => items,
             _ => std::slice::from_ref(node),
         }
     }
 
-    pub fn strings(&mut self, node: &Node) -> Option<Vec<Spanned<String>>> {
+    pub(crate) fn strings(&mut self, node: &Node) -> Option<Vec<Spanned<String>>> {
         let mut out = Vec::new();
         let mut ok = true;
         for item in self.list(node) {
@@ -206,7 +206,7 @@ impl Decoder {
 
     /// A regex: its syntax is checked now (cheap); it is compiled when a
     /// rule that uses it is about to judge a subject.
-    pub fn pattern(&mut self, node: &Node) -> Option<Pattern> {
+    pub(crate) fn pattern(&mut self, node: &Node) -> Option<Pattern> {
         let source = self.string(node)?;
         if self.trusted {
             let pattern = Pattern::new(source);
@@ -235,7 +235,7 @@ impl Decoder {
         }
     }
 
-    pub fn patterns(&mut self, node: &Node) -> Option<Vec<Pattern>> {
+    pub(crate) fn patterns(&mut self, node: &Node) -> Option<Vec<Pattern>> {
         let mut out = Vec::new();
         let mut ok = true;
         for item in self.list(node) {
@@ -248,7 +248,7 @@ impl Decoder {
     }
 
     /// gitignore-style globs: `*` stays within a path segment, `**` crosses them.
-    pub fn globs(&mut self, node: &Node) -> Option<Globs> {
+    pub(crate) fn globs(&mut self, node: &Node) -> Option<Globs> {
         if self.trusted {
             return self.unparsed_globs(node, GlobSyntax::Path);
         }
@@ -318,7 +318,7 @@ pub fn glob(text: &str) -> Result<Vec<Glob>, globset::Error> {
 /// The glob as written (made to match at any depth when it has no slash),
 /// and whether `glob/**` must be added for everything under a folder it
 /// names. Parsing one is the syntax check; the second is built with the set.
-pub fn base_glob(text: &str) -> Result<(Glob, bool), globset::Error> {
+pub(crate) fn base_glob(text: &str) -> Result<(Glob, bool), globset::Error> {
     let trimmed = text.trim_end_matches('/');
     let anchored = trimmed.trim_start_matches('/');
     let pattern = if trimmed.contains('/') {
@@ -331,14 +331,14 @@ pub fn base_glob(text: &str) -> Result<(Glob, bool), globset::Error> {
 }
 
 /// How policy globs are read: `*` stays within a path segment, `\` escapes.
-pub fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
+pub(crate) fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
     let mut builder = GlobBuilder::new(pattern);
     builder.literal_separator(true).backslash_escape(true);
     builder
 }
 
 /// A glob that does not parse, as a policy error at `span`.
-pub fn invalid_glob(span: Span, err: &globset::Error) -> PolicyError {
+pub(crate) fn invalid_glob(span: Span, err: &globset::Error) -> PolicyError {
     PolicyError::at(
         ErrorCode::InvalidGlob,
         span,
@@ -362,7 +362,7 @@ pub fn glob_set(patterns: &[&str]) -> GlobSet {
 
 /// A glob set that cannot be compiled (too many or too complex globs for
 /// the matcher's size limit), as a policy error at `span`.
-pub fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> PolicyError {
+pub(crate) fn unbuildable_globs(span: Span, count: usize, err: &globset::Error) -> PolicyError {
     PolicyError::at(
         ErrorCode::GlobSetTooLarge,
         span,
@@ -398,7 +398,7 @@ impl Decoder {
     }
 
     /// One glob of `changed` of a trusted policy, parsed when built.
-    pub fn unparsed_changed_glob(&mut self, name: &Spanned<String>) -> Globs {
+    pub(crate) fn unparsed_changed_glob(&mut self, name: &Spanned<String>) -> Globs {
         let globs = Globs::unparsed(
             vec![name.clone()],
             GlobSyntax::Path,
@@ -410,7 +410,12 @@ impl Decoder {
     }
 
     /// One glob of `changed` (a set of its own), built when first needed.
-    pub fn changed_glob(&mut self, name: &Spanned<String>, glob: Glob, folder: bool) -> Globs {
+    pub(crate) fn changed_glob(
+        &mut self,
+        name: &Spanned<String>,
+        glob: Glob,
+        folder: bool,
+    ) -> Globs {
         let globs = Globs::new(
             vec![name.clone()],
             vec![(glob, folder, name.span)],
@@ -423,7 +428,7 @@ impl Decoder {
 }
 
 /// A regex that does not compile, as a policy error at `span`.
-pub fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
+pub(crate) fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
     let detail = match err {
         regex::Error::Syntax(text) => {
             let last = text.lines().last().unwrap_or(text).trim();
@@ -438,7 +443,7 @@ pub fn invalid_regex(span: Span, err: &regex::Error) -> PolicyError {
 
 impl Decoder {
     /// Branch-name globs: `*` crosses `/`, so `release/*` matches `release/1.2/rc`.
-    pub fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
+    pub(crate) fn branch_globs(&mut self, node: &Node) -> Option<Globs> {
         if self.trusted {
             return self.unparsed_globs(node, GlobSyntax::Branch);
         }

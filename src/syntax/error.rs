@@ -11,15 +11,15 @@ pub struct PolicyError {
     /// What is wrong.
     pub message: String,
     /// The text under the label in the snippet.
-    pub label: String,
+    pub(crate) label: String,
     /// How to fix it.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// Where. `None` for problems about no particular place (no policy found).
-    pub span: Option<Span>,
+    pub(crate) span: Option<Span>,
 }
 
 impl PolicyError {
-    pub fn at(code: ErrorCode, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn at(code: ErrorCode, span: Span, message: impl Into<String>) -> Self {
         let message = message.into();
         Self {
             code: code.as_str(),
@@ -30,19 +30,14 @@ impl PolicyError {
         }
     }
 
-    pub fn label(mut self, label: impl Into<String>) -> Self {
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
-    }
-
-    /// The code as an enum.
-    pub fn kind(&self) -> Option<ErrorCode> {
-        ErrorCode::parse(self.code)
     }
 }
 
@@ -66,7 +61,7 @@ macro_rules! error_codes {
             }
 
             /// What the error means, in one line.
-            pub fn summary(self) -> &'static str {
+            pub(crate) fn summary(self) -> &'static str {
                 match self {
                     $( Self::$variant => $summary, )*
                 }
@@ -120,8 +115,9 @@ error_codes! {
     YamlSyntax => "yaml-syntax", "The file is not valid YAML.",
 }
 
+#[cfg(test)]
 impl ErrorCode {
-    pub fn parse(code: &str) -> Option<Self> {
+    fn parse(code: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 }

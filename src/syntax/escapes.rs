@@ -9,7 +9,7 @@ use super::node::Node;
 /// escape can have put there, where the author almost surely meant a regex
 /// escape. Tab, line feed and carriage return are left alone: `"\t"` and
 /// `'\t'` match the same text.
-pub fn trap(node: &Node, value: &str) -> Option<PolicyError> {
+pub(crate) fn trap(node: &Node, value: &str) -> Option<PolicyError> {
     if !node.double_quoted {
         return None;
     }

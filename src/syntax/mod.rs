@@ -4,7 +4,7 @@
 //! `names!`); the written values shared by all (strings, patterns, globs,
 //! levels). Imports neither `policy` nor `rules`.
 
-pub mod decode;
+pub(crate) mod decode;
 mod error;
 mod escapes;
 pub mod node;
@@ -30,11 +30,11 @@ pub(crate) use table::{names, options};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spanned<T> {
     pub value: T,
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 impl<T> Spanned<T> {
-    pub fn new(value: T, span: Span) -> Self {
+    pub(crate) fn new(value: T, span: Span) -> Self {
         Self { value, span }
     }
 }
@@ -81,7 +81,7 @@ pub enum Haystacks {
 /// policy error, exit 2, never a pattern that matches nothing).
 #[derive(Clone, Debug)]
 pub struct Pattern {
-    pub source: Spanned<String>,
+    pub(crate) source: Spanned<String>,
     /// What is compiled when it is not the source: a tracker's pattern with
     /// its Perl classes made ASCII ([`Pattern::with_ascii_classes`]).
     effective: Option<std::sync::Arc<str>>,
@@ -92,20 +92,13 @@ pub struct Pattern {
 
 impl Pattern {
     /// A pattern whose syntax has been checked ([`Decoder::pattern`]).
-    pub fn new(source: Spanned<String>) -> Pattern {
+    pub(crate) fn new(source: Spanned<String>) -> Pattern {
         Pattern {
             source,
             effective: None,
             compiled: Default::default(),
             one: Default::default(),
         }
-    }
-
-    /// An already compiled pattern.
-    pub fn compiled(source: Spanned<String>, regex: Regex) -> Pattern {
-        let pattern = Pattern::new(source);
-        let _ = pattern.compiled.set(regex);
-        pattern
     }
 
     /// The pattern with `\d`, `\w`, `\s` (and their negations, also inside
@@ -115,7 +108,7 @@ impl Pattern {
     /// digits) or `EPL-１２３` (full-width). Explicit Unicode classes
     /// (`\p{N}`) are left as written. A pattern that does not parse is left
     /// as it is (compiling it reports the error).
-    pub fn with_ascii_classes(mut self) -> Pattern {
+    pub(crate) fn with_ascii_classes(mut self) -> Pattern {
         if let Some(ascii) = ascii_classes(&self.source.value) {
             self.effective = Some(ascii.into());
             self.compiled = Default::default();
@@ -129,7 +122,7 @@ impl Pattern {
         self.effective.as_deref().unwrap_or(&self.source.value)
     }
 
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         match self.one.get() {
             Some(one) => one.is_match(text),
             None => self.regex().is_match(text),
@@ -137,7 +130,7 @@ impl Pattern {
     }
 
     /// Where the pattern matches `text`, left to right, without overlaps.
-    pub fn find_all<'t>(&self, text: &'t str) -> Vec<&'t str> {
+    pub(crate) fn find_all<'t>(&self, text: &'t str) -> Vec<&'t str> {
         match self.one.get() {
             Some(one) => one
                 .find_iter(text)
@@ -150,7 +143,7 @@ impl Pattern {
     /// The compiled regex. Commands compile what a subject needs before
     /// judging it ([`Policy::prepare`](crate::policy::Policy::prepare)); a pattern that still fails here
     /// stops the run (exit 2), it never matches nothing.
-    pub fn regex(&self) -> &Regex {
+    pub(crate) fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             Regex::new(self.text()).unwrap_or_else(|e| {
                 panic!(
@@ -163,7 +156,7 @@ impl Pattern {
 
     /// Compiles the pattern now, for `haystacks`; the policy error says why
     /// it cannot be.
-    pub fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
+    pub(crate) fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
         if self.compiled.get().is_some() || self.one.get().is_some() {
             return Ok(());
         }
@@ -268,7 +261,7 @@ fn one_text_regex(pattern: &str) -> Option<regex_automata::meta::Regex> {
 pub struct Patterns(pub Vec<Pattern>);
 
 impl Patterns {
-    pub fn any_match(&self, text: &str) -> bool {
+    pub(crate) fn any_match(&self, text: &str) -> bool {
         self.0.iter().any(|p| p.is_match(text))
     }
 }
@@ -279,7 +272,7 @@ impl Patterns {
 /// cannot be built is a policy error, never a set that matches nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Globs {
-    pub patterns: Vec<Spanned<String>>,
+    pub(crate) patterns: Vec<Spanned<String>>,
     matcher: std::sync::Arc<GlobsMatcher>,
 }
 
@@ -302,7 +295,7 @@ pub struct GlobsMatcher {
 
 /// How a glob's text is read.
 #[derive(Clone, Copy, Debug)]
-pub enum GlobSyntax {
+pub(crate) enum GlobSyntax {
     /// A path: gitignore-style ([`decode::base_glob`]).
     Path,
     /// A branch name: `*` crosses `/`.
@@ -311,7 +304,7 @@ pub enum GlobSyntax {
 
 impl GlobSyntax {
     /// The glob, and whether everything under it must be added (`glob/**`).
-    pub fn parse(self, text: &str) -> Result<(globset::Glob, bool), globset::Error> {
+    pub(crate) fn parse(self, text: &str) -> Result<(globset::Glob, bool), globset::Error> {
         match self {
             GlobSyntax::Path => decode::base_glob(text),
             GlobSyntax::Branch => Ok((
@@ -337,7 +330,7 @@ pub enum GlobsError {
 impl Globs {
     /// Parsed globs (their syntax checked), to be built into one matcher:
     /// `(glob, also everything under it, where it is written)`.
-    pub fn new(
+    pub(crate) fn new(
         patterns: Vec<Spanned<String>>,
         globs: Vec<(globset::Glob, bool, Span)>,
         span: Span,
@@ -356,7 +349,7 @@ impl Globs {
     }
 
     /// Globs of a policy known to be valid, parsed when the set is built.
-    pub fn unparsed(
+    pub(crate) fn unparsed(
         patterns: Vec<Spanned<String>>,
         syntax: GlobSyntax,
         span: Span,
@@ -374,17 +367,12 @@ impl Globs {
         }
     }
 
-    pub fn is_match(&self, path: &str) -> bool {
+    pub(crate) fn is_match(&self, path: &str) -> bool {
         self.matcher.set().is_match(path)
     }
 
-    /// Builds the matcher now; the policy error says why it cannot be.
-    pub fn compile(&self) -> Result<(), PolicyError> {
-        self.matcher.compile()
-    }
-
     /// What builds this set, to be kept in the policy's list.
-    pub fn matcher(&self) -> Matcher {
+    pub(crate) fn matcher(&self) -> Matcher {
         Matcher::Globs(self.matcher.clone())
     }
 }
@@ -463,7 +451,7 @@ pub enum Matcher {
 }
 
 impl Matcher {
-    pub fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
+    pub(crate) fn compile(&self, haystacks: Haystacks) -> Result<(), PolicyError> {
         match self {
             Matcher::Pattern(p) => p.compile(haystacks),
             Matcher::Globs(g) => g.compile(),
@@ -496,10 +484,10 @@ pub const MAX_GLOB_LEN: usize = 512;
 pub struct Strings(pub Vec<Spanned<String>>);
 
 impl Strings {
-    pub fn iter(&self) -> impl Iterator<Item = &Spanned<String>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Spanned<String>> {
         self.0.iter()
     }
-    pub fn contains(&self, text: &str) -> bool {
+    pub(crate) fn contains(&self, text: &str) -> bool {
         self.0.iter().any(|s| s.value == text)
     }
 }

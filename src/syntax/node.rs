@@ -20,24 +20,24 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 /// Where a value sits in a policy file: file index, byte range, line, column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
-    pub file: u16,
-    pub offset: u32,
-    pub len: u32,
+    pub(crate) file: u16,
+    pub(crate) offset: u32,
+    pub(crate) len: u32,
     /// 1-based line.
-    pub line: u32,
+    pub(crate) line: u32,
     /// 1-based column.
-    pub column: u32,
+    pub(crate) column: u32,
 }
 
 impl Span {
-    pub fn source_span(&self) -> miette::SourceSpan {
+    pub(crate) fn source_span(&self) -> miette::SourceSpan {
         (self.offset as usize, self.len as usize).into()
     }
 }
 
 /// One YAML node.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -50,15 +50,15 @@ pub enum Value {
 /// A YAML node with the place it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    pub value: Value,
-    pub span: Span,
+    pub(crate) value: Value,
+    pub(crate) span: Span,
     /// A `"double-quoted"` scalar: its escapes (`\b`) were decoded by YAML.
-    pub double_quoted: bool,
+    pub(crate) double_quoted: bool,
 }
 
 impl Node {
     /// What kind of YAML value this is, for "expected X, found Y" messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match &self.value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
@@ -70,7 +70,7 @@ impl Node {
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::String(s) => Some(s),
             _ => None,
@@ -79,7 +79,7 @@ impl Node {
 }
 
 /// Parses `text` (the contents of policy file number `file`) into a node tree.
-pub fn parse(text: &str, file: u16) -> Result<Node, serde_saphyr::Error> {
+pub(crate) fn parse(text: &str, file: u16) -> Result<Node, serde_saphyr::Error> {
     match from_events(text, file) {
         Some(node) => Ok(node),
         None => parse_with_serde(text, file),

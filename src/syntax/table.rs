@@ -118,8 +118,8 @@ pub type Check<T> = fn(&T, &str, &Node) -> Result<(), PolicyError>;
 /// once: the check the loader runs and what it adds to the field's schema,
 /// so the two cannot drift. Written `=> constraint(C)` in `options!`.
 pub struct Constraint<T> {
-    pub check: Check<T>,
-    pub schema: fn(&mut Schema),
+    pub(crate) check: Check<T>,
+    pub(crate) schema: fn(&mut Schema),
 }
 
 /// A constraint on a whole option struct (at least one of its keys, not
@@ -127,8 +127,8 @@ pub struct Constraint<T> {
 /// decoded, and what it adds to the struct's schema. Written
 /// `constraint = C` in `#[options(…)]`.
 pub struct TableConstraint<T> {
-    pub check: fn(&T, &Table<'_>) -> Result<(), PolicyError>,
-    pub schema: fn(&mut Schema),
+    pub(crate) check: fn(&T, &Table<'_>) -> Result<(), PolicyError>,
+    pub(crate) schema: fn(&mut Schema),
 }
 
 /// A list (one or many, [`Vec`]'s schema) must have an item: the schema's
@@ -156,11 +156,7 @@ pub struct Spec<T> {
 }
 
 impl<T: Decode> Spec<T> {
-    #[expect(
-        clippy::new_without_default,
-        reason = "a spec is built by `options!`, never defaulted"
-    )]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             check: None,
             with: None,
@@ -169,31 +165,25 @@ impl<T: Decode> Spec<T> {
             written: None,
         }
     }
-    pub fn check(mut self, f: Check<T>) -> Self {
+    pub(crate) fn check(mut self, f: Check<T>) -> Self {
         self.check = Some(f);
         self
     }
-    pub fn with(mut self, f: fn(&Node, &mut Decoder) -> Option<T>) -> Self {
+    pub(crate) fn with(mut self, f: fn(&Node, &mut Decoder) -> Option<T>) -> Self {
         self.with = Some(f);
         self
     }
-    pub fn default(mut self, f: fn() -> T) -> Self {
+    pub(crate) fn default(mut self, f: fn() -> T) -> Self {
         self.default = Some(f);
         self
     }
-    pub fn schema(mut self, f: fn(&mut Schema)) -> Self {
+    pub(crate) fn schema(mut self, f: fn(&mut Schema)) -> Self {
         self.schema = Some(f);
         self
     }
     /// The check and the schema of a [`Constraint`].
-    pub fn constraint(self, constraint: Constraint<T>) -> Self {
+    pub(crate) fn constraint(self, constraint: Constraint<T>) -> Self {
         self.check(constraint.check).schema(constraint.schema)
-    }
-    /// How the field is written when `with` reads it other than its type
-    /// is written.
-    pub fn written(mut self, f: fn(&mut SchemaGenerator) -> Schema) -> Self {
-        self.written = Some(f);
-        self
     }
 
     fn decode(&self, key: &str, node: &Node, d: &mut Decoder) -> Option<T> {
@@ -211,7 +201,7 @@ impl<T: Decode> Spec<T> {
     }
 
     /// The field's schema, with its doc comment as description.
-    pub fn property(&self, generator: &mut SchemaGenerator, description: &str) -> Schema {
+    pub(crate) fn property(&self, generator: &mut SchemaGenerator, description: &str) -> Schema {
         let schema = match self.written {
             Some(written) => written(generator),
             None => schema_of::<T>(generator),
@@ -236,7 +226,12 @@ pub struct Table<'a> {
 impl<'a> Table<'a> {
     /// The mapping `node`, whose keys must be among `keys` (an empty value,
     /// `key:`, is an empty mapping).
-    pub fn open(node: &'a Node, what: &'a str, keys: &[&str], d: &mut Decoder) -> Option<Self> {
+    pub(crate) fn open(
+        node: &'a Node,
+        what: &'a str,
+        keys: &[&str],
+        d: &mut Decoder,
+    ) -> Option<Self> {
         Some(Self {
             fields: d.fields(node, what, keys)?,
             failed: false,
@@ -244,7 +239,7 @@ impl<'a> Table<'a> {
     }
 
     /// An optional field (or one with a default).
-    pub fn optional<F: Field>(
+    pub(crate) fn optional<F: Field>(
         &mut self,
         d: &mut Decoder,
         key: &str,
@@ -260,7 +255,12 @@ impl<'a> Table<'a> {
     }
 
     /// A field that must be present.
-    pub fn required<T: Decode>(&mut self, d: &mut Decoder, key: &str, spec: Spec<T>) -> Option<T> {
+    pub(crate) fn required<T: Decode>(
+        &mut self,
+        d: &mut Decoder,
+        key: &str,
+        spec: Spec<T>,
+    ) -> Option<T> {
         let value = match self.fields.required(key, d) {
             Some(node) => spec.decode(key, node, d),
             None => None,
@@ -273,28 +273,19 @@ impl<'a> Table<'a> {
         value
     }
 
-    /// Marks the table failed (a problem reported by the caller).
-    pub fn fail(&mut self) {
-        self.failed = true;
-    }
-
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.failed
     }
 
-    pub fn get(&self, key: &str) -> Option<&'a Node> {
-        self.fields.get(key)
-    }
-
-    pub fn key(&self, key: &str) -> Option<&'a Node> {
+    pub(crate) fn key(&self, key: &str) -> Option<&'a Node> {
         self.fields.key(key)
     }
 
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         self.fields.span()
     }
 
-    pub fn entries(&self) -> &'a [(Node, Node)] {
+    pub(crate) fn entries(&self) -> &'a [(Node, Node)] {
         self.fields.entries()
     }
 }
@@ -305,14 +296,14 @@ impl<'a> Table<'a> {
 /// decoding. The keys it accepts ([`key_names`]) and its schema
 /// ([`keys_schema`]) both come from the list.
 pub struct Key {
-    pub name: &'static str,
-    pub doc: &'static str,
-    pub required: bool,
-    pub schema: fn(&mut SchemaGenerator) -> Schema,
+    pub(crate) name: &'static str,
+    pub(crate) doc: &'static str,
+    pub(crate) required: bool,
+    pub(crate) schema: fn(&mut SchemaGenerator) -> Schema,
 }
 
 impl Key {
-    pub const fn new(
+    pub(crate) const fn new(
         name: &'static str,
         doc: &'static str,
         schema: fn(&mut SchemaGenerator) -> Schema,
@@ -326,7 +317,7 @@ impl Key {
     }
 
     /// A key that must be present.
-    pub const fn required(self) -> Self {
+    pub(crate) const fn required(self) -> Self {
         Self {
             required: true,
             ..self
@@ -425,7 +416,7 @@ macro_rules! options {
         impl $name {
             /// The keys it is written with.
             #[allow(dead_code, reason = "macro-generated: not every options type reads its keys")]
-            pub const KEYS: &'static [&'static str] = &[$($crate::syntax::options!(@key $field $($key)?)),*];
+            pub(crate) const KEYS: &'static [&'static str] = &[$($crate::syntax::options!(@key $field $($key)?)),*];
         }
 
         impl $crate::syntax::Decode for $name {
@@ -547,15 +538,15 @@ macro_rules! names {
         }
 
         impl $name {
-            pub const ALL: [$name; [$(stringify!($variant)),*].len()] = [$(Self::$variant),*];
+            pub(crate) const ALL: [$name; [$(stringify!($variant)),*].len()] = [$(Self::$variant),*];
 
-            pub fn name(self) -> &'static str {
+            pub(crate) fn name(self) -> &'static str {
                 match self {
                     $( Self::$variant => $text, )*
                 }
             }
 
-            pub fn parse(text: &str) -> Option<Self> {
+            pub(crate) fn parse(text: &str) -> Option<Self> {
                 Self::ALL.into_iter().find(|v| v.name() == text)
             }
         }

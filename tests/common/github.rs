@@ -1,5 +1,9 @@
 //! A local GitHub for `check pr` tests: response shapes of the real API
 //! (trimmed to the fields git-policy reads, plus a few), served by wiremock.
+#![allow(
+    unreachable_pub,
+    reason = "helpers shared by the test binaries, from their own crate"
+)]
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};

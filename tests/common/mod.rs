@@ -1,4 +1,8 @@
-#![allow(dead_code, reason = "each test binary uses some of the helpers")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses some of the helpers, from its own crate"
+)]
 //! Helpers shared by the integration tests: the binary, temp repositories.
 
 use std::ffi::OsStr;

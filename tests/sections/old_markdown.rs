@@ -1,6 +1,10 @@
 //! The description reader of old (line scanning, before issue 21): kept
 //! only here, as the oracle `tests/sections.rs` compares the new reader with.
 //! Copied unchanged from `src/markdown.rs` as it stood.
+#![allow(
+    unreachable_pub,
+    reason = "the oracle, used from the test crate that includes it"
+)]
 #![allow(dead_code, reason = "the old reader, kept whole as an oracle")]
 
 /// One section of a Markdown document.

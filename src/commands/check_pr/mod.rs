@@ -42,22 +42,22 @@ const JUDGED: &[SubjectKind] = &[
 ];
 
 /// Which pull request: from the event file, or named.
-pub struct Target<'a> {
-    pub event: Option<&'a Path>,
-    pub repo: Option<&'a str>,
-    pub number: Option<u64>,
+pub(crate) struct Target<'a> {
+    pub(crate) event: Option<&'a Path>,
+    pub(crate) repo: Option<&'a str>,
+    pub(crate) number: Option<u64>,
     /// Judge from the event payload and the clone alone.
-    pub offline: bool,
+    pub(crate) offline: bool,
     /// When to write the pull request comment.
-    pub comment: CommentWhen,
+    pub(crate) comment: CommentWhen,
     /// Request the reviews approval rules ask for.
-    pub request_reviews: bool,
+    pub(crate) request_reviews: bool,
 }
 
 /// `check pr`: the merge gate of a pull request. Gathers the pull request
 /// and judges it under the policy of record (`check`), then writes the
 /// verdict and what it says back to the pull request (`conclude`).
-pub fn run(global: &Global, target: Target<'_>) -> Outcome {
+pub(crate) fn run(global: &Global, target: Target<'_>) -> Outcome {
     let event_file = target.event.map(Path::to_path_buf);
     let writes = Writes::of(&target);
     let which = which(target)?;

@@ -181,7 +181,7 @@ pub(super) struct Record {
     pub(super) note: Option<String>,
 }
 
-/// The policy at a commit ([`PolicyReader::at`]); the built-in pack when
+/// The policy at a commit ([`crate::sources::policy_of_record::PolicyReader::at`]); the built-in pack when
 /// the commit has none and it is allowed.
 pub(super) async fn policy_at(at: Reader<'_>, repo: &str, sha: &str) -> Result<Record, Failure> {
     let record = |sources, builtin, note| Record {

@@ -222,7 +222,6 @@ pub(super) fn comment_body(
     crate::commands::redacted(&crate::report::comment::render(
         &crate::report::comment::Comment {
             report: &shown,
-            policy: &checked.policy,
             marker,
             head_sha: &checked.pr.head_sha,
             requested,
