@@ -375,7 +375,7 @@ impl PackReader {
 /// then checks ([`check_id`]).
 struct ReadAhead {
     pack: usize,
-    receiver: Option<Receiver<Vec<(u64, Vec<u8>)>>>,
+    receiver: Option<Receiver<Batch>>,
     /// Commits received, by offset, in the pack's order.
     buffer: VecDeque<(u64, Vec<u8>)>,
     /// Commits received that the walk has passed, kept for a while: git
@@ -390,6 +390,9 @@ struct ReadAhead {
     skip: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
+
+/// Commits rebuilt by the read-ahead, each with its offset in the pack.
+type Batch = Vec<(u64, Vec<u8>)>;
 
 /// Commits decoded in a row by the walk itself before a read-ahead starts
 /// (a push of a few commits never starts one), and how many start in one
@@ -517,7 +520,7 @@ impl PackReader {
     fn decode_ahead(
         &mut self,
         mut at: u64,
-        sender: &SyncSender<Vec<(u64, Vec<u8>)>>,
+        sender: &SyncSender<Batch>,
         sent: &AtomicU64,
         skip: &AtomicU64,
     ) {
