@@ -384,6 +384,7 @@ struct ReadAhead {
     /// waiting at once), and the oldest dropped first.
     passed: HashMap<u64, Vec<u8>>,
     passed_order: VecDeque<u64>,
+    passed_bytes: usize,
     /// Every commit entry before this offset has been sent.
     sent: Arc<AtomicU64>,
     /// An offset the walk has reached past the thread: it skips to there.
@@ -401,12 +402,17 @@ const AHEAD_AFTER: usize = 256;
 const AHEAD_RUNS: usize = 8;
 /// Commits sent together, and batches in flight: 64 KiB of commits.
 const AHEAD_BATCH: usize = 32;
+const AHEAD_BATCH_BYTES: usize = 64 * 1024;
 const AHEAD_BATCHES: usize = 4;
+/// The largest commit the read-ahead hands over (larger ones, the walk
+/// reads itself): with the batches' bounds, at most ~5 MiB in flight.
+const AHEAD_LARGEST: usize = 1 << 20;
 /// How far ahead of the thread a commit may lie for the walk to wait for
 /// the thread rather than read it itself (and have the thread skip there).
 const AHEAD_REACH: u64 = 64 * 1024;
-/// Commits passed by the walk kept at most (about 8 MiB).
+/// Commits passed by the walk kept at most, and their bytes.
 const PASSED: usize = 8192;
+const PASSED_BYTES: usize = 8 << 20;
 
 impl ReadAhead {
     /// Starts rebuilding the entries of `pack` (number `number`) from the
@@ -427,6 +433,7 @@ impl ReadAhead {
             buffer: VecDeque::new(),
             passed: HashMap::new(),
             passed_order: VecDeque::new(),
+            passed_bytes: 0,
             sent,
             skip,
             thread: Some(thread),
@@ -441,6 +448,7 @@ impl ReadAhead {
             return None;
         }
         if let Some(data) = self.passed.remove(&offset) {
+            self.passed_bytes -= data.len();
             return Some(data);
         }
         loop {
@@ -488,13 +496,18 @@ impl ReadAhead {
         let Some((at, data)) = self.buffer.pop_front() else {
             return;
         };
-        self.passed.insert(at, data);
+        self.passed_bytes += data.len();
+        if let Some(old) = self.passed.insert(at, data) {
+            self.passed_bytes -= old.len();
+        }
         self.passed_order.push_back(at);
-        while self.passed.len() > PASSED {
+        while self.passed.len() > PASSED || self.passed_bytes > PASSED_BYTES {
             let Some(oldest) = self.passed_order.pop_front() else {
                 break;
             };
-            self.passed.remove(&oldest);
+            if let Some(gone) = self.passed.remove(&oldest) {
+                self.passed_bytes -= gone.len();
+            }
         }
         if self.passed_order.len() > 2 * PASSED {
             let passed = &self.passed;
@@ -525,19 +538,27 @@ impl PackReader {
         skip: &AtomicU64,
     ) {
         let mut batch = Vec::with_capacity(AHEAD_BATCH);
+        let mut bytes = 0;
         loop {
             let wanted = skip.load(AtomicOrdering::Relaxed);
             if wanted > at {
                 batch.clear(); // all before where the walk is
+                bytes = 0;
                 at = wanted;
                 sent.store(at, AtomicOrdering::Release);
             }
             let (Ok(Some(COMMIT)), Some(end)) = (self.resolve(0, at), self.end) else {
                 break;
             };
-            batch.push((at, std::mem::take(&mut self.object)));
+            // A commit larger than any a person writes is left to the walk:
+            // what is in flight stays small, whatever the pack holds.
+            if self.object.len() <= AHEAD_LARGEST {
+                bytes += self.object.len();
+                batch.push((at, std::mem::take(&mut self.object)));
+            }
             at = end;
-            if batch.len() == AHEAD_BATCH {
+            if batch.len() == AHEAD_BATCH || bytes >= AHEAD_BATCH_BYTES {
+                bytes = 0;
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(AHEAD_BATCH));
                 if sender.send(full).is_err() {
                     return;
@@ -1280,6 +1301,16 @@ mod tests {
     /// deltas, many of deltas. `ofs`: bases named by offset (git's default),
     /// else by id.
     fn repacked(count: usize, ofs: bool) -> (tempfile::TempDir, Vec<Oid>) {
+        repacked_with(count, ofs, None)
+    }
+
+    /// As [`repacked`], the commit number `large` (if any) with a message
+    /// larger than the read-ahead hands over.
+    fn repacked_with(
+        count: usize,
+        ofs: bool,
+        large: Option<usize>,
+    ) -> (tempfile::TempDir, Vec<Oid>) {
         let dir = tempfile::tempdir().unwrap();
         let git = |args: &[&str]| {
             let out = Command::new("git")
@@ -1301,10 +1332,13 @@ mod tests {
         let mut stream = String::new();
         for i in 1..=count {
             let body: Vec<&str> = (0..4).map(|k| sentences[(i * 7 + k * 3) % 5]).collect();
-            let message = format!(
+            let mut message = format!(
                 "EPL-{i} Change {i}\n\n{}\n\nSigned-off-by: Ada Lovelace <ada@example.com>\n",
                 body.join(" ")
             );
+            if large == Some(i) {
+                message += &format!("{}\n", body.join(" ")).repeat(AHEAD_LARGEST / 300);
+            }
             stream += &format!(
                 "commit refs/heads/main\nmark :{i}\nauthor Ada Lovelace <ada@example.com> {} +0100\ncommitter A <a@b> {} +0000\ndata {}\n{message}\n",
                 1_600_000_000 + i,
@@ -1451,6 +1485,28 @@ mod tests {
             .copied()
             .collect();
         read_all_as_libgit2(dir.path(), &jumping);
+    }
+
+    /// A commit larger than the read-ahead hands over, amid a long walk:
+    /// the walk reads it itself, and the read-ahead goes on after it.
+    #[test]
+    fn a_huge_commit_amid_a_long_walk_is_read_by_the_walk() {
+        let count = 2 * AHEAD_AFTER + 300;
+        let (dir, ids) = repacked_with(count, true, Some(count - AHEAD_AFTER - 100));
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let largest = ids
+            .iter()
+            .map(|id| odb.read(*id).unwrap().len())
+            .max()
+            .unwrap();
+        assert!(largest > AHEAD_LARGEST, "{largest}");
+        let served = read_all_as_libgit2(dir.path(), &ids);
+        assert!(
+            served >= ids.len() - AHEAD_AFTER - 8,
+            "{served} of {} read ahead",
+            ids.len()
+        );
     }
 
     /// Damage past the point where the read-ahead starts: the thread stops
