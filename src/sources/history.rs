@@ -620,7 +620,12 @@ fn parse_commit(data: &[u8]) -> Option<Parsed> {
     // Up to the first NUL (found a word at a time).
     let rest = std::ffi::CStr::from_bytes_until_nul(rest).map_or(rest, std::ffi::CStr::to_bytes);
     let message = match encoding {
-        None => String::from_utf8_lossy(rest).trim_end().to_owned(),
+        // `from_utf8` checks ASCII a word at a time; the lossy decoder
+        // only when there is something to replace.
+        None => match std::str::from_utf8(rest) {
+            Ok(text) => text.trim_end().to_owned(),
+            Err(_) => String::from_utf8_lossy(rest).trim_end().to_owned(),
+        },
         Some(label) => decode_message(rest, label).trim_end().to_owned(),
     };
     Some(Parsed {
