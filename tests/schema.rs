@@ -239,6 +239,18 @@ const INVALID: &[(&str, &str)] = &[
         "version: 1\npaths:\n  ci: { glob: x }\n",
     ),
     (
+        "a ticket `max` of 0",
+        "version: 1\ntickets:\n  jira: { pattern: '\\bA-[0-9]+\\b' }\nrules:\n  - id: a\n    on: [pull_request]\n    require: { ticket: { max: 0 } }\n",
+    ),
+    (
+        "a field's `min_words` of 0",
+        "version: 1\ntickets:\n  jira: { pattern: '\\bA-[0-9]+\\b', api: { kind: jira-cloud, url: 'https://x.atlassian.net', user_env: U, token_env: T } }\nrules:\n  - id: a\n    on: [pull_request]\n    require: { ticket: { fields: { description: { min_words: 0 } } } }\n",
+    ),
+    (
+        "an empty list of labels",
+        "version: 1\nrules:\n  - id: a\n    on: [pull_request]\n    require: { labels: { any_of: [] } }\n",
+    ),
+    (
         "kind with unknown key",
         "version: 1\nkinds:\n  bug: { label: [bug] }\n",
     ),

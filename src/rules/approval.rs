@@ -211,18 +211,14 @@ fn some_approval(count: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
 /// A group's `count` asks for an approval.
 const SOME_APPROVAL: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
     check: some_approval,
-    schema: at_least_one,
+    schema: crate::syntax::at_least_one,
 };
 
 /// `request: { count }` asks for a review.
 const SOME_REVIEW: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
     check: some_review,
-    schema: at_least_one,
+    schema: crate::syntax::at_least_one,
 };
-
-fn at_least_one(schema: &mut schemars::Schema) {
-    schema.insert("minimum".into(), 1.into());
-}
 
 #[expect(clippy::ptr_arg, reason = "a field check's signature takes `&Vec`")]
 fn lists_a_group(groups: &Vec<Group>, _: &str, node: &Node) -> Result<(), PolicyError> {

@@ -42,15 +42,21 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub struct Options {
         /// Exactly one of these.
-        pub(crate) one_of: Option<Strings> => check(not_empty),
+        pub(crate) one_of: Option<Strings> => constraint(SOME_LABEL),
         /// At least one of these.
-        pub(crate) any_of: Option<Strings> => check(not_empty),
+        pub(crate) any_of: Option<Strings> => constraint(SOME_LABEL),
         /// All of these.
-        pub(crate) all_of: Option<Strings> => check(not_empty),
+        pub(crate) all_of: Option<Strings> => constraint(SOME_LABEL),
         /// None of these.
-        pub(crate) none_of: Option<Strings> => check(not_empty),
+        pub(crate) none_of: Option<Strings> => constraint(SOME_LABEL),
     }
 }
+
+/// A list of labels, when written, names a label.
+const SOME_LABEL: crate::syntax::Constraint<Strings> = crate::syntax::Constraint {
+    check: not_empty,
+    schema: crate::syntax::some_string,
+};
 
 fn not_empty(list: &Strings, key: &str, node: &Node) -> Result<(), PolicyError> {
     if !list.0.is_empty() {

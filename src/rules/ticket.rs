@@ -123,7 +123,7 @@ options! {
         /// Tracker names that count. Default: every tracker.
         pub(crate) trackers: Strings,
         /// At most this many distinct tickets.
-        pub(crate) max: Option<u32> => check(not_zero),
+        pub(crate) max: Option<u32> => constraint(SOME_TICKET),
         /// Each ticket named is found in its tracker and visible to the token (trackers with an `api:`).
         pub(crate) exists: Option<Spanned<bool>>,
         /// Jira project keys, or Azure team projects or area paths, a ticket must be in (P2).
@@ -175,7 +175,7 @@ options! {
     #[derive(Clone, Debug, Default)]
     pub(crate) struct FieldCheck {
         /// At least this many words (HTML and Jira's document format read as text).
-        pub(crate) min_words: Option<u32> => check(some_words),
+        pub(crate) min_words: Option<u32> => constraint(SOME_WORDS),
         /// The field has a value.
         pub(crate) present: Option<bool>,
     }
@@ -316,6 +316,18 @@ names! {
         Message = "message",
     }
 }
+
+/// `max`, when written, allows a ticket.
+const SOME_TICKET: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
+    check: not_zero,
+    schema: crate::syntax::at_least_one,
+};
+
+/// `min_words`, when written, asks for a word.
+const SOME_WORDS: crate::syntax::Constraint<u32> = crate::syntax::Constraint {
+    check: some_words,
+    schema: crate::syntax::at_least_one,
+};
 
 fn not_zero(max: &u32, _: &str, node: &Node) -> Result<(), PolicyError> {
     if *max > 0 {

@@ -21,8 +21,8 @@ pub use error::{ErrorCode, PolicyError, did_you_mean, undefined_name};
 pub use node::{Node, Span};
 pub use table::{
     Check, Constraint, Decode, Field, Key, Named, Shorthand, Spec, Table, TableConstraint,
-    TrueForDefaults, branch_globs, doc_text, key_names, keys_schema, non_empty, non_empty_list,
-    schema_of, unknown_name,
+    TrueForDefaults, at_least_one, branch_globs, doc_text, key_names, keys_schema, non_empty,
+    non_empty_list, schema_of, some_string, unknown_name,
 };
 pub(crate) use table::{names, options};
 

@@ -131,6 +131,18 @@ pub struct TableConstraint<T> {
     pub(crate) schema: fn(&mut Schema),
 }
 
+/// A number must be at least 1: the schema's `minimum` is 1. Pair it with a
+/// check whose message says what 0 would mean there ([`Constraint`]).
+pub fn at_least_one(schema: &mut Schema) {
+    schema.insert("minimum".into(), 1.into());
+}
+
+/// A [`Strings`] (one or many) must have an item: `minItems: 1`, which
+/// holds for its list form and says nothing about a single string.
+pub fn some_string(schema: &mut Schema) {
+    schema.insert("minItems".into(), 1.into());
+}
+
 /// A list (one or many, [`Vec`]'s schema) must have an item: the schema's
 /// list form gets `minItems: 1`. Pair it with a check whose message says
 /// why an empty list is wrong in that place ([`Constraint`]).
