@@ -238,6 +238,10 @@ fn evaluate_with(
             subject,
             rule: rule.view(),
         };
+        if let Some(finding) = not_judged(rule, &subject, interner) {
+            findings.push(finding);
+            continue;
+        }
         if let Some(when) = &rule.when
             && !holds(when, &policy.definitions, &subject)
         {
@@ -350,6 +354,43 @@ pub(crate) fn expedited_grant(
                 crate::rules::approval::granted(e, label, &policy.definitions, pr).ok()?;
             Some((label.to_owned(), granter, e.granted_by.clone()))
         })
+}
+
+/// A rule whose `when` or `unless` reads a fact that was not gathered
+/// ([`crate::predicates::ungathered`]): neither skipped nor applied on a
+/// guess, but an error saying it could not be judged.
+fn not_judged(
+    rule: &crate::policy::Rule,
+    subject: &Subject<'_>,
+    interner: &mut Interner,
+) -> Option<Finding> {
+    let (key, why) = [("when", &rule.when), ("unless", &rule.unless)]
+        .into_iter()
+        .find_map(|(key, p)| Some((key, crate::predicates::ungathered(p.as_ref()?, subject)?)))?;
+    let (commit, commit_subject) = match subject {
+        Subject::Commit(c) => (
+            c.sha.clone(),
+            Some(crate::facts::shown_subject(c.subject())),
+        ),
+        _ => (None, None),
+    };
+    Some(Finding {
+        rule: interner.get(&rule.id.value),
+        level: Level::Error,
+        message: interner.get(&format!(
+            "not judged: its `{key}` cannot be evaluated ({why})"
+        )),
+        help: Some(interner.get(
+            "run the check where git-policy can read the commit's changes (a clone with its history)",
+        )),
+        commit,
+        commit_subject,
+        ticket: None,
+        path: None,
+        policy: rule.span,
+        requirement: None,
+        approvals: None,
+    })
 }
 
 /// Whether a rule runs on a subject: it is `on` the subject's kind and its

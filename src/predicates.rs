@@ -38,6 +38,26 @@ unless: { labels: [expedited] }
 "#;
 use crate::definitions::{ChangedRef, Definitions, Predicate};
 
+/// A fact the subject has but that was not gathered, read by a key of `p`
+/// (nested ones too): then `p` can be neither true nor false, and the rule
+/// is not judged ([`crate::engine::evaluate`] says so) rather than skipped
+/// or applied on a guess. A fact the subject does not have at all (`labels`
+/// on a commit) is not this: it never holds.
+pub(crate) fn ungathered(p: &Predicate, subject: &Subject<'_>) -> Option<&'static str> {
+    if p.changed.is_some()
+        && let Subject::Commit(commit) = subject
+        && commit.changed.is_none()
+    {
+        return Some("the commit's changed files were not read");
+    }
+    p.any
+        .iter()
+        .flatten()
+        .chain(p.all.iter().flatten())
+        .chain(p.not.as_deref())
+        .find_map(|q| ungathered(q, subject))
+}
+
 /// Whether every key of `p` holds for the subject.
 pub(crate) fn holds(p: &Predicate, policy: &Definitions, subject: &Subject<'_>) -> bool {
     holds_who(p, policy, subject)
@@ -343,6 +363,45 @@ rules:
             !holds(when, &p, &Subject::Commit(&c)),
             "no changed files gathered: `changed` cannot hold"
         );
+    }
+
+    #[test]
+    fn a_rule_whose_condition_reads_ungathered_changes_is_not_judged() {
+        // A commit whose changed files were not read: `when: { changed }`
+        // would skip the rule and `unless: { changed }` apply it, each on a
+        // guess. Either way the rule is an error saying it was not judged.
+        for condition in ["when", "unless"] {
+            let text = format!(
+                "version: 1\npaths: {{ iac: ['**/*.tf'] }}\nrules:\n  - id: r\n    on: [commit]\n    {condition}: {{ not: {{ changed: [iac] }} }}\n    require: {{ message: {{ pattern: '^x' }} }}\n"
+            );
+            let p = load(vec![PolicySource::new("p.yml", &text)])
+                .unwrap_or_else(|e| panic!("{:?}", e.errors));
+            let c = Commit {
+                message: "fix: y".into(),
+                changed: None,
+                ..Commit::default()
+            };
+            let found = crate::engine::evaluate(&p, Subject::Commit(&c));
+            let messages: Vec<&str> = found.iter().map(|f| &*f.message).collect();
+            assert_eq!(
+                messages,
+                [format!(
+                    "not judged: its `{condition}` cannot be evaluated (the commit's changed files were not read)"
+                )],
+                "{condition}"
+            );
+            assert_eq!(found[0].level, crate::policy::Level::Error);
+            // With its changed files read, the rule is judged as written.
+            let read = Commit {
+                changed: Some(vec![ChangedPath::new("main.tf")]),
+                ..c
+            };
+            let judged = crate::engine::evaluate(&p, Subject::Commit(&read));
+            assert!(
+                judged.iter().all(|f| !f.message.starts_with("not judged")),
+                "{judged:?}"
+            );
+        }
     }
 
     #[test]
