@@ -10,7 +10,9 @@ use crate::facts::Subject;
 pub const DOC: &str = r#"Every key present must hold (and); a list inside a key is any-of;
 `any:`, `all:` and `not:` compose. A fact the subject does not have never
 holds: `labels` on a commit is false, so `unless: { labels: [no-ticket] }`
-never exempts a commit, and `when: { labels: [x] }` never selects one.
+never exempts a commit, and `when: { labels: [x] }` never selects one. A
+fact the subject has but that could not be read (a commit's changed files)
+is no guess either way: the rule is an error, "not judged".
 
 | key | holds when | subjects that have the fact |
 |---|---|---|
